@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 
 #include "api/http_api.h"
+#include "api/selfmetrics.h"
 #include "core/log.h"
 #include "core/time.h"
 #include "net/net.h"
@@ -78,6 +79,22 @@ static int parse_bytes(const char *s, uint64_t *out)
     else return OCL_EINVAL;
     *out = (uint64_t)(v * mul);
     return 0;
+}
+
+static void net_collect(ocl_buf_t *out, void *ud)
+{
+    ocl_net_stats_t st;
+    ocl_server_stats(ud, &st);
+    ocl_sm_header(out, "ocelot_net_connections_open", "gauge", "Open client connections.");
+    ocl_sm_sample(out, "ocelot_net_connections_open", "", (double)st.connections_open);
+    ocl_sm_header(out, "ocelot_net_connections_total", "counter", "Accepted client connections.");
+    ocl_sm_sample(out, "ocelot_net_connections_total", "", (double)st.connections_total);
+    ocl_sm_header(out, "ocelot_net_connections_refused_total", "counter",
+                  "Connections closed at once because a worker was at its connection limit.");
+    ocl_sm_sample(out, "ocelot_net_connections_refused_total", "", (double)st.connections_refused);
+    ocl_sm_header(out, "ocelot_net_protocol_errors_total", "counter",
+                  "Connections or streams ended for malformed HTTP/1.1 or HTTP/2.");
+    ocl_sm_sample(out, "ocelot_net_protocol_errors_total", "", (double)st.protocol_errors);
 }
 
 static int bad_value(const char *opt, const char *v)
@@ -233,6 +250,7 @@ int ocl_cmd_serve(int argc, char **argv, int developer_defaults)
             goto done;
         }
     }
+    ocl_sm_register(net_collect, srv);
     if (ocl_server_start(srv) != 0) {
         fprintf(stderr, "ocelot: cannot start the worker threads\n");
         goto done;
@@ -267,6 +285,7 @@ int ocl_cmd_serve(int argc, char **argv, int developer_defaults)
     ocl_info("received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     rc = 0;
 done:
+    ocl_sm_unregister_all();
     if (srv) {
         ocl_server_stop(srv);
         ocl_server_destroy(srv);
