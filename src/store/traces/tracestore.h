@@ -69,7 +69,7 @@ int ocl_tracestore_admit(ocl_tracestore_t *ts);
  * copy wins: head, then the head being cut, then segments newest first).
  * Every ResourceSpans carries field 1 (the resource, possibly empty) and
  * every ScopeSpans field 1 (the scope, possibly empty); schema_url fields
- * only when non-empty. Spans keep their arrival order within a group. */
+ * only when non-empty. Spans keep their arrival order within a group.
  * Returns 0 or OCL_ENOTFOUND. */
 int ocl_tracestore_get(ocl_tracestore_t *ts, const uint8_t trace_id[16], ocl_buf_t *out);
 
