@@ -266,23 +266,51 @@ int ocl_tracestore_admit(ocl_tracestore_t *ts)
 }
 
 /* Per-thread scratch reused across requests (no malloc per request after
- * warm-up). */
-static __thread pend_t *tl_pend;
-static __thread uint32_t *tl_order;
-static __thread size_t tl_cap;
+ * warm-up); freed by a pthread key destructor when the thread exits. */
+typedef struct {
+    pend_t *pend;    /* pending spans */
+    uint32_t *order; /* pend indices bucketed by shard */
+    size_t cap;      /* entries allocated in both */
+} scratch_t;
+static __thread scratch_t *tl_scratch;
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_free(void *p)
+{
+    scratch_t *s = p;
+    free(s->pend);
+    free(s->order);
+    free(s);
+}
+static void scratch_key_init(void) { pthread_key_create(&scratch_key, scratch_free); }
+
+static scratch_t *scratch_get(size_t n)
+{
+    scratch_t *s = tl_scratch;
+    if (OCL_UNLIKELY(!s)) {
+        pthread_once(&scratch_once, scratch_key_init);
+        s = tl_scratch = ocl_calloc(1, sizeof *s);
+        pthread_setspecific(scratch_key, s);
+    }
+    if (n > s->cap) {
+        free(s->pend);
+        free(s->order);
+        s->cap = n + n / 2;
+        s->pend = ocl_malloc(s->cap * sizeof *s->pend);
+        s->order = ocl_malloc(s->cap * sizeof *s->order);
+    }
+    return s;
+}
 
 int ocl_tracestore_add(ocl_tracestore_t *ts, const ocl_traces_req_t *req, uint64_t seq,
                        size_t *rejected)
 {
     int rc = 0;
     size_t rej = 0, total = ocl_otlp_traces_count(req), np = 0;
-    if (total > tl_cap) {
-        free(tl_pend);
-        free(tl_order);
-        tl_cap = total + total / 2;
-        tl_pend = ocl_malloc(tl_cap * sizeof *tl_pend);
-        tl_order = ocl_malloc(tl_cap * sizeof *tl_order);
-    }
+    scratch_t *scr = scratch_get(total);
+    pend_t *pend = scr->pend;
+    uint32_t *order_ix = scr->order;
     pthread_rwlock_rdlock(&ts->lk);
     ts_head_t *h = ts->head;
     if (live_bytes(ts) > ts->max_memory_bytes) {
@@ -309,7 +337,7 @@ int ocl_tracestore_add(ocl_tracestore_t *ts, const ocl_traces_req_t *req, uint64
                 }
                 if (rid == UINT32_MAX) rid = dict_intern(&h->res, rs->resource.raw, rs->schema_url);
                 if (sid == UINT32_MAX) sid = dict_intern(&h->scope, ss->scope.raw, ss->schema_url);
-                pend_t *p = &tl_pend[np++];
+                pend_t *p = &pend[np++];
                 p->sp = sp;
                 p->h = XXH3_64bits(sp->trace_id.p, 16);
                 p->res = rid;
@@ -325,11 +353,11 @@ int ocl_tracestore_add(ocl_tracestore_t *ts, const ocl_traces_req_t *req, uint64
 
     /* 2. bucket by shard (counting sort, stable) */
     uint32_t cnt[TS_SHARDS + 1] = {0};
-    for (size_t i = 0; i < np; i++) cnt[(tl_pend[i].h & (TS_SHARDS - 1)) + 1]++;
+    for (size_t i = 0; i < np; i++) cnt[(pend[i].h & (TS_SHARDS - 1)) + 1]++;
     for (int i = 0; i < TS_SHARDS; i++) cnt[i + 1] += cnt[i];
     uint32_t pos[TS_SHARDS];
     memcpy(pos, cnt, sizeof pos);
-    for (size_t i = 0; i < np; i++) tl_order[pos[tl_pend[i].h & (TS_SHARDS - 1)]++] = (uint32_t)i;
+    for (size_t i = 0; i < np; i++) order_ix[pos[pend[i].h & (TS_SHARDS - 1)]++] = (uint32_t)i;
 
     /* 3. one lock per shard touched */
     uint64_t bytes = 0, ntr = 0;
@@ -340,7 +368,7 @@ int ocl_tracestore_add(ocl_tracestore_t *ts, const ocl_traces_req_t *req, uint64
         uint32_t prev = UINT32_MAX;
         const uint8_t *prev_id = NULL;
         for (uint32_t j = cnt[sh]; j < cnt[sh + 1]; j++) {
-            const pend_t *p = &tl_pend[tl_order[j]];
+            const pend_t *p = &pend[order_ix[j]];
             const ocl_span_t *sp = p->sp;
             const uint8_t *tid = (const uint8_t *)sp->trace_id.p;
             uint32_t ti;

@@ -494,14 +494,14 @@ static void test_retention(void **state)
     ocl_traces_req_t r1 = mk_req(&a, 1, 1, 2, old, 1, 0, t0);
     assert_int_equal(ocl_tracestore_add(ts, &r1, 1, NULL), 0);
     assert_int_equal(ocl_tracestore_maintain(ts, 1), 0);
-    ocl_traces_req_t r2 = mk_req(&a, 1, 1, 2, mid, 1, 10, t0 + 4000ull * 1000000000ull);
+    ocl_traces_req_t r2 = mk_req(&a, 1, 1, 2, mid, 1, 10, t0 + 1800ull * 1000000000ull);
     assert_int_equal(ocl_tracestore_add(ts, &r2, 2, NULL), 0);
     assert_int_equal(ocl_tracestore_maintain(ts, 1), 0);
     ocl_tracestore_stats_t st;
     ocl_tracestore_stats(ts, &st);
     assert_int_equal(st.segments, 2);
     /* newest data 2 h after t0: the first segment is past retention */
-    ocl_traces_req_t r3 = mk_req(&a, 1, 1, 2, fresh, 1, 20, t0 + 7200ull * 1000000000ull);
+    ocl_traces_req_t r3 = mk_req(&a, 1, 1, 2, fresh, 1, 20, t0 + 5000ull * 1000000000ull);
     assert_int_equal(ocl_tracestore_add(ts, &r3, 3, NULL), 0);
     assert_int_equal(ocl_tracestore_maintain(ts, 0), 0);
     ocl_tracestore_stats(ts, &st);
@@ -621,6 +621,14 @@ static void *ct_adder(void *arg)
             usleep(100);
         if (rc) abort();
         ocl_arena_reset(&a);
+        if (r == CT_REQS / 2) {
+            /* make sure cuts overlap with adds */
+            ocl_tracestore_stats_t st;
+            do {
+                usleep(500);
+                ocl_tracestore_stats(c->ts, &st);
+            } while (st.cuts == 0);
+        }
     }
     ocl_arena_dispose(&a);
     return NULL;
