@@ -14,6 +14,8 @@
 
 static char dir[64];
 
+static void at_exit(void) { rmdir(dir); }
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -21,6 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ocl_log_level = OCL_LOG_ERROR + 1;
         snprintf(dir, sizeof dir, "/tmp/ocl_fuzz_trs_XXXXXX");
         if (!mkdtemp(dir)) abort();
+        atexit(at_exit);
     }
     char path[512];
     snprintf(path, sizeof path, "%s/%020llu.trs", dir, 1ull);

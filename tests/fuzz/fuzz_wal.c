@@ -45,6 +45,12 @@ static void clean(void)
     if (d) closedir(d);
 }
 
+static void at_exit(void)
+{
+    clean();
+    rmdir(dir);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -52,6 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ocl_log_level = OCL_LOG_ERROR + 1;
         snprintf(dir, sizeof dir, "/tmp/ocl_fuzz_wal_XXXXXX");
         if (!mkdtemp(dir)) abort();
+        atexit(at_exit);
     }
     cnt_t scanned = {0};
     size_t end = ocl_wal_scan(data, size, count_cb, &scanned);
