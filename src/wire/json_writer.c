@@ -180,6 +180,8 @@ size_t ocl_jw_fmt_double(double v, char *buf)
 {
     if (isnan(v)) return (size_t)sprintf(buf, "NaN");
     if (isinf(v)) return (size_t)sprintf(buf, v < 0 ? "-Infinity" : "Infinity");
+    /* "-0" would be read back as the integer 0 by most parsers. */
+    if (v == 0 && signbit(v)) return (size_t)sprintf(buf, "-0.0");
     int n = 0;
     for (int prec = 15; prec <= 17; prec++) {
         n = snprintf(buf, 32, "%.*g", prec, v);
