@@ -34,7 +34,10 @@ void ocl_jw_obj_begin(ocl_jw_t *w)
     ocl_buf_putc(w->out, '{');
 }
 
-void ocl_jw_obj_end(ocl_jw_t *w) { ocl_buf_putc(w->out, '}'); }
+void ocl_jw_obj_end(ocl_jw_t *w)
+{
+    ocl_buf_putc(w->out, '}');
+}
 
 void ocl_jw_arr_begin(ocl_jw_t *w)
 {
@@ -42,7 +45,10 @@ void ocl_jw_arr_begin(ocl_jw_t *w)
     ocl_buf_putc(w->out, '[');
 }
 
-void ocl_jw_arr_end(ocl_jw_t *w) { ocl_buf_putc(w->out, ']'); }
+void ocl_jw_arr_end(ocl_jw_t *w)
+{
+    ocl_buf_putc(w->out, ']');
+}
 
 /* Length of the valid UTF-8 sequence at p (1..4), or 0 if invalid. */
 static size_t utf8_len(const unsigned char *p, size_t n)
@@ -53,14 +59,14 @@ static size_t utf8_len(const unsigned char *p, size_t n)
     if (c < 0xE0) return (n >= 2 && (p[1] & 0xC0) == 0x80) ? 2 : 0;
     if (c < 0xF0) {
         if (n < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80) return 0;
-        if (c == 0xE0 && p[1] < 0xA0) return 0; /* overlong */
+        if (c == 0xE0 && p[1] < 0xA0) return 0;  /* overlong */
         if (c == 0xED && p[1] >= 0xA0) return 0; /* surrogate */
         return 3;
     }
     if (c < 0xF5) {
         if (n < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
             return 0;
-        if (c == 0xF0 && p[1] < 0x90) return 0; /* overlong */
+        if (c == 0xF0 && p[1] < 0x90) return 0;  /* overlong */
         if (c == 0xF4 && p[1] >= 0x90) return 0; /* > U+10FFFF */
         return 4;
     }
@@ -96,13 +102,27 @@ static void put_escaped(ocl_buf_t *b, const char *s, size_t n)
         }
         i++;
         switch (c) {
-        case '"': ocl_buf_append(b, "\\\"", 2); break;
-        case '\\': ocl_buf_append(b, "\\\\", 2); break;
-        case '\n': ocl_buf_append(b, "\\n", 2); break;
-        case '\r': ocl_buf_append(b, "\\r", 2); break;
-        case '\t': ocl_buf_append(b, "\\t", 2); break;
-        case '\b': ocl_buf_append(b, "\\b", 2); break;
-        case '\f': ocl_buf_append(b, "\\f", 2); break;
+        case '"':
+            ocl_buf_append(b, "\\\"", 2);
+            break;
+        case '\\':
+            ocl_buf_append(b, "\\\\", 2);
+            break;
+        case '\n':
+            ocl_buf_append(b, "\\n", 2);
+            break;
+        case '\r':
+            ocl_buf_append(b, "\\r", 2);
+            break;
+        case '\t':
+            ocl_buf_append(b, "\\t", 2);
+            break;
+        case '\b':
+            ocl_buf_append(b, "\\b", 2);
+            break;
+        case '\f':
+            ocl_buf_append(b, "\\f", 2);
+            break;
         default: {
             char u[6] = {'\\', 'u', '0', '0', hexd[c >> 4], hexd[c & 15]};
             ocl_buf_append(b, u, 6);
@@ -112,7 +132,10 @@ static void put_escaped(ocl_buf_t *b, const char *s, size_t n)
     ocl_buf_putc(b, '"');
 }
 
-void ocl_jw_key(ocl_jw_t *w, const char *key) { ocl_jw_key_str(w, ocl_str_c(key)); }
+void ocl_jw_key(ocl_jw_t *w, const char *key)
+{
+    ocl_jw_key_str(w, ocl_str_c(key));
+}
 
 void ocl_jw_key_str(ocl_jw_t *w, ocl_str_t key)
 {
@@ -171,10 +194,22 @@ static void put_uint(ocl_jw_t *w, uint64_t v, bool quoted)
     if (quoted) ocl_buf_putc(w->out, '"');
 }
 
-void ocl_jw_int(ocl_jw_t *w, int64_t v) { put_int(w, v, false); }
-void ocl_jw_uint(ocl_jw_t *w, uint64_t v) { put_uint(w, v, false); }
-void ocl_jw_int_str(ocl_jw_t *w, int64_t v) { put_int(w, v, true); }
-void ocl_jw_uint_str(ocl_jw_t *w, uint64_t v) { put_uint(w, v, true); }
+void ocl_jw_int(ocl_jw_t *w, int64_t v)
+{
+    put_int(w, v, false);
+}
+void ocl_jw_uint(ocl_jw_t *w, uint64_t v)
+{
+    put_uint(w, v, false);
+}
+void ocl_jw_int_str(ocl_jw_t *w, int64_t v)
+{
+    put_int(w, v, true);
+}
+void ocl_jw_uint_str(ocl_jw_t *w, uint64_t v)
+{
+    put_uint(w, v, true);
+}
 
 size_t ocl_jw_fmt_double(double v, char *buf)
 {

@@ -13,8 +13,9 @@
  * with '"', '\\' and control characters escaped (\uXXXX, or the short forms
  * \n \r \t \b \f); invalid UTF-8 sequences are replaced by U+FFFD so the
  * output is always valid JSON. Doubles use the shortest of %.15g/%.16g/%.17g
- * that round-trips (negative zero as "-0.0" so it stays a double); NaN and infinities are written as the strings "NaN",
- * "Infinity", "-Infinity" (proto3 JSON mapping).
+ * that round-trips (negative zero as "-0.0" so it stays a double); NaN and
+ * infinities are written as the strings "NaN", "Infinity", "-Infinity"
+ * (proto3 JSON mapping).
  *
  * Ownership: the writer borrows `out`; the caller owns and disposes it.
  * Workload: responses of a few KiB to tens of MiB, written once.

@@ -203,8 +203,7 @@ static int get_i32(dctx_t *c, json_t *o, const char *camel, const char *snake, i
     json_t *v = member(o, camel, snake);
     if (!v) return 0;
     int64_t x;
-    if (json_to_i64(v, &x) < 0 || x < INT32_MIN || x > INT32_MAX)
-        return fail(c, OCL_EINVAL, emsg);
+    if (json_to_i64(v, &x) < 0 || x < INT32_MIN || x > INT32_MAX) return fail(c, OCL_EINVAL, emsg);
     *dst = (int32_t)x;
     return 0;
 }
@@ -215,18 +214,21 @@ static bool decimal_shape(const char *s, size_t n)
     size_t i = 0;
     if (i < n && s[i] == '-') i++;
     size_t d0 = i;
-    while (i < n && s[i] >= '0' && s[i] <= '9') i++;
+    while (i < n && s[i] >= '0' && s[i] <= '9')
+        i++;
     if (i == d0) return false;
     if (i < n && s[i] == '.') {
         size_t f0 = ++i;
-        while (i < n && s[i] >= '0' && s[i] <= '9') i++;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
         if (i == f0) return false;
     }
     if (i < n && (s[i] == 'e' || s[i] == 'E')) {
         i++;
         if (i < n && (s[i] == '+' || s[i] == '-')) i++;
         size_t e0 = i;
-        while (i < n && s[i] >= '0' && s[i] <= '9') i++;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
         if (i == e0) return false;
     }
     return i == n && n < 64;
@@ -324,7 +326,8 @@ static int decode_base64(dctx_t *c, const char *str, size_t n, ocl_str_t *dst)
 {
     const unsigned char *s = (const unsigned char *)str;
     size_t pad = 0;
-    while (n > 0 && s[n - 1] == '=' && pad < 2) n--, pad++;
+    while (n > 0 && s[n - 1] == '=' && pad < 2)
+        n--, pad++;
     if (pad && (n + pad) % 4) return -1;
     if (n % 4 == 1) return -1;
     if (n == 0) {
@@ -466,13 +469,15 @@ static int dec_anyvalue(dctx_t *c, json_t *v, ocl_anyvalue_t *out, int depth)
     json_t *m;
     int set = 0, rc;
     if ((m = member(v, "stringValue", "string_value"))) {
-        if (!json_is_string(m)) return fail(c, OCL_EINVAL, "AnyValue.stringValue: expected a string");
+        if (!json_is_string(m))
+            return fail(c, OCL_EINVAL, "AnyValue.stringValue: expected a string");
         out->type = OCL_AV_STRING;
         out->u.s = copy_str(c, json_string_value(m), json_string_length(m));
         set++;
     }
     if ((m = member(v, "boolValue", "bool_value"))) {
-        if (!json_is_boolean(m)) return fail(c, OCL_EINVAL, "AnyValue.boolValue: expected a boolean");
+        if (!json_is_boolean(m))
+            return fail(c, OCL_EINVAL, "AnyValue.boolValue: expected a boolean");
         out->type = OCL_AV_BOOL;
         out->u.b = json_is_true(m);
         set++;
@@ -559,8 +564,7 @@ static int dec_resource(dctx_t *c, json_t *parent, ocl_resource_t *r)
 {
     json_t *o;
     int rc;
-    if ((rc = get_obj(c, parent, "resource", NULL, &o, "resource: expected an object")))
-        return rc;
+    if ((rc = get_obj(c, parent, "resource", NULL, &o, "resource: expected an object"))) return rc;
     if (!o) return 0;
     r->present = true;
     if ((rc = dec_attrs(c, o, "attributes", NULL, &r->attrs, 1,
@@ -581,8 +585,8 @@ static int dec_scope(dctx_t *c, json_t *parent, ocl_scope_t *s)
         (rc = get_str(c, o, "version", NULL, &s->version, "scope.version: expected a string")) ||
         (rc = dec_attrs(c, o, "attributes", NULL, &s->attrs, 1,
                         "scope.attributes: expected an array of objects")) ||
-        (rc = get_u32(c, o, "droppedAttributesCount", "dropped_attributes_count",
-                      &s->dropped_attrs, "scope.droppedAttributesCount: invalid uint32")))
+        (rc = get_u32(c, o, "droppedAttributesCount", "dropped_attributes_count", &s->dropped_attrs,
+                      "scope.droppedAttributesCount: invalid uint32")))
         return rc;
     return 0;
 }
@@ -613,8 +617,8 @@ static int dec_span(dctx_t *c, json_t *o, ocl_span_t *s)
                       "spans[].endTimeUnixNano: invalid uint64")) ||
         (rc = dec_attrs(c, o, "attributes", NULL, &s->attrs, 1,
                         "spans[].attributes: expected an array of objects")) ||
-        (rc = get_u32(c, o, "droppedAttributesCount", "dropped_attributes_count",
-                      &s->dropped_attrs, "spans[].droppedAttributesCount: invalid uint32")) ||
+        (rc = get_u32(c, o, "droppedAttributesCount", "dropped_attributes_count", &s->dropped_attrs,
+                      "spans[].droppedAttributesCount: invalid uint32")) ||
         (rc = get_u32(c, o, "droppedEventsCount", "dropped_events_count", &s->dropped_events,
                       "spans[].droppedEventsCount: invalid uint32")) ||
         (rc = get_u32(c, o, "droppedLinksCount", "dropped_links_count", &s->dropped_links,
@@ -660,8 +664,7 @@ static int dec_span(dctx_t *c, json_t *o, ocl_span_t *s)
             (rc = get_u32(c, e, "droppedAttributesCount", "dropped_attributes_count",
                           &l->dropped_attrs,
                           "spans[].links[].droppedAttributesCount: invalid uint32")) ||
-            (rc = get_u32(c, e, "flags", NULL, &l->flags,
-                          "spans[].links[].flags: invalid uint32")))
+            (rc = get_u32(c, e, "flags", NULL, &l->flags, "spans[].links[].flags: invalid uint32")))
             return rc;
     }
 
@@ -732,7 +735,8 @@ static int dec_exemplars(dctx_t *c, json_t *o, ocl_exemplars_t *out)
     json_t *arr;
     uint32_t n;
     int rc;
-    if ((rc = get_arr(c, o, "exemplars", NULL, &arr, &n, "dataPoints[].exemplars: expected an array")))
+    if ((rc = get_arr(c, o, "exemplars", NULL, &arr, &n,
+                      "dataPoints[].exemplars: expected an array")))
         return rc;
     out->v = arena_array(c, n, sizeof(ocl_exemplar_t));
     out->n = n;
@@ -785,8 +789,8 @@ static int dec_number_dp(dctx_t *c, json_t *e, ocl_number_dp_t *dp)
 }
 
 /* A JSON array of uint64 (strings or numbers). */
-static int dec_u64_array(dctx_t *c, json_t *o, const char *camel, const char *snake,
-                         uint64_t **out, uint32_t *n_out, const char *emsg)
+static int dec_u64_array(dctx_t *c, json_t *o, const char *camel, const char *snake, uint64_t **out,
+                         uint32_t *n_out, const char *emsg)
 {
     json_t *arr;
     uint32_t n;
@@ -975,23 +979,39 @@ static int dec_metric(dctx_t *c, json_t *o, ocl_metric_t *m)
         if ((rc = elem_obj(c, arr, i, &e, "dataPoints[]: expected an object"))) return rc;
         switch (kind->type) {
         case OCL_METRIC_GAUGE:
-        case OCL_METRIC_SUM: rc = dec_number_dp(c, e, (ocl_number_dp_t *)dps + i); break;
-        case OCL_METRIC_HISTOGRAM: rc = dec_hist_dp(c, e, (ocl_histogram_dp_t *)dps + i); break;
+        case OCL_METRIC_SUM:
+            rc = dec_number_dp(c, e, (ocl_number_dp_t *)dps + i);
+            break;
+        case OCL_METRIC_HISTOGRAM:
+            rc = dec_hist_dp(c, e, (ocl_histogram_dp_t *)dps + i);
+            break;
         case OCL_METRIC_EXP_HISTOGRAM:
             rc = dec_ehist_dp(c, e, (ocl_exp_histogram_dp_t *)dps + i);
             break;
-        case OCL_METRIC_SUMMARY: rc = dec_summary_dp(c, e, (ocl_summary_dp_t *)dps + i); break;
-        default: break;
+        case OCL_METRIC_SUMMARY:
+            rc = dec_summary_dp(c, e, (ocl_summary_dp_t *)dps + i);
+            break;
+        default:
+            break;
         }
         if (rc) return rc;
     }
     switch (kind->type) {
     case OCL_METRIC_GAUGE:
-    case OCL_METRIC_SUM: m->dp.number = dps; break;
-    case OCL_METRIC_HISTOGRAM: m->dp.hist = dps; break;
-    case OCL_METRIC_EXP_HISTOGRAM: m->dp.ehist = dps; break;
-    case OCL_METRIC_SUMMARY: m->dp.summary = dps; break;
-    default: break;
+    case OCL_METRIC_SUM:
+        m->dp.number = dps;
+        break;
+    case OCL_METRIC_HISTOGRAM:
+        m->dp.hist = dps;
+        break;
+    case OCL_METRIC_EXP_HISTOGRAM:
+        m->dp.ehist = dps;
+        break;
+    case OCL_METRIC_SUMMARY:
+        m->dp.summary = dps;
+        break;
+    default:
+        break;
     }
     return 0;
 }
@@ -1055,7 +1075,8 @@ static int dec_log(dctx_t *c, json_t *o, ocl_log_record_t *l)
                       &l->observed_time_unix_nano,
                       "logRecords[].observedTimeUnixNano: invalid uint64")) ||
         (rc = get_enum(c, o, "severityNumber", "severity_number", &l->severity_number,
-                       ENUM(severity_names), "logRecords[].severityNumber: invalid SeverityNumber")) ||
+                       ENUM(severity_names),
+                       "logRecords[].severityNumber: invalid SeverityNumber")) ||
         (rc = get_str(c, o, "severityText", "severity_text", &l->severity_text,
                       "logRecords[].severityText: expected a string")) ||
         (rc = dec_attrs(c, o, "attributes", NULL, &l->attrs, 1,
@@ -1179,8 +1200,8 @@ static int parse(const void *buf, size_t len, json_t **root, const char **err)
         return rc;                                                                                 \
     } while (0)
 
-int ocl_otlp_json_decode_traces(const void *buf, size_t len, ocl_arena_t *a,
-                                ocl_traces_req_t *out, const char **err)
+int ocl_otlp_json_decode_traces(const void *buf, size_t len, ocl_arena_t *a, ocl_traces_req_t *out,
+                                const char **err)
 {
     DECODE_BODY(dec_traces);
 }
@@ -1281,7 +1302,8 @@ static void enc_anyvalue(ocl_jw_t *w, const ocl_anyvalue_t *v)
         if (v->u.arr.n) {
             ocl_jw_key(w, "values");
             ocl_jw_arr_begin(w);
-            for (uint32_t i = 0; i < v->u.arr.n; i++) enc_anyvalue(w, &v->u.arr.v[i]);
+            for (uint32_t i = 0; i < v->u.arr.n; i++)
+                enc_anyvalue(w, &v->u.arr.v[i]);
             ocl_jw_arr_end(w);
         }
         ocl_jw_obj_end(w);
@@ -1294,7 +1316,8 @@ static void enc_anyvalue(ocl_jw_t *w, const ocl_anyvalue_t *v)
         ocl_jw_obj_end(w);
         break;
     }
-    default: break;
+    default:
+        break;
     }
     ocl_jw_obj_end(w);
 }
@@ -1414,7 +1437,8 @@ void ocl_otlp_json_encode_traces(const ocl_traces_req_t *req, const char *top_ke
                 if (ss->n_spans) {
                     ocl_jw_key(&w, "spans");
                     ocl_jw_arr_begin(&w);
-                    for (uint32_t k = 0; k < ss->n_spans; k++) enc_span(&w, &ss->spans[k]);
+                    for (uint32_t k = 0; k < ss->n_spans; k++)
+                        enc_span(&w, &ss->spans[k]);
                     ocl_jw_arr_end(&w);
                 }
                 enc_str(&w, "schemaUrl", ss->schema_url);
@@ -1458,7 +1482,8 @@ static void enc_u64_array(ocl_jw_t *w, const char *key, const uint64_t *v, uint3
     if (!n) return;
     ocl_jw_key(w, key);
     ocl_jw_arr_begin(w);
-    for (uint32_t i = 0; i < n; i++) ocl_jw_uint_str(w, v[i]);
+    for (uint32_t i = 0; i < n; i++)
+        ocl_jw_uint_str(w, v[i]);
     ocl_jw_arr_end(w);
 }
 
@@ -1560,7 +1585,8 @@ static void enc_dp(ocl_jw_t *w, const ocl_metric_t *m, uint32_t i)
         enc_u32(w, "flags", dp->flags);
         break;
     }
-    default: break;
+    default:
+        break;
     }
     ocl_jw_obj_end(w);
 }
@@ -1573,12 +1599,23 @@ static void enc_metric(ocl_jw_t *w, const ocl_metric_t *m)
     enc_str(w, "unit", m->unit);
     const char *key = NULL;
     switch (m->type) {
-    case OCL_METRIC_GAUGE: key = "gauge"; break;
-    case OCL_METRIC_SUM: key = "sum"; break;
-    case OCL_METRIC_HISTOGRAM: key = "histogram"; break;
-    case OCL_METRIC_EXP_HISTOGRAM: key = "exponentialHistogram"; break;
-    case OCL_METRIC_SUMMARY: key = "summary"; break;
-    default: break;
+    case OCL_METRIC_GAUGE:
+        key = "gauge";
+        break;
+    case OCL_METRIC_SUM:
+        key = "sum";
+        break;
+    case OCL_METRIC_HISTOGRAM:
+        key = "histogram";
+        break;
+    case OCL_METRIC_EXP_HISTOGRAM:
+        key = "exponentialHistogram";
+        break;
+    case OCL_METRIC_SUMMARY:
+        key = "summary";
+        break;
+    default:
+        break;
     }
     if (key) {
         ocl_jw_key(w, key);
@@ -1586,7 +1623,8 @@ static void enc_metric(ocl_jw_t *w, const ocl_metric_t *m)
         if (m->n_dp) {
             ocl_jw_key(w, "dataPoints");
             ocl_jw_arr_begin(w);
-            for (uint32_t i = 0; i < m->n_dp; i++) enc_dp(w, m, i);
+            for (uint32_t i = 0; i < m->n_dp; i++)
+                enc_dp(w, m, i);
             ocl_jw_arr_end(w);
         }
         if (m->type == OCL_METRIC_SUM || m->type == OCL_METRIC_HISTOGRAM ||
@@ -1623,7 +1661,8 @@ void ocl_otlp_json_encode_metrics(const ocl_metrics_req_t *req, ocl_buf_t *out)
                 if (sm->n_metrics) {
                     ocl_jw_key(&w, "metrics");
                     ocl_jw_arr_begin(&w);
-                    for (uint32_t k = 0; k < sm->n_metrics; k++) enc_metric(&w, &sm->metrics[k]);
+                    for (uint32_t k = 0; k < sm->n_metrics; k++)
+                        enc_metric(&w, &sm->metrics[k]);
                     ocl_jw_arr_end(&w);
                 }
                 enc_str(&w, "schemaUrl", sm->schema_url);
@@ -1679,7 +1718,8 @@ void ocl_otlp_json_encode_logs(const ocl_logs_req_t *req, ocl_buf_t *out)
                 if (sl->n_logs) {
                     ocl_jw_key(&w, "logRecords");
                     ocl_jw_arr_begin(&w);
-                    for (uint32_t k = 0; k < sl->n_logs; k++) enc_log(&w, &sl->logs[k]);
+                    for (uint32_t k = 0; k < sl->n_logs; k++)
+                        enc_log(&w, &sl->logs[k]);
                     ocl_jw_arr_end(&w);
                 }
                 enc_str(&w, "schemaUrl", sl->schema_url);

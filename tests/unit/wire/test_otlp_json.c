@@ -132,12 +132,17 @@ static bool av_eq(const ocl_anyvalue_t *a, const ocl_anyvalue_t *b)
 {
     if (a->type != b->type) return false;
     switch (a->type) {
-    case OCL_AV_EMPTY: return true;
+    case OCL_AV_EMPTY:
+        return true;
     case OCL_AV_STRING:
-    case OCL_AV_BYTES: return ocl_str_eq(a->u.s, b->u.s);
-    case OCL_AV_BOOL: return a->u.b == b->u.b;
-    case OCL_AV_INT: return a->u.i == b->u.i;
-    case OCL_AV_DOUBLE: return dbl_eq(a->u.d, b->u.d);
+    case OCL_AV_BYTES:
+        return ocl_str_eq(a->u.s, b->u.s);
+    case OCL_AV_BOOL:
+        return a->u.b == b->u.b;
+    case OCL_AV_INT:
+        return a->u.i == b->u.i;
+    case OCL_AV_DOUBLE:
+        return dbl_eq(a->u.d, b->u.d);
     case OCL_AV_ARRAY:
         if (a->u.arr.n != b->u.arr.n) return false;
         for (uint32_t i = 0; i < a->u.arr.n; i++)
@@ -220,7 +225,8 @@ static void assert_traces_eq(const ocl_traces_req_t *a, const ocl_traces_req_t *
             assert_scope_eq(&p->scope, &q->scope);
             assert_true(ocl_str_eq(p->schema_url, q->schema_url));
             assert_int_equal(p->n_spans, q->n_spans);
-            for (uint32_t k = 0; k < p->n_spans; k++) assert_span_eq(&p->spans[k], &q->spans[k]);
+            for (uint32_t k = 0; k < p->n_spans; k++)
+                assert_span_eq(&p->spans[k], &q->spans[k]);
         }
     }
 }
@@ -335,7 +341,8 @@ static void assert_metric_eq(const ocl_metric_t *a, const ocl_metric_t *b)
             assert_int_equal(x->flags, y->flags);
             break;
         }
-        default: break;
+        default:
+            break;
         }
     }
 }
@@ -387,7 +394,8 @@ static void assert_logs_eq(const ocl_logs_req_t *a, const ocl_logs_req_t *b)
             assert_scope_eq(&p->scope, &q->scope);
             assert_true(ocl_str_eq(p->schema_url, q->schema_url));
             assert_int_equal(p->n_logs, q->n_logs);
-            for (uint32_t k = 0; k < p->n_logs; k++) assert_log_eq(&p->logs[k], &q->logs[k]);
+            for (uint32_t k = 0; k < p->n_logs; k++)
+                assert_log_eq(&p->logs[k], &q->logs[k]);
         }
     }
 }
@@ -727,7 +735,8 @@ static void build_attrs(ocl_attrs_t *out)
     nested_vals[2] = (ocl_anyvalue_t){.type = OCL_AV_EMPTY};
     nested_kv[0] = (ocl_kv_t){S("inner"), {.type = OCL_AV_DOUBLE, .u.d = -0.0}};
     nested_kv[1] = (ocl_kv_t){S("arr"), {.type = OCL_AV_ARRAY, .u.arr = {nested_vals, 3}}};
-    all_attrs[0] = (ocl_kv_t){S("s"), {.type = OCL_AV_STRING, .u.s = S("h\xc3\xa9llo \xe2\x82\xac")}};
+    all_attrs[0] =
+        (ocl_kv_t){S("s"), {.type = OCL_AV_STRING, .u.s = S("h\xc3\xa9llo \xe2\x82\xac")}};
     all_attrs[1] = (ocl_kv_t){S("b"), {.type = OCL_AV_BOOL, .u.b = true}};
     all_attrs[2] = (ocl_kv_t){S("i"), {.type = OCL_AV_INT, .u.i = INT64_MAX}};
     all_attrs[3] = (ocl_kv_t){S("d"), {.type = OCL_AV_DOUBLE, .u.d = 0.1}};
@@ -777,7 +786,10 @@ static void test_roundtrip_traces(void **state)
         {.has_status = true, .kind = 77},
     };
     ocl_scope_spans_t ss[2] = {
-        {.scope = {.name = S("n"), .version = S("v"), .attrs = attrs, .dropped_attrs = 9,
+        {.scope = {.name = S("n"),
+                   .version = S("v"),
+                   .attrs = attrs,
+                   .dropped_attrs = 9,
                    .present = true},
          .spans = spans,
          .n_spans = 2,
@@ -841,49 +853,99 @@ static void test_roundtrip_metrics(void **state)
     ocl_attrs_t attrs;
     build_attrs(&attrs);
     ocl_exemplar_t ex[2] = {
-        {.filtered_attrs = attrs, .time_unix_nano = 7, .is_int = true, .as_int = -5,
-         .span_id = S("12345678"), .trace_id = S("1234567812345678")},
+        {.filtered_attrs = attrs,
+         .time_unix_nano = 7,
+         .is_int = true,
+         .as_int = -5,
+         .span_id = S("12345678"),
+         .trace_id = S("1234567812345678")},
         {.as_double = 0.0},
     };
     ocl_number_dp_t nd[3] = {
-        {.attrs = attrs, .start_unix_nano = 1, .time_unix_nano = 2, .as_double = 1e300,
-         .exemplars = {ex, 2}, .flags = 1},
+        {.attrs = attrs,
+         .start_unix_nano = 1,
+         .time_unix_nano = 2,
+         .as_double = 1e300,
+         .exemplars = {ex, 2},
+         .flags = 1},
         {.is_int = true, .as_int = 0},
         {.as_double = 0.0},
     };
     uint64_t bc[3] = {0, UINT64_MAX, 5};
     double eb[2] = {-INFINITY, 1.0 / 3.0};
     ocl_histogram_dp_t hd[2] = {
-        {.attrs = attrs, .start_unix_nano = 3, .time_unix_nano = 4, .count = 99, .has_sum = true,
-         .sum = 0.0, .bucket_counts = bc, .n_bucket_counts = 3, .explicit_bounds = eb,
-         .n_explicit_bounds = 2, .exemplars = {ex, 1}, .flags = 1, .has_min = true, .min = -0.0,
-         .has_max = true, .max = 5e-324},
+        {.attrs = attrs,
+         .start_unix_nano = 3,
+         .time_unix_nano = 4,
+         .count = 99,
+         .has_sum = true,
+         .sum = 0.0,
+         .bucket_counts = bc,
+         .n_bucket_counts = 3,
+         .explicit_bounds = eb,
+         .n_explicit_bounds = 2,
+         .exemplars = {ex, 1},
+         .flags = 1,
+         .has_min = true,
+         .min = -0.0,
+         .has_max = true,
+         .max = 5e-324},
         {.count = 0},
     };
-    ocl_exp_histogram_dp_t ed[1] = {{.attrs = attrs, .start_unix_nano = 5, .time_unix_nano = 6,
-                                      .count = 7, .has_sum = true, .sum = 8.5, .scale = -10,
-                                      .zero_count = 11, .positive = {-3, bc, 3},
-                                      .negative = {4, NULL, 0}, .flags = 1, .exemplars = {ex, 2},
-                                      .has_min = true, .min = 1, .zero_threshold = 1e-12}};
+    ocl_exp_histogram_dp_t ed[1] = {{.attrs = attrs,
+                                     .start_unix_nano = 5,
+                                     .time_unix_nano = 6,
+                                     .count = 7,
+                                     .has_sum = true,
+                                     .sum = 8.5,
+                                     .scale = -10,
+                                     .zero_count = 11,
+                                     .positive = {-3, bc, 3},
+                                     .negative = {4, NULL, 0},
+                                     .flags = 1,
+                                     .exemplars = {ex, 2},
+                                     .has_min = true,
+                                     .min = 1,
+                                     .zero_threshold = 1e-12}};
     ocl_quantile_t qv[2] = {{0.99, 12.0}, {0, 0}};
-    ocl_summary_dp_t sd[1] = {{.attrs = attrs, .time_unix_nano = 9, .count = 2, .sum = 24.0,
-                               .quantiles = qv, .n_quantiles = 2, .flags = 1}};
+    ocl_summary_dp_t sd[1] = {{.attrs = attrs,
+                               .time_unix_nano = 9,
+                               .count = 2,
+                               .sum = 24.0,
+                               .quantiles = qv,
+                               .n_quantiles = 2,
+                               .flags = 1}};
     ocl_metric_t ms[7] = {
-        {.name = S("g"), .description = S("d"), .unit = S("ms"), .type = OCL_METRIC_GAUGE,
-         .dp.number = nd, .n_dp = 3, .metadata = attrs},
-        {.name = S("s"), .type = OCL_METRIC_SUM, .temporality = 2, .is_monotonic = true,
-         .dp.number = nd, .n_dp = 1},
+        {.name = S("g"),
+         .description = S("d"),
+         .unit = S("ms"),
+         .type = OCL_METRIC_GAUGE,
+         .dp.number = nd,
+         .n_dp = 3,
+         .metadata = attrs},
+        {.name = S("s"),
+         .type = OCL_METRIC_SUM,
+         .temporality = 2,
+         .is_monotonic = true,
+         .dp.number = nd,
+         .n_dp = 1},
         {.name = S("h"), .type = OCL_METRIC_HISTOGRAM, .temporality = 1, .dp.hist = hd, .n_dp = 2},
-        {.name = S("e"), .type = OCL_METRIC_EXP_HISTOGRAM, .temporality = 2, .dp.ehist = ed,
+        {.name = S("e"),
+         .type = OCL_METRIC_EXP_HISTOGRAM,
+         .temporality = 2,
+         .dp.ehist = ed,
          .n_dp = 1},
         {.name = S("q"), .type = OCL_METRIC_SUMMARY, .dp.summary = sd, .n_dp = 1},
         {.name = S("empty gauge"), .type = OCL_METRIC_GAUGE},
         {.name = S("none")},
     };
-    ocl_scope_metrics_t sm[1] = {{.scope = {.name = S("sc"), .present = true}, .metrics = ms,
-                                  .n_metrics = 7, .schema_url = S("x")}};
+    ocl_scope_metrics_t sm[1] = {{.scope = {.name = S("sc"), .present = true},
+                                  .metrics = ms,
+                                  .n_metrics = 7,
+                                  .schema_url = S("x")}};
     ocl_resource_metrics_t rm[1] = {{.resource = {.attrs = attrs, .present = true},
-                                     .scope_metrics = sm, .n_scope_metrics = 1,
+                                     .scope_metrics = sm,
+                                     .n_scope_metrics = 1,
                                      .schema_url = S("y")}};
     ocl_metrics_req_t req = {rm, 1};
 
@@ -918,10 +980,17 @@ static void test_roundtrip_logs(void **state)
     ocl_attrs_t attrs;
     build_attrs(&attrs);
     ocl_log_record_t lr[3] = {
-        {.time_unix_nano = UINT64_MAX, .observed_time_unix_nano = 1, .severity_number = 24,
-         .severity_text = S("FATAL4"), .body = {.type = OCL_AV_KVLIST, .u.kvlist = {nested_kv, 2}},
-         .attrs = attrs, .dropped_attrs = 1, .flags = 1, .trace_id = S("abcdefghijklmnop"),
-         .span_id = S("abcdefgh"), .event_name = S("ev")},
+        {.time_unix_nano = UINT64_MAX,
+         .observed_time_unix_nano = 1,
+         .severity_number = 24,
+         .severity_text = S("FATAL4"),
+         .body = {.type = OCL_AV_KVLIST, .u.kvlist = {nested_kv, 2}},
+         .attrs = attrs,
+         .dropped_attrs = 1,
+         .flags = 1,
+         .trace_id = S("abcdefghijklmnop"),
+         .span_id = S("abcdefgh"),
+         .event_name = S("ev")},
         {.body = {.type = OCL_AV_BYTES, .u.s = S("\x01")}},
         {.body = {.type = OCL_AV_STRING, .u.s = S("ctl\x1f\x7f\t")}, .severity_number = -3},
     };
@@ -1140,9 +1209,8 @@ static void test_doubles(void **state)
     assert_string_equal(err, "AnyValue.doubleValue: invalid double");
 
     ocl_metric_t *m;
-    assert_int_equal(one_metric("{\"gauge\":{\"dataPoints\":[{\"asDouble\":\"-Infinity\"}]}}", &m,
-                                &err),
-                     0);
+    assert_int_equal(
+        one_metric("{\"gauge\":{\"dataPoints\":[{\"asDouble\":\"-Infinity\"}]}}", &m, &err), 0);
     assert_true(isinf(m->dp.number[0].as_double));
 }
 
@@ -1155,11 +1223,16 @@ static void test_base64(void **state)
         const char *out;
         size_t n;
     } ok[] = {
-        {"\"aGk=\"", "hi", 2},          {"\"aGk\"", "hi", 2},
-        {"\"aGVsbG8=\"", "hello", 5},   {"\"aGVsbG8\"", "hello", 5},
-        {"\"+/8=\"", "\xfb\xff", 2},    {"\"-_8\"", "\xfb\xff", 2},
-        {"\"\"", "", 0},                {"\"AAAA\"", "\0\0\0", 3},
-        {"\"aA==\"", "h", 1},           {"\"aA\"", "h", 1},
+        {"\"aGk=\"", "hi", 2},
+        {"\"aGk\"", "hi", 2},
+        {"\"aGVsbG8=\"", "hello", 5},
+        {"\"aGVsbG8\"", "hello", 5},
+        {"\"+/8=\"", "\xfb\xff", 2},
+        {"\"-_8\"", "\xfb\xff", 2},
+        {"\"\"", "", 0},
+        {"\"AAAA\"", "\0\0\0", 3},
+        {"\"aA==\"", "h", 1},
+        {"\"aA\"", "h", 1},
     };
     for (size_t i = 0; i < OCL_ARRAY_LEN(ok); i++) {
         char doc[64];
@@ -1169,8 +1242,7 @@ static void test_base64(void **state)
         assert_int_equal(v.u.s.n, ok[i].n);
         if (ok[i].n) assert_memory_equal(v.u.s.p, ok[i].out, ok[i].n);
     }
-    const char *bad[] = {"\"a\"", "\"a===\"", "\"aGk*\"", "\"aG=k\"", "\"aGk==\"", "\"aB==\"",
-                         "5"};
+    const char *bad[] = {"\"a\"", "\"a===\"", "\"aGk*\"", "\"aG=k\"", "\"aGk==\"", "\"aB==\"", "5"};
     for (size_t i = 0; i < OCL_ARRAY_LEN(bad); i++) {
         char doc[64];
         snprintf(doc, sizeof doc, "{\"bytesValue\":%s}", bad[i]);
@@ -1330,9 +1402,9 @@ static void test_wrong_types(void **state)
     assert_int_equal(dec_t("{\"resourceSpans\":[1]}", &r, &err), OCL_EINVAL);
     assert_int_equal(dec_t("{\"resourceSpans\":[{\"resource\":[]}]}", &r, &err), OCL_EINVAL);
     assert_string_equal(err, "resource: expected an object");
-    assert_int_equal(dec_t("{\"resourceSpans\":[{\"scopeSpans\":[{\"scope\":{\"name\":1}}]}]}",
-                           &r, &err),
-                     OCL_EINVAL);
+    assert_int_equal(
+        dec_t("{\"resourceSpans\":[{\"scopeSpans\":[{\"scope\":{\"name\":1}}]}]}", &r, &err),
+        OCL_EINVAL);
     assert_string_equal(err, "scope.name: expected a string");
     assert_int_equal(r.n_rs, 0); /* output reset on error */
     assert_int_equal(dec_m("{\"resourceMetrics\":[{\"scopeMetrics\":[{\"metrics\":[{\"gauge\":"
@@ -1342,22 +1414,22 @@ static void test_wrong_types(void **state)
     assert_string_equal(err, "metrics[]: more than one data field set");
     ocl_metric_t *m;
     assert_int_equal(one_metric("{\"gauge\":[]}", &m, &err), OCL_EINVAL);
-    assert_int_equal(one_metric("{\"histogram\":{\"dataPoints\":[{\"bucketCounts\":[\"x\"]}]}}",
-                                &m, &err),
-                     OCL_EINVAL);
+    assert_int_equal(
+        one_metric("{\"histogram\":{\"dataPoints\":[{\"bucketCounts\":[\"x\"]}]}}", &m, &err),
+        OCL_EINVAL);
     assert_string_equal(err, "dataPoints[].bucketCounts: expected an array of uint64");
-    assert_int_equal(one_metric("{\"histogram\":{\"dataPoints\":[{\"explicitBounds\":[null]}]}}",
-                                &m, &err),
-                     OCL_EINVAL);
+    assert_int_equal(
+        one_metric("{\"histogram\":{\"dataPoints\":[{\"explicitBounds\":[null]}]}}", &m, &err),
+        OCL_EINVAL);
     assert_int_equal(one_metric("{\"sum\":{\"isMonotonic\":1}}", &m, &err), OCL_EINVAL);
     assert_string_equal(err, "metrics[].sum.isMonotonic: expected a boolean");
     assert_int_equal(one_metric("{\"gauge\":{\"dataPoints\":[{\"asInt\":1.5}]}}", &m, &err),
                      OCL_EINVAL);
     assert_string_equal(err, "dataPoints[].asInt: invalid int64");
     assert_int_equal(one_metric("{\"name\":[]}", &m, &err), OCL_EINVAL);
-    assert_int_equal(dec_l("{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"body\":5}]}]}]}",
-                           &lr, &err),
-                     OCL_EINVAL);
+    assert_int_equal(
+        dec_l("{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"body\":5}]}]}]}", &lr, &err),
+        OCL_EINVAL);
     assert_string_equal(err, "AnyValue: expected an object");
     /* err may be NULL. */
     assert_int_equal(ocl_otlp_json_decode_traces("[", 1, &A, &r, NULL), OCL_EINVAL);
@@ -1375,7 +1447,8 @@ static char *nested_value(int levels, bool kv)
         ocl_buf_puts(&b, kv ? "{\"kvlistValue\":{\"values\":[{\"key\":\"k\",\"value\":"
                             : "{\"arrayValue\":{\"values\":[");
     ocl_buf_puts(&b, "{\"stringValue\":\"leaf\"}");
-    for (int i = 0; i < levels; i++) ocl_buf_puts(&b, kv ? "}]}}" : "]}}");
+    for (int i = 0; i < levels; i++)
+        ocl_buf_puts(&b, kv ? "}]}}" : "]}}");
     ocl_buf_putc(&b, 0);
     return (char *)ocl_buf_steal(&b, NULL);
 }
@@ -1402,8 +1475,10 @@ static void test_depth(void **state)
     ocl_buf_t b;
     ocl_buf_init(&b);
     ocl_buf_puts(&b, "{\"x\":");
-    for (int i = 0; i < 5000; i++) ocl_buf_putc(&b, '[');
-    for (int i = 0; i < 5000; i++) ocl_buf_putc(&b, ']');
+    for (int i = 0; i < 5000; i++)
+        ocl_buf_putc(&b, '[');
+    for (int i = 0; i < 5000; i++)
+        ocl_buf_putc(&b, ']');
     ocl_buf_putc(&b, '}');
     ocl_traces_req_t r;
     const char *err = NULL;
@@ -1456,7 +1531,8 @@ static void test_truncation(void **state)
             free(p);
             /* Only whitespace can be dropped from the end of a document. */
             if (rc == 0) {
-                for (size_t k = len; k < n; k++) assert_true(docs[d][k] == ' ');
+                for (size_t k = len; k < n; k++)
+                    assert_true(docs[d][k] == ' ');
             } else {
                 assert_true(rc < 0);
                 assert_non_null(err);
@@ -1490,7 +1566,10 @@ static void test_writer(void **state)
     ocl_jw_key(&w, "utf8");
     ocl_jw_str(&w, S("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"));
     ocl_jw_key(&w, "bad");
-    ocl_jw_str(&w, S("a\xff" "b\xc3" "\xed\xa0\x80" "\xe2\x82"));
+    ocl_jw_str(&w, S("a\xff"
+                     "b\xc3"
+                     "\xed\xa0\x80"
+                     "\xe2\x82"));
     ocl_jw_key(&w, "arr");
     ocl_jw_arr_begin(&w);
     ocl_jw_int(&w, INT64_MIN);
