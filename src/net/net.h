@@ -69,6 +69,13 @@ void ocl_http_respond(ocl_http_req_t *req, int status, const char *content_type,
 
 typedef void (*ocl_http_handler_fn)(ocl_http_req_t *req, void *ud);
 
+/* The libuv loop (uv_loop_t *) of the worker thread that owns the request or
+ * call, for handlers that answer later: arm a uv_timer_t / uv_async_t on it
+ * and call ocl_http_respond() / ocl_grpc_respond() from its callback. A
+ * response that arrives after the client disconnected is dropped safely. */
+struct uv_loop_s;
+struct uv_loop_s *ocl_http_req_loop(const ocl_http_req_t *req);
+
 /* A unary gRPC call: one request message, already de-framed and (if it was
  * compressed with grpc-encoding gzip) decompressed. */
 struct ocl_grpc_call {
@@ -81,6 +88,7 @@ struct ocl_grpc_call {
 };
 
 ocl_str_t ocl_grpc_call_header(const ocl_grpc_call_t *call, const char *name);
+struct uv_loop_s *ocl_grpc_call_loop(const ocl_grpc_call_t *call);
 
 /* Finishes the call: on status 0 sends `resp` as one message, then the
  * trailers grpc-status and grpc-message (percent-encoded as gRPC requires).
