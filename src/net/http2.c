@@ -416,6 +416,14 @@ static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t err, void *u
     return 0;
 }
 
+/* nghttp2 reports a protocol violation by the peer (it answers it itself). */
+static int on_error(nghttp2_session *s, int lib_error_code, const char *msg, size_t len, void *ud)
+{
+    ocl_conn_t *c = ud;
+    atomic_fetch_add(&c->stats->proto_errors, 1);
+    return 0;
+}
+
 static void init_once(void)
 {
     nghttp2_session_callbacks_new(&g_cbs);
@@ -425,6 +433,7 @@ static void init_once(void)
     nghttp2_session_callbacks_set_on_frame_recv_callback(g_cbs, on_frame_recv);
     nghttp2_session_callbacks_set_on_frame_send_callback(g_cbs, on_frame_send);
     nghttp2_session_callbacks_set_on_stream_close_callback(g_cbs, on_stream_close);
+    nghttp2_session_callbacks_set_error_callback2(g_cbs, on_error);
     nghttp2_option_new(&g_opt);
     nghttp2_option_set_no_closed_streams(g_opt, 1);
     nghttp2_option_set_max_outbound_ack(g_opt, 1000);
