@@ -248,7 +248,7 @@ static int on_body(http_parser *p, const char *at, size_t n)
     ocl_conn_t *c = p->data;
     h1_state_t *h = &c->u.h1;
     if (h->body.len + n > c->limits->max_body_bytes) return fail(413);
-    if ((const unsigned char *)at == h->body.p + h->body.len && h->body.cap - h->body.len >= n)
+    if (h->body.p && (const unsigned char *)at == h->body.p + h->body.len && h->body.cap - h->body.len >= n)
         h->body.len += n; /* read straight into the body buffer: no copy */
     else
         ocl_buf_append(&h->body, at, n);

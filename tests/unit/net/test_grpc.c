@@ -161,7 +161,7 @@ static ssize_t c_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len, 
 {
     cstream_t *st = src->ptr;
     size_t n = OCL_MIN(len, st->req.len - st->req_off);
-    memcpy(buf, st->req.p + st->req_off, n);
+    if (n) memcpy(buf, st->req.p + st->req_off, n);
     st->req_off += n;
     if (st->req_off == st->req.len) *flags |= NGHTTP2_DATA_FLAG_EOF;
     return (ssize_t)n;
