@@ -93,8 +93,10 @@ void ocl_conn_feed(ocl_conn_t *c, const unsigned char *p, size_t n)
 void ocl_conn_eof(ocl_conn_t *c)
 {
     if (c->closed) return;
-    if (c->proto == PROTO_H1 && (c->u.h1.req_pending || c->in.len)) {
-        c->u.h1.saw_eof = true; /* answer what we have, then close */
+    if (c->proto == PROTO_H1 && c->u.h1.req_pending) {
+        /* Half-closed after sending: answer (and any complete pipelined
+         * requests), then close. A partial request can never complete. */
+        c->u.h1.saw_eof = true;
         c->io->update(c);
         return;
     }

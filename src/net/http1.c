@@ -346,7 +346,7 @@ void ocl_h1_respond(ocl_conn_t *c, int status, const char *ctype, const ocl_head
         ocl_conn_unref(c);
         return;
     }
-    bool close = !h->keep_alive || h->saw_eof;
+    bool close = !h->keep_alive || (h->saw_eof && c->in.len == 0);
     write_response(c, status, ctype, extra, n_extra, body, len, close,
                    !close && h->parser.http_major == 1 && h->parser.http_minor == 0);
     reset_request(c);

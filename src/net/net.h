@@ -128,12 +128,15 @@ int ocl_server_listen(ocl_server_t *s, const ocl_listener_cfg_t *cfg, int *bound
 /* Starts the worker threads. */
 int ocl_server_start(ocl_server_t *s);
 /* Stops accepting, closes connections, joins the workers. Thread-safe,
- * callable from a signal-handling thread. */
+ * callable from a signal-handling thread. Handles that handlers armed on a
+ * worker loop are closed too; answers still owed are then never sent (and
+ * must not be attempted after this returns). */
 void ocl_server_stop(ocl_server_t *s);
 void ocl_server_destroy(ocl_server_t *s);
 
 /* Per-worker timer callback hook: fn runs every `period_ms` on worker 0's
- * loop (used for housekeeping such as WAL flush and trace-head cuts). */
+ * loop (used for housekeeping such as WAL flush and trace-head cuts).
+ * Call before ocl_server_start (OCL_EINVAL afterwards); at most 32 timers. */
 int ocl_server_add_timer(ocl_server_t *s, uint32_t period_ms, void (*fn)(void *ud), void *ud);
 
 /* Connection counters for self-metrics. */

@@ -36,7 +36,8 @@
 #define MAX_LISTENERS 8
 #define MAX_TIMERS 32
 #define READ_BUF_SIZE (256 << 10)
-#define LINGER_MS 2000
+#define LINGER_MS 2000 /* drain input after an error response */
+#define FLUSH_MS 5000  /* max time to flush output when closing */
 #define BACKLOG 1024
 
 typedef struct ocl_worker ocl_worker_t;
@@ -243,7 +244,8 @@ static void io_close(ocl_conn_t *c)
     if (uc->handles_closing) return;
     if (uc->reading) uv_read_stop((uv_stream_t *)&uc->tcp);
     uc->reading = false;
-    uv_timer_stop(&uc->timer);
+    /* Hard deadline: a peer that never reads cannot keep us flushing. */
+    uv_timer_start(&uc->timer, on_timer, FLUSH_MS, 0);
     uc->shut.data = uc;
     if (uv_shutdown(&uc->shut, (uv_stream_t *)&uc->tcp, on_shutdown) != 0) close_handles(uc);
 }
