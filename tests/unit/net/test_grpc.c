@@ -494,6 +494,35 @@ static void test_stream_flood(void **state)
     ocl_buf_dispose(&f);
 }
 
+static void test_ping_flood(void **state)
+{
+    /* 100k PINGs from a client that never reads: the server must bound its
+     * output (stop reading / drop the connection) and keep serving others. */
+    int fd = tcp_connect(g_port);
+    ocl_buf_t b;
+    ocl_buf_init(&b);
+    ocl_buf_append(&b, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24);
+    ocl_buf_append(&b, "\0\0\0\4\0\0\0\0\0", 9); /* empty SETTINGS */
+    for (int i = 0; i < 100000; i++) ocl_buf_append(&b, "\0\0\x08\x06\0\0\0\0\0" "12345678", 17);
+    size_t off = 0;
+    for (int spins = 0; off < b.len && spins < 200;) {
+        ssize_t k = send(fd, b.p + off, b.len - off, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (k > 0) off += (size_t)k;
+        else if (k < 0 && errno == EAGAIN) sleep_ms(5), spins++;
+        else break;
+    }
+    ocl_buf_dispose(&b);
+    ocl_buf_t f;
+    ocl_buf_init(&f);
+    frame_msg(&f, "ok", 2, false);
+    cstream_t one;
+    call(&one, "/test.Echo/Echo", NULL, f.p, f.len);
+    assert_int_equal(one.grpc_status, 0);
+    cs_free(&one);
+    ocl_buf_dispose(&f);
+    close(fd);
+}
+
 static void test_garbage_after_preface(void **state)
 {
     int fd = tcp_connect(g_port);
@@ -521,6 +550,7 @@ int main(void)
         cmocka_unit_test(test_non_post_and_http),
         cmocka_unit_test(test_async),
         cmocka_unit_test(test_stream_flood),
+        cmocka_unit_test(test_ping_flood),
         cmocka_unit_test(test_garbage_after_preface),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
