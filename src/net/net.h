@@ -125,7 +125,7 @@ ocl_server_t *ocl_server_create(int workers, const ocl_net_limits_t *limits);
 /* Binds a listener on every worker. Returns 0 or OCL_EIO; on success
  * *bound_port receives the actual port. Call before ocl_server_start. */
 int ocl_server_listen(ocl_server_t *s, const ocl_listener_cfg_t *cfg, int *bound_port);
-/* Starts the worker threads. */
+/* Starts the worker threads. Sets SIGPIPE to SIG_IGN (process-wide). */
 int ocl_server_start(ocl_server_t *s);
 /* Stops accepting, closes connections, joins the workers. Thread-safe,
  * callable from a signal-handling thread. Handles that handlers armed on a

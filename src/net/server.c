@@ -27,6 +27,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -484,6 +485,8 @@ int ocl_server_start(ocl_server_t *s)
 {
     if (s->started || s->stopped) return OCL_EINVAL;
     s->started = true;
+    /* libuv writes with write(2): a peer that resets must not kill us. */
+    signal(SIGPIPE, SIG_IGN);
     for (int i = 0; i < s->n_workers; i++) {
         if (uv_thread_create(&s->workers[i].thread, worker_main, &s->workers[i]) != 0) {
             ocl_error("net: cannot start worker thread %d", i);
