@@ -440,6 +440,28 @@ static void test_max_connections(void **state)
     ocl_server_destroy(s);
 }
 
+static void test_idle_timeout_silent(void **state)
+{
+    ocl_net_limits_t l;
+    ocl_net_limits_default(&l);
+    l.idle_timeout_ms = 100;
+    ocl_server_t *s = ocl_server_create(1, &l);
+    ocl_listener_cfg_t cfg = {.addr = "127.0.0.1:0", .http = echo};
+    int port;
+    assert_int_equal(ocl_server_listen(s, &cfg, &port), 0);
+    assert_int_equal(ocl_server_start(s), 0);
+    int fd = tcp_connect(port);
+    const char req[] = "GET /one HTTP/1.1\r\nHost: a\r\n\r\n";
+    send_all(fd, req, sizeof req - 1);
+    char buf[512];
+    ssize_t k = recv(fd, buf, sizeof buf, 0);
+    assert_true(k > 0 && memmem(buf, (size_t)k, "GET /one", 8));
+    /* keep-alive idle: closed without a response */
+    assert_int_equal(recv(fd, buf, sizeof buf, 0), 0);
+    close(fd);
+    ocl_server_destroy(s);
+}
+
 static int g_ticks;
 static void tick(void *ud) { __atomic_add_fetch(&g_ticks, 1, __ATOMIC_SEQ_CST); }
 
@@ -477,6 +499,7 @@ int main(void)
         cmocka_unit_test(test_http10_closes),
         cmocka_unit_test(test_async_and_disconnect),
         cmocka_unit_test(test_max_connections),
+        cmocka_unit_test(test_idle_timeout_silent),
         cmocka_unit_test(test_timer_and_stop),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
