@@ -122,11 +122,26 @@ static int other(dec_t *d, ocl_pb_reader_t *r, uint32_t tag, uint32_t known, int
     return ocl_pb_skip(r, tag & 7);
 }
 
+/* UTF-8 check with an inline ASCII fast path: most OTLP strings are short
+ * ASCII, and the call into ocl_utf8_valid costs more than the check. */
+static inline int utf8_ok(const char *p, size_t n)
+{
+    uint64_t acc = 0, w;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&w, p + i, 8);
+        acc |= w;
+    }
+    for (; i < n; i++) acc |= (uint8_t)p[i];
+    if (OCL_LIKELY((acc & 0x8080808080808080ull) == 0)) return 1;
+    return ocl_utf8_valid(p, n);
+}
+
 static inline int rd_string(dec_t *d, ocl_pb_reader_t *r, ocl_str_t *s)
 {
     int rc = ocl_pb_bytes(r, s);
     if (OCL_UNLIKELY(rc)) return rc;
-    if (OCL_UNLIKELY(!ocl_utf8_valid(s->p, s->n))) {
+    if (OCL_UNLIKELY(!utf8_ok(s->p, s->n))) {
         d->err = "invalid UTF-8 in a string field";
         return OCL_EUTF8;
     }
@@ -187,6 +202,31 @@ static int dec_anyvalue(dec_t *d, ocl_str_t m, ocl_anyvalue_t *v, int depth);
 
 static int dec_kv(dec_t *d, ocl_str_t m, ocl_kv_t *kv, int depth)
 {
+    /* Fast path for the canonical layout every SDK writes:
+     * 0x0a klen key 0x12 vlen {0x0a slen string | other AnyValue}, with
+     * one-byte lengths. Anything else takes the general loop below. */
+    const uint8_t *p = (const uint8_t *)m.p;
+    if (m.n >= 4 && p[0] == 0x0a && p[1] < 0x80 && (size_t)p[1] + 4 <= m.n) {
+        const uint8_t *q = p + 2 + p[1];
+        if (q[0] == 0x12 && q[1] < 0x80 && q + 2 + q[1] == p + m.n) {
+            kv->key = (ocl_str_t){(const char *)p + 2, p[1]};
+            if (OCL_UNLIKELY(!utf8_ok(kv->key.p, kv->key.n))) {
+                d->err = "invalid UTF-8 in a string field";
+                return OCL_EUTF8;
+            }
+            const uint8_t *v = q + 2;
+            if (q[1] >= 2 && v[0] == 0x0a && v[1] == q[1] - 2) {
+                kv->value.type = OCL_AV_STRING;
+                kv->value.u.s = (ocl_str_t){(const char *)v + 2, v[1]};
+                if (OCL_UNLIKELY(!utf8_ok(kv->value.u.s.p, kv->value.u.s.n))) {
+                    d->err = "invalid UTF-8 in a string field";
+                    return OCL_EUTF8;
+                }
+                return 0;
+            }
+            return dec_anyvalue(d, (ocl_str_t){(const char *)v, q[1]}, &kv->value, depth);
+        }
+    }
     READER(m);
     kv->key = OCL_STR_NULL;
     kv->value.type = OCL_AV_EMPTY;
