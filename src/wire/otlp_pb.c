@@ -29,6 +29,8 @@
 #include "wire/otlp.h"
 #include "wire/pb.h"
 
+#include <stdlib.h>
+
 
 /* ---- error strings ---- */
 
@@ -90,10 +92,61 @@ static const char *const wt_errs[M_COUNT][17] = {
 
 /* ---- decoder ---- */
 
+#define SCRATCH_KV 64
+#define SCRATCH_EV 8
+#define SCRATCH_LK 4
+
+/* Decoder state. The scratch arrays collect a span's attributes, events
+ * and links in one pass; the span then copies them to the arena at their
+ * final size. Only dec_span uses them (nothing nested in a span does), so
+ * they need no stack discipline. They start in the struct and move to the
+ * heap only for spans with very many attributes. */
 typedef struct {
-    ocl_arena_t *a;  /* destination of arrays */
-    const char *err; /* first error message */
+    ocl_arena_t *a;        /* destination of arrays */
+    const char *err;       /* first error message */
+    ocl_kv_t *kv;          /* span attribute scratch (kv_inline or heap) */
+    ocl_span_event_t *ev;  /* span event scratch */
+    ocl_span_link_t *lk;   /* span link scratch */
+    uint32_t kv_cap, ev_cap, lk_cap; /* capacities of the three */
+    ocl_kv_t kv_inline[SCRATCH_KV];
+    ocl_span_event_t ev_inline[SCRATCH_EV];
+    ocl_span_link_t lk_inline[SCRATCH_LK];
 } dec_t;
+
+static void dec_init(dec_t *d, ocl_arena_t *a)
+{
+    d->a = a;
+    d->err = NULL;
+    d->kv = d->kv_inline, d->kv_cap = SCRATCH_KV;
+    d->ev = d->ev_inline, d->ev_cap = SCRATCH_EV;
+    d->lk = d->lk_inline, d->lk_cap = SCRATCH_LK;
+}
+
+static void dec_dispose(dec_t *d)
+{
+    if (d->kv != d->kv_inline) ocl_free(d->kv);
+    if (d->ev != d->ev_inline) ocl_free(d->ev);
+    if (d->lk != d->lk_inline) ocl_free(d->lk);
+}
+
+/* Doubles a scratch array; `inl` is its in-struct storage. */
+static void *grow_scratch(void *cur, const void *inl, uint32_t *cap, size_t size)
+{
+    void *p = ocl_malloc((size_t)*cap * 2 * size);
+    memcpy(p, cur, (size_t)*cap * size);
+    if (cur != inl) ocl_free(cur);
+    *cap *= 2;
+    return p;
+}
+
+/* Copies n scratch elements to the arena. */
+static void *to_arena(dec_t *d, const void *src, uint32_t n, size_t size)
+{
+    if (!n) return NULL;
+    void *p = ocl_arena_alloc(d->a, (size_t)n * size);
+    memcpy(p, src, (size_t)n * size);
+    return p;
+}
 
 static int fail(dec_t *d, const ocl_pb_reader_t *r, int rc)
 {
@@ -489,15 +542,9 @@ static int dec_status(dec_t *d, ocl_str_t m, ocl_span_t *o)
 
 static int dec_span(dec_t *d, ocl_str_t m, ocl_span_t *o)
 {
-    uint32_t c[3];
-    int rc;
+    uint32_t nkv = 0, nev = 0, nlk = 0;
     memset(o, 0, sizeof *o);
     o->raw = m;
-    if ((rc = count3(d, m, OCL_PB_TAG(9, 2), OCL_PB_TAG(11, 2), OCL_PB_TAG(13, 2), c)))
-        return rc;
-    o->attrs.v = alloc_arr(d, c[0], sizeof(ocl_kv_t));
-    o->events = alloc_arr(d, c[1], sizeof(ocl_span_event_t));
-    o->links = alloc_arr(d, c[2], sizeof(ocl_span_link_t));
     READER(m);
     while (!ocl_pb_eof(&r)) {
         uint32_t tag;
@@ -514,17 +561,23 @@ static int dec_span(dec_t *d, ocl_str_t m, ocl_span_t *o)
         case OCL_PB_TAG(8, 1): CHECK(ocl_pb_fixed64(&r, &o->end_unix_nano)); break;
         case OCL_PB_TAG(9, 2):
             CHECK(ocl_pb_bytes(&r, &s));
-            CHECK(dec_kv(d, s, &o->attrs.v[o->attrs.n++], 0));
+            if (OCL_UNLIKELY(nkv == d->kv_cap))
+                d->kv = grow_scratch(d->kv, d->kv_inline, &d->kv_cap, sizeof *d->kv);
+            CHECK(dec_kv(d, s, &d->kv[nkv++], 0));
             break;
         case OCL_PB_TAG(10, 0): CHECK(rd_u32(&r, &o->dropped_attrs)); break;
         case OCL_PB_TAG(11, 2):
             CHECK(ocl_pb_bytes(&r, &s));
-            CHECK(dec_event(d, s, &o->events[o->n_events++]));
+            if (OCL_UNLIKELY(nev == d->ev_cap))
+                d->ev = grow_scratch(d->ev, d->ev_inline, &d->ev_cap, sizeof *d->ev);
+            CHECK(dec_event(d, s, &d->ev[nev++]));
             break;
         case OCL_PB_TAG(12, 0): CHECK(rd_u32(&r, &o->dropped_events)); break;
         case OCL_PB_TAG(13, 2):
             CHECK(ocl_pb_bytes(&r, &s));
-            CHECK(dec_link(d, s, &o->links[o->n_links++]));
+            if (OCL_UNLIKELY(nlk == d->lk_cap))
+                d->lk = grow_scratch(d->lk, d->lk_inline, &d->lk_cap, sizeof *d->lk);
+            CHECK(dec_link(d, s, &d->lk[nlk++]));
             break;
         case OCL_PB_TAG(14, 0): CHECK(rd_u32(&r, &o->dropped_links)); break;
         case OCL_PB_TAG(15, 2):
@@ -535,6 +588,12 @@ static int dec_span(dec_t *d, ocl_str_t m, ocl_span_t *o)
         default: CHECK(other(d, &r, tag, SPAN_KNOWN, M_SPAN));
         }
     }
+    o->attrs.v = to_arena(d, d->kv, nkv, sizeof *d->kv);
+    o->attrs.n = nkv;
+    o->events = to_arena(d, d->ev, nev, sizeof *d->ev);
+    o->n_events = nev;
+    o->links = to_arena(d, d->lk, nlk, sizeof *d->lk);
+    o->n_links = nlk;
     return 0;
 }
 
@@ -598,6 +657,7 @@ static int dec_resource_spans(dec_t *d, ocl_str_t m, ocl_resource_spans_t *o)
 
 static int finish(dec_t *d, int rc, const char **err)
 {
+    dec_dispose(d);
     if (err) *err = rc ? (d->err ? d->err : "malformed message") : NULL;
     return rc;
 }
@@ -605,7 +665,8 @@ static int finish(dec_t *d, int rc, const char **err)
 int ocl_otlp_pb_decode_traces(const void *buf, size_t len, ocl_arena_t *a,
                               ocl_traces_req_t *out, const char **err)
 {
-    dec_t dd = {a, NULL}, *d = &dd;
+    dec_t dd, *d = &dd;
+    dec_init(d, a);
     ocl_str_t m = {buf, len};
     int rc;
     out->rs = NULL;
@@ -1122,7 +1183,8 @@ static int dec_resource_metrics(dec_t *d, ocl_str_t m, ocl_resource_metrics_t *o
 int ocl_otlp_pb_decode_metrics(const void *buf, size_t len, ocl_arena_t *a,
                                ocl_metrics_req_t *out, const char **err)
 {
-    dec_t dd = {a, NULL}, *d = &dd;
+    dec_t dd, *d = &dd;
+    dec_init(d, a);
     ocl_str_t m = {buf, len};
     int rc;
     out->rm = NULL;
@@ -1245,7 +1307,8 @@ static int dec_resource_logs(dec_t *d, ocl_str_t m, ocl_resource_logs_t *o)
 int ocl_otlp_pb_decode_logs(const void *buf, size_t len, ocl_arena_t *a, ocl_logs_req_t *out,
                             const char **err)
 {
-    dec_t dd = {a, NULL}, *d = &dd;
+    dec_t dd, *d = &dd;
+    dec_init(d, a);
     ocl_str_t m = {buf, len};
     int rc;
     out->rl = NULL;

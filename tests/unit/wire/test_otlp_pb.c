@@ -349,6 +349,43 @@ static void test_big_messages(void **state)
     ocl_arena_dispose(&a);
 }
 
+/* Spans with more attributes, events and links than the decoder's
+ * in-struct scratch holds. */
+static void test_many_children(void **state)
+{
+    static ocl_kv_t kv[300];
+    static char keys[300][8];
+    static ocl_span_event_t ev[40];
+    static ocl_span_link_t lk[20];
+    for (int i = 0; i < 300; i++) {
+        snprintf(keys[i], sizeof keys[i], "k%d", i);
+        kv[i] = (ocl_kv_t){ocl_str_c(keys[i]), {.type = OCL_AV_INT, .u.i = i}};
+    }
+    for (int i = 0; i < 40; i++)
+        ev[i] = (ocl_span_event_t){.time_unix_nano = (uint64_t)i + 1, .attrs = {kv, (uint32_t)i}};
+    for (int i = 0; i < 20; i++)
+        lk[i] = (ocl_span_link_t){.flags = (uint32_t)i, .attrs = {kv + i, 3}};
+    ocl_span_t sp[3] = {{.name = S("a"), .attrs = {kv, 300}, .events = ev, .n_events = 40,
+                         .links = lk, .n_links = 20},
+                        {.name = S("b"), .attrs = {kv, 65}, .events = ev, .n_events = 9},
+                        {.name = S("c"), .attrs = {kv + 7, 1}, .links = lk, .n_links = 5}};
+    ocl_scope_spans_t ss = {.spans = sp, .n_spans = 3};
+    ocl_resource_spans_t r = {.scope_spans = &ss, .n_scope_spans = 1};
+    ocl_traces_req_t in = {&r, 1}, out;
+    ocl_buf_t enc;
+    ocl_buf_init(&enc);
+    ocl_otlp_pb_encode_traces(&in, &enc);
+    ocl_arena_t a;
+    ocl_arena_init(&a, 0);
+    assert_int_equal(ocl_otlp_pb_decode_traces(enc.p, enc.len, &a, &out, NULL), 0);
+    char *d1 = dump_t(&in), *d2 = dump_t(&out);
+    assert_string_equal(d1, d2);
+    free(d1);
+    free(d2);
+    ocl_buf_dispose(&enc);
+    ocl_arena_dispose(&a);
+}
+
 static void test_response(void **state)
 {
     ocl_buf_t b;
@@ -853,6 +890,7 @@ int main(void)
         cmocka_unit_test(test_metrics_roundtrip),
         cmocka_unit_test(test_logs_roundtrip),
         cmocka_unit_test(test_big_messages),
+        cmocka_unit_test(test_many_children),
         cmocka_unit_test(test_response),
         cmocka_unit_test(test_unknown_fields),
         cmocka_unit_test(test_wrong_wire_type),
