@@ -1,0 +1,70 @@
+/*
+ * ingest.h — where receivers hand over decoded telemetry: the durability
+ * point (WAL append, then acknowledge) and the fan-out into the local
+ * stores. One ingest object serves all receivers and worker threads.
+ *
+ * Per signal there is one WAL (data-dir/wal/<signal>/). Each record is
+ *     u8 tenant_len | tenant bytes | ExportXServiceRequest protobuf
+ * with the record type = the signal. Traces go on into the trace store and
+ * the traces WAL is truncated once the store has cut them into segments.
+ * Metrics and logs stay in their WALs (replayed into the metric and log
+ * engines when those exist), bounded by the WAL retention settings.
+ *
+ * A maintenance thread cuts trace-store heads, checkpoints and applies
+ * retention every second.
+ * Thread-safety: every function is safe from any thread.
+ */
+#ifndef OCL_INGEST_H
+#define OCL_INGEST_H
+
+#include "store/traces/tracestore.h"
+#include "store/wal/wal.h"
+#include "wire/otlp.h"
+
+typedef struct ocl_ingest ocl_ingest_t;
+
+typedef struct {
+    const char *data_dir;          /* root data directory (created) */
+    ocl_fsync_policy_t fsync;      /* WAL fsync policy */
+    uint32_t fsync_interval_ms;    /* for OCL_FSYNC_INTERVAL */
+    uint64_t trace_retention_s;    /* trace segment retention (0 = default 7 d) */
+    uint64_t wal_retention_s;      /* metrics/logs WAL retention (0 = default 7 d) */
+    uint64_t wal_max_bytes;        /* metrics/logs WAL size bound per signal (0 = none) */
+    uint64_t trace_head_bytes;     /* trace head cut size (0 = default) */
+    uint32_t trace_head_age_s;     /* trace head cut age (0 = default) */
+    uint64_t max_memory_bytes;     /* trace head memory limit (0 = default) */
+} ocl_ingest_cfg_t;
+
+typedef struct {
+    int64_t rejected;   /* records rejected inside the accepted request */
+    const char *reason; /* static text describing the first rejection, or NULL */
+} ocl_ingest_result_t;
+
+/* Opens the WALs and stores and replays the WALs. */
+int ocl_ingest_open(const ocl_ingest_cfg_t *cfg, ocl_ingest_t **out);
+void ocl_ingest_close(ocl_ingest_t *ing);
+
+/* Appends one export request (protobuf bytes `pb`, already decoded into
+ * `req` from exactly those bytes) to the signal's WAL and then to the
+ * stores. Returns 0 (durable; acknowledge), OCL_EBUSY (over the memory
+ * limit; nothing written) or OCL_EIO (WAL write failed). `req` must point
+ * to an ocl_traces_req_t / ocl_metrics_req_t / ocl_logs_req_t per signal. */
+int ocl_ingest_write(ocl_ingest_t *ing, ocl_signal_t sig, ocl_str_t tenant, const void *pb,
+                     size_t len, const void *req, ocl_ingest_result_t *res);
+
+/* Counts data points / log records that a store will refuse (called before
+ * the write so that the response can report partial success). */
+int64_t ocl_ingest_check_metrics(const ocl_metrics_req_t *req, const char **reason);
+
+ocl_tracestore_t *ocl_ingest_traces(ocl_ingest_t *ing);
+
+/* Replay summary of the last open, for the startup log and tests. */
+typedef struct {
+    uint64_t records[OCL_SIGNAL_COUNT]; /* WAL records replayed per signal */
+    uint64_t spans;                     /* spans re-added to the trace head */
+    uint64_t bad_records;               /* intact records that failed to decode */
+    uint64_t nanos;                     /* replay duration */
+} ocl_replay_stats_t;
+void ocl_ingest_replay_stats(ocl_ingest_t *ing, ocl_replay_stats_t *out);
+
+#endif
