@@ -665,8 +665,10 @@ static int run(gen_t *g)
                         (o->max_requests && g->started >= o->max_requests);
         uint32_t inflight = 0;
         uint64_t wake = now + 100000000ull; /* at most 100 ms asleep */
-        if (stop_new && !drain_deadline)
-            drain_deadline = now + (uint64_t)o->timeout_ms * 1000000ull + 1000000000ull;
+        if (stop_new && !drain_deadline) /* interrupted: do not linger */
+            drain_deadline = now + (interrupted ? OCL_MIN((uint64_t)o->timeout_ms, 2000ull)
+                                                : (uint64_t)o->timeout_ms + 1000ull) *
+                                       1000000ull;
         for (uint32_t i = 0; i < o->concurrency; i++) {
             slot_t *s = &g->slots[i];
             if (s->busy) {
