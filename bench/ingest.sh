@@ -29,6 +29,7 @@ OCELOT_BIN=$(cd "$(dirname "$OCELOT_BIN")" && pwd)/$(basename "$OCELOT_BIN")
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/ocelot-bench.XXXXXX")
 SRV_PID=""
 DRAIN_PID=""
+# shellcheck disable=SC2317 # invoked by the EXIT trap
 cleanup() {
 	stop_server
 	rm -rf "$TMP"
@@ -54,10 +55,12 @@ now_us() { local t=${EPOCHREALTIME/./}; echo "$t"; }
 # sets SRV_PID, GRPC_PORT, HTTP_PORT, API_PORT and READY_MS. Returns 1 on
 # failure (log printed).
 start_server() {
-	local dir=$1 name=$2 fifo="$TMP/$name.fifo" log="$TMP/$name.log" line t0 t1
+	local dir=$1 name=$2
+	local fifo="$TMP/$name.fifo" log="$TMP/$name.log" line t0 t1
 	rm -f "$fifo"
 	mkfifo "$fifo"
 	GRPC_PORT="" HTTP_PORT="" API_PORT="" READY_MS=""
+	export API_PORT # the Tempo/Prometheus API port, for whoever wants it
 	t0=$(now_us)
 	"${PIN_SRV[@]}" "$OCELOT_BIN" serve --workers 1 --data-dir "$dir" \
 		--otlp-grpc 127.0.0.1:0 --otlp-http 127.0.0.1:0 --http 127.0.0.1:0 \

@@ -22,7 +22,7 @@ timeout "$((BENCH_TIMEOUT * 2))" "$HERE/ingest.sh" || status=1
 
 found=0
 for b in "$BUILD"/bench_*; do
-	[ -f "$b" ] && [ -x "$b" ] || continue
+	if [ ! -f "$b" ] || [ ! -x "$b" ]; then continue; fi
 	found=1
 	echo
 	echo "== $(basename "$b")"
