@@ -106,6 +106,7 @@ typedef struct {
     size_t n_lat, cap_lat;
     char first_error[256];           /* first failure, for the summary */
     uint64_t failed_transport;       /* failures without an HTTP answer */
+    bool h2_no_reuse;                /* libcurl cannot reuse h2c connections */
 } gen_t;
 
 static volatile sig_atomic_t interrupted;
@@ -327,7 +328,12 @@ static int slot_setup(gen_t *g, slot_t *s)
     curl_easy_setopt(h, CURLOPT_USERAGENT, "ocelot-gen/" OCL_VERSION);
     if (g->o.proto == PROTO_GRPC) {
         curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
-        curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
+        if (g->h2_no_reuse) {
+            curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
+            curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+        } else {
+            curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
+        }
     } else {
         curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     }
@@ -784,6 +790,16 @@ int ocl_cmd_gen(int argc, char **argv)
     for (struct curl_slist *h = o->user_headers; h; h = h->next)
         g.headers = curl_slist_append(g.headers, h->data);
 
+    /* libcurl 7.88.x fails every request that reuses an HTTP/2
+     * prior-knowledge connection ("Error in the HTTP2 framing layer",
+     * curl/curl#10634, fixed in 8.0.0): there, each gRPC request gets its
+     * own connection. */
+    const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
+    if (o->proto == PROTO_GRPC && cv->version_num >= 0x075800 && cv->version_num < 0x080000) {
+        g.h2_no_reuse = true;
+        fprintf(stderr, "ocelot gen: libcurl %s cannot reuse HTTP/2 prior-knowledge connections "
+                        "(curl#10634); using one connection per gRPC request\n", cv->version);
+    }
     g.synth = ocl_synth_create(o->seed, 0);
     ocl_arena_init(&g.arena, 256 * 1024);
     if (o->ack_log) {
