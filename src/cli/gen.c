@@ -621,7 +621,7 @@ static double pct_ms(const uint32_t *v, size_t n, double p)
 
 static void summary(gen_t *g, double elapsed)
 {
-    qsort(g->lat_us, g->n_lat, sizeof(*g->lat_us), cmp_u32);
+    if (g->n_lat) qsort(g->lat_us, g->n_lat, sizeof(*g->lat_us), cmp_u32);
     double p50 = pct_ms(g->lat_us, g->n_lat, 0.50), p99 = pct_ms(g->lat_us, g->n_lat, 0.99);
     uint64_t recs = 0;
     for (int k = 0; k < OCL_SIGNAL_COUNT; k++) recs += g->acked_records[k];
@@ -665,16 +665,17 @@ static int run(gen_t *g)
     uint64_t deadline = o->duration > 0 ? t_start + (uint64_t)(o->duration * 1e9) : UINT64_MAX;
     double interval = o->rate > 0 ? 1e9 / o->rate : 0;
     uint64_t drain_deadline = 0; /* bound on waiting for in-flight requests */
+    uint64_t int_deadline = 0;   /* shorter bound once interrupted */
     for (;;) {
         uint64_t now = ocl_mono_nano();
-        bool stop_new = interrupted || now >= deadline ||
-                        (o->max_requests && g->started >= o->max_requests);
-        uint32_t inflight = 0;
+        bool hard_stop = interrupted || now >= deadline; /* retries dropped too */
+        bool stop_new = hard_stop || (o->max_requests && g->started >= o->max_requests);
+        uint32_t inflight = 0, retrying = 0;
         uint64_t wake = now + 100000000ull; /* at most 100 ms asleep */
-        if (stop_new && !drain_deadline) /* interrupted: do not linger */
-            drain_deadline = now + (interrupted ? OCL_MIN((uint64_t)o->timeout_ms, 2000ull)
-                                                : (uint64_t)o->timeout_ms + 1000ull) *
-                                       1000000ull;
+        if (stop_new && !drain_deadline)
+            drain_deadline = now + ((uint64_t)o->timeout_ms + 1000ull) * 1000000ull;
+        if (interrupted && !int_deadline) /* interrupted: do not linger */
+            int_deadline = now + OCL_MIN((uint64_t)o->timeout_ms, 2000ull) * 1000000ull;
         for (uint32_t i = 0; i < o->concurrency; i++) {
             slot_t *s = &g->slots[i];
             if (s->busy) {
@@ -682,13 +683,14 @@ static int run(gen_t *g)
                 continue;
             }
             if (s->retry_pending) {
-                if (stop_new) {
+                if (hard_stop) {
                     s->retry_pending = false;
                 } else if (now >= s->not_before) {
                     slot_send(g, s, now);
                     inflight++;
-                } else if (s->not_before < wake) {
-                    wake = s->not_before;
+                } else {
+                    retrying++;
+                    if (s->not_before < wake) wake = s->not_before;
                 }
                 continue;
             }
@@ -712,8 +714,10 @@ static int run(gen_t *g)
             }
             inflight++;
         }
-        if (stop_new && !inflight) break;
-        if (stop_new && (interrupted > 1 || now >= drain_deadline)) break;
+        if (stop_new && !inflight && !retrying) break;
+        if (stop_new && (interrupted > 1 || now >= drain_deadline ||
+                         (int_deadline && now >= int_deadline)))
+            break;
         int running = 0;
         curl_multi_perform(g->multi, &running);
         CURLMsg *m;
@@ -728,7 +732,7 @@ static int run(gen_t *g)
         }
         if (any) continue; /* refill slots before sleeping */
         now = ocl_mono_nano();
-        if (!stop_new && deadline < wake) wake = deadline;
+        if (!hard_stop && deadline < wake) wake = deadline;
         int ms = wake > now ? (int)((wake - now + 999999) / 1000000) : 0;
         curl_multi_poll(g->multi, NULL, 0, ms, NULL);
     }
