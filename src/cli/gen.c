@@ -42,20 +42,20 @@ static const char *const proto_names[] = {"http/protobuf", "http/json", "grpc"};
 #define MAX_BATCH 1000000
 
 typedef struct {
-    const char *endpoint;    /* base URL, no trailing slash */
-    int proto;               /* PROTO_* */
-    unsigned signals;        /* bit per ocl_signal_t */
-    uint32_t batch;          /* records per request */
-    uint32_t concurrency;    /* in-flight requests */
-    double rate;             /* requests/s overall, 0 = unlimited */
-    double duration;         /* seconds; <= 0 = unbounded */
-    uint64_t max_requests;   /* 0 = unbounded */
-    bool gzip;               /* compress bodies */
-    bool retry;              /* retry throttled requests */
-    uint64_t seed;           /* synth seed */
-    uint32_t pregen;         /* bodies pre-encoded per signal, 0 = fresh */
-    const char *ack_log;     /* file of acknowledged trace ids, or NULL */
-    long timeout_ms;         /* per request */
+    const char *endpoint;            /* base URL, no trailing slash */
+    int proto;                       /* PROTO_* */
+    unsigned signals;                /* bit per ocl_signal_t */
+    uint32_t batch;                  /* records per request */
+    uint32_t concurrency;            /* in-flight requests */
+    double rate;                     /* requests/s overall, 0 = unlimited */
+    double duration;                 /* seconds; <= 0 = unbounded */
+    uint64_t max_requests;           /* 0 = unbounded */
+    bool gzip;                       /* compress bodies */
+    bool retry;                      /* retry throttled requests */
+    uint64_t seed;                   /* synth seed */
+    uint32_t pregen;                 /* bodies pre-encoded per signal, 0 = fresh */
+    const char *ack_log;             /* file of acknowledged trace ids, or NULL */
+    long timeout_ms;                 /* per request */
     struct curl_slist *user_headers; /* --header, as "K: V" */
 } opts_t;
 
@@ -69,18 +69,18 @@ typedef struct {
 } body_t;
 
 typedef struct {
-    CURL *h;              /* reused easy handle */
-    bool busy;            /* a request is in flight */
-    bool retry_pending;   /* body must be resent at not_before */
-    int sig;              /* signal of the current body */
-    body_t own;           /* freshly built body (no --pregen) */
-    const body_t *body;   /* body being sent: &own or a pregen body */
-    uint64_t t0;          /* monotonic start of the attempt */
-    uint64_t not_before;  /* monotonic time before which the slot is idle */
-    long grpc_status;     /* from headers/trailers, -1 if none */
-    char grpc_msg[160];   /* grpc-message */
-    double retry_after;   /* seconds, -1 if none */
-    char resp[200];       /* start of the response body (error messages) */
+    CURL *h;             /* reused easy handle */
+    bool busy;           /* a request is in flight */
+    bool retry_pending;  /* body must be resent at not_before */
+    int sig;             /* signal of the current body */
+    body_t own;          /* freshly built body (no --pregen) */
+    const body_t *body;  /* body being sent: &own or a pregen body */
+    uint64_t t0;         /* monotonic start of the attempt */
+    uint64_t not_before; /* monotonic time before which the slot is idle */
+    long grpc_status;    /* from headers/trailers, -1 if none */
+    char grpc_msg[160];  /* grpc-message */
+    double retry_after;  /* seconds, -1 if none */
+    char resp[200];      /* start of the response body (error messages) */
     size_t resp_len;
     char errbuf[CURL_ERROR_SIZE]; /* libcurl's error text */
 } slot_t;
@@ -89,24 +89,24 @@ typedef struct {
     opts_t o;
     CURLM *multi;
     slot_t *slots;
-    struct curl_slist *headers;      /* request headers, shared by all handles */
-    char *url[OCL_SIGNAL_COUNT];     /* per-signal URL */
+    struct curl_slist *headers;  /* request headers, shared by all handles */
+    char *url[OCL_SIGNAL_COUNT]; /* per-signal URL */
     ocl_synth_t *synth;
-    ocl_arena_t arena;               /* per-body model arena */
-    ocl_buf_t enc, tmp;              /* encoder output, gzip scratch */
-    body_t *pre[OCL_SIGNAL_COUNT];   /* --pregen bodies */
+    ocl_arena_t arena;             /* per-body model arena */
+    ocl_buf_t enc, tmp;            /* encoder output, gzip scratch */
+    body_t *pre[OCL_SIGNAL_COUNT]; /* --pregen bodies */
     uint32_t pre_next[OCL_SIGNAL_COUNT];
-    int sig_list[OCL_SIGNAL_COUNT];  /* enabled signals in order */
+    int sig_list[OCL_SIGNAL_COUNT]; /* enabled signals in order */
     int n_sig;
-    FILE *ack;                       /* --ack-log */
-    uint64_t started;                /* new requests started (not retries) */
+    FILE *ack;                               /* --ack-log */
+    uint64_t started;                        /* new requests started (not retries) */
     uint64_t sent, acked, throttled, failed; /* completed attempts */
     uint64_t acked_records[OCL_SIGNAL_COUNT];
-    uint32_t *lat_us;                /* latency of acknowledged requests */
+    uint32_t *lat_us; /* latency of acknowledged requests */
     size_t n_lat, cap_lat;
-    char first_error[256];           /* first failure, for the summary */
-    uint64_t failed_transport;       /* failures without an HTTP answer */
-    bool h2_no_reuse;                /* libcurl cannot reuse h2c connections */
+    char first_error[256];     /* first failure, for the summary */
+    uint64_t failed_transport; /* failures without an HTTP answer */
+    bool h2_no_reuse;          /* libcurl cannot reuse h2c connections */
 } gen_t;
 
 static volatile sig_atomic_t interrupted;
@@ -119,28 +119,27 @@ static void on_sigint(int sig)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: ocelot gen [options]\n\n"
-            "Sends synthetic traces, metrics and logs of a multi-service shop to an OTLP\n"
-            "endpoint and reports throughput and latency.\n\n"
-            "options:\n"
-            "  --endpoint URL       base URL (default http://127.0.0.1:4318, grpc: :4317)\n"
-            "  --protocol P         http/protobuf (default), http/json or grpc\n"
-            "  --signals LIST       comma-separated traces,metrics,logs (default traces)\n"
-            "  --batch N            spans / data points / log records per request (512)\n"
-            "  --concurrency N      requests in flight (4)\n"
-            "  --rate R             requests per second overall, 0 = unlimited (0)\n"
-            "  --duration SECONDS   run time (10; unbounded when only --requests is given)\n"
-            "  --requests N         stop after N requests\n"
-            "  --gzip               gzip the bodies (gRPC: grpc-encoding gzip)\n"
-            "  --retry              retry throttled requests (Retry-After or 100 ms)\n"
-            "  --seed N             random seed (1)\n"
-            "  --pregen N           pre-encode N bodies per signal and cycle through them\n"
-            "  --ack-log FILE       append the trace ids of acknowledged trace requests\n"
-            "  --header K:V         extra request header (repeatable), e.g. X-Scope-OrgID:t1\n"
-            "  --timeout-ms N       per-request timeout (10000)\n"
-            "  --help               this text\n\n"
-            "Exit status: 0 if no request failed (throttled is not a failure), 1 otherwise.\n");
+    fprintf(f, "usage: ocelot gen [options]\n\n"
+               "Sends synthetic traces, metrics and logs of a multi-service shop to an OTLP\n"
+               "endpoint and reports throughput and latency.\n\n"
+               "options:\n"
+               "  --endpoint URL       base URL (default http://127.0.0.1:4318, grpc: :4317)\n"
+               "  --protocol P         http/protobuf (default), http/json or grpc\n"
+               "  --signals LIST       comma-separated traces,metrics,logs (default traces)\n"
+               "  --batch N            spans / data points / log records per request (512)\n"
+               "  --concurrency N      requests in flight (4)\n"
+               "  --rate R             requests per second overall, 0 = unlimited (0)\n"
+               "  --duration SECONDS   run time (10; unbounded when only --requests is given)\n"
+               "  --requests N         stop after N requests\n"
+               "  --gzip               gzip the bodies (gRPC: grpc-encoding gzip)\n"
+               "  --retry              retry throttled requests (Retry-After or 100 ms)\n"
+               "  --seed N             random seed (1)\n"
+               "  --pregen N           pre-encode N bodies per signal and cycle through them\n"
+               "  --ack-log FILE       append the trace ids of acknowledged trace requests\n"
+               "  --header K:V         extra request header (repeatable), e.g. X-Scope-OrgID:t1\n"
+               "  --timeout-ms N       per-request timeout (10000)\n"
+               "  --help               this text\n\n"
+               "Exit status: 0 if no request failed (throttled is not a failure), 1 otherwise.\n");
 }
 
 /* ---- bodies ---- */
@@ -164,7 +163,10 @@ static int gzip_into(const unsigned char *in, size_t len, ocl_buf_t *out)
     return 0;
 }
 
-static int cmp_tid(const void *a, const void *b) { return memcmp(a, b, 16); }
+static int cmp_tid(const void *a, const void *b)
+{
+    return memcmp(a, b, 16);
+}
 
 static void collect_tids(const ocl_traces_req_t *r, body_t *b)
 {
@@ -267,9 +269,11 @@ static bool header_is(const char *p, size_t n, const char *name, const char **v,
     size_t k = strlen(name);
     if (n <= k || p[k] != ':' || !ocl_str_ieq_c((ocl_str_t){p, k}, name)) return false;
     size_t i = k + 1;
-    while (i < n && (p[i] == ' ' || p[i] == '\t')) i++;
+    while (i < n && (p[i] == ' ' || p[i] == '\t'))
+        i++;
     size_t e = n;
-    while (e > i && (p[e - 1] == '\r' || p[e - 1] == '\n' || p[e - 1] == ' ')) e--;
+    while (e > i && (p[e - 1] == '\r' || p[e - 1] == '\n' || p[e - 1] == ' '))
+        e--;
     *v = p + i;
     *vn = e - i;
     return true;
@@ -586,7 +590,8 @@ static int parse_args(int argc, char **argv, opts_t *o)
             }
             char line[1024];
             const char *val = c + 1;
-            while (*val == ' ') val++;
+            while (*val == ' ')
+                val++;
             snprintf(line, sizeof(line), "%.*s: %s", (int)(c - v), v, val);
             o->user_headers = curl_slist_append(o->user_headers, line);
         } else {
@@ -624,7 +629,8 @@ static void summary(gen_t *g, double elapsed)
     if (g->n_lat) qsort(g->lat_us, g->n_lat, sizeof(*g->lat_us), cmp_u32);
     double p50 = pct_ms(g->lat_us, g->n_lat, 0.50), p99 = pct_ms(g->lat_us, g->n_lat, 0.99);
     uint64_t recs = 0;
-    for (int k = 0; k < OCL_SIGNAL_COUNT; k++) recs += g->acked_records[k];
+    for (int k = 0; k < OCL_SIGNAL_COUNT; k++)
+        recs += g->acked_records[k];
     double el = elapsed > 0 ? elapsed : 1e-9;
     printf("ocelot gen: %s %s, batch %u, concurrency %u%s\n", proto_names[g->o.proto],
            g->o.endpoint, g->o.batch, g->o.concurrency, g->o.gzip ? ", gzip" : "");
@@ -635,8 +641,8 @@ static void summary(gen_t *g, double elapsed)
            (unsigned long long)g->acked_records[OCL_SIGNAL_TRACES],
            (unsigned long long)g->acked_records[OCL_SIGNAL_METRICS],
            (unsigned long long)g->acked_records[OCL_SIGNAL_LOGS]);
-    printf("elapsed: %.3f s, records/s: %.1f (spans/s %.1f, points/s %.1f, logs/s %.1f)\n",
-           elapsed, (double)recs / el, (double)g->acked_records[OCL_SIGNAL_TRACES] / el,
+    printf("elapsed: %.3f s, records/s: %.1f (spans/s %.1f, points/s %.1f, logs/s %.1f)\n", elapsed,
+           (double)recs / el, (double)g->acked_records[OCL_SIGNAL_TRACES] / el,
            (double)g->acked_records[OCL_SIGNAL_METRICS] / el,
            (double)g->acked_records[OCL_SIGNAL_LOGS] / el);
     printf("latency (acknowledged requests): p50 %.3f ms, p99 %.3f ms\n", p50, p99);
@@ -715,8 +721,8 @@ static int run(gen_t *g)
             inflight++;
         }
         if (stop_new && !inflight && !retrying) break;
-        if (stop_new && (interrupted > 1 || now >= drain_deadline ||
-                         (int_deadline && now >= int_deadline)))
+        if (stop_new &&
+            (interrupted > 1 || now >= drain_deadline || (int_deadline && now >= int_deadline)))
             break;
         int running = 0;
         curl_multi_perform(g->multi, &running);
@@ -742,7 +748,8 @@ static int run(gen_t *g)
 static void join_url(char **dst, const char *base, const char *path)
 {
     size_t n = strlen(base);
-    while (n && base[n - 1] == '/') n--;
+    while (n && base[n - 1] == '/')
+        n--;
     size_t m = strlen(path);
     *dst = ocl_malloc(n + m + 1);
     memcpy(*dst, base, n);
@@ -801,8 +808,10 @@ int ocl_cmd_gen(int argc, char **argv)
     const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
     if (o->proto == PROTO_GRPC && cv->version_num >= 0x075800 && cv->version_num < 0x080000) {
         g.h2_no_reuse = true;
-        fprintf(stderr, "ocelot gen: libcurl %s cannot reuse HTTP/2 prior-knowledge connections "
-                        "(curl#10634); using one connection per gRPC request\n", cv->version);
+        fprintf(stderr,
+                "ocelot gen: libcurl %s cannot reuse HTTP/2 prior-knowledge connections "
+                "(curl#10634); using one connection per gRPC request\n",
+                cv->version);
     }
     g.synth = ocl_synth_create(o->seed, 0);
     ocl_arena_init(&g.arena, 256 * 1024);
@@ -871,7 +880,8 @@ done:
     if (g.multi) curl_multi_cleanup(g.multi);
     for (int k = 0; k < OCL_SIGNAL_COUNT; k++) {
         if (g.pre[k]) {
-            for (uint32_t i = 0; i < o->pregen; i++) body_free(&g.pre[k][i]);
+            for (uint32_t i = 0; i < o->pregen; i++)
+                body_free(&g.pre[k][i]);
             ocl_free(g.pre[k]);
         }
         ocl_free(g.url[k]);

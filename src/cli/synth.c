@@ -51,34 +51,36 @@ typedef struct {
 static const svc_info_t svcs[OCL_SYNTH_SERVICES] = {
     {"frontend", "2.4.1", "nodejs", "@opentelemetry/instrumentation-http", 8080},
     {"cart", "1.9.0", "dotnet", "OpenTelemetry.Instrumentation.AspNetCore", 7070},
-    {"checkout", "3.1.2", "go", "go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc", 5050},
+    {"checkout", "3.1.2", "go",
+     "go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc", 5050},
     {"payment", "1.4.7", "nodejs", "@opentelemetry/instrumentation-grpc", 50051},
     {"currency", "1.2.0", "cpp", "opentelemetry-cpp", 7001},
     {"shipping", "2.0.3", "rust", "opentelemetry-otlp", 50050},
     {"email", "1.1.5", "ruby", "OpenTelemetry::Instrumentation::Sinatra", 6060},
-    {"product-catalog", "2.2.0", "go", "go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc", 3550},
+    {"product-catalog", "2.2.0", "go",
+     "go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc", 3550},
 };
 
 /* Recently generated SERVER spans, for log correlation. */
 #define RECENT 256
 
 struct ocl_synth {
-    uint64_t rng;                               /* splitmix64 state */
-    uint64_t start_ns;                          /* start of cumulative metrics */
-    char instance_id[OCL_SYNTH_SERVICES][40];   /* service.instance.id (uuid) */
-    char host[OCL_SYNTH_SERVICES][32];          /* host.name */
-    uint8_t prev_trace[16];                     /* previous root, link target */
+    uint64_t rng;                             /* splitmix64 state */
+    uint64_t start_ns;                        /* start of cumulative metrics */
+    char instance_id[OCL_SYNTH_SERVICES][40]; /* service.instance.id (uuid) */
+    char host[OCL_SYNTH_SERVICES][32];        /* host.name */
+    uint8_t prev_trace[16];                   /* previous root, link target */
     uint8_t prev_span[8];
-    bool has_prev;                              /* prev_* is set */
+    bool has_prev; /* prev_* is set */
     struct {
         uint8_t tid[16], sid[8]; /* ids of the span */
         uint8_t svc;             /* its service */
-    } recent[RECENT];                           /* ring of recent spans */
-    uint32_t n_recent;                          /* entries used (<= RECENT) */
-    uint32_t recent_pos;                        /* next slot to overwrite */
-    uint32_t m_cursor;                          /* next metric series */
-    uint64_t m_round_t;                         /* timestamp of the current pass */
-    uint64_t order_seq;                         /* order numbers in attributes */
+    } recent[RECENT];            /* ring of recent spans */
+    uint32_t n_recent;           /* entries used (<= RECENT) */
+    uint32_t recent_pos;         /* next slot to overwrite */
+    uint32_t m_cursor;           /* next metric series */
+    uint64_t m_round_t;          /* timestamp of the current pass */
+    uint64_t order_seq;          /* order numbers in attributes */
 };
 
 /* ---- random numbers ---- */
@@ -90,8 +92,14 @@ static uint64_t rnd(ocl_synth_t *s)
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
 }
-static double rndf(ocl_synth_t *s) { return (double)(rnd(s) >> 11) * (1.0 / 9007199254740992.0); }
-static uint32_t rndn(ocl_synth_t *s, uint32_t n) { return (uint32_t)(rndf(s) * n); }
+static double rndf(ocl_synth_t *s)
+{
+    return (double)(rnd(s) >> 11) * (1.0 / 9007199254740992.0);
+}
+static uint32_t rndn(ocl_synth_t *s, uint32_t n)
+{
+    return (uint32_t)(rndf(s) * n);
+}
 static uint64_t rnd_range(ocl_synth_t *s, uint64_t lo, uint64_t hi)
 {
     return lo + (uint64_t)(rndf(s) * (double)(hi - lo));
@@ -103,9 +111,11 @@ static void rnd_id(ocl_synth_t *s, uint8_t *p, size_t n)
         int nonzero = 0;
         for (size_t i = 0; i < n; i += 8) {
             uint64_t r = rnd(s);
-            for (size_t j = 0; j < 8 && i + j < n; j++) p[i + j] = (uint8_t)(r >> (8 * j));
+            for (size_t j = 0; j < 8 && i + j < n; j++)
+                p[i + j] = (uint8_t)(r >> (8 * j));
         }
-        for (size_t i = 0; i < n; i++) nonzero |= p[i];
+        for (size_t i = 0; i < n; i++)
+            nonzero |= p[i];
         if (nonzero) return;
     }
 }
@@ -144,7 +154,10 @@ static void kv_s(ocl_attrs_t *at, const char *k, ocl_str_t v)
     kv->value.type = OCL_AV_STRING;
     kv->value.u.s = v;
 }
-static void kv_c(ocl_attrs_t *at, const char *k, const char *v) { kv_s(at, k, ocl_str_c(v)); }
+static void kv_c(ocl_attrs_t *at, const char *k, const char *v)
+{
+    kv_s(at, k, ocl_str_c(v));
+}
 static void kv_i(ocl_attrs_t *at, const char *k, int64_t v)
 {
     ocl_kv_t *kv = &at->v[at->n++];
@@ -211,19 +224,22 @@ ocl_synth_t *ocl_synth_create(uint64_t seed, uint64_t start_unix_nano)
     return s;
 }
 
-void ocl_synth_destroy(ocl_synth_t *s) { ocl_free(s); }
+void ocl_synth_destroy(ocl_synth_t *s)
+{
+    ocl_free(s);
+}
 
 /* ==== traces ==== */
 
 typedef struct {
-    ocl_synth_t *s;       /* generator */
-    ocl_arena_t *a;       /* request arena */
-    ocl_span_t *spans;    /* flat, depth-first: parents before children */
-    uint8_t *svc;         /* service of each span */
-    uint32_t n, cap;      /* spans used / budget for this request */
-    ocl_str_t tid;        /* trace id of the trace being built */
-    int fail_at;          /* index of the failure candidate that fails, -1 none */
-    int cand;             /* failure candidates seen so far in this trace */
+    ocl_synth_t *s;    /* generator */
+    ocl_arena_t *a;    /* request arena */
+    ocl_span_t *spans; /* flat, depth-first: parents before children */
+    uint8_t *svc;      /* service of each span */
+    uint32_t n, cap;   /* spans used / budget for this request */
+    ocl_str_t tid;     /* trace id of the trace being built */
+    int fail_at;       /* index of the failure candidate that fails, -1 none */
+    int cand;          /* failure candidates seen so far in this trace */
 } tgen_t;
 
 /* Appends a span; -1 when the budget is spent (callers then stop, so that
@@ -287,7 +303,10 @@ static void span_exception(tgen_t *g, int i, const char *type, const char *msg, 
 }
 
 /* Is this failure candidate the one that fails in this trace? */
-static bool should_fail(tgen_t *g) { return g->cand++ == g->fail_at; }
+static bool should_fail(tgen_t *g)
+{
+    return g->cand++ == g->fail_at;
+}
 
 /* Sequential placement of k children inside [s, e]. */
 typedef struct {
@@ -350,7 +369,8 @@ static bool grpc_call(tgen_t *g, int parent, int from, int to, const char *servi
         kv_c(sa, "rpc.service", service);
         kv_c(sa, "rpc.method", method);
         kv_c(sa, "server.address", svcs[to].name);
-        kv_s(sa, "client.address", astr(g->a, "10.1.%u.%u", (unsigned)from, 10u + (unsigned)(rnd(g->s) % 200)));
+        kv_s(sa, "client.address",
+             astr(g->a, "10.1.%u.%u", (unsigned)from, 10u + (unsigned)(rnd(g->s) % 200)));
         if (fn) failed = fn(g, sv, ss, se, arg);
         kv_i(sa, "rpc.grpc.status_code", failed ? 2 : 0);
         if (failed) span_error(g, sv, "UNKNOWN");
@@ -410,8 +430,10 @@ static bool op_product_lookup(tgen_t *g, int parent, uint64_t s, uint64_t e, int
     win_next(g, &w, &cs, &ce);
     const char *p = products[rndn(g->s, OCL_ARRAY_LEN(products))];
     return db_call(g, parent, SVC_CATALOG, "postgresql", "shop", "SELECT", "products",
-                   astr(g->a, "SELECT id, name, description, picture, price_units, price_nanos "
-                              "FROM products WHERE id = '%s'", p),
+                   astr(g->a,
+                        "SELECT id, name, description, picture, price_units, price_nanos "
+                        "FROM products WHERE id = '%s'",
+                        p),
                    cs, ce);
 }
 
@@ -435,16 +457,18 @@ static bool op_currency_convert(tgen_t *g, int parent, uint64_t s, uint64_t e, i
     uint64_t cs, ce;
     win_init(&w, s, e, 1);
     win_next(g, &w, &cs, &ce);
-    int i = span_new(g, parent, SVC_CURRENCY, OCL_SPAN_KIND_INTERNAL, OCL_STR("convert"), cs, ce, 3);
+    int i =
+        span_new(g, parent, SVC_CURRENCY, OCL_SPAN_KIND_INTERNAL, OCL_STR("convert"), cs, ce, 3);
     if (i < 0) return false;
     kv_c(&g->spans[i].attrs, "app.currency.from", "USD");
     kv_c(&g->spans[i].attrs, "app.currency.to", currencies[rndn(g->s, OCL_ARRAY_LEN(currencies))]);
     kv_d(&g->spans[i].attrs, "app.currency.rate", 0.5 + rndf(g->s));
     if (should_fail(g)) {
-        span_exception(g, i, "std::out_of_range", "unsupported currency code",
-                       "std::out_of_range: unsupported currency code\n"
-                       "  at CurrencyService::Convert(ServerContext*, const CurrencyConversionRequest*)"
-                       " (server.cpp:142)\n  at grpc::internal::RpcMethodHandler::RunHandler\n");
+        span_exception(
+            g, i, "std::out_of_range", "unsupported currency code",
+            "std::out_of_range: unsupported currency code\n"
+            "  at CurrencyService::Convert(ServerContext*, const CurrencyConversionRequest*)"
+            " (server.cpp:142)\n  at grpc::internal::RpcMethodHandler::RunHandler\n");
         return true;
     }
     return false;
@@ -471,7 +495,9 @@ static bool op_redis(tgen_t *g, int parent, uint64_t s, uint64_t e, int cmd)
         int c = cmd + j;
         win_next(g, &w, &cs, &ce);
         ocl_str_t st = astr(g->a, "%s cart:%08x%s", ops[c], (unsigned)(rnd(g->s) & 0xffffffff),
-                            c == 1 ? " productId quantity" : c == 2 ? " 3600" : "");
+                            c == 1   ? " productId quantity"
+                            : c == 2 ? " 3600"
+                                     : "");
         if (db_call(g, parent, SVC_CART, "redis", "0", ops[c], "cart", st, cs, ce)) return true;
     }
     return false;
@@ -500,8 +526,8 @@ static bool op_ship_order(tgen_t *g, int parent, uint64_t s, uint64_t e, int arg
     uint64_t cs, ce;
     win_init(&w, s, e, 1);
     win_next(g, &w, &cs, &ce);
-    int i = span_new(g, parent, SVC_SHIPPING, OCL_SPAN_KIND_INTERNAL,
-                     OCL_STR("create-tracking-id"), cs, ce, 1);
+    int i = span_new(g, parent, SVC_SHIPPING, OCL_SPAN_KIND_INTERNAL, OCL_STR("create-tracking-id"),
+                     cs, ce, 1);
     if (i >= 0)
         kv_s(&g->spans[i].attrs, "app.shipping.tracking.id",
              astr(g->a, "%08x-%04x", (unsigned)rnd(g->s), (unsigned)(rnd(g->s) & 0xffff)));
@@ -588,8 +614,8 @@ static bool op_place_order(tgen_t *g, int parent, uint64_t s, uint64_t e, int ar
             return true;
     }
     win_next(g, &w, &cs, &ce);
-    grpc_call(g, parent, SVC_CHECKOUT, SVC_SHIPPING, "oteldemo.ShippingService", "GetQuote", cs,
-              ce, op_shipping_quote, 0);
+    grpc_call(g, parent, SVC_CHECKOUT, SVC_SHIPPING, "oteldemo.ShippingService", "GetQuote", cs, ce,
+              op_shipping_quote, 0);
     win_next(g, &w, &cs, &ce);
     if (grpc_call(g, parent, SVC_CHECKOUT, SVC_PAYMENT, "oteldemo.PaymentService", "Charge", cs, ce,
                   op_charge, 0))
@@ -608,7 +634,8 @@ static bool op_place_order(tgen_t *g, int parent, uint64_t s, uint64_t e, int ar
         kv_c(at, "messaging.system", "kafka");
         kv_c(at, "messaging.destination.name", "orders");
         kv_c(at, "messaging.operation", "publish");
-        kv_s(at, "messaging.kafka.message.key", astr(g->a, "order-%llu", (unsigned long long)order));
+        kv_s(at, "messaging.kafka.message.key",
+             astr(g->a, "order-%llu", (unsigned long long)order));
         kv_c(at, "server.address", "kafka");
     }
     win_next(g, &w, &cs, &ce);
@@ -618,9 +645,9 @@ static bool op_place_order(tgen_t *g, int parent, uint64_t s, uint64_t e, int ar
 }
 
 typedef struct {
-    const char *method;   /* HTTP method */
-    const char *route;    /* http.route */
-    uint32_t weight;      /* share of traffic, percent */
+    const char *method;      /* HTTP method */
+    const char *route;       /* http.route */
+    uint32_t weight;         /* share of traffic, percent */
     uint32_t min_ms, max_ms; /* root duration range */
 } route_t;
 
@@ -661,9 +688,9 @@ static void gen_trace(tgen_t *g, uint64_t end)
     if (rndf(s) < 0.01) dur *= 5; /* tail latency */
     uint64_t start = end - dur;
 
-    ocl_str_t path = ri == 0 ? astr(g->a, "/api/products/%s",
-                                    products[rndn(s, OCL_ARRAY_LEN(products))])
-                             : ocl_str_c(rt->route);
+    ocl_str_t path =
+        ri == 0 ? astr(g->a, "/api/products/%s", products[rndn(s, OCL_ARRAY_LEN(products))])
+                : ocl_str_c(rt->route);
     int root = span_new(g, -1, SVC_FRONTEND, OCL_SPAN_KIND_SERVER,
                         astr(g->a, "%s %s", rt->method, rt->route), start, end, 11);
     if (root < 0) return;
@@ -714,9 +741,8 @@ static void gen_trace(tgen_t *g, uint64_t end)
                            ce, op_redis, 0);
         for (int i = 0; i < items && !failed; i++) {
             win_next(g, &w, &cs, &ce);
-            failed = grpc_call(g, root, SVC_FRONTEND, SVC_CATALOG,
-                               "oteldemo.ProductCatalogService", "GetProduct", cs, ce,
-                               op_product_lookup, 0);
+            failed = grpc_call(g, root, SVC_FRONTEND, SVC_CATALOG, "oteldemo.ProductCatalogService",
+                               "GetProduct", cs, ce, op_product_lookup, 0);
         }
         win_next(g, &w, &cs, &ce);
         if (!failed)
@@ -731,12 +757,12 @@ static void gen_trace(tgen_t *g, uint64_t end)
                            "GetSupportedCurrencies", cs, ce, op_supported_currencies, 0);
         win_next(g, &w, &cs, &ce);
         if (!failed)
-            failed = grpc_call(g, root, SVC_FRONTEND, SVC_CATALOG,
-                               "oteldemo.ProductCatalogService", "ListProducts", cs, ce,
-                               op_list_products, 0);
+            failed = grpc_call(g, root, SVC_FRONTEND, SVC_CATALOG, "oteldemo.ProductCatalogService",
+                               "ListProducts", cs, ce, op_list_products, 0);
         win_next(g, &w, &cs, &ce);
-        if (!failed) span_new(g, root, SVC_FRONTEND, OCL_SPAN_KIND_INTERNAL,
-                              OCL_STR("render home"), cs, ce, 0);
+        if (!failed)
+            span_new(g, root, SVC_FRONTEND, OCL_SPAN_KIND_INTERNAL, OCL_STR("render home"), cs, ce,
+                     0);
         break;
     case 3: /* add to cart */
         win_init(&w, start, end, 1);
@@ -767,11 +793,13 @@ int ocl_synth_traces(ocl_synth_t *s, ocl_arena_t *a, uint32_t n_spans, uint64_t 
     g.cap = n_spans;
     g.spans = ocl_arena_alloc(a, sizeof(ocl_span_t) * n_spans);
     g.svc = ocl_arena_alloc(a, n_spans);
-    while (g.n < g.cap) gen_trace(&g, now - rnd_range(s, 1000000, 1000000000));
+    while (g.n < g.cap)
+        gen_trace(&g, now - rnd_range(s, 1000000, 1000000000));
 
     /* regroup per service, stable */
     uint32_t count[OCL_SYNTH_SERVICES] = {0}, off[OCL_SYNTH_SERVICES];
-    for (uint32_t i = 0; i < g.n; i++) count[g.svc[i]]++;
+    for (uint32_t i = 0; i < g.n; i++)
+        count[g.svc[i]]++;
     uint32_t n_rs = 0, o = 0;
     for (int k = 0; k < OCL_SYNTH_SERVICES; k++) {
         off[k] = o;
@@ -781,7 +809,8 @@ int ocl_synth_traces(ocl_synth_t *s, ocl_arena_t *a, uint32_t n_spans, uint64_t 
     ocl_span_t *sorted = ocl_arena_alloc(a, sizeof(ocl_span_t) * g.n);
     uint32_t pos[OCL_SYNTH_SERVICES];
     memcpy(pos, off, sizeof(pos));
-    for (uint32_t i = 0; i < g.n; i++) sorted[pos[g.svc[i]]++] = g.spans[i];
+    for (uint32_t i = 0; i < g.n; i++)
+        sorted[pos[g.svc[i]]++] = g.spans[i];
 
     out->rs = ocl_arena_alloc(a, sizeof(ocl_resource_spans_t) * n_rs);
     out->n_rs = n_rs;
@@ -892,8 +921,8 @@ static double series_const(uint32_t idx, uint32_t salt)
     return (double)(z >> 11) * (1.0 / 9007199254740992.0);
 }
 
-static void fill_point(ocl_synth_t *s, ocl_arena_t *a, uint32_t idx, int svc, int def,
-                       uint32_t set, uint64_t t, ocl_number_dp_t *nd, ocl_histogram_dp_t *hd)
+static void fill_point(ocl_synth_t *s, ocl_arena_t *a, uint32_t idx, int svc, int def, uint32_t set,
+                       uint64_t t, ocl_number_dp_t *nd, ocl_histogram_dp_t *hd)
 {
     double el = t > s->start_ns ? (double)(t - s->start_ns) / 1e9 : 0.0;
     uint64_t st = s->start_ns < t ? s->start_ns : t;
@@ -911,7 +940,7 @@ static void fill_point(ocl_synth_t *s, ocl_arena_t *a, uint32_t idx, int svc, in
         nd->time_unix_nano = t;
         nd->is_int = true;
         nd->as_int = (int64_t)((60 + 300 * series_const(idx, 2)) * 1048576.0 *
-                               (1.0 + 0.05 * sin(el / 60.0)) +
+                                   (1.0 + 0.05 * sin(el / 60.0)) +
                                (double)rndn(s, 1 << 20));
         break;
     case M_THREADS:
@@ -1035,7 +1064,8 @@ static ocl_str_t log_body(ocl_synth_t *s, ocl_arena_t *a, int svc, int sev, ocl_
         kv_c(at, "exception.type", "TimeoutError");
         return astr(a, "request failed: upstream timeout after %u ms", 1000 + u % 4000);
     }
-    if (sev >= 13) return astr(a, "slow request: %u ms spent waiting for a connection", 200 + u % 800);
+    if (sev >= 13)
+        return astr(a, "slow request: %u ms spent waiting for a connection", 200 + u % 800);
     switch (svc) {
     case SVC_FRONTEND:
         kv_c(at, "http.route", "/api/products/{productId}");
@@ -1116,7 +1146,8 @@ int ocl_synth_logs(ocl_synth_t *s, ocl_arena_t *a, uint32_t n_logs, uint64_t now
         if (count[k]) n_rl++;
     }
     ocl_log_record_t *sorted = ocl_arena_alloc(a, sizeof(*sorted) * n_logs);
-    for (uint32_t i = 0; i < n_logs; i++) sorted[pos[svc_of[i]]++] = flat[i];
+    for (uint32_t i = 0; i < n_logs; i++)
+        sorted[pos[svc_of[i]]++] = flat[i];
     out->rl = ocl_arena_alloc(a, sizeof(ocl_resource_logs_t) * n_rl);
     out->n_rl = n_rl;
     uint32_t r = 0;

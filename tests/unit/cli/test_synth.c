@@ -90,7 +90,8 @@ static void check_traces(uint32_t want, uint64_t seed)
     }
     /* span ids unique */
     for (size_t i = 0; i < n; i++)
-        for (size_t j = i + 1; j < n; j++) assert_false(ocl_str_eq(sp[i]->span_id, sp[j]->span_id));
+        for (size_t j = i + 1; j < n; j++)
+            assert_false(ocl_str_eq(sp[i]->span_id, sp[j]->span_id));
     ocl_free(sp);
     ocl_arena_dispose(&a);
     ocl_synth_destroy(s);
@@ -100,7 +101,8 @@ static void test_trace_counts_and_validity(void **state)
 {
     (void)state;
     uint32_t sizes[] = {1, 2, 7, 33, 512, 2000};
-    for (size_t i = 0; i < OCL_ARRAY_LEN(sizes); i++) check_traces(sizes[i], 42 + i);
+    for (size_t i = 0; i < OCL_ARRAY_LEN(sizes); i++)
+        check_traces(sizes[i], 42 + i);
 }
 
 static void test_trace_shape(void **state)
@@ -199,7 +201,8 @@ static void test_metrics(void **state)
                         hist++;
                         assert_int_equal(h->n_bucket_counts, h->n_explicit_bounds + 1);
                         uint64_t c = 0;
-                        for (uint32_t b = 0; b < h->n_bucket_counts; b++) c += h->bucket_counts[b];
+                        for (uint32_t b = 0; b < h->n_bucket_counts; b++)
+                            c += h->bucket_counts[b];
                         assert_int_equal(c, h->count);
                         for (uint32_t b = 1; b < h->n_explicit_bounds; b++)
                             assert_true(h->explicit_bounds[b] > h->explicit_bounds[b - 1]);
@@ -209,8 +212,10 @@ static void test_metrics(void **state)
                         assert_true(h->start_unix_nano <= t);
                     } else {
                         const ocl_number_dp_t *d = &m->dp.number[k];
-                        if (m->type == OCL_METRIC_SUM) sums++;
-                        else gauges++;
+                        if (m->type == OCL_METRIC_SUM)
+                            sums++;
+                        else
+                            gauges++;
                         t = d->time_unix_nano;
                         v = d->is_int ? (double)d->as_int : d->as_double;
                         at = &d->attrs;
@@ -228,7 +233,8 @@ static void test_metrics(void **state)
                                            (long long)av->u.i);
                     }
                     size_t x = 0;
-                    while (x < n_seen && strcmp(seen[x].key, key)) x++;
+                    while (x < n_seen && strcmp(seen[x].key, key))
+                        x++;
                     if (x == n_seen) {
                         assert_true(n_seen < OCL_ARRAY_LEN(seen));
                         strcpy(seen[n_seen].key, key);
