@@ -112,6 +112,23 @@ static const char *decode_error(int rc, const char *err)
     }
 }
 
+/* JSON bodies are parsed into a tree before conversion, and a tiny object
+ * like `{}` costs hundreds of bytes once parsed, so the object count — not
+ * just the byte size — bounds memory. Counting '{' bytes (including any
+ * inside strings) over-estimates, which only errs on the safe side. */
+#define MAX_JSON_OBJECTS (512u * 1024u)
+
+static int json_too_many_objects(const unsigned char *p, size_t n)
+{
+    size_t count = 0;
+    const unsigned char *end = p + n;
+    while ((p = memchr(p, '{', (size_t)(end - p))) != NULL) {
+        if (++count > MAX_JSON_OBJECTS) return 1;
+        p++;
+    }
+    return 0;
+}
+
 /* The shared core of both transports: body (uncompressed) → outcome. */
 static void process(ocl_otlp_receiver_t *rcv, scratch_t *sc, ocl_signal_t sig, int json,
                     const unsigned char *body, size_t len, ocl_str_t tenant, outcome_t *o)
@@ -119,6 +136,11 @@ static void process(ocl_otlp_receiver_t *rcv, scratch_t *sc, ocl_signal_t sig, i
     any_req_t req;
     const char *err = NULL;
     memset(o, 0, sizeof *o);
+    if (json && json_too_many_objects(body, len)) {
+        o->kind = OUT_TOO_LARGE;
+        o->msg = "JSON request has too many objects (limit 524288)";
+        return;
+    }
     int rc = decode(sig, json, body, len, &sc->arena, &req, &err);
     if (rc != 0) {
         o->kind = OUT_INVALID;
@@ -334,7 +356,8 @@ void ocl_otlp_http_handle(ocl_http_req_t *req, void *ud)
         http_error(req, sc, json, 400, OCL_GRPC_INVALID_ARGUMENT, o.msg);
         return;
     case OUT_TOO_LARGE:
-        http_error(req, sc, json, 413, OCL_GRPC_RESOURCE_EXHAUSTED, "request too large");
+        http_error(req, sc, json, 413, OCL_GRPC_RESOURCE_EXHAUSTED,
+                   o.msg ? o.msg : "request too large");
         return;
     case OUT_BUSY:
     case OUT_STORAGE:

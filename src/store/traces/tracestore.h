@@ -17,6 +17,11 @@
  * whole remaining traces WAL is replayed into the head; spans that were
  * also cut into a segment are deduplicated on read.
  *
+ * Retention is relative to the newest span start time seen (as in
+ * Prometheus), never the wall clock: a segment is dropped when its newest
+ * span start is older than newest - retention_s. No per-segment bloom filter
+ * yet: each segment's sorted trace-id index is in memory and binary-searched.
+ *
  * Thread-safety: all functions are safe from any thread.
  * Workload: millions of spans/s ingest; rare lookups by trace id.
  */
@@ -42,7 +47,14 @@ void ocl_tracestore_close(ocl_tracestore_t *ts);
 
 /* Adds every span with a valid trace id (16 bytes, not all zero) and span id
  * (8 bytes, not all zero) from `req`, tagged with WAL sequence `seq`.
- * Returns the number of spans rejected for invalid ids in *rejected.
+ * REQUIRES protobuf-decoded requests: each span's `raw` (and the resource's
+ * and scope's `raw`, which may be empty when the element was absent) must
+ * hold the exact protobuf bytes; the store copies them verbatim and never
+ * re-encodes. A span with an empty `raw` (a model built by hand or decoded
+ * from JSON) is rejected like an invalid id — the receiver re-encodes JSON
+ * requests to protobuf and decodes them again before calling add.
+ * The store copies everything it keeps: `req` may be freed on return.
+ * Returns the number of spans rejected in *rejected (may be NULL).
  * Returns 0 or OCL_EBUSY (head over max_memory_bytes; nothing added). */
 int ocl_tracestore_add(ocl_tracestore_t *ts, const ocl_traces_req_t *req, uint64_t seq,
                        size_t *rejected);
@@ -53,7 +65,11 @@ int ocl_tracestore_admit(ocl_tracestore_t *ts);
 /* Looks a trace up in the head and every segment and writes it to `out`
  * (appended) as a protobuf TracesData / ExportTraceServiceRequest: spans
  * grouped by resource and scope, each span once (spans replayed from the
- * WAL that are also in a segment are deduplicated by span id).
+ * WAL that are also in a segment are deduplicated by span id; the newest
+ * copy wins: head, then the head being cut, then segments newest first).
+ * Every ResourceSpans carries field 1 (the resource, possibly empty) and
+ * every ScopeSpans field 1 (the scope, possibly empty); schema_url fields
+ * only when non-empty. Spans keep their arrival order within a group.
  * Returns 0 or OCL_ENOTFOUND. */
 int ocl_tracestore_get(ocl_tracestore_t *ts, const uint8_t trace_id[16], ocl_buf_t *out);
 
@@ -61,7 +77,9 @@ int ocl_tracestore_get(ocl_tracestore_t *ts, const uint8_t trace_id[16], ocl_buf
  * retention. `force` cuts whatever the head holds (shutdown). */
 int ocl_tracestore_maintain(ocl_tracestore_t *ts, int force);
 
-/* Every WAL record with seq < the returned value is in segments. */
+/* Every WAL record with seq < the returned value is in segments: the
+ * lowest seq still only in memory, or (heads empty) the highest seq added
+ * (or found in segments at open) + 1. */
 uint64_t ocl_tracestore_durable_seq(ocl_tracestore_t *ts);
 
 typedef struct {

@@ -5,8 +5,12 @@
  * Layout: a directory of segment files named %020llu.wal (first sequence
  * number of the segment), each starting with a header (magic "OCLWAL",
  * version byte) followed by records framed as
- *     u32 length | u32 crc32c(type..payload) | u8 type | u64 seq | payload
- * (little endian; see docs/FORMATS.md). Segments roll at `segment_bytes`.
+ *     u32 length | u32 crc | u8 type | u64 seq | payload
+ * (little endian; length = payload bytes; crc = crc32c(payload ‖ type ‖ seq),
+ * payload first so it can be computed before the append lock is taken; see
+ * docs/FORMATS.md). Sequence numbers start at 1 and are contiguous within a
+ * segment. Segments roll before a record would take the active one past
+ * `segment_bytes` (a record larger than that gets a segment of its own).
  *
  * Durability: append() writes the record to the file (page cache) before
  * returning, so acknowledged data survives a process kill. fsync policy:
@@ -18,7 +22,12 @@
  * Replay: ocl_wal_open() scans every segment; a torn or corrupt tail is
  * truncated at the last good record (counted in stats, logged), later
  * segments after a corrupt one are kept but replay stops at the corruption
- * point of each segment. ocl_wal_replay() then calls back for every record.
+ * point of each segment. A segment whose header is bad is renamed *.corrupt.
+ * Appends after open continue in the last segment (after its repair).
+ * ocl_wal_replay() then calls back for every record.
+ * A failed write is rolled back with ftruncate(); if that or an fdatasync
+ * fails, the WAL is poisoned: every later append returns OCL_EIO (after a
+ * failed fsync the page cache state is unknown, so retrying would lie).
  *
  * Thread-safety: append/truncate/stats are safe from any thread.
  * Workload: one append per accepted request (KBs to MBs), from all workers.
@@ -89,13 +98,21 @@ int ocl_wal_retain(ocl_wal_t *w, uint64_t max_age_s, uint64_t max_bytes);
 int ocl_wal_sync(ocl_wal_t *w);
 void ocl_wal_stats(ocl_wal_t *w, ocl_wal_stats_t *out);
 
-/* Reads records from a segment image in memory: used by replay and the fuzz
- * target. Calls cb for each intact record; returns the offset of the first
- * byte that is not part of an intact record (== len when the whole image
- * is intact). */
+/* Reads records from a segment image in memory (the whole file, header
+ * included): used by replay and the fuzz target. Calls cb for each intact
+ * record; returns the offset of the first byte that is not part of an intact
+ * record (== len when the whole image is intact; 0 when the header is bad).
+ * When cb returns non-zero, scanning stops and the offset of that record is
+ * returned. */
 size_t ocl_wal_scan(const void *buf, size_t len, ocl_wal_replay_fn cb, void *ud);
 
 /* CRC-32C (Castagnoli), hardware-accelerated where available. */
 uint32_t ocl_crc32c(uint32_t crc, const void *buf, size_t len);
+/* The portable table-driven path (exposed so tests can compare both). */
+uint32_t ocl_crc32c_sw(uint32_t crc, const void *buf, size_t len);
+
+/* Segment header and record header sizes (docs/FORMATS.md). */
+#define OCL_WAL_SEG_HDR 8
+#define OCL_WAL_REC_HDR 17
 
 #endif

@@ -1,0 +1,433 @@
+/*
+ * segment.c — immutable trace segment files: writing a cut head, opening
+ * and validating a file, looking a trace up. Layout in docs/FORMATS.md.
+ *
+ * Invariants: a segment file is complete or absent — it is written to
+ * "<id>.trs.tmp", fdatasynced, renamed to "<id>.trs" and the directory is
+ * fsynced. Everything a reader trusts is checked: the footer has its own
+ * CRC, the metadata region (dictionary, index, block table) its CRC, every
+ * offset and count is bounds-checked, blocks are zstd frames with content
+ * checksums and must decompress to their recorded size.
+ *
+ * Workload: a cut writes tens of MB once a minute; lookups are rare and
+ * touch one block per segment: the index and dictionary stay in memory,
+ * blocks are read with pread and decompressed on demand.
+ */
+#include "store/traces/ts_internal.h"
+
+#include "core/log.h"
+#include "store/wal/wal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+#include <zstd.h>
+
+#define SEG_MAGIC "OCLTRS\0" /* 7 bytes, in the header and at the very end */
+#define SEG_VERSION 1
+#define SEG_HDR 8
+#define SEG_FOOTER 104
+#define SEG_IDX_ENTRY 28
+#define SEG_BTAB_ENTRY 16
+#define SEG_SPAN_HDR 20
+#define SEG_MAX_BLOCK (1u << 30)
+#define SEG_ZSTD_LEVEL 1
+
+/* ---- little-endian helpers ---- */
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static void put64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint64_t get64(const uint8_t *p) { return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32; }
+static void buf_u32(ocl_buf_t *b, uint32_t v)
+{
+    put32(ocl_buf_reserve(b, 4), v);
+    b->len += 4;
+}
+static void buf_u64(ocl_buf_t *b, uint64_t v)
+{
+    put64(ocl_buf_reserve(b, 8), v);
+    b->len += 8;
+}
+
+/* Same hash as the head's dictionary (grouping compares by it). */
+static uint64_t dent_hash(const void *raw, size_t rn, const void *url, size_t un)
+{
+    return XXH3_64bits_withSeed(raw, rn, 0) ^ (XXH3_64bits_withSeed(url, un, 1) * 31);
+}
+
+/* ---- writing ---- */
+
+typedef struct {
+    const ts_trace_t *t; /* the trace */
+    const ts_shard_t *s; /* its shard (for the chunks) */
+} wtrace_t;
+
+static int cmp_wtrace(const void *a, const void *b)
+{
+    return memcmp(((const wtrace_t *)a)->t->id, ((const wtrace_t *)b)->t->id, 16);
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    while (n) {
+        ssize_t r = write(fd, b, n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return OCL_EIO;
+        b += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+typedef struct {
+    int fd;            /* tmp file */
+    uint64_t off;      /* bytes written so far */
+    ZSTD_CCtx *cctx;   /* compressor */
+    ocl_buf_t blk;     /* current block, uncompressed */
+    ocl_buf_t zbuf;    /* compressed scratch */
+    ocl_buf_t btab;    /* block table being built */
+    uint32_t nblocks;  /* blocks written */
+} writer_t;
+
+static int flush_block(writer_t *w)
+{
+    if (!w->blk.len) return 0;
+    size_t bound = ZSTD_compressBound(w->blk.len);
+    w->zbuf.len = 0;
+    ocl_buf_reserve(&w->zbuf, bound);
+    size_t z = ZSTD_compress2(w->cctx, w->zbuf.p, bound, w->blk.p, w->blk.len);
+    if (ZSTD_isError(z)) return OCL_EIO;
+    if (write_all(w->fd, w->zbuf.p, z)) return OCL_EIO;
+    buf_u64(&w->btab, w->off);
+    buf_u32(&w->btab, (uint32_t)z);
+    buf_u32(&w->btab, (uint32_t)w->blk.len);
+    w->off += z;
+    w->nblocks++;
+    w->blk.len = 0;
+    return 0;
+}
+
+static void dict_out(ocl_buf_t *m, ts_dict_t *d)
+{
+    buf_u32(m, d->n);
+    for (uint32_t i = 0; i < d->n; i++) {
+        buf_u32(m, d->v[i]->raw_len);
+        ocl_buf_append(m, d->v[i]->raw, d->v[i]->raw_len);
+        buf_u32(m, d->v[i]->url_len);
+        ocl_buf_append(m, d->v[i]->url, d->v[i]->url_len);
+    }
+}
+
+static int fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return OCL_EIO;
+    int r = fsync(fd) == 0 ? 0 : OCL_EIO;
+    close(fd);
+    return r;
+}
+
+int ocl_tseg_write(const char *dir, uint64_t id, ts_head_t *h, ts_seg_t **out)
+{
+    int rc = OCL_EIO;
+    char tmp[4300], path[4200];
+    snprintf(path, sizeof path, "%s/%020llu.trs", dir, (unsigned long long)id);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    writer_t w = {.fd = -1};
+    ocl_buf_t meta, index;
+    ocl_buf_init(&meta);
+    ocl_buf_init(&index);
+    ocl_buf_init(&w.blk);
+    ocl_buf_init(&w.zbuf);
+    ocl_buf_init(&w.btab);
+    wtrace_t *tr = NULL;
+    size_t ntr = 0;
+
+    for (int i = 0; i < TS_SHARDS; i++) ntr += h->shards[i].ntraces;
+    tr = ocl_malloc((ntr ? ntr : 1) * sizeof *tr);
+    ntr = 0;
+    for (int i = 0; i < TS_SHARDS; i++)
+        for (uint32_t t = 0; t < h->shards[i].ntraces; t++)
+            tr[ntr++] = (wtrace_t){&h->shards[i].traces[t], &h->shards[i]};
+    if (ntr) qsort(tr, ntr, sizeof *tr, cmp_wtrace);
+
+    w.cctx = ZSTD_createCCtx();
+    if (!w.cctx) goto done;
+    ZSTD_CCtx_setParameter(w.cctx, ZSTD_c_compressionLevel, SEG_ZSTD_LEVEL);
+    ZSTD_CCtx_setParameter(w.cctx, ZSTD_c_checksumFlag, 1);
+    w.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (w.fd < 0) goto done;
+    uint8_t hdr[SEG_HDR];
+    memcpy(hdr, SEG_MAGIC, 7);
+    hdr[7] = SEG_VERSION;
+    if (write_all(w.fd, hdr, sizeof hdr)) goto done;
+    w.off = SEG_HDR;
+
+    uint64_t spans = 0;
+    for (size_t i = 0; i < ntr; i++) {
+        const ts_trace_t *t = tr[i].t;
+        /* a trace never straddles blocks: start a new one when full */
+        if (w.blk.len >= TS_BLOCK_TARGET && flush_block(&w)) goto done;
+        ocl_buf_append(&index, t->id, 16);
+        buf_u32(&index, w.nblocks);
+        buf_u32(&index, (uint32_t)w.blk.len);
+        buf_u32(&index, t->n);
+        for (uint32_t k = 0; k < t->n; k++) {
+            const ts_ref_t *r = &t->refs[k];
+            buf_u32(&w.blk, r->res);
+            buf_u32(&w.blk, r->scope);
+            ocl_buf_append(&w.blk, r->span_id, 8);
+            buf_u32(&w.blk, r->len);
+            ocl_buf_append(&w.blk, tr[i].s->chunks[r->chunk] + r->off, r->len);
+        }
+        spans += t->n;
+        if (w.blk.len > SEG_MAX_BLOCK) goto done; /* one trace over 1 GiB */
+    }
+    if (flush_block(&w)) goto done;
+
+    uint64_t meta_off = w.off;
+    dict_out(&meta, &h->res);
+    dict_out(&meta, &h->scope);
+    uint64_t dict_len = meta.len;
+    ocl_buf_append(&meta, index.p, index.len);
+    ocl_buf_append(&meta, w.btab.p, w.btab.len);
+    uint8_t f[SEG_FOOTER];
+    put64(f + 0, meta_off);
+    put64(f + 8, dict_len);
+    put64(f + 16, meta_off + dict_len);
+    put64(f + 24, ntr);
+    put64(f + 32, meta_off + dict_len + index.len);
+    put64(f + 40, w.nblocks);
+    put64(f + 48, h->min_time == UINT64_MAX ? 0 : h->min_time);
+    put64(f + 56, h->max_time);
+    put64(f + 64, spans);
+    put64(f + 72, h->min_seq == UINT64_MAX ? 0 : h->min_seq);
+    put64(f + 80, h->max_seq);
+    put32(f + 88, ocl_crc32c(0, meta.p, meta.len));
+    put32(f + 92, ocl_crc32c(0, f, 92));
+    f[96] = SEG_VERSION;
+    memcpy(f + 97, SEG_MAGIC, 7);
+    if (write_all(w.fd, meta.p, meta.len) || write_all(w.fd, f, sizeof f)) goto done;
+    if (fdatasync(w.fd) != 0) goto done;
+    close(w.fd);
+    w.fd = -1;
+    if (rename(tmp, path) != 0) goto done;
+    fsync_dir(dir);
+    rc = ocl_tseg_open(path, id, out);
+done:
+    if (w.fd >= 0) close(w.fd);
+    if (rc) unlink(tmp);
+    ZSTD_freeCCtx(w.cctx);
+    ocl_buf_dispose(&w.blk);
+    ocl_buf_dispose(&w.zbuf);
+    ocl_buf_dispose(&w.btab);
+    ocl_buf_dispose(&meta);
+    ocl_buf_dispose(&index);
+    free(tr);
+    return rc;
+}
+
+/* ---- reading ---- */
+
+static int pread_all(int fd, void *p, size_t n, uint64_t off)
+{
+    uint8_t *b = p;
+    while (n) {
+        ssize_t r = pread(fd, b, n, (off_t)off);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return OCL_EIO;
+        b += r;
+        n -= (size_t)r;
+        off += (uint64_t)r;
+    }
+    return 0;
+}
+
+/* Parses a dictionary of `*n` entries at m[*pos..end). */
+static int parse_dict(const uint8_t *m, uint64_t end, uint64_t *pos, ts_dent_t **out, uint32_t *n)
+{
+    if (end - *pos < 4) return OCL_ECORRUPT;
+    uint32_t cnt = get32(m + *pos);
+    *pos += 4;
+    if (cnt > (end - *pos) / 8) return OCL_ECORRUPT;
+    ts_dent_t *v = ocl_malloc((cnt ? cnt : 1) * sizeof *v);
+    for (uint32_t i = 0; i < cnt; i++) {
+        uint32_t l[2];
+        const uint8_t *p[2];
+        for (int k = 0; k < 2; k++) {
+            if (end - *pos < 4) goto bad;
+            l[k] = get32(m + *pos);
+            *pos += 4;
+            if (l[k] > end - *pos) goto bad;
+            p[k] = m + *pos;
+            *pos += l[k];
+        }
+        v[i] = (ts_dent_t){p[0], p[1], l[0], l[1], dent_hash(p[0], l[0], p[1], l[1])};
+    }
+    *out = v;
+    *n = cnt;
+    return 0;
+bad:
+    free(v);
+    return OCL_ECORRUPT;
+}
+
+int ocl_tseg_open(const char *path, uint64_t id, ts_seg_t **out)
+{
+    int rc = OCL_EIO;
+    ts_seg_t *s = ocl_calloc(1, sizeof *s);
+    s->id = id;
+    s->path = ocl_strndup(path, strlen(path));
+    s->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (s->fd < 0) goto error;
+    struct stat sb;
+    if (fstat(s->fd, &sb) != 0) goto error;
+    uint64_t size = (uint64_t)sb.st_size;
+    s->file_bytes = size;
+    rc = OCL_ECORRUPT;
+    if (size < SEG_HDR + SEG_FOOTER) goto error;
+    uint8_t hdr[SEG_HDR], f[SEG_FOOTER];
+    if (pread_all(s->fd, hdr, SEG_HDR, 0) || pread_all(s->fd, f, SEG_FOOTER, size - SEG_FOOTER)) {
+        rc = OCL_EIO;
+        goto error;
+    }
+    if (memcmp(hdr, SEG_MAGIC, 7) != 0 || hdr[7] != SEG_VERSION) goto error;
+    if (memcmp(f + 97, SEG_MAGIC, 7) != 0 || f[96] != SEG_VERSION) goto error;
+#ifndef OCL_FUZZING /* the fuzz target reaches the parsers behind the CRCs */
+    if (get32(f + 92) != ocl_crc32c(0, f, 92)) goto error;
+#endif
+    uint64_t fstart = size - SEG_FOOTER;
+    uint64_t meta_off = get64(f), dict_len = get64(f + 8), index_off = get64(f + 16);
+    uint64_t ntr = get64(f + 24), btab_off = get64(f + 32), nblocks = get64(f + 40);
+    if (meta_off < SEG_HDR || meta_off > fstart || dict_len > fstart - meta_off ||
+        index_off != meta_off + dict_len || ntr > (fstart - index_off) / SEG_IDX_ENTRY ||
+        btab_off != index_off + ntr * SEG_IDX_ENTRY ||
+        nblocks > (fstart - btab_off) / SEG_BTAB_ENTRY ||
+        btab_off + nblocks * SEG_BTAB_ENTRY != fstart)
+        goto error;
+    s->min_time = get64(f + 48);
+    s->max_time = get64(f + 56);
+    s->spans = get64(f + 64);
+    s->ntraces = ntr;
+    s->min_seq = get64(f + 72);
+    s->max_seq = get64(f + 80);
+    s->nblocks = nblocks;
+    uint64_t mlen = fstart - meta_off;
+    s->meta = ocl_malloc(mlen ? mlen : 1);
+    if (pread_all(s->fd, s->meta, mlen, meta_off)) {
+        rc = OCL_EIO;
+        goto error;
+    }
+#ifndef OCL_FUZZING
+    if (ocl_crc32c(0, s->meta, mlen) != get32(f + 88)) goto error;
+#endif
+    uint64_t pos = 0;
+    if (parse_dict(s->meta, dict_len, &pos, &s->res, &s->nres) ||
+        parse_dict(s->meta, dict_len, &pos, &s->scope, &s->nscope) || pos != dict_len)
+        goto error;
+    s->index = s->meta + dict_len;
+    s->btab = s->index + ntr * SEG_IDX_ENTRY;
+    for (uint64_t b = 0; b < nblocks; b++) {
+        const uint8_t *e = s->btab + b * SEG_BTAB_ENTRY;
+        uint64_t off = get64(e);
+        uint32_t clen = get32(e + 8), rlen = get32(e + 12);
+        if (off < SEG_HDR || off > meta_off || clen > meta_off - off || rlen > SEG_MAX_BLOCK)
+            goto error;
+    }
+    for (uint64_t t = 0; t < ntr; t++) {
+        const uint8_t *e = s->index + t * SEG_IDX_ENTRY;
+        if (get32(e + 16) >= nblocks) goto error;
+        if (t && memcmp(e - SEG_IDX_ENTRY, e, 16) >= 0) goto error; /* must be sorted */
+    }
+    *out = s;
+    return 0;
+error:
+    ocl_tseg_close(s, 0);
+    return rc;
+}
+
+int ocl_tseg_lookup(ts_seg_t *s, const uint8_t trace_id[16], ts_gather_t *g, uint32_t *order)
+{
+    uint64_t lo = 0, hi = s->ntraces;
+    const uint8_t *e = NULL;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        const uint8_t *m = s->index + mid * SEG_IDX_ENTRY;
+        int c = memcmp(m, trace_id, 16);
+        if (c == 0) {
+            e = m;
+            break;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (!e) return OCL_ENOTFOUND;
+    const uint8_t *be = s->btab + (uint64_t)get32(e + 16) * SEG_BTAB_ENTRY;
+    uint64_t boff = get64(be);
+    uint32_t clen = get32(be + 8), rlen = get32(be + 12), off = get32(e + 20),
+             cnt = get32(e + 24);
+    int rc = OCL_ECORRUPT;
+    uint8_t *z = ocl_malloc(clen ? clen : 1);
+    uint8_t *b = ocl_malloc(rlen ? rlen : 1);
+    if (pread_all(s->fd, z, clen, boff)) {
+        rc = OCL_EIO;
+        goto error;
+    }
+    size_t got = ZSTD_decompress(b, rlen, z, clen);
+    if (ZSTD_isError(got) || got != rlen) goto error;
+    free(z);
+    z = NULL;
+    uint64_t pos = off;
+    size_t first = g->n;
+    for (uint32_t i = 0; i < cnt; i++) {
+        if (pos > rlen || rlen - pos < SEG_SPAN_HDR) goto undo;
+        const uint8_t *p = b + pos;
+        uint32_t res = get32(p), sc = get32(p + 4), len = get32(p + 16);
+        if (res >= s->nres || sc >= s->nscope || len > rlen - pos - SEG_SPAN_HDR) goto undo;
+        ts_item_t *it = ocl_tsgather_push(g);
+        it->res = &s->res[res];
+        it->scope = &s->scope[sc];
+        it->raw = p + SEG_SPAN_HDR;
+        it->len = len;
+        it->order = (*order)++;
+        memcpy(it->span_id, p + 8, 8);
+        pos += SEG_SPAN_HDR + (uint64_t)len;
+    }
+    ocl_tsgather_keep(g, b);
+    return 0;
+undo:
+    g->n = first;
+error:
+    free(z);
+    free(b);
+    return rc;
+}
+
+void ocl_tseg_close(ts_seg_t *s, int remove)
+{
+    if (!s) return;
+    if (s->fd >= 0) close(s->fd);
+    if (remove && s->path) unlink(s->path);
+    free(s->res);
+    free(s->scope);
+    free(s->meta);
+    free(s->path);
+    free(s);
+}
