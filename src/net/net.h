@@ -69,6 +69,13 @@ void ocl_http_respond(ocl_http_req_t *req, int status, const char *content_type,
 
 typedef void (*ocl_http_handler_fn)(ocl_http_req_t *req, void *ud);
 
+/* The libuv loop (uv_loop_t *) of the worker thread that owns the request or
+ * call, for handlers that answer later: arm a uv_timer_t / uv_async_t on it
+ * and call ocl_http_respond() / ocl_grpc_respond() from its callback. A
+ * response that arrives after the client disconnected is dropped safely. */
+struct uv_loop_s;
+struct uv_loop_s *ocl_http_req_loop(const ocl_http_req_t *req);
+
 /* A unary gRPC call: one request message, already de-framed and (if it was
  * compressed with grpc-encoding gzip) decompressed. */
 struct ocl_grpc_call {
@@ -81,6 +88,7 @@ struct ocl_grpc_call {
 };
 
 ocl_str_t ocl_grpc_call_header(const ocl_grpc_call_t *call, const char *name);
+struct uv_loop_s *ocl_grpc_call_loop(const ocl_grpc_call_t *call);
 
 /* Finishes the call: on status 0 sends `resp` as one message, then the
  * trailers grpc-status and grpc-message (percent-encoded as gRPC requires).
@@ -117,15 +125,18 @@ ocl_server_t *ocl_server_create(int workers, const ocl_net_limits_t *limits);
 /* Binds a listener on every worker. Returns 0 or OCL_EIO; on success
  * *bound_port receives the actual port. Call before ocl_server_start. */
 int ocl_server_listen(ocl_server_t *s, const ocl_listener_cfg_t *cfg, int *bound_port);
-/* Starts the worker threads. */
+/* Starts the worker threads. Sets SIGPIPE to SIG_IGN (process-wide). */
 int ocl_server_start(ocl_server_t *s);
 /* Stops accepting, closes connections, joins the workers. Thread-safe,
- * callable from a signal-handling thread. */
+ * callable from a signal-handling thread. Handles that handlers armed on a
+ * worker loop are closed too; answers still owed are then never sent (and
+ * must not be attempted after this returns). */
 void ocl_server_stop(ocl_server_t *s);
 void ocl_server_destroy(ocl_server_t *s);
 
 /* Per-worker timer callback hook: fn runs every `period_ms` on worker 0's
- * loop (used for housekeeping such as WAL flush and trace-head cuts). */
+ * loop (used for housekeeping such as WAL flush and trace-head cuts).
+ * Call before ocl_server_start (OCL_EINVAL afterwards); at most 32 timers. */
 int ocl_server_add_timer(ocl_server_t *s, uint32_t period_ms, void (*fn)(void *ud), void *ud);
 
 /* Connection counters for self-metrics. */
