@@ -60,7 +60,7 @@ for t in "${tests[@]}"; do
 		echo "SKIP $name: ${reason#SKIP: }"
 		skipped=$((skipped + 1))
 	else
-		if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+		if [ "$rc" -eq 124 ] || { [ "$rc" -eq 137 ] && [ "$dur" -ge "$timeout_s" ]; }; then
 			echo "FAIL $name (timed out after ${timeout_s}s)"
 		else
 			echo "FAIL $name (exit $rc, ${dur}s)"

@@ -28,7 +28,7 @@ OCL_RUNS=0
 ocl_cleanup() {
 	if [ -n "$OCL_PID" ] && kill -0 "$OCL_PID" 2>/dev/null; then
 		kill -KILL "$OCL_PID" 2>/dev/null
-		wait "$OCL_PID" 2>/dev/null
+		wait "$OCL_PID" 2>/dev/null || true
 	fi
 	if [ -z "${OCELOT_KEEP_DATA:-}" ]; then
 		rm -rf "$OCL_TMP"
@@ -102,7 +102,7 @@ ocl_stop() {
 	while kill -0 "$OCL_PID" 2>/dev/null; do
 		if [ "$SECONDS" -ge "$deadline" ]; then
 			kill -KILL "$OCL_PID" 2>/dev/null
-			wait "$OCL_PID" 2>/dev/null
+			wait "$OCL_PID" 2>/dev/null || true
 			OCL_PID=
 			fail "ocelot did not exit within 10 s of SIGTERM"
 		fi
@@ -117,7 +117,7 @@ ocl_stop() {
 ocl_kill9() {
 	[ -n "$OCL_PID" ] || fail "ocl_kill9: no server running"
 	kill -KILL "$OCL_PID" 2>/dev/null
-	wait "$OCL_PID" 2>/dev/null
+	wait "$OCL_PID" 2>/dev/null || true
 	OCL_PID=
 }
 
