@@ -192,18 +192,70 @@ static inline void ocl_pb_put_int32(ocl_buf_t *b, uint32_t field, int32_t v)
     ocl_pb_put_uint(b, field, (uint64_t)(int64_t)v);
 }
 
-void ocl_pb_put_fixed64(ocl_buf_t *b, uint32_t field, uint64_t v);
+/* Out-of-line versions that grow the buffer first (pb.c). */
+void ocl_pb_put_fixed64_slow(ocl_buf_t *b, uint32_t field, uint64_t v);
+void ocl_pb_put_bytes_slow(ocl_buf_t *b, uint32_t field, const void *p, size_t n);
+void ocl_pb_msg_end_slow(ocl_buf_t *b, size_t start, size_t guess);
+
+static inline void ocl_pb_put_fixed64(ocl_buf_t *b, uint32_t field, uint64_t v)
+{
+    if (OCL_UNLIKELY(b->cap - b->len < 15)) {
+        ocl_pb_put_fixed64_slow(b, field, v);
+        return;
+    }
+    unsigned char *d = b->p + b->len;
+    size_t n = ocl_pb_varint_write(d, OCL_PB_TAG(field, OCL_PB_I64));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    memcpy(d + n, &v, 8);
+    b->len += n + 8;
+}
+
 void ocl_pb_put_fixed32(ocl_buf_t *b, uint32_t field, uint32_t v);
-void ocl_pb_put_double(ocl_buf_t *b, uint32_t field, double d);
+
+static inline void ocl_pb_put_double(ocl_buf_t *b, uint32_t field, double d)
+{
+    uint64_t v;
+    memcpy(&v, &d, 8);
+    ocl_pb_put_fixed64(b, field, v);
+}
+
 /* Length-delimited field (string, bytes, or an encoded sub-message). */
-void ocl_pb_put_bytes(ocl_buf_t *b, uint32_t field, const void *p, size_t n);
+static inline void ocl_pb_put_bytes(ocl_buf_t *b, uint32_t field, const void *p, size_t n)
+{
+    if (OCL_UNLIKELY(b->cap - b->len < 15 || b->cap - b->len - 15 < n)) {
+        ocl_pb_put_bytes_slow(b, field, p, n);
+        return;
+    }
+    unsigned char *d = b->p + b->len;
+    size_t k = ocl_pb_varint_write(d, OCL_PB_TAG(field, OCL_PB_LEN));
+    k += ocl_pb_varint_write(d + k, n);
+    if (n) memcpy(d + k, p, n);
+    b->len += k + n;
+}
 
 /* Sub-messages written in place: begin writes the tag and reserves
  * `guess` (1..5) bytes for the length, returns the offset where the body
  * starts; end writes the real length, moving the body when its varint size
  * differs from the guess. Guess the size of the usual body to avoid the
  * move (1 for < 128 bytes, 2 for < 16 KiB, 3 for < 2 MiB). */
-size_t ocl_pb_msg_begin(ocl_buf_t *b, uint32_t field, size_t guess);
-void ocl_pb_msg_end(ocl_buf_t *b, size_t start, size_t guess);
+static inline size_t ocl_pb_msg_begin(ocl_buf_t *b, uint32_t field, size_t guess)
+{
+    if (OCL_UNLIKELY(b->cap - b->len < 10 + guess)) ocl_buf_reserve(b, 10 + guess);
+    b->len += ocl_pb_varint_write(b->p + b->len, OCL_PB_TAG(field, OCL_PB_LEN));
+    b->len += guess;
+    return b->len;
+}
+
+static inline void ocl_pb_msg_end(ocl_buf_t *b, size_t start, size_t guess)
+{
+    size_t body = b->len - start;
+    if (OCL_LIKELY(guess == 1 && body < 0x80)) {
+        b->p[start - 1] = (unsigned char)body;
+        return;
+    }
+    ocl_pb_msg_end_slow(b, start, guess);
+}
 
 #endif
