@@ -39,7 +39,7 @@ typedef struct {
 static inline void ocl_pb_reader_init(ocl_pb_reader_t *r, const void *p, size_t n)
 {
     r->p = p;
-    r->end = r->p + n;
+    r->end = n ? r->p + n : r->p; /* no arithmetic on a NULL p */
     r->err = NULL;
 }
 

@@ -580,6 +580,11 @@ static void test_truncation_everywhere(void **state)
     ocl_traces_req_t r;
     assert_int_equal(ocl_otlp_pb_decode_traces("", 0, &a, &r, NULL), 0);
     assert_int_equal(r.n_rs, 0);
+    assert_int_equal(ocl_otlp_pb_decode_traces(NULL, 0, &a, &r, NULL), 0);
+    ocl_metrics_req_t rm0;
+    assert_int_equal(ocl_otlp_pb_decode_metrics(NULL, 0, &a, &rm0, NULL), 0);
+    ocl_logs_req_t rl0;
+    assert_int_equal(ocl_otlp_pb_decode_logs(NULL, 0, &a, &rl0, NULL), 0);
     ocl_buf_dispose(&bt);
     ocl_buf_dispose(&bm);
     ocl_buf_dispose(&bl);
