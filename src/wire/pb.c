@@ -56,7 +56,8 @@ int ocl_pb_skip(ocl_pb_reader_t *r, uint32_t wire_type)
     uint64_t v;
     ocl_str_t s;
     switch (wire_type) {
-    case OCL_PB_VARINT: return ocl_pb_varint(r, &v);
+    case OCL_PB_VARINT:
+        return ocl_pb_varint(r, &v);
     case OCL_PB_I64:
         if (r->end - r->p < 8) {
             r->err = "truncated fixed64";
@@ -64,7 +65,8 @@ int ocl_pb_skip(ocl_pb_reader_t *r, uint32_t wire_type)
         }
         r->p += 8;
         return 0;
-    case OCL_PB_LEN: return ocl_pb_bytes(r, &s);
+    case OCL_PB_LEN:
+        return ocl_pb_bytes(r, &s);
     case OCL_PB_I32:
         if (r->end - r->p < 4) {
             r->err = "truncated fixed32";
@@ -73,8 +75,12 @@ int ocl_pb_skip(ocl_pb_reader_t *r, uint32_t wire_type)
         r->p += 4;
         return 0;
     case OCL_PB_SGROUP:
-    case OCL_PB_EGROUP: r->err = "groups are not supported"; return OCL_EINVAL;
-    default: r->err = "invalid wire type"; return OCL_EINVAL;
+    case OCL_PB_EGROUP:
+        r->err = "groups are not supported";
+        return OCL_EINVAL;
+    default:
+        r->err = "invalid wire type";
+        return OCL_EINVAL;
     }
 }
 

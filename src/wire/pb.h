@@ -48,7 +48,10 @@ int ocl_pb_varint_slow(ocl_pb_reader_t *r, uint64_t *v);
 int ocl_pb_tag_slow(ocl_pb_reader_t *r, uint32_t *tag);
 int ocl_pb_skip(ocl_pb_reader_t *r, uint32_t wire_type);
 
-static inline int ocl_pb_eof(const ocl_pb_reader_t *r) { return r->p >= r->end; }
+static inline int ocl_pb_eof(const ocl_pb_reader_t *r)
+{
+    return r->p >= r->end;
+}
 
 static inline int ocl_pb_varint(ocl_pb_reader_t *r, uint64_t *v)
 {
@@ -141,19 +144,26 @@ static inline int32_t ocl_pb_unzigzag32(uint64_t v)
     uint32_t u = (uint32_t)v;
     return (int32_t)((u >> 1) ^ (0u - (u & 1)));
 }
-static inline int64_t ocl_pb_unzigzag64(uint64_t v) { return (int64_t)((v >> 1) ^ (0 - (v & 1))); }
+static inline int64_t ocl_pb_unzigzag64(uint64_t v)
+{
+    return (int64_t)((v >> 1) ^ (0 - (v & 1)));
+}
 static inline uint32_t ocl_pb_zigzag32(int32_t v)
 {
     return ((uint32_t)v << 1) ^ (uint32_t)(v >> 31);
 }
-static inline uint64_t ocl_pb_zigzag64(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
+static inline uint64_t ocl_pb_zigzag64(int64_t v)
+{
+    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
 
 /* ---- writer ---- */
 
 static inline size_t ocl_pb_varint_size(uint64_t v)
 {
     size_t n = 1;
-    while (v >= 0x80) v >>= 7, n++;
+    while (v >= 0x80)
+        v >>= 7, n++;
     return n;
 }
 
