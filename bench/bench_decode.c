@@ -5,8 +5,8 @@
  * event with 2 attributes and a status; one resource with 6 attributes.
  * Prints spans/s and ns/span for decode, encode from a decoded model (raw
  * spans copied) and canonical encode from a hand-built model (no raw).
- * Times are thread CPU time (the bench machine is shared). Not a test: run `cmake --build build/dev --target bench_decode &&
- * build/dev/bench_decode [iterations]`.
+ * Times are thread CPU time (the bench machine is shared). Not a test: run `cmake --build build/dev
+ * --target bench_decode && build/dev/bench_decode [iterations]`.
  */
 #include "wire/otlp.h"
 
@@ -59,13 +59,16 @@ static ocl_traces_req_t build(ocl_resource_spans_t *rs, ocl_scope_spans_t *ss)
         attrs[i][4] = kv_i("server.port", 8443);
         attrs[i][5] = kv_s("url.scheme", "https");
         attrs[i][6] = kv_s("network.protocol.version", "1.1");
-        attrs[i][7] = kv_s("user_agent.original", "Mozilla/5.0 (X11; Linux x86_64) ocelot-bench/1.0");
+        attrs[i][7] =
+            kv_s("user_agent.original", "Mozilla/5.0 (X11; Linux x86_64) ocelot-bench/1.0");
         attrs[i][8] = (ocl_kv_t){ocl_str_c("sampling.ratio"), {.type = OCL_AV_DOUBLE, .u.d = 0.25}};
         attrs[i][9] = (ocl_kv_t){ocl_str_c("cache.hit"), {.type = OCL_AV_BOOL, .u.b = i & 1}};
         ev_attrs[i][0] = kv_s("exception.type", "java.net.SocketTimeoutException");
         ev_attrs[i][1] = kv_s("exception.message", "Read timed out after 3000 ms");
-        events[i] = (ocl_span_event_t){1700000000000000000ull + (uint64_t)i * 1000, ocl_str_c("exception"),
-                                       {ev_attrs[i], 2}, 0};
+        events[i] = (ocl_span_event_t){1700000000000000000ull + (uint64_t)i * 1000,
+                                       ocl_str_c("exception"),
+                                       {ev_attrs[i], 2},
+                                       0};
         spans[i] = (ocl_span_t){
             .trace_id = {ids[i], 16},
             .span_id = {ids[i] + 16, 8},
@@ -89,18 +92,21 @@ static ocl_traces_req_t build(ocl_resource_spans_t *rs, ocl_scope_spans_t *ss)
     res_attrs[4] = kv_s("telemetry.sdk.language", "java");
     res_attrs[5] = kv_i("process.pid", 4242);
     *ss = (ocl_scope_spans_t){.scope = {.name = ocl_str_c("io.opentelemetry.tomcat-10.0"),
-                                        .version = ocl_str_c("2.1.0-alpha"), .present = true},
-                              .spans = spans, .n_spans = NSPANS};
+                                        .version = ocl_str_c("2.1.0-alpha"),
+                                        .present = true},
+                              .spans = spans,
+                              .n_spans = NSPANS};
     *rs = (ocl_resource_spans_t){.resource = {.attrs = {res_attrs, 6}, .present = true},
-                                 .scope_spans = ss, .n_scope_spans = 1};
+                                 .scope_spans = ss,
+                                 .n_scope_spans = 1};
     return (ocl_traces_req_t){rs, 1};
 }
 
 static void report(const char *what, double secs, long iters, size_t bytes)
 {
     double n = (double)iters * NSPANS;
-    printf("%-28s %10.0f spans/s %8.1f ns/span %8.1f MB/s\n", what, n / secs,
-           secs * 1e9 / n, (double)bytes * (double)iters / secs / 1e6);
+    printf("%-28s %10.0f spans/s %8.1f ns/span %8.1f MB/s\n", what, n / secs, secs * 1e9 / n,
+           (double)bytes * (double)iters / secs / 1e6);
 }
 
 int main(int argc, char **argv)

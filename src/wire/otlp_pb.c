@@ -1,27 +1,22 @@
 /*
- * otlp_pb.c — zero-copy protobuf decoder and canonical encoder for the OTLP
- * Export{Trace,Metrics,Logs}ServiceRequest messages (opentelemetry-proto v1)
- * and the Export*ServiceResponse. The model is documented in otlp.h.
+ * otlp_pb.c — zero-copy protobuf decoder for the OTLP
+ * Export{Trace,Metrics,Logs}ServiceRequest messages (opentelemetry-proto v1).
+ * The model is documented in otlp.h; the encoders are in otlp_pb_enc.c.
  *
  * Decoder invariants:
  *  - strings, bytes and `raw` views point into the caller's input; arrays
- *    come from the arena, each allocated exactly once at its final size: a
- *    cheap first pass over a message counts its repeated fields (tag scan,
- *    sub-messages skipped by length), the second pass fills the array. So a
- *    span costs one allocation per non-empty repeated field, no copies.
+ *    come from the arena, each allocated exactly once at its final size.
+ *    A span's attributes, events and links are collected in one pass into
+ *    scratch arrays of the decoder and copied out at the end (the hot
+ *    path: no count pass, no growth); every other message first counts
+ *    its repeated fields with a cheap tag scan (sub-messages skipped by
+ *    length) and then fills arrays allocated at that size.
  *  - every read is bounds-checked (pb.h); a known field with the wrong wire
  *    type is OCL_EINVAL, unknown fields are skipped, groups are rejected.
  *  - AnyValue arrays/kvlists nest at most OCL_OTLP_MAX_DEPTH deep, which
  *    bounds recursion; every other nesting is fixed by the schema.
  *  - a singular message field that occurs twice: the last one wins
  *    (protobuf would merge them; no OTLP producer does this).
- *
- * Encoder invariants: fields in field-number order, proto3 defaults
- * omitted, optional/oneof members emitted when set even if zero, packed
- * repeated scalars. Span, Resource and InstrumentationScope with a
- * non-empty `raw` are copied verbatim; containers (ResourceSpans,
- * ScopeSpans) are always re-encoded from their children so that a
- * processor that dropped spans needs only to fix the arrays.
  *
  * Workload: batches of 100-10,000 spans of ~10 attributes each; the decoder
  * is the hottest code of the receive path.
@@ -31,9 +26,10 @@
 
 #include <stdlib.h>
 
-
 /* ---- error strings ---- */
 
+/* Message ids, indexing wt_errs. */
+// clang-format off
 enum {
     M_ANY, M_ARRAY, M_KVLIST, M_KV, M_RESOURCE, M_SCOPE,
     M_TREQ, M_RS, M_SS, M_SPAN, M_EVENT, M_LINK, M_STATUS,
@@ -42,13 +38,14 @@ enum {
     M_LREQ, M_RL, M_SL, M_LOG,
     M_COUNT
 };
+// clang-format on
 
 #define WTF(m, n) "field " #n " of " m ": wrong wire type"
-#define WTROW(m)                                                                                 \
-    {                                                                                            \
-        NULL, WTF(m, 1), WTF(m, 2), WTF(m, 3), WTF(m, 4), WTF(m, 5), WTF(m, 6), WTF(m, 7),       \
-            WTF(m, 8), WTF(m, 9), WTF(m, 10), WTF(m, 11), WTF(m, 12), WTF(m, 13), WTF(m, 14),    \
-            WTF(m, 15), WTF(m, 16)                                                               \
+#define WTROW(m)                                                                                   \
+    {                                                                                              \
+        NULL, WTF(m, 1), WTF(m, 2), WTF(m, 3), WTF(m, 4), WTF(m, 5), WTF(m, 6), WTF(m, 7),         \
+            WTF(m, 8), WTF(m, 9), WTF(m, 10), WTF(m, 11), WTF(m, 12), WTF(m, 13), WTF(m, 14),      \
+            WTF(m, 15), WTF(m, 16)                                                                 \
     }
 
 static const char *const wt_errs[M_COUNT][17] = {
@@ -102,11 +99,11 @@ static const char *const wt_errs[M_COUNT][17] = {
  * they need no stack discipline. They start in the struct and move to the
  * heap only for spans with very many attributes. */
 typedef struct {
-    ocl_arena_t *a;        /* destination of arrays */
-    const char *err;       /* first error message */
-    ocl_kv_t *kv;          /* span attribute scratch (kv_inline or heap) */
-    ocl_span_event_t *ev;  /* span event scratch */
-    ocl_span_link_t *lk;   /* span link scratch */
+    ocl_arena_t *a;                  /* destination of arrays */
+    const char *err;                 /* first error message */
+    ocl_kv_t *kv;                    /* span attribute scratch (kv_inline or heap) */
+    ocl_span_event_t *ev;            /* span event scratch */
+    ocl_span_link_t *lk;             /* span link scratch */
     uint32_t kv_cap, ev_cap, lk_cap; /* capacities of the three */
     ocl_kv_t kv_inline[SCRATCH_KV];
     ocl_span_event_t ev_inline[SCRATCH_EV];
@@ -154,14 +151,14 @@ static int fail(dec_t *d, const ocl_pb_reader_t *r, int rc)
     return rc;
 }
 
-#define CHECK(expr)                                                                              \
-    do {                                                                                         \
-        int rc_ = (expr);                                                                        \
-        if (OCL_UNLIKELY(rc_)) return fail(d, &r, rc_);                                          \
+#define CHECK(expr)                                                                                \
+    do {                                                                                           \
+        int rc_ = (expr);                                                                          \
+        if (OCL_UNLIKELY(rc_)) return fail(d, &r, rc_);                                            \
     } while (0)
 
-#define READER(m)                                                                                \
-    ocl_pb_reader_t r;                                                                           \
+#define READER(m)                                                                                  \
+    ocl_pb_reader_t r;                                                                             \
     ocl_pb_reader_init(&r, (m).p, (m).n)
 
 /* A field we do not decode: wrong wire type if the number is known. */
@@ -185,7 +182,8 @@ static inline int utf8_ok(const char *p, size_t n)
         memcpy(&w, p + i, 8);
         acc |= w;
     }
-    for (; i < n; i++) acc |= (uint8_t)p[i];
+    for (; i < n; i++)
+        acc |= (uint8_t)p[i];
     if (OCL_LIKELY((acc & 0x8080808080808080ull) == 0)) return 1;
     return ocl_utf8_valid(p, n);
 }
@@ -288,12 +286,15 @@ static int dec_kv(dec_t *d, ocl_str_t m, ocl_kv_t *kv, int depth)
         ocl_str_t s;
         CHECK(ocl_pb_tag(&r, &tag));
         switch (tag) {
-        case OCL_PB_TAG(1, 2): CHECK(rd_string(d, &r, &kv->key)); break;
+        case OCL_PB_TAG(1, 2):
+            CHECK(rd_string(d, &r, &kv->key));
+            break;
         case OCL_PB_TAG(2, 2):
             CHECK(ocl_pb_bytes(&r, &s));
             CHECK(dec_anyvalue(d, s, &kv->value, depth));
             break;
-        default: CHECK(other(d, &r, tag, F(1) | F(2), M_KV));
+        default:
+            CHECK(other(d, &r, tag, F(1) | F(2), M_KV));
         }
     }
     return 0;
@@ -426,9 +427,14 @@ static int dec_resource(dec_t *d, ocl_str_t m, ocl_resource_t *o)
         uint32_t tag;
         CHECK(ocl_pb_tag(&r, &tag));
         switch (tag) {
-        case OCL_PB_TAG(1, 2): CHECK(add_kv(d, &r, &o->attrs)); break;
-        case OCL_PB_TAG(2, 0): CHECK(rd_u32(&r, &o->dropped_attrs)); break;
-        default: CHECK(other(d, &r, tag, F(1) | F(2), M_RESOURCE));
+        case OCL_PB_TAG(1, 2):
+            CHECK(add_kv(d, &r, &o->attrs));
+            break;
+        case OCL_PB_TAG(2, 0):
+            CHECK(rd_u32(&r, &o->dropped_attrs));
+            break;
+        default:
+            CHECK(other(d, &r, tag, F(1) | F(2), M_RESOURCE));
         }
     }
     return 0;
@@ -449,14 +455,21 @@ static int dec_scope(dec_t *d, ocl_str_t m, ocl_scope_t *o)
         ocl_str_t s;
         CHECK(ocl_pb_tag(&r, &tag));
         switch (tag) {
-        case OCL_PB_TAG(1, 2): CHECK(rd_string(d, &r, &o->name)); break;
-        case OCL_PB_TAG(2, 2): CHECK(rd_string(d, &r, &o->version)); break;
+        case OCL_PB_TAG(1, 2):
+            CHECK(rd_string(d, &r, &o->name));
+            break;
+        case OCL_PB_TAG(2, 2):
+            CHECK(rd_string(d, &r, &o->version));
+            break;
         case OCL_PB_TAG(3, 2):
             CHECK(ocl_pb_bytes(&r, &s));
             CHECK(dec_kv(d, s, &o->attrs.v[o->attrs.n++], 0));
             break;
-        case OCL_PB_TAG(4, 0): CHECK(rd_u32(&r, &o->dropped_attrs)); break;
-        default: CHECK(other(d, &r, tag, F(1) | F(2) | F(3) | F(4), M_SCOPE));
+        case OCL_PB_TAG(4, 0):
+            CHECK(rd_u32(&r, &o->dropped_attrs));
+            break;
+        default:
+            CHECK(other(d, &r, tag, F(1) | F(2) | F(3) | F(4), M_SCOPE));
         }
     }
     return 0;
@@ -477,14 +490,21 @@ static int dec_event(dec_t *d, ocl_str_t m, ocl_span_event_t *o)
         ocl_str_t s;
         CHECK(ocl_pb_tag(&r, &tag));
         switch (tag) {
-        case OCL_PB_TAG(1, 1): CHECK(ocl_pb_fixed64(&r, &o->time_unix_nano)); break;
-        case OCL_PB_TAG(2, 2): CHECK(rd_string(d, &r, &o->name)); break;
+        case OCL_PB_TAG(1, 1):
+            CHECK(ocl_pb_fixed64(&r, &o->time_unix_nano));
+            break;
+        case OCL_PB_TAG(2, 2):
+            CHECK(rd_string(d, &r, &o->name));
+            break;
         case OCL_PB_TAG(3, 2):
             CHECK(ocl_pb_bytes(&r, &s));
             CHECK(dec_kv(d, s, &o->attrs.v[o->attrs.n++], 0));
             break;
-        case OCL_PB_TAG(4, 0): CHECK(rd_u32(&r, &o->dropped_attrs)); break;
-        default: CHECK(other(d, &r, tag, F(1) | F(2) | F(3) | F(4), M_EVENT));
+        case OCL_PB_TAG(4, 0):
+            CHECK(rd_u32(&r, &o->dropped_attrs));
+            break;
+        default:
+            CHECK(other(d, &r, tag, F(1) | F(2) | F(3) | F(4), M_EVENT));
         }
     }
     return 0;
@@ -503,16 +523,27 @@ static int dec_link(dec_t *d, ocl_str_t m, ocl_span_link_t *o)
         ocl_str_t s;
         CHECK(ocl_pb_tag(&r, &tag));
         switch (tag) {
-        case OCL_PB_TAG(1, 2): CHECK(ocl_pb_bytes(&r, &o->trace_id)); break;
-        case OCL_PB_TAG(2, 2): CHECK(ocl_pb_bytes(&r, &o->span_id)); break;
-        case OCL_PB_TAG(3, 2): CHECK(rd_string(d, &r, &o->trace_state)); break;
+        case OCL_PB_TAG(1, 2):
+            CHECK(ocl_pb_bytes(&r, &o->trace_id));
+            break;
+        case OCL_PB_TAG(2, 2):
+            CHECK(ocl_pb_bytes(&r, &o->span_id));
+            break;
+        case OCL_PB_TAG(3, 2):
+            CHECK(rd_string(d, &r, &o->trace_state));
+            break;
         case OCL_PB_TAG(4, 2):
             CHECK(ocl_pb_bytes(&r, &s));
             CHECK(dec_kv(d, s, &o->attrs.v[o->attrs.n++], 0));
             break;
-        case OCL_PB_TAG(5, 0): CHECK(rd_u32(&r, &o->dropped_attrs)); break;
-        case OCL_PB_TAG(6, 5): CHECK(ocl_pb_fixed32(&r, &o->flags)); break;
-        default: CHECK(other(d, &r, tag, F(1) | F(2) | F(3) | F(4) | F(5) | F(6), M_LINK));
+        case OCL_PB_TAG(5, 0):
+            CHECK(rd_u32(&r, &o->dropped_attrs));
+            break;
+        case OCL_PB_TAG(6, 5):
+            CHECK(ocl_pb_fixed32(&r, &o->flags));
+            break;
+        default:
+            CHECK(other(d, &r, tag, F(1) | F(2) | F(3) | F(4) | F(5) | F(6), M_LINK));
         }
     }
     return 0;
@@ -528,16 +559,21 @@ static int dec_status(dec_t *d, ocl_str_t m, ocl_span_t *o)
         uint32_t tag;
         CHECK(ocl_pb_tag(&r, &tag));
         switch (tag) {
-        case OCL_PB_TAG(2, 2): CHECK(rd_string(d, &r, &o->status_message)); break;
-        case OCL_PB_TAG(3, 0): CHECK(rd_i32(&r, &o->status_code)); break;
-        default: CHECK(other(d, &r, tag, F(2) | F(3), M_STATUS));
+        case OCL_PB_TAG(2, 2):
+            CHECK(rd_string(d, &r, &o->status_message));
+            break;
+        case OCL_PB_TAG(3, 0):
+            CHECK(rd_i32(&r, &o->status_code));
+            break;
+        default:
+            CHECK(other(d, &r, tag, F(2) | F(3), M_STATUS));
         }
     }
     return 0;
 }
 
-#define SPAN_KNOWN                                                                               \
-    (F(1) | F(2) | F(3) | F(4) | F(5) | F(6) | F(7) | F(8) | F(9) | F(10) | F(11) | F(12) |       \
+#define SPAN_KNOWN                                                                                 \
+    (F(1) | F(2) | F(3) | F(4) | F(5) | F(6) | F(7) | F(8) | F(9) | F(10) | F(11) | F(12) |        \
      F(13) | F(14) | F(15) | F(16))
 
 static int dec_span(dec_t *d, ocl_str_t m, ocl_span_t *o)
@@ -551,41 +587,66 @@ static int dec_span(dec_t *d, ocl_str_t m, ocl_span_t *o)
         ocl_str_t s;
         CHECK(ocl_pb_tag(&r, &tag));
         switch (tag) {
-        case OCL_PB_TAG(1, 2): CHECK(ocl_pb_bytes(&r, &o->trace_id)); break;
-        case OCL_PB_TAG(2, 2): CHECK(ocl_pb_bytes(&r, &o->span_id)); break;
-        case OCL_PB_TAG(3, 2): CHECK(rd_string(d, &r, &o->trace_state)); break;
-        case OCL_PB_TAG(4, 2): CHECK(ocl_pb_bytes(&r, &o->parent_span_id)); break;
-        case OCL_PB_TAG(5, 2): CHECK(rd_string(d, &r, &o->name)); break;
-        case OCL_PB_TAG(6, 0): CHECK(rd_i32(&r, &o->kind)); break;
-        case OCL_PB_TAG(7, 1): CHECK(ocl_pb_fixed64(&r, &o->start_unix_nano)); break;
-        case OCL_PB_TAG(8, 1): CHECK(ocl_pb_fixed64(&r, &o->end_unix_nano)); break;
+        case OCL_PB_TAG(1, 2):
+            CHECK(ocl_pb_bytes(&r, &o->trace_id));
+            break;
+        case OCL_PB_TAG(2, 2):
+            CHECK(ocl_pb_bytes(&r, &o->span_id));
+            break;
+        case OCL_PB_TAG(3, 2):
+            CHECK(rd_string(d, &r, &o->trace_state));
+            break;
+        case OCL_PB_TAG(4, 2):
+            CHECK(ocl_pb_bytes(&r, &o->parent_span_id));
+            break;
+        case OCL_PB_TAG(5, 2):
+            CHECK(rd_string(d, &r, &o->name));
+            break;
+        case OCL_PB_TAG(6, 0):
+            CHECK(rd_i32(&r, &o->kind));
+            break;
+        case OCL_PB_TAG(7, 1):
+            CHECK(ocl_pb_fixed64(&r, &o->start_unix_nano));
+            break;
+        case OCL_PB_TAG(8, 1):
+            CHECK(ocl_pb_fixed64(&r, &o->end_unix_nano));
+            break;
         case OCL_PB_TAG(9, 2):
             CHECK(ocl_pb_bytes(&r, &s));
             if (OCL_UNLIKELY(nkv == d->kv_cap))
                 d->kv = grow_scratch(d->kv, d->kv_inline, &d->kv_cap, sizeof *d->kv);
             CHECK(dec_kv(d, s, &d->kv[nkv++], 0));
             break;
-        case OCL_PB_TAG(10, 0): CHECK(rd_u32(&r, &o->dropped_attrs)); break;
+        case OCL_PB_TAG(10, 0):
+            CHECK(rd_u32(&r, &o->dropped_attrs));
+            break;
         case OCL_PB_TAG(11, 2):
             CHECK(ocl_pb_bytes(&r, &s));
             if (OCL_UNLIKELY(nev == d->ev_cap))
                 d->ev = grow_scratch(d->ev, d->ev_inline, &d->ev_cap, sizeof *d->ev);
             CHECK(dec_event(d, s, &d->ev[nev++]));
             break;
-        case OCL_PB_TAG(12, 0): CHECK(rd_u32(&r, &o->dropped_events)); break;
+        case OCL_PB_TAG(12, 0):
+            CHECK(rd_u32(&r, &o->dropped_events));
+            break;
         case OCL_PB_TAG(13, 2):
             CHECK(ocl_pb_bytes(&r, &s));
             if (OCL_UNLIKELY(nlk == d->lk_cap))
                 d->lk = grow_scratch(d->lk, d->lk_inline, &d->lk_cap, sizeof *d->lk);
             CHECK(dec_link(d, s, &d->lk[nlk++]));
             break;
-        case OCL_PB_TAG(14, 0): CHECK(rd_u32(&r, &o->dropped_links)); break;
+        case OCL_PB_TAG(14, 0):
+            CHECK(rd_u32(&r, &o->dropped_links));
+            break;
         case OCL_PB_TAG(15, 2):
             CHECK(ocl_pb_bytes(&r, &s));
             CHECK(dec_status(d, s, o));
             break;
-        case OCL_PB_TAG(16, 5): CHECK(ocl_pb_fixed32(&r, &o->flags)); break;
-        default: CHECK(other(d, &r, tag, SPAN_KNOWN, M_SPAN));
+        case OCL_PB_TAG(16, 5):
+            CHECK(ocl_pb_fixed32(&r, &o->flags));
+            break;
+        default:
+            CHECK(other(d, &r, tag, SPAN_KNOWN, M_SPAN));
         }
     }
     o->attrs.v = to_arena(d, d->kv, nkv, sizeof *d->kv);
@@ -619,8 +680,11 @@ static int dec_scope_spans(dec_t *d, ocl_str_t m, ocl_scope_spans_t *o)
             CHECK(ocl_pb_bytes(&r, &s));
             CHECK(dec_span(d, s, &o->spans[o->n_spans++]));
             break;
-        case OCL_PB_TAG(3, 2): CHECK(rd_string(d, &r, &o->schema_url)); break;
-        default: CHECK(other(d, &r, tag, F(1) | F(2) | F(3), M_SS));
+        case OCL_PB_TAG(3, 2):
+            CHECK(rd_string(d, &r, &o->schema_url));
+            break;
+        default:
+            CHECK(other(d, &r, tag, F(1) | F(2) | F(3), M_SS));
         }
     }
     return 0;
@@ -648,8 +712,11 @@ static int dec_resource_spans(dec_t *d, ocl_str_t m, ocl_resource_spans_t *o)
             CHECK(ocl_pb_bytes(&r, &s));
             CHECK(dec_scope_spans(d, s, &o->scope_spans[o->n_scope_spans++]));
             break;
-        case OCL_PB_TAG(3, 2): CHECK(rd_string(d, &r, &o->schema_url)); break;
-        default: CHECK(other(d, &r, tag, F(1) | F(2) | F(3), M_RS));
+        case OCL_PB_TAG(3, 2):
+            CHECK(rd_string(d, &r, &o->schema_url));
+            break;
+        default:
+            CHECK(other(d, &r, tag, F(1) | F(2) | F(3), M_RS));
         }
     }
     return 0;
@@ -662,8 +729,8 @@ static int finish(dec_t *d, int rc, const char **err)
     return rc;
 }
 
-int ocl_otlp_pb_decode_traces(const void *buf, size_t len, ocl_arena_t *a,
-                              ocl_traces_req_t *out, const char **err)
+int ocl_otlp_pb_decode_traces(const void *buf, size_t len, ocl_arena_t *a, ocl_traces_req_t *out,
+                              const char **err)
 {
     dec_t dd, *d = &dd;
     dec_init(d, a);
@@ -707,13 +774,19 @@ static int dec_exemplar(dec_t *d, ocl_str_t m, ocl_exemplar_t *o)
         uint64_t x;
         CHECK(ocl_pb_tag(&r, &tag));
         switch (tag) {
-        case OCL_PB_TAG(2, 1): CHECK(ocl_pb_fixed64(&r, &o->time_unix_nano)); break;
+        case OCL_PB_TAG(2, 1):
+            CHECK(ocl_pb_fixed64(&r, &o->time_unix_nano));
+            break;
         case OCL_PB_TAG(3, 1):
             CHECK(ocl_pb_double(&r, &o->as_double));
             o->is_int = false;
             break;
-        case OCL_PB_TAG(4, 2): CHECK(ocl_pb_bytes(&r, &o->span_id)); break;
-        case OCL_PB_TAG(5, 2): CHECK(ocl_pb_bytes(&r, &o->trace_id)); break;
+        case OCL_PB_TAG(4, 2):
+            CHECK(ocl_pb_bytes(&r, &o->span_id));
+            break;
+        case OCL_PB_TAG(5, 2):
+            CHECK(ocl_pb_bytes(&r, &o->trace_id));
+            break;
         case OCL_PB_TAG(6, 1):
             CHECK(ocl_pb_fixed64(&r, &x));
             o->as_int = (int64_t)x;
@@ -723,7 +796,8 @@ static int dec_exemplar(dec_t *d, ocl_str_t m, ocl_exemplar_t *o)
             CHECK(ocl_pb_bytes(&r, &s));
             CHECK(dec_kv(d, s, &o->filtered_attrs.v[o->filtered_attrs.n++], 0));
             break;
-        default: CHECK(other(d, &r, tag, F(2) | F(3) | F(4) | F(5) | F(6) | F(7), M_EXEMPLAR));
+        default:
+            CHECK(other(d, &r, tag, F(2) | F(3) | F(4) | F(5) | F(6) | F(7), M_EXEMPLAR));
         }
     }
     return 0;
@@ -751,20 +825,30 @@ static int dec_number_dp(dec_t *d, ocl_str_t m, ocl_number_dp_t *o)
         uint64_t x;
         CHECK(ocl_pb_tag(&r, &tag));
         switch (tag) {
-        case OCL_PB_TAG(2, 1): CHECK(ocl_pb_fixed64(&r, &o->start_unix_nano)); break;
-        case OCL_PB_TAG(3, 1): CHECK(ocl_pb_fixed64(&r, &o->time_unix_nano)); break;
+        case OCL_PB_TAG(2, 1):
+            CHECK(ocl_pb_fixed64(&r, &o->start_unix_nano));
+            break;
+        case OCL_PB_TAG(3, 1):
+            CHECK(ocl_pb_fixed64(&r, &o->time_unix_nano));
+            break;
         case OCL_PB_TAG(4, 1):
             CHECK(ocl_pb_double(&r, &o->as_double));
             o->is_int = false;
             break;
-        case OCL_PB_TAG(5, 2): CHECK(add_exemplar(d, &r, &o->exemplars)); break;
+        case OCL_PB_TAG(5, 2):
+            CHECK(add_exemplar(d, &r, &o->exemplars));
+            break;
         case OCL_PB_TAG(6, 1):
             CHECK(ocl_pb_fixed64(&r, &x));
             o->as_int = (int64_t)x;
             o->is_int = true;
             break;
-        case OCL_PB_TAG(7, 2): CHECK(add_kv(d, &r, &o->attrs)); break;
-        case OCL_PB_TAG(8, 0): CHECK(rd_u32(&r, &o->flags)); break;
+        case OCL_PB_TAG(7, 2):
+            CHECK(add_kv(d, &r, &o->attrs));
+            break;
+        case OCL_PB_TAG(8, 0):
+            CHECK(rd_u32(&r, &o->flags));
+            break;
         default:
             CHECK(other(d, &r, tag, F(2) | F(3) | F(4) | F(5) | F(6) | F(7) | F(8), M_NDP));
         }
@@ -796,7 +880,8 @@ static int packed_fixed64(ocl_pb_reader_t *r, uint64_t *arr, uint32_t *n)
         r->err = "packed fixed-width field: length not a multiple of the element size";
         return OCL_EINVAL;
     }
-    for (size_t i = 0; i < s.n; i += 8) arr[(*n)++] = ocl_pb_load64((const uint8_t *)s.p + i);
+    for (size_t i = 0; i < s.n; i += 8)
+        arr[(*n)++] = ocl_pb_load64((const uint8_t *)s.p + i);
     return 0;
 }
 
@@ -810,13 +895,30 @@ static int dec_hist_dp(dec_t *d, ocl_str_t m, ocl_histogram_dp_t *o)
             uint32_t tag;
             CHECK(ocl_pb_tag(&r, &tag));
             switch (tag) {
-            case OCL_PB_TAG(6, 2): CHECK(packed_fixed_count(&r, 8, &n_bc)); break;
-            case OCL_PB_TAG(6, 1): n_bc++; CHECK(ocl_pb_skip(&r, OCL_PB_I64)); break;
-            case OCL_PB_TAG(7, 2): CHECK(packed_fixed_count(&r, 8, &n_eb)); break;
-            case OCL_PB_TAG(7, 1): n_eb++; CHECK(ocl_pb_skip(&r, OCL_PB_I64)); break;
-            case OCL_PB_TAG(8, 2): n_ex++; CHECK(ocl_pb_skip(&r, OCL_PB_LEN)); break;
-            case OCL_PB_TAG(9, 2): n_kv++; CHECK(ocl_pb_skip(&r, OCL_PB_LEN)); break;
-            default: CHECK(ocl_pb_skip(&r, tag & 7));
+            case OCL_PB_TAG(6, 2):
+                CHECK(packed_fixed_count(&r, 8, &n_bc));
+                break;
+            case OCL_PB_TAG(6, 1):
+                n_bc++;
+                CHECK(ocl_pb_skip(&r, OCL_PB_I64));
+                break;
+            case OCL_PB_TAG(7, 2):
+                CHECK(packed_fixed_count(&r, 8, &n_eb));
+                break;
+            case OCL_PB_TAG(7, 1):
+                n_eb++;
+                CHECK(ocl_pb_skip(&r, OCL_PB_I64));
+                break;
+            case OCL_PB_TAG(8, 2):
+                n_ex++;
+                CHECK(ocl_pb_skip(&r, OCL_PB_LEN));
+                break;
+            case OCL_PB_TAG(9, 2):
+                n_kv++;
+                CHECK(ocl_pb_skip(&r, OCL_PB_LEN));
+                break;
+            default:
+                CHECK(ocl_pb_skip(&r, tag & 7));
             }
         }
     }
@@ -830,9 +932,15 @@ static int dec_hist_dp(dec_t *d, ocl_str_t m, ocl_histogram_dp_t *o)
         uint64_t x;
         CHECK(ocl_pb_tag(&r, &tag));
         switch (tag) {
-        case OCL_PB_TAG(2, 1): CHECK(ocl_pb_fixed64(&r, &o->start_unix_nano)); break;
-        case OCL_PB_TAG(3, 1): CHECK(ocl_pb_fixed64(&r, &o->time_unix_nano)); break;
-        case OCL_PB_TAG(4, 1): CHECK(ocl_pb_fixed64(&r, &o->count)); break;
+        case OCL_PB_TAG(2, 1):
+            CHECK(ocl_pb_fixed64(&r, &o->start_unix_nano));
+            break;
+        case OCL_PB_TAG(3, 1):
+            CHECK(ocl_pb_fixed64(&r, &o->time_unix_nano));
+            break;
+        case OCL_PB_TAG(4, 1):
+            CHECK(ocl_pb_fixed64(&r, &o->count));
+            break;
         case OCL_PB_TAG(5, 1):
             CHECK(ocl_pb_double(&r, &o->sum));
             o->has_sum = true;
@@ -850,9 +958,15 @@ static int dec_hist_dp(dec_t *d, ocl_str_t m, ocl_histogram_dp_t *o)
             CHECK(ocl_pb_fixed64(&r, &x));
             memcpy(&o->explicit_bounds[o->n_explicit_bounds++], &x, 8);
             break;
-        case OCL_PB_TAG(8, 2): CHECK(add_exemplar(d, &r, &o->exemplars)); break;
-        case OCL_PB_TAG(9, 2): CHECK(add_kv(d, &r, &o->attrs)); break;
-        case OCL_PB_TAG(10, 0): CHECK(rd_u32(&r, &o->flags)); break;
+        case OCL_PB_TAG(8, 2):
+            CHECK(add_exemplar(d, &r, &o->exemplars));
+            break;
+        case OCL_PB_TAG(9, 2):
+            CHECK(add_kv(d, &r, &o->attrs));
+            break;
+        case OCL_PB_TAG(10, 0):
+            CHECK(rd_u32(&r, &o->flags));
+            break;
         case OCL_PB_TAG(11, 1):
             CHECK(ocl_pb_double(&r, &o->min));
             o->has_min = true;
@@ -862,10 +976,10 @@ static int dec_hist_dp(dec_t *d, ocl_str_t m, ocl_histogram_dp_t *o)
             o->has_max = true;
             break;
         default:
-            CHECK(other(d, &r, tag,
-                        F(2) | F(3) | F(4) | F(5) | F(6) | F(7) | F(8) | F(9) | F(10) | F(11) |
-                            F(12),
-                        M_HDP));
+            CHECK(
+                other(d, &r, tag,
+                      F(2) | F(3) | F(4) | F(5) | F(6) | F(7) | F(8) | F(9) | F(10) | F(11) | F(12),
+                      M_HDP));
         }
     }
     return 0;
@@ -884,7 +998,8 @@ static int dec_buckets(dec_t *d, ocl_str_t m, ocl_exp_buckets_t *o)
             if (tag == OCL_PB_TAG(2, 2)) {
                 CHECK(ocl_pb_bytes(&r, &s));
                 /* Each varint ends with exactly one byte below 0x80. */
-                for (size_t i = 0; i < s.n; i++) n += (uint8_t)s.p[i] < 0x80;
+                for (size_t i = 0; i < s.n; i++)
+                    n += (uint8_t)s.p[i] < 0x80;
             } else {
                 n += tag == OCL_PB_TAG(2, 0);
                 CHECK(ocl_pb_skip(&r, tag & 7));
@@ -917,7 +1032,8 @@ static int dec_buckets(dec_t *d, ocl_str_t m, ocl_exp_buckets_t *o)
         case OCL_PB_TAG(2, 0):
             CHECK(ocl_pb_varint(&r, &o->bucket_counts[o->n_bucket_counts++]));
             break;
-        default: CHECK(other(d, &r, tag, F(1) | F(2), M_BUCKETS));
+        default:
+            CHECK(other(d, &r, tag, F(1) | F(2), M_BUCKETS));
         }
     }
     return 0;
@@ -938,10 +1054,18 @@ static int dec_ehist_dp(dec_t *d, ocl_str_t m, ocl_exp_histogram_dp_t *o)
         ocl_str_t s;
         CHECK(ocl_pb_tag(&r, &tag));
         switch (tag) {
-        case OCL_PB_TAG(1, 2): CHECK(add_kv(d, &r, &o->attrs)); break;
-        case OCL_PB_TAG(2, 1): CHECK(ocl_pb_fixed64(&r, &o->start_unix_nano)); break;
-        case OCL_PB_TAG(3, 1): CHECK(ocl_pb_fixed64(&r, &o->time_unix_nano)); break;
-        case OCL_PB_TAG(4, 1): CHECK(ocl_pb_fixed64(&r, &o->count)); break;
+        case OCL_PB_TAG(1, 2):
+            CHECK(add_kv(d, &r, &o->attrs));
+            break;
+        case OCL_PB_TAG(2, 1):
+            CHECK(ocl_pb_fixed64(&r, &o->start_unix_nano));
+            break;
+        case OCL_PB_TAG(3, 1):
+            CHECK(ocl_pb_fixed64(&r, &o->time_unix_nano));
+            break;
+        case OCL_PB_TAG(4, 1):
+            CHECK(ocl_pb_fixed64(&r, &o->count));
+            break;
         case OCL_PB_TAG(5, 1):
             CHECK(ocl_pb_double(&r, &o->sum));
             o->has_sum = true;
@@ -950,7 +1074,9 @@ static int dec_ehist_dp(dec_t *d, ocl_str_t m, ocl_exp_histogram_dp_t *o)
             CHECK(ocl_pb_varint(&r, &x));
             o->scale = ocl_pb_unzigzag32(x);
             break;
-        case OCL_PB_TAG(7, 1): CHECK(ocl_pb_fixed64(&r, &o->zero_count)); break;
+        case OCL_PB_TAG(7, 1):
+            CHECK(ocl_pb_fixed64(&r, &o->zero_count));
+            break;
         case OCL_PB_TAG(8, 2):
             CHECK(ocl_pb_bytes(&r, &s));
             CHECK(dec_buckets(d, s, &o->positive));
@@ -959,8 +1085,12 @@ static int dec_ehist_dp(dec_t *d, ocl_str_t m, ocl_exp_histogram_dp_t *o)
             CHECK(ocl_pb_bytes(&r, &s));
             CHECK(dec_buckets(d, s, &o->negative));
             break;
-        case OCL_PB_TAG(10, 0): CHECK(rd_u32(&r, &o->flags)); break;
-        case OCL_PB_TAG(11, 2): CHECK(add_exemplar(d, &r, &o->exemplars)); break;
+        case OCL_PB_TAG(10, 0):
+            CHECK(rd_u32(&r, &o->flags));
+            break;
+        case OCL_PB_TAG(11, 2):
+            CHECK(add_exemplar(d, &r, &o->exemplars));
+            break;
         case OCL_PB_TAG(12, 1):
             CHECK(ocl_pb_double(&r, &o->min));
             o->has_min = true;
@@ -969,7 +1099,9 @@ static int dec_ehist_dp(dec_t *d, ocl_str_t m, ocl_exp_histogram_dp_t *o)
             CHECK(ocl_pb_double(&r, &o->max));
             o->has_max = true;
             break;
-        case OCL_PB_TAG(14, 1): CHECK(ocl_pb_double(&r, &o->zero_threshold)); break;
+        case OCL_PB_TAG(14, 1):
+            CHECK(ocl_pb_double(&r, &o->zero_threshold));
+            break;
         default:
             CHECK(other(d, &r, tag,
                         F(1) | F(2) | F(3) | F(4) | F(5) | F(6) | F(7) | F(8) | F(9) | F(10) |
@@ -989,9 +1121,14 @@ static int dec_quantile(dec_t *d, ocl_str_t m, ocl_quantile_t *o)
         uint32_t tag;
         CHECK(ocl_pb_tag(&r, &tag));
         switch (tag) {
-        case OCL_PB_TAG(1, 1): CHECK(ocl_pb_double(&r, &o->quantile)); break;
-        case OCL_PB_TAG(2, 1): CHECK(ocl_pb_double(&r, &o->value)); break;
-        default: CHECK(other(d, &r, tag, F(1) | F(2), M_QUANT));
+        case OCL_PB_TAG(1, 1):
+            CHECK(ocl_pb_double(&r, &o->quantile));
+            break;
+        case OCL_PB_TAG(2, 1):
+            CHECK(ocl_pb_double(&r, &o->value));
+            break;
+        default:
+            CHECK(other(d, &r, tag, F(1) | F(2), M_QUANT));
         }
     }
     return 0;
@@ -1011,16 +1148,28 @@ static int dec_summary_dp(dec_t *d, ocl_str_t m, ocl_summary_dp_t *o)
         ocl_str_t s;
         CHECK(ocl_pb_tag(&r, &tag));
         switch (tag) {
-        case OCL_PB_TAG(2, 1): CHECK(ocl_pb_fixed64(&r, &o->start_unix_nano)); break;
-        case OCL_PB_TAG(3, 1): CHECK(ocl_pb_fixed64(&r, &o->time_unix_nano)); break;
-        case OCL_PB_TAG(4, 1): CHECK(ocl_pb_fixed64(&r, &o->count)); break;
-        case OCL_PB_TAG(5, 1): CHECK(ocl_pb_double(&r, &o->sum)); break;
+        case OCL_PB_TAG(2, 1):
+            CHECK(ocl_pb_fixed64(&r, &o->start_unix_nano));
+            break;
+        case OCL_PB_TAG(3, 1):
+            CHECK(ocl_pb_fixed64(&r, &o->time_unix_nano));
+            break;
+        case OCL_PB_TAG(4, 1):
+            CHECK(ocl_pb_fixed64(&r, &o->count));
+            break;
+        case OCL_PB_TAG(5, 1):
+            CHECK(ocl_pb_double(&r, &o->sum));
+            break;
         case OCL_PB_TAG(6, 2):
             CHECK(ocl_pb_bytes(&r, &s));
             CHECK(dec_quantile(d, s, &o->quantiles[o->n_quantiles++]));
             break;
-        case OCL_PB_TAG(7, 2): CHECK(add_kv(d, &r, &o->attrs)); break;
-        case OCL_PB_TAG(8, 0): CHECK(rd_u32(&r, &o->flags)); break;
+        case OCL_PB_TAG(7, 2):
+            CHECK(add_kv(d, &r, &o->attrs));
+            break;
+        case OCL_PB_TAG(8, 0):
+            CHECK(rd_u32(&r, &o->flags));
+            break;
         default:
             CHECK(other(d, &r, tag, F(2) | F(3) | F(4) | F(5) | F(6) | F(7) | F(8), M_SDP));
         }
@@ -1032,8 +1181,9 @@ static int dec_summary_dp(dec_t *d, ocl_str_t m, ocl_summary_dp_t *o)
 static int dec_metric_data(dec_t *d, ocl_str_t m, ocl_metric_t *o, ocl_metric_type_t type)
 {
     static const int msg_of[] = {
-        [OCL_METRIC_GAUGE] = M_GAUGE, [OCL_METRIC_SUM] = M_SUM, [OCL_METRIC_HISTOGRAM] = M_HIST,
-        [OCL_METRIC_EXP_HISTOGRAM] = M_EHIST, [OCL_METRIC_SUMMARY] = M_SUMMARY,
+        [OCL_METRIC_GAUGE] = M_GAUGE,     [OCL_METRIC_SUM] = M_SUM,
+        [OCL_METRIC_HISTOGRAM] = M_HIST,  [OCL_METRIC_EXP_HISTOGRAM] = M_EHIST,
+        [OCL_METRIC_SUMMARY] = M_SUMMARY,
     };
     static const uint32_t known_of[] = {
         [OCL_METRIC_GAUGE] = F(1),
@@ -1070,11 +1220,20 @@ static int dec_metric_data(dec_t *d, ocl_str_t m, ocl_metric_t *o, ocl_metric_ty
             uint32_t i = o->n_dp++;
             switch (type) {
             case OCL_METRIC_GAUGE:
-            case OCL_METRIC_SUM: CHECK(dec_number_dp(d, s, &o->dp.number[i])); break;
-            case OCL_METRIC_HISTOGRAM: CHECK(dec_hist_dp(d, s, &o->dp.hist[i])); break;
-            case OCL_METRIC_EXP_HISTOGRAM: CHECK(dec_ehist_dp(d, s, &o->dp.ehist[i])); break;
-            case OCL_METRIC_SUMMARY: CHECK(dec_summary_dp(d, s, &o->dp.summary[i])); break;
-            default: break;
+            case OCL_METRIC_SUM:
+                CHECK(dec_number_dp(d, s, &o->dp.number[i]));
+                break;
+            case OCL_METRIC_HISTOGRAM:
+                CHECK(dec_hist_dp(d, s, &o->dp.hist[i]));
+                break;
+            case OCL_METRIC_EXP_HISTOGRAM:
+                CHECK(dec_ehist_dp(d, s, &o->dp.ehist[i]));
+                break;
+            case OCL_METRIC_SUMMARY:
+                CHECK(dec_summary_dp(d, s, &o->dp.summary[i]));
+                break;
+            default:
+                break;
             }
         } else if (tag == OCL_PB_TAG(2, 0) && (known & F(2))) {
             CHECK(rd_i32(&r, &o->temporality));
@@ -1102,18 +1261,35 @@ static int dec_metric(dec_t *d, ocl_str_t m, ocl_metric_t *o)
         CHECK(ocl_pb_tag(&r, &tag));
         ocl_metric_type_t t = OCL_METRIC_NONE;
         switch (tag) {
-        case OCL_PB_TAG(1, 2): CHECK(rd_string(d, &r, &o->name)); break;
-        case OCL_PB_TAG(2, 2): CHECK(rd_string(d, &r, &o->description)); break;
-        case OCL_PB_TAG(3, 2): CHECK(rd_string(d, &r, &o->unit)); break;
-        case OCL_PB_TAG(5, 2): t = OCL_METRIC_GAUGE; break;
-        case OCL_PB_TAG(7, 2): t = OCL_METRIC_SUM; break;
-        case OCL_PB_TAG(9, 2): t = OCL_METRIC_HISTOGRAM; break;
-        case OCL_PB_TAG(10, 2): t = OCL_METRIC_EXP_HISTOGRAM; break;
-        case OCL_PB_TAG(11, 2): t = OCL_METRIC_SUMMARY; break;
-        case OCL_PB_TAG(12, 2): CHECK(add_kv(d, &r, &o->metadata)); break;
+        case OCL_PB_TAG(1, 2):
+            CHECK(rd_string(d, &r, &o->name));
+            break;
+        case OCL_PB_TAG(2, 2):
+            CHECK(rd_string(d, &r, &o->description));
+            break;
+        case OCL_PB_TAG(3, 2):
+            CHECK(rd_string(d, &r, &o->unit));
+            break;
+        case OCL_PB_TAG(5, 2):
+            t = OCL_METRIC_GAUGE;
+            break;
+        case OCL_PB_TAG(7, 2):
+            t = OCL_METRIC_SUM;
+            break;
+        case OCL_PB_TAG(9, 2):
+            t = OCL_METRIC_HISTOGRAM;
+            break;
+        case OCL_PB_TAG(10, 2):
+            t = OCL_METRIC_EXP_HISTOGRAM;
+            break;
+        case OCL_PB_TAG(11, 2):
+            t = OCL_METRIC_SUMMARY;
+            break;
+        case OCL_PB_TAG(12, 2):
+            CHECK(add_kv(d, &r, &o->metadata));
+            break;
         default:
-            CHECK(other(d, &r, tag,
-                        F(1) | F(2) | F(3) | F(5) | F(7) | F(9) | F(10) | F(11) | F(12),
+            CHECK(other(d, &r, tag, F(1) | F(2) | F(3) | F(5) | F(7) | F(9) | F(10) | F(11) | F(12),
                         M_METRIC));
         }
         if (t != OCL_METRIC_NONE) {
@@ -1145,8 +1321,11 @@ static int dec_scope_metrics(dec_t *d, ocl_str_t m, ocl_scope_metrics_t *o)
             CHECK(ocl_pb_bytes(&r, &s));
             CHECK(dec_metric(d, s, &o->metrics[o->n_metrics++]));
             break;
-        case OCL_PB_TAG(3, 2): CHECK(rd_string(d, &r, &o->schema_url)); break;
-        default: CHECK(other(d, &r, tag, F(1) | F(2) | F(3), M_SM));
+        case OCL_PB_TAG(3, 2):
+            CHECK(rd_string(d, &r, &o->schema_url));
+            break;
+        default:
+            CHECK(other(d, &r, tag, F(1) | F(2) | F(3), M_SM));
         }
     }
     return 0;
@@ -1173,15 +1352,18 @@ static int dec_resource_metrics(dec_t *d, ocl_str_t m, ocl_resource_metrics_t *o
             CHECK(ocl_pb_bytes(&r, &s));
             CHECK(dec_scope_metrics(d, s, &o->scope_metrics[o->n_scope_metrics++]));
             break;
-        case OCL_PB_TAG(3, 2): CHECK(rd_string(d, &r, &o->schema_url)); break;
-        default: CHECK(other(d, &r, tag, F(1) | F(2) | F(3), M_RM));
+        case OCL_PB_TAG(3, 2):
+            CHECK(rd_string(d, &r, &o->schema_url));
+            break;
+        default:
+            CHECK(other(d, &r, tag, F(1) | F(2) | F(3), M_RM));
         }
     }
     return 0;
 }
 
-int ocl_otlp_pb_decode_metrics(const void *buf, size_t len, ocl_arena_t *a,
-                               ocl_metrics_req_t *out, const char **err)
+int ocl_otlp_pb_decode_metrics(const void *buf, size_t len, ocl_arena_t *a, ocl_metrics_req_t *out,
+                               const char **err)
 {
     dec_t dd, *d = &dd;
     dec_init(d, a);
@@ -1224,25 +1406,45 @@ static int dec_log(dec_t *d, ocl_str_t m, ocl_log_record_t *o)
         ocl_str_t s;
         CHECK(ocl_pb_tag(&r, &tag));
         switch (tag) {
-        case OCL_PB_TAG(1, 1): CHECK(ocl_pb_fixed64(&r, &o->time_unix_nano)); break;
-        case OCL_PB_TAG(2, 0): CHECK(rd_i32(&r, &o->severity_number)); break;
-        case OCL_PB_TAG(3, 2): CHECK(rd_string(d, &r, &o->severity_text)); break;
+        case OCL_PB_TAG(1, 1):
+            CHECK(ocl_pb_fixed64(&r, &o->time_unix_nano));
+            break;
+        case OCL_PB_TAG(2, 0):
+            CHECK(rd_i32(&r, &o->severity_number));
+            break;
+        case OCL_PB_TAG(3, 2):
+            CHECK(rd_string(d, &r, &o->severity_text));
+            break;
         case OCL_PB_TAG(5, 2):
             CHECK(ocl_pb_bytes(&r, &s));
             CHECK(dec_anyvalue(d, s, &o->body, 0));
             break;
-        case OCL_PB_TAG(6, 2): CHECK(add_kv(d, &r, &o->attrs)); break;
-        case OCL_PB_TAG(7, 0): CHECK(rd_u32(&r, &o->dropped_attrs)); break;
-        case OCL_PB_TAG(8, 5): CHECK(ocl_pb_fixed32(&r, &o->flags)); break;
-        case OCL_PB_TAG(9, 2): CHECK(ocl_pb_bytes(&r, &o->trace_id)); break;
-        case OCL_PB_TAG(10, 2): CHECK(ocl_pb_bytes(&r, &o->span_id)); break;
-        case OCL_PB_TAG(11, 1): CHECK(ocl_pb_fixed64(&r, &o->observed_time_unix_nano)); break;
-        case OCL_PB_TAG(12, 2): CHECK(rd_string(d, &r, &o->event_name)); break;
+        case OCL_PB_TAG(6, 2):
+            CHECK(add_kv(d, &r, &o->attrs));
+            break;
+        case OCL_PB_TAG(7, 0):
+            CHECK(rd_u32(&r, &o->dropped_attrs));
+            break;
+        case OCL_PB_TAG(8, 5):
+            CHECK(ocl_pb_fixed32(&r, &o->flags));
+            break;
+        case OCL_PB_TAG(9, 2):
+            CHECK(ocl_pb_bytes(&r, &o->trace_id));
+            break;
+        case OCL_PB_TAG(10, 2):
+            CHECK(ocl_pb_bytes(&r, &o->span_id));
+            break;
+        case OCL_PB_TAG(11, 1):
+            CHECK(ocl_pb_fixed64(&r, &o->observed_time_unix_nano));
+            break;
+        case OCL_PB_TAG(12, 2):
+            CHECK(rd_string(d, &r, &o->event_name));
+            break;
         default:
-            CHECK(other(d, &r, tag,
-                        F(1) | F(2) | F(3) | F(5) | F(6) | F(7) | F(8) | F(9) | F(10) | F(11) |
-                            F(12),
-                        M_LOG));
+            CHECK(
+                other(d, &r, tag,
+                      F(1) | F(2) | F(3) | F(5) | F(6) | F(7) | F(8) | F(9) | F(10) | F(11) | F(12),
+                      M_LOG));
         }
     }
     return 0;
@@ -1269,8 +1471,11 @@ static int dec_scope_logs(dec_t *d, ocl_str_t m, ocl_scope_logs_t *o)
             CHECK(ocl_pb_bytes(&r, &s));
             CHECK(dec_log(d, s, &o->logs[o->n_logs++]));
             break;
-        case OCL_PB_TAG(3, 2): CHECK(rd_string(d, &r, &o->schema_url)); break;
-        default: CHECK(other(d, &r, tag, F(1) | F(2) | F(3), M_SL));
+        case OCL_PB_TAG(3, 2):
+            CHECK(rd_string(d, &r, &o->schema_url));
+            break;
+        default:
+            CHECK(other(d, &r, tag, F(1) | F(2) | F(3), M_SL));
         }
     }
     return 0;
@@ -1297,8 +1502,11 @@ static int dec_resource_logs(dec_t *d, ocl_str_t m, ocl_resource_logs_t *o)
             CHECK(ocl_pb_bytes(&r, &s));
             CHECK(dec_scope_logs(d, s, &o->scope_logs[o->n_scope_logs++]));
             break;
-        case OCL_PB_TAG(3, 2): CHECK(rd_string(d, &r, &o->schema_url)); break;
-        default: CHECK(other(d, &r, tag, F(1) | F(2) | F(3), M_RL));
+        case OCL_PB_TAG(3, 2):
+            CHECK(rd_string(d, &r, &o->schema_url));
+            break;
+        default:
+            CHECK(other(d, &r, tag, F(1) | F(2) | F(3), M_RL));
         }
     }
     return 0;
@@ -1331,394 +1539,4 @@ int ocl_otlp_pb_decode_logs(const void *buf, size_t len, ocl_arena_t *a, ocl_log
     }
     if (rc) fail(d, &r, rc);
     return finish(d, rc, err);
-}
-
-/* ---- encoder ---- */
-
-static inline void put_str(ocl_buf_t *b, uint32_t f, ocl_str_t s)
-{
-    if (s.n) ocl_pb_put_bytes(b, f, s.p, s.n);
-}
-static inline void put_u(ocl_buf_t *b, uint32_t f, uint64_t v)
-{
-    if (v) ocl_pb_put_uint(b, f, v);
-}
-static inline void put_i32(ocl_buf_t *b, uint32_t f, int32_t v)
-{
-    if (v) ocl_pb_put_int32(b, f, v);
-}
-static inline void put_f64(ocl_buf_t *b, uint32_t f, uint64_t v)
-{
-    if (v) ocl_pb_put_fixed64(b, f, v);
-}
-static inline void put_f32(ocl_buf_t *b, uint32_t f, uint32_t v)
-{
-    if (v) ocl_pb_put_fixed32(b, f, v);
-}
-/* proto3 omits a double whose bit pattern is zero (so -0.0 is kept). */
-static inline void put_dbl(ocl_buf_t *b, uint32_t f, double v)
-{
-    uint64_t x;
-    memcpy(&x, &v, 8);
-    if (x) ocl_pb_put_fixed64(b, f, x);
-}
-
-static void enc_anyvalue(ocl_buf_t *b, const ocl_anyvalue_t *v);
-
-static void enc_kv(ocl_buf_t *b, uint32_t field, const ocl_kv_t *kv)
-{
-    size_t st = ocl_pb_msg_begin(b, field, 1);
-    put_str(b, 1, kv->key);
-    if (kv->value.type != OCL_AV_EMPTY) {
-        size_t vs = ocl_pb_msg_begin(b, 2, 1);
-        enc_anyvalue(b, &kv->value);
-        ocl_pb_msg_end(b, vs, 1);
-    }
-    ocl_pb_msg_end(b, st, 1);
-}
-
-static void enc_attrs(ocl_buf_t *b, uint32_t field, const ocl_attrs_t *at)
-{
-    for (uint32_t i = 0; i < at->n; i++) enc_kv(b, field, &at->v[i]);
-}
-
-static void enc_anyvalue(ocl_buf_t *b, const ocl_anyvalue_t *v)
-{
-    uint64_t x;
-    size_t st;
-    switch (v->type) {
-    case OCL_AV_EMPTY: break;
-    case OCL_AV_STRING: ocl_pb_put_bytes(b, 1, v->u.s.p, v->u.s.n); break;
-    case OCL_AV_BOOL: ocl_pb_put_uint(b, 2, v->u.b ? 1 : 0); break;
-    case OCL_AV_INT: ocl_pb_put_uint(b, 3, (uint64_t)v->u.i); break;
-    case OCL_AV_DOUBLE:
-        memcpy(&x, &v->u.d, 8);
-        ocl_pb_put_fixed64(b, 4, x);
-        break;
-    case OCL_AV_ARRAY:
-        st = ocl_pb_msg_begin(b, 5, 1);
-        for (uint32_t i = 0; i < v->u.arr.n; i++) {
-            size_t es = ocl_pb_msg_begin(b, 1, 1);
-            enc_anyvalue(b, &v->u.arr.v[i]);
-            ocl_pb_msg_end(b, es, 1);
-        }
-        ocl_pb_msg_end(b, st, 1);
-        break;
-    case OCL_AV_KVLIST:
-        st = ocl_pb_msg_begin(b, 6, 1);
-        enc_attrs(b, 1, &(ocl_attrs_t){v->u.kvlist.kv, v->u.kvlist.n});
-        ocl_pb_msg_end(b, st, 1);
-        break;
-    case OCL_AV_BYTES: ocl_pb_put_bytes(b, 7, v->u.s.p, v->u.s.n); break;
-    }
-}
-
-static void enc_resource(ocl_buf_t *b, uint32_t field, const ocl_resource_t *o)
-{
-    if (o->raw.n) {
-        ocl_pb_put_bytes(b, field, o->raw.p, o->raw.n);
-        return;
-    }
-    if (!o->present) return;
-    size_t st = ocl_pb_msg_begin(b, field, 2);
-    enc_attrs(b, 1, &o->attrs);
-    put_u(b, 2, o->dropped_attrs);
-    ocl_pb_msg_end(b, st, 2);
-}
-
-static void enc_scope(ocl_buf_t *b, uint32_t field, const ocl_scope_t *o)
-{
-    if (o->raw.n) {
-        ocl_pb_put_bytes(b, field, o->raw.p, o->raw.n);
-        return;
-    }
-    if (!o->present) return;
-    size_t st = ocl_pb_msg_begin(b, field, 1);
-    put_str(b, 1, o->name);
-    put_str(b, 2, o->version);
-    enc_attrs(b, 3, &o->attrs);
-    put_u(b, 4, o->dropped_attrs);
-    ocl_pb_msg_end(b, st, 1);
-}
-
-static void enc_span(ocl_buf_t *b, const ocl_span_t *o)
-{
-    if (o->raw.n) {
-        ocl_pb_put_bytes(b, 2, o->raw.p, o->raw.n);
-        return;
-    }
-    size_t st = ocl_pb_msg_begin(b, 2, 2);
-    put_str(b, 1, o->trace_id);
-    put_str(b, 2, o->span_id);
-    put_str(b, 3, o->trace_state);
-    put_str(b, 4, o->parent_span_id);
-    put_str(b, 5, o->name);
-    put_i32(b, 6, o->kind);
-    put_f64(b, 7, o->start_unix_nano);
-    put_f64(b, 8, o->end_unix_nano);
-    enc_attrs(b, 9, &o->attrs);
-    put_u(b, 10, o->dropped_attrs);
-    for (uint32_t i = 0; i < o->n_events; i++) {
-        const ocl_span_event_t *e = &o->events[i];
-        size_t es = ocl_pb_msg_begin(b, 11, 1);
-        put_f64(b, 1, e->time_unix_nano);
-        put_str(b, 2, e->name);
-        enc_attrs(b, 3, &e->attrs);
-        put_u(b, 4, e->dropped_attrs);
-        ocl_pb_msg_end(b, es, 1);
-    }
-    put_u(b, 12, o->dropped_events);
-    for (uint32_t i = 0; i < o->n_links; i++) {
-        const ocl_span_link_t *l = &o->links[i];
-        size_t ls = ocl_pb_msg_begin(b, 13, 1);
-        put_str(b, 1, l->trace_id);
-        put_str(b, 2, l->span_id);
-        put_str(b, 3, l->trace_state);
-        enc_attrs(b, 4, &l->attrs);
-        put_u(b, 5, l->dropped_attrs);
-        put_f32(b, 6, l->flags);
-        ocl_pb_msg_end(b, ls, 1);
-    }
-    put_u(b, 14, o->dropped_links);
-    if (o->has_status || o->status_code || o->status_message.n) {
-        size_t ss = ocl_pb_msg_begin(b, 15, 1);
-        put_str(b, 2, o->status_message);
-        put_i32(b, 3, o->status_code);
-        ocl_pb_msg_end(b, ss, 1);
-    }
-    put_f32(b, 16, o->flags);
-    ocl_pb_msg_end(b, st, 2);
-}
-
-void ocl_otlp_pb_encode_traces(const ocl_traces_req_t *req, ocl_buf_t *out)
-{
-    for (uint32_t i = 0; i < req->n_rs; i++) {
-        const ocl_resource_spans_t *rs = &req->rs[i];
-        size_t rst = ocl_pb_msg_begin(out, 1, 3);
-        enc_resource(out, 1, &rs->resource);
-        for (uint32_t j = 0; j < rs->n_scope_spans; j++) {
-            const ocl_scope_spans_t *ss = &rs->scope_spans[j];
-            size_t sst = ocl_pb_msg_begin(out, 2, 3);
-            enc_scope(out, 1, &ss->scope);
-            for (uint32_t k = 0; k < ss->n_spans; k++) enc_span(out, &ss->spans[k]);
-            put_str(out, 3, ss->schema_url);
-            ocl_pb_msg_end(out, sst, 3);
-        }
-        put_str(out, 3, rs->schema_url);
-        ocl_pb_msg_end(out, rst, 3);
-    }
-}
-
-static void enc_exemplars(ocl_buf_t *b, uint32_t field, const ocl_exemplars_t *ex)
-{
-    for (uint32_t i = 0; i < ex->n; i++) {
-        const ocl_exemplar_t *e = &ex->v[i];
-        size_t st = ocl_pb_msg_begin(b, field, 1);
-        put_f64(b, 2, e->time_unix_nano);
-        if (!e->is_int) ocl_pb_put_double(b, 3, e->as_double);
-        put_str(b, 4, e->span_id);
-        put_str(b, 5, e->trace_id);
-        if (e->is_int) ocl_pb_put_fixed64(b, 6, (uint64_t)e->as_int);
-        enc_attrs(b, 7, &e->filtered_attrs);
-        ocl_pb_msg_end(b, st, 1);
-    }
-}
-
-static void put_packed_fixed64(ocl_buf_t *b, uint32_t f, const void *arr, uint32_t n)
-{
-    if (!n) return;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    size_t st = ocl_pb_msg_begin(b, f, 2);
-    for (uint32_t i = 0; i < n; i++) {
-        uint64_t v;
-        memcpy(&v, (const char *)arr + 8 * i, 8);
-        v = __builtin_bswap64(v);
-        ocl_buf_append(b, &v, 8);
-    }
-    ocl_pb_msg_end(b, st, 2);
-#else
-    ocl_pb_put_bytes(b, f, arr, (size_t)n * 8);
-#endif
-}
-
-static void enc_number_dp(ocl_buf_t *b, const ocl_number_dp_t *o)
-{
-    size_t st = ocl_pb_msg_begin(b, 1, 1);
-    put_f64(b, 2, o->start_unix_nano);
-    put_f64(b, 3, o->time_unix_nano);
-    if (!o->is_int) ocl_pb_put_double(b, 4, o->as_double);
-    enc_exemplars(b, 5, &o->exemplars);
-    if (o->is_int) ocl_pb_put_fixed64(b, 6, (uint64_t)o->as_int);
-    enc_attrs(b, 7, &o->attrs);
-    put_u(b, 8, o->flags);
-    ocl_pb_msg_end(b, st, 1);
-}
-
-static void enc_hist_dp(ocl_buf_t *b, const ocl_histogram_dp_t *o)
-{
-    size_t st = ocl_pb_msg_begin(b, 1, 2);
-    put_f64(b, 2, o->start_unix_nano);
-    put_f64(b, 3, o->time_unix_nano);
-    put_f64(b, 4, o->count);
-    if (o->has_sum) ocl_pb_put_double(b, 5, o->sum);
-    put_packed_fixed64(b, 6, o->bucket_counts, o->n_bucket_counts);
-    put_packed_fixed64(b, 7, o->explicit_bounds, o->n_explicit_bounds);
-    enc_exemplars(b, 8, &o->exemplars);
-    enc_attrs(b, 9, &o->attrs);
-    put_u(b, 10, o->flags);
-    if (o->has_min) ocl_pb_put_double(b, 11, o->min);
-    if (o->has_max) ocl_pb_put_double(b, 12, o->max);
-    ocl_pb_msg_end(b, st, 2);
-}
-
-static void enc_buckets(ocl_buf_t *b, uint32_t field, const ocl_exp_buckets_t *o)
-{
-    if (!o->offset && !o->n_bucket_counts) return;
-    size_t st = ocl_pb_msg_begin(b, field, 1);
-    if (o->offset) ocl_pb_put_uint(b, 1, ocl_pb_zigzag32(o->offset));
-    if (o->n_bucket_counts) {
-        size_t ps = ocl_pb_msg_begin(b, 2, 1);
-        for (uint32_t i = 0; i < o->n_bucket_counts; i++)
-            ocl_pb_put_varint(b, o->bucket_counts[i]);
-        ocl_pb_msg_end(b, ps, 1);
-    }
-    ocl_pb_msg_end(b, st, 1);
-}
-
-static void enc_ehist_dp(ocl_buf_t *b, const ocl_exp_histogram_dp_t *o)
-{
-    size_t st = ocl_pb_msg_begin(b, 1, 2);
-    enc_attrs(b, 1, &o->attrs);
-    put_f64(b, 2, o->start_unix_nano);
-    put_f64(b, 3, o->time_unix_nano);
-    put_f64(b, 4, o->count);
-    if (o->has_sum) ocl_pb_put_double(b, 5, o->sum);
-    if (o->scale) ocl_pb_put_uint(b, 6, ocl_pb_zigzag32(o->scale));
-    put_f64(b, 7, o->zero_count);
-    enc_buckets(b, 8, &o->positive);
-    enc_buckets(b, 9, &o->negative);
-    put_u(b, 10, o->flags);
-    enc_exemplars(b, 11, &o->exemplars);
-    if (o->has_min) ocl_pb_put_double(b, 12, o->min);
-    if (o->has_max) ocl_pb_put_double(b, 13, o->max);
-    put_dbl(b, 14, o->zero_threshold);
-    ocl_pb_msg_end(b, st, 2);
-}
-
-static void enc_summary_dp(ocl_buf_t *b, const ocl_summary_dp_t *o)
-{
-    size_t st = ocl_pb_msg_begin(b, 1, 2);
-    put_f64(b, 2, o->start_unix_nano);
-    put_f64(b, 3, o->time_unix_nano);
-    put_f64(b, 4, o->count);
-    put_dbl(b, 5, o->sum);
-    for (uint32_t i = 0; i < o->n_quantiles; i++) {
-        size_t qs = ocl_pb_msg_begin(b, 6, 1);
-        put_dbl(b, 1, o->quantiles[i].quantile);
-        put_dbl(b, 2, o->quantiles[i].value);
-        ocl_pb_msg_end(b, qs, 1);
-    }
-    enc_attrs(b, 7, &o->attrs);
-    put_u(b, 8, o->flags);
-    ocl_pb_msg_end(b, st, 2);
-}
-
-static void enc_metric(ocl_buf_t *b, const ocl_metric_t *o)
-{
-    static const uint32_t field_of[] = {
-        [OCL_METRIC_GAUGE] = 5, [OCL_METRIC_SUM] = 7, [OCL_METRIC_HISTOGRAM] = 9,
-        [OCL_METRIC_EXP_HISTOGRAM] = 10, [OCL_METRIC_SUMMARY] = 11,
-    };
-    size_t st = ocl_pb_msg_begin(b, 2, 2);
-    put_str(b, 1, o->name);
-    put_str(b, 2, o->description);
-    put_str(b, 3, o->unit);
-    if (o->type >= OCL_METRIC_GAUGE && o->type <= OCL_METRIC_SUMMARY) {
-        size_t ds = ocl_pb_msg_begin(b, field_of[o->type], 2);
-        for (uint32_t i = 0; i < o->n_dp; i++) {
-            switch (o->type) {
-            case OCL_METRIC_GAUGE:
-            case OCL_METRIC_SUM: enc_number_dp(b, &o->dp.number[i]); break;
-            case OCL_METRIC_HISTOGRAM: enc_hist_dp(b, &o->dp.hist[i]); break;
-            case OCL_METRIC_EXP_HISTOGRAM: enc_ehist_dp(b, &o->dp.ehist[i]); break;
-            case OCL_METRIC_SUMMARY: enc_summary_dp(b, &o->dp.summary[i]); break;
-            default: break;
-            }
-        }
-        if (o->type == OCL_METRIC_SUM || o->type == OCL_METRIC_HISTOGRAM ||
-            o->type == OCL_METRIC_EXP_HISTOGRAM)
-            put_i32(b, 2, o->temporality);
-        if (o->type == OCL_METRIC_SUM) put_u(b, 3, o->is_monotonic);
-        ocl_pb_msg_end(b, ds, 2);
-    }
-    enc_attrs(b, 12, &o->metadata);
-    ocl_pb_msg_end(b, st, 2);
-}
-
-void ocl_otlp_pb_encode_metrics(const ocl_metrics_req_t *req, ocl_buf_t *out)
-{
-    for (uint32_t i = 0; i < req->n_rm; i++) {
-        const ocl_resource_metrics_t *rm = &req->rm[i];
-        size_t rst = ocl_pb_msg_begin(out, 1, 3);
-        enc_resource(out, 1, &rm->resource);
-        for (uint32_t j = 0; j < rm->n_scope_metrics; j++) {
-            const ocl_scope_metrics_t *sm = &rm->scope_metrics[j];
-            size_t sst = ocl_pb_msg_begin(out, 2, 3);
-            enc_scope(out, 1, &sm->scope);
-            for (uint32_t k = 0; k < sm->n_metrics; k++) enc_metric(out, &sm->metrics[k]);
-            put_str(out, 3, sm->schema_url);
-            ocl_pb_msg_end(out, sst, 3);
-        }
-        put_str(out, 3, rm->schema_url);
-        ocl_pb_msg_end(out, rst, 3);
-    }
-}
-
-static void enc_log(ocl_buf_t *b, const ocl_log_record_t *o)
-{
-    size_t st = ocl_pb_msg_begin(b, 2, 2);
-    put_f64(b, 1, o->time_unix_nano);
-    put_i32(b, 2, o->severity_number);
-    put_str(b, 3, o->severity_text);
-    if (o->body.type != OCL_AV_EMPTY) {
-        size_t bs = ocl_pb_msg_begin(b, 5, 1);
-        enc_anyvalue(b, &o->body);
-        ocl_pb_msg_end(b, bs, 1);
-    }
-    enc_attrs(b, 6, &o->attrs);
-    put_u(b, 7, o->dropped_attrs);
-    put_f32(b, 8, o->flags);
-    put_str(b, 9, o->trace_id);
-    put_str(b, 10, o->span_id);
-    put_f64(b, 11, o->observed_time_unix_nano);
-    put_str(b, 12, o->event_name);
-    ocl_pb_msg_end(b, st, 2);
-}
-
-void ocl_otlp_pb_encode_logs(const ocl_logs_req_t *req, ocl_buf_t *out)
-{
-    for (uint32_t i = 0; i < req->n_rl; i++) {
-        const ocl_resource_logs_t *rl = &req->rl[i];
-        size_t rst = ocl_pb_msg_begin(out, 1, 3);
-        enc_resource(out, 1, &rl->resource);
-        for (uint32_t j = 0; j < rl->n_scope_logs; j++) {
-            const ocl_scope_logs_t *sl = &rl->scope_logs[j];
-            size_t sst = ocl_pb_msg_begin(out, 2, 3);
-            enc_scope(out, 1, &sl->scope);
-            for (uint32_t k = 0; k < sl->n_logs; k++) enc_log(out, &sl->logs[k]);
-            put_str(out, 3, sl->schema_url);
-            ocl_pb_msg_end(out, sst, 3);
-        }
-        put_str(out, 3, rl->schema_url);
-        ocl_pb_msg_end(out, rst, 3);
-    }
-}
-
-void ocl_otlp_pb_encode_response(int64_t rejected, ocl_str_t msg, ocl_buf_t *out)
-{
-    if (rejected == 0 && msg.n == 0) return;
-    size_t st = ocl_pb_msg_begin(out, 1, 1);
-    if (rejected) ocl_pb_put_uint(out, 1, (uint64_t)rejected);
-    put_str(out, 2, msg);
-    ocl_pb_msg_end(out, st, 1);
 }

@@ -56,7 +56,8 @@ int ocl_pb_skip(ocl_pb_reader_t *r, uint32_t wire_type)
     uint64_t v;
     ocl_str_t s;
     switch (wire_type) {
-    case OCL_PB_VARINT: return ocl_pb_varint(r, &v);
+    case OCL_PB_VARINT:
+        return ocl_pb_varint(r, &v);
     case OCL_PB_I64:
         if (r->end - r->p < 8) {
             r->err = "truncated fixed64";
@@ -64,7 +65,8 @@ int ocl_pb_skip(ocl_pb_reader_t *r, uint32_t wire_type)
         }
         r->p += 8;
         return 0;
-    case OCL_PB_LEN: return ocl_pb_bytes(r, &s);
+    case OCL_PB_LEN:
+        return ocl_pb_bytes(r, &s);
     case OCL_PB_I32:
         if (r->end - r->p < 4) {
             r->err = "truncated fixed32";
@@ -73,12 +75,16 @@ int ocl_pb_skip(ocl_pb_reader_t *r, uint32_t wire_type)
         r->p += 4;
         return 0;
     case OCL_PB_SGROUP:
-    case OCL_PB_EGROUP: r->err = "groups are not supported"; return OCL_EINVAL;
-    default: r->err = "invalid wire type"; return OCL_EINVAL;
+    case OCL_PB_EGROUP:
+        r->err = "groups are not supported";
+        return OCL_EINVAL;
+    default:
+        r->err = "invalid wire type";
+        return OCL_EINVAL;
     }
 }
 
-void ocl_pb_put_fixed64(ocl_buf_t *b, uint32_t field, uint64_t v)
+void ocl_pb_put_fixed64_slow(ocl_buf_t *b, uint32_t field, uint64_t v)
 {
     unsigned char *d = ocl_buf_reserve(b, 15);
     size_t n = ocl_pb_varint_write(d, OCL_PB_TAG(field, OCL_PB_I64));
@@ -100,14 +106,7 @@ void ocl_pb_put_fixed32(ocl_buf_t *b, uint32_t field, uint32_t v)
     b->len += n + 4;
 }
 
-void ocl_pb_put_double(ocl_buf_t *b, uint32_t field, double d)
-{
-    uint64_t v;
-    memcpy(&v, &d, 8);
-    ocl_pb_put_fixed64(b, field, v);
-}
-
-void ocl_pb_put_bytes(ocl_buf_t *b, uint32_t field, const void *p, size_t n)
+void ocl_pb_put_bytes_slow(ocl_buf_t *b, uint32_t field, const void *p, size_t n)
 {
     unsigned char *d = ocl_buf_reserve(b, 15 + n);
     size_t k = ocl_pb_varint_write(d, OCL_PB_TAG(field, OCL_PB_LEN));
@@ -116,15 +115,7 @@ void ocl_pb_put_bytes(ocl_buf_t *b, uint32_t field, const void *p, size_t n)
     b->len += k + n;
 }
 
-size_t ocl_pb_msg_begin(ocl_buf_t *b, uint32_t field, size_t guess)
-{
-    ocl_pb_put_tag(b, field, OCL_PB_LEN);
-    ocl_buf_reserve(b, guess);
-    b->len += guess;
-    return b->len;
-}
-
-void ocl_pb_msg_end(ocl_buf_t *b, size_t start, size_t guess)
+void ocl_pb_msg_end_slow(ocl_buf_t *b, size_t start, size_t guess)
 {
     size_t body = b->len - start;
     size_t k = ocl_pb_varint_size(body);

@@ -39,7 +39,7 @@ typedef struct {
 static inline void ocl_pb_reader_init(ocl_pb_reader_t *r, const void *p, size_t n)
 {
     r->p = p;
-    r->end = r->p + n;
+    r->end = n ? r->p + n : r->p; /* no arithmetic on a NULL p */
     r->err = NULL;
 }
 
@@ -48,7 +48,10 @@ int ocl_pb_varint_slow(ocl_pb_reader_t *r, uint64_t *v);
 int ocl_pb_tag_slow(ocl_pb_reader_t *r, uint32_t *tag);
 int ocl_pb_skip(ocl_pb_reader_t *r, uint32_t wire_type);
 
-static inline int ocl_pb_eof(const ocl_pb_reader_t *r) { return r->p >= r->end; }
+static inline int ocl_pb_eof(const ocl_pb_reader_t *r)
+{
+    return r->p >= r->end;
+}
 
 static inline int ocl_pb_varint(ocl_pb_reader_t *r, uint64_t *v)
 {
@@ -141,19 +144,26 @@ static inline int32_t ocl_pb_unzigzag32(uint64_t v)
     uint32_t u = (uint32_t)v;
     return (int32_t)((u >> 1) ^ (0u - (u & 1)));
 }
-static inline int64_t ocl_pb_unzigzag64(uint64_t v) { return (int64_t)((v >> 1) ^ (0 - (v & 1))); }
+static inline int64_t ocl_pb_unzigzag64(uint64_t v)
+{
+    return (int64_t)((v >> 1) ^ (0 - (v & 1)));
+}
 static inline uint32_t ocl_pb_zigzag32(int32_t v)
 {
     return ((uint32_t)v << 1) ^ (uint32_t)(v >> 31);
 }
-static inline uint64_t ocl_pb_zigzag64(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
+static inline uint64_t ocl_pb_zigzag64(int64_t v)
+{
+    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
 
 /* ---- writer ---- */
 
 static inline size_t ocl_pb_varint_size(uint64_t v)
 {
     size_t n = 1;
-    while (v >= 0x80) v >>= 7, n++;
+    while (v >= 0x80)
+        v >>= 7, n++;
     return n;
 }
 
@@ -192,18 +202,70 @@ static inline void ocl_pb_put_int32(ocl_buf_t *b, uint32_t field, int32_t v)
     ocl_pb_put_uint(b, field, (uint64_t)(int64_t)v);
 }
 
-void ocl_pb_put_fixed64(ocl_buf_t *b, uint32_t field, uint64_t v);
+/* Out-of-line versions that grow the buffer first (pb.c). */
+void ocl_pb_put_fixed64_slow(ocl_buf_t *b, uint32_t field, uint64_t v);
+void ocl_pb_put_bytes_slow(ocl_buf_t *b, uint32_t field, const void *p, size_t n);
+void ocl_pb_msg_end_slow(ocl_buf_t *b, size_t start, size_t guess);
+
+static inline void ocl_pb_put_fixed64(ocl_buf_t *b, uint32_t field, uint64_t v)
+{
+    if (OCL_UNLIKELY(b->cap - b->len < 15)) {
+        ocl_pb_put_fixed64_slow(b, field, v);
+        return;
+    }
+    unsigned char *d = b->p + b->len;
+    size_t n = ocl_pb_varint_write(d, OCL_PB_TAG(field, OCL_PB_I64));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    memcpy(d + n, &v, 8);
+    b->len += n + 8;
+}
+
 void ocl_pb_put_fixed32(ocl_buf_t *b, uint32_t field, uint32_t v);
-void ocl_pb_put_double(ocl_buf_t *b, uint32_t field, double d);
+
+static inline void ocl_pb_put_double(ocl_buf_t *b, uint32_t field, double d)
+{
+    uint64_t v;
+    memcpy(&v, &d, 8);
+    ocl_pb_put_fixed64(b, field, v);
+}
+
 /* Length-delimited field (string, bytes, or an encoded sub-message). */
-void ocl_pb_put_bytes(ocl_buf_t *b, uint32_t field, const void *p, size_t n);
+static inline void ocl_pb_put_bytes(ocl_buf_t *b, uint32_t field, const void *p, size_t n)
+{
+    if (OCL_UNLIKELY(b->cap - b->len < 15 || b->cap - b->len - 15 < n)) {
+        ocl_pb_put_bytes_slow(b, field, p, n);
+        return;
+    }
+    unsigned char *d = b->p + b->len;
+    size_t k = ocl_pb_varint_write(d, OCL_PB_TAG(field, OCL_PB_LEN));
+    k += ocl_pb_varint_write(d + k, n);
+    if (n) memcpy(d + k, p, n);
+    b->len += k + n;
+}
 
 /* Sub-messages written in place: begin writes the tag and reserves
  * `guess` (1..5) bytes for the length, returns the offset where the body
  * starts; end writes the real length, moving the body when its varint size
  * differs from the guess. Guess the size of the usual body to avoid the
  * move (1 for < 128 bytes, 2 for < 16 KiB, 3 for < 2 MiB). */
-size_t ocl_pb_msg_begin(ocl_buf_t *b, uint32_t field, size_t guess);
-void ocl_pb_msg_end(ocl_buf_t *b, size_t start, size_t guess);
+static inline size_t ocl_pb_msg_begin(ocl_buf_t *b, uint32_t field, size_t guess)
+{
+    if (OCL_UNLIKELY(b->cap - b->len < 10 + guess)) ocl_buf_reserve(b, 10 + guess);
+    b->len += ocl_pb_varint_write(b->p + b->len, OCL_PB_TAG(field, OCL_PB_LEN));
+    b->len += guess;
+    return b->len;
+}
+
+static inline void ocl_pb_msg_end(ocl_buf_t *b, size_t start, size_t guess)
+{
+    size_t body = b->len - start;
+    if (OCL_LIKELY(guess == 1 && body < 0x80)) {
+        b->p[start - 1] = (unsigned char)body;
+        return;
+    }
+    ocl_pb_msg_end_slow(b, start, guess);
+}
 
 #endif

@@ -18,16 +18,22 @@
 static ocl_arena_t arena;
 static int initialized;
 
-#define CHECK(c)                                                                                 \
-    do {                                                                                         \
-        if (!(c)) {                                                                              \
-            fprintf(stderr, "check failed: %s (%s:%d)\n", #c, __FILE__, __LINE__);               \
-            abort();                                                                             \
-        }                                                                                        \
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            fprintf(stderr, "check failed: %s (%s:%d)\n", #c, __FILE__, __LINE__);                 \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
-static void clear_res(ocl_resource_t *r) { r->raw = OCL_STR_NULL; }
-static void clear_scope(ocl_scope_t *s) { s->raw = OCL_STR_NULL; }
+static void clear_res(ocl_resource_t *r)
+{
+    r->raw = OCL_STR_NULL;
+}
+static void clear_scope(ocl_scope_t *s)
+{
+    s->raw = OCL_STR_NULL;
+}
 
 static void clear_traces(ocl_traces_req_t *t)
 {
@@ -38,7 +44,8 @@ static void clear_traces(ocl_traces_req_t *t)
             ocl_scope_spans_t *ss = &t->rs[i].scope_spans[j];
             ss->raw = OCL_STR_NULL;
             clear_scope(&ss->scope);
-            for (uint32_t k = 0; k < ss->n_spans; k++) ss->spans[k].raw = OCL_STR_NULL;
+            for (uint32_t k = 0; k < ss->n_spans; k++)
+                ss->spans[k].raw = OCL_STR_NULL;
         }
     }
 }
@@ -67,34 +74,34 @@ static int same(const ocl_buf_t *a, const ocl_buf_t *b)
 }
 
 /* One signal: decode, re-encode with raw, decode; then canonical checks. */
-#define FUZZ_SIGNAL(req_t, decode, encode, count, clear, dump)                                   \
-    do {                                                                                         \
-        req_t m1, m2, m3;                                                                        \
-        const char *err = NULL;                                                                  \
-        int rc = decode(data, size, &arena, &m1, &err);                                          \
-        CHECK(rc <= 0 && (rc == 0) == (err == NULL));                                            \
-        if (rc == 0) {                                                                           \
-            size_t n1 = count(&m1);                                                              \
-            ocl_buf_t e1, e2, e3, d1, d2;                                                        \
-            ocl_buf_init(&e1), ocl_buf_init(&e2), ocl_buf_init(&e3);                             \
-            ocl_buf_init(&d1), ocl_buf_init(&d2);                                                \
-            encode(&m1, &e1);                                                                    \
-            CHECK(decode(e1.p, e1.len, &arena, &m2, &err) == 0);                                 \
-            CHECK(count(&m2) == n1);                                                             \
-            clear(&m1);                                                                          \
-            encode(&m1, &e2);                                                                    \
-            CHECK(decode(e2.p, e2.len, &arena, &m3, &err) == 0);                                 \
-            CHECK(count(&m3) == n1);                                                             \
-            dump(&d1, &m1);                                                                      \
-            dump(&d2, &m3);                                                                      \
-            CHECK(same(&d1, &d2));                                                               \
-            clear(&m3);                                                                          \
-            encode(&m3, &e3);                                                                    \
-            CHECK(same(&e2, &e3));                                                               \
-            ocl_buf_dispose(&e1), ocl_buf_dispose(&e2), ocl_buf_dispose(&e3);                    \
-            ocl_buf_dispose(&d1), ocl_buf_dispose(&d2);                                          \
-        }                                                                                        \
-        ocl_arena_reset(&arena);                                                                 \
+#define FUZZ_SIGNAL(req_t, decode, encode, count, clear, dump)                                     \
+    do {                                                                                           \
+        req_t m1, m2, m3;                                                                          \
+        const char *err = NULL;                                                                    \
+        int rc = decode(data, size, &arena, &m1, &err);                                            \
+        CHECK(rc <= 0 && (rc == 0) == (err == NULL));                                              \
+        if (rc == 0) {                                                                             \
+            size_t n1 = count(&m1);                                                                \
+            ocl_buf_t e1, e2, e3, d1, d2;                                                          \
+            ocl_buf_init(&e1), ocl_buf_init(&e2), ocl_buf_init(&e3);                               \
+            ocl_buf_init(&d1), ocl_buf_init(&d2);                                                  \
+            encode(&m1, &e1);                                                                      \
+            CHECK(decode(e1.p, e1.len, &arena, &m2, &err) == 0);                                   \
+            CHECK(count(&m2) == n1);                                                               \
+            clear(&m1);                                                                            \
+            encode(&m1, &e2);                                                                      \
+            CHECK(decode(e2.p, e2.len, &arena, &m3, &err) == 0);                                   \
+            CHECK(count(&m3) == n1);                                                               \
+            dump(&d1, &m1);                                                                        \
+            dump(&d2, &m3);                                                                        \
+            CHECK(same(&d1, &d2));                                                                 \
+            clear(&m3);                                                                            \
+            encode(&m3, &e3);                                                                      \
+            CHECK(same(&e2, &e3));                                                                 \
+            ocl_buf_dispose(&e1), ocl_buf_dispose(&e2), ocl_buf_dispose(&e3);                      \
+            ocl_buf_dispose(&d1), ocl_buf_dispose(&d2);                                            \
+        }                                                                                          \
+        ocl_arena_reset(&arena);                                                                   \
     } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -28,7 +28,8 @@ static void dump_str(ocl_buf_t *b, const char *name, ocl_str_t s)
 static void dump_hex(ocl_buf_t *b, const char *name, ocl_str_t s)
 {
     ocl_buf_printf(b, " %s=", name);
-    for (size_t i = 0; i < s.n; i++) ocl_buf_printf(b, "%02x", (unsigned char)s.p[i]);
+    for (size_t i = 0; i < s.n; i++)
+        ocl_buf_printf(b, "%02x", (unsigned char)s.p[i]);
 }
 
 static void dump_dbl(ocl_buf_t *b, const char *name, double d)
@@ -43,12 +44,24 @@ static void dump_attrs(ocl_buf_t *b, const char *name, const ocl_attrs_t *a);
 static void dump_av(ocl_buf_t *b, const ocl_anyvalue_t *v)
 {
     switch (v->type) {
-    case OCL_AV_EMPTY: ocl_buf_puts(b, "<empty>"); break;
-    case OCL_AV_STRING: dump_str(b, "s", v->u.s); break;
-    case OCL_AV_BOOL: ocl_buf_printf(b, " b=%d", v->u.b); break;
-    case OCL_AV_INT: ocl_buf_printf(b, " i=%" PRId64, v->u.i); break;
-    case OCL_AV_DOUBLE: dump_dbl(b, "d", v->u.d); break;
-    case OCL_AV_BYTES: dump_hex(b, "bytes", v->u.s); break;
+    case OCL_AV_EMPTY:
+        ocl_buf_puts(b, "<empty>");
+        break;
+    case OCL_AV_STRING:
+        dump_str(b, "s", v->u.s);
+        break;
+    case OCL_AV_BOOL:
+        ocl_buf_printf(b, " b=%d", v->u.b);
+        break;
+    case OCL_AV_INT:
+        ocl_buf_printf(b, " i=%" PRId64, v->u.i);
+        break;
+    case OCL_AV_DOUBLE:
+        dump_dbl(b, "d", v->u.d);
+        break;
+    case OCL_AV_BYTES:
+        dump_hex(b, "bytes", v->u.s);
+        break;
     case OCL_AV_ARRAY:
         ocl_buf_puts(b, " [");
         for (uint32_t i = 0; i < v->u.arr.n; i++) {
@@ -256,9 +269,9 @@ static void dump_metrics(ocl_buf_t *b, const ocl_metrics_req_t *r)
                     }
                     case OCL_METRIC_SUMMARY: {
                         const ocl_summary_dp_t *d = &m->dp.summary[p];
-                        ocl_buf_printf(b, " start=%" PRIu64 " time=%" PRIu64 " count=%" PRIu64
-                                       " flags=%u",
-                                       d->start_unix_nano, d->time_unix_nano, d->count, d->flags);
+                        ocl_buf_printf(
+                            b, " start=%" PRIu64 " time=%" PRIu64 " count=%" PRIu64 " flags=%u",
+                            d->start_unix_nano, d->time_unix_nano, d->count, d->flags);
                         dump_dbl(b, "sum", d->sum);
                         for (uint32_t q = 0; q < d->n_quantiles; q++) {
                             dump_dbl(b, "q", d->quantiles[q].quantile);
@@ -268,7 +281,9 @@ static void dump_metrics(ocl_buf_t *b, const ocl_metrics_req_t *r)
                         ocl_buf_putc(b, '\n');
                         break;
                     }
-                    default: ocl_buf_putc(b, '\n'); break;
+                    default:
+                        ocl_buf_putc(b, '\n');
+                        break;
                     }
                 }
             }

@@ -172,10 +172,8 @@ static void test_bad_level(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_roundtrip),
-        cmocka_unit_test(test_zlib_and_members),
-        cmocka_unit_test(test_corrupt_truncated),
-        cmocka_unit_test(test_bomb),
+        cmocka_unit_test(test_roundtrip),         cmocka_unit_test(test_zlib_and_members),
+        cmocka_unit_test(test_corrupt_truncated), cmocka_unit_test(test_bomb),
         cmocka_unit_test(test_bad_level),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -71,8 +71,11 @@ static ocl_resource_t make_resource(void)
 
 static ocl_scope_t make_scope(void)
 {
-    return (ocl_scope_t){.name = S("io.ocelot.test"), .version = S("1.2.3"),
-                         .attrs = {scope_attrs, 1}, .dropped_attrs = 5, .present = true};
+    return (ocl_scope_t){.name = S("io.ocelot.test"),
+                         .version = S("1.2.3"),
+                         .attrs = {scope_attrs, 1},
+                         .dropped_attrs = 5,
+                         .present = true};
 }
 
 static ocl_traces_req_t make_traces(void)
@@ -80,9 +83,13 @@ static ocl_traces_req_t make_traces(void)
     init_common();
     events[0] = (ocl_span_event_t){1700000000000000100ull, S("exception"), {ev_attrs, 1}, 2};
     events[1] = (ocl_span_event_t){0, S(""), {NULL, 0}, 0};
-    links[0] = (ocl_span_link_t){B("\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11"),
-                                 B("\x22\x22\x22\x22\x22\x22\x22\x22"), S("k=v"),
-                                 {link_attrs, 1}, 6, 0x301};
+    links[0] =
+        (ocl_span_link_t){B("\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11"),
+                          B("\x22\x22\x22\x22\x22\x22\x22\x22"),
+                          S("k=v"),
+                          {link_attrs, 1},
+                          6,
+                          0x301};
     spans[0] = (ocl_span_t){
         .trace_id = B("\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10"),
         .span_id = B("\xa1\xa2\xa3\xa4\xa5\xa6\xa7\xa8"),
@@ -107,10 +114,15 @@ static ocl_traces_req_t make_traces(void)
     };
     /* A minimal span with an unknown (future) kind and an empty status. */
     spans[1] = (ocl_span_t){.name = S("min"), .kind = 99, .has_status = true};
-    scope_spans[0] = (ocl_scope_spans_t){.scope = make_scope(), .spans = spans, .n_spans = 2,
-                                         .schema_url = S("https://opentelemetry.io/schemas/1.21.0")};
-    rs[0] = (ocl_resource_spans_t){.resource = make_resource(), .scope_spans = scope_spans,
-                                   .n_scope_spans = 1, .schema_url = S("https://rs.example/s")};
+    scope_spans[0] =
+        (ocl_scope_spans_t){.scope = make_scope(),
+                            .spans = spans,
+                            .n_spans = 2,
+                            .schema_url = S("https://opentelemetry.io/schemas/1.21.0")};
+    rs[0] = (ocl_resource_spans_t){.resource = make_resource(),
+                                   .scope_spans = scope_spans,
+                                   .n_scope_spans = 1,
+                                   .schema_url = S("https://rs.example/s")};
     return (ocl_traces_req_t){rs, 1};
 }
 
@@ -135,41 +147,85 @@ static ocl_metrics_req_t make_metrics(void)
     init_common();
     dp_attrs[0] = (ocl_kv_t){S("route"), {.type = OCL_AV_STRING, .u.s = S("/a")}};
     meta[0] = (ocl_kv_t){S("meta"), {.type = OCL_AV_BOOL, .u.b = true}};
-    exemplars[0] = (ocl_exemplar_t){{dp_attrs, 1}, 1700000000000000001ull, false, 3.5, 0,
-                                    B("\xa1\xa2\xa3\xa4\xa5\xa6\xa7\xa8"),
-                                    B("\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10")};
+    exemplars[0] =
+        (ocl_exemplar_t){{dp_attrs, 1},
+                         1700000000000000001ull,
+                         false,
+                         3.5,
+                         0,
+                         B("\xa1\xa2\xa3\xa4\xa5\xa6\xa7\xa8"),
+                         B("\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10")};
     exemplars[1] = (ocl_exemplar_t){.is_int = true, .as_int = 0};
-    ndp[0] = (ocl_number_dp_t){{dp_attrs, 1}, 1699999999000000000ull, 1700000000000000000ull,
-                               true, 0, -42, {exemplars, 2}, 1};
+    ndp[0] = (ocl_number_dp_t){{dp_attrs, 1},
+                               1699999999000000000ull,
+                               1700000000000000000ull,
+                               true,
+                               0,
+                               -42,
+                               {exemplars, 2},
+                               1};
     ndp[1] = (ocl_number_dp_t){.is_int = false, .as_double = 0.0, .time_unix_nano = 5};
-    hdp[0] = (ocl_histogram_dp_t){.attrs = {dp_attrs, 1}, .start_unix_nano = 1, .time_unix_nano = 2,
-                                  .count = 6, .has_sum = true, .sum = 0.0,
-                                  .bucket_counts = hbuckets, .n_bucket_counts = 3,
-                                  .explicit_bounds = hbounds, .n_explicit_bounds = 2,
-                                  .exemplars = {exemplars, 1}, .flags = 1, .has_min = true,
-                                  .min = 0.0, .has_max = true, .max = 12.5};
+    hdp[0] = (ocl_histogram_dp_t){.attrs = {dp_attrs, 1},
+                                  .start_unix_nano = 1,
+                                  .time_unix_nano = 2,
+                                  .count = 6,
+                                  .has_sum = true,
+                                  .sum = 0.0,
+                                  .bucket_counts = hbuckets,
+                                  .n_bucket_counts = 3,
+                                  .explicit_bounds = hbounds,
+                                  .n_explicit_bounds = 2,
+                                  .exemplars = {exemplars, 1},
+                                  .flags = 1,
+                                  .has_min = true,
+                                  .min = 0.0,
+                                  .has_max = true,
+                                  .max = 12.5};
     hdp[1] = (ocl_histogram_dp_t){.count = 0};
-    ehdp[0] = (ocl_exp_histogram_dp_t){.attrs = {dp_attrs, 1}, .start_unix_nano = 10,
-                                       .time_unix_nano = 20, .count = 304, .has_sum = true,
-                                       .sum = 1234.5, .scale = -3, .zero_count = 1,
+    ehdp[0] = (ocl_exp_histogram_dp_t){.attrs = {dp_attrs, 1},
+                                       .start_unix_nano = 10,
+                                       .time_unix_nano = 20,
+                                       .count = 304,
+                                       .has_sum = true,
+                                       .sum = 1234.5,
+                                       .scale = -3,
+                                       .zero_count = 1,
                                        .positive = {-2, pos_counts, 3},
-                                       .negative = {5, neg_counts, 1}, .flags = 0,
-                                       .exemplars = {exemplars + 1, 1}, .has_min = true,
-                                       .min = -1, .has_max = true, .max = 4096,
+                                       .negative = {5, neg_counts, 1},
+                                       .flags = 0,
+                                       .exemplars = {exemplars + 1, 1},
+                                       .has_min = true,
+                                       .min = -1,
+                                       .has_max = true,
+                                       .max = 4096,
                                        .zero_threshold = 1e-9};
     sdp[0] = (ocl_summary_dp_t){{dp_attrs, 1}, 7, 8, 100, 250.5, quantiles, 2, 0};
-    metrics[0] = (ocl_metric_t){.name = S("g"), .description = S("a gauge"), .unit = S("1"),
-                                .type = OCL_METRIC_GAUGE, .dp.number = ndp, .n_dp = 2,
+    metrics[0] = (ocl_metric_t){.name = S("g"),
+                                .description = S("a gauge"),
+                                .unit = S("1"),
+                                .type = OCL_METRIC_GAUGE,
+                                .dp.number = ndp,
+                                .n_dp = 2,
                                 .metadata = {meta, 1}};
-    metrics[1] = (ocl_metric_t){.name = S("s"), .type = OCL_METRIC_SUM,
-                                .temporality = OCL_TEMPORALITY_CUMULATIVE, .is_monotonic = true,
-                                .dp.number = ndp, .n_dp = 1};
-    metrics[2] = (ocl_metric_t){.name = S("h"), .unit = S("ms"), .type = OCL_METRIC_HISTOGRAM,
-                                .temporality = OCL_TEMPORALITY_DELTA, .dp.hist = hdp, .n_dp = 2};
-    metrics[3] = (ocl_metric_t){.name = S("eh"), .type = OCL_METRIC_EXP_HISTOGRAM,
-                                .temporality = 7, .dp.ehist = ehdp, .n_dp = 1};
-    metrics[4] = (ocl_metric_t){.name = S("sum"), .type = OCL_METRIC_SUMMARY, .dp.summary = sdp,
+    metrics[1] = (ocl_metric_t){.name = S("s"),
+                                .type = OCL_METRIC_SUM,
+                                .temporality = OCL_TEMPORALITY_CUMULATIVE,
+                                .is_monotonic = true,
+                                .dp.number = ndp,
                                 .n_dp = 1};
+    metrics[2] = (ocl_metric_t){.name = S("h"),
+                                .unit = S("ms"),
+                                .type = OCL_METRIC_HISTOGRAM,
+                                .temporality = OCL_TEMPORALITY_DELTA,
+                                .dp.hist = hdp,
+                                .n_dp = 2};
+    metrics[3] = (ocl_metric_t){.name = S("eh"),
+                                .type = OCL_METRIC_EXP_HISTOGRAM,
+                                .temporality = 7,
+                                .dp.ehist = ehdp,
+                                .n_dp = 1};
+    metrics[4] =
+        (ocl_metric_t){.name = S("sum"), .type = OCL_METRIC_SUMMARY, .dp.summary = sdp, .n_dp = 1};
     metrics[5] = (ocl_metric_t){.name = S("none"), .type = OCL_METRIC_NONE};
     scope_metrics[0] = (ocl_scope_metrics_t){make_scope(), metrics, 6, S("https://sm")};
     rm[0] = (ocl_resource_metrics_t){make_resource(), scope_metrics, 1, S("https://rm")};
@@ -330,8 +386,8 @@ static void test_big_messages(void **state)
     memset(big, 'x', sizeof big);
     ocl_kv_t kv[2] = {{S("a"), {.type = OCL_AV_STRING, .u.s = {big, 200}}},
                       {S("b"), {.type = OCL_AV_STRING, .u.s = {big, sizeof big}}}};
-    ocl_span_t sp[3] = {{.name = S("tiny")}, {.name = {big, 20000}, .attrs = {kv, 2}},
-                        {.name = {big, 100}}};
+    ocl_span_t sp[3] = {
+        {.name = S("tiny")}, {.name = {big, 20000}, .attrs = {kv, 2}}, {.name = {big, 100}}};
     ocl_scope_spans_t ss = {.spans = sp, .n_spans = 3};
     ocl_resource_spans_t r = {.scope_spans = &ss, .n_scope_spans = 1};
     ocl_traces_req_t in = {&r, 1}, out;
@@ -365,8 +421,12 @@ static void test_many_children(void **state)
         ev[i] = (ocl_span_event_t){.time_unix_nano = (uint64_t)i + 1, .attrs = {kv, (uint32_t)i}};
     for (int i = 0; i < 20; i++)
         lk[i] = (ocl_span_link_t){.flags = (uint32_t)i, .attrs = {kv + i, 3}};
-    ocl_span_t sp[3] = {{.name = S("a"), .attrs = {kv, 300}, .events = ev, .n_events = 40,
-                         .links = lk, .n_links = 20},
+    ocl_span_t sp[3] = {{.name = S("a"),
+                         .attrs = {kv, 300},
+                         .events = ev,
+                         .n_events = 40,
+                         .links = lk,
+                         .n_links = 20},
                         {.name = S("b"), .attrs = {kv, 65}, .events = ev, .n_events = 9},
                         {.name = S("c"), .attrs = {kv + 7, 1}, .links = lk, .n_links = 5}};
     ocl_scope_spans_t ss = {.spans = sp, .n_spans = 3};
@@ -436,13 +496,13 @@ static int decode_span(const unsigned char *span, size_t n, ocl_arena_t *a, ocl_
 static void test_unknown_fields(void **state)
 {
     static const unsigned char span[] = {
-        0x2a, 0x01, 'n',                                           /* name */
-        0x98, 0x06, 0x96, 0x01,                                    /* 99: varint 150 */
-        0x99, 0x06, 1, 2, 3, 4, 5, 6, 7, 8,                         /* 99: fixed64 */
-        0x9a, 0x06, 0x03, 'a', 'b', 'c',                           /* 99: bytes */
-        0x9d, 0x06, 1, 2, 3, 4,                                    /* 99: fixed32 */
-        0xf8, 0xff, 0xff, 0xff, 0x0f, 0x01,                        /* 536870911: varint */
-        0x30, 0x03,                                                /* kind = 3 */
+        0x2a, 0x01, 'n',                                /* name */
+        0x98, 0x06, 0x96, 0x01,                         /* 99: varint 150 */
+        0x99, 0x06, 1,    2,    3,    4,    5, 6, 7, 8, /* 99: fixed64 */
+        0x9a, 0x06, 0x03, 'a',  'b',  'c',              /* 99: bytes */
+        0x9d, 0x06, 1,    2,    3,    4,                /* 99: fixed32 */
+        0xf8, 0xff, 0xff, 0xff, 0x0f, 0x01,             /* 536870911: varint */
+        0x30, 0x03,                                     /* kind = 3 */
     };
     ocl_arena_t a;
     ocl_arena_init(&a, 0);
@@ -504,8 +564,8 @@ static void test_overlong_varint(void **state)
                                           0xff, 0xff, 0xff, 0xff, 0x02};
     assert_int_equal(decode_span(bad10, sizeof bad10, &a, NULL, &err), OCL_EINVAL);
     assert_string_equal(err, "overlong varint");
-    static const unsigned char bad11[] = {0x30, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
-                                          0x80, 0x80, 0x80, 0x80, 0x00};
+    static const unsigned char bad11[] = {0x30, 0x80, 0x80, 0x80, 0x80, 0x80,
+                                          0x80, 0x80, 0x80, 0x80, 0x80, 0x00};
     assert_int_equal(decode_span(bad11, sizeof bad11, &a, NULL, &err), OCL_EINVAL);
     assert_string_equal(err, "overlong varint");
     static const unsigned char trunc[] = {0x30, 0x80};
@@ -522,7 +582,8 @@ static void test_length_past_end(void **state)
     static const unsigned char top[] = {0x0a, 0x05, 0x12, 0x00};
     assert_int_equal(dec_t(top, sizeof top, &a, &err), OCL_EINVAL);
     assert_string_equal(err, "length past end");
-    static const unsigned char huge[] = {0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f};
+    static const unsigned char huge[] = {0x0a, 0xff, 0xff, 0xff, 0xff,
+                                         0xff, 0xff, 0xff, 0xff, 0x7f};
     assert_int_equal(dec_t(huge, sizeof huge, &a, &err), OCL_EINVAL);
     static const unsigned char name[] = {0x2a, 0x05, 'a'};
     assert_int_equal(decode_span(name, sizeof name, &a, NULL, &err), OCL_EINVAL);
@@ -580,6 +641,11 @@ static void test_truncation_everywhere(void **state)
     ocl_traces_req_t r;
     assert_int_equal(ocl_otlp_pb_decode_traces("", 0, &a, &r, NULL), 0);
     assert_int_equal(r.n_rs, 0);
+    assert_int_equal(ocl_otlp_pb_decode_traces(NULL, 0, &a, &r, NULL), 0);
+    ocl_metrics_req_t rm0;
+    assert_int_equal(ocl_otlp_pb_decode_metrics(NULL, 0, &a, &rm0, NULL), 0);
+    ocl_logs_req_t rl0;
+    assert_int_equal(ocl_otlp_pb_decode_logs(NULL, 0, &a, &rl0, NULL), 0);
     ocl_buf_dispose(&bt);
     ocl_buf_dispose(&bm);
     ocl_buf_dispose(&bl);
@@ -652,8 +718,8 @@ static void test_utf8(void **state)
     static const unsigned char sval[] = {0x4a, 0x08, 0x0a, 0x01, 'k', 0x12, 0x03, 0x0a, 0x01, 0x80};
     assert_int_equal(decode_span(sval, sizeof sval, &a, NULL, &err), OCL_EUTF8);
     /* bytes are not checked: ids and bytes_value */
-    static const unsigned char ok[] = {0x0a, 0x02, 0xff, 0xfe, 0x4a, 0x08, 0x0a, 0x01,
-                                       'k',  0x12, 0x03, 0x3a, 0x01, 0xff};
+    static const unsigned char ok[] = {0x0a, 0x02, 0xff, 0xfe, 0x4a, 0x08, 0x0a,
+                                       0x01, 'k',  0x12, 0x03, 0x3a, 0x01, 0xff};
     ocl_span_t *s;
     assert_int_equal(decode_span(ok, sizeof ok, &a, &s, &err), 0);
     assert_int_equal(s->trace_id.n, 2); /* id length not validated */
@@ -703,7 +769,8 @@ static void test_packed_unpacked(void **state)
     assert_int_equal(ocl_otlp_pb_decode_metrics(buf, n, &a, &r, NULL), 0);
     const ocl_histogram_dp_t *h = &r.rm[0].scope_metrics[0].metrics[0].dp.hist[0];
     assert_int_equal(h->n_bucket_counts, 4);
-    for (int i = 0; i < 4; i++) assert_int_equal(h->bucket_counts[i], i + 1);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(h->bucket_counts[i], i + 1);
     assert_int_equal(h->n_explicit_bounds, 2);
     assert_true(h->explicit_bounds[0] == 0.5 && h->explicit_bounds[1] == 7.5);
     /* packed length not a multiple of 8 */
@@ -749,11 +816,9 @@ static void test_oneof_and_enums(void **state)
     ocl_arena_t a;
     ocl_arena_init(&a, 0);
     /* AnyValue with string then int: last member wins. */
-    static const unsigned char span[] = {0x4a, 0x0a, 0x0a, 0x01, 'k', 0x12, 0x05,
-                                         0x0a, 0x01, 'x',  0x18, 0x07,
-                                         0x7a, 0x0d, 0x18, 0xff, 0xff, 0xff, 0xff,
-                                         0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x12,
-                                         0x00};
+    static const unsigned char span[] = {0x4a, 0x0a, 0x0a, 0x01, 'k',  0x12, 0x05, 0x0a, 0x01,
+                                         'x',  0x18, 0x07, 0x7a, 0x0d, 0x18, 0xff, 0xff, 0xff,
+                                         0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x12, 0x00};
     ocl_span_t *s;
     const char *err;
     assert_int_equal(decode_span(span, sizeof span, &a, &s, &err), 0);
@@ -770,7 +835,8 @@ static void test_pb_primitives(void **state)
     ocl_buf_t b;
     ocl_buf_init(&b);
     uint64_t vals[] = {0, 1, 127, 128, 300, 16383, 16384, UINT32_MAX, UINT64_MAX};
-    for (size_t i = 0; i < OCL_ARRAY_LEN(vals); i++) ocl_pb_put_varint(&b, vals[i]);
+    for (size_t i = 0; i < OCL_ARRAY_LEN(vals); i++)
+        ocl_pb_put_varint(&b, vals[i]);
     ocl_pb_reader_t r;
     ocl_pb_reader_init(&r, b.p, b.len);
     for (size_t i = 0; i < OCL_ARRAY_LEN(vals); i++) {
@@ -850,7 +916,8 @@ static int decode_file(const char *path, const char *signal)
     ocl_buf_init(&out);
     char tmp[65536];
     size_t n;
-    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0) ocl_buf_append(&in, tmp, n);
+    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
+        ocl_buf_append(&in, tmp, n);
     fclose(f);
     ocl_arena_t a;
     ocl_arena_init(&a, 0);
@@ -858,7 +925,8 @@ static int decode_file(const char *path, const char *signal)
     int rc;
     if (!strcmp(signal, "traces")) {
         ocl_traces_req_t r;
-        if ((rc = ocl_otlp_pb_decode_traces(in.p, in.len, &a, &r, &err)) == 0) dump_traces(&out, &r);
+        if ((rc = ocl_otlp_pb_decode_traces(in.p, in.len, &a, &r, &err)) == 0)
+            dump_traces(&out, &r);
     } else if (!strcmp(signal, "metrics")) {
         ocl_metrics_req_t r;
         if ((rc = ocl_otlp_pb_decode_metrics(in.p, in.len, &a, &r, &err)) == 0)
@@ -867,8 +935,10 @@ static int decode_file(const char *path, const char *signal)
         ocl_logs_req_t r;
         if ((rc = ocl_otlp_pb_decode_logs(in.p, in.len, &a, &r, &err)) == 0) dump_logs(&out, &r);
     }
-    if (rc) fprintf(stderr, "decode failed: %s (%s)\n", ocl_strerror(rc), err ? err : "");
-    else fwrite(out.p, 1, out.len, stdout);
+    if (rc)
+        fprintf(stderr, "decode failed: %s (%s)\n", ocl_strerror(rc), err ? err : "");
+    else
+        fwrite(out.p, 1, out.len, stdout);
     ocl_buf_dispose(&in);
     ocl_buf_dispose(&out);
     ocl_arena_dispose(&a);
