@@ -112,21 +112,19 @@ static const char *decode_error(int rc, const char *err)
     }
 }
 
-/* JSON bodies are parsed into a tree before conversion, and a tiny object
- * like `{}` costs hundreds of bytes once parsed, so the object count — not
- * just the byte size — bounds memory. Counting '{' bytes (including any
+/* JSON bodies are parsed into a tree before conversion, and a tiny value
+ * like `{}` or `1,` costs far more once parsed than its bytes, so the number
+ * of values — not just the byte size — bounds memory. Every value but the
+ * first follows a '{', '[', ',' or ':'; counting those bytes (including any
  * inside strings) over-estimates, which only errs on the safe side. */
-#define MAX_JSON_OBJECTS (512u * 1024u)
+#define MAX_JSON_VALUES (4u * 1024u * 1024u)
 
-static int json_too_many_objects(const unsigned char *p, size_t n)
+static int json_too_many_values(const unsigned char *p, size_t n)
 {
     size_t count = 0;
-    const unsigned char *end = p + n;
-    while ((p = memchr(p, '{', (size_t)(end - p))) != NULL) {
-        if (++count > MAX_JSON_OBJECTS) return 1;
-        p++;
-    }
-    return 0;
+    for (size_t i = 0; i < n; i++)
+        count += p[i] == '{' || p[i] == '[' || p[i] == ',' || p[i] == ':';
+    return count > MAX_JSON_VALUES;
 }
 
 /* The shared core of both transports: body (uncompressed) → outcome. */
@@ -136,12 +134,17 @@ static void process(ocl_otlp_receiver_t *rcv, scratch_t *sc, ocl_signal_t sig, i
     any_req_t req;
     const char *err = NULL;
     memset(o, 0, sizeof *o);
-    if (json && json_too_many_objects(body, len)) {
+    if (json && json_too_many_values(body, len)) {
         o->kind = OUT_TOO_LARGE;
-        o->msg = "JSON request has too many objects (limit 524288)";
+        o->msg = "JSON request has too many values (limit 4194304)";
         return;
     }
     int rc = decode(sig, json, body, len, &sc->arena, &req, &err);
+    if (rc == OCL_ETOOBIG) {
+        o->kind = OUT_TOO_LARGE;
+        o->msg = err ? err : "request too large once decoded";
+        return;
+    }
     if (rc != 0) {
         o->kind = OUT_INVALID;
         o->msg = decode_error(rc, err);

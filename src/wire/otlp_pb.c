@@ -136,10 +136,26 @@ static void *grow_scratch(void *cur, const void *inl, uint32_t *cap, size_t size
     return p;
 }
 
+/* The decoded model may use at most this many arena bytes per request
+ * (a 20 MiB body of tiny messages would otherwise expand a hundredfold).
+ * Over it, decoding fails with OCL_ETOOBIG. */
+#define MODEL_BUDGET ((size_t)256 << 20)
+
+static int too_big(dec_t *d)
+{
+    if (!d->err) d->err = "request expands beyond the decoder's memory budget";
+    return OCL_ETOOBIG;
+}
+
+static inline int over_budget(dec_t *d, size_t bytes)
+{
+    return OCL_UNLIKELY(d->a->total + bytes > MODEL_BUDGET);
+}
+
 /* Copies n scratch elements to the arena. */
 static void *to_arena(dec_t *d, const void *src, uint32_t n, size_t size)
 {
-    if (!n) return NULL;
+    if (!n || over_budget(d, (size_t)n * size)) return NULL;
     void *p = ocl_arena_alloc(d->a, (size_t)n * size);
     memcpy(p, src, (size_t)n * size);
     return p;
@@ -217,7 +233,8 @@ static inline int rd_i32(ocl_pb_reader_t *r, int32_t *v)
 
 static inline void *alloc_arr(dec_t *d, uint32_t n, size_t size)
 {
-    return n ? ocl_arena_alloc(d->a, (size_t)n * size) : NULL;
+    if (!n || over_budget(d, (size_t)n * size)) return NULL;
+    return ocl_arena_alloc(d->a, (size_t)n * size);
 }
 
 /* First pass: counts occurrences of up to three tags in message m. */
@@ -318,6 +335,7 @@ static int dec_array(dec_t *d, ocl_str_t m, ocl_anyvalue_t *v, int depth)
     uint32_t n = count1(d, m, OCL_PB_TAG(1, 2), &rc);
     if (rc) return rc;
     ocl_anyvalue_t *arr = alloc_arr(d, n, sizeof(ocl_anyvalue_t));
+    if (OCL_UNLIKELY(n && !arr)) return too_big(d);
     uint32_t i = 0;
     READER(m);
     while (!ocl_pb_eof(&r)) {
@@ -347,6 +365,7 @@ static int dec_kvlist(dec_t *d, ocl_str_t m, ocl_anyvalue_t *v, int depth)
     uint32_t n = count1(d, m, OCL_PB_TAG(1, 2), &rc);
     if (rc) return rc;
     ocl_kv_t *kv = alloc_arr(d, n, sizeof(ocl_kv_t));
+    if (OCL_UNLIKELY(n && !kv)) return too_big(d);
     uint32_t i = 0;
     READER(m);
     while (!ocl_pb_eof(&r)) {
@@ -422,6 +441,7 @@ static int dec_resource(dec_t *d, ocl_str_t m, ocl_resource_t *o)
     uint32_t n = count1(d, m, OCL_PB_TAG(1, 2), &rc);
     if (rc) return rc;
     o->attrs.v = alloc_arr(d, n, sizeof(ocl_kv_t));
+    if (OCL_UNLIKELY(n && !o->attrs.v)) return too_big(d);
     READER(m);
     while (!ocl_pb_eof(&r)) {
         uint32_t tag;
@@ -449,6 +469,7 @@ static int dec_scope(dec_t *d, ocl_str_t m, ocl_scope_t *o)
     uint32_t n = count1(d, m, OCL_PB_TAG(3, 2), &rc);
     if (rc) return rc;
     o->attrs.v = alloc_arr(d, n, sizeof(ocl_kv_t));
+    if (OCL_UNLIKELY(n && !o->attrs.v)) return too_big(d);
     READER(m);
     while (!ocl_pb_eof(&r)) {
         uint32_t tag;
@@ -484,6 +505,7 @@ static int dec_event(dec_t *d, ocl_str_t m, ocl_span_event_t *o)
     uint32_t n = count1(d, m, OCL_PB_TAG(3, 2), &rc);
     if (rc) return rc;
     o->attrs.v = alloc_arr(d, n, sizeof(ocl_kv_t));
+    if (OCL_UNLIKELY(n && !o->attrs.v)) return too_big(d);
     READER(m);
     while (!ocl_pb_eof(&r)) {
         uint32_t tag;
@@ -517,6 +539,7 @@ static int dec_link(dec_t *d, ocl_str_t m, ocl_span_link_t *o)
     uint32_t n = count1(d, m, OCL_PB_TAG(4, 2), &rc);
     if (rc) return rc;
     o->attrs.v = alloc_arr(d, n, sizeof(ocl_kv_t));
+    if (OCL_UNLIKELY(n && !o->attrs.v)) return too_big(d);
     READER(m);
     while (!ocl_pb_eof(&r)) {
         uint32_t tag;
@@ -650,10 +673,13 @@ static int dec_span(dec_t *d, ocl_str_t m, ocl_span_t *o)
         }
     }
     o->attrs.v = to_arena(d, d->kv, nkv, sizeof *d->kv);
+    if (OCL_UNLIKELY(nkv && !o->attrs.v)) return too_big(d);
     o->attrs.n = nkv;
     o->events = to_arena(d, d->ev, nev, sizeof *d->ev);
+    if (OCL_UNLIKELY(nev && !o->events)) return too_big(d);
     o->n_events = nev;
     o->links = to_arena(d, d->lk, nlk, sizeof *d->lk);
+    if (OCL_UNLIKELY(nlk && !o->links)) return too_big(d);
     o->n_links = nlk;
     return 0;
 }
@@ -666,6 +692,7 @@ static int dec_scope_spans(dec_t *d, ocl_str_t m, ocl_scope_spans_t *o)
     uint32_t n = count1(d, m, OCL_PB_TAG(2, 2), &rc);
     if (rc) return rc;
     o->spans = alloc_arr(d, n, sizeof(ocl_span_t));
+    if (OCL_UNLIKELY(n && !o->spans)) return too_big(d);
     READER(m);
     while (!ocl_pb_eof(&r)) {
         uint32_t tag;
@@ -698,6 +725,7 @@ static int dec_resource_spans(dec_t *d, ocl_str_t m, ocl_resource_spans_t *o)
     uint32_t n = count1(d, m, OCL_PB_TAG(2, 2), &rc);
     if (rc) return rc;
     o->scope_spans = alloc_arr(d, n, sizeof(ocl_scope_spans_t));
+    if (OCL_UNLIKELY(n && !o->scope_spans)) return too_big(d);
     READER(m);
     while (!ocl_pb_eof(&r)) {
         uint32_t tag;
@@ -741,6 +769,7 @@ int ocl_otlp_pb_decode_traces(const void *buf, size_t len, ocl_arena_t *a, ocl_t
     uint32_t n = count1(d, m, OCL_PB_TAG(1, 2), &rc);
     if (rc) return finish(d, rc, err);
     out->rs = alloc_arr(d, n, sizeof(ocl_resource_spans_t));
+    if (OCL_UNLIKELY(n && !out->rs)) return too_big(d);
     ocl_pb_reader_t r;
     ocl_pb_reader_init(&r, buf, len);
     while (!ocl_pb_eof(&r)) {
@@ -767,6 +796,7 @@ static int dec_exemplar(dec_t *d, ocl_str_t m, ocl_exemplar_t *o)
     uint32_t n = count1(d, m, OCL_PB_TAG(7, 2), &rc);
     if (rc) return rc;
     o->filtered_attrs.v = alloc_arr(d, n, sizeof(ocl_kv_t));
+    if (OCL_UNLIKELY(n && !o->filtered_attrs.v)) return too_big(d);
     READER(m);
     while (!ocl_pb_eof(&r)) {
         uint32_t tag;
@@ -818,7 +848,9 @@ static int dec_number_dp(dec_t *d, ocl_str_t m, ocl_number_dp_t *o)
     memset(o, 0, sizeof *o);
     if ((rc = count3(d, m, OCL_PB_TAG(5, 2), OCL_PB_TAG(7, 2), 0, c))) return rc;
     o->exemplars.v = alloc_arr(d, c[0], sizeof(ocl_exemplar_t));
+    if (OCL_UNLIKELY(c[0] && !o->exemplars.v)) return too_big(d);
     o->attrs.v = alloc_arr(d, c[1], sizeof(ocl_kv_t));
+    if (OCL_UNLIKELY(c[1] && !o->attrs.v)) return too_big(d);
     READER(m);
     while (!ocl_pb_eof(&r)) {
         uint32_t tag;
@@ -923,9 +955,13 @@ static int dec_hist_dp(dec_t *d, ocl_str_t m, ocl_histogram_dp_t *o)
         }
     }
     o->exemplars.v = alloc_arr(d, n_ex, sizeof(ocl_exemplar_t));
+    if (OCL_UNLIKELY(n_ex && !o->exemplars.v)) return too_big(d);
     o->attrs.v = alloc_arr(d, n_kv, sizeof(ocl_kv_t));
+    if (OCL_UNLIKELY(n_kv && !o->attrs.v)) return too_big(d);
     o->bucket_counts = alloc_arr(d, n_bc, sizeof(uint64_t));
+    if (OCL_UNLIKELY(n_bc && !o->bucket_counts)) return too_big(d);
     o->explicit_bounds = alloc_arr(d, n_eb, sizeof(double));
+    if (OCL_UNLIKELY(n_eb && !o->explicit_bounds)) return too_big(d);
     READER(m);
     while (!ocl_pb_eof(&r)) {
         uint32_t tag;
@@ -1007,6 +1043,7 @@ static int dec_buckets(dec_t *d, ocl_str_t m, ocl_exp_buckets_t *o)
         }
     }
     o->bucket_counts = alloc_arr(d, n, sizeof(uint64_t));
+    if (OCL_UNLIKELY(n && !o->bucket_counts)) return too_big(d);
     READER(m);
     while (!ocl_pb_eof(&r)) {
         uint32_t tag;
@@ -1046,7 +1083,9 @@ static int dec_ehist_dp(dec_t *d, ocl_str_t m, ocl_exp_histogram_dp_t *o)
     memset(o, 0, sizeof *o);
     if ((rc = count3(d, m, OCL_PB_TAG(1, 2), OCL_PB_TAG(11, 2), 0, c))) return rc;
     o->attrs.v = alloc_arr(d, c[0], sizeof(ocl_kv_t));
+    if (OCL_UNLIKELY(c[0] && !o->attrs.v)) return too_big(d);
     o->exemplars.v = alloc_arr(d, c[1], sizeof(ocl_exemplar_t));
+    if (OCL_UNLIKELY(c[1] && !o->exemplars.v)) return too_big(d);
     READER(m);
     while (!ocl_pb_eof(&r)) {
         uint32_t tag;
@@ -1141,7 +1180,9 @@ static int dec_summary_dp(dec_t *d, ocl_str_t m, ocl_summary_dp_t *o)
     memset(o, 0, sizeof *o);
     if ((rc = count3(d, m, OCL_PB_TAG(6, 2), OCL_PB_TAG(7, 2), 0, c))) return rc;
     o->quantiles = alloc_arr(d, c[0], sizeof(ocl_quantile_t));
+    if (OCL_UNLIKELY(c[0] && !o->quantiles)) return too_big(d);
     o->attrs.v = alloc_arr(d, c[1], sizeof(ocl_kv_t));
+    if (OCL_UNLIKELY(c[1] && !o->attrs.v)) return too_big(d);
     READER(m);
     while (!ocl_pb_eof(&r)) {
         uint32_t tag;
@@ -1208,6 +1249,7 @@ static int dec_metric_data(dec_t *d, ocl_str_t m, ocl_metric_t *o, ocl_metric_ty
     o->is_monotonic = false;
     o->n_dp = 0;
     void *arr = alloc_arr(d, n, size_of[type]);
+    if (OCL_UNLIKELY(n && !arr)) return too_big(d);
     o->dp.number = arr;
     READER(m);
     while (!ocl_pb_eof(&r)) {
@@ -1254,6 +1296,7 @@ static int dec_metric(dec_t *d, ocl_str_t m, ocl_metric_t *o)
     uint32_t n = count1(d, m, OCL_PB_TAG(12, 2), &rc);
     if (rc) return rc;
     o->metadata.v = alloc_arr(d, n, sizeof(ocl_kv_t));
+    if (OCL_UNLIKELY(n && !o->metadata.v)) return too_big(d);
     READER(m);
     while (!ocl_pb_eof(&r)) {
         uint32_t tag;
@@ -1307,6 +1350,7 @@ static int dec_scope_metrics(dec_t *d, ocl_str_t m, ocl_scope_metrics_t *o)
     uint32_t n = count1(d, m, OCL_PB_TAG(2, 2), &rc);
     if (rc) return rc;
     o->metrics = alloc_arr(d, n, sizeof(ocl_metric_t));
+    if (OCL_UNLIKELY(n && !o->metrics)) return too_big(d);
     READER(m);
     while (!ocl_pb_eof(&r)) {
         uint32_t tag;
@@ -1338,6 +1382,7 @@ static int dec_resource_metrics(dec_t *d, ocl_str_t m, ocl_resource_metrics_t *o
     uint32_t n = count1(d, m, OCL_PB_TAG(2, 2), &rc);
     if (rc) return rc;
     o->scope_metrics = alloc_arr(d, n, sizeof(ocl_scope_metrics_t));
+    if (OCL_UNLIKELY(n && !o->scope_metrics)) return too_big(d);
     READER(m);
     while (!ocl_pb_eof(&r)) {
         uint32_t tag;
@@ -1374,6 +1419,7 @@ int ocl_otlp_pb_decode_metrics(const void *buf, size_t len, ocl_arena_t *a, ocl_
     uint32_t n = count1(d, m, OCL_PB_TAG(1, 2), &rc);
     if (rc) return finish(d, rc, err);
     out->rm = alloc_arr(d, n, sizeof(ocl_resource_metrics_t));
+    if (OCL_UNLIKELY(n && !out->rm)) return too_big(d);
     ocl_pb_reader_t r;
     ocl_pb_reader_init(&r, buf, len);
     while (!ocl_pb_eof(&r)) {
@@ -1400,6 +1446,7 @@ static int dec_log(dec_t *d, ocl_str_t m, ocl_log_record_t *o)
     uint32_t n = count1(d, m, OCL_PB_TAG(6, 2), &rc);
     if (rc) return rc;
     o->attrs.v = alloc_arr(d, n, sizeof(ocl_kv_t));
+    if (OCL_UNLIKELY(n && !o->attrs.v)) return too_big(d);
     READER(m);
     while (!ocl_pb_eof(&r)) {
         uint32_t tag;
@@ -1457,6 +1504,7 @@ static int dec_scope_logs(dec_t *d, ocl_str_t m, ocl_scope_logs_t *o)
     uint32_t n = count1(d, m, OCL_PB_TAG(2, 2), &rc);
     if (rc) return rc;
     o->logs = alloc_arr(d, n, sizeof(ocl_log_record_t));
+    if (OCL_UNLIKELY(n && !o->logs)) return too_big(d);
     READER(m);
     while (!ocl_pb_eof(&r)) {
         uint32_t tag;
@@ -1488,6 +1536,7 @@ static int dec_resource_logs(dec_t *d, ocl_str_t m, ocl_resource_logs_t *o)
     uint32_t n = count1(d, m, OCL_PB_TAG(2, 2), &rc);
     if (rc) return rc;
     o->scope_logs = alloc_arr(d, n, sizeof(ocl_scope_logs_t));
+    if (OCL_UNLIKELY(n && !o->scope_logs)) return too_big(d);
     READER(m);
     while (!ocl_pb_eof(&r)) {
         uint32_t tag;
@@ -1524,6 +1573,7 @@ int ocl_otlp_pb_decode_logs(const void *buf, size_t len, ocl_arena_t *a, ocl_log
     uint32_t n = count1(d, m, OCL_PB_TAG(1, 2), &rc);
     if (rc) return finish(d, rc, err);
     out->rl = alloc_arr(d, n, sizeof(ocl_resource_logs_t));
+    if (OCL_UNLIKELY(n && !out->rl)) return too_big(d);
     ocl_pb_reader_t r;
     ocl_pb_reader_init(&r, buf, len);
     while (!ocl_pb_eof(&r)) {
