@@ -31,7 +31,8 @@ const VARIANTS = [
 ];
 
 // Attribute values of every type the JS SDK accepts. Doubles have fractional
-// parts: the SDK sends integral numbers as intValue.
+// parts: the SDK sends integral numbers as intValue (and, over JSON, even
+// integral numbers beyond int64 such as 1e300, which makes the request invalid).
 const ALL_TYPES = {
   'attr.string': 'hello',
   'attr.string.empty': '',
@@ -48,13 +49,18 @@ const ALL_TYPES = {
   'attr.double': 3.14159,
   'attr.double.negative': -0.5,
   'attr.double.small': 2.5e-10,
-  'attr.double.large': 1.2345678901234567e300,
+  'attr.double.precise': -12345.678901234567,
   'attr.array.string': ['a', '', 'ü', 'long string value'],
   'attr.array.bool': [true, false, true],
   'attr.array.int': [1, -2, 0, 2 ** 40],
-  'attr.array.double': [1.5, -2.25, 1e-9, 6.02214076e23],
+  'attr.array.double': [1.5, -2.25, 1e-9, 6.02214076e-23, 4503599627370495.5],
   'attr.array.empty': [],
 };
+
+// int64 values beyond 2^53, exact as doubles. Only for protobuf/gRPC: the
+// SDK's JSON encoder writes them as JSON numbers in shortest form
+// (2**62 → 4611686018427388000), i.e. it sends a different integer.
+const BEYOND_2_53 = { 'attr.int.pow2_62': 2 ** 62, 'attr.int.neg_pow2_63': -(2 ** 63), 'attr.array.int.big': [2 ** 60, -(2 ** 61)] };
 
 // Sub-millisecond explicit times (HrTime tuples), a few minutes in the past.
 const BASE = Math.floor(Date.now() / 1000) - 300;
@@ -95,7 +101,7 @@ function buildTrace(variant, pA, pB) {
   const root = tracer.startSpan(`GET /api/users/{id} (${variant})`, {
     kind: SpanKind.SERVER,
     startTime: T(0, 100_000_001),
-    attributes: { ...ALL_TYPES, 'http.request.method': 'GET', 'http.response.status_code': 502 },
+    attributes: { ...ALL_TYPES, ...(variant.startsWith('http/json') ? {} : BEYOND_2_53), 'http.request.method': 'GET', 'http.response.status_code': 502 },
     links: [{ context: other.spanContext(), attributes: { 'link.kind': 'follows-from', 'link.n': 7, 'link.ok': true, 'link.ratio': 0.25 } }],
   }, ROOT_CONTEXT);
   root.addEvent('request.received', { ...ALL_TYPES, 'event.seq': 1 }, T(0, 100_000_500));
