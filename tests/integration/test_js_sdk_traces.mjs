@@ -15,7 +15,7 @@ import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trac
 import { OTLPTraceExporter as HttpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as HttpProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
-import { startOcelot, get, poll } from './lib/ocelot.mjs';
+import { startOcelot, get, poll, sumSamples } from './lib/ocelot.mjs';
 import { Diff, flattenResourceSpans, compareTrace } from './lib/otlp-expect.mjs';
 
 diag.setLogger(new DiagConsoleLogger(), DiagLogLevel.WARN);
@@ -23,11 +23,11 @@ diag.setLogger(new DiagConsoleLogger(), DiagLogLevel.WARN);
 const EXPORT_TIMEOUT_MS = 10_000;
 
 const VARIANTS = [
-  { name: 'http/json', make: (s) => new HttpJsonExporter({ url: `${s.http}/v1/traces`, timeoutMillis: EXPORT_TIMEOUT_MS }) },
-  { name: 'http/json+gzip', make: (s) => new HttpJsonExporter({ url: `${s.http}/v1/traces`, compression: 'gzip', timeoutMillis: EXPORT_TIMEOUT_MS }) },
-  { name: 'http/protobuf', make: (s) => new HttpProtoExporter({ url: `${s.http}/v1/traces`, timeoutMillis: EXPORT_TIMEOUT_MS }) },
-  { name: 'http/protobuf+gzip', make: (s) => new HttpProtoExporter({ url: `${s.http}/v1/traces`, compression: 'gzip', timeoutMillis: EXPORT_TIMEOUT_MS }) },
-  { name: 'grpc', make: (s) => new GrpcExporter({ url: s.grpc, timeoutMillis: EXPORT_TIMEOUT_MS }) },
+  { name: 'http/json', transport: 'http', make: (s) => new HttpJsonExporter({ url: `${s.http}/v1/traces`, timeoutMillis: EXPORT_TIMEOUT_MS }) },
+  { name: 'http/json+gzip', transport: 'http', make: (s) => new HttpJsonExporter({ url: `${s.http}/v1/traces`, compression: 'gzip', timeoutMillis: EXPORT_TIMEOUT_MS }) },
+  { name: 'http/protobuf', transport: 'http', make: (s) => new HttpProtoExporter({ url: `${s.http}/v1/traces`, timeoutMillis: EXPORT_TIMEOUT_MS }) },
+  { name: 'http/protobuf+gzip', transport: 'http', make: (s) => new HttpProtoExporter({ url: `${s.http}/v1/traces`, compression: 'gzip', timeoutMillis: EXPORT_TIMEOUT_MS }) },
+  { name: 'grpc', transport: 'grpc', make: (s) => new GrpcExporter({ url: s.grpc, timeoutMillis: EXPORT_TIMEOUT_MS }) },
 ];
 
 // Attribute values of every type the JS SDK accepts. Doubles have fractional
@@ -199,6 +199,9 @@ test('OpenTelemetry JS SDK traces round-trip through ocelot', { timeout: 240_000
 
   for (const v of VARIANTS) {
     await t.test(`export over ${v.name} and read back`, { timeout: 60_000 }, async () => {
+      const acceptedSpans = async () => sumSamples((await get(`${srv.api}/metrics`)).text,
+        'ocelot_receiver_accepted_total', { signal: 'traces', transport: v.transport });
+      const before = await acceptedSpans();
       const recA = recordingExporter(v.make(srv));
       const recB = recordingExporter(v.make(srv));
       const pA = providerWith(resourceFromAttributes({
@@ -230,6 +233,12 @@ test('OpenTelemetry JS SDK traces round-trip through ocelot', { timeout: 240_000
       const otherSpans = all.filter((s) => s.spanContext().traceId === otherTraceId);
       assert.equal(spans.length, 6, `${v.name}: the SDK recorded ${spans.length} spans of the trace, expected 6`);
       sent.push({ variant: v.name, traceId, spans, otherTraceId, otherSpans });
+
+      // ocelot counts every accepted span in ocelot_receiver_accepted_total{signal="traces",transport}.
+      const after = await acceptedSpans();
+      assert.ok(after.matched > 0, `${v.name}: /metrics has no ocelot_receiver_accepted_total{signal="traces",transport="${v.transport}"}`);
+      assert.equal(after.sum - before.sum, all.length,
+        `${v.name}: ocelot_receiver_accepted_total{signal="traces",transport="${v.transport}"} grew by ${after.sum - before.sum}, the SDK exported ${all.length} spans`);
 
       const v1 = await fetchTrace(srv, '/api/traces/', traceId, 'batches', spans.length);
       checkAnswer(srv, `${v.name}: GET /api/traces/${traceId} .batches`, v1.batches, spans);
