@@ -1,8 +1,8 @@
 // Metrics and logs from the official OpenTelemetry JS SDK, sent over
 // http/json, http/protobuf (each also gzipped) and gRPC, must be acknowledged
-// (exporter result SUCCESS) and counted by ocelot's own /metrics counters of
-// accepted data (any metric whose name contains "accepted", labelled
-// signal="metrics" / signal="logs"). Read-back of metrics and logs is tested
+// (exporter result SUCCESS) and counted exactly by ocelot's own
+// ocelot_receiver_accepted_total{signal="metrics"|"logs", transport="http"|"grpc"}
+// (one per data point / log record). Read-back of metrics and logs is tested
 // once the query engines exist.
 //
 // Metrics: counter, up-down counter, histogram (explicit buckets and
@@ -35,26 +35,31 @@ const gz = { compression: 'gzip' };
 const VARIANTS = [
   {
     name: 'http/json',
+    transport: 'http',
     metrics: (s, o) => new MetricHttpJson({ url: `${s.http}/v1/metrics`, timeoutMillis: TIMEOUT_MS, ...o }),
     logs: (s) => new LogHttpJson({ url: `${s.http}/v1/logs`, timeoutMillis: TIMEOUT_MS }),
   },
   {
     name: 'http/json+gzip',
+    transport: 'http',
     metrics: (s, o) => new MetricHttpJson({ url: `${s.http}/v1/metrics`, timeoutMillis: TIMEOUT_MS, ...gz, ...o }),
     logs: (s) => new LogHttpJson({ url: `${s.http}/v1/logs`, timeoutMillis: TIMEOUT_MS, ...gz }),
   },
   {
     name: 'http/protobuf',
+    transport: 'http',
     metrics: (s, o) => new MetricHttpProto({ url: `${s.http}/v1/metrics`, timeoutMillis: TIMEOUT_MS, ...o }),
     logs: (s) => new LogHttpProto({ url: `${s.http}/v1/logs`, timeoutMillis: TIMEOUT_MS }),
   },
   {
     name: 'http/protobuf+gzip',
+    transport: 'http',
     metrics: (s, o) => new MetricHttpProto({ url: `${s.http}/v1/metrics`, timeoutMillis: TIMEOUT_MS, ...gz, ...o }),
     logs: (s) => new LogHttpProto({ url: `${s.http}/v1/logs`, timeoutMillis: TIMEOUT_MS, ...gz }),
   },
   {
     name: 'grpc',
+    transport: 'grpc',
     metrics: (s, o) => new MetricGrpc({ url: s.grpc, timeoutMillis: TIMEOUT_MS, ...o }),
     logs: (s) => new LogGrpc({ url: s.grpc, timeoutMillis: TIMEOUT_MS }),
   },
@@ -107,23 +112,27 @@ async function scrape(srv) {
   return r.text;
 }
 
-// Sum of every "…accepted…" sample labelled signal="<signal>".
-async function acceptedCount(srv, signal) {
-  return sumSamples(await scrape(srv), ['accepted'], { signal });
+// ocelot counts every accepted record (span, metric data point, log record)
+// in ocelot_receiver_accepted_total{signal, transport}.
+const ACCEPTED = 'ocelot_receiver_accepted_total';
+
+async function acceptedCount(srv, signal, transport) {
+  return sumSamples(await scrape(srv), ACCEPTED, { signal, transport });
 }
 
-async function assertAcceptedGrew(srv, signal, before, what) {
+// The counter must grow by exactly the number of records the SDK exported.
+async function assertAccepted(srv, signal, transport, before, n, what) {
   let now;
   await poll(async () => {
-    now = await acceptedCount(srv, signal);
-    return now.sum > before.sum;
+    now = await acceptedCount(srv, signal, transport);
+    return now.sum >= before.sum + n;
   }, { timeoutMs: 5_000, intervalMs: 100 });
   if (now.matched === 0) {
     const lines = (await scrape(srv)).split('\n').filter((l) => l.includes('accepted')).slice(0, 30);
-    assert.fail(`${what}: /metrics has no sample whose name contains "accepted" with label signal="${signal}"; lines with "accepted":\n${lines.join('\n') || '(none)'}`);
+    assert.fail(`${what}: /metrics has no sample ${ACCEPTED}{signal="${signal}",transport="${transport}"}; lines with "accepted":\n${lines.join('\n') || '(none)'}`);
   }
-  assert.ok(now.sum > before.sum,
-    `${what}: accepted ${signal} counters did not grow after a successful export (before ${before.sum}, after ${now.sum})`);
+  assert.equal(now.sum - before.sum, n,
+    `${what}: ${ACCEPTED}{signal="${signal}",transport="${transport}"} grew by ${now.sum - before.sum} (from ${before.sum} to ${now.sum}); the SDK exported ${n} and every export succeeded`);
 }
 
 function countPoints(resourceMetricsList) {
@@ -237,7 +246,7 @@ test('OpenTelemetry JS SDK metrics and logs are accepted over every transport', 
 
   for (const v of VARIANTS) {
     await t.test(`metrics over ${v.name} (cumulative and delta)`, { timeout: 60_000 }, async () => {
-      const before = await acceptedCount(srv, 'metrics');
+      const before = await acceptedCount(srv, 'metrics', v.transport);
       const { cumulative, delta, flushErrors } = await sendMetrics(srv, v);
       assertAllSucceeded(`${v.name} metrics, cumulative reader`, cumulative, srv);
       assertAllSucceeded(`${v.name} metrics, delta reader`, delta, srv);
@@ -248,17 +257,17 @@ test('OpenTelemetry JS SDK metrics and logs are accepted over every transport', 
       assert.ok(c.n > 10 && d.n > 10, `${v.name}: too few data points exported (cumulative ${c.n}, delta ${d.n})`);
       assert.deepEqual([...c.temporalities], [AggregationTemporality.CUMULATIVE], `${v.name}: cumulative reader temporalities`);
       assert.ok(d.temporalities.has(AggregationTemporality.DELTA), `${v.name}: delta reader sent no DELTA metric`);
-      await assertAcceptedGrew(srv, 'metrics', before, `${v.name} metrics`);
+      await assertAccepted(srv, 'metrics', v.transport, before, c.n + d.n, `${v.name} metrics`);
     });
 
     await t.test(`logs over ${v.name}`, { timeout: 60_000 }, async () => {
-      const before = await acceptedCount(srv, 'logs');
+      const before = await acceptedCount(srv, 'logs', v.transport);
       const rec = await sendLogs(srv, v, '5b8efff798038103d269b633813fc60c', 'eee19b7ec3c1b174');
       assertAllSucceeded(`${v.name} logs`, rec, srv);
       assert.equal(rec.flushErrors.length, 0, `${v.name}: logs forceFlush/shutdown failed: ${rec.flushErrors.map((e) => e?.stack ?? e).join('\n')}`);
       const n = rec.sent.reduce((a, b) => a + b.length, 0);
       assert.equal(n, 4, `${v.name}: the SDK exported ${n} log records, expected 4`);
-      await assertAcceptedGrew(srv, 'logs', before, `${v.name} logs`);
+      await assertAccepted(srv, 'logs', v.transport, before, n, `${v.name} logs`);
     });
   }
 

@@ -15,7 +15,7 @@ import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trac
 import { OTLPTraceExporter as HttpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as HttpProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
-import { startOcelot, get, poll } from './lib/ocelot.mjs';
+import { startOcelot, get, poll, sumSamples } from './lib/ocelot.mjs';
 import { Diff, flattenResourceSpans, compareTrace } from './lib/otlp-expect.mjs';
 
 diag.setLogger(new DiagConsoleLogger(), DiagLogLevel.WARN);
@@ -23,15 +23,16 @@ diag.setLogger(new DiagConsoleLogger(), DiagLogLevel.WARN);
 const EXPORT_TIMEOUT_MS = 10_000;
 
 const VARIANTS = [
-  { name: 'http/json', make: (s) => new HttpJsonExporter({ url: `${s.http}/v1/traces`, timeoutMillis: EXPORT_TIMEOUT_MS }) },
-  { name: 'http/json+gzip', make: (s) => new HttpJsonExporter({ url: `${s.http}/v1/traces`, compression: 'gzip', timeoutMillis: EXPORT_TIMEOUT_MS }) },
-  { name: 'http/protobuf', make: (s) => new HttpProtoExporter({ url: `${s.http}/v1/traces`, timeoutMillis: EXPORT_TIMEOUT_MS }) },
-  { name: 'http/protobuf+gzip', make: (s) => new HttpProtoExporter({ url: `${s.http}/v1/traces`, compression: 'gzip', timeoutMillis: EXPORT_TIMEOUT_MS }) },
-  { name: 'grpc', make: (s) => new GrpcExporter({ url: s.grpc, timeoutMillis: EXPORT_TIMEOUT_MS }) },
+  { name: 'http/json', transport: 'http', make: (s) => new HttpJsonExporter({ url: `${s.http}/v1/traces`, timeoutMillis: EXPORT_TIMEOUT_MS }) },
+  { name: 'http/json+gzip', transport: 'http', make: (s) => new HttpJsonExporter({ url: `${s.http}/v1/traces`, compression: 'gzip', timeoutMillis: EXPORT_TIMEOUT_MS }) },
+  { name: 'http/protobuf', transport: 'http', make: (s) => new HttpProtoExporter({ url: `${s.http}/v1/traces`, timeoutMillis: EXPORT_TIMEOUT_MS }) },
+  { name: 'http/protobuf+gzip', transport: 'http', make: (s) => new HttpProtoExporter({ url: `${s.http}/v1/traces`, compression: 'gzip', timeoutMillis: EXPORT_TIMEOUT_MS }) },
+  { name: 'grpc', transport: 'grpc', make: (s) => new GrpcExporter({ url: s.grpc, timeoutMillis: EXPORT_TIMEOUT_MS }) },
 ];
 
 // Attribute values of every type the JS SDK accepts. Doubles have fractional
-// parts: the SDK sends integral numbers as intValue.
+// parts: the SDK sends integral numbers as intValue (and, over JSON, even
+// integral numbers beyond int64 such as 1e300, which makes the request invalid).
 const ALL_TYPES = {
   'attr.string': 'hello',
   'attr.string.empty': '',
@@ -48,13 +49,18 @@ const ALL_TYPES = {
   'attr.double': 3.14159,
   'attr.double.negative': -0.5,
   'attr.double.small': 2.5e-10,
-  'attr.double.large': 1.2345678901234567e300,
+  'attr.double.precise': -12345.678901234567,
   'attr.array.string': ['a', '', 'ü', 'long string value'],
   'attr.array.bool': [true, false, true],
   'attr.array.int': [1, -2, 0, 2 ** 40],
-  'attr.array.double': [1.5, -2.25, 1e-9, 6.02214076e23],
+  'attr.array.double': [1.5, -2.25, 1e-9, 6.02214076e-23, 4503599627370495.5],
   'attr.array.empty': [],
 };
+
+// int64 values beyond 2^53, exact as doubles. Only for protobuf/gRPC: the
+// SDK's JSON encoder writes them as JSON numbers in shortest form
+// (2**62 → 4611686018427388000), i.e. it sends a different integer.
+const BEYOND_2_53 = { 'attr.int.pow2_62': 2 ** 62, 'attr.int.neg_pow2_63': -(2 ** 63), 'attr.array.int.big': [2 ** 60, -(2 ** 61)] };
 
 // Sub-millisecond explicit times (HrTime tuples), a few minutes in the past.
 const BASE = Math.floor(Date.now() / 1000) - 300;
@@ -95,7 +101,7 @@ function buildTrace(variant, pA, pB) {
   const root = tracer.startSpan(`GET /api/users/{id} (${variant})`, {
     kind: SpanKind.SERVER,
     startTime: T(0, 100_000_001),
-    attributes: { ...ALL_TYPES, 'http.request.method': 'GET', 'http.response.status_code': 502 },
+    attributes: { ...ALL_TYPES, ...(variant.startsWith('http/json') ? {} : BEYOND_2_53), 'http.request.method': 'GET', 'http.response.status_code': 502 },
     links: [{ context: other.spanContext(), attributes: { 'link.kind': 'follows-from', 'link.n': 7, 'link.ok': true, 'link.ratio': 0.25 } }],
   }, ROOT_CONTEXT);
   root.addEvent('request.received', { ...ALL_TYPES, 'event.seq': 1 }, T(0, 100_000_500));
@@ -193,6 +199,9 @@ test('OpenTelemetry JS SDK traces round-trip through ocelot', { timeout: 240_000
 
   for (const v of VARIANTS) {
     await t.test(`export over ${v.name} and read back`, { timeout: 60_000 }, async () => {
+      const acceptedSpans = async () => sumSamples((await get(`${srv.api}/metrics`)).text,
+        'ocelot_receiver_accepted_total', { signal: 'traces', transport: v.transport });
+      const before = await acceptedSpans();
       const recA = recordingExporter(v.make(srv));
       const recB = recordingExporter(v.make(srv));
       const pA = providerWith(resourceFromAttributes({
@@ -224,6 +233,12 @@ test('OpenTelemetry JS SDK traces round-trip through ocelot', { timeout: 240_000
       const otherSpans = all.filter((s) => s.spanContext().traceId === otherTraceId);
       assert.equal(spans.length, 6, `${v.name}: the SDK recorded ${spans.length} spans of the trace, expected 6`);
       sent.push({ variant: v.name, traceId, spans, otherTraceId, otherSpans });
+
+      // ocelot counts every accepted span in ocelot_receiver_accepted_total{signal="traces",transport}.
+      const after = await acceptedSpans();
+      assert.ok(after.matched > 0, `${v.name}: /metrics has no ocelot_receiver_accepted_total{signal="traces",transport="${v.transport}"}`);
+      assert.equal(after.sum - before.sum, all.length,
+        `${v.name}: ocelot_receiver_accepted_total{signal="traces",transport="${v.transport}"} grew by ${after.sum - before.sum}, the SDK exported ${all.length} spans`);
 
       const v1 = await fetchTrace(srv, '/api/traces/', traceId, 'batches', spans.length);
       checkAnswer(srv, `${v.name}: GET /api/traces/${traceId} .batches`, v1.batches, spans);

@@ -185,9 +185,13 @@ export async function poll(fn, { timeoutMs = 10_000, intervalMs = 100 } = {}) {
   }
 }
 
-// Sum of every sample in Prometheus text whose metric name contains every
-// string in nameParts and whose label set contains every label in labels.
+// Sum of every sample in Prometheus text whose metric name is nameParts (a
+// string: exact name) or contains every string in nameParts (an array), and
+// whose label set contains every label in labels.
 export function sumSamples(promText, nameParts, labels = {}) {
+  const nameOk = typeof nameParts === 'string'
+    ? (name) => name === nameParts
+    : (name) => nameParts.every((p) => name.includes(p));
   let sum = 0;
   let matched = 0;
   for (const line of promText.split('\n')) {
@@ -195,7 +199,7 @@ export function sumSamples(promText, nameParts, labels = {}) {
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([^}]*)\})?\s+(\S+)/.exec(line);
     if (!m) continue;
     const [, name, , lbls = ''] = m;
-    if (!nameParts.every((p) => name.includes(p))) continue;
+    if (!nameOk(name)) continue;
     if (!Object.entries(labels).every(([k, v]) => lbls.includes(`${k}="${v}"`))) continue;
     const v = Number(m[4]);
     if (Number.isFinite(v)) { sum += v; matched++; }

@@ -10,11 +10,18 @@
 import { isDeepStrictEqual } from 'node:util';
 
 // JS attribute / AnyValue → OTLP/JSON AnyValue, with the JS SDK's typing rule:
-// integral numbers are intValue, other numbers doubleValue.
+// integral numbers within int64 are intValue, other numbers doubleValue. (The
+// SDK's JSON encoder also sends integral numbers beyond int64, e.g. 1e300, as
+// intValue, which is not valid OTLP; tests avoid such values.)
+const INT64_MIN = -(2 ** 63);
+const INT64_END = 2 ** 63;
 export function anyValue(v) {
   if (typeof v === 'string') return { stringValue: v };
   if (typeof v === 'boolean') return { boolValue: v };
-  if (typeof v === 'number') return Number.isInteger(v) ? { intValue: String(v) } : { doubleValue: v };
+  if (typeof v === 'number') {
+    return Number.isInteger(v) && v >= INT64_MIN && v < INT64_END
+      ? { intValue: BigInt(v).toString() } : { doubleValue: v };
+  }
   if (v instanceof Uint8Array) return { bytesValue: Buffer.from(v).toString('base64') };
   if (Array.isArray(v)) return v.length ? { arrayValue: { values: v.map(anyValue) } } : { arrayValue: {} };
   if (v !== null && typeof v === 'object') {
