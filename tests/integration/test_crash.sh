@@ -33,7 +33,7 @@ check_all() {
 ocl_start --fsync interval --workers 2
 for round in $(seq 1 "$ROUNDS"); do
 	if [ $((round % 2)) -eq 0 ]; then proto=grpc; ep="http://$OCL_GRPC"; else proto=http/protobuf; ep="http://$OCL_HTTP"; fi
-	"$OCELOT_BIN" gen --seed "$((RANDOM * 100 + round))" --endpoint "$ep" --protocol "$proto" --batch 50 --concurrency 4 \
+	"$OCELOT_BIN" gen --seed "$((RANDOM * 100 + round))" --endpoint "$ep" --protocol "$proto" --batch 50 --concurrency 4 --rate 400 \
 		--duration 20 --ack-log "$ACK" >"$OCL_TMP/gen.$round.log" 2>&1 &
 	gen=$!
 	# Kill at a random moment 0.5–2.5 s into the load.
