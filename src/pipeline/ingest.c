@@ -21,6 +21,10 @@ struct ocl_ingest {
     char *data_dir;                       /* owned copy of cfg.data_dir */
     ocl_wal_t *wal[OCL_SIGNAL_COUNT];     /* one WAL per signal */
     ocl_tracestore_t *traces;             /* local trace store */
+    pthread_rwlock_t append_lk;           /* read: a WAL append + store add pair in
+                                           * flight; write: computing the checkpoint,
+                                           * so no appended record is in neither the
+                                           * WAL-covered heads nor a segment */
     pthread_t maint;                      /* maintenance thread */
     pthread_mutex_t mu;                   /* guards stop */
     pthread_cond_t cv;                    /* wakes the maintenance thread */
@@ -123,6 +127,19 @@ static void wal_collect(ocl_buf_t *out, void *ud)
 #undef TS_METRIC
 }
 
+/* Deletes traces-WAL segments whose records are all in segment files. The
+ * write lock waits out every append whose record is in the WAL but not yet
+ * in a head; without it, durable_seq could pass such a record (it counts
+ * only what the heads hold) and its WAL segment could go before the record
+ * reaches any segment. */
+static void checkpoint(ocl_ingest_t *ing)
+{
+    pthread_rwlock_wrlock(&ing->append_lk);
+    uint64_t seq = ocl_tracestore_durable_seq(ing->traces);
+    pthread_rwlock_unlock(&ing->append_lk);
+    ocl_wal_truncate_before(ing->wal[OCL_SIGNAL_TRACES], seq);
+}
+
 /* Ticks every 100 ms: at a million spans/s the head grows by ~400 MB/s,
  * so the cut check must run far more often than the cut age. Retention of
  * the metrics/logs WALs (a directory scan) runs once per 10 s. */
@@ -142,9 +159,7 @@ static void *maint_main(void *arg)
         pthread_cond_timedwait(&ing->cv, &ing->mu, &ts);
         if (ing->stop) break;
         pthread_mutex_unlock(&ing->mu);
-        if (ocl_tracestore_maintain(ing->traces, 0) == 0)
-            ocl_wal_truncate_before(ing->wal[OCL_SIGNAL_TRACES],
-                                    ocl_tracestore_durable_seq(ing->traces));
+        if (ocl_tracestore_maintain(ing->traces, 0) == 0) checkpoint(ing);
         if (++tick % 100 == 0)
             for (int s = OCL_SIGNAL_METRICS; s < OCL_SIGNAL_COUNT; s++)
                 ocl_wal_retain(ing->wal[s], ing->cfg.wal_retention_s, ing->cfg.wal_max_bytes);
@@ -166,6 +181,13 @@ int ocl_ingest_open(const ocl_ingest_cfg_t *cfg, ocl_ingest_t **out)
     ing->data_dir = ocl_strndup(cfg->data_dir, strlen(cfg->data_dir));
     pthread_mutex_init(&ing->mu, NULL);
     pthread_cond_init(&ing->cv, NULL);
+    pthread_rwlockattr_t ra;
+    pthread_rwlockattr_init(&ra);
+    /* Writer preference: under constant ingest the readers overlap forever
+     * and a reader-preferring lock would starve the checkpoint. */
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&ing->append_lk, &ra);
+    pthread_rwlockattr_destroy(&ra);
     if ((rc = mkdir_p(ing->data_dir)) != 0) {
         ocl_error("cannot create data dir %s: %s", ing->data_dir, strerror(errno));
         goto error;
@@ -225,9 +247,7 @@ void ocl_ingest_close(ocl_ingest_t *ing)
     ocl_sm_unregister_all();
     if (ing->traces && ing->maint_started) {
         /* Cut what the head holds so that the next start replays little. */
-        if (ocl_tracestore_maintain(ing->traces, 1) == 0)
-            ocl_wal_truncate_before(ing->wal[OCL_SIGNAL_TRACES],
-                                    ocl_tracestore_durable_seq(ing->traces));
+        if (ocl_tracestore_maintain(ing->traces, 1) == 0) checkpoint(ing);
     }
     if (ing->traces) ocl_tracestore_close(ing->traces);
     for (int s = 0; s < OCL_SIGNAL_COUNT; s++)
@@ -237,6 +257,7 @@ void ocl_ingest_close(ocl_ingest_t *ing)
         }
     pthread_mutex_destroy(&ing->mu);
     pthread_cond_destroy(&ing->cv);
+    pthread_rwlock_destroy(&ing->append_lk);
     free(ing->data_dir);
     free(ing);
 }
@@ -270,13 +291,18 @@ int ocl_ingest_write(ocl_ingest_t *ing, ocl_signal_t sig, ocl_str_t tenant, cons
     if (tenant.n) memcpy(prefix + 1, tenant.p, tenant.n);
     if (sig == OCL_SIGNAL_TRACES && ocl_tracestore_admit(ing->traces) != 0) return OCL_EBUSY;
     uint64_t seq = 0;
-    int rc = ocl_wal_append2(ing->wal[sig], (uint8_t)sig, prefix, 1 + tenant.n, pb, len, &seq);
-    if (rc != 0) return OCL_EIO;
+    int rc = 0;
+    pthread_rwlock_rdlock(&ing->append_lk);
+    if (ocl_wal_append2(ing->wal[sig], (uint8_t)sig, prefix, 1 + tenant.n, pb, len, &seq) != 0) {
+        rc = OCL_EIO;
+        goto done;
+    }
     switch (sig) {
     case OCL_SIGNAL_TRACES: {
         size_t rejected = 0;
+        /* On OCL_EBUSY the record is in the WAL but the client is told to
+         * retry: it was not acknowledged, and reads dedupe the replay. */
         rc = ocl_tracestore_add(ing->traces, req, seq, &rejected);
-        if (rc != 0) return rc; /* in the WAL; the client retries, reads dedupe */
         res->rejected = (int64_t)rejected;
         if (rejected) res->reason = "invalid trace or span id (must be 16 and 8 non-zero bytes)";
         break;
@@ -287,7 +313,9 @@ int ocl_ingest_write(ocl_ingest_t *ing, ocl_signal_t sig, ocl_str_t tenant, cons
     case OCL_SIGNAL_LOGS:
         break;
     }
-    return 0;
+done:
+    pthread_rwlock_unlock(&ing->append_lk);
+    return rc;
 }
 
 ocl_tracestore_t *ocl_ingest_traces(ocl_ingest_t *ing) { return ing->traces; }
