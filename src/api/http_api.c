@@ -131,7 +131,7 @@ void ocl_http_api_handle(ocl_http_req_t *req, void *ud)
         return;
     }
     if (ocl_str_eq_c(req->path, "/-/ready")) {
-        if (api->ready)
+        if (__atomic_load_n(&api->ready, __ATOMIC_ACQUIRE))
             text(req, 200, "ocelot is Ready.\n");
         else
             text(req, 503, "Service Unavailable\n");

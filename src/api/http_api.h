@@ -10,7 +10,7 @@
 
 typedef struct {
     ocl_ingest_t *ingest;  /* stores to query */
-    volatile int ready;    /* set once the server serves ingest */
+    int ready;             /* set (atomically) once the server serves ingest */
 } ocl_http_api_t;
 
 /* ocl_http_handler_fn; ud = ocl_http_api_t *. */

@@ -82,6 +82,16 @@ void ocl_sm_register(ocl_sm_collect_fn fn, void *ud)
     pthread_mutex_unlock(&collectors_mu);
 }
 
+void ocl_sm_unregister(ocl_sm_collect_fn fn, void *ud)
+{
+    pthread_mutex_lock(&collectors_mu);
+    int k = 0;
+    for (int i = 0; i < n_collectors; i++)
+        if (collectors[i].fn != fn || collectors[i].ud != ud) collectors[k++] = collectors[i];
+    n_collectors = k;
+    pthread_mutex_unlock(&collectors_mu);
+}
+
 void ocl_sm_unregister_all(void)
 {
     pthread_mutex_lock(&collectors_mu);
@@ -210,8 +220,15 @@ void ocl_sm_render(ocl_buf_t *out)
                              ocl_latency_bounds_s, OCL_LAT_BUCKETS, counts,
                              atomic_load(&stats[s][t].lat_sum_ns) / 1e9);
         }
+    /* Copy under the lock; owners unregister before they free `ud`, and
+     * shutdown stops the HTTP server before that, so no render outlives it. */
+    struct {
+        ocl_sm_collect_fn fn;
+        void *ud;
+    } copy[MAX_COLLECTORS];
     pthread_mutex_lock(&collectors_mu);
     int n = n_collectors;
+    memcpy(copy, collectors, (size_t)n * sizeof copy[0]);
     pthread_mutex_unlock(&collectors_mu);
-    for (int i = 0; i < n; i++) collectors[i].fn(out, collectors[i].ud);
+    for (int i = 0; i < n; i++) copy[i].fn(out, copy[i].ud);
 }

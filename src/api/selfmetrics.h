@@ -44,6 +44,7 @@ void ocl_sm_request(ocl_signal_t s, ocl_transport_t t, uint64_t nanos);
 /* A provider of extra lines (stores, WAL, net) called at render time. */
 typedef void (*ocl_sm_collect_fn)(ocl_buf_t *out, void *ud);
 void ocl_sm_register(ocl_sm_collect_fn fn, void *ud);
+void ocl_sm_unregister(ocl_sm_collect_fn fn, void *ud);
 void ocl_sm_unregister_all(void);
 
 /* Renders every metric (Prometheus text format 0.0.4). */

@@ -219,11 +219,11 @@ int ocl_cmd_serve(int argc, char **argv, int developer_defaults)
     }
     ocl_replay_stats_t rs;
     ocl_ingest_replay_stats(ing, &rs);
-    ocl_info("replayed WAL: %llu trace, %llu metric, %llu log records (%llu spans, %llu "
-             "undecodable) in %.1f ms",
-             (unsigned long long)rs.records[0], (unsigned long long)rs.records[1],
-             (unsigned long long)rs.records[2], (unsigned long long)rs.spans,
-             (unsigned long long)rs.bad_records, rs.nanos / 1e6);
+    ocl_info("replayed WAL: %llu trace (%llu already in segments), %llu metric, %llu log "
+             "records; %llu spans, %llu undecodable records, in %.1f ms",
+             (unsigned long long)rs.records[0], (unsigned long long)rs.skipped,
+             (unsigned long long)rs.records[1], (unsigned long long)rs.records[2],
+             (unsigned long long)rs.spans, (unsigned long long)rs.bad_records, rs.nanos / 1e6);
 
     static ocl_otlp_receiver_t rcv;
     static ocl_http_api_t api;
@@ -264,7 +264,7 @@ int ocl_cmd_serve(int argc, char **argv, int developer_defaults)
         printf("ocelot: %s listening on %s:%d\n", ls[i].name, hosts[i], ls[i].port);
         fflush(stdout);
     }
-    api.ready = 1;
+    __atomic_store_n(&api.ready, 1, __ATOMIC_RELEASE);
     printf("ocelot: ready\n");
     if (developer_defaults) {
         const char *h = hosts[2];
@@ -285,8 +285,8 @@ int ocl_cmd_serve(int argc, char **argv, int developer_defaults)
     ocl_info("received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     rc = 0;
 done:
-    ocl_sm_unregister_all();
     if (srv) {
+        ocl_sm_unregister(net_collect, srv);
         ocl_server_stop(srv);
         ocl_server_destroy(srv);
     }

@@ -197,6 +197,9 @@ ocl_str_t ocl_grpc_call_header(const ocl_grpc_call_t *call, const char *name)
 void ocl_http_respond(ocl_http_req_t *req, int status, const char *content_type,
                       const ocl_header_t *extra, size_t n_extra, const void *body, size_t len)
 {
+    /* A HEAD response carries no body; Content-Length 0 keeps the framing
+     * right for the next response on the connection. */
+    if (ocl_str_eq_c(req->method, "HEAD")) len = 0;
     if (req->http2) ocl_h2_http_respond(req->conn_priv, status, content_type, extra, n_extra, body, len);
     else ocl_h1_respond(req->conn_priv, status, content_type, extra, n_extra, body, len);
 }

@@ -10,6 +10,8 @@
 #include "core/time.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -31,7 +33,54 @@ struct ocl_ingest {
     int stop;                             /* set on close */
     int maint_started;                    /* maint is running */
     ocl_replay_stats_t replay;            /* what the last open replayed */
+    uint64_t checkpoint;                  /* traces WAL records below are in segments
+                                           * (persisted in wal/traces.checkpoint) */
 };
+
+/* wal/traces.checkpoint: u64 seq | u32 crc32c(seq), little endian. Written
+ * to a temp name, fsynced and renamed, so it is either old or new. */
+static void checkpoint_path(const ocl_ingest_t *ing, char *buf, size_t n, int tmp)
+{
+    snprintf(buf, n, "%s/wal/traces.checkpoint%s", ing->data_dir, tmp ? ".tmp" : "");
+}
+
+static uint64_t checkpoint_load(const ocl_ingest_t *ing)
+{
+    char path[PATH_MAX];
+    unsigned char b[12];
+    checkpoint_path(ing, path, sizeof path, 0);
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    size_t n = fread(b, 1, sizeof b, f);
+    fclose(f);
+    uint64_t seq;
+    uint32_t crc;
+    memcpy(&seq, b, 8);
+    memcpy(&crc, b + 8, 4);
+    if (n != sizeof b || ocl_crc32c(0, b, 8) != crc) {
+        ocl_warn("ignoring corrupt %s: the whole traces WAL is replayed", path);
+        return 0;
+    }
+    return seq;
+}
+
+static int checkpoint_store(const ocl_ingest_t *ing, uint64_t seq)
+{
+    char tmp[PATH_MAX], path[PATH_MAX];
+    unsigned char b[12];
+    uint32_t crc;
+    memcpy(b, &seq, 8);
+    crc = ocl_crc32c(0, b, 8);
+    memcpy(b + 8, &crc, 4);
+    checkpoint_path(ing, tmp, sizeof tmp, 1);
+    checkpoint_path(ing, path, sizeof path, 0);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return OCL_EIO;
+    int ok = write(fd, b, sizeof b) == (ssize_t)sizeof b && fdatasync(fd) == 0;
+    close(fd);
+    if (!ok || rename(tmp, path) != 0) return OCL_EIO;
+    return 0;
+}
 
 static int mkdir_p(const char *path)
 {
@@ -52,6 +101,7 @@ static int mkdir_p(const char *path)
 typedef struct {
     ocl_ingest_t *ing; /* target */
     ocl_arena_t arena; /* per-record decode memory */
+    unsigned since_maint; /* records replayed since the last maintain call */
 } replay_ctx_t;
 
 static int replay_record(uint8_t type, uint64_t seq, const void *payload, size_t len, void *ud)
@@ -65,6 +115,15 @@ static int replay_record(uint8_t type, uint64_t seq, const void *payload, size_t
     }
     ing->replay.records[type]++;
     if (type != OCL_SIGNAL_TRACES) return 0; /* kept in the WAL for later engines */
+    if (seq < ing->checkpoint) {
+        ing->replay.skipped++; /* already in a segment */
+        return 0;
+    }
+    /* Replay ignores the memory limit, so cut as the head grows. */
+    if (++rc->since_maint >= 256) {
+        rc->since_maint = 0;
+        ocl_tracestore_maintain(ing->traces, 0);
+    }
     size_t off = 1 + p[0];
     ocl_traces_req_t req;
     const char *err = NULL;
@@ -137,6 +196,14 @@ static void checkpoint(ocl_ingest_t *ing)
     pthread_rwlock_wrlock(&ing->append_lk);
     uint64_t seq = ocl_tracestore_durable_seq(ing->traces);
     pthread_rwlock_unlock(&ing->append_lk);
+    if (seq <= ing->checkpoint) return;
+    /* Persist first: replay skips what the file covers, and the WAL may
+     * only lose records the file already vouches for. */
+    if (checkpoint_store(ing, seq) != 0) {
+        ocl_warn("cannot write the traces WAL checkpoint: %s", strerror(errno));
+        return;
+    }
+    ing->checkpoint = seq;
     ocl_wal_truncate_before(ing->wal[OCL_SIGNAL_TRACES], seq);
 }
 
@@ -216,8 +283,11 @@ int ocl_ingest_open(const ocl_ingest_cfg_t *cfg, ocl_ingest_t **out)
     uint64_t t0 = ocl_mono_nano();
     replay_ctx_t rctx = {.ing = ing};
     ocl_arena_init(&rctx.arena, 1 << 20);
+    ing->checkpoint = checkpoint_load(ing);
+    ocl_tracestore_set_replaying(ing->traces, 1);
     for (int s = 0; s < OCL_SIGNAL_COUNT && rc == 0; s++)
         rc = ocl_wal_replay(ing->wal[s], replay_record, &rctx);
+    ocl_tracestore_set_replaying(ing->traces, 0);
     ocl_arena_dispose(&rctx.arena);
     if (rc != 0) goto error;
     ing->replay.nanos = ocl_mono_nano() - t0;
@@ -244,7 +314,7 @@ void ocl_ingest_close(ocl_ingest_t *ing)
         pthread_mutex_unlock(&ing->mu);
         pthread_join(ing->maint, NULL);
     }
-    ocl_sm_unregister_all();
+    ocl_sm_unregister(wal_collect, ing);
     if (ing->traces && ing->maint_started) {
         /* Cut what the head holds so that the next start replays little. */
         if (ocl_tracestore_maintain(ing->traces, 1) == 0) checkpoint(ing);

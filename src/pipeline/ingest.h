@@ -7,6 +7,8 @@
  *     u8 tenant_len | tenant bytes | ExportXServiceRequest protobuf
  * with the record type = the signal. Traces go on into the trace store and
  * the traces WAL is truncated once the store has cut them into segments.
+ * wal/traces.checkpoint records the sequence number below which every
+ * traces record is in a segment file: replay skips those records.
  * Metrics and logs stay in their WALs (replayed into the metric and log
  * engines when those exist), bounded by the WAL retention settings.
  *
@@ -63,6 +65,7 @@ typedef struct {
     uint64_t records[OCL_SIGNAL_COUNT]; /* WAL records replayed per signal */
     uint64_t spans;                     /* spans re-added to the trace head */
     uint64_t bad_records;               /* intact records that failed to decode */
+    uint64_t skipped;                   /* traces records below the checkpoint */
     uint64_t nanos;                     /* replay duration */
 } ocl_replay_stats_t;
 void ocl_ingest_replay_stats(ocl_ingest_t *ing, ocl_replay_stats_t *out);

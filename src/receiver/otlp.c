@@ -13,13 +13,16 @@
 #include "core/time.h"
 #include "wire/gzip.h"
 
+#include <pthread.h>
 #include <stdio.h>
 
 #define DEFAULT_MAX_BODY (20u << 20)
 
-/* Per-thread scratch, reused by every request on a worker thread. */
+/* Per-thread scratch, reused by every request on a worker thread; freed
+ * by a pthread key destructor when the worker exits. */
 typedef struct {
     ocl_arena_t arena; /* decoded model */
+    ocl_arena_t json_arena; /* model decoded from JSON, before re-encoding */
     ocl_buf_t inflated; /* decompressed body */
     ocl_buf_t pb;       /* JSON re-encoded as protobuf */
     ocl_buf_t resp;     /* response body */
@@ -27,17 +30,38 @@ typedef struct {
 } scratch_t;
 
 static __thread scratch_t tls;
+static pthread_key_t tls_key;
+static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
+
+static void scratch_dispose(void *p)
+{
+    scratch_t *sc = p;
+    ocl_arena_dispose(&sc->arena);
+    ocl_arena_dispose(&sc->json_arena);
+    ocl_buf_dispose(&sc->inflated);
+    ocl_buf_dispose(&sc->pb);
+    ocl_buf_dispose(&sc->resp);
+    sc->ready = 0;
+}
+
+static void tls_key_init(void) { pthread_key_create(&tls_key, scratch_dispose); }
 
 static scratch_t *scratch(void)
 {
     if (!tls.ready) {
-        ocl_arena_init(&tls.arena, 256 * 1024);
+        /* 1 MiB blocks: a 512-span request decodes into ~400 KB, so the
+         * first block is reused and never freed between requests. */
+        ocl_arena_init(&tls.arena, 1 << 20);
+        ocl_arena_init(&tls.json_arena, 1 << 20);
         ocl_buf_init(&tls.inflated);
         ocl_buf_init(&tls.pb);
         ocl_buf_init(&tls.resp);
         tls.ready = 1;
+        pthread_once(&tls_once, tls_key_init);
+        pthread_setspecific(tls_key, &tls);
     }
     ocl_arena_reset(&tls.arena);
+    ocl_arena_reset(&tls.json_arena);
     tls.inflated.len = tls.pb.len = tls.resp.len = 0;
     /* Don't keep a huge buffer from one big request forever. */
     if (tls.inflated.cap > (8u << 20)) ocl_buf_dispose(&tls.inflated);
@@ -112,21 +136,6 @@ static const char *decode_error(int rc, const char *err)
     }
 }
 
-/* JSON bodies are parsed into a tree before conversion, and a tiny value
- * like `{}` or `1,` costs far more once parsed than its bytes, so the number
- * of values — not just the byte size — bounds memory. Every value but the
- * first follows a '{', '[', ',' or ':'; counting those bytes (including any
- * inside strings) over-estimates, which only errs on the safe side. */
-#define MAX_JSON_VALUES (4u * 1024u * 1024u)
-
-static int json_too_many_values(const unsigned char *p, size_t n)
-{
-    size_t count = 0;
-    for (size_t i = 0; i < n; i++)
-        count += p[i] == '{' || p[i] == '[' || p[i] == ',' || p[i] == ':';
-    return count > MAX_JSON_VALUES;
-}
-
 /* The shared core of both transports: body (uncompressed) → outcome. */
 static void process(ocl_otlp_receiver_t *rcv, scratch_t *sc, ocl_signal_t sig, int json,
                     const unsigned char *body, size_t len, ocl_str_t tenant, outcome_t *o)
@@ -134,12 +143,7 @@ static void process(ocl_otlp_receiver_t *rcv, scratch_t *sc, ocl_signal_t sig, i
     any_req_t req;
     const char *err = NULL;
     memset(o, 0, sizeof *o);
-    if (json && json_too_many_values(body, len)) {
-        o->kind = OUT_TOO_LARGE;
-        o->msg = "JSON request has too many values (limit 4194304)";
-        return;
-    }
-    int rc = decode(sig, json, body, len, &sc->arena, &req, &err);
+    int rc = decode(sig, json, body, len, json ? &sc->json_arena : &sc->arena, &req, &err);
     if (rc == OCL_ETOOBIG) {
         o->kind = OUT_TOO_LARGE;
         o->msg = err ? err : "request too large once decoded";
@@ -156,12 +160,13 @@ static void process(ocl_otlp_receiver_t *rcv, scratch_t *sc, ocl_signal_t sig, i
         /* The WAL and stores keep protobuf: encode, then decode those bytes
          * so that the model's raw fields point at them. */
         encode_pb(sig, &req, &sc->pb);
+        ocl_arena_reset(&sc->json_arena);
         pb = sc->pb.p;
         pb_len = sc->pb.len;
         err = NULL;
         rc = decode(sig, 0, pb ? (const void *)pb : "", pb_len, &sc->arena, &req, &err);
         if (rc != 0) {
-            o->kind = OUT_INVALID;
+            o->kind = rc == OCL_ETOOBIG ? OUT_TOO_LARGE : OUT_INVALID;
             o->msg = decode_error(rc, err);
             return;
         }
@@ -410,7 +415,8 @@ void ocl_otlp_grpc_handle(ocl_grpc_call_t *call, void *ud)
         return;
     case OUT_INVALID: ocl_grpc_respond(call, OCL_GRPC_INVALID_ARGUMENT, o.msg, NULL, 0); return;
     case OUT_TOO_LARGE:
-        ocl_grpc_respond(call, OCL_GRPC_RESOURCE_EXHAUSTED, "message too large", NULL, 0);
+        ocl_grpc_respond(call, OCL_GRPC_RESOURCE_EXHAUSTED, o.msg ? o.msg : "message too large",
+                         NULL, 0);
         return;
     case OUT_BUSY:
     case OUT_STORAGE: ocl_grpc_respond(call, OCL_GRPC_UNAVAILABLE, o.msg, NULL, 0); return;

@@ -27,6 +27,7 @@
 #include "wire/otlp.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -1143,11 +1144,52 @@ static int dec_logs(dctx_t *c, json_t *root, ocl_logs_req_t *out)
 /* ------------------------------------------------------------------ */
 /* Entry points                                                        */
 
+/* jansson's tree costs far more than the text it came from (a `{}` is a
+ * hash table), so parsing runs under a per-thread byte budget: 1 MiB + 32
+ * bytes per input byte. jansson's allocator hooks are process-wide; outside
+ * a parse (no budget set) they just count nothing. Each block carries its
+ * size in a 16-byte header so that free can give the bytes back. */
+#define JSON_BUDGET(len) (((size_t)1 << 20) + 32 * (size_t)(len))
+
+static __thread size_t tl_json_left;   /* bytes the current parse may still take */
+static __thread int tl_json_budgeted;  /* a parse with a budget is running */
+static pthread_once_t json_alloc_once = PTHREAD_ONCE_INIT;
+
+static void *json_budget_malloc(size_t n)
+{
+    if (tl_json_budgeted) {
+        if (n + 16 > tl_json_left) return NULL;
+        tl_json_left -= n + 16;
+    }
+    unsigned char *p = malloc(n + 16);
+    if (!p) return NULL;
+    memcpy(p, &n, sizeof n);
+    p[sizeof n] = (unsigned char)tl_json_budgeted;
+    return p + 16;
+}
+
+static void json_budget_free(void *q)
+{
+    if (!q) return;
+    unsigned char *p = (unsigned char *)q - 16;
+    size_t n;
+    memcpy(&n, p, sizeof n);
+    /* Give bytes back only to the parse that took them. */
+    if (p[sizeof n] && tl_json_budgeted) tl_json_left += n + 16;
+    free(p);
+}
+
+static void json_alloc_init(void) { json_set_alloc_funcs(json_budget_malloc, json_budget_free); }
+
 /* Parses buf; on failure maps jansson's error to an OCL_E* code. */
 static int parse(const void *buf, size_t len, json_t **root, const char **err)
 {
     json_error_t je;
+    pthread_once(&json_alloc_once, json_alloc_init);
+    tl_json_left = JSON_BUDGET(len);
+    tl_json_budgeted = 1;
     *root = json_loadb(buf, len, JSON_ALLOW_NUL, &je);
+    tl_json_budgeted = 0;
     if (!*root) {
         switch (json_error_code(&je)) {
         case json_error_invalid_utf8:
@@ -1160,8 +1202,8 @@ static int parse(const void *buf, size_t len, json_t **root, const char **err)
             if (err) *err = "JSON number out of range";
             return OCL_EINVAL;
         case json_error_out_of_memory:
-            if (err) *err = "out of memory parsing JSON";
-            return OCL_ENOMEM;
+            if (err) *err = "JSON request too large once parsed";
+            return OCL_ETOOBIG;
         default:
             /* Escaped lone surrogates ("\ud800") are not valid Unicode. */
             if (strstr(je.text, "invalid Unicode")) {

@@ -93,6 +93,13 @@ static const char *const wt_errs[M_COUNT][17] = {
 #define SCRATCH_EV 8
 #define SCRATCH_LK 4
 
+/* The decoded model may use at most 1 MiB + 12 bytes per input byte of
+ * arena (measured: realistic spans take ~1.3 bytes per input byte and
+ * attribute-heavy metrics up to ~8, but a body of 2-byte empty spans would
+ * expand a hundredfold). Over it, decoding fails with OCL_ETOOBIG. The
+ * budget counts from the arena's use when decoding started. */
+#define MODEL_BUDGET(len) (((size_t)1 << 20) + 12 * (size_t)(len))
+
 /* Decoder state. The scratch arrays collect a span's attributes, events
  * and links in one pass; the span then copies them to the arena at their
  * final size. Only dec_span uses them (nothing nested in a span does), so
@@ -100,6 +107,7 @@ static const char *const wt_errs[M_COUNT][17] = {
  * heap only for spans with very many attributes. */
 typedef struct {
     ocl_arena_t *a;                  /* destination of arrays */
+    size_t budget;                   /* arena total at which decoding gives up */
     const char *err;                 /* first error message */
     ocl_kv_t *kv;                    /* span attribute scratch (kv_inline or heap) */
     ocl_span_event_t *ev;            /* span event scratch */
@@ -110,9 +118,10 @@ typedef struct {
     ocl_span_link_t lk_inline[SCRATCH_LK];
 } dec_t;
 
-static void dec_init(dec_t *d, ocl_arena_t *a)
+static void dec_init(dec_t *d, ocl_arena_t *a, size_t len)
 {
     d->a = a;
+    d->budget = a->total + MODEL_BUDGET(len);
     d->err = NULL;
     d->kv = d->kv_inline, d->kv_cap = SCRATCH_KV;
     d->ev = d->ev_inline, d->ev_cap = SCRATCH_EV;
@@ -136,10 +145,6 @@ static void *grow_scratch(void *cur, const void *inl, uint32_t *cap, size_t size
     return p;
 }
 
-/* The decoded model may use at most this many arena bytes per request
- * (a 20 MiB body of tiny messages would otherwise expand a hundredfold).
- * Over it, decoding fails with OCL_ETOOBIG. */
-#define MODEL_BUDGET ((size_t)256 << 20)
 
 static int too_big(dec_t *d)
 {
@@ -149,7 +154,7 @@ static int too_big(dec_t *d)
 
 static inline int over_budget(dec_t *d, size_t bytes)
 {
-    return OCL_UNLIKELY(d->a->total + bytes > MODEL_BUDGET);
+    return OCL_UNLIKELY(d->a->total + bytes > d->budget);
 }
 
 /* Copies n scratch elements to the arena. */
@@ -761,7 +766,7 @@ int ocl_otlp_pb_decode_traces(const void *buf, size_t len, ocl_arena_t *a, ocl_t
                               const char **err)
 {
     dec_t dd, *d = &dd;
-    dec_init(d, a);
+    dec_init(d, a, len);
     ocl_str_t m = {buf, len};
     int rc;
     out->rs = NULL;
@@ -769,7 +774,7 @@ int ocl_otlp_pb_decode_traces(const void *buf, size_t len, ocl_arena_t *a, ocl_t
     uint32_t n = count1(d, m, OCL_PB_TAG(1, 2), &rc);
     if (rc) return finish(d, rc, err);
     out->rs = alloc_arr(d, n, sizeof(ocl_resource_spans_t));
-    if (OCL_UNLIKELY(n && !out->rs)) return too_big(d);
+    if (OCL_UNLIKELY(n && !out->rs)) return finish(d, too_big(d), err);
     ocl_pb_reader_t r;
     ocl_pb_reader_init(&r, buf, len);
     while (!ocl_pb_eof(&r)) {
@@ -1411,7 +1416,7 @@ int ocl_otlp_pb_decode_metrics(const void *buf, size_t len, ocl_arena_t *a, ocl_
                                const char **err)
 {
     dec_t dd, *d = &dd;
-    dec_init(d, a);
+    dec_init(d, a, len);
     ocl_str_t m = {buf, len};
     int rc;
     out->rm = NULL;
@@ -1419,7 +1424,7 @@ int ocl_otlp_pb_decode_metrics(const void *buf, size_t len, ocl_arena_t *a, ocl_
     uint32_t n = count1(d, m, OCL_PB_TAG(1, 2), &rc);
     if (rc) return finish(d, rc, err);
     out->rm = alloc_arr(d, n, sizeof(ocl_resource_metrics_t));
-    if (OCL_UNLIKELY(n && !out->rm)) return too_big(d);
+    if (OCL_UNLIKELY(n && !out->rm)) return finish(d, too_big(d), err);
     ocl_pb_reader_t r;
     ocl_pb_reader_init(&r, buf, len);
     while (!ocl_pb_eof(&r)) {
@@ -1565,7 +1570,7 @@ int ocl_otlp_pb_decode_logs(const void *buf, size_t len, ocl_arena_t *a, ocl_log
                             const char **err)
 {
     dec_t dd, *d = &dd;
-    dec_init(d, a);
+    dec_init(d, a, len);
     ocl_str_t m = {buf, len};
     int rc;
     out->rl = NULL;
@@ -1573,7 +1578,7 @@ int ocl_otlp_pb_decode_logs(const void *buf, size_t len, ocl_arena_t *a, ocl_log
     uint32_t n = count1(d, m, OCL_PB_TAG(1, 2), &rc);
     if (rc) return finish(d, rc, err);
     out->rl = alloc_arr(d, n, sizeof(ocl_resource_logs_t));
-    if (OCL_UNLIKELY(n && !out->rl)) return too_big(d);
+    if (OCL_UNLIKELY(n && !out->rl)) return finish(d, too_big(d), err);
     ocl_pb_reader_t r;
     ocl_pb_reader_init(&r, buf, len);
     while (!ocl_pb_eof(&r)) {

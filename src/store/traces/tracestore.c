@@ -50,10 +50,12 @@ struct ocl_tracestore {
     uint64_t max_seq;      /* highest WAL seq added or in segments (atomic) */
     uint64_t spans_stored; /* spans added since open (atomic) */
     uint64_t cuts;         /* cuts since open (atomic) */
+    int replaying;         /* WAL replay: admission limit off (atomic) */
 };
 
 #define A_LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
 #define A_ADD(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
+#define A_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 
 static void atomic_min(uint64_t *p, uint64_t v)
 {
@@ -95,7 +97,8 @@ static uint64_t dent_hash(const void *raw, size_t rn, const void *url, size_t un
 }
 
 /* Interns (raw, url); returns its id. Caller holds d->mu. */
-static uint32_t dict_intern(ts_dict_t *d, ocl_str_t raw, ocl_str_t url)
+/* Interns (raw, url); *bytes grows by the memory a new entry takes. */
+static uint32_t dict_intern(ts_dict_t *d, ocl_str_t raw, ocl_str_t url, uint64_t *bytes)
 {
     uint64_t h = dent_hash(raw.p, raw.n, url.p, url.n);
     uint32_t i = (uint32_t)h & d->mask;
@@ -110,6 +113,7 @@ static uint32_t dict_intern(ts_dict_t *d, ocl_str_t raw, ocl_str_t url)
         i = (i + 1) & d->mask;
     }
     ts_dent_t *e = ocl_malloc(sizeof *e + raw.n + url.n);
+    *bytes += sizeof *e + raw.n + url.n + 2 * sizeof(uint32_t) + sizeof(void *);
     uint8_t *p = (uint8_t *)(e + 1);
     if (raw.n) memcpy(p, raw.p, raw.n);
     if (url.n) memcpy(p + raw.n, url.p, url.n);
@@ -313,10 +317,11 @@ int ocl_tracestore_add(ocl_tracestore_t *ts, const ocl_traces_req_t *req, uint64
     uint32_t *order_ix = scr->order;
     pthread_rwlock_rdlock(&ts->lk);
     ts_head_t *h = ts->head;
-    if (live_bytes(ts) > ts->max_memory_bytes) {
+    if (!A_LOAD(&ts->replaying) && live_bytes(ts) > ts->max_memory_bytes) {
         rc = OCL_EBUSY;
         goto done;
     }
+    uint64_t bytes = 0, ntr = 0;
 
     /* 1. validate, intern resources and scopes (one lock each per request) */
     pthread_mutex_lock(&h->res.mu);
@@ -335,8 +340,10 @@ int ocl_tracestore_add(ocl_tracestore_t *ts, const ocl_traces_req_t *req, uint64
                     rej++;
                     continue;
                 }
-                if (rid == UINT32_MAX) rid = dict_intern(&h->res, rs->resource.raw, rs->schema_url);
-                if (sid == UINT32_MAX) sid = dict_intern(&h->scope, ss->scope.raw, ss->schema_url);
+                if (rid == UINT32_MAX)
+                    rid = dict_intern(&h->res, rs->resource.raw, rs->schema_url, &bytes);
+                if (sid == UINT32_MAX)
+                    sid = dict_intern(&h->scope, ss->scope.raw, ss->schema_url, &bytes);
                 pend_t *p = &pend[np++];
                 p->sp = sp;
                 p->h = XXH3_64bits(sp->trace_id.p, 16);
@@ -349,7 +356,10 @@ int ocl_tracestore_add(ocl_tracestore_t *ts, const ocl_traces_req_t *req, uint64
     }
     pthread_mutex_unlock(&h->scope.mu);
     pthread_mutex_unlock(&h->res.mu);
-    if (!np) goto done;
+    if (!np) {
+        A_ADD(&h->bytes, bytes);
+        goto done;
+    }
 
     /* 2. bucket by shard (counting sort, stable) */
     uint32_t cnt[TS_SHARDS + 1] = {0};
@@ -360,7 +370,6 @@ int ocl_tracestore_add(ocl_tracestore_t *ts, const ocl_traces_req_t *req, uint64
     for (size_t i = 0; i < np; i++) order_ix[pos[pend[i].h & (TS_SHARDS - 1)]++] = (uint32_t)i;
 
     /* 3. one lock per shard touched */
-    uint64_t bytes = 0, ntr = 0;
     for (int sh = 0; sh < TS_SHARDS; sh++) {
         if (cnt[sh] == cnt[sh + 1]) continue;
         ts_shard_t *s = &h->shards[sh];
@@ -412,7 +421,10 @@ int ocl_tracestore_add(ocl_tracestore_t *ts, const ocl_traces_req_t *req, uint64
     atomic_max(&h->max_seq, seq);
     atomic_min(&h->min_time, tmin);
     atomic_max(&h->max_time, tmax);
-    atomic_max(&ts->newest_time, tmax);
+    /* Retention counts back from the newest span, so one span stamped far
+     * in the future must not age everything out: clamp to now + 1 h. */
+    uint64_t horizon = ocl_now_unix_nano() + 3600ull * 1000000000ull;
+    atomic_max(&ts->newest_time, tmax < horizon ? tmax : horizon);
     atomic_max(&ts->max_seq, seq);
     A_ADD(&ts->spans_stored, np);
 done:
@@ -583,6 +595,12 @@ int ocl_tracestore_get(ocl_tracestore_t *ts, const uint8_t trace_id[16], ocl_buf
         int r = ocl_tseg_lookup(ts->segs[i], trace_id, &g, &order);
         if (r == OCL_ECORRUPT)
             ocl_warn("tracestore: segment %s: corrupt block skipped", ts->segs[i]->path);
+        else if (r == OCL_EIO) {
+            /* Never answer with part of a trace as if it were all of it. */
+            ocl_error("tracestore: segment %s: read failed", ts->segs[i]->path);
+            rc = OCL_EIO;
+            goto done;
+        }
     }
     if (g.n == 0) {
         rc = OCL_ENOTFOUND;
@@ -664,6 +682,8 @@ int ocl_tracestore_open(const ocl_tracestore_cfg_t *cfg, ocl_tracestore_t **out)
     ts->head_max_age_ns = (uint64_t)(cfg->head_max_age_s ? cfg->head_max_age_s : 60) * 1000000000ull;
     ts->retention_ns = (cfg->retention_s ? cfg->retention_s : 7 * 86400ull) * 1000000000ull;
     ts->max_memory_bytes = cfg->max_memory_bytes ? cfg->max_memory_bytes : 4 * ts->head_max_bytes;
+    /* The head must be cut well before admission closes. */
+    if (ts->head_max_bytes > ts->max_memory_bytes / 4) ts->head_max_bytes = ts->max_memory_bytes / 4;
     pthread_rwlockattr_t at;
     pthread_rwlockattr_init(&at);
     pthread_rwlockattr_setkind_np(&at, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
@@ -704,7 +724,9 @@ int ocl_tracestore_open(const ocl_tracestore_cfg_t *cfg, ocl_tracestore_t **out)
             continue;
         }
         push_seg(ts, s);
-        if (s->max_time > ts->newest_time) ts->newest_time = s->max_time;
+        uint64_t horizon = ocl_now_unix_nano() + 3600ull * 1000000000ull;
+        uint64_t mt = s->max_time < horizon ? s->max_time : horizon;
+        if (mt > ts->newest_time) ts->newest_time = mt;
         if (s->max_seq > ts->max_seq) ts->max_seq = s->max_seq;
     }
     closedir(d);
@@ -778,6 +800,11 @@ int ocl_tracestore_maintain(ocl_tracestore_t *ts, int force)
         uint64_t cutoff = newest - ts->retention_ns;
         ts_seg_t **drop = NULL;
         size_t ndrop = 0;
+        int any = 0;
+        pthread_rwlock_rdlock(&ts->lk);
+        for (size_t i = 0; i < ts->nsegs && !any; i++) any = ts->segs[i]->max_time < cutoff;
+        pthread_rwlock_unlock(&ts->lk);
+        if (!any) goto unlock;
         pthread_rwlock_wrlock(&ts->lk);
         size_t k = 0;
         for (size_t i = 0; i < ts->nsegs; i++) {
@@ -797,9 +824,12 @@ int ocl_tracestore_maintain(ocl_tracestore_t *ts, int force)
         }
         free(drop);
     }
+unlock:
     pthread_mutex_unlock(&ts->maint_mu);
     return rc;
 }
+
+void ocl_tracestore_set_replaying(ocl_tracestore_t *ts, int on) { A_STORE(&ts->replaying, on ? 1 : 0); }
 
 uint64_t ocl_tracestore_durable_seq(ocl_tracestore_t *ts)
 {

@@ -59,6 +59,11 @@ void ocl_tracestore_close(ocl_tracestore_t *ts);
 int ocl_tracestore_add(ocl_tracestore_t *ts, const ocl_traces_req_t *req, uint64_t seq,
                        size_t *rejected);
 
+/* WAL replay: while on, ocl_tracestore_add ignores the memory limit (the
+ * data was acknowledged; refusing it would lose it). The replayer cuts the
+ * head itself with ocl_tracestore_maintain as it grows. */
+void ocl_tracestore_set_replaying(ocl_tracestore_t *ts, int on);
+
 /* Checks, without adding, whether the store accepts more data now. */
 int ocl_tracestore_admit(ocl_tracestore_t *ts);
 
