@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <xxhash.h>
 #include <zstd.h>
@@ -328,11 +329,19 @@ int ocl_tseg_open(const char *path, uint64_t id, ts_seg_t **out)
     s->max_seq = get64(f + 80);
     s->nblocks = nblocks;
     uint64_t mlen = fstart - meta_off;
-    s->meta = ocl_malloc(mlen ? mlen : 1);
-    if (pread_all(s->fd, s->meta, mlen, meta_off)) {
+    /* The metadata (dictionary, index, block table) is mapped, not read:
+     * a week of segments holds billions of index entries, and the kernel
+     * can page them out and back as lookups need them. */
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), map_off = meta_off / page * page;
+    s->map_len = (size_t)(mlen + (meta_off - map_off));
+    void *map = mmap(NULL, s->map_len, PROT_READ, MAP_SHARED, s->fd, (off_t)map_off);
+    if (map == MAP_FAILED) {
+        s->map_len = 0;
         rc = OCL_EIO;
         goto error;
     }
+    s->map = map;
+    s->meta = (uint8_t *)map + (meta_off - map_off);
 #ifndef OCL_FUZZING
     if (ocl_crc32c(0, s->meta, mlen) != get32(f + 88)) goto error;
 #endif
@@ -354,6 +363,10 @@ int ocl_tseg_open(const char *path, uint64_t id, ts_seg_t **out)
         if (get32(e + 16) >= nblocks) goto error;
         if (t && memcmp(e - SEG_IDX_ENTRY, e, 16) >= 0) goto error; /* must be sorted */
     }
+    /* Blocks are read by path on lookup: keeping a descriptor per segment
+     * would exhaust the fd limit over a week of segments. */
+    close(s->fd);
+    s->fd = -1;
     *out = s;
     return 0;
 error:
@@ -386,7 +399,10 @@ int ocl_tseg_lookup(ts_seg_t *s, const uint8_t trace_id[16], ts_gather_t *g, uin
     int rc = OCL_ECORRUPT;
     uint8_t *z = ocl_malloc(clen ? clen : 1);
     uint8_t *b = ocl_malloc(rlen ? rlen : 1);
-    if (pread_all(s->fd, z, clen, boff)) {
+    int fd = open(s->path, O_RDONLY | O_CLOEXEC);
+    int bad = fd < 0 || pread_all(fd, z, clen, boff);
+    if (fd >= 0) close(fd);
+    if (bad) {
         rc = OCL_EIO;
         goto error;
     }
@@ -427,7 +443,7 @@ void ocl_tseg_close(ts_seg_t *s, int remove)
     if (remove && s->path) unlink(s->path);
     free(s->res);
     free(s->scope);
-    free(s->meta);
+    if (s->map_len) munmap(s->map, s->map_len);
     free(s->path);
     free(s);
 }

@@ -115,7 +115,9 @@ void ocl_tsgather_keep(ts_gather_t *g, void *buf);
 typedef struct ts_seg {
     uint64_t id;          /* file number */
     char *path;           /* file path (owned) */
-    int fd;               /* open for pread */
+    int fd;               /* open only while ocl_tseg_open runs; -1 after */
+    void *map;            /* mmap of the metadata region (page aligned) */
+    size_t map_len;       /* bytes mapped; 0 = nothing mapped */
     uint64_t file_bytes;  /* file size */
     uint64_t min_time;    /* lowest span start */
     uint64_t max_time;    /* highest span start */
@@ -123,7 +125,7 @@ typedef struct ts_seg {
     uint64_t ntraces;     /* trace count (index entries) */
     uint64_t min_seq;     /* lowest WAL seq of its spans */
     uint64_t max_seq;     /* highest WAL seq of its spans */
-    uint8_t *meta;        /* dict + index + block table (owned) */
+    uint8_t *meta;        /* dict + index + block table, inside map */
     ts_dent_t *res;       /* resources (point into meta) */
     uint32_t nres;        /* resource count */
     ts_dent_t *scope;     /* scopes (point into meta) */
