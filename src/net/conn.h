@@ -94,6 +94,7 @@ typedef struct {
     void *session;             /* nghttp2_session * */
     h2_stream_t *streams;      /* live stream objects (doubly linked) */
     uint32_t n_streams;        /* live stream objects, incl. ones awaiting a handler */
+    size_t buffered;           /* request body bytes held by live streams */
     uint32_t rst_budget;       /* peer RST_STREAMs still tolerated (flood guard) */
     uint64_t rst_refill_ms;    /* last time rst_budget was refilled */
     bool in_recv;              /* inside nghttp2_session_mem_recv (no send) */

@@ -46,6 +46,7 @@ struct h2_stream {
     ocl_header_t *hdrs;        /* finalized regular (non-pseudo) headers */
     size_t n_regular;          /* entries in hdrs */
     ocl_buf_t body;            /* collected DATA */
+    size_t buffered;           /* bytes of body counted in u.h2.buffered */
     ocl_buf_t scratch;         /* decompressed gRPC message */
     ocl_buf_t out;             /* response body (or framed gRPC message) being sent */
     size_t out_off;            /* bytes of `out` already given to nghttp2 */
@@ -78,6 +79,7 @@ static void stream_free(h2_stream_t *st)
         else c->u.h2.streams = st->next;
         if (st->next) st->next->prev = st->prev;
         c->u.h2.n_streams--;
+        c->u.h2.buffered -= st->buffered;
         ocl_bufpool_put(c->pool, &st->body);
     } else {
         ocl_buf_dispose(&st->body);
@@ -372,8 +374,19 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const ui
         else http_submit(st, 413, "text/plain; charset=utf-8", NULL, 0, "request body too large\n", 23);
         return 0;
     }
+    /* Flow control does not bound memory (windows are reopened as data
+     * arrives), so cap what one connection's streams hold in total:
+     * beyond three maximal bodies or messages, further streams are told to retry. */
+    size_t most = OCL_MAX(c->limits->max_body_bytes, c->limits->max_grpc_msg_bytes + 5);
+    if (c->u.h2.buffered + len > 3 * most) {
+        if (st->is_grpc) grpc_submit(st, OCL_GRPC_UNAVAILABLE, "too much data in flight on this connection", NULL, 0);
+        else http_submit(st, 503, "text/plain; charset=utf-8", NULL, 0, "too much data in flight\n", 24);
+        return 0;
+    }
     if (!st->body.p) ocl_bufpool_get(c->pool, &st->body);
     ocl_buf_append(&st->body, data, len);
+    st->buffered += len;
+    c->u.h2.buffered += len;
     /* Reject an oversized uncompressed gRPC message by its prefix, early. */
     if (st->is_grpc && st->body.len >= 5 && st->body.p[0] == 0) {
         const unsigned char *p = st->body.p;
