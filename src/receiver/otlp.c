@@ -13,6 +13,7 @@
 #include "core/time.h"
 #include "wire/gzip.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 
@@ -348,6 +349,9 @@ void ocl_otlp_http_handle(ocl_http_req_t *req, void *ud)
     }
     process(rcv, sc, sig, json, body ? body : (const unsigned char *)"", len,
             ocl_http_req_header(req, "x-scope-orgid"), &o);
+    /* A huge request leaves its parse trees in this thread's malloc arena;
+     * give the pages back instead of keeping the peak forever. */
+    if (len > (8u << 20)) malloc_trim(0);
     account(sig, OCL_TRANSPORT_HTTP, &o, t0);
     switch (o.kind) {
     case OUT_OK: {

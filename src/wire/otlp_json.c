@@ -1145,20 +1145,25 @@ static int dec_logs(dctx_t *c, json_t *root, ocl_logs_req_t *out)
 /* Entry points                                                        */
 
 /* jansson's tree costs far more than the text it came from (a `{}` is a
- * hash table), so parsing runs under a per-thread byte budget: 1 MiB + 32
- * bytes per input byte. jansson's allocator hooks are process-wide; outside
+ * hash table), so parsing runs under a per-thread byte budget: 1 MiB + 24
+ * bytes per input byte (realistic OTLP/JSON measures 11-12 bytes per byte).
+ * jansson's allocator hooks are process-wide; outside
  * a parse (no budget set) they just count nothing. Each block carries its
  * size in a 16-byte header so that free can give the bytes back. */
-#define JSON_BUDGET(len) (((size_t)1 << 20) + 32 * (size_t)(len))
+#define JSON_BUDGET(len) (((size_t)1 << 20) + 24 * (size_t)(len))
 
 static __thread size_t tl_json_left;   /* bytes the current parse may still take */
 static __thread int tl_json_budgeted;  /* a parse with a budget is running */
+static __thread int tl_json_refused;   /* the budget refused an allocation */
 static pthread_once_t json_alloc_once = PTHREAD_ONCE_INIT;
 
 static void *json_budget_malloc(size_t n)
 {
     if (tl_json_budgeted) {
-        if (n + 16 > tl_json_left) return NULL;
+        if (n + 16 > tl_json_left) {
+            tl_json_refused = 1;
+            return NULL;
+        }
         tl_json_left -= n + 16;
     }
     unsigned char *p = malloc(n + 16);
@@ -1188,8 +1193,14 @@ static int parse(const void *buf, size_t len, json_t **root, const char **err)
     pthread_once(&json_alloc_once, json_alloc_init);
     tl_json_left = JSON_BUDGET(len);
     tl_json_budgeted = 1;
+    tl_json_refused = 0;
     *root = json_loadb(buf, len, JSON_ALLOW_NUL, &je);
     tl_json_budgeted = 0;
+    if (!*root && tl_json_refused) {
+        /* jansson reports a refused allocation in several ways. */
+        if (err) *err = "JSON request too large once parsed";
+        return OCL_ETOOBIG;
+    }
     if (!*root) {
         switch (json_error_code(&je)) {
         case json_error_invalid_utf8:

@@ -136,6 +136,17 @@ check(truncBad.length === 0, `truncated protobuf not all 400: ${truncBad.slice(0
   check(br.status === 415, `unsupported content-encoding → ${br.status}`);
 }
 
+// 5b. JSON amplification: 2M empty objects (6 MB) would parse into ~500 MB
+// of tree; the parse budget answers 413 and memory stays bounded.
+{
+  const body = '{"resourceSpans":[' + Array(2_000_000).fill('{}').join(',') + ']}';
+  const r = await post(P, '/v1/traces', body, { 'content-type': 'application/json' });
+  check(r.status === 413, `JSON of 2M empty objects → ${r.status} ${r.body}`);
+  const status = fs.readFileSync(`/proc/${ocl.proc.pid}/status`, 'utf8');
+  const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)[1]) * 1024;
+  check(hwm < 320 * 1024 * 1024, `peak RSS after JSON amplification ${hwm} bytes (limit 320 MiB)`);
+}
+
 // 6. oversized body (21 MiB > 20 MiB) → 413.
 {
   const r = await post(P, '/v1/traces', Buffer.alloc(21 << 20, 0x0a), pbHdr).catch((e) => ({ status: `error ${e.message}` }));
