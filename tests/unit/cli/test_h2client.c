@@ -100,6 +100,7 @@ typedef struct {
     int http_status;  /* result.http_status */
     int grpc_status;  /* result.grpc_status */
     char msg[64];     /* result.grpc_message */
+    char err[128];    /* result.error_text */
     ocl_buf_t body;   /* result body */
     ocl_buf_t req;    /* framed request */
 } rec_t;
@@ -116,7 +117,10 @@ static void on_done(void *ud, const ocl_h2client_result_t *r)
     x->http_status = r->http_status;
     x->grpc_status = r->grpc_status;
     snprintf(x->msg, sizeof(x->msg), "%s", r->grpc_message);
-    if (r->error) assert_non_null(r->error_text);
+    if (r->error) {
+        assert_non_null(r->error_text);
+        snprintf(x->err, sizeof(x->err), "%s", r->error_text);
+    }
     x->body.len = 0;
     ocl_buf_append(&x->body, r->body, r->body_len);
 }
@@ -231,6 +235,7 @@ static void test_large_messages(void **state)
     poll_until(c, N, 15000);
     assert_int_equal(g_done, N);
     for (int i = 0; i < N; i++) {
+        if (r[i].error) print_error("call %d: %s\n", i, r[i].err);
         assert_int_equal(r[i].error, 0);
         assert_int_equal(r[i].grpc_status, 0);
         assert_int_equal(r[i].body.len, r[i].req.len);
