@@ -1,10 +1,11 @@
 /*
  * gen.c — `ocelot gen`: a telemetry load generator. Builds synthetic
  * traces, metrics and logs (synth.c), encodes them as OTLP protobuf or
- * OTLP/JSON, and sends them over OTLP/HTTP or OTLP/gRPC with libcurl's multi
- * interface: one easy handle per in-flight request, reused for the whole run
- * so that connections stay alive (HTTP/1.1 keep-alive; gRPC requests share
- * one HTTP/2 connection with prior knowledge, as a gRPC channel does).
+ * OTLP/JSON, and sends them over OTLP/HTTP with libcurl's multi interface (one
+ * easy handle per in-flight request, reused for the whole run so that
+ * HTTP/1.1 connections stay alive) or over OTLP/gRPC with h2client.c (the
+ * in-flight requests are streams multiplexed over a few HTTP/2 connections
+ * with prior knowledge, as a gRPC channel does).
  *
  * Outcome of a request: acknowledged iff HTTP 2xx (OTLP/HTTP), or HTTP 200
  * with grpc-status 0 (gRPC, read from the trailers). HTTP 429/503 and gRPC
@@ -22,6 +23,7 @@
  * encoding cost do not limit the send rate.
  */
 #include "cli/cli.h"
+#include "cli/h2client.h"
 #include "cli/synth.h"
 #include "core/time.h"
 #include "wire/otlp.h"
@@ -69,7 +71,8 @@ typedef struct {
 } body_t;
 
 typedef struct {
-    CURL *h;             /* reused easy handle */
+    CURL *h;             /* reused easy handle (HTTP); NULL for gRPC */
+    struct gen *g;       /* owner, for the gRPC completion callback */
     bool busy;           /* a request is in flight */
     bool retry_pending;  /* body must be resent at not_before */
     int sig;             /* signal of the current body */
@@ -77,17 +80,17 @@ typedef struct {
     const body_t *body;  /* body being sent: &own or a pregen body */
     uint64_t t0;         /* monotonic start of the attempt */
     uint64_t not_before; /* monotonic time before which the slot is idle */
-    long grpc_status;    /* from headers/trailers, -1 if none */
-    char grpc_msg[160];  /* grpc-message */
-    double retry_after;  /* seconds, -1 if none */
+    double retry_after;  /* seconds, -1 if none (HTTP) */
     char resp[200];      /* start of the response body (error messages) */
     size_t resp_len;
     char errbuf[CURL_ERROR_SIZE]; /* libcurl's error text */
 } slot_t;
 
-typedef struct {
+typedef struct gen {
     opts_t o;
-    CURLM *multi;
+    CURLM *multi;                /* HTTP transport */
+    ocl_h2client_t *h2;          /* gRPC transport */
+    const char *grpc_path[OCL_SIGNAL_COUNT]; /* per-signal gRPC method path */
     slot_t *slots;
     struct curl_slist *headers;  /* request headers, shared by all handles */
     char *url[OCL_SIGNAL_COUNT]; /* per-signal URL */
@@ -106,7 +109,6 @@ typedef struct {
     size_t n_lat, cap_lat;
     char first_error[256];     /* first failure, for the summary */
     uint64_t failed_transport; /* failures without an HTTP answer */
-    bool h2_no_reuse;          /* libcurl cannot reuse h2c connections */
 } gen_t;
 
 static volatile sig_atomic_t interrupted;
@@ -287,18 +289,7 @@ static size_t on_header(char *p, size_t sz, size_t n, void *ud)
     size_t vn;
     char tmp[32];
     if (len >= 5 && !memcmp(p, "HTTP/", 5)) {
-        s->grpc_status = -1;
-        s->grpc_msg[0] = 0;
         s->retry_after = -1;
-    } else if (header_is(p, len, "grpc-status", &v, &vn)) {
-        vn = OCL_MIN(vn, sizeof(tmp) - 1);
-        memcpy(tmp, v, vn);
-        tmp[vn] = 0;
-        s->grpc_status = strtol(tmp, NULL, 10);
-    } else if (header_is(p, len, "grpc-message", &v, &vn)) {
-        vn = OCL_MIN(vn, sizeof(s->grpc_msg) - 1);
-        memcpy(s->grpc_msg, v, vn);
-        s->grpc_msg[vn] = 0;
     } else if (header_is(p, len, "retry-after", &v, &vn)) {
         vn = OCL_MIN(vn, sizeof(tmp) - 1);
         memcpy(tmp, v, vn);
@@ -330,24 +321,26 @@ static int slot_setup(gen_t *g, slot_t *s)
     curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_USERAGENT, "ocelot-gen/" OCL_VERSION);
-    if (g->o.proto == PROTO_GRPC) {
-        curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
-        if (g->h2_no_reuse) {
-            curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
-            curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
-        } else {
-            curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
-        }
-    } else {
-        curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-    }
+    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     return 0;
 }
 
+static void on_grpc_done(void *ud, const ocl_h2client_result_t *res);
+
 static void slot_send(gen_t *g, slot_t *s, uint64_t now)
 {
-    s->grpc_status = -1;
-    s->grpc_msg[0] = 0;
+    s->t0 = now;
+    s->busy = true;
+    s->retry_pending = false;
+    if (g->h2) {
+        int rc = ocl_h2client_call(g->h2, g->grpc_path[s->sig], s->body->p, s->body->len,
+                                   (uint32_t)g->o.timeout_ms, on_grpc_done, s);
+        if (rc) { /* only for a bad argument: report it as a transport failure */
+            ocl_h2client_result_t r = {.error = rc, .error_text = ocl_strerror(rc)};
+            on_grpc_done(s, &r);
+        }
+        return;
+    }
     s->retry_after = -1;
     s->resp_len = 0;
     s->resp[0] = 0;
@@ -355,9 +348,6 @@ static void slot_send(gen_t *g, slot_t *s, uint64_t now)
     curl_easy_setopt(s->h, CURLOPT_URL, g->url[s->sig]);
     curl_easy_setopt(s->h, CURLOPT_POSTFIELDS, (const char *)s->body->p);
     curl_easy_setopt(s->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)s->body->len);
-    s->t0 = now;
-    s->busy = true;
-    s->retry_pending = false;
     curl_multi_add_handle(g->multi, s->h);
 }
 
@@ -405,27 +395,35 @@ static void write_ack_log(gen_t *g, const body_t *b)
     fflush(g->ack);
 }
 
-static void slot_done(gen_t *g, slot_t *s, CURLcode cc, uint64_t now)
+/* What one attempt got back, whatever the transport. */
+typedef struct {
+    const char *transport_error; /* no HTTP answer: why; else NULL */
+    long code;                   /* HTTP status */
+    long grpc_status;            /* gRPC: from headers/trailers, -1 if none */
+    const char *grpc_msg;        /* gRPC: grpc-message, "" if none */
+    double retry_after;          /* seconds, -1 if none */
+} attempt_t;
+
+/* Counts the outcome of the slot's attempt (the slot is idle afterwards). */
+static void slot_finish(gen_t *g, slot_t *s, const attempt_t *a, uint64_t now)
 {
-    long code = 0;
-    curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &code);
-    curl_multi_remove_handle(g->multi, s->h);
+    long code = a->code;
     s->busy = false;
     g->sent++;
     enum { ACK, THROTTLED, FAILED } outcome;
-    if (cc != CURLE_OK) {
+    if (a->transport_error) {
         outcome = FAILED;
         g->failed_transport++;
-        note_error(g, "%s", s->errbuf[0] ? s->errbuf : curl_easy_strerror(cc));
+        note_error(g, "%s", a->transport_error);
         s->not_before = now + 20000000ull; /* do not spin on a dead server */
     } else if (g->o.proto == PROTO_GRPC) {
-        if (code == 200 && s->grpc_status == 0)
+        if (code == 200 && a->grpc_status == 0)
             outcome = ACK;
-        else if (s->grpc_status == 14 || code == 429 || code == 503)
+        else if (a->grpc_status == 14 || code == 429 || code == 503)
             outcome = THROTTLED;
         else {
             outcome = FAILED;
-            note_error(g, "HTTP %ld grpc-status %ld %s", code, s->grpc_status, s->grpc_msg);
+            note_error(g, "HTTP %ld grpc-status %ld %s", code, a->grpc_status, a->grpc_msg);
         }
     } else {
         if (code >= 200 && code < 300)
@@ -450,13 +448,33 @@ static void slot_done(gen_t *g, slot_t *s, CURLcode cc, uint64_t now)
     } else if (outcome == THROTTLED) {
         g->throttled++;
         if (g->o.retry) {
-            double d = s->retry_after >= 0 ? s->retry_after : 0.1;
+            double d = a->retry_after >= 0 ? a->retry_after : 0.1;
             s->retry_pending = true;
             s->not_before = now + (uint64_t)(d * 1e9);
         }
     } else {
         g->failed++;
     }
+}
+
+static void slot_done(gen_t *g, slot_t *s, CURLcode cc, uint64_t now)
+{
+    attempt_t a = {.grpc_status = -1, .grpc_msg = "", .retry_after = s->retry_after};
+    curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &a.code);
+    curl_multi_remove_handle(g->multi, s->h);
+    if (cc != CURLE_OK) a.transport_error = s->errbuf[0] ? s->errbuf : curl_easy_strerror(cc);
+    slot_finish(g, s, &a, now);
+}
+
+static void on_grpc_done(void *ud, const ocl_h2client_result_t *res)
+{
+    slot_t *s = ud;
+    attempt_t a = {.transport_error = res->error ? res->error_text : NULL,
+                   .code = res->http_status,
+                   .grpc_status = res->grpc_status,
+                   .grpc_msg = res->grpc_message ? res->grpc_message : "",
+                   .retry_after = res->retry_after};
+    slot_finish(s->g, s, &a, ocl_mono_nano());
 }
 
 /* ---- options ---- */
@@ -724,23 +742,30 @@ static int run(gen_t *g)
         if (stop_new &&
             (interrupted > 1 || now >= drain_deadline || (int_deadline && now >= int_deadline)))
             break;
-        int running = 0;
-        curl_multi_perform(g->multi, &running);
-        CURLMsg *m;
-        int left;
         bool any = false;
-        while ((m = curl_multi_info_read(g->multi, &left))) {
-            if (m->msg != CURLMSG_DONE) continue;
-            slot_t *s = NULL;
-            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&s);
-            slot_done(g, s, m->data.result, ocl_mono_nano());
-            any = true;
+        if (g->h2) {
+            any = ocl_h2client_poll(g->h2, 0) > 0; /* sends, reads, completes */
+        } else {
+            int running = 0;
+            curl_multi_perform(g->multi, &running);
+            CURLMsg *m;
+            int left;
+            while ((m = curl_multi_info_read(g->multi, &left))) {
+                if (m->msg != CURLMSG_DONE) continue;
+                slot_t *s = NULL;
+                curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&s);
+                slot_done(g, s, m->data.result, ocl_mono_nano());
+                any = true;
+            }
         }
         if (any) continue; /* refill slots before sleeping */
         now = ocl_mono_nano();
         if (!hard_stop && deadline < wake) wake = deadline;
         int ms = wake > now ? (int)((wake - now + 999999) / 1000000) : 0;
-        curl_multi_poll(g->multi, NULL, 0, ms, NULL);
+        if (g->h2)
+            ocl_h2client_poll(g->h2, ms); /* completions are counted inside */
+        else
+            curl_multi_poll(g->multi, NULL, 0, ms, NULL);
     }
     return 0;
 }
@@ -784,34 +809,46 @@ int ocl_cmd_gen(int argc, char **argv)
         "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
         "/opentelemetry.proto.collector.logs.v1.LogsService/Export"};
     for (int k = 0; k < OCL_SIGNAL_COUNT; k++) {
-        join_url(&g.url[k], o->endpoint, o->proto == PROTO_GRPC ? grpc_paths[k] : http_paths[k]);
+        if (o->proto == PROTO_GRPC)
+            g.grpc_path[k] = grpc_paths[k];
+        else
+            join_url(&g.url[k], o->endpoint, http_paths[k]);
         if (o->signals & (1u << k)) g.sig_list[g.n_sig++] = k;
     }
     if (o->proto == PROTO_GRPC) {
-        g.headers = curl_slist_append(g.headers, "Content-Type: application/grpc");
-        g.headers = curl_slist_append(g.headers, "TE: trailers");
-        if (o->gzip) g.headers = curl_slist_append(g.headers, "grpc-encoding: gzip");
+        /* gRPC: our own HTTP/2 client, streams multiplexed over
+         * ceil(concurrency / 100) connections (more if the server allows
+         * fewer concurrent streams) */
+        ocl_header_t hv[64];
+        size_t nh = 0;
+        hv[nh++] = (ocl_header_t){"user-agent", 10, "ocelot-gen/" OCL_VERSION,
+                                  strlen("ocelot-gen/" OCL_VERSION)};
+        if (o->gzip) hv[nh++] = (ocl_header_t){"grpc-encoding", 13, "gzip", 4};
+        for (struct curl_slist *h = o->user_headers; h && nh < OCL_ARRAY_LEN(hv); h = h->next) {
+            const char *c = strchr(h->data, ':'), *v = c + 1; /* "K: V" (parse_args) */
+            while (*v == ' ')
+                v++;
+            hv[nh++] = (ocl_header_t){h->data, (size_t)(c - h->data), v, strlen(v)};
+        }
+        ocl_h2client_cfg_t hc = {.endpoint = o->endpoint,
+                                 .max_connections = o->concurrency,
+                                 .streams_per_connection = 100,
+                                 .headers = hv,
+                                 .n_headers = nh};
+        const char *err = NULL;
+        g.h2 = ocl_h2client_create(&hc, &err);
+        if (!g.h2) {
+            fprintf(stderr, "ocelot gen: %s: %s\n", o->endpoint, err ? err : "bad endpoint");
+            goto done;
+        }
     } else {
         g.headers = curl_slist_append(g.headers, o->proto == PROTO_HTTP_JSON
                                                      ? "Content-Type: application/json"
                                                      : "Content-Type: application/x-protobuf");
         if (o->gzip) g.headers = curl_slist_append(g.headers, "Content-Encoding: gzip");
-    }
-    g.headers = curl_slist_append(g.headers, "Expect:");
-    for (struct curl_slist *h = o->user_headers; h; h = h->next)
-        g.headers = curl_slist_append(g.headers, h->data);
-
-    /* libcurl 7.88.x fails every request that reuses an HTTP/2
-     * prior-knowledge connection ("Error in the HTTP2 framing layer",
-     * curl/curl#10634, fixed in 8.0.0): there, each gRPC request gets its
-     * own connection. */
-    const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
-    if (o->proto == PROTO_GRPC && cv->version_num >= 0x075800 && cv->version_num < 0x080000) {
-        g.h2_no_reuse = true;
-        fprintf(stderr,
-                "ocelot gen: libcurl %s cannot reuse HTTP/2 prior-knowledge connections "
-                "(curl#10634); using one connection per gRPC request\n",
-                cv->version);
+        g.headers = curl_slist_append(g.headers, "Expect:");
+        for (struct curl_slist *h = o->user_headers; h; h = h->next)
+            g.headers = curl_slist_append(g.headers, h->data);
     }
     g.synth = ocl_synth_create(o->seed, 0);
     ocl_arena_init(&g.arena, 256 * 1024);
@@ -835,17 +872,19 @@ int ocl_cmd_gen(int argc, char **argv)
             }
         }
     }
-    g.multi = curl_multi_init();
-    curl_multi_setopt(g.multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)o->concurrency);
-    curl_multi_setopt(g.multi, CURLMOPT_MAXCONNECTS, (long)o->concurrency + 4);
-    if (o->proto == PROTO_GRPC)
-        curl_multi_setopt(g.multi, CURLMOPT_MAX_CONCURRENT_STREAMS, (long)o->concurrency);
     g.slots = ocl_calloc(o->concurrency, sizeof(slot_t));
     for (uint32_t i = 0; i < o->concurrency; i++)
-        if (slot_setup(&g, &g.slots[i])) {
-            fprintf(stderr, "ocelot gen: libcurl handle allocation failed\n");
-            goto done;
-        }
+        g.slots[i].g = &g;
+    if (!g.h2) {
+        g.multi = curl_multi_init();
+        curl_multi_setopt(g.multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)o->concurrency);
+        curl_multi_setopt(g.multi, CURLMOPT_MAXCONNECTS, (long)o->concurrency + 4);
+        for (uint32_t i = 0; i < o->concurrency; i++)
+            if (slot_setup(&g, &g.slots[i])) {
+                fprintf(stderr, "ocelot gen: libcurl handle allocation failed\n");
+                goto done;
+            }
+    }
 
     struct sigaction sa, old_int, old_term, old_pipe;
     memset(&sa, 0, sizeof(sa));
@@ -867,12 +906,14 @@ int ocl_cmd_gen(int argc, char **argv)
     ret = rc || g.failed ? 1 : 0;
 
 done:
+    ocl_h2client_destroy(g.h2); /* in-flight calls dropped: bodies unreferenced after this */
     if (g.slots) {
         for (uint32_t i = 0; i < o->concurrency; i++) {
             slot_t *s = &g.slots[i];
-            if (!s->h) continue;
-            if (s->busy) curl_multi_remove_handle(g.multi, s->h);
-            curl_easy_cleanup(s->h);
+            if (s->h) {
+                if (s->busy) curl_multi_remove_handle(g.multi, s->h);
+                curl_easy_cleanup(s->h);
+            }
             body_free(&s->own);
         }
         ocl_free(g.slots);
