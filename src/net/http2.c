@@ -478,24 +478,34 @@ static void flush(ocl_conn_t *c)
 {
     nghttp2_session *s = c->u.h2.session;
     if (c->closed || !s) return;
-    ocl_buf_t out;
-    ocl_buf_init(&out);
-    while (c->pending_write + out.len <= OCL_NET_MAX_PENDING_WRITE) {
-        const uint8_t *d;
-        ssize_t n = nghttp2_session_mem_send(s, &d);
-        if (n < 0) {
-            free(out.p);
-            ocl_conn_close(c);
-            return;
+    /* Produce output until nghttp2 has none left or more than
+     * OCL_NET_MAX_PENDING_WRITE bytes are unsent; in the latter case the
+     * write callback resumes us (it sees the connection was full). A batch
+     * the socket takes synchronously leaves pending_write low, so keep
+     * going: nobody else would call us back. */
+    for (;;) {
+        ocl_buf_t out;
+        ocl_buf_init(&out);
+        ssize_t n = 1;
+        while (c->pending_write + out.len <= OCL_NET_MAX_PENDING_WRITE) {
+            const uint8_t *d;
+            n = nghttp2_session_mem_send(s, &d);
+            if (n < 0) {
+                free(out.p);
+                ocl_conn_close(c);
+                return;
+            }
+            if (n == 0) break;
+            ocl_buf_append(&out, d, (size_t)n);
         }
-        if (n == 0) break;
-        ocl_buf_append(&out, d, (size_t)n);
+        if (out.len) {
+            size_t len;
+            unsigned char *p = ocl_buf_steal(&out, &len);
+            c->io->write(c, p, len);
+        }
+        if (n == 0 || c->closed || c->pending_write > OCL_NET_MAX_PENDING_WRITE) break;
     }
-    if (out.len) {
-        size_t n;
-        unsigned char *p = ocl_buf_steal(&out, &n);
-        c->io->write(c, p, n);
-    }
+    if (c->closed) return;
     if (!nghttp2_session_want_read(s) && !nghttp2_session_want_write(s)) {
         ocl_conn_close(c);
         return;
