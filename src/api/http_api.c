@@ -69,7 +69,10 @@ static void trace_by_id(ocl_http_api_t *api, ocl_http_req_t *req, ocl_str_t id, 
     ocl_buf_init(&out);
     ocl_arena_t arena;
     ocl_arena_init(&arena, 64 * 1024);
-    int rc = ocl_tracestore_get(ocl_ingest_traces(api->ingest), tid, &pb);
+    /* Tenants are kept apart as in Tempo: X-Scope-OrgID selects the store. */
+    ocl_tracestore_t *ts =
+        ocl_ingest_trace_store(api->ingest, ocl_http_req_header(req, "x-scope-orgid"));
+    int rc = ts ? ocl_tracestore_get(ts, tid, &pb) : OCL_ENOTFOUND;
     if (rc == OCL_ENOTFOUND) {
         text(req, 404, "trace not found\n");
         goto done;

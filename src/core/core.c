@@ -5,8 +5,11 @@
  */
 #include "core/core.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 const char *ocl_strerror(int err)
 {
@@ -113,4 +116,20 @@ int ocl_utf8_valid(const void *data, size_t n)
         s += len;
     }
     return 1;
+}
+
+int ocl_mkdir_p(const char *path)
+{
+    char tmp[PATH_MAX];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof tmp) return OCL_EINVAL;
+    memcpy(tmp, path, n + 1);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return OCL_EIO;
+        *p = '/';
+    }
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return OCL_EIO;
+    return 0;
 }

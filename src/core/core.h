@@ -63,6 +63,10 @@ void *ocl_realloc(void *p, size_t n);
 char *ocl_strndup(const char *s, size_t n);
 #define ocl_free free
 
+/* Creates a directory and its missing parents (mode 0755). 0 or OCL_EIO
+ * (errno set), OCL_EINVAL for a path longer than PATH_MAX. */
+int ocl_mkdir_p(const char *path);
+
 /* Validates UTF-8 (RFC 3629: no overlongs, no surrogates, <= U+10FFFF). */
 int ocl_utf8_valid(const void *p, size_t n);
 

@@ -8,6 +8,7 @@
 #include "api/selfmetrics.h"
 #include "core/log.h"
 #include "core/time.h"
+#include "pipeline/tenants.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +23,10 @@ struct ocl_ingest {
     ocl_ingest_cfg_t cfg;                 /* copy of the configuration */
     char *data_dir;                       /* owned copy of cfg.data_dir */
     ocl_wal_t *wal[OCL_SIGNAL_COUNT];     /* one WAL per signal */
-    ocl_tracestore_t *traces;             /* local trace store */
+    ocl_tenants_t *tenants;               /* one trace store per tenant */
+    uint64_t max_memory;                  /* limit on the heads of all tenants together */
+    uint64_t last_trace_seq;              /* highest traces WAL seq appended or
+                                           * replayed (atomic max) */
     pthread_rwlock_t append_lk;           /* read: a WAL append + store add pair in
                                            * flight; write: computing the checkpoint,
                                            * so no appended record is in neither the
@@ -82,21 +86,6 @@ static int checkpoint_store(const ocl_ingest_t *ing, uint64_t seq)
     return 0;
 }
 
-static int mkdir_p(const char *path)
-{
-    char tmp[PATH_MAX];
-    size_t n = strlen(path);
-    if (n == 0 || n >= sizeof tmp) return OCL_EINVAL;
-    memcpy(tmp, path, n + 1);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = 0;
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return OCL_EIO;
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return OCL_EIO;
-    return 0;
-}
 
 typedef struct {
     ocl_ingest_t *ing; /* target */
@@ -115,14 +104,22 @@ static int replay_record(uint8_t type, uint64_t seq, const void *payload, size_t
     }
     ing->replay.records[type]++;
     if (type != OCL_SIGNAL_TRACES) return 0; /* kept in the WAL for later engines */
+    if (seq > ing->last_trace_seq) ing->last_trace_seq = seq;
     if (seq < ing->checkpoint) {
         ing->replay.skipped++; /* already in a segment */
         return 0;
     }
-    /* Replay ignores the memory limit, so cut as the head grows. */
+    ocl_tracestore_t *ts = ocl_tenants_get(ing->tenants, (ocl_str_t){(const char *)p + 1, p[0]}, 1);
+    if (!ts) {
+        ing->replay.bad_records++; /* invalid tenant id or tenant limit */
+        return 0;
+    }
+    ocl_tracestore_set_replaying(ts, 1); /* stores may appear during replay */
+    /* Replay ignores the memory limit, so cut as the heads grow. */
     if (++rc->since_maint >= 256) {
         rc->since_maint = 0;
-        ocl_tracestore_maintain(ing->traces, 0);
+        for (size_t i = 0; i < ocl_tenants_count(ing->tenants); i++)
+            ocl_tracestore_maintain(ocl_tenants_at(ing->tenants, i), 0);
     }
     size_t off = 1 + p[0];
     ocl_traces_req_t req;
@@ -133,7 +130,7 @@ static int replay_record(uint8_t type, uint64_t seq, const void *payload, size_t
         return 0;
     }
     size_t rejected = 0;
-    if (ocl_tracestore_add(ing->traces, &req, seq, &rejected) == 0)
+    if (ocl_tracestore_add(ts, &req, seq, &rejected) == 0)
         ing->replay.spans += ocl_otlp_traces_count(&req) - rejected;
     return 0;
 }
@@ -169,8 +166,21 @@ static void wal_collect(ocl_buf_t *out, void *ud)
                          ocl_wal_fsync_bounds_s, 11, st[s].fsync_ns_buckets,
                          st[s].fsync_ns_total / 1e9);
     }
-    ocl_tracestore_stats_t ts;
-    ocl_tracestore_stats(ing->traces, &ts);
+    ocl_tracestore_stats_t ts = {0};
+    size_t nt = ocl_tenants_count(ing->tenants);
+    for (size_t i = 0; i < nt; i++) {
+        ocl_tracestore_stats_t one;
+        ocl_tracestore_stats(ocl_tenants_at(ing->tenants, i), &one);
+        ts.head_spans += one.head_spans;
+        ts.head_traces += one.head_traces;
+        ts.head_bytes += one.head_bytes;
+        ts.segments += one.segments;
+        ts.segment_bytes += one.segment_bytes;
+        ts.spans_stored += one.spans_stored;
+        ts.cuts += one.cuts;
+    }
+    ocl_sm_header(out, "ocelot_tenants", "gauge", "Tenants with a trace store (default included).");
+    ocl_sm_sample(out, "ocelot_tenants", "", (double)nt);
 #define TS_METRIC(name, type, help, field)                                                         \
     ocl_sm_header(out, name, type, help);                                                          \
     ocl_sm_sample(out, name, "", (double)ts.field);
@@ -194,7 +204,14 @@ static void wal_collect(ocl_buf_t *out, void *ud)
 static void checkpoint(ocl_ingest_t *ing)
 {
     pthread_rwlock_wrlock(&ing->append_lk);
-    uint64_t seq = ocl_tracestore_durable_seq(ing->traces);
+    /* Tenants share the traces WAL: the lowest seq any head holds, or past
+     * the last record when every head is empty. */
+    uint64_t seq = UINT64_MAX;
+    for (size_t i = 0; i < ocl_tenants_count(ing->tenants); i++) {
+        uint64_t m = ocl_tracestore_min_head_seq(ocl_tenants_at(ing->tenants, i));
+        if (m < seq) seq = m;
+    }
+    if (seq == UINT64_MAX) seq = __atomic_load_n(&ing->last_trace_seq, __ATOMIC_RELAXED) + 1;
     pthread_rwlock_unlock(&ing->append_lk);
     if (seq <= ing->checkpoint) return;
     /* Persist first: replay skips what the file covers, and the WAL may
@@ -205,6 +222,36 @@ static void checkpoint(ocl_ingest_t *ing)
     }
     ing->checkpoint = seq;
     ocl_wal_truncate_before(ing->wal[OCL_SIGNAL_TRACES], seq);
+}
+
+/* Sum of the heads of every tenant: what the memory limit applies to. */
+static uint64_t live_bytes(ocl_ingest_t *ing, ocl_tracestore_t **largest)
+{
+    uint64_t sum = 0, most = 0;
+    size_t n = ocl_tenants_count(ing->tenants);
+    for (size_t i = 0; i < n; i++) {
+        ocl_tracestore_t *ts = ocl_tenants_at(ing->tenants, i);
+        uint64_t b = ocl_tracestore_live_bytes(ts);
+        sum += b;
+        if (largest && b > most) most = b, *largest = ts;
+    }
+    return sum;
+}
+
+/* Cuts due heads of every tenant (all of them when `force`), then
+ * checkpoints. Many small tenants may each stay under their own cut size
+ * while together they reach the memory limit: past half the limit, the
+ * largest head is cut early. */
+static void maintain_all(ocl_ingest_t *ing, int force)
+{
+    int failed = 0;
+    size_t n = ocl_tenants_count(ing->tenants);
+    for (size_t i = 0; i < n; i++)
+        failed |= ocl_tracestore_maintain(ocl_tenants_at(ing->tenants, i), force) != 0;
+    ocl_tracestore_t *largest = NULL;
+    if (!force && n > 1 && live_bytes(ing, &largest) > ing->max_memory / 2 && largest)
+        failed |= ocl_tracestore_maintain(largest, 1) != 0;
+    if (!failed) checkpoint(ing);
 }
 
 /* Ticks every 100 ms: at a million spans/s the head grows by ~400 MB/s,
@@ -226,7 +273,7 @@ static void *maint_main(void *arg)
         pthread_cond_timedwait(&ing->cv, &ing->mu, &ts);
         if (ing->stop) break;
         pthread_mutex_unlock(&ing->mu);
-        if (ocl_tracestore_maintain(ing->traces, 0) == 0) checkpoint(ing);
+        maintain_all(ing, 0);
         if (++tick % 100 == 0)
             for (int s = OCL_SIGNAL_METRICS; s < OCL_SIGNAL_COUNT; s++)
                 ocl_wal_retain(ing->wal[s], ing->cfg.wal_retention_s, ing->cfg.wal_max_bytes);
@@ -255,13 +302,13 @@ int ocl_ingest_open(const ocl_ingest_cfg_t *cfg, ocl_ingest_t **out)
     pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
     pthread_rwlock_init(&ing->append_lk, &ra);
     pthread_rwlockattr_destroy(&ra);
-    if ((rc = mkdir_p(ing->data_dir)) != 0) {
+    if ((rc = ocl_mkdir_p(ing->data_dir)) != 0) {
         ocl_error("cannot create data dir %s: %s", ing->data_dir, strerror(errno));
         goto error;
     }
     for (int s = 0; s < OCL_SIGNAL_COUNT; s++) {
         snprintf(path, sizeof path, "%s/wal/%s", ing->data_dir, ocl_signal_names[s]);
-        if ((rc = mkdir_p(path)) != 0) goto error;
+        if ((rc = ocl_mkdir_p(path)) != 0) goto error;
         ocl_wal_cfg_t wc = {.dir = path,
                             .fsync = cfg->fsync,
                             .interval_ms = ing->cfg.fsync_interval_ms};
@@ -270,24 +317,23 @@ int ocl_ingest_open(const ocl_ingest_cfg_t *cfg, ocl_ingest_t **out)
             goto error;
         }
     }
-    snprintf(path, sizeof path, "%s/traces", ing->data_dir);
-    ocl_tracestore_cfg_t tc = {.dir = path,
-                               .head_max_bytes = cfg->trace_head_bytes,
+    ing->max_memory = cfg->max_memory_bytes ? cfg->max_memory_bytes : (256u << 20);
+    ocl_tracestore_cfg_t tc = {.head_max_bytes = cfg->trace_head_bytes,
                                .head_max_age_s = cfg->trace_head_age_s,
                                .retention_s = ing->cfg.trace_retention_s,
-                               .max_memory_bytes = cfg->max_memory_bytes};
-    if ((rc = ocl_tracestore_open(&tc, &ing->traces)) != 0) {
-        ocl_error("cannot open trace store %s: %s", path, ocl_strerror(rc));
+                               .max_memory_bytes = ing->max_memory};
+    if ((rc = ocl_tenants_open(ing->data_dir, &tc, &ing->tenants)) != 0) {
+        ocl_error("cannot open the trace stores in %s", ing->data_dir);
         goto error;
     }
     uint64_t t0 = ocl_mono_nano();
     replay_ctx_t rctx = {.ing = ing};
     ocl_arena_init(&rctx.arena, 1 << 20);
     ing->checkpoint = checkpoint_load(ing);
-    ocl_tracestore_set_replaying(ing->traces, 1);
     for (int s = 0; s < OCL_SIGNAL_COUNT && rc == 0; s++)
         rc = ocl_wal_replay(ing->wal[s], replay_record, &rctx);
-    ocl_tracestore_set_replaying(ing->traces, 0);
+    for (size_t i = 0; i < ocl_tenants_count(ing->tenants); i++)
+        ocl_tracestore_set_replaying(ocl_tenants_at(ing->tenants, i), 0);
     ocl_arena_dispose(&rctx.arena);
     if (rc != 0) goto error;
     ing->replay.nanos = ocl_mono_nano() - t0;
@@ -315,11 +361,9 @@ void ocl_ingest_close(ocl_ingest_t *ing)
         pthread_join(ing->maint, NULL);
     }
     ocl_sm_unregister(wal_collect, ing);
-    if (ing->traces && ing->maint_started) {
-        /* Cut what the head holds so that the next start replays little. */
-        if (ocl_tracestore_maintain(ing->traces, 1) == 0) checkpoint(ing);
-    }
-    if (ing->traces) ocl_tracestore_close(ing->traces);
+    /* Cut what the heads hold so that the next start replays little. */
+    if (ing->tenants && ing->maint_started) maintain_all(ing, 1);
+    ocl_tenants_close(ing->tenants);
     for (int s = 0; s < OCL_SIGNAL_COUNT; s++)
         if (ing->wal[s]) {
             ocl_wal_sync(ing->wal[s]);
@@ -353,13 +397,24 @@ int64_t ocl_ingest_check_metrics(const ocl_metrics_req_t *req, const char **reas
 int ocl_ingest_write(ocl_ingest_t *ing, ocl_signal_t sig, ocl_str_t tenant, const void *pb,
                      size_t len, const void *req, ocl_ingest_result_t *res)
 {
-    unsigned char prefix[256];
+    unsigned char prefix[1 + OCL_TENANT_MAX_LEN];
     res->rejected = 0;
     res->reason = NULL;
-    if (tenant.n > 255) tenant.n = 255;
+    if (!ocl_tenant_id_valid(tenant)) {
+        res->reason = "invalid X-Scope-OrgID: 1-150 characters of [A-Za-z0-9!-_.*'()]";
+        return OCL_EINVAL;
+    }
     prefix[0] = (unsigned char)tenant.n;
     if (tenant.n) memcpy(prefix + 1, tenant.p, tenant.n);
-    if (sig == OCL_SIGNAL_TRACES && ocl_tracestore_admit(ing->traces) != 0) return OCL_EBUSY;
+    ocl_tracestore_t *ts = NULL;
+    if (sig == OCL_SIGNAL_TRACES) {
+        ts = ocl_tenants_get(ing->tenants, tenant, 1);
+        if (!ts) {
+            res->reason = "tenant limit reached (256 tenants)";
+            return OCL_EINVAL;
+        }
+        if (live_bytes(ing, NULL) > ing->max_memory) return OCL_EBUSY;
+    }
     uint64_t seq = 0;
     int rc = 0;
     pthread_rwlock_rdlock(&ing->append_lk);
@@ -372,7 +427,11 @@ int ocl_ingest_write(ocl_ingest_t *ing, ocl_signal_t sig, ocl_str_t tenant, cons
         size_t rejected = 0;
         /* On OCL_EBUSY the record is in the WAL but the client is told to
          * retry: it was not acknowledged, and reads dedupe the replay. */
-        rc = ocl_tracestore_add(ing->traces, req, seq, &rejected);
+        rc = ocl_tracestore_add(ts, req, seq, &rejected);
+        uint64_t last = __atomic_load_n(&ing->last_trace_seq, __ATOMIC_RELAXED);
+        while (seq > last && !__atomic_compare_exchange_n(&ing->last_trace_seq, &last, seq, 1,
+                                                          __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+        }
         res->rejected = (int64_t)rejected;
         if (rejected) res->reason = "invalid trace or span id (must be 16 and 8 non-zero bytes)";
         break;
@@ -388,6 +447,9 @@ done:
     return rc;
 }
 
-ocl_tracestore_t *ocl_ingest_traces(ocl_ingest_t *ing) { return ing->traces; }
+ocl_tracestore_t *ocl_ingest_trace_store(ocl_ingest_t *ing, ocl_str_t tenant)
+{
+    return ocl_tenants_get(ing->tenants, tenant, 0);
+}
 
 void ocl_ingest_replay_stats(ocl_ingest_t *ing, ocl_replay_stats_t *out) { *out = ing->replay; }

@@ -3,6 +3,8 @@
  * point (WAL append, then acknowledge) and the fan-out into the local
  * stores. One ingest object serves all receivers and worker threads.
  *
+ * Tenants (X-Scope-OrgID) share the WALs; each has its own trace store
+ * (pipeline/tenants.h), and the memory limit covers all of them together.
  * Per signal there is one WAL (data-dir/wal/<signal>/). Each record is
  *     u8 tenant_len | tenant bytes | ExportXServiceRequest protobuf
  * with the record type = the signal. Traces go on into the trace store and
@@ -47,9 +49,11 @@ int ocl_ingest_open(const ocl_ingest_cfg_t *cfg, ocl_ingest_t **out);
 void ocl_ingest_close(ocl_ingest_t *ing);
 
 /* Appends one export request (protobuf bytes `pb`, already decoded into
- * `req` from exactly those bytes) to the signal's WAL and then to the
- * stores. Returns 0 (durable; acknowledge), OCL_EBUSY (over the memory
- * limit; nothing written) or OCL_EIO (WAL write failed). `req` must point
+ * `req` from exactly those bytes) of `tenant` ("" = default) to the
+ * signal's WAL and then to the tenant's stores. Returns 0 (durable;
+ * acknowledge), OCL_EINVAL (invalid tenant id or tenant limit; res->reason
+ * says which; nothing written), OCL_EBUSY (over the memory limit; nothing
+ * written) or OCL_EIO (WAL write failed). `req` must point
  * to an ocl_traces_req_t / ocl_metrics_req_t / ocl_logs_req_t per signal. */
 int ocl_ingest_write(ocl_ingest_t *ing, ocl_signal_t sig, ocl_str_t tenant, const void *pb,
                      size_t len, const void *req, ocl_ingest_result_t *res);
@@ -58,7 +62,9 @@ int ocl_ingest_write(ocl_ingest_t *ing, ocl_signal_t sig, ocl_str_t tenant, cons
  * the write so that the response can report partial success). */
 int64_t ocl_ingest_check_metrics(const ocl_metrics_req_t *req, const char **reason);
 
-ocl_tracestore_t *ocl_ingest_traces(ocl_ingest_t *ing);
+/* The trace store of `tenant` ("" = the default tenant), or NULL if that
+ * tenant has none or the id is invalid. */
+ocl_tracestore_t *ocl_ingest_trace_store(ocl_ingest_t *ing, ocl_str_t tenant);
 
 /* Replay summary of the last open, for the startup log and tests. */
 typedef struct {

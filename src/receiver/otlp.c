@@ -175,6 +175,11 @@ static void process(ocl_otlp_receiver_t *rcv, scratch_t *sc, ocl_signal_t sig, i
     int64_t total = (int64_t)count(sig, &req);
     ocl_ingest_result_t res;
     rc = ocl_ingest_write(rcv->ingest, sig, tenant, pb ? (const void *)pb : "", pb_len, &req, &res);
+    if (rc == OCL_EINVAL) {
+        o->kind = OUT_INVALID;
+        o->msg = res.reason ? res.reason : "invalid request";
+        return;
+    }
     if (rc == OCL_EBUSY) {
         o->kind = OUT_BUSY;
         o->msg = "server overloaded: memory limit reached, retry later";

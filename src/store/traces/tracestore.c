@@ -624,22 +624,6 @@ done:
 
 /* ---- open / close ---- */
 
-static int mkdir_p(const char *dir)
-{
-    char tmp[4096];
-    size_t n = strlen(dir);
-    if (n == 0 || n >= sizeof tmp) return OCL_EINVAL;
-    memcpy(tmp, dir, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (tmp[i] == '/' || tmp[i] == '\0') {
-            char c = tmp[i];
-            tmp[i] = '\0';
-            if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return OCL_EIO;
-            tmp[i] = c;
-        }
-    }
-    return 0;
-}
 
 static int cmp_seg(const void *a, const void *b)
 {
@@ -692,7 +676,7 @@ int ocl_tracestore_open(const ocl_tracestore_cfg_t *cfg, ocl_tracestore_t **out)
     pthread_mutex_init(&ts->maint_mu, NULL);
     ts->head = head_create();
     ts->next_seg_id = 1;
-    rc = mkdir_p(ts->dir);
+    rc = ocl_mkdir_p(ts->dir);
     if (rc) goto error;
 
     rc = OCL_EIO;
@@ -830,6 +814,26 @@ unlock:
 }
 
 void ocl_tracestore_set_replaying(ocl_tracestore_t *ts, int on) { A_STORE(&ts->replaying, on ? 1 : 0); }
+
+uint64_t ocl_tracestore_min_head_seq(ocl_tracestore_t *ts)
+{
+    pthread_rwlock_rdlock(&ts->lk);
+    uint64_t m = A_LOAD(&ts->head->min_seq);
+    if (ts->cutting) {
+        uint64_t c = A_LOAD(&ts->cutting->min_seq);
+        if (c < m) m = c;
+    }
+    pthread_rwlock_unlock(&ts->lk);
+    return m;
+}
+
+uint64_t ocl_tracestore_live_bytes(ocl_tracestore_t *ts)
+{
+    pthread_rwlock_rdlock(&ts->lk);
+    uint64_t b = live_bytes(ts);
+    pthread_rwlock_unlock(&ts->lk);
+    return b;
+}
 
 uint64_t ocl_tracestore_durable_seq(ocl_tracestore_t *ts)
 {

@@ -82,6 +82,13 @@ int ocl_tracestore_get(ocl_tracestore_t *ts, const uint8_t trace_id[16], ocl_buf
  * retention. `force` cuts whatever the head holds (shutdown). */
 int ocl_tracestore_maintain(ocl_tracestore_t *ts, int force);
 
+/* Lowest WAL seq held only by the heads (head and cutting head), or
+ * UINT64_MAX when they hold nothing: used to combine several stores that
+ * share one WAL. */
+uint64_t ocl_tracestore_min_head_seq(ocl_tracestore_t *ts);
+/* Bytes held by the heads now (what admission compares with the limit). */
+uint64_t ocl_tracestore_live_bytes(ocl_tracestore_t *ts);
+
 /* Every WAL record with seq < the returned value is in segments: the
  * lowest seq still only in memory, or (heads empty) the highest seq added
  * (or found in segments at open) + 1. */

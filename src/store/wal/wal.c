@@ -145,22 +145,6 @@ static int fsync_dir(const char *dir)
     return r;
 }
 
-static int mkdir_p(const char *dir)
-{
-    char tmp[4096];
-    size_t n = strlen(dir);
-    if (n == 0 || n >= sizeof tmp) return OCL_EINVAL;
-    memcpy(tmp, dir, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (tmp[i] == '/' || tmp[i] == '\0') {
-            char c = tmp[i];
-            tmp[i] = '\0';
-            if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return OCL_EIO;
-            tmp[i] = c;
-        }
-    }
-    return 0;
-}
 
 /* Reads a whole file into a malloc'd buffer (*out NULL when empty). */
 static int read_file(const char *path, unsigned char **out, size_t *len)
@@ -457,7 +441,7 @@ int ocl_wal_open(const ocl_wal_cfg_t *cfg, ocl_wal_t **out)
     w->next_seq = 1;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
-    rc = mkdir_p(w->dir);
+    rc = ocl_mkdir_p(w->dir);
     if (rc) goto error;
 
     rc = OCL_EIO;
