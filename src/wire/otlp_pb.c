@@ -437,8 +437,9 @@ static int dec_anyvalue(dec_t *d, ocl_str_t m, ocl_anyvalue_t *v, int depth)
     return 0;
 }
 
-static int dec_resource(dec_t *d, ocl_str_t m, ocl_resource_t *o)
+static int dec_resource(dec_t *d, ocl_str_t m, void *out)
 {
+    ocl_resource_t *o = out;
     int rc;
     memset(o, 0, sizeof *o);
     o->raw = m;
@@ -465,8 +466,9 @@ static int dec_resource(dec_t *d, ocl_str_t m, ocl_resource_t *o)
     return 0;
 }
 
-static int dec_scope(dec_t *d, ocl_str_t m, ocl_scope_t *o)
+static int dec_scope(dec_t *d, ocl_str_t m, void *out)
 {
+    ocl_scope_t *o = out;
     int rc;
     memset(o, 0, sizeof *o);
     o->raw = m;
@@ -604,8 +606,9 @@ static int dec_status(dec_t *d, ocl_str_t m, ocl_span_t *o)
     (F(1) | F(2) | F(3) | F(4) | F(5) | F(6) | F(7) | F(8) | F(9) | F(10) | F(11) | F(12) |        \
      F(13) | F(14) | F(15) | F(16))
 
-static int dec_span(dec_t *d, ocl_str_t m, ocl_span_t *o)
+static int dec_span(dec_t *d, ocl_str_t m, void *out)
 {
+    ocl_span_t *o = out;
     uint32_t nkv = 0, nev = 0, nlk = 0;
     memset(o, 0, sizeof *o);
     o->raw = m;
@@ -689,72 +692,6 @@ static int dec_span(dec_t *d, ocl_str_t m, ocl_span_t *o)
     return 0;
 }
 
-static int dec_scope_spans(dec_t *d, ocl_str_t m, ocl_scope_spans_t *o)
-{
-    int rc;
-    memset(o, 0, sizeof *o);
-    o->raw = m;
-    uint32_t n = count1(d, m, OCL_PB_TAG(2, 2), &rc);
-    if (rc) return rc;
-    o->spans = alloc_arr(d, n, sizeof(ocl_span_t));
-    if (OCL_UNLIKELY(n && !o->spans)) return too_big(d);
-    READER(m);
-    while (!ocl_pb_eof(&r)) {
-        uint32_t tag;
-        ocl_str_t s;
-        CHECK(ocl_pb_tag(&r, &tag));
-        switch (tag) {
-        case OCL_PB_TAG(1, 2):
-            CHECK(ocl_pb_bytes(&r, &s));
-            CHECK(dec_scope(d, s, &o->scope));
-            break;
-        case OCL_PB_TAG(2, 2):
-            CHECK(ocl_pb_bytes(&r, &s));
-            CHECK(dec_span(d, s, &o->spans[o->n_spans++]));
-            break;
-        case OCL_PB_TAG(3, 2):
-            CHECK(rd_string(d, &r, &o->schema_url));
-            break;
-        default:
-            CHECK(other(d, &r, tag, F(1) | F(2) | F(3), M_SS));
-        }
-    }
-    return 0;
-}
-
-static int dec_resource_spans(dec_t *d, ocl_str_t m, ocl_resource_spans_t *o)
-{
-    int rc;
-    memset(o, 0, sizeof *o);
-    o->raw = m;
-    uint32_t n = count1(d, m, OCL_PB_TAG(2, 2), &rc);
-    if (rc) return rc;
-    o->scope_spans = alloc_arr(d, n, sizeof(ocl_scope_spans_t));
-    if (OCL_UNLIKELY(n && !o->scope_spans)) return too_big(d);
-    READER(m);
-    while (!ocl_pb_eof(&r)) {
-        uint32_t tag;
-        ocl_str_t s;
-        CHECK(ocl_pb_tag(&r, &tag));
-        switch (tag) {
-        case OCL_PB_TAG(1, 2):
-            CHECK(ocl_pb_bytes(&r, &s));
-            CHECK(dec_resource(d, s, &o->resource));
-            break;
-        case OCL_PB_TAG(2, 2):
-            CHECK(ocl_pb_bytes(&r, &s));
-            CHECK(dec_scope_spans(d, s, &o->scope_spans[o->n_scope_spans++]));
-            break;
-        case OCL_PB_TAG(3, 2):
-            CHECK(rd_string(d, &r, &o->schema_url));
-            break;
-        default:
-            CHECK(other(d, &r, tag, F(1) | F(2) | F(3), M_RS));
-        }
-    }
-    return 0;
-}
-
 static int finish(dec_t *d, int rc, const char **err)
 {
     dec_dispose(d);
@@ -762,35 +699,86 @@ static int finish(dec_t *d, int rc, const char **err)
     return rc;
 }
 
-int ocl_otlp_pb_decode_traces(const void *buf, size_t len, ocl_arena_t *a, ocl_traces_req_t *out,
-                              const char **err)
+/* Every OTLP container has one shape: field 1 a header message (resource
+ * or scope), field 2 the repeated children, field 3 schema_url; the export
+ * request is the same with only the children, as field 1. This decodes
+ * either: `hdr` is NULL for a request. Children go to an arena array of
+ * `size`-byte elements, counted first so it is allocated once. */
+typedef int (*dec_fn)(dec_t *d, ocl_str_t m, void *out);
+
+static int dec_container(dec_t *d, ocl_str_t m, int msg, dec_fn hdr, void *hdr_out, dec_fn child,
+                         size_t size, void **children, uint32_t *n_children, ocl_str_t *schema_url)
 {
-    dec_t dd, *d = &dd;
-    dec_init(d, a, len);
-    ocl_str_t m = {buf, len};
     int rc;
-    out->rs = NULL;
-    out->n_rs = 0;
-    uint32_t n = count1(d, m, OCL_PB_TAG(1, 2), &rc);
-    if (rc) return finish(d, rc, err);
-    out->rs = alloc_arr(d, n, sizeof(ocl_resource_spans_t));
-    if (OCL_UNLIKELY(n && !out->rs)) return finish(d, too_big(d), err);
-    ocl_pb_reader_t r;
-    ocl_pb_reader_init(&r, buf, len);
+    uint32_t cf = hdr ? 2 : 1; /* field number of the children */
+    uint32_t n = count1(d, m, OCL_PB_TAG(cf, 2), &rc);
+    if (rc) return rc;
+    unsigned char *arr = alloc_arr(d, n, size);
+    if (OCL_UNLIKELY(n && !arr)) return too_big(d);
+    *children = arr;
+    *n_children = 0;
+    uint32_t known = hdr ? F(1) | F(2) | F(3) : F(1);
+    READER(m);
     while (!ocl_pb_eof(&r)) {
         uint32_t tag;
         ocl_str_t s;
-        if ((rc = ocl_pb_tag(&r, &tag))) break;
-        if (tag == OCL_PB_TAG(1, 2)) {
-            if ((rc = ocl_pb_bytes(&r, &s))) break;
-            if ((rc = dec_resource_spans(d, s, &out->rs[out->n_rs++]))) break;
-        } else if ((rc = other(d, &r, tag, F(1), M_TREQ))) {
-            break;
+        CHECK(ocl_pb_tag(&r, &tag));
+        if (tag == OCL_PB_TAG(cf, 2)) {
+            CHECK(ocl_pb_bytes(&r, &s));
+            CHECK(child(d, s, arr + (size_t)(*n_children)++ * size));
+        } else if (hdr && tag == OCL_PB_TAG(1, 2)) {
+            CHECK(ocl_pb_bytes(&r, &s));
+            CHECK(hdr(d, s, hdr_out));
+        } else if (hdr && tag == OCL_PB_TAG(3, 2)) {
+            CHECK(rd_string(d, &r, schema_url));
+        } else {
+            CHECK(other(d, &r, tag, known, msg));
         }
     }
-    if (rc) fail(d, &r, rc);
+    return 0;
+}
+
+static int decode_request(const void *buf, size_t len, ocl_arena_t *a, int msg, dec_fn child,
+                          size_t size, void **children, uint32_t *n, const char **err)
+{
+    dec_t dd, *d = &dd;
+    dec_init(d, a, len);
+    *children = NULL;
+    *n = 0;
+    int rc = dec_container(d, (ocl_str_t){buf, len}, msg, NULL, NULL, child, size, children, n,
+                           NULL);
+    if (rc) *children = NULL, *n = 0;
     return finish(d, rc, err);
 }
+
+static int dec_scope_spans(dec_t *d, ocl_str_t m, void *out)
+{
+    ocl_scope_spans_t *o = out;
+    memset(o, 0, sizeof *o);
+    o->raw = m;
+    return dec_container(d, m, M_SS, dec_scope, &o->scope, dec_span, sizeof(ocl_span_t),
+                         (void **)&o->spans, &o->n_spans, &o->schema_url);
+}
+
+static int dec_resource_spans(dec_t *d, ocl_str_t m, void *out)
+{
+    ocl_resource_spans_t *o = out;
+    memset(o, 0, sizeof *o);
+    o->raw = m;
+    return dec_container(d, m, M_RS, dec_resource, &o->resource, dec_scope_spans,
+                         sizeof(ocl_scope_spans_t), (void **)&o->scope_spans, &o->n_scope_spans,
+                         &o->schema_url);
+}
+
+int ocl_otlp_pb_decode_traces(const void *buf, size_t len, ocl_arena_t *a, ocl_traces_req_t *out,
+                              const char **err)
+{
+    return decode_request(buf, len, a, M_TREQ, dec_resource_spans, sizeof(ocl_resource_spans_t),
+                          (void **)&out->rs, &out->n_rs, err);
+}
+
+
+
 
 /* ---- metrics ---- */
 
@@ -1294,8 +1282,9 @@ static int dec_metric_data(dec_t *d, ocl_str_t m, ocl_metric_t *o, ocl_metric_ty
     return 0;
 }
 
-static int dec_metric(dec_t *d, ocl_str_t m, ocl_metric_t *o)
+static int dec_metric(dec_t *d, ocl_str_t m, void *out)
 {
+    ocl_metric_t *o = out;
     int rc;
     memset(o, 0, sizeof *o);
     uint32_t n = count1(d, m, OCL_PB_TAG(12, 2), &rc);
@@ -1348,104 +1337,37 @@ static int dec_metric(dec_t *d, ocl_str_t m, ocl_metric_t *o)
     return 0;
 }
 
-static int dec_scope_metrics(dec_t *d, ocl_str_t m, ocl_scope_metrics_t *o)
+static int dec_scope_metrics(dec_t *d, ocl_str_t m, void *out)
 {
-    int rc;
+    ocl_scope_metrics_t *o = out;
     memset(o, 0, sizeof *o);
-    uint32_t n = count1(d, m, OCL_PB_TAG(2, 2), &rc);
-    if (rc) return rc;
-    o->metrics = alloc_arr(d, n, sizeof(ocl_metric_t));
-    if (OCL_UNLIKELY(n && !o->metrics)) return too_big(d);
-    READER(m);
-    while (!ocl_pb_eof(&r)) {
-        uint32_t tag;
-        ocl_str_t s;
-        CHECK(ocl_pb_tag(&r, &tag));
-        switch (tag) {
-        case OCL_PB_TAG(1, 2):
-            CHECK(ocl_pb_bytes(&r, &s));
-            CHECK(dec_scope(d, s, &o->scope));
-            break;
-        case OCL_PB_TAG(2, 2):
-            CHECK(ocl_pb_bytes(&r, &s));
-            CHECK(dec_metric(d, s, &o->metrics[o->n_metrics++]));
-            break;
-        case OCL_PB_TAG(3, 2):
-            CHECK(rd_string(d, &r, &o->schema_url));
-            break;
-        default:
-            CHECK(other(d, &r, tag, F(1) | F(2) | F(3), M_SM));
-        }
-    }
-    return 0;
+    return dec_container(d, m, M_SM, dec_scope, &o->scope, dec_metric, sizeof(ocl_metric_t),
+                         (void **)&o->metrics, &o->n_metrics, &o->schema_url);
 }
 
-static int dec_resource_metrics(dec_t *d, ocl_str_t m, ocl_resource_metrics_t *o)
+static int dec_resource_metrics(dec_t *d, ocl_str_t m, void *out)
 {
-    int rc;
+    ocl_resource_metrics_t *o = out;
     memset(o, 0, sizeof *o);
-    uint32_t n = count1(d, m, OCL_PB_TAG(2, 2), &rc);
-    if (rc) return rc;
-    o->scope_metrics = alloc_arr(d, n, sizeof(ocl_scope_metrics_t));
-    if (OCL_UNLIKELY(n && !o->scope_metrics)) return too_big(d);
-    READER(m);
-    while (!ocl_pb_eof(&r)) {
-        uint32_t tag;
-        ocl_str_t s;
-        CHECK(ocl_pb_tag(&r, &tag));
-        switch (tag) {
-        case OCL_PB_TAG(1, 2):
-            CHECK(ocl_pb_bytes(&r, &s));
-            CHECK(dec_resource(d, s, &o->resource));
-            break;
-        case OCL_PB_TAG(2, 2):
-            CHECK(ocl_pb_bytes(&r, &s));
-            CHECK(dec_scope_metrics(d, s, &o->scope_metrics[o->n_scope_metrics++]));
-            break;
-        case OCL_PB_TAG(3, 2):
-            CHECK(rd_string(d, &r, &o->schema_url));
-            break;
-        default:
-            CHECK(other(d, &r, tag, F(1) | F(2) | F(3), M_RM));
-        }
-    }
-    return 0;
+    return dec_container(d, m, M_RM, dec_resource, &o->resource, dec_scope_metrics,
+                         sizeof(ocl_scope_metrics_t), (void **)&o->scope_metrics,
+                         &o->n_scope_metrics, &o->schema_url);
 }
 
 int ocl_otlp_pb_decode_metrics(const void *buf, size_t len, ocl_arena_t *a, ocl_metrics_req_t *out,
                                const char **err)
 {
-    dec_t dd, *d = &dd;
-    dec_init(d, a, len);
-    ocl_str_t m = {buf, len};
-    int rc;
-    out->rm = NULL;
-    out->n_rm = 0;
-    uint32_t n = count1(d, m, OCL_PB_TAG(1, 2), &rc);
-    if (rc) return finish(d, rc, err);
-    out->rm = alloc_arr(d, n, sizeof(ocl_resource_metrics_t));
-    if (OCL_UNLIKELY(n && !out->rm)) return finish(d, too_big(d), err);
-    ocl_pb_reader_t r;
-    ocl_pb_reader_init(&r, buf, len);
-    while (!ocl_pb_eof(&r)) {
-        uint32_t tag;
-        ocl_str_t s;
-        if ((rc = ocl_pb_tag(&r, &tag))) break;
-        if (tag == OCL_PB_TAG(1, 2)) {
-            if ((rc = ocl_pb_bytes(&r, &s))) break;
-            if ((rc = dec_resource_metrics(d, s, &out->rm[out->n_rm++]))) break;
-        } else if ((rc = other(d, &r, tag, F(1), M_MREQ))) {
-            break;
-        }
-    }
-    if (rc) fail(d, &r, rc);
-    return finish(d, rc, err);
+    return decode_request(buf, len, a, M_MREQ, dec_resource_metrics,
+                          sizeof(ocl_resource_metrics_t), (void **)&out->rm, &out->n_rm, err);
 }
+
+
 
 /* ---- logs ---- */
 
-static int dec_log(dec_t *d, ocl_str_t m, ocl_log_record_t *o)
+static int dec_log(dec_t *d, ocl_str_t m, void *out)
 {
+    ocl_log_record_t *o = out;
     int rc;
     memset(o, 0, sizeof *o);
     uint32_t n = count1(d, m, OCL_PB_TAG(6, 2), &rc);
@@ -1502,96 +1424,28 @@ static int dec_log(dec_t *d, ocl_str_t m, ocl_log_record_t *o)
     return 0;
 }
 
-static int dec_scope_logs(dec_t *d, ocl_str_t m, ocl_scope_logs_t *o)
+static int dec_scope_logs(dec_t *d, ocl_str_t m, void *out)
 {
-    int rc;
+    ocl_scope_logs_t *o = out;
     memset(o, 0, sizeof *o);
-    uint32_t n = count1(d, m, OCL_PB_TAG(2, 2), &rc);
-    if (rc) return rc;
-    o->logs = alloc_arr(d, n, sizeof(ocl_log_record_t));
-    if (OCL_UNLIKELY(n && !o->logs)) return too_big(d);
-    READER(m);
-    while (!ocl_pb_eof(&r)) {
-        uint32_t tag;
-        ocl_str_t s;
-        CHECK(ocl_pb_tag(&r, &tag));
-        switch (tag) {
-        case OCL_PB_TAG(1, 2):
-            CHECK(ocl_pb_bytes(&r, &s));
-            CHECK(dec_scope(d, s, &o->scope));
-            break;
-        case OCL_PB_TAG(2, 2):
-            CHECK(ocl_pb_bytes(&r, &s));
-            CHECK(dec_log(d, s, &o->logs[o->n_logs++]));
-            break;
-        case OCL_PB_TAG(3, 2):
-            CHECK(rd_string(d, &r, &o->schema_url));
-            break;
-        default:
-            CHECK(other(d, &r, tag, F(1) | F(2) | F(3), M_SL));
-        }
-    }
-    return 0;
+    return dec_container(d, m, M_SL, dec_scope, &o->scope, dec_log, sizeof(ocl_log_record_t),
+                         (void **)&o->logs, &o->n_logs, &o->schema_url);
 }
 
-static int dec_resource_logs(dec_t *d, ocl_str_t m, ocl_resource_logs_t *o)
+static int dec_resource_logs(dec_t *d, ocl_str_t m, void *out)
 {
-    int rc;
+    ocl_resource_logs_t *o = out;
     memset(o, 0, sizeof *o);
-    uint32_t n = count1(d, m, OCL_PB_TAG(2, 2), &rc);
-    if (rc) return rc;
-    o->scope_logs = alloc_arr(d, n, sizeof(ocl_scope_logs_t));
-    if (OCL_UNLIKELY(n && !o->scope_logs)) return too_big(d);
-    READER(m);
-    while (!ocl_pb_eof(&r)) {
-        uint32_t tag;
-        ocl_str_t s;
-        CHECK(ocl_pb_tag(&r, &tag));
-        switch (tag) {
-        case OCL_PB_TAG(1, 2):
-            CHECK(ocl_pb_bytes(&r, &s));
-            CHECK(dec_resource(d, s, &o->resource));
-            break;
-        case OCL_PB_TAG(2, 2):
-            CHECK(ocl_pb_bytes(&r, &s));
-            CHECK(dec_scope_logs(d, s, &o->scope_logs[o->n_scope_logs++]));
-            break;
-        case OCL_PB_TAG(3, 2):
-            CHECK(rd_string(d, &r, &o->schema_url));
-            break;
-        default:
-            CHECK(other(d, &r, tag, F(1) | F(2) | F(3), M_RL));
-        }
-    }
-    return 0;
+    return dec_container(d, m, M_RL, dec_resource, &o->resource, dec_scope_logs,
+                         sizeof(ocl_scope_logs_t), (void **)&o->scope_logs, &o->n_scope_logs,
+                         &o->schema_url);
 }
 
 int ocl_otlp_pb_decode_logs(const void *buf, size_t len, ocl_arena_t *a, ocl_logs_req_t *out,
                             const char **err)
 {
-    dec_t dd, *d = &dd;
-    dec_init(d, a, len);
-    ocl_str_t m = {buf, len};
-    int rc;
-    out->rl = NULL;
-    out->n_rl = 0;
-    uint32_t n = count1(d, m, OCL_PB_TAG(1, 2), &rc);
-    if (rc) return finish(d, rc, err);
-    out->rl = alloc_arr(d, n, sizeof(ocl_resource_logs_t));
-    if (OCL_UNLIKELY(n && !out->rl)) return finish(d, too_big(d), err);
-    ocl_pb_reader_t r;
-    ocl_pb_reader_init(&r, buf, len);
-    while (!ocl_pb_eof(&r)) {
-        uint32_t tag;
-        ocl_str_t s;
-        if ((rc = ocl_pb_tag(&r, &tag))) break;
-        if (tag == OCL_PB_TAG(1, 2)) {
-            if ((rc = ocl_pb_bytes(&r, &s))) break;
-            if ((rc = dec_resource_logs(d, s, &out->rl[out->n_rl++]))) break;
-        } else if ((rc = other(d, &r, tag, F(1), M_LREQ))) {
-            break;
-        }
-    }
-    if (rc) fail(d, &r, rc);
-    return finish(d, rc, err);
+    return decode_request(buf, len, a, M_LREQ, dec_resource_logs, sizeof(ocl_resource_logs_t),
+                          (void **)&out->rl, &out->n_rl, err);
 }
+
+
