@@ -10,6 +10,7 @@
 
 #include "api/http_api.h"
 #include "api/selfmetrics.h"
+#include "core/config.h"
 #include "core/log.h"
 #include "core/time.h"
 #include "net/net.h"
@@ -47,40 +48,6 @@ static void serve_usage(FILE *f, const char *cmd)
             cmd);
 }
 
-/* "100ms", "5s", "2m", "3h", "7d" or plain seconds → milliseconds. */
-static int parse_duration_ms(const char *s, uint64_t *out)
-{
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || v < 0) return OCL_EINVAL;
-    double mul = 1000;
-    if (!strcmp(end, "ms")) mul = 1;
-    else if (!strcmp(end, "s") || !*end) mul = 1000;
-    else if (!strcmp(end, "m")) mul = 60e3;
-    else if (!strcmp(end, "h")) mul = 3600e3;
-    else if (!strcmp(end, "d")) mul = 86400e3;
-    else if (!strcmp(end, "w")) mul = 7 * 86400e3;
-    else return OCL_EINVAL;
-    *out = (uint64_t)(v * mul);
-    return 0;
-}
-
-/* "64MiB", "1GB", "512k", plain bytes. */
-static int parse_bytes(const char *s, uint64_t *out)
-{
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || v < 0) return OCL_EINVAL;
-    double mul = 1;
-    if (!*end || !strcmp(end, "B")) mul = 1;
-    else if (!strcasecmp(end, "k") || !strcasecmp(end, "KiB") || !strcasecmp(end, "KB")) mul = 1024;
-    else if (!strcasecmp(end, "m") || !strcasecmp(end, "MiB") || !strcasecmp(end, "MB")) mul = 1 << 20;
-    else if (!strcasecmp(end, "g") || !strcasecmp(end, "GiB") || !strcasecmp(end, "GB")) mul = 1 << 30;
-    else return OCL_EINVAL;
-    *out = (uint64_t)(v * mul);
-    return 0;
-}
-
 static void net_collect(ocl_buf_t *out, void *ud)
 {
     ocl_net_stats_t st;
@@ -103,102 +70,103 @@ static int bad_value(const char *opt, const char *v)
     return 2;
 }
 
+/* Flags that map to one setting each: flag → canonical config key. */
+static const struct {
+    const char *flag; /* long option name, without "--" */
+    const char *key;  /* ocl_config_set() key */
+} flag_keys[] = {
+    {"data-dir", "storage.path"},
+    {"otlp-grpc", "receivers.otlp.protocols.grpc.endpoint"},
+    {"otlp-http", "receivers.otlp.protocols.http.endpoint"},
+    {"http", "server.http.endpoint"},
+    {"workers", "server.workers"},
+    {"fsync", "storage.wal.fsync"},
+    {"fsync-interval", "storage.wal.fsync_interval"},
+    {"trace-retention", "storage.traces.retention"},
+    {"wal-retention", "storage.wal_retention"},
+    {"max-memory", "memory_limiter.limit"},
+    {"max-body", "receivers.otlp.protocols.http.max_request_body_size"},
+    {"max-grpc-msg", "receivers.otlp.protocols.grpc.max_recv_msg_size"},
+    {"log-level", "log.level"},
+};
+
 int ocl_cmd_serve(int argc, char **argv, int developer_defaults)
 {
     const char *cmd = developer_defaults ? "up" : "serve";
-    const char *data_dir = "./ocelot-data";
-    const char *grpc_addr = "127.0.0.1:4317", *http_addr = "127.0.0.1:4318",
-               *api_addr = "127.0.0.1:3000";
-    int workers = 0;
-    uint64_t v;
-    ocl_ingest_cfg_t icfg = {.fsync = OCL_FSYNC_INTERVAL, .fsync_interval_ms = 100};
-    ocl_net_limits_t limits;
-    ocl_net_limits_default(&limits);
-    size_t max_body = 20u << 20;
-    enum {
-        O_DATA = 1000, O_GRPC, O_HTTP, O_API, O_WORKERS, O_FSYNC, O_FSYNC_INT, O_TRET, O_WRET,
-        O_MEM, O_BODY, O_GMSG, O_CONFIG, O_LOG
-    };
-    static const struct option opts[] = {
-        {"data-dir", required_argument, 0, O_DATA},
-        {"otlp-grpc", required_argument, 0, O_GRPC},
-        {"otlp-http", required_argument, 0, O_HTTP},
-        {"http", required_argument, 0, O_API},
-        {"workers", required_argument, 0, O_WORKERS},
-        {"fsync", required_argument, 0, O_FSYNC},
-        {"fsync-interval", required_argument, 0, O_FSYNC_INT},
-        {"trace-retention", required_argument, 0, O_TRET},
-        {"wal-retention", required_argument, 0, O_WRET},
-        {"max-memory", required_argument, 0, O_MEM},
-        {"max-body", required_argument, 0, O_BODY},
-        {"max-grpc-msg", required_argument, 0, O_GMSG},
-        {"config", required_argument, 0, O_CONFIG},
-        {"log-level", required_argument, 0, O_LOG},
-        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
-    optind = 1;
+    enum { O_FLAG = 1000, O_CONFIG = O_FLAG + 100 };
+    struct option opts[OCL_ARRAY_LEN(flag_keys) + 3];
+    size_t no = 0;
+    for (size_t i = 0; i < OCL_ARRAY_LEN(flag_keys); i++)
+        opts[no++] = (struct option){flag_keys[i].flag, required_argument, 0, O_FLAG + (int)i};
+    opts[no++] = (struct option){"config", required_argument, 0, O_CONFIG};
+    opts[no++] = (struct option){"help", no_argument, 0, 'h'};
+    opts[no] = (struct option){0, 0, 0, 0};
+
+    /* Precedence: defaults < --config file < flags. Pass 1 finds --config
+     * (the last one wins) and --help; pass 2 applies the flags in order. */
+    const char *config_path = NULL;
     int c;
+    optind = 0;
+    opterr = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case O_DATA: data_dir = optarg; break;
-        case O_GRPC: grpc_addr = optarg; break;
-        case O_HTTP: http_addr = optarg; break;
-        case O_API: api_addr = optarg; break;
-        case O_WORKERS:
-            workers = atoi(optarg);
-            if (workers < 0 || workers > 256) return bad_value("--workers", optarg);
-            break;
-        case O_FSYNC:
-            if (!strcmp(optarg, "always")) icfg.fsync = OCL_FSYNC_ALWAYS;
-            else if (!strcmp(optarg, "interval")) icfg.fsync = OCL_FSYNC_INTERVAL;
-            else if (!strcmp(optarg, "never")) icfg.fsync = OCL_FSYNC_NEVER;
-            else return bad_value("--fsync", optarg);
-            break;
-        case O_FSYNC_INT:
-            if (parse_duration_ms(optarg, &v) || v == 0 || v > 60000)
-                return bad_value("--fsync-interval", optarg);
-            icfg.fsync_interval_ms = (uint32_t)v;
-            break;
-        case O_TRET:
-            if (parse_duration_ms(optarg, &v) || v < 1000) return bad_value("--trace-retention", optarg);
-            icfg.trace_retention_s = v / 1000;
-            break;
-        case O_WRET:
-            if (parse_duration_ms(optarg, &v) || v < 1000) return bad_value("--wal-retention", optarg);
-            icfg.wal_retention_s = v / 1000;
-            break;
-        case O_MEM:
-            if (parse_bytes(optarg, &v) || v < (1 << 20)) return bad_value("--max-memory", optarg);
-            icfg.max_memory_bytes = v;
-            break;
-        case O_BODY:
-            if (parse_bytes(optarg, &v) || v < 1024) return bad_value("--max-body", optarg);
-            max_body = v;
-            limits.max_body_bytes = v;
-            break;
-        case O_GMSG:
-            if (parse_bytes(optarg, &v) || v < 1024) return bad_value("--max-grpc-msg", optarg);
-            limits.max_grpc_msg_bytes = v;
-            break;
-        case O_CONFIG:
-            fprintf(stderr, "ocelot: --config: configuration files are not supported yet; "
-                            "use the command-line flags\n");
+        if (c == O_CONFIG) config_path = optarg;
+        else if (c == 'h') {
+            serve_usage(stdout, cmd);
+            return 0;
+        }
+    }
+    opterr = 1;
+    ocl_config_t cfg;
+    ocl_config_defaults(&cfg);
+    if (config_path) {
+        char err[512];
+        if (ocl_config_load(config_path, &cfg, err, sizeof err) != 0) {
+            fprintf(stderr, "ocelot: %s\n", err);
             return 2;
-        case O_LOG:
-            if (!strcmp(optarg, "debug")) ocl_log_level = OCL_LOG_DEBUG;
-            else if (!strcmp(optarg, "info")) ocl_log_level = OCL_LOG_INFO;
-            else if (!strcmp(optarg, "warn")) ocl_log_level = OCL_LOG_WARN;
-            else if (!strcmp(optarg, "error")) ocl_log_level = OCL_LOG_ERROR;
-            else return bad_value("--log-level", optarg);
-            break;
-        case 'h': serve_usage(stdout, cmd); return 0;
-        default: serve_usage(stderr, cmd); return 2;
+        }
+    }
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c >= O_FLAG && c < O_FLAG + (int)OCL_ARRAY_LEN(flag_keys)) {
+            size_t i = (size_t)(c - O_FLAG);
+            if (ocl_config_set(&cfg, flag_keys[i].key, optarg) != 0) {
+                char opt[64];
+                snprintf(opt, sizeof opt, "--%s", flag_keys[i].flag);
+                return bad_value(opt, optarg);
+            }
+        } else if (c != O_CONFIG) {
+            serve_usage(stderr, cmd);
+            return 2;
         }
     }
     if (optind < argc) {
         fprintf(stderr, "ocelot %s: unexpected argument '%s'\n", cmd, argv[optind]);
         return 2;
     }
+    ocl_log_level = cfg.log_level;
+
+    static const ocl_fsync_policy_t fsync_policy[] = {
+        [OCL_CONFIG_FSYNC_ALWAYS] = OCL_FSYNC_ALWAYS,
+        [OCL_CONFIG_FSYNC_INTERVAL] = OCL_FSYNC_INTERVAL,
+        [OCL_CONFIG_FSYNC_NEVER] = OCL_FSYNC_NEVER,
+    };
+    const char *data_dir = cfg.data_dir;
+    ocl_ingest_cfg_t icfg = {
+        .data_dir = cfg.data_dir,
+        .fsync = fsync_policy[cfg.fsync],
+        .fsync_interval_ms = (uint32_t)cfg.fsync_interval_ms,
+        .trace_retention_s = cfg.trace_retention_ms / 1000,
+        .wal_retention_s = cfg.wal_retention_ms / 1000,
+        .max_memory_bytes = cfg.max_memory_bytes,
+    };
+    ocl_net_limits_t limits;
+    ocl_net_limits_default(&limits);
+    limits.max_body_bytes = (size_t)cfg.max_body_bytes;
+    limits.max_grpc_msg_bytes = (size_t)cfg.max_grpc_msg_bytes;
+    size_t max_body = (size_t)cfg.max_body_bytes;
+    int workers = cfg.workers;
+    const char *grpc_addr = cfg.otlp_grpc_endpoint, *http_addr = cfg.otlp_http_endpoint,
+               *api_addr = cfg.http_endpoint;
 
     /* Signals are handled by sigwait in this thread only. */
     sigset_t sigs;
@@ -212,7 +180,6 @@ int ocl_cmd_serve(int argc, char **argv, int developer_defaults)
     int rc = 2;
     ocl_ingest_t *ing = NULL;
     ocl_server_t *srv = NULL;
-    icfg.data_dir = data_dir;
     if (ocl_ingest_open(&icfg, &ing) != 0) {
         fprintf(stderr, "ocelot: cannot open data dir %s\n", data_dir);
         return 1;

@@ -1,0 +1,92 @@
+/*
+ * config.h — every setting of `ocelot serve` in one value struct, its
+ * defaults, the YAML configuration file (collector-style layout, see
+ * docs/CONFIGURATION.md) and the one validating setter that both the file
+ * and the command-line flags go through.
+ *
+ * Precedence is the caller's: ocl_config_defaults(), then ocl_config_load()
+ * for --config, then ocl_config_set() per flag, each overriding the last.
+ *
+ * Invariants: an ocl_config_t owns no heap memory (strings are inline,
+ * NUL-terminated) and may be copied freely. Every value in it has passed the
+ * same range checks whichever way it was set. On error a load or parse
+ * leaves *cfg partly updated and writes one fixed-format line to err:
+ *     "<name>:<line>: <message>"
+ * Workload: read once at startup; the parser is bounded (input ≤ 4 MiB,
+ * nesting ≤ 32) so that it may be fuzzed and fed anything.
+ */
+#ifndef OCL_CONFIG_H
+#define OCL_CONFIG_H
+
+#include "core/core.h"
+
+#include <stdio.h>
+
+/* WAL fsync policy (mapped to ocl_fsync_policy_t by the caller; core does
+ * not depend on the store). */
+typedef enum {
+    OCL_CONFIG_FSYNC_ALWAYS,   /* fdatasync before every acknowledgement */
+    OCL_CONFIG_FSYNC_INTERVAL, /* fdatasync every fsync_interval_ms */
+    OCL_CONFIG_FSYNC_NEVER,    /* leave it to the kernel */
+} ocl_config_fsync_t;
+
+#define OCL_CONFIG_ADDR_MAX 262 /* "[" 256-byte host "]:" port, NUL */
+#define OCL_CONFIG_PATH_MAX 4096
+
+typedef struct {
+    char otlp_grpc_endpoint[OCL_CONFIG_ADDR_MAX]; /* OTLP/gRPC listen "host:port" */
+    char otlp_http_endpoint[OCL_CONFIG_ADDR_MAX]; /* OTLP/HTTP listen "host:port" */
+    char http_endpoint[OCL_CONFIG_ADDR_MAX];      /* HTTP API + UI listen "host:port" */
+    int workers;                                  /* network threads; 0 = cores */
+    char data_dir[OCL_CONFIG_PATH_MAX];           /* data directory */
+    ocl_config_fsync_t fsync;                     /* WAL fsync policy */
+    uint64_t fsync_interval_ms;                   /* for OCL_CONFIG_FSYNC_INTERVAL */
+    uint64_t trace_retention_ms;                  /* trace segment retention */
+    uint64_t wal_retention_ms;                    /* metrics/logs WAL retention */
+    uint64_t max_memory_bytes;                    /* trace head memory limit (503 beyond) */
+    uint64_t max_body_bytes;                      /* OTLP/HTTP body after decompression */
+    uint64_t max_grpc_msg_bytes;                  /* gRPC message after decompression */
+    int log_level;                                /* OCL_LOG_* (core/log.h) */
+} ocl_config_t;
+
+/* Fills every field with its documented default. */
+void ocl_config_defaults(ocl_config_t *cfg);
+
+/* Reads and applies the YAML file at `path` over *cfg (call
+ * ocl_config_defaults first). Returns 0, OCL_EIO (unreadable; err says
+ * why), OCL_ETOOBIG (over 4 MiB), OCL_EINVAL (invalid; err has the line)
+ * or OCL_EUNSUPP (a section that is not supported yet). Error messages
+ * name the file as `path`. */
+int ocl_config_load(const char *path, ocl_config_t *cfg, char *err, size_t errlen);
+
+/* The same over a buffer (need not be NUL-terminated); `name` is used in
+ * error messages in place of a file name. An empty text changes nothing. */
+int ocl_config_parse(const char *text, size_t len, const char *name, ocl_config_t *cfg,
+                     char *err, size_t errlen);
+
+/* Sets one setting by its canonical key (the dotted YAML path printed by
+ * `ocelot check`, e.g. "storage.wal.fsync_interval") from its text form.
+ * Returns 0, OCL_ENOTFOUND (no such key) or OCL_EINVAL (value malformed or
+ * out of range; *cfg unchanged). */
+int ocl_config_set(ocl_config_t *cfg, const char *key, const char *value);
+
+/* The canonical settings, in a stable order: count, key, accepted values
+ * (for messages, e.g. "a duration from 1ms to 60s") and the current value
+ * formatted so that ocl_config_set() reads it back unchanged. */
+size_t ocl_config_count(void);
+const char *ocl_config_key(size_t i);
+const char *ocl_config_help(size_t i);
+void ocl_config_value(const ocl_config_t *cfg, size_t i, char *buf, size_t n);
+
+/* Writes "key: value\n" for every setting. */
+void ocl_config_print(const ocl_config_t *cfg, FILE *f);
+
+/* Value syntax shared by the file and the flags.
+ * Durations: a decimal number and a unit ms, s, m, h, d or w; no unit =
+ * seconds. Sizes: a decimal number and an optional unit B, k/KB/KiB,
+ * m/MB/MiB, g/GB/GiB (case-insensitive, all powers of 1024). Both return 0
+ * or OCL_EINVAL (also when the result does not fit in 63 bits). */
+int ocl_config_parse_duration_ms(const char *s, uint64_t *out);
+int ocl_config_parse_bytes(const char *s, uint64_t *out);
+
+#endif
