@@ -68,6 +68,10 @@ typedef struct {
     uint32_t records; /* spans / data points / log records */
     uint8_t *tids;    /* unique trace ids, 16 bytes each (traces); owned */
     uint32_t n_tids;
+    uint32_t *id_off; /* --pregen protobuf traces: offsets of trace ids in p; owned */
+    uint16_t *id_idx; /* which of tids sits at each offset */
+    uint32_t n_off;   /* entries in id_off / id_idx */
+    uint32_t users;   /* slots sending it (or holding it for a retry) */
 } body_t;
 
 typedef struct {
@@ -103,6 +107,7 @@ typedef struct gen {
     int n_sig;
     FILE *ack;                               /* --ack-log */
     uint64_t started;                        /* new requests started (not retries) */
+    uint64_t id_counter;                     /* renew_ids: trace ids handed out */
     uint64_t sent, acked, throttled, failed; /* completed attempts */
     uint64_t acked_records[OCL_SIGNAL_COUNT];
     uint32_t *lat_us; /* latency of acknowledged requests */
@@ -192,7 +197,46 @@ static void body_free(body_t *b)
 {
     ocl_free(b->p);
     ocl_free(b->tids);
+    ocl_free(b->id_off);
+    ocl_free(b->id_idx);
     memset(b, 0, sizeof(*b));
+}
+
+/* A pre-encoded body is sent many times; so that every send carries new
+ * traces (as a real service's would, rather than growing the same traces
+ * forever), the positions of each trace id in the protobuf bytes are found
+ * once here and rewritten with fresh ids before every send. Random 16-byte
+ * ids do not occur by chance elsewhere in the body. */
+static void index_ids(body_t *b)
+{
+    size_t cap = 64, n = 0;
+    b->id_off = ocl_malloc(cap * sizeof *b->id_off);
+    b->id_idx = ocl_malloc(cap * sizeof *b->id_idx);
+    for (uint32_t t = 0; t < b->n_tids; t++) {
+        const unsigned char *p = b->p, *end = b->p + b->len, *hit;
+        while (p < end && (hit = memmem(p, (size_t)(end - p), b->tids + 16 * t, 16)) != NULL) {
+            if (n == cap) {
+                cap *= 2;
+                b->id_off = ocl_realloc(b->id_off, cap * sizeof *b->id_off);
+                b->id_idx = ocl_realloc(b->id_idx, cap * sizeof *b->id_idx);
+            }
+            b->id_off[n] = (uint32_t)(hit - b->p);
+            b->id_idx[n++] = (uint16_t)t;
+            p = hit + 16;
+        }
+    }
+    b->n_off = (uint32_t)n;
+}
+
+/* Gives every trace of a pre-encoded body a new id (see index_ids). */
+static void renew_ids(gen_t *g, body_t *b)
+{
+    for (uint32_t t = 0; t < b->n_tids; t++) {
+        uint64_t x = ++g->id_counter * 0x9E3779B97F4A7C15ull;
+        x ^= x >> 31;
+        memcpy(b->tids + 16 * t, &x, 8); /* keep the random low half */
+    }
+    for (uint32_t i = 0; i < b->n_off; i++) memcpy(b->p + b->id_off[i], b->tids + 16 * b->id_idx[i], 16);
 }
 
 /* Builds one body of signal `sig` into `b` (previous contents freed). */
@@ -248,6 +292,8 @@ static int body_build(gen_t *g, int sig, body_t *b)
     }
     if (len) memcpy(b->p + hdr, msg, len);
     b->len = len + hdr;
+    if (g->o.pregen && !g->o.gzip && !json && b->n_tids && b->n_tids <= UINT16_MAX)
+        index_ids(b);
     return 0;
 }
 
@@ -357,8 +403,16 @@ static int slot_start(gen_t *g, slot_t *s, uint64_t now)
     int sig = g->sig_list[g->started % (uint64_t)g->n_sig];
     s->sig = sig;
     if (g->o.pregen) {
-        uint32_t i = g->pre_next[sig]++ % g->o.pregen;
-        s->body = &g->pre[sig][i];
+        /* Next body no slot is using (responses come back out of order). */
+        body_t *b = NULL;
+        for (uint32_t tries = 0; tries < g->o.pregen && !b; tries++) {
+            body_t *c = &g->pre[sig][g->pre_next[sig]++ % g->o.pregen];
+            if (!c->users) b = c;
+        }
+        if (b && b->n_off) renew_ids(g, b);
+        if (!b) b = &g->pre[sig][g->pre_next[sig]++ % g->o.pregen]; /* all busy: resend as is */
+        b->users++;
+        s->body = b;
     } else {
         int rc = body_build(g, sig, &s->own);
         if (rc) return rc;
@@ -455,6 +509,7 @@ static void slot_finish(gen_t *g, slot_t *s, const attempt_t *a, uint64_t now)
     } else {
         g->failed++;
     }
+    if (!s->retry_pending && g->o.pregen) ((body_t *)s->body)->users--;
 }
 
 static void slot_done(gen_t *g, slot_t *s, CURLcode cc, uint64_t now)

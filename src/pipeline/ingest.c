@@ -376,6 +376,12 @@ void ocl_ingest_close(ocl_ingest_t *ing)
     free(ing);
 }
 
+int ocl_ingest_admit(ocl_ingest_t *ing, ocl_signal_t sig)
+{
+    if (sig != OCL_SIGNAL_TRACES) return 0;
+    return live_bytes(ing, NULL) > ing->max_memory ? OCL_EBUSY : 0;
+}
+
 int64_t ocl_ingest_check_metrics(const ocl_metrics_req_t *req, const char **reason)
 {
     int64_t bad = 0;

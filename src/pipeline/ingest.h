@@ -58,6 +58,11 @@ void ocl_ingest_close(ocl_ingest_t *ing);
 int ocl_ingest_write(ocl_ingest_t *ing, ocl_signal_t sig, ocl_str_t tenant, const void *pb,
                      size_t len, const void *req, ocl_ingest_result_t *res);
 
+/* Cheap admission check before a request is decoded: OCL_EBUSY when the
+ * trace heads are over the memory limit (decoding a request that will be
+ * refused would spend the CPU the server lacks), else 0. */
+int ocl_ingest_admit(ocl_ingest_t *ing, ocl_signal_t sig);
+
 /* Counts data points / log records that a store will refuse (called before
  * the write so that the response can report partial success). */
 int64_t ocl_ingest_check_metrics(const ocl_metrics_req_t *req, const char **reason);

@@ -144,6 +144,11 @@ static void process(ocl_otlp_receiver_t *rcv, scratch_t *sc, ocl_signal_t sig, i
     any_req_t req;
     const char *err = NULL;
     memset(o, 0, sizeof *o);
+    if (ocl_ingest_admit(rcv->ingest, sig) != 0) {
+        o->kind = OUT_BUSY;
+        o->msg = "server overloaded: memory limit reached, retry later";
+        return;
+    }
     int rc = decode(sig, json, body, len, json ? &sc->json_arena : &sc->arena, &req, &err);
     if (rc == OCL_ETOOBIG) {
         o->kind = OUT_TOO_LARGE;
