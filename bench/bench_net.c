@@ -44,9 +44,11 @@ int main(int argc, char **argv)
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     char head[256];
-    int hl = snprintf(head, sizeof head,
-                      "POST /v1/traces HTTP/1.1\r\nHost: b\r\nContent-Type: application/x-protobuf\r\n"
-                      "Content-Length: %zu\r\n\r\n", body);
+    int hl =
+        snprintf(head, sizeof head,
+                 "POST /v1/traces HTTP/1.1\r\nHost: b\r\nContent-Type: application/x-protobuf\r\n"
+                 "Content-Length: %zu\r\n\r\n",
+                 body);
     char *req = malloc((size_t)hl + body);
     memcpy(req, head, (size_t)hl);
     memset(req + hl, 'x', body);

@@ -30,10 +30,10 @@ static void rmrf(const char *dir)
 }
 
 typedef struct {
-    ocl_wal_t *w;        /* log */
-    const uint8_t *rec;  /* payload */
-    size_t len;          /* payload size */
-    int n;               /* records to append */
+    ocl_wal_t *w;       /* log */
+    const uint8_t *rec; /* payload */
+    size_t len;         /* payload size */
+    int n;              /* records to append */
 } wal_job_t;
 
 static void *wal_worker(void *arg)
@@ -52,19 +52,22 @@ static void bench_wal(const char *label, ocl_fsync_policy_t pol, int threads, si
     ocl_wal_t *w = NULL;
     if (ocl_wal_open(&cfg, &w) != 0) abort();
     uint8_t *rec = malloc(len);
-    for (size_t i = 0; i < len; i++) rec[i] = (uint8_t)(i * 31 + (i >> 7));
+    for (size_t i = 0; i < len; i++)
+        rec[i] = (uint8_t)(i * 31 + (i >> 7));
     pthread_t th[16];
     wal_job_t job = {w, rec, len, n / threads};
     uint64_t t0 = ocl_mono_nano();
-    for (int i = 0; i < threads; i++) pthread_create(&th[i], NULL, wal_worker, &job);
-    for (int i = 0; i < threads; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < threads; i++)
+        pthread_create(&th[i], NULL, wal_worker, &job);
+    for (int i = 0; i < threads; i++)
+        pthread_join(th[i], NULL);
     ocl_wal_sync(w);
     double s = (double)(ocl_mono_nano() - t0) / 1e9;
     ocl_wal_stats_t st;
     ocl_wal_stats(w, &st);
     printf("wal %-28s %2d thr  %7zu B/rec  %8.0f rec/s  %8.1f MB/s  fsyncs %llu (avg %.2f ms)\n",
-           label, threads, len, (double)st.records_written / s,
-           (double)st.bytes_written / s / 1e6, (unsigned long long)st.fsyncs,
+           label, threads, len, (double)st.records_written / s, (double)st.bytes_written / s / 1e6,
+           (unsigned long long)st.fsyncs,
            st.fsyncs ? (double)st.fsync_ns_total / (double)st.fsyncs / 1e6 : 0.0);
     ocl_wal_close(w);
     free(rec);
@@ -75,7 +78,8 @@ static void bench_wal(const char *label, ocl_fsync_policy_t pol, int threads, si
 
 static void pb_varint(ocl_buf_t *b, uint64_t v)
 {
-    while (v >= 0x80) ocl_buf_putc(b, (char)(v | 0x80)), v >>= 7;
+    while (v >= 0x80)
+        ocl_buf_putc(b, (char)(v | 0x80)), v >>= 7;
     ocl_buf_putc(b, (char)v);
 }
 static void pb_ld(ocl_buf_t *b, int field, const void *p, size_t n)
@@ -91,7 +95,8 @@ static ocl_traces_req_t mk_req(ocl_arena_t *a, ocl_buf_t *bytes, uint64_t salt)
     ocl_traces_req_t r = {0};
     r.n_rs = 1;
     r.rs = ocl_arena_calloc(a, sizeof *r.rs);
-    r.rs->resource.raw = OCL_STR("\x0a\x1c\x0a\x0cservice.name\x12\x0c\x0a\x0a" "checkout-1");
+    r.rs->resource.raw = OCL_STR("\x0a\x1c\x0a\x0cservice.name\x12\x0c\x0a\x0a"
+                                 "checkout-1");
     r.rs->n_scope_spans = 1;
     r.rs->scope_spans = ocl_arena_calloc(a, sizeof *r.rs->scope_spans);
     ocl_scope_spans_t *ss = r.rs->scope_spans;
@@ -169,7 +174,8 @@ static void bench_ts(int threads, int nreq)
         pthread_create(&th[i], NULL, ts_worker, &jobs[i]);
     }
     uint64_t ns = 0;
-    for (int i = 0; i < threads; i++) pthread_join(th[i], NULL), ns += jobs[i].ns;
+    for (int i = 0; i < threads; i++)
+        pthread_join(th[i], NULL), ns += jobs[i].ns;
     double wall = (double)(ocl_mono_nano() - t0) / 1e9;
     double spans = (double)nreq * 512;
     ocl_tracestore_stats_t st;

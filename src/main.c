@@ -3,4 +3,7 @@
  */
 #include "cli/cli.h"
 
-int main(int argc, char **argv) { return ocl_cli_main(argc, argv); }
+int main(int argc, char **argv)
+{
+    return ocl_cli_main(argc, argv);
+}

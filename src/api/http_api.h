@@ -9,8 +9,8 @@
 #include "pipeline/ingest.h"
 
 typedef struct {
-    ocl_ingest_t *ingest;  /* stores to query */
-    int ready;             /* set (atomically) once the server serves ingest */
+    ocl_ingest_t *ingest; /* stores to query */
+    int ready;            /* set (atomically) once the server serves ingest */
 } ocl_http_api_t;
 
 /* ocl_http_handler_fn; ud = ocl_http_api_t *. */

@@ -14,8 +14,7 @@
 #include <unistd.h>
 
 const double ocl_latency_bounds_s[OCL_LAT_BUCKETS] = {
-    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-    0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5};
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
 
 static const char *const transport_names[OCL_TRANSPORT_COUNT] = {"grpc", "http"};
 static const char *const refuse_names[OCL_REFUSE_COUNT] = {
@@ -65,7 +64,8 @@ void ocl_sm_request(ocl_signal_t s, ocl_transport_t t, uint64_t nanos)
     sig_stats_t *st = &stats[s][t];
     double sec = nanos / 1e9;
     int b = 0;
-    while (b < OCL_LAT_BUCKETS && sec > ocl_latency_bounds_s[b]) b++;
+    while (b < OCL_LAT_BUCKETS && sec > ocl_latency_bounds_s[b])
+        b++;
     atomic_fetch_add_explicit(&st->lat[b], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&st->lat_sum_ns, nanos, memory_order_relaxed);
     atomic_fetch_add_explicit(&st->requests, 1, memory_order_relaxed);
@@ -127,8 +127,8 @@ void ocl_sm_sample(ocl_buf_t *out, const char *name, const char *labels, double 
     ocl_buf_putc(out, '\n');
 }
 
-void ocl_sm_histogram(ocl_buf_t *out, const char *name, const char *labels,
-                      const double *bounds, size_t n_bounds, const uint64_t *counts, double sum)
+void ocl_sm_histogram(ocl_buf_t *out, const char *name, const char *labels, const double *bounds,
+                      size_t n_bounds, const uint64_t *counts, double sum)
 {
     const char *sep = (labels && *labels) ? "," : "";
     uint64_t cum = 0;
@@ -177,8 +177,9 @@ void ocl_sm_render(ocl_buf_t *out)
 {
     char labels[128];
     render_process(out);
-    ocl_sm_header(out, "ocelot_receiver_accepted_total", "counter",
-                  "Records (spans, metric data points, log records) accepted and written to the WAL.");
+    ocl_sm_header(
+        out, "ocelot_receiver_accepted_total", "counter",
+        "Records (spans, metric data points, log records) accepted and written to the WAL.");
     for (int s = 0; s < OCL_SIGNAL_COUNT; s++)
         for (int t = 0; t < OCL_TRANSPORT_COUNT; t++) {
             snprintf(labels, sizeof labels, "signal=\"%s\",transport=\"%s\"", ocl_signal_names[s],
@@ -213,7 +214,8 @@ void ocl_sm_render(ocl_buf_t *out)
     for (int s = 0; s < OCL_SIGNAL_COUNT; s++)
         for (int t = 0; t < OCL_TRANSPORT_COUNT; t++) {
             uint64_t counts[OCL_LAT_BUCKETS + 1];
-            for (int b = 0; b <= OCL_LAT_BUCKETS; b++) counts[b] = atomic_load(&stats[s][t].lat[b]);
+            for (int b = 0; b <= OCL_LAT_BUCKETS; b++)
+                counts[b] = atomic_load(&stats[s][t].lat[b]);
             snprintf(labels, sizeof labels, "signal=\"%s\",transport=\"%s\"", ocl_signal_names[s],
                      transport_names[t]);
             ocl_sm_histogram(out, "ocelot_receiver_request_duration_seconds", labels,
@@ -230,5 +232,6 @@ void ocl_sm_render(ocl_buf_t *out)
     int n = n_collectors;
     memcpy(copy, collectors, (size_t)n * sizeof copy[0]);
     pthread_mutex_unlock(&collectors_mu);
-    for (int i = 0; i < n; i++) copy[i].fn(out, copy[i].ud);
+    for (int i = 0; i < n; i++)
+        copy[i].fn(out, copy[i].ud);
 }

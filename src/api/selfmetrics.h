@@ -20,12 +20,12 @@ typedef enum {
 
 /* Why records or requests were refused (label `reason`). */
 typedef enum {
-    OCL_REFUSE_INVALID = 0,    /* undecodable request (400 / INVALID_ARGUMENT) */
-    OCL_REFUSE_TOO_LARGE,      /* over a size limit (413 / RESOURCE_EXHAUSTED) */
-    OCL_REFUSE_MEDIA_TYPE,     /* unsupported content type or encoding (415) */
-    OCL_REFUSE_OVERLOADED,     /* memory limit / storage busy (503 / UNAVAILABLE) */
-    OCL_REFUSE_STORAGE,        /* WAL write failed (503 / UNAVAILABLE) */
-    OCL_REFUSE_PARTIAL,        /* records rejected inside an accepted request */
+    OCL_REFUSE_INVALID = 0, /* undecodable request (400 / INVALID_ARGUMENT) */
+    OCL_REFUSE_TOO_LARGE,   /* over a size limit (413 / RESOURCE_EXHAUSTED) */
+    OCL_REFUSE_MEDIA_TYPE,  /* unsupported content type or encoding (415) */
+    OCL_REFUSE_OVERLOADED,  /* memory limit / storage busy (503 / UNAVAILABLE) */
+    OCL_REFUSE_STORAGE,     /* WAL write failed (503 / UNAVAILABLE) */
+    OCL_REFUSE_PARTIAL,     /* records rejected inside an accepted request */
 } ocl_refuse_t;
 #define OCL_REFUSE_COUNT 6
 
@@ -55,8 +55,7 @@ void ocl_sm_header(ocl_buf_t *out, const char *name, const char *type, const cha
 void ocl_sm_sample(ocl_buf_t *out, const char *name, const char *labels, double v);
 /* A histogram from non-cumulative bucket counts (n_bounds + 1 counts; the
  * last is +Inf), with sum in seconds. `labels` may be "" or `k="v",...`. */
-void ocl_sm_histogram(ocl_buf_t *out, const char *name, const char *labels,
-                      const double *bounds, size_t n_bounds, const uint64_t *counts,
-                      double sum);
+void ocl_sm_histogram(ocl_buf_t *out, const char *name, const char *labels, const double *bounds,
+                      size_t n_bounds, const uint64_t *counts, double sum);
 
 #endif

@@ -92,8 +92,8 @@ typedef struct {
 
 typedef struct gen {
     opts_t o;
-    CURLM *multi;                /* HTTP transport */
-    ocl_h2client_t *h2;          /* gRPC transport */
+    CURLM *multi;                            /* HTTP transport */
+    ocl_h2client_t *h2;                      /* gRPC transport */
     const char *grpc_path[OCL_SIGNAL_COUNT]; /* per-signal gRPC method path */
     slot_t *slots;
     struct curl_slist *headers;  /* request headers, shared by all handles */
@@ -236,7 +236,8 @@ static void renew_ids(gen_t *g, body_t *b)
         x ^= x >> 31;
         memcpy(b->tids + 16 * t, &x, 8); /* keep the random low half */
     }
-    for (uint32_t i = 0; i < b->n_off; i++) memcpy(b->p + b->id_off[i], b->tids + 16 * b->id_idx[i], 16);
+    for (uint32_t i = 0; i < b->n_off; i++)
+        memcpy(b->p + b->id_off[i], b->tids + 16 * b->id_idx[i], 16);
 }
 
 /* Builds one body of signal `sig` into `b` (previous contents freed). */
@@ -292,8 +293,7 @@ static int body_build(gen_t *g, int sig, body_t *b)
     }
     if (len) memcpy(b->p + hdr, msg, len);
     b->len = len + hdr;
-    if (g->o.pregen && !g->o.gzip && !json && b->n_tids && b->n_tids <= UINT16_MAX)
-        index_ids(b);
+    if (g->o.pregen && !g->o.gzip && !json && b->n_tids && b->n_tids <= UINT16_MAX) index_ids(b);
     return 0;
 }
 

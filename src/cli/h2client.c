@@ -42,7 +42,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define OUT_HIGH (1u << 20)  /* queued output bytes above which send_cb refuses */
+#define OUT_HIGH (1u << 20)   /* queued output bytes above which send_cb refuses */
 #define READ_CHUNK (1u << 16) /* recv() size */
 #define READS_PER_ROUND 64    /* recv() calls per connection per poll round */
 #define IOV_BATCH 64          /* segments per writev() */
@@ -87,22 +87,22 @@ typedef struct {
 } seg_t;
 
 struct conn {
-    ocl_h2client_t *cli;  /* owner */
-    conn_t *prev, *next;  /* in cli->conns */
-    int fd;               /* non-blocking socket, -1 if none */
-    nghttp2_session *s;   /* client session */
-    bool connecting;      /* non-blocking connect() in progress */
-    bool goaway;          /* no new streams (GOAWAY received, ids exhausted) */
-    bool dead;            /* to be destroyed at the end of the I/O round */
-    char why[96];         /* why it died: error text for its calls */
-    call_t *calls;        /* linked calls (streams) */
-    uint32_t active;      /* linked calls not yet finished */
-    seg_t *segs;          /* output queue; segs[head..n) pending */
-    size_t n_segs;        /* used entries */
-    size_t head;          /* first pending entry */
-    size_t cap_segs;      /* allocated entries */
-    size_t queued;        /* pending output bytes */
-    ocl_buf_t stage;      /* owned output bytes (frames, DATA headers, pinned bodies) */
+    ocl_h2client_t *cli; /* owner */
+    conn_t *prev, *next; /* in cli->conns */
+    int fd;              /* non-blocking socket, -1 if none */
+    nghttp2_session *s;  /* client session */
+    bool connecting;     /* non-blocking connect() in progress */
+    bool goaway;         /* no new streams (GOAWAY received, ids exhausted) */
+    bool dead;           /* to be destroyed at the end of the I/O round */
+    char why[96];        /* why it died: error text for its calls */
+    call_t *calls;       /* linked calls (streams) */
+    uint32_t active;     /* linked calls not yet finished */
+    seg_t *segs;         /* output queue; segs[head..n) pending */
+    size_t n_segs;       /* used entries */
+    size_t head;         /* first pending entry */
+    size_t cap_segs;     /* allocated entries */
+    size_t queued;       /* pending output bytes */
+    ocl_buf_t stage;     /* owned output bytes (frames, DATA headers, pinned bodies) */
 };
 
 struct ocl_h2client {
@@ -349,8 +349,8 @@ static int send_data_cb(nghttp2_session *s, nghttp2_frame *frame, const uint8_t 
     return 0;
 }
 
-static ssize_t read_cb(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length,
-                       uint32_t *flags, nghttp2_data_source *src, void *ud)
+static ssize_t read_cb(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length, uint32_t *flags,
+                       nghttp2_data_source *src, void *ud)
 {
     call_t *k = src->ptr;
     if (k->finished) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* body may be gone */
@@ -477,8 +477,7 @@ static int on_stream_close_cb(nghttp2_session *s, int32_t id, uint32_t code, voi
     return 0;
 }
 
-static int on_not_send_cb(nghttp2_session *s, const nghttp2_frame *frame, int lib_error,
-                          void *ud)
+static int on_not_send_cb(nghttp2_session *s, const nghttp2_frame *frame, int lib_error, void *ud)
 {
     conn_t *cn = ud;
     if (frame->hd.type != NGHTTP2_HEADERS) return 0;
@@ -822,8 +821,10 @@ void ocl_h2client_destroy(ocl_h2client_t *c)
 }
 
 #define NV_LIT(n, v)                                                                               \
-    {(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, sizeof(v) - 1,                                 \
-     NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE}
+    {                                                                                              \
+        (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, sizeof(v) - 1,                              \
+            NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE                           \
+    }
 
 int ocl_h2client_call(ocl_h2client_t *c, const char *path, const void *body, size_t len,
                       uint32_t timeout_ms, ocl_h2client_done_fn done, void *ud)
@@ -847,8 +848,8 @@ int ocl_h2client_call(ocl_h2client_t *c, const char *path, const void *body, siz
     nghttp2_nv *nv = nnv <= OCL_ARRAY_LEN(nva) ? nva : ocl_malloc(nnv * sizeof(*nv));
     nv[0] = (nghttp2_nv)NV_LIT(":method", "POST");
     nv[1] = (nghttp2_nv)NV_LIT(":scheme", "http");
-    nv[2] = (nghttp2_nv){(uint8_t *)":authority", (uint8_t *)c->authority, 10,
-                         strlen(c->authority), NGHTTP2_NV_FLAG_NO_COPY_NAME};
+    nv[2] = (nghttp2_nv){(uint8_t *)":authority", (uint8_t *)c->authority, 10, strlen(c->authority),
+                         NGHTTP2_NV_FLAG_NO_COPY_NAME};
     nv[3] = (nghttp2_nv){(uint8_t *)":path", (uint8_t *)path, 5, strlen(path),
                          NGHTTP2_NV_FLAG_NO_COPY_NAME};
     nv[4] = (nghttp2_nv)NV_LIT("content-type", "application/grpc");
@@ -914,7 +915,7 @@ int ocl_h2client_poll(ocl_h2client_t *c, int timeout_ms)
     }
     int pr = n ? poll(c->pfd, n, wait) : 0;
     if (!n && wait > 0 && !c->done_head) poll(NULL, 0, wait); /* nothing open: just sleep */
-    if (pr < 0) pr = 0; /* EINTR: treat as a timeout */
+    if (pr < 0) pr = 0;                                       /* EINTR: treat as a timeout */
     for (nfds_t i = 0; pr > 0 && i < n; i++) {
         conn_t *cn = c->pconn[i];
         short re = c->pfd[i].revents;

@@ -109,7 +109,8 @@ int ocl_cmd_serve(int argc, char **argv, int developer_defaults)
     optind = 0;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == O_CONFIG) config_path = optarg;
+        if (c == O_CONFIG)
+            config_path = optarg;
         else if (c == 'h') {
             serve_usage(stdout, cmd);
             return 0;
@@ -241,8 +242,8 @@ int ocl_cmd_serve(int argc, char **argv, int developer_defaults)
                "  Tempo API      http://%s:%d/api/traces/<trace id>\n"
                "  Own metrics    http://%s:%d/metrics\n"
                "  Load test      ocelot gen --endpoint http://%s:%d --duration 10\n\n",
-               OCL_VERSION, data_dir, (ocl_mono_nano() - t0) / 1e6, hosts[0], ls[0].port,
-               hosts[1], ls[1].port, h, ls[2].port, h, ls[2].port, hosts[1], ls[1].port);
+               OCL_VERSION, data_dir, (ocl_mono_nano() - t0) / 1e6, hosts[0], ls[0].port, hosts[1],
+               ls[1].port, h, ls[2].port, h, ls[2].port, hosts[1], ls[1].port);
     }
     fflush(stdout);
     ocl_info("ready in %.1f ms", (ocl_mono_nano() - t0) / 1e6);

@@ -17,7 +17,8 @@ unsigned char *ocl_buf_reserve(ocl_buf_t *b, size_t n)
 {
     if (b->cap - b->len < n) {
         size_t cap = b->cap ? b->cap : 256;
-        while (cap - b->len < n) cap *= 2;
+        while (cap - b->len < n)
+            cap *= 2;
         b->p = ocl_realloc(b->p, cap);
         b->cap = cap;
     }

@@ -39,10 +39,12 @@
 static size_t scan_decimal(const char *s, double *out)
 {
     size_t i = 0, digits = 0;
-    while (s[i] >= '0' && s[i] <= '9') i++, digits++;
+    while (s[i] >= '0' && s[i] <= '9')
+        i++, digits++;
     if (s[i] == '.') {
         i++;
-        while (s[i] >= '0' && s[i] <= '9') i++, digits++;
+        while (s[i] >= '0' && s[i] <= '9')
+            i++, digits++;
     }
     if (!digits) return 0;
     *out = strtod(s, NULL); /* the prefix is only [0-9.]: strtod reads exactly it */
@@ -64,13 +66,20 @@ int ocl_config_parse_duration_ms(const char *s, uint64_t *out)
     if (!n) return OCL_EINVAL;
     const char *u = s + n;
     double mul;
-    if (!strcmp(u, "ms")) mul = 1;
-    else if (!strcmp(u, "s") || !*u) mul = 1e3;
-    else if (!strcmp(u, "m")) mul = 60e3;
-    else if (!strcmp(u, "h")) mul = 3600e3;
-    else if (!strcmp(u, "d")) mul = 86400e3;
-    else if (!strcmp(u, "w")) mul = 7 * 86400e3;
-    else return OCL_EINVAL;
+    if (!strcmp(u, "ms"))
+        mul = 1;
+    else if (!strcmp(u, "s") || !*u)
+        mul = 1e3;
+    else if (!strcmp(u, "m"))
+        mul = 60e3;
+    else if (!strcmp(u, "h"))
+        mul = 3600e3;
+    else if (!strcmp(u, "d"))
+        mul = 86400e3;
+    else if (!strcmp(u, "w"))
+        mul = 7 * 86400e3;
+    else
+        return OCL_EINVAL;
     return scaled(v, mul, out);
 }
 
@@ -81,12 +90,16 @@ int ocl_config_parse_bytes(const char *s, uint64_t *out)
     if (!n) return OCL_EINVAL;
     const char *u = s + n;
     double mul;
-    if (!*u || !strcmp(u, "B")) mul = 1;
-    else if (!strcasecmp(u, "k") || !strcasecmp(u, "KiB") || !strcasecmp(u, "KB")) mul = 1024.0;
-    else if (!strcasecmp(u, "m") || !strcasecmp(u, "MiB") || !strcasecmp(u, "MB")) mul = 1048576.0;
+    if (!*u || !strcmp(u, "B"))
+        mul = 1;
+    else if (!strcasecmp(u, "k") || !strcasecmp(u, "KiB") || !strcasecmp(u, "KB"))
+        mul = 1024.0;
+    else if (!strcasecmp(u, "m") || !strcasecmp(u, "MiB") || !strcasecmp(u, "MB"))
+        mul = 1048576.0;
     else if (!strcasecmp(u, "g") || !strcasecmp(u, "GiB") || !strcasecmp(u, "GB"))
         mul = 1073741824.0;
-    else return OCL_EINVAL;
+    else
+        return OCL_EINVAL;
     return scaled(v, mul, out);
 }
 
@@ -122,10 +135,10 @@ static int valid_addr(const char *a)
 enum { T_ADDR, T_PATH, T_INT, T_FSYNC, T_LOG, T_DUR, T_BYTES, T_MIB };
 
 typedef struct {
-    const char *key;  /* canonical dotted YAML path */
-    int type;         /* T_* */
-    size_t off;       /* field offset in ocl_config_t */
-    uint64_t min;     /* inclusive range for numbers (ms, bytes, count) */
+    const char *key; /* canonical dotted YAML path */
+    int type;        /* T_* */
+    size_t off;      /* field offset in ocl_config_t */
+    uint64_t min;    /* inclusive range for numbers (ms, bytes, count) */
     uint64_t max;
     int canon;        /* index of the canonical setting (itself unless an alias) */
     const char *help; /* accepted values, for error messages */
@@ -158,12 +171,11 @@ static const setting_t settings[] = {
      "a duration from 1s to 36500d"},
     {"storage.wal_retention", T_DUR, F(wal_retention_ms), 1000, 36500 * DAY, 10,
      "a duration from 1s to 36500d"},
-    {"memory_limiter.limit", T_BYTES, F(max_memory_bytes), MIB, BIG, 11,
-     "a size of at least 1MiB"},
+    {"memory_limiter.limit", T_BYTES, F(max_memory_bytes), MIB, BIG, 11, "a size of at least 1MiB"},
     {"log.level", T_LOG, F(log_level), 0, 0, 12, "debug, info, warn or error"},
     /* aliases */
-    {"receivers.otlp.protocols.grpc.max_recv_msg_size_mib", T_MIB, F(max_grpc_msg_bytes), 1024,
-     BIG, 1, "a number of MiB (at least 1KiB in total)"},
+    {"receivers.otlp.protocols.grpc.max_recv_msg_size_mib", T_MIB, F(max_grpc_msg_bytes), 1024, BIG,
+     1, "a number of MiB (at least 1KiB in total)"},
     {"processors.memory_limiter.limit_mib", T_MIB, F(max_memory_bytes), MIB, BIG, 11,
      "a number of MiB, at least 1"},
 };
@@ -245,7 +257,8 @@ static int set_one(ocl_config_t *cfg, const setting_t *s, const char *v)
         n = scan_decimal(v, &d);
         if (!n || v[n] || scaled(d, (double)MIB, &u)) return OCL_EINVAL;
         break;
-    default: return OCL_EINVAL;
+    default:
+        return OCL_EINVAL;
     }
     if (u < s->min || u > s->max) return OCL_EINVAL;
     *(uint64_t *)field = u;
@@ -259,9 +272,18 @@ int ocl_config_set(ocl_config_t *cfg, const char *key, const char *value)
     return set_one(cfg, &settings[i], value);
 }
 
-size_t ocl_config_count(void) { return N_CANON; }
-const char *ocl_config_key(size_t i) { return i < N_CANON ? settings[i].key : NULL; }
-const char *ocl_config_help(size_t i) { return i < N_CANON ? settings[i].help : NULL; }
+size_t ocl_config_count(void)
+{
+    return N_CANON;
+}
+const char *ocl_config_key(size_t i)
+{
+    return i < N_CANON ? settings[i].key : NULL;
+}
+const char *ocl_config_help(size_t i)
+{
+    return i < N_CANON ? settings[i].help : NULL;
+}
 
 /* The largest unit that represents v exactly. */
 static void fmt_unit(char *buf, size_t n, uint64_t v, const uint64_t *mul, const char *const *unit,
@@ -289,8 +311,12 @@ void ocl_config_value(const ocl_config_t *cfg, size_t i, char *buf, size_t n)
     const char *field = (const char *)cfg + s->off;
     switch (s->type) {
     case T_ADDR:
-    case T_PATH: snprintf(buf, n, "%s", field); break;
-    case T_INT: snprintf(buf, n, "%d", *(const int *)field); break;
+    case T_PATH:
+        snprintf(buf, n, "%s", field);
+        break;
+    case T_INT:
+        snprintf(buf, n, "%d", *(const int *)field);
+        break;
     case T_FSYNC: {
         unsigned k = (unsigned)*(const ocl_config_fsync_t *)field;
         snprintf(buf, n, "%s", k < OCL_ARRAY_LEN(fsync_names) ? fsync_names[k] : "?");
@@ -301,9 +327,14 @@ void ocl_config_value(const ocl_config_t *cfg, size_t i, char *buf, size_t n)
         snprintf(buf, n, "%s", k < OCL_ARRAY_LEN(log_names) ? log_names[k] : "?");
         break;
     }
-    case T_DUR: fmt_unit(buf, n, *(const uint64_t *)field, dmul, dunit, 5); break;
-    case T_BYTES: fmt_unit(buf, n, *(const uint64_t *)field, bmul, bunit, 4); break;
-    default: break;
+    case T_DUR:
+        fmt_unit(buf, n, *(const uint64_t *)field, dmul, dunit, 5);
+        break;
+    case T_BYTES:
+        fmt_unit(buf, n, *(const uint64_t *)field, bmul, bunit, 4);
+        break;
+    default:
+        break;
     }
 }
 
@@ -322,22 +353,22 @@ enum { N_SCALAR, N_MAP, N_SEQ };
 
 typedef struct node node_t;
 struct node {
-    int type;       /* N_SCALAR, N_MAP or N_SEQ */
-    int is_null;    /* plain scalar "", "~", "null", "Null" or "NULL" */
-    const char *s;  /* scalar text, NUL-terminated (arena) */
-    size_t line;    /* 1-based line where the node starts */
-    node_t **kids;  /* mapping: key, value, key, value...; sequence: items (arena) */
-    size_t n;       /* used entries of kids */
-    size_t cap;     /* allocated entries of kids */
+    int type;      /* N_SCALAR, N_MAP or N_SEQ */
+    int is_null;   /* plain scalar "", "~", "null", "Null" or "NULL" */
+    const char *s; /* scalar text, NUL-terminated (arena) */
+    size_t line;   /* 1-based line where the node starts */
+    node_t **kids; /* mapping: key, value, key, value...; sequence: items (arena) */
+    size_t n;      /* used entries of kids */
+    size_t cap;    /* allocated entries of kids */
 };
 
 typedef struct {
-    const char *name;       /* file name for messages */
-    ocl_config_t *cfg;      /* settings being updated */
-    char *err;              /* message buffer */
-    size_t errlen;          /* its size */
-    ocl_arena_t arena;      /* the tree */
-    size_t set_line[N_CANON]; /* line where the file set each setting (0 = not) */
+    const char *name;             /* file name for messages */
+    ocl_config_t *cfg;            /* settings being updated */
+    char *err;                    /* message buffer */
+    size_t errlen;                /* its size */
+    ocl_arena_t arena;            /* the tree */
+    size_t set_line[N_CANON];     /* line where the file set each setting (0 = not) */
     const char *set_key[N_CANON]; /* under which key */
 } ctx_t;
 
@@ -390,7 +421,8 @@ static void add_kid(ctx_t *c, node_t *parent, node_t *kid)
 static size_t line_of_offset(const char *text, size_t len, size_t off)
 {
     size_t line = 1;
-    for (size_t i = 0; i < off && i < len; i++) line += text[i] == '\n';
+    for (size_t i = 0; i < off && i < len; i++)
+        line += text[i] == '\n';
     return line;
 }
 
@@ -430,7 +462,9 @@ static int build_tree(ctx_t *c, const char *text, size_t len, node_t **root)
         size_t line = ev.start_mark.line + 1;
         node_t *n = NULL;
         switch (ev.type) {
-        case YAML_STREAM_END_EVENT: done = 1; break;
+        case YAML_STREAM_END_EVENT:
+            done = 1;
+            break;
         case YAML_DOCUMENT_START_EVENT:
             if (++docs > 1) rc = fail(c, OCL_EINVAL, line, "more than one YAML document");
             break;
@@ -451,21 +485,29 @@ static int build_tree(ctx_t *c, const char *text, size_t len, node_t **root)
                           !strcmp(v, "NULL"));
             break;
         }
-        case YAML_SEQUENCE_START_EVENT: n = new_node(c, N_SEQ, line); break;
-        case YAML_MAPPING_START_EVENT: n = new_node(c, N_MAP, line); break;
+        case YAML_SEQUENCE_START_EVENT:
+            n = new_node(c, N_SEQ, line);
+            break;
+        case YAML_MAPPING_START_EVENT:
+            n = new_node(c, N_MAP, line);
+            break;
         case YAML_SEQUENCE_END_EVENT:
         case YAML_MAPPING_END_EVENT:
             if (depth) depth--;
             break;
-        default: break;
+        default:
+            break;
         }
         if (n && !rc) {
-            if (depth) add_kid(c, stack[depth - 1], n);
-            else *root = n;
+            if (depth)
+                add_kid(c, stack[depth - 1], n);
+            else
+                *root = n;
             if (n->type != N_SCALAR) {
                 if (depth == MAX_DEPTH)
                     rc = fail(c, OCL_EINVAL, line, "nesting deeper than %d levels", MAX_DEPTH);
-                else stack[depth++] = n;
+                else
+                    stack[depth++] = n;
             }
         }
         yaml_event_delete(&ev);
@@ -492,23 +534,43 @@ struct field {
     const char *setting; /* K_SET */
     const field_t *sub;  /* K_MAP */
     int (*fn)(ctx_t *c, const node_t *v, const char *path); /* K_FN */
-    const char *note;    /* K_UNSUPP, and K_END when other keys are K_UNSUPP */
+    const char *note; /* K_UNSUPP, and K_END when other keys are K_UNSUPP */
 };
 
-#define SET(k, s) {k, K_SET, s, NULL, NULL, NULL}
-#define MAP(k, t) {k, K_MAP, NULL, t, NULL, NULL}
-#define FN(k, f) {k, K_FN, NULL, NULL, f, NULL}
-#define UNSUPP(k, note) {k, K_UNSUPP, NULL, NULL, NULL, note}
-#define END_UNKNOWN {NULL, K_END, NULL, NULL, NULL, NULL}
-#define END_UNSUPP(note) {NULL, K_END, NULL, NULL, NULL, note}
+#define SET(k, s)                                                                                  \
+    {                                                                                              \
+        k, K_SET, s, NULL, NULL, NULL                                                              \
+    }
+#define MAP(k, t)                                                                                  \
+    {                                                                                              \
+        k, K_MAP, NULL, t, NULL, NULL                                                              \
+    }
+#define FN(k, f)                                                                                   \
+    {                                                                                              \
+        k, K_FN, NULL, NULL, f, NULL                                                               \
+    }
+#define UNSUPP(k, note)                                                                            \
+    {                                                                                              \
+        k, K_UNSUPP, NULL, NULL, NULL, note                                                        \
+    }
+#define END_UNKNOWN                                                                                \
+    {                                                                                              \
+        NULL, K_END, NULL, NULL, NULL, NULL                                                        \
+    }
+#define END_UNSUPP(note)                                                                           \
+    {                                                                                              \
+        NULL, K_END, NULL, NULL, NULL, note                                                        \
+    }
 
 static int walk_map(ctx_t *c, const node_t *m, const char *path, const field_t *fields,
                     uint64_t *seen_out);
 
 static void join(char *out, size_t n, const char *path, const char *key)
 {
-    if (*path) snprintf(out, n, "%s.%s", path, key);
-    else snprintf(out, n, "%s", key);
+    if (*path)
+        snprintf(out, n, "%s.%s", path, key);
+    else
+        snprintf(out, n, "%s", key);
 }
 
 static int apply_setting(ctx_t *c, const node_t *v, const char *path, const char *skey)
@@ -548,27 +610,32 @@ static int walk_map(ctx_t *c, const node_t *m, const char *path, const field_t *
             return fail(c, OCL_EINVAL, k->line, "keys in %s must be plain strings",
                         *path ? path : "the top level");
         size_t fi = 0;
-        while (fields[fi].kind != K_END && strcmp(fields[fi].key, k->s)) fi++;
+        while (fields[fi].kind != K_END && strcmp(fields[fi].key, k->s))
+            fi++;
         const field_t *f = &fields[fi];
         join(sub, sizeof sub, path, shown(k->s, b, sizeof b));
         if (f->kind == K_END) {
             if (f->note)
-                return fail(c, OCL_EUNSUPP, k->line, "%s is not supported yet (%s)", sub,
-                            f->note);
+                return fail(c, OCL_EUNSUPP, k->line, "%s is not supported yet (%s)", sub, f->note);
             if (*path)
                 return fail(c, OCL_EINVAL, k->line, "unknown key \"%s\" in %s",
                             shown(k->s, b, sizeof b), path);
             return fail(c, OCL_EINVAL, k->line, "unknown key \"%s\" at the top level",
                         shown(k->s, b, sizeof b));
         }
-        if (seen & (1ull << fi))
-            return fail(c, OCL_EINVAL, k->line, "%s is given twice", sub);
+        if (seen & (1ull << fi)) return fail(c, OCL_EINVAL, k->line, "%s is given twice", sub);
         seen |= 1ull << fi;
         int rc = 0;
         switch (f->kind) {
-        case K_SET: rc = apply_setting(c, v, sub, f->setting); break;
-        case K_MAP: rc = walk_map(c, v, sub, f->sub, NULL); break;
-        case K_FN: rc = f->fn(c, v, sub); break;
+        case K_SET:
+            rc = apply_setting(c, v, sub, f->setting);
+            break;
+        case K_MAP:
+            rc = walk_map(c, v, sub, f->sub, NULL);
+            break;
+        case K_FN:
+            rc = f->fn(c, v, sub);
+            break;
         case K_UNSUPP:
             rc = fail(c, OCL_EUNSUPP, k->line, "%s is not supported yet%s%s%s", sub,
                       f->note ? " (" : "", f->note ? f->note : "", f->note ? ")" : "");
@@ -678,7 +745,8 @@ static int name_list(ctx_t *c, const node_t *v, const char *path, const char *co
         if (e->type != N_SCALAR || e->is_null)
             return fail(c, OCL_EINVAL, e->line, "%s must list names", path);
         size_t k = 0;
-        while (k < n_ok && strcmp(ok[k], e->s)) k++;
+        while (k < n_ok && strcmp(ok[k], e->s))
+            k++;
         if (k == n_ok)
             return fail(c, OCL_EUNSUPP, e->line, "%s: %s \"%s\" is not supported yet (%s)", path,
                         what, shown(e->s, b, sizeof b), note);
@@ -811,8 +879,8 @@ static const field_t top_fields[] = {
     END_UNKNOWN,
 };
 
-int ocl_config_parse(const char *text, size_t len, const char *name, ocl_config_t *cfg,
-                     char *err, size_t errlen)
+int ocl_config_parse(const char *text, size_t len, const char *name, ocl_config_t *cfg, char *err,
+                     size_t errlen)
 {
     ctx_t c;
     memset(&c, 0, sizeof c);
@@ -828,7 +896,8 @@ int ocl_config_parse(const char *text, size_t len, const char *name, ocl_config_
     if (!rc && root) {
         if (root->type == N_SCALAR && !root->is_null)
             rc = fail(&c, OCL_EINVAL, root->line, "the top level must be a mapping of sections");
-        else rc = walk_map(&c, root, "", top_fields, NULL);
+        else
+            rc = walk_map(&c, root, "", top_fields, NULL);
     }
     ocl_arena_dispose(&c.arena);
     return rc;

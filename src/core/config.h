@@ -61,8 +61,8 @@ int ocl_config_load(const char *path, ocl_config_t *cfg, char *err, size_t errle
 
 /* The same over a buffer (need not be NUL-terminated); `name` is used in
  * error messages in place of a file name. An empty text changes nothing. */
-int ocl_config_parse(const char *text, size_t len, const char *name, ocl_config_t *cfg,
-                     char *err, size_t errlen);
+int ocl_config_parse(const char *text, size_t len, const char *name, ocl_config_t *cfg, char *err,
+                     size_t errlen);
 
 /* Sets one setting by its canonical key (the dotted YAML path printed by
  * `ocelot check`, e.g. "storage.wal.fsync_interval") from its text form.

@@ -14,18 +14,30 @@
 const char *ocl_strerror(int err)
 {
     switch (err) {
-    case OCL_OK: return "ok";
-    case OCL_EINVAL: return "invalid input";
-    case OCL_ENOMEM: return "out of memory";
-    case OCL_EAGAIN: return "need more input";
-    case OCL_ETOOBIG: return "exceeds size limit";
-    case OCL_EIO: return "i/o error";
-    case OCL_ENOTFOUND: return "not found";
-    case OCL_EBUSY: return "overloaded";
-    case OCL_EDEPTH: return "nesting too deep";
-    case OCL_EUTF8: return "invalid UTF-8";
-    case OCL_ECORRUPT: return "corrupt data";
-    case OCL_EUNSUPP: return "unsupported";
+    case OCL_OK:
+        return "ok";
+    case OCL_EINVAL:
+        return "invalid input";
+    case OCL_ENOMEM:
+        return "out of memory";
+    case OCL_EAGAIN:
+        return "need more input";
+    case OCL_ETOOBIG:
+        return "exceeds size limit";
+    case OCL_EIO:
+        return "i/o error";
+    case OCL_ENOTFOUND:
+        return "not found";
+    case OCL_EBUSY:
+        return "overloaded";
+    case OCL_EDEPTH:
+        return "nesting too deep";
+    case OCL_EUTF8:
+        return "invalid UTF-8";
+    case OCL_ECORRUPT:
+        return "corrupt data";
+    case OCL_EUNSUPP:
+        return "unsupported";
     }
     return "unknown error";
 }

@@ -41,12 +41,18 @@ typedef struct {
 #define OCL_STR(lit) ((ocl_str_t){(lit), sizeof(lit) - 1})
 #define OCL_STR_NULL ((ocl_str_t){NULL, 0})
 
-static inline ocl_str_t ocl_str_c(const char *s) { return (ocl_str_t){s, s ? strlen(s) : 0}; }
+static inline ocl_str_t ocl_str_c(const char *s)
+{
+    return (ocl_str_t){s, s ? strlen(s) : 0};
+}
 static inline int ocl_str_eq(ocl_str_t a, ocl_str_t b)
 {
     return a.n == b.n && (a.n == 0 || memcmp(a.p, b.p, a.n) == 0);
 }
-static inline int ocl_str_eq_c(ocl_str_t a, const char *c) { return ocl_str_eq(a, ocl_str_c(c)); }
+static inline int ocl_str_eq_c(ocl_str_t a, const char *c)
+{
+    return ocl_str_eq(a, ocl_str_c(c));
+}
 /* ASCII case-insensitive comparison (HTTP header names, media types). */
 int ocl_str_ieq_c(ocl_str_t a, const char *c);
 

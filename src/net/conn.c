@@ -58,8 +58,10 @@ void ocl_conn_init(ocl_conn_t *c, const ocl_conn_io_t *io, const ocl_listener_cf
 
 static void run_proto(ocl_conn_t *c)
 {
-    if (c->proto == PROTO_H1) ocl_h1_feed(c);
-    else if (c->proto == PROTO_H2) ocl_h2_feed(c);
+    if (c->proto == PROTO_H1)
+        ocl_h1_feed(c);
+    else if (c->proto == PROTO_H2)
+        ocl_h2_feed(c);
 }
 
 void ocl_conn_feed(ocl_conn_t *c, const unsigned char *p, size_t n)
@@ -109,17 +111,22 @@ void ocl_conn_eof(ocl_conn_t *c)
 void ocl_conn_timeout(ocl_conn_t *c)
 {
     if (c->closed) return;
-    if (c->proto == PROTO_H1) ocl_h1_timeout(c);
-    else if (c->proto == PROTO_H2) ocl_h2_timeout(c);
-    else ocl_conn_close(c);
+    if (c->proto == PROTO_H1)
+        ocl_h1_timeout(c);
+    else if (c->proto == PROTO_H2)
+        ocl_h2_timeout(c);
+    else
+        ocl_conn_close(c);
 }
 
 void ocl_conn_drained(ocl_conn_t *c)
 {
     if (c->closed) return;
     /* HTTP/2 may have output it held back while the socket was full. */
-    if (c->proto == PROTO_H2) ocl_h2_feed(c);
-    else c->io->update(c);
+    if (c->proto == PROTO_H2)
+        ocl_h2_feed(c);
+    else
+        c->io->update(c);
 }
 
 bool ocl_conn_want_read(const ocl_conn_t *c)
@@ -148,8 +155,10 @@ void ocl_conn_close(ocl_conn_t *c)
 void ocl_conn_transport_closed(ocl_conn_t *c)
 {
     c->closed = true;
-    if (c->proto == PROTO_H1) ocl_h1_dispose(c);
-    else if (c->proto == PROTO_H2) ocl_h2_dispose(c);
+    if (c->proto == PROTO_H1)
+        ocl_h1_dispose(c);
+    else if (c->proto == PROTO_H2)
+        ocl_h2_dispose(c);
     c->proto = -1; /* disposed; outstanding handlers see closed */
     ocl_buf_dispose(&c->in);
     ocl_conn_unref(c);
@@ -200,12 +209,14 @@ void ocl_http_respond(ocl_http_req_t *req, int status, const char *content_type,
     /* A HEAD response carries no body; Content-Length 0 keeps the framing
      * right for the next response on the connection. */
     if (ocl_str_eq_c(req->method, "HEAD")) len = 0;
-    if (req->http2) ocl_h2_http_respond(req->conn_priv, status, content_type, extra, n_extra, body, len);
-    else ocl_h1_respond(req->conn_priv, status, content_type, extra, n_extra, body, len);
+    if (req->http2)
+        ocl_h2_http_respond(req->conn_priv, status, content_type, extra, n_extra, body, len);
+    else
+        ocl_h1_respond(req->conn_priv, status, content_type, extra, n_extra, body, len);
 }
 
-void ocl_grpc_respond(ocl_grpc_call_t *call, int grpc_status, const char *message,
-                      const void *resp, size_t len)
+void ocl_grpc_respond(ocl_grpc_call_t *call, int grpc_status, const char *message, const void *resp,
+                      size_t len)
 {
     ocl_h2_grpc_respond(call->conn_priv, grpc_status, message, resp, len);
 }

@@ -36,10 +36,10 @@ typedef struct h2_stream h2_stream_t;
 
 /* Shared counters (atomics: workers update, any thread reads). */
 typedef struct {
-    atomic_uint_fast64_t open;          /* currently open connections */
-    atomic_uint_fast64_t total;         /* accepted since start */
-    atomic_uint_fast64_t refused;       /* closed at once: over max_connections */
-    atomic_uint_fast64_t proto_errors;  /* malformed HTTP/1.1 or HTTP/2 input */
+    atomic_uint_fast64_t open;         /* currently open connections */
+    atomic_uint_fast64_t total;        /* accepted since start */
+    atomic_uint_fast64_t refused;      /* closed at once: over max_connections */
+    atomic_uint_fast64_t proto_errors; /* malformed HTTP/1.1 or HTTP/2 input */
 } ocl_net_counters_t;
 
 /* Recycled body buffers, one pool per worker (single-threaded). */
@@ -91,30 +91,30 @@ typedef struct {
 
 /* HTTP/2 per-connection state. */
 typedef struct {
-    void *session;             /* nghttp2_session * */
-    h2_stream_t *streams;      /* live stream objects (doubly linked) */
-    uint32_t n_streams;        /* live stream objects, incl. ones awaiting a handler */
-    size_t buffered;           /* request body bytes held by live streams */
-    uint32_t rst_budget;       /* peer RST_STREAMs still tolerated (flood guard) */
-    uint64_t rst_refill_ms;    /* last time rst_budget was refilled */
-    bool in_recv;              /* inside nghttp2_session_mem_recv (no send) */
+    void *session;          /* nghttp2_session * */
+    h2_stream_t *streams;   /* live stream objects (doubly linked) */
+    uint32_t n_streams;     /* live stream objects, incl. ones awaiting a handler */
+    size_t buffered;        /* request body bytes held by live streams */
+    uint32_t rst_budget;    /* peer RST_STREAMs still tolerated (flood guard) */
+    uint64_t rst_refill_ms; /* last time rst_budget was refilled */
+    bool in_recv;           /* inside nghttp2_session_mem_recv (no send) */
 } h2_state_t;
 
 struct ocl_conn {
-    const ocl_conn_io_t *io;          /* transport operations */
-    const ocl_listener_cfg_t *lcfg;   /* handlers of the listener that accepted us */
-    const ocl_net_limits_t *limits;   /* server limits */
-    ocl_net_counters_t *stats;        /* counters to update */
-    ocl_bufpool_t *pool;              /* body buffer pool, or NULL */
-    void *loop;                       /* uv_loop_t * of the owning worker (NULL in fuzz) */
-    int proto;                        /* PROTO_* */
-    int refs;                         /* transport + outstanding handler calls */
-    bool closed;                      /* no more input or output; closing or gone */
-    ocl_buf_t in;                     /* received bytes not yet consumed by a parser */
-    size_t pending_write;             /* bytes given to io->write not yet sent */
+    const ocl_conn_io_t *io;        /* transport operations */
+    const ocl_listener_cfg_t *lcfg; /* handlers of the listener that accepted us */
+    const ocl_net_limits_t *limits; /* server limits */
+    ocl_net_counters_t *stats;      /* counters to update */
+    ocl_bufpool_t *pool;            /* body buffer pool, or NULL */
+    void *loop;                     /* uv_loop_t * of the owning worker (NULL in fuzz) */
+    int proto;                      /* PROTO_* */
+    int refs;                       /* transport + outstanding handler calls */
+    bool closed;                    /* no more input or output; closing or gone */
+    ocl_buf_t in;                   /* received bytes not yet consumed by a parser */
+    size_t pending_write;           /* bytes given to io->write not yet sent */
     union {
-        h1_state_t h1;                /* when proto == PROTO_H1 */
-        h2_state_t h2;                /* when proto == PROTO_H2 */
+        h1_state_t h1; /* when proto == PROTO_H1 */
+        h2_state_t h2; /* when proto == PROTO_H2 */
     } u;
 };
 

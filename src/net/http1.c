@@ -51,34 +51,62 @@ static __thread int cb_err_status;
 static const char *reason(int status)
 {
     switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 411: return "Length Required";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 417: return "Expectation Failed";
-    case 422: return "Unprocessable Entity";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Unknown";
+    case 100:
+        return "Continue";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 206:
+        return "Partial Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Payload Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 417:
+        return "Expectation Failed";
+    case 422:
+        return "Unprocessable Entity";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return "Unknown";
     }
 }
 
@@ -192,8 +220,10 @@ static void split_target(h1_state_t *h)
     /* absolute-form: skip scheme and authority */
     if (n > 7 && (memcmp(u, "http://", 7) == 0 || (n > 8 && memcmp(u, "https://", 8) == 0))) {
         const char *s = memchr(u + 8 - (u[4] == ':'), '/', n - 8 + (u[4] == ':'));
-        if (s) n -= (size_t)(s - u), u = s;
-        else u = "/", n = 1;
+        if (s)
+            n -= (size_t)(s - u), u = s;
+        else
+            u = "/", n = 1;
     }
     const char *hash = memchr(u, '#', n);
     if (hash) n = (size_t)(hash - u);
@@ -226,7 +256,8 @@ static int on_headers_complete(http_parser *p)
     h->req.conn_priv = c;
     h->keep_alive = http_should_keep_alive(p) && !p->upgrade;
 
-    bool has_body = (p->flags & F_CHUNKED) || (p->content_length != ULLONG_MAX && p->content_length > 0);
+    bool has_body =
+        (p->flags & F_CHUNKED) || (p->content_length != ULLONG_MAX && p->content_length > 0);
     if (p->content_length != ULLONG_MAX && p->content_length > c->limits->max_body_bytes)
         return fail(413);
     if (has_body) {
@@ -248,7 +279,8 @@ static int on_body(http_parser *p, const char *at, size_t n)
     ocl_conn_t *c = p->data;
     h1_state_t *h = &c->u.h1;
     if (h->body.len + n > c->limits->max_body_bytes) return fail(413);
-    if (h->body.p && (const unsigned char *)at == h->body.p + h->body.len && h->body.cap - h->body.len >= n)
+    if (h->body.p && (const unsigned char *)at == h->body.p + h->body.len &&
+        h->body.cap - h->body.len >= n)
         h->body.len += n; /* read straight into the body buffer: no copy */
     else
         ocl_buf_append(&h->body, at, n);
@@ -271,7 +303,8 @@ static void write_response(ocl_conn_t *c, int status, const char *ctype, const o
     ocl_buf_t b;
     ocl_buf_init(&b);
     size_t need = 160 + len + (ctype ? strlen(ctype) : 0);
-    for (size_t i = 0; i < n_extra; i++) need += extra[i].name_len + extra[i].value_len + 4;
+    for (size_t i = 0; i < n_extra; i++)
+        need += extra[i].name_len + extra[i].value_len + 4;
     ocl_buf_reserve(&b, need);
     ocl_buf_printf(&b, "HTTP/1.1 %d %s\r\n", status, reason(status));
     if (ctype) {
@@ -286,8 +319,10 @@ static void write_response(ocl_conn_t *c, int status, const char *ctype, const o
         ocl_buf_append(&b, extra[i].value, extra[i].value_len);
         ocl_buf_append(&b, "\r\n", 2);
     }
-    if (close) ocl_buf_puts(&b, "Connection: close\r\n");
-    else if (ka10) ocl_buf_puts(&b, "Connection: keep-alive\r\n");
+    if (close)
+        ocl_buf_puts(&b, "Connection: close\r\n");
+    else if (ka10)
+        ocl_buf_puts(&b, "Connection: keep-alive\r\n");
     ocl_buf_append(&b, "\r\n", 2);
     ocl_buf_append(&b, body, len);
     size_t n;
@@ -312,10 +347,14 @@ static int err_status_of(ocl_conn_t *c)
 static const char *error_text(int status)
 {
     switch (status) {
-    case 408: return "request header timeout\n";
-    case 413: return "request body too large\n";
-    case 431: return "request header fields too large\n";
-    default: return "malformed HTTP request\n";
+    case 408:
+        return "request header timeout\n";
+    case 413:
+        return "request body too large\n";
+    case 431:
+        return "request header fields too large\n";
+    default:
+        return "malformed HTTP request\n";
     }
 }
 
@@ -472,6 +511,8 @@ void ocl_h1_timeout(ocl_conn_t *c)
 {
     h1_state_t *h = &c->u.h1;
     if (h->req_pending) return;
-    if (h->in_message || c->in.len) send_error(c, 408, error_text(408));
-    else ocl_conn_close(c);
+    if (h->in_message || c->in.len)
+        send_error(c, 408, error_text(408));
+    else
+        ocl_conn_close(c);
 }

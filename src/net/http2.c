@@ -35,32 +35,32 @@
 enum { HI_METHOD, HI_PATH, HI_CTYPE, HI_ENC, HI_ACCEPT_ENC, HI_N };
 
 struct h2_stream {
-    ocl_conn_t *conn;          /* owning connection */
-    h2_stream_t *next, *prev;  /* conn->u.h2.streams list (unlinked when orphaned) */
-    int32_t id;                /* HTTP/2 stream id */
-    ocl_buf_t hbytes;          /* header names and values, back to back */
-    size_t *hoff;              /* per header: name off, name len, value off, value len */
-    size_t n_hdr, cap_hdr;     /* headers stored / room in hoff */
-    int hidx[HI_N];            /* index into hoff of interesting headers, -1 if absent */
-    size_t hdr_bytes;          /* header list size as HTTP/2 counts it */
-    ocl_header_t *hdrs;        /* finalized regular (non-pseudo) headers */
-    size_t n_regular;          /* entries in hdrs */
-    ocl_buf_t body;            /* collected DATA */
-    size_t buffered;           /* bytes of body counted in u.h2.buffered */
-    ocl_buf_t scratch;         /* decompressed gRPC message */
-    ocl_buf_t out;             /* response body (or framed gRPC message) being sent */
-    size_t out_off;            /* bytes of `out` already given to nghttp2 */
-    ocl_http_req_t req;        /* when dispatched as HTTP */
-    ocl_grpc_call_t call;      /* when dispatched as gRPC */
-    int err_status;            /* request-level problem found while receiving (431) */
-    bool is_grpc;              /* content-type application/grpc* */
-    bool head_done;            /* request HEADERS complete (hdrs finalized) */
-    bool remote_done;          /* END_STREAM received */
-    bool answered;             /* a response was submitted */
-    bool dispatched;           /* handed to a handler that has not answered */
-    bool trailers;             /* send grpc-status: 0 trailers after `out` */
-    bool closed;               /* nghttp2 closed the stream */
-    bool orphan;               /* connection is gone; freed when the handler answers */
+    ocl_conn_t *conn;         /* owning connection */
+    h2_stream_t *next, *prev; /* conn->u.h2.streams list (unlinked when orphaned) */
+    int32_t id;               /* HTTP/2 stream id */
+    ocl_buf_t hbytes;         /* header names and values, back to back */
+    size_t *hoff;             /* per header: name off, name len, value off, value len */
+    size_t n_hdr, cap_hdr;    /* headers stored / room in hoff */
+    int hidx[HI_N];           /* index into hoff of interesting headers, -1 if absent */
+    size_t hdr_bytes;         /* header list size as HTTP/2 counts it */
+    ocl_header_t *hdrs;       /* finalized regular (non-pseudo) headers */
+    size_t n_regular;         /* entries in hdrs */
+    ocl_buf_t body;           /* collected DATA */
+    size_t buffered;          /* bytes of body counted in u.h2.buffered */
+    ocl_buf_t scratch;        /* decompressed gRPC message */
+    ocl_buf_t out;            /* response body (or framed gRPC message) being sent */
+    size_t out_off;           /* bytes of `out` already given to nghttp2 */
+    ocl_http_req_t req;       /* when dispatched as HTTP */
+    ocl_grpc_call_t call;     /* when dispatched as gRPC */
+    int err_status;           /* request-level problem found while receiving (431) */
+    bool is_grpc;             /* content-type application/grpc* */
+    bool head_done;           /* request HEADERS complete (hdrs finalized) */
+    bool remote_done;         /* END_STREAM received */
+    bool answered;            /* a response was submitted */
+    bool dispatched;          /* handed to a handler that has not answered */
+    bool trailers;            /* send grpc-status: 0 trailers after `out` */
+    bool closed;              /* nghttp2 closed the stream */
+    bool orphan;              /* connection is gone; freed when the handler answers */
 };
 
 static nghttp2_session_callbacks *g_cbs;
@@ -75,8 +75,10 @@ static void stream_free(h2_stream_t *st)
 {
     ocl_conn_t *c = st->conn;
     if (!st->orphan) {
-        if (st->prev) st->prev->next = st->next;
-        else c->u.h2.streams = st->next;
+        if (st->prev)
+            st->prev->next = st->next;
+        else
+            c->u.h2.streams = st->next;
         if (st->next) st->next->prev = st->prev;
         c->u.h2.n_streams--;
         c->u.h2.buffered -= st->buffered;
@@ -114,13 +116,15 @@ static ssize_t data_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
         if (st->trailers) {
             static const nghttp2_nv tr[] = {
                 {(uint8_t *)"grpc-status", (uint8_t *)"0", 11, 1, NGHTTP2_NV_FLAG_NONE}};
-            if (nghttp2_submit_trailer(s, id, tr, 1) == 0) *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+            if (nghttp2_submit_trailer(s, id, tr, 1) == 0)
+                *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
         }
     }
     return (ssize_t)n;
 }
 
-#define NV(n, v, vl) ((nghttp2_nv){(uint8_t *)(n), (uint8_t *)(v), strlen(n), (vl), NGHTTP2_NV_FLAG_NONE})
+#define NV(n, v, vl)                                                                               \
+    ((nghttp2_nv){(uint8_t *)(n), (uint8_t *)(v), strlen(n), (vl), NGHTTP2_NV_FLAG_NONE})
 
 static void submit(h2_stream_t *st, const nghttp2_nv *nva, size_t n, bool with_data)
 {
@@ -129,7 +133,9 @@ static void submit(h2_stream_t *st, const nghttp2_nv *nva, size_t n, bool with_d
     st->answered = true;
     st->out_off = 0;
     int rv = nghttp2_submit_response(c->u.h2.session, st->id, nva, n, with_data ? &prd : NULL);
-    if (rv != 0) nghttp2_submit_rst_stream(c->u.h2.session, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
+    if (rv != 0)
+        nghttp2_submit_rst_stream(c->u.h2.session, NGHTTP2_FLAG_NONE, st->id,
+                                  NGHTTP2_INTERNAL_ERROR);
     if (!c->u.h2.in_recv) flush(c);
 }
 
@@ -141,7 +147,8 @@ static void http_submit(h2_stream_t *st, int status, const char *ctype, const oc
     snprintf(lbuf, sizeof lbuf, "%zu", len);
     /* HTTP/2 header names must be lowercase: copy extras lowercased. */
     size_t names = 0;
-    for (size_t i = 0; i < n_extra; i++) names += extra[i].name_len;
+    for (size_t i = 0; i < n_extra; i++)
+        names += extra[i].name_len;
     char *low = ocl_malloc(names + 1);
     nghttp2_nv *nva = ocl_malloc((3 + n_extra) * sizeof *nva);
     size_t n = 0, at = 0;
@@ -222,8 +229,11 @@ static void dispatch(h2_stream_t *st)
     const ocl_listener_cfg_t *l = c->lcfg;
     ocl_str_t method = hval(st, HI_METHOD), path = hval(st, HI_PATH);
     if (st->err_status) {
-        if (st->is_grpc) grpc_submit(st, OCL_GRPC_RESOURCE_EXHAUSTED, "request headers too large", NULL, 0);
-        else http_submit(st, 431, "text/plain; charset=utf-8", NULL, 0, "request header fields too large\n", 32);
+        if (st->is_grpc)
+            grpc_submit(st, OCL_GRPC_RESOURCE_EXHAUSTED, "request headers too large", NULL, 0);
+        else
+            http_submit(st, 431, "text/plain; charset=utf-8", NULL, 0,
+                        "request header fields too large\n", 32);
         return;
     }
     if (st->is_grpc) {
@@ -239,14 +249,19 @@ static void dispatch(h2_stream_t *st)
         const unsigned char *msg;
         size_t msg_len;
         const char *err = NULL;
-        int rc = ocl_grpc_unframe(st->body.p, st->body.len, hval(st, HI_ENC),
-                                  c->limits->max_grpc_msg_bytes, &st->scratch, &msg, &msg_len, &err);
+        int rc =
+            ocl_grpc_unframe(st->body.p, st->body.len, hval(st, HI_ENC),
+                             c->limits->max_grpc_msg_bytes, &st->scratch, &msg, &msg_len, &err);
         if (rc != OCL_GRPC_OK) {
             grpc_submit(st, rc, err, NULL, 0);
             return;
         }
-        st->call = (ocl_grpc_call_t){.path = path, .headers = st->hdrs, .n_headers = st->n_regular,
-                                     .msg = msg, .msg_len = msg_len, .conn_priv = st};
+        st->call = (ocl_grpc_call_t){.path = path,
+                                     .headers = st->hdrs,
+                                     .n_headers = st->n_regular,
+                                     .msg = msg,
+                                     .msg_len = msg_len,
+                                     .conn_priv = st};
         st->dispatched = true;
         c->refs++;
         l->grpc(&st->call, l->ud);
@@ -320,7 +335,8 @@ static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void *ud
     h2_stream_t *st = ocl_calloc(1, sizeof *st);
     st->conn = c;
     st->id = f->hd.stream_id;
-    for (int i = 0; i < HI_N; i++) st->hidx[i] = -1;
+    for (int i = 0; i < HI_N; i++)
+        st->hidx[i] = -1;
     st->next = c->u.h2.streams;
     if (st->next) st->next->prev = st;
     c->u.h2.streams = st;
@@ -342,11 +358,16 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
         return 0;
     }
     int which = -1;
-    if (nlen == 7 && memcmp(name, ":method", 7) == 0) which = HI_METHOD;
-    else if (nlen == 5 && memcmp(name, ":path", 5) == 0) which = HI_PATH;
-    else if (nlen == 12 && memcmp(name, "content-type", 12) == 0) which = HI_CTYPE;
-    else if (nlen == 13 && memcmp(name, "grpc-encoding", 13) == 0) which = HI_ENC;
-    else if (nlen == 20 && memcmp(name, "grpc-accept-encoding", 20) == 0) which = HI_ACCEPT_ENC;
+    if (nlen == 7 && memcmp(name, ":method", 7) == 0)
+        which = HI_METHOD;
+    else if (nlen == 5 && memcmp(name, ":path", 5) == 0)
+        which = HI_PATH;
+    else if (nlen == 12 && memcmp(name, "content-type", 12) == 0)
+        which = HI_CTYPE;
+    else if (nlen == 13 && memcmp(name, "grpc-encoding", 13) == 0)
+        which = HI_ENC;
+    else if (nlen == 20 && memcmp(name, "grpc-accept-encoding", 20) == 0)
+        which = HI_ACCEPT_ENC;
     if (which >= 0) st->hidx[which] = (int)st->n_hdr;
     if (st->n_hdr == st->cap_hdr) {
         st->cap_hdr = st->cap_hdr ? st->cap_hdr * 2 : 16;
@@ -370,8 +391,11 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const ui
     if (!st || st->answered || st->dispatched || st->err_status) return 0;
     size_t limit = st->is_grpc ? c->limits->max_grpc_msg_bytes + 5 : c->limits->max_body_bytes;
     if (st->body.len + len > limit) {
-        if (st->is_grpc) grpc_submit(st, OCL_GRPC_RESOURCE_EXHAUSTED, "message larger than max", NULL, 0);
-        else http_submit(st, 413, "text/plain; charset=utf-8", NULL, 0, "request body too large\n", 23);
+        if (st->is_grpc)
+            grpc_submit(st, OCL_GRPC_RESOURCE_EXHAUSTED, "message larger than max", NULL, 0);
+        else
+            http_submit(st, 413, "text/plain; charset=utf-8", NULL, 0, "request body too large\n",
+                        23);
         return 0;
     }
     /* Flow control does not bound memory (windows are reopened as data
@@ -379,8 +403,12 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const ui
      * beyond three maximal bodies or messages, further streams are told to retry. */
     size_t most = OCL_MAX(c->limits->max_body_bytes, c->limits->max_grpc_msg_bytes + 5);
     if (c->u.h2.buffered + len > 3 * most) {
-        if (st->is_grpc) grpc_submit(st, OCL_GRPC_UNAVAILABLE, "too much data in flight on this connection", NULL, 0);
-        else http_submit(st, 503, "text/plain; charset=utf-8", NULL, 0, "too much data in flight\n", 24);
+        if (st->is_grpc)
+            grpc_submit(st, OCL_GRPC_UNAVAILABLE, "too much data in flight on this connection",
+                        NULL, 0);
+        else
+            http_submit(st, 503, "text/plain; charset=utf-8", NULL, 0, "too much data in flight\n",
+                        24);
         return 0;
     }
     if (!st->body.p) ocl_bufpool_get(c->pool, &st->body);
@@ -402,7 +430,8 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud)
     if (f->hd.type != NGHTTP2_HEADERS && f->hd.type != NGHTTP2_DATA) return 0;
     h2_stream_t *st = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
     if (!st) return 0;
-    if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST) finalize_headers(st);
+    if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST)
+        finalize_headers(st);
     if (!(f->hd.flags & NGHTTP2_FLAG_END_STREAM)) return 0;
     st->remote_done = true;
     if (!st->answered) dispatch(st);
@@ -466,7 +495,8 @@ int ocl_h2_start(ocl_conn_t *c)
     nghttp2_settings_entry iv[] = {
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, c->limits->max_streams},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, H2_STREAM_WINDOW},
-        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, (uint32_t)OCL_MIN(c->limits->max_header_bytes, UINT32_MAX)},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE,
+         (uint32_t)OCL_MIN(c->limits->max_header_bytes, UINT32_MAX)},
     };
     if (nghttp2_submit_settings(s, NGHTTP2_FLAG_NONE, iv, OCL_ARRAY_LEN(iv)) != 0 ||
         nghttp2_session_set_local_window_size(s, NGHTTP2_FLAG_NONE, 0, H2_CONN_WINDOW) != 0)

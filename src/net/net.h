@@ -28,19 +28,19 @@ typedef struct ocl_http_req ocl_http_req_t;
 typedef struct ocl_grpc_call ocl_grpc_call_t;
 
 typedef struct {
-    size_t max_header_bytes;     /* total request header bytes (default 64 KiB) */
-    size_t max_body_bytes;       /* HTTP request body as received (default 20 MiB) */
-    size_t max_grpc_msg_bytes;   /* gRPC message after decompression (default 4 MiB) */
-    uint32_t header_timeout_ms;  /* time to receive a full request head (default 10 s) */
-    uint32_t idle_timeout_ms;    /* keep-alive idle connection timeout (default 120 s) */
-    uint32_t max_streams;        /* HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS (default 100) */
-    uint32_t max_connections;    /* per worker (default 10,000) */
+    size_t max_header_bytes;    /* total request header bytes (default 64 KiB) */
+    size_t max_body_bytes;      /* HTTP request body as received (default 20 MiB) */
+    size_t max_grpc_msg_bytes;  /* gRPC message after decompression (default 4 MiB) */
+    uint32_t header_timeout_ms; /* time to receive a full request head (default 10 s) */
+    uint32_t idle_timeout_ms;   /* keep-alive idle connection timeout (default 120 s) */
+    uint32_t max_streams;       /* HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS (default 100) */
+    uint32_t max_connections;   /* per worker (default 10,000) */
 } ocl_net_limits_t;
 
 void ocl_net_limits_default(ocl_net_limits_t *l);
 
 typedef struct {
-    const char *name;  /* header name as received (lowercase for HTTP/2) */
+    const char *name; /* header name as received (lowercase for HTTP/2) */
     size_t name_len;
     const char *value; /* header value */
     size_t value_len;
@@ -48,15 +48,15 @@ typedef struct {
 
 /* A received HTTP request (HTTP/1.1 or HTTP/2 non-gRPC). */
 struct ocl_http_req {
-    ocl_str_t method;       /* "GET", "POST", ... */
-    ocl_str_t path;         /* path without the query string, not decoded */
-    ocl_str_t query;        /* after '?', without it; empty if none */
+    ocl_str_t method;            /* "GET", "POST", ... */
+    ocl_str_t path;              /* path without the query string, not decoded */
+    ocl_str_t query;             /* after '?', without it; empty if none */
     const ocl_header_t *headers; /* all request headers */
     size_t n_headers;
     const unsigned char *body; /* request body as received (may be compressed) */
     size_t body_len;
-    bool http2;             /* arrived over HTTP/2 */
-    void *conn_priv;        /* owned by net layer; handlers ignore */
+    bool http2;      /* arrived over HTTP/2 */
+    void *conn_priv; /* owned by net layer; handlers ignore */
 };
 
 /* Case-insensitive header lookup; OCL_STR_NULL if absent. */
@@ -79,12 +79,12 @@ struct uv_loop_s *ocl_http_req_loop(const ocl_http_req_t *req);
 /* A unary gRPC call: one request message, already de-framed and (if it was
  * compressed with grpc-encoding gzip) decompressed. */
 struct ocl_grpc_call {
-    ocl_str_t path;                 /* ":path", e.g. "/pkg.Service/Method" */
-    const ocl_header_t *headers;    /* request metadata */
+    ocl_str_t path;              /* ":path", e.g. "/pkg.Service/Method" */
+    const ocl_header_t *headers; /* request metadata */
     size_t n_headers;
-    const unsigned char *msg;       /* the request message */
+    const unsigned char *msg; /* the request message */
     size_t msg_len;
-    void *conn_priv;                /* owned by net layer */
+    void *conn_priv; /* owned by net layer */
 };
 
 ocl_str_t ocl_grpc_call_header(const ocl_grpc_call_t *call, const char *name);
@@ -94,8 +94,8 @@ struct uv_loop_s *ocl_grpc_call_loop(const ocl_grpc_call_t *call);
  * trailers grpc-status and grpc-message (percent-encoded as gRPC requires).
  * The response is gzip-compressed when the client allowed it and it is
  * larger than 1 KiB. */
-void ocl_grpc_respond(ocl_grpc_call_t *call, int grpc_status, const char *message,
-                      const void *resp, size_t len);
+void ocl_grpc_respond(ocl_grpc_call_t *call, int grpc_status, const char *message, const void *resp,
+                      size_t len);
 
 typedef void (*ocl_grpc_handler_fn)(ocl_grpc_call_t *call, void *ud);
 
@@ -114,10 +114,10 @@ enum {
 };
 
 typedef struct {
-    const char *addr;              /* "host:port"; port 0 picks a free port */
-    ocl_http_handler_fn http;      /* HTTP/1.1 and HTTP/2 non-gRPC requests; may be NULL (404) */
-    ocl_grpc_handler_fn grpc;      /* gRPC calls (content-type application/grpc*); may be NULL */
-    void *ud;                      /* passed to the handlers */
+    const char *addr;         /* "host:port"; port 0 picks a free port */
+    ocl_http_handler_fn http; /* HTTP/1.1 and HTTP/2 non-gRPC requests; may be NULL (404) */
+    ocl_grpc_handler_fn grpc; /* gRPC calls (content-type application/grpc*); may be NULL */
+    void *ud;                 /* passed to the handlers */
 } ocl_listener_cfg_t;
 
 /* Creates a server with `workers` threads (0 = number of cores). */
@@ -141,10 +141,10 @@ int ocl_server_add_timer(ocl_server_t *s, uint32_t period_ms, void (*fn)(void *u
 
 /* Connection counters for self-metrics. */
 typedef struct {
-    uint64_t connections_open;     /* currently open */
-    uint64_t connections_total;    /* accepted since start */
-    uint64_t connections_refused;  /* over max_connections */
-    uint64_t protocol_errors;      /* malformed HTTP/1.1 or HTTP/2 framing */
+    uint64_t connections_open;    /* currently open */
+    uint64_t connections_total;   /* accepted since start */
+    uint64_t connections_refused; /* over max_connections */
+    uint64_t protocol_errors;     /* malformed HTTP/1.1 or HTTP/2 framing */
 } ocl_net_stats_t;
 void ocl_server_stats(ocl_server_t *s, ocl_net_stats_t *out);
 

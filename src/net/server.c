@@ -44,64 +44,64 @@
 typedef struct ocl_worker ocl_worker_t;
 
 typedef struct uvconn {
-    ocl_conn_t c;              /* protocol side; first so conn <-> uvconn casts work */
-    uv_tcp_t tcp;              /* the socket */
-    uv_timer_t timer;          /* header/idle/linger timer */
-    uv_shutdown_t shut;        /* graceful close request */
-    ocl_worker_t *w;           /* owning worker */
-    struct uvconn *next, *prev;/* worker's connection list */
-    int open_handles;          /* handles not yet closed (2 -> 0) */
-    bool reading;              /* uv_read_start active */
-    bool handles_closing;      /* close_handles() was called */
-    bool lingering;            /* write side shut down; draining input */
+    ocl_conn_t c;               /* protocol side; first so conn <-> uvconn casts work */
+    uv_tcp_t tcp;               /* the socket */
+    uv_timer_t timer;           /* header/idle/linger timer */
+    uv_shutdown_t shut;         /* graceful close request */
+    ocl_worker_t *w;            /* owning worker */
+    struct uvconn *next, *prev; /* worker's connection list */
+    int open_handles;           /* handles not yet closed (2 -> 0) */
+    bool reading;               /* uv_read_start active */
+    bool handles_closing;       /* close_handles() was called */
+    bool lingering;             /* write side shut down; draining input */
 } uvconn_t;
 
 typedef struct {
-    uv_write_t req;            /* libuv request */
-    uvconn_t *uc;              /* connection */
-    unsigned char *p;          /* heap block being written (owned) */
-    size_t len;                /* bytes in p */
+    uv_write_t req;   /* libuv request */
+    uvconn_t *uc;     /* connection */
+    unsigned char *p; /* heap block being written (owned) */
+    size_t len;       /* bytes in p */
 } wreq_t;
 
 typedef struct {
-    uv_tcp_t tcp;              /* listening handle */
-    ocl_worker_t *w;           /* owning worker */
+    uv_tcp_t tcp;                  /* listening handle */
+    ocl_worker_t *w;               /* owning worker */
     const ocl_listener_cfg_t *cfg; /* handlers */
-    int fd;                    /* socket before uv_tcp_open, -1 after */
-    bool opened;               /* tcp handle initialized */
+    int fd;                        /* socket before uv_tcp_open, -1 after */
+    bool opened;                   /* tcp handle initialized */
 } wlistener_t;
 
 typedef struct {
-    uint32_t period_ms;        /* period */
-    void (*fn)(void *ud);      /* callback */
-    void *ud;                  /* its argument */
-    uv_timer_t h;              /* the handle on worker 0's loop */
+    uint32_t period_ms;   /* period */
+    void (*fn)(void *ud); /* callback */
+    void *ud;             /* its argument */
+    uv_timer_t h;         /* the handle on worker 0's loop */
 } stimer_t;
 
 struct ocl_worker {
-    ocl_server_t *s;           /* owner */
-    int idx;                   /* 0..n_workers-1 */
-    uv_loop_t loop;            /* this worker's loop */
-    uv_async_t stop_async;     /* wakes the loop for ocl_server_stop */
-    uv_thread_t thread;        /* the thread running `loop` */
+    ocl_server_t *s;                /* owner */
+    int idx;                        /* 0..n_workers-1 */
+    uv_loop_t loop;                 /* this worker's loop */
+    uv_async_t stop_async;          /* wakes the loop for ocl_server_stop */
+    uv_thread_t thread;             /* the thread running `loop` */
     wlistener_t lst[MAX_LISTENERS]; /* one per server listener */
-    uvconn_t *conns;           /* open connections */
-    size_t n_conns;            /* entries in `conns` */
-    ocl_bufpool_t pool;        /* recycled body buffers */
-    unsigned char *rbuf;       /* shared read buffer (READ_BUF_SIZE) */
+    uvconn_t *conns;                /* open connections */
+    size_t n_conns;                 /* entries in `conns` */
+    ocl_bufpool_t pool;             /* recycled body buffers */
+    unsigned char *rbuf;            /* shared read buffer (READ_BUF_SIZE) */
 };
 
 struct ocl_server {
-    ocl_net_limits_t limits;   /* copied at create */
-    int n_workers;             /* worker threads */
-    ocl_worker_t *workers;     /* array of n_workers */
+    ocl_net_limits_t limits;                /* copied at create */
+    int n_workers;                          /* worker threads */
+    ocl_worker_t *workers;                  /* array of n_workers */
     ocl_listener_cfg_t lcfg[MAX_LISTENERS]; /* listener configs (copies) */
-    int n_listeners;           /* entries in lcfg */
-    stimer_t timers[MAX_TIMERS]; /* housekeeping timers on worker 0 */
-    int n_timers;              /* entries in timers */
-    ocl_net_counters_t stats;  /* shared counters */
-    bool started;              /* threads running */
-    bool stopped;              /* ocl_server_stop done */
+    int n_listeners;                        /* entries in lcfg */
+    stimer_t timers[MAX_TIMERS];            /* housekeeping timers on worker 0 */
+    int n_timers;                           /* entries in timers */
+    ocl_net_counters_t stats;               /* shared counters */
+    bool started;                           /* threads running */
+    bool stopped;                           /* ocl_server_stop done */
 };
 
 static void io_write(ocl_conn_t *c, unsigned char *p, size_t len);
@@ -117,8 +117,10 @@ static void on_handle_closed(uv_handle_t *h)
     uvconn_t *uc = h->data;
     if (--uc->open_handles > 0) return;
     ocl_worker_t *w = uc->w;
-    if (uc->prev) uc->prev->next = uc->next;
-    else w->conns = uc->next;
+    if (uc->prev)
+        uc->prev->next = uc->next;
+    else
+        w->conns = uc->next;
     if (uc->next) uc->next->prev = uc->prev;
     w->n_conns--;
     atomic_fetch_sub(&w->s->stats.open, 1);
@@ -165,8 +167,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return; /* discard */
     }
     if (nread < 0) {
-        if (nread == UV_EOF) ocl_conn_eof(&uc->c);
-        else close_handles(uc);
+        if (nread == UV_EOF)
+            ocl_conn_eof(&uc->c);
+        else
+            close_handles(uc);
         return;
     }
     ocl_conn_feed(&uc->c, (const unsigned char *)buf->base, (size_t)nread);
@@ -268,8 +272,10 @@ static void io_update(ocl_conn_t *c)
         uc->reading = false;
     }
     uint64_t ms = ocl_conn_timeout_ms(c);
-    if (ms) uv_timer_start(&uc->timer, on_timer, ms, 0);
-    else uv_timer_stop(&uc->timer);
+    if (ms)
+        uv_timer_start(&uc->timer, on_timer, ms, 0);
+    else
+        uv_timer_stop(&uc->timer);
 }
 
 static void io_release(ocl_conn_t *c)
@@ -339,9 +345,11 @@ static void on_stop(uv_async_t *a)
     for (int i = 0; i < w->s->n_listeners; i++)
         if (w->lst[i].opened && !uv_is_closing((uv_handle_t *)&w->lst[i].tcp))
             uv_close((uv_handle_t *)&w->lst[i].tcp, NULL);
-    for (uvconn_t *uc = w->conns; uc; uc = uc->next) close_handles(uc);
+    for (uvconn_t *uc = w->conns; uc; uc = uc->next)
+        close_handles(uc);
     if (w->idx == 0)
-        for (int i = 0; i < w->s->n_timers; i++) uv_close((uv_handle_t *)&w->s->timers[i].h, NULL);
+        for (int i = 0; i < w->s->n_timers; i++)
+            uv_close((uv_handle_t *)&w->s->timers[i].h, NULL);
     uv_close((uv_handle_t *)&w->stop_async, NULL);
 }
 
@@ -388,8 +396,10 @@ ocl_server_t *ocl_server_create(int workers, const ocl_net_limits_t *limits)
         workers = n > 0 ? (int)n : 1;
     }
     ocl_server_t *s = ocl_calloc(1, sizeof *s);
-    if (limits) s->limits = *limits;
-    else ocl_net_limits_default(&s->limits);
+    if (limits)
+        s->limits = *limits;
+    else
+        ocl_net_limits_default(&s->limits);
     s->n_workers = workers;
     s->workers = ocl_calloc((size_t)workers, sizeof *s->workers);
     for (int i = 0; i < workers; i++) {
@@ -400,7 +410,8 @@ ocl_server_t *ocl_server_create(int workers, const ocl_net_limits_t *limits)
         uv_async_init(&w->loop, &w->stop_async, on_stop);
         w->stop_async.data = w;
         w->rbuf = ocl_malloc(READ_BUF_SIZE);
-        for (int k = 0; k < MAX_LISTENERS; k++) w->lst[k].fd = -1;
+        for (int k = 0; k < MAX_LISTENERS; k++)
+            w->lst[k].fd = -1;
     }
     return s;
 }
@@ -422,8 +433,10 @@ static int parse_addr(const char *addr, struct sockaddr_storage *ss)
         host[hl - 1] = 0;
         return uv_ip6_addr(host + 1, (int)port, (struct sockaddr_in6 *)ss) ? OCL_EINVAL : 0;
     }
-    if (hl == 0) strcpy(host, "0.0.0.0");
-    else if (strcmp(host, "localhost") == 0) strcpy(host, "127.0.0.1");
+    if (hl == 0)
+        strcpy(host, "0.0.0.0");
+    else if (strcmp(host, "localhost") == 0)
+        strcpy(host, "127.0.0.1");
     return uv_ip4_addr(host, (int)port, (struct sockaddr_in *)ss) ? OCL_EINVAL : 0;
 }
 
@@ -432,7 +445,8 @@ static int open_socket(const struct sockaddr_storage *ss)
     int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return -1;
     int one = 1;
-    socklen_t len = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    socklen_t len =
+        ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
         bind(fd, (const struct sockaddr *)ss, len) != 0 || listen(fd, BACKLOG) != 0) {
@@ -468,8 +482,10 @@ int ocl_server_listen(ocl_server_t *s, const ocl_listener_cfg_t *cfg, int *bound
             getsockname(fd, (struct sockaddr *)&got, &gl);
             port = ntohs(got.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&got)->sin6_port
                                                    : ((struct sockaddr_in *)&got)->sin_port);
-            if (ss.ss_family == AF_INET6) ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
-            else ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
+            if (ss.ss_family == AF_INET6)
+                ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
+            else
+                ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
         }
         wlistener_t *l = &s->workers[i].lst[idx];
         l->fd = fd;
@@ -501,8 +517,10 @@ void ocl_server_stop(ocl_server_t *s)
     if (s->stopped) return;
     s->stopped = true;
     if (!s->started) return;
-    for (int i = 0; i < s->n_workers; i++) uv_async_send(&s->workers[i].stop_async);
-    for (int i = 0; i < s->n_workers; i++) uv_thread_join(&s->workers[i].thread);
+    for (int i = 0; i < s->n_workers; i++)
+        uv_async_send(&s->workers[i].stop_async);
+    for (int i = 0; i < s->n_workers; i++)
+        uv_thread_join(&s->workers[i].thread);
 }
 
 void ocl_server_destroy(ocl_server_t *s)
@@ -518,7 +536,8 @@ void ocl_server_destroy(ocl_server_t *s)
         for (int k = 0; k < MAX_LISTENERS; k++)
             if (w->lst[k].fd >= 0) close(w->lst[k].fd);
         uv_loop_close(&w->loop);
-        for (int k = 0; k < w->pool.n; k++) ocl_buf_dispose(&w->pool.slot[k]);
+        for (int k = 0; k < w->pool.n; k++)
+            ocl_buf_dispose(&w->pool.slot[k]);
         free(w->rbuf);
     }
     free(s->workers);

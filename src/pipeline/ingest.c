@@ -20,25 +20,25 @@
 #include <sys/stat.h>
 
 struct ocl_ingest {
-    ocl_ingest_cfg_t cfg;                 /* copy of the configuration */
-    char *data_dir;                       /* owned copy of cfg.data_dir */
-    ocl_wal_t *wal[OCL_SIGNAL_COUNT];     /* one WAL per signal */
-    ocl_tenants_t *tenants;               /* one trace store per tenant */
-    uint64_t max_memory;                  /* limit on the heads of all tenants together */
-    uint64_t last_trace_seq;              /* highest traces WAL seq appended or
-                                           * replayed (atomic max) */
-    pthread_rwlock_t append_lk;           /* read: a WAL append + store add pair in
-                                           * flight; write: computing the checkpoint,
-                                           * so no appended record is in neither the
-                                           * WAL-covered heads nor a segment */
-    pthread_t maint;                      /* maintenance thread */
-    pthread_mutex_t mu;                   /* guards stop */
-    pthread_cond_t cv;                    /* wakes the maintenance thread */
-    int stop;                             /* set on close */
-    int maint_started;                    /* maint is running */
-    ocl_replay_stats_t replay;            /* what the last open replayed */
-    uint64_t checkpoint;                  /* traces WAL records below are in segments
-                                           * (persisted in wal/traces.checkpoint) */
+    ocl_ingest_cfg_t cfg;             /* copy of the configuration */
+    char *data_dir;                   /* owned copy of cfg.data_dir */
+    ocl_wal_t *wal[OCL_SIGNAL_COUNT]; /* one WAL per signal */
+    ocl_tenants_t *tenants;           /* one trace store per tenant */
+    uint64_t max_memory;              /* limit on the heads of all tenants together */
+    uint64_t last_trace_seq;          /* highest traces WAL seq appended or
+                                       * replayed (atomic max) */
+    pthread_rwlock_t append_lk;       /* read: a WAL append + store add pair in
+                                       * flight; write: computing the checkpoint,
+                                       * so no appended record is in neither the
+                                       * WAL-covered heads nor a segment */
+    pthread_t maint;                  /* maintenance thread */
+    pthread_mutex_t mu;               /* guards stop */
+    pthread_cond_t cv;                /* wakes the maintenance thread */
+    int stop;                         /* set on close */
+    int maint_started;                /* maint is running */
+    ocl_replay_stats_t replay;        /* what the last open replayed */
+    uint64_t checkpoint;              /* traces WAL records below are in segments
+                                       * (persisted in wal/traces.checkpoint) */
 };
 
 /* wal/traces.checkpoint: u64 seq | u32 crc32c(seq), little endian. Written
@@ -86,10 +86,9 @@ static int checkpoint_store(const ocl_ingest_t *ing, uint64_t seq)
     return 0;
 }
 
-
 typedef struct {
-    ocl_ingest_t *ing; /* target */
-    ocl_arena_t arena; /* per-record decode memory */
+    ocl_ingest_t *ing;    /* target */
+    ocl_arena_t arena;    /* per-record decode memory */
     unsigned since_maint; /* records replayed since the last maintain call */
 } replay_ctx_t;
 
@@ -139,7 +138,8 @@ static void wal_collect(ocl_buf_t *out, void *ud)
 {
     ocl_ingest_t *ing = ud;
     ocl_wal_stats_t st[OCL_SIGNAL_COUNT];
-    for (int s = 0; s < OCL_SIGNAL_COUNT; s++) ocl_wal_stats(ing->wal[s], &st[s]);
+    for (int s = 0; s < OCL_SIGNAL_COUNT; s++)
+        ocl_wal_stats(ing->wal[s], &st[s]);
     char labels[64];
 #define WAL_METRIC(name, type, help, field)                                                        \
     ocl_sm_header(out, name, type, help);                                                          \
@@ -162,9 +162,8 @@ static void wal_collect(ocl_buf_t *out, void *ud)
                   "Duration of WAL fdatasync calls.");
     for (int s = 0; s < OCL_SIGNAL_COUNT; s++) {
         snprintf(labels, sizeof labels, "signal=\"%s\"", ocl_signal_names[s]);
-        ocl_sm_histogram(out, "ocelot_wal_fsync_duration_seconds", labels,
-                         ocl_wal_fsync_bounds_s, 11, st[s].fsync_ns_buckets,
-                         st[s].fsync_ns_total / 1e9);
+        ocl_sm_histogram(out, "ocelot_wal_fsync_duration_seconds", labels, ocl_wal_fsync_bounds_s,
+                         11, st[s].fsync_ns_buckets, st[s].fsync_ns_total / 1e9);
     }
     ocl_tracestore_stats_t ts = {0};
     size_t nt = ocl_tenants_count(ing->tenants);
@@ -309,9 +308,8 @@ int ocl_ingest_open(const ocl_ingest_cfg_t *cfg, ocl_ingest_t **out)
     for (int s = 0; s < OCL_SIGNAL_COUNT; s++) {
         snprintf(path, sizeof path, "%s/wal/%s", ing->data_dir, ocl_signal_names[s]);
         if ((rc = ocl_mkdir_p(path)) != 0) goto error;
-        ocl_wal_cfg_t wc = {.dir = path,
-                            .fsync = cfg->fsync,
-                            .interval_ms = ing->cfg.fsync_interval_ms};
+        ocl_wal_cfg_t wc = {
+            .dir = path, .fsync = cfg->fsync, .interval_ms = ing->cfg.fsync_interval_ms};
         if ((rc = ocl_wal_open(&wc, &ing->wal[s])) != 0) {
             ocl_error("cannot open WAL %s: %s", path, ocl_strerror(rc));
             goto error;
@@ -458,4 +456,7 @@ ocl_tracestore_t *ocl_ingest_trace_store(ocl_ingest_t *ing, ocl_str_t tenant)
     return ocl_tenants_get(ing->tenants, tenant, 0);
 }
 
-void ocl_ingest_replay_stats(ocl_ingest_t *ing, ocl_replay_stats_t *out) { *out = ing->replay; }
+void ocl_ingest_replay_stats(ocl_ingest_t *ing, ocl_replay_stats_t *out)
+{
+    *out = ing->replay;
+}

@@ -28,15 +28,15 @@
 typedef struct ocl_ingest ocl_ingest_t;
 
 typedef struct {
-    const char *data_dir;          /* root data directory (created) */
-    ocl_fsync_policy_t fsync;      /* WAL fsync policy */
-    uint32_t fsync_interval_ms;    /* for OCL_FSYNC_INTERVAL */
-    uint64_t trace_retention_s;    /* trace segment retention (0 = default 7 d) */
-    uint64_t wal_retention_s;      /* metrics/logs WAL retention (0 = default 7 d) */
-    uint64_t wal_max_bytes;        /* metrics/logs WAL size bound per signal (0 = none) */
-    uint64_t trace_head_bytes;     /* trace head cut size (0 = default) */
-    uint32_t trace_head_age_s;     /* trace head cut age (0 = default) */
-    uint64_t max_memory_bytes;     /* trace head memory limit (0 = default) */
+    const char *data_dir;       /* root data directory (created) */
+    ocl_fsync_policy_t fsync;   /* WAL fsync policy */
+    uint32_t fsync_interval_ms; /* for OCL_FSYNC_INTERVAL */
+    uint64_t trace_retention_s; /* trace segment retention (0 = default 7 d) */
+    uint64_t wal_retention_s;   /* metrics/logs WAL retention (0 = default 7 d) */
+    uint64_t wal_max_bytes;     /* metrics/logs WAL size bound per signal (0 = none) */
+    uint64_t trace_head_bytes;  /* trace head cut size (0 = default) */
+    uint32_t trace_head_age_s;  /* trace head cut age (0 = default) */
+    uint64_t max_memory_bytes;  /* trace head memory limit (0 = default) */
 } ocl_ingest_cfg_t;
 
 typedef struct {

@@ -21,11 +21,11 @@ typedef struct {
 } tenant_t;
 
 struct ocl_tenants {
-    char *data_dir;                  /* owned copy */
-    ocl_tracestore_cfg_t tmpl;       /* store configuration (dir replaced) */
-    pthread_mutex_t mu;              /* serialises creation */
-    size_t n;                        /* published entries (atomic, release/acquire) */
-    tenant_t v[OCL_MAX_TENANTS];     /* entries; [0] is the default tenant */
+    char *data_dir;              /* owned copy */
+    ocl_tracestore_cfg_t tmpl;   /* store configuration (dir replaced) */
+    pthread_mutex_t mu;          /* serialises creation */
+    size_t n;                    /* published entries (atomic, release/acquire) */
+    tenant_t v[OCL_MAX_TENANTS]; /* entries; [0] is the default tenant */
 };
 
 int ocl_tenant_id_valid(ocl_str_t id)
@@ -39,7 +39,6 @@ int ocl_tenant_id_valid(ocl_str_t id)
     }
     return 1;
 }
-
 
 /* Opens the store of `id` and publishes it; caller holds mu. */
 static ocl_tracestore_t *add_locked(ocl_tenants_t *t, ocl_str_t id)
@@ -109,7 +108,8 @@ error:
 void ocl_tenants_close(ocl_tenants_t *t)
 {
     if (!t) return;
-    for (size_t i = 0; i < t->n; i++) ocl_tracestore_close(t->v[i].ts);
+    for (size_t i = 0; i < t->n; i++)
+        ocl_tracestore_close(t->v[i].ts);
     pthread_mutex_destroy(&t->mu);
     free(t->data_dir);
     free(t);
@@ -127,6 +127,12 @@ ocl_tracestore_t *ocl_tenants_get(ocl_tenants_t *t, ocl_str_t id, int create)
     return ts;
 }
 
-size_t ocl_tenants_count(ocl_tenants_t *t) { return __atomic_load_n(&t->n, __ATOMIC_ACQUIRE); }
+size_t ocl_tenants_count(ocl_tenants_t *t)
+{
+    return __atomic_load_n(&t->n, __ATOMIC_ACQUIRE);
+}
 
-ocl_tracestore_t *ocl_tenants_at(ocl_tenants_t *t, size_t i) { return t->v[i].ts; }
+ocl_tracestore_t *ocl_tenants_at(ocl_tenants_t *t, size_t i)
+{
+    return t->v[i].ts;
+}

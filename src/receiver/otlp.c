@@ -22,12 +22,12 @@
 /* Per-thread scratch, reused by every request on a worker thread; freed
  * by a pthread key destructor when the worker exits. */
 typedef struct {
-    ocl_arena_t arena; /* decoded model */
+    ocl_arena_t arena;      /* decoded model */
     ocl_arena_t json_arena; /* model decoded from JSON, before re-encoding */
-    ocl_buf_t inflated; /* decompressed body */
-    ocl_buf_t pb;       /* JSON re-encoded as protobuf */
-    ocl_buf_t resp;     /* response body */
-    int ready;          /* initialised */
+    ocl_buf_t inflated;     /* decompressed body */
+    ocl_buf_t pb;           /* JSON re-encoded as protobuf */
+    ocl_buf_t resp;         /* response body */
+    int ready;              /* initialised */
 } scratch_t;
 
 static __thread scratch_t tls;
@@ -45,7 +45,10 @@ static void scratch_dispose(void *p)
     sc->ready = 0;
 }
 
-static void tls_key_init(void) { pthread_key_create(&tls_key, scratch_dispose); }
+static void tls_key_init(void)
+{
+    pthread_key_create(&tls_key, scratch_dispose);
+}
 
 static scratch_t *scratch(void)
 {
@@ -91,8 +94,8 @@ typedef union {
     ocl_logs_req_t logs;
 } any_req_t;
 
-static int decode(ocl_signal_t sig, int json, const void *p, size_t n, ocl_arena_t *a,
-                  any_req_t *r, const char **err)
+static int decode(ocl_signal_t sig, int json, const void *p, size_t n, ocl_arena_t *a, any_req_t *r,
+                  const char **err)
 {
     switch (sig) {
     case OCL_SIGNAL_TRACES:
@@ -111,9 +114,12 @@ static int decode(ocl_signal_t sig, int json, const void *p, size_t n, ocl_arena
 static size_t count(ocl_signal_t sig, const any_req_t *r)
 {
     switch (sig) {
-    case OCL_SIGNAL_TRACES: return ocl_otlp_traces_count(&r->traces);
-    case OCL_SIGNAL_METRICS: return ocl_otlp_metrics_count(&r->metrics);
-    case OCL_SIGNAL_LOGS: return ocl_otlp_logs_count(&r->logs);
+    case OCL_SIGNAL_TRACES:
+        return ocl_otlp_traces_count(&r->traces);
+    case OCL_SIGNAL_METRICS:
+        return ocl_otlp_metrics_count(&r->metrics);
+    case OCL_SIGNAL_LOGS:
+        return ocl_otlp_logs_count(&r->logs);
     }
     return 0;
 }
@@ -121,9 +127,15 @@ static size_t count(ocl_signal_t sig, const any_req_t *r)
 static void encode_pb(ocl_signal_t sig, const any_req_t *r, ocl_buf_t *out)
 {
     switch (sig) {
-    case OCL_SIGNAL_TRACES: ocl_otlp_pb_encode_traces(&r->traces, out); break;
-    case OCL_SIGNAL_METRICS: ocl_otlp_pb_encode_metrics(&r->metrics, out); break;
-    case OCL_SIGNAL_LOGS: ocl_otlp_pb_encode_logs(&r->logs, out); break;
+    case OCL_SIGNAL_TRACES:
+        ocl_otlp_pb_encode_traces(&r->traces, out);
+        break;
+    case OCL_SIGNAL_METRICS:
+        ocl_otlp_pb_encode_metrics(&r->metrics, out);
+        break;
+    case OCL_SIGNAL_LOGS:
+        ocl_otlp_pb_encode_logs(&r->logs, out);
+        break;
     }
 }
 
@@ -131,9 +143,12 @@ static const char *decode_error(int rc, const char *err)
 {
     if (err) return err;
     switch (rc) {
-    case OCL_EDEPTH: return "AnyValue nesting too deep";
-    case OCL_EUTF8: return "invalid UTF-8 in a string field";
-    default: return "malformed request";
+    case OCL_EDEPTH:
+        return "AnyValue nesting too deep";
+    case OCL_EUTF8:
+        return "invalid UTF-8 in a string field";
+    default:
+        return "malformed request";
     }
 }
 
@@ -210,10 +225,18 @@ static void account(ocl_signal_t sig, ocl_transport_t t, const outcome_t *o, uin
         ocl_sm_accepted(sig, t, (uint64_t)o->accepted);
         if (o->rejected) ocl_sm_refused(sig, t, OCL_REFUSE_PARTIAL, (uint64_t)o->rejected);
         break;
-    case OUT_INVALID: ocl_sm_refused(sig, t, OCL_REFUSE_INVALID, 0); break;
-    case OUT_TOO_LARGE: ocl_sm_refused(sig, t, OCL_REFUSE_TOO_LARGE, 0); break;
-    case OUT_BUSY: ocl_sm_refused(sig, t, OCL_REFUSE_OVERLOADED, (uint64_t)o->rejected); break;
-    case OUT_STORAGE: ocl_sm_refused(sig, t, OCL_REFUSE_STORAGE, (uint64_t)o->rejected); break;
+    case OUT_INVALID:
+        ocl_sm_refused(sig, t, OCL_REFUSE_INVALID, 0);
+        break;
+    case OUT_TOO_LARGE:
+        ocl_sm_refused(sig, t, OCL_REFUSE_TOO_LARGE, 0);
+        break;
+    case OUT_BUSY:
+        ocl_sm_refused(sig, t, OCL_REFUSE_OVERLOADED, (uint64_t)o->rejected);
+        break;
+    case OUT_STORAGE:
+        ocl_sm_refused(sig, t, OCL_REFUSE_STORAGE, (uint64_t)o->rejected);
+        break;
     }
     ocl_sm_request(sig, t, ocl_mono_nano() - t0);
 }
@@ -277,7 +300,8 @@ static void http_error(ocl_http_req_t *req, scratch_t *sc, int json, int status,
 static int media_is(ocl_str_t ct, const char *want)
 {
     size_t n = 0;
-    while (n < ct.n && ct.p[n] != ';' && ct.p[n] != ' ') n++;
+    while (n < ct.n && ct.p[n] != ';' && ct.p[n] != ' ')
+        n++;
     return ocl_str_ieq_c((ocl_str_t){ct.p, n}, want);
 }
 
@@ -285,10 +309,14 @@ static int path_signal(ocl_str_t path, ocl_signal_t *sig)
 {
     /* Accept a trailing slash, as the collector does. */
     if (path.n > 1 && path.p[path.n - 1] == '/') path.n--;
-    if (ocl_str_eq_c(path, "/v1/traces")) *sig = OCL_SIGNAL_TRACES;
-    else if (ocl_str_eq_c(path, "/v1/metrics")) *sig = OCL_SIGNAL_METRICS;
-    else if (ocl_str_eq_c(path, "/v1/logs")) *sig = OCL_SIGNAL_LOGS;
-    else return 0;
+    if (ocl_str_eq_c(path, "/v1/traces"))
+        *sig = OCL_SIGNAL_TRACES;
+    else if (ocl_str_eq_c(path, "/v1/metrics"))
+        *sig = OCL_SIGNAL_METRICS;
+    else if (ocl_str_eq_c(path, "/v1/logs"))
+        *sig = OCL_SIGNAL_LOGS;
+    else
+        return 0;
     return 1;
 }
 
@@ -298,7 +326,8 @@ void ocl_otlp_http_handle(ocl_http_req_t *req, void *ud)
     uint64_t t0 = ocl_mono_nano();
     ocl_signal_t sig;
     if (!path_signal(req->path, &sig)) {
-        const char *m = "404 page not found: OTLP/HTTP paths are /v1/traces, /v1/metrics, /v1/logs\n";
+        const char *m =
+            "404 page not found: OTLP/HTTP paths are /v1/traces, /v1/metrics, /v1/logs\n";
         ocl_http_respond(req, 404, "text/plain; charset=utf-8", NULL, 0, m, strlen(m));
         return;
     }
@@ -422,17 +451,20 @@ void ocl_otlp_grpc_handle(ocl_grpc_call_t *call, void *ud)
     account(sig, OCL_TRANSPORT_GRPC, &o, t0);
     switch (o.kind) {
     case OUT_OK:
-        ocl_otlp_pb_encode_response(o.rejected, o.msg ? ocl_str_c(o.msg) : OCL_STR_NULL,
-                                    &sc->resp);
+        ocl_otlp_pb_encode_response(o.rejected, o.msg ? ocl_str_c(o.msg) : OCL_STR_NULL, &sc->resp);
         ocl_grpc_respond(call, OCL_GRPC_OK, NULL, sc->resp.p ? (void *)sc->resp.p : "",
                          sc->resp.len);
         return;
-    case OUT_INVALID: ocl_grpc_respond(call, OCL_GRPC_INVALID_ARGUMENT, o.msg, NULL, 0); return;
+    case OUT_INVALID:
+        ocl_grpc_respond(call, OCL_GRPC_INVALID_ARGUMENT, o.msg, NULL, 0);
+        return;
     case OUT_TOO_LARGE:
         ocl_grpc_respond(call, OCL_GRPC_RESOURCE_EXHAUSTED, o.msg ? o.msg : "message too large",
                          NULL, 0);
         return;
     case OUT_BUSY:
-    case OUT_STORAGE: ocl_grpc_respond(call, OCL_GRPC_UNAVAILABLE, o.msg, NULL, 0); return;
+    case OUT_STORAGE:
+        ocl_grpc_respond(call, OCL_GRPC_UNAVAILABLE, o.msg, NULL, 0);
+        return;
     }
 }

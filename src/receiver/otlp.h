@@ -18,8 +18,8 @@
 #include "pipeline/ingest.h"
 
 typedef struct {
-    ocl_ingest_t *ingest;      /* where decoded requests go */
-    size_t max_body_bytes;     /* decompressed HTTP body limit (default 20 MiB) */
+    ocl_ingest_t *ingest;  /* where decoded requests go */
+    size_t max_body_bytes; /* decompressed HTTP body limit (default 20 MiB) */
 } ocl_otlp_receiver_t;
 
 /* ocl_http_handler_fn / ocl_grpc_handler_fn; ud = ocl_otlp_receiver_t *. */

@@ -9,7 +9,8 @@ size_t ocl_otlp_traces_count(const ocl_traces_req_t *r)
 {
     size_t n = 0;
     for (uint32_t i = 0; i < r->n_rs; i++)
-        for (uint32_t j = 0; j < r->rs[i].n_scope_spans; j++) n += r->rs[i].scope_spans[j].n_spans;
+        for (uint32_t j = 0; j < r->rs[i].n_scope_spans; j++)
+            n += r->rs[i].scope_spans[j].n_spans;
     return n;
 }
 
@@ -27,7 +28,8 @@ size_t ocl_otlp_logs_count(const ocl_logs_req_t *r)
 {
     size_t n = 0;
     for (uint32_t i = 0; i < r->n_rl; i++)
-        for (uint32_t j = 0; j < r->rl[i].n_scope_logs; j++) n += r->rl[i].scope_logs[j].n_logs;
+        for (uint32_t j = 0; j < r->rl[i].n_scope_logs; j++)
+            n += r->rl[i].scope_logs[j].n_logs;
     return n;
 }
 

@@ -72,10 +72,10 @@ typedef struct {
 } ocl_attrs_t;
 
 typedef struct {
-    ocl_str_t raw;           /* protobuf bytes of the Resource message */
-    ocl_attrs_t attrs;       /* attributes = 1 */
-    uint32_t dropped_attrs;  /* dropped_attributes_count = 2 */
-    bool present;            /* the message carried a resource field */
+    ocl_str_t raw;          /* protobuf bytes of the Resource message */
+    ocl_attrs_t attrs;      /* attributes = 1 */
+    uint32_t dropped_attrs; /* dropped_attributes_count = 2 */
+    bool present;           /* the message carried a resource field */
 } ocl_resource_t;
 
 typedef struct {
@@ -115,43 +115,43 @@ typedef struct {
 } ocl_span_link_t;
 
 typedef struct {
-    ocl_str_t raw;              /* protobuf bytes of the Span */
-    ocl_str_t trace_id;         /* 1 */
-    ocl_str_t span_id;          /* 2 */
-    ocl_str_t trace_state;      /* 3 */
-    ocl_str_t parent_span_id;   /* 4 */
-    ocl_str_t name;             /* 5 */
-    int32_t kind;               /* 6 (ocl_span_kind_t; unknown values kept) */
-    uint64_t start_unix_nano;   /* 7 */
-    uint64_t end_unix_nano;     /* 8 */
-    ocl_attrs_t attrs;          /* 9 */
-    uint32_t dropped_attrs;     /* 10 */
-    ocl_span_event_t *events;   /* 11, arena array */
+    ocl_str_t raw;            /* protobuf bytes of the Span */
+    ocl_str_t trace_id;       /* 1 */
+    ocl_str_t span_id;        /* 2 */
+    ocl_str_t trace_state;    /* 3 */
+    ocl_str_t parent_span_id; /* 4 */
+    ocl_str_t name;           /* 5 */
+    int32_t kind;             /* 6 (ocl_span_kind_t; unknown values kept) */
+    uint64_t start_unix_nano; /* 7 */
+    uint64_t end_unix_nano;   /* 8 */
+    ocl_attrs_t attrs;        /* 9 */
+    uint32_t dropped_attrs;   /* 10 */
+    ocl_span_event_t *events; /* 11, arena array */
     uint32_t n_events;
-    uint32_t dropped_events;    /* 12 */
-    ocl_span_link_t *links;     /* 13, arena array */
+    uint32_t dropped_events; /* 12 */
+    ocl_span_link_t *links;  /* 13, arena array */
     uint32_t n_links;
-    uint32_t dropped_links;     /* 14 */
-    ocl_str_t status_message;   /* 15.2 */
-    int32_t status_code;        /* 15.3: 0 unset, 1 ok, 2 error */
-    bool has_status;            /* field 15 present */
-    uint32_t flags;             /* 16 (fixed32) */
+    uint32_t dropped_links;   /* 14 */
+    ocl_str_t status_message; /* 15.2 */
+    int32_t status_code;      /* 15.3: 0 unset, 1 ok, 2 error */
+    bool has_status;          /* field 15 present */
+    uint32_t flags;           /* 16 (fixed32) */
 } ocl_span_t;
 
 typedef struct {
-    ocl_str_t raw;       /* protobuf bytes of the ScopeSpans */
-    ocl_scope_t scope;   /* 1 */
-    ocl_span_t *spans;   /* 2, arena array */
+    ocl_str_t raw;     /* protobuf bytes of the ScopeSpans */
+    ocl_scope_t scope; /* 1 */
+    ocl_span_t *spans; /* 2, arena array */
     uint32_t n_spans;
     ocl_str_t schema_url; /* 3 */
 } ocl_scope_spans_t;
 
 typedef struct {
-    ocl_str_t raw;                 /* protobuf bytes of the ResourceSpans */
-    ocl_resource_t resource;       /* 1 */
+    ocl_str_t raw;                  /* protobuf bytes of the ResourceSpans */
+    ocl_resource_t resource;        /* 1 */
     ocl_scope_spans_t *scope_spans; /* 2, arena array */
     uint32_t n_scope_spans;
-    ocl_str_t schema_url;          /* 3 */
+    ocl_str_t schema_url; /* 3 */
 } ocl_resource_spans_t;
 
 typedef struct {
@@ -162,12 +162,12 @@ typedef struct {
 /* ---- metrics.proto ---- */
 
 typedef enum {
-    OCL_METRIC_NONE = 0, /* no data field set */
-    OCL_METRIC_GAUGE,    /* 5 */
-    OCL_METRIC_SUM,      /* 7 */
-    OCL_METRIC_HISTOGRAM, /* 9 */
+    OCL_METRIC_NONE = 0,      /* no data field set */
+    OCL_METRIC_GAUGE,         /* 5 */
+    OCL_METRIC_SUM,           /* 7 */
+    OCL_METRIC_HISTOGRAM,     /* 9 */
     OCL_METRIC_EXP_HISTOGRAM, /* 10 */
-    OCL_METRIC_SUMMARY,  /* 11 */
+    OCL_METRIC_SUMMARY,       /* 11 */
 } ocl_metric_type_t;
 
 typedef enum {
@@ -203,15 +203,15 @@ typedef struct {
 } ocl_number_dp_t;
 
 typedef struct {
-    ocl_attrs_t attrs;         /* 9 */
-    uint64_t start_unix_nano;  /* 2 */
-    uint64_t time_unix_nano;   /* 3 */
-    uint64_t count;            /* 4 (fixed64) */
-    bool has_sum;              /* 5 present */
-    double sum;                /* 5 */
-    uint64_t *bucket_counts;   /* 6 (packed fixed64), arena array */
+    ocl_attrs_t attrs;        /* 9 */
+    uint64_t start_unix_nano; /* 2 */
+    uint64_t time_unix_nano;  /* 3 */
+    uint64_t count;           /* 4 (fixed64) */
+    bool has_sum;             /* 5 present */
+    double sum;               /* 5 */
+    uint64_t *bucket_counts;  /* 6 (packed fixed64), arena array */
     uint32_t n_bucket_counts;
-    double *explicit_bounds;   /* 7 (packed double), arena array */
+    double *explicit_bounds; /* 7 (packed double), arena array */
     uint32_t n_explicit_bounds;
     ocl_exemplars_t exemplars; /* 8 */
     uint32_t flags;            /* 10 */
@@ -220,27 +220,27 @@ typedef struct {
 } ocl_histogram_dp_t;
 
 typedef struct {
-    int32_t offset;            /* 1 (sint32) */
-    uint64_t *bucket_counts;   /* 2 (packed uint64), arena array */
+    int32_t offset;          /* 1 (sint32) */
+    uint64_t *bucket_counts; /* 2 (packed uint64), arena array */
     uint32_t n_bucket_counts;
 } ocl_exp_buckets_t;
 
 typedef struct {
-    ocl_attrs_t attrs;         /* 1 */
-    uint64_t start_unix_nano;  /* 2 */
-    uint64_t time_unix_nano;   /* 3 */
-    uint64_t count;            /* 4 (fixed64) */
-    bool has_sum;              /* 5 present */
-    double sum;                /* 5 */
-    int32_t scale;             /* 6 (sint32) */
-    uint64_t zero_count;       /* 7 (fixed64) */
+    ocl_attrs_t attrs;          /* 1 */
+    uint64_t start_unix_nano;   /* 2 */
+    uint64_t time_unix_nano;    /* 3 */
+    uint64_t count;             /* 4 (fixed64) */
+    bool has_sum;               /* 5 present */
+    double sum;                 /* 5 */
+    int32_t scale;              /* 6 (sint32) */
+    uint64_t zero_count;        /* 7 (fixed64) */
     ocl_exp_buckets_t positive; /* 8 */
     ocl_exp_buckets_t negative; /* 9 */
-    uint32_t flags;            /* 10 */
-    ocl_exemplars_t exemplars; /* 11 */
-    bool has_min, has_max;     /* 12, 13 present */
-    double min, max;           /* 12, 13 */
-    double zero_threshold;     /* 14 */
+    uint32_t flags;             /* 10 */
+    ocl_exemplars_t exemplars;  /* 11 */
+    bool has_min, has_max;      /* 12, 13 present */
+    double min, max;            /* 12, 13 */
+    double zero_threshold;      /* 14 */
 } ocl_exp_histogram_dp_t;
 
 typedef struct {
@@ -249,45 +249,45 @@ typedef struct {
 } ocl_quantile_t;
 
 typedef struct {
-    ocl_attrs_t attrs;          /* 7 */
-    uint64_t start_unix_nano;   /* 2 */
-    uint64_t time_unix_nano;    /* 3 */
-    uint64_t count;             /* 4 (fixed64) */
-    double sum;                 /* 5 */
-    ocl_quantile_t *quantiles;  /* 6, arena array */
+    ocl_attrs_t attrs;         /* 7 */
+    uint64_t start_unix_nano;  /* 2 */
+    uint64_t time_unix_nano;   /* 3 */
+    uint64_t count;            /* 4 (fixed64) */
+    double sum;                /* 5 */
+    ocl_quantile_t *quantiles; /* 6, arena array */
     uint32_t n_quantiles;
-    uint32_t flags;             /* 8 */
+    uint32_t flags; /* 8 */
 } ocl_summary_dp_t;
 
 typedef struct {
-    ocl_str_t name;        /* 1 */
-    ocl_str_t description; /* 2 */
-    ocl_str_t unit;        /* 3 */
+    ocl_str_t name;         /* 1 */
+    ocl_str_t description;  /* 2 */
+    ocl_str_t unit;         /* 3 */
     ocl_metric_type_t type; /* which data field was set */
-    int32_t temporality;   /* Sum/Histogram/ExpHistogram field 2 */
-    bool is_monotonic;     /* Sum field 3 */
+    int32_t temporality;    /* Sum/Histogram/ExpHistogram field 2 */
+    bool is_monotonic;      /* Sum field 3 */
     union {
         ocl_number_dp_t *number;       /* GAUGE, SUM */
         ocl_histogram_dp_t *hist;      /* HISTOGRAM */
         ocl_exp_histogram_dp_t *ehist; /* EXP_HISTOGRAM */
         ocl_summary_dp_t *summary;     /* SUMMARY */
-    } dp;                  /* data_points = 1 of the data message, arena array */
+    } dp;                              /* data_points = 1 of the data message, arena array */
     uint32_t n_dp;
-    ocl_attrs_t metadata;  /* 12 */
+    ocl_attrs_t metadata; /* 12 */
 } ocl_metric_t;
 
 typedef struct {
-    ocl_scope_t scope;       /* 1 */
-    ocl_metric_t *metrics;   /* 2, arena array */
+    ocl_scope_t scope;     /* 1 */
+    ocl_metric_t *metrics; /* 2, arena array */
     uint32_t n_metrics;
-    ocl_str_t schema_url;    /* 3 */
+    ocl_str_t schema_url; /* 3 */
 } ocl_scope_metrics_t;
 
 typedef struct {
-    ocl_resource_t resource;          /* 1 */
+    ocl_resource_t resource;            /* 1 */
     ocl_scope_metrics_t *scope_metrics; /* 2, arena array */
     uint32_t n_scope_metrics;
-    ocl_str_t schema_url;             /* 3 */
+    ocl_str_t schema_url; /* 3 */
 } ocl_resource_metrics_t;
 
 typedef struct {
@@ -312,17 +312,17 @@ typedef struct {
 } ocl_log_record_t;
 
 typedef struct {
-    ocl_scope_t scope;        /* 1 */
-    ocl_log_record_t *logs;   /* 2, arena array */
+    ocl_scope_t scope;      /* 1 */
+    ocl_log_record_t *logs; /* 2, arena array */
     uint32_t n_logs;
-    ocl_str_t schema_url;     /* 3 */
+    ocl_str_t schema_url; /* 3 */
 } ocl_scope_logs_t;
 
 typedef struct {
     ocl_resource_t resource;      /* 1 */
     ocl_scope_logs_t *scope_logs; /* 2, arena array */
     uint32_t n_scope_logs;
-    ocl_str_t schema_url;         /* 3 */
+    ocl_str_t schema_url; /* 3 */
 } ocl_resource_logs_t;
 
 typedef struct {
@@ -345,12 +345,12 @@ extern const char *const ocl_signal_names[OCL_SIGNAL_COUNT]; /* "traces", ... */
  * OCL_EDEPTH AnyValue nesting over OCL_OTLP_MAX_DEPTH, OCL_EUTF8 a string
  * field is not UTF-8. Unknown fields are skipped (proto3 rules). `err`
  * receives a fixed static string; may be NULL. */
-int ocl_otlp_pb_decode_traces(const void *buf, size_t len, ocl_arena_t *a,
-                              ocl_traces_req_t *out, const char **err);
-int ocl_otlp_pb_decode_metrics(const void *buf, size_t len, ocl_arena_t *a,
-                               ocl_metrics_req_t *out, const char **err);
-int ocl_otlp_pb_decode_logs(const void *buf, size_t len, ocl_arena_t *a,
-                            ocl_logs_req_t *out, const char **err);
+int ocl_otlp_pb_decode_traces(const void *buf, size_t len, ocl_arena_t *a, ocl_traces_req_t *out,
+                              const char **err);
+int ocl_otlp_pb_decode_metrics(const void *buf, size_t len, ocl_arena_t *a, ocl_metrics_req_t *out,
+                               const char **err);
+int ocl_otlp_pb_decode_logs(const void *buf, size_t len, ocl_arena_t *a, ocl_logs_req_t *out,
+                            const char **err);
 
 /* Encoders: append the ExportXServiceRequest encoding to `out`. Elements
  * with a non-empty `raw` may be copied verbatim. Field order follows the
@@ -369,25 +369,24 @@ void ocl_otlp_pb_encode_response(int64_t rejected, ocl_str_t msg, ocl_buf_t *out
  * accepted too), trace/span ids as hex strings, 64-bit integers as decimal
  * strings or numbers, enums as integers (names accepted), bytes values in
  * base64. Same error convention as the protobuf decoders. */
-int ocl_otlp_json_decode_traces(const void *buf, size_t len, ocl_arena_t *a,
-                                ocl_traces_req_t *out, const char **err);
+int ocl_otlp_json_decode_traces(const void *buf, size_t len, ocl_arena_t *a, ocl_traces_req_t *out,
+                                const char **err);
 int ocl_otlp_json_decode_metrics(const void *buf, size_t len, ocl_arena_t *a,
                                  ocl_metrics_req_t *out, const char **err);
-int ocl_otlp_json_decode_logs(const void *buf, size_t len, ocl_arena_t *a,
-                              ocl_logs_req_t *out, const char **err);
+int ocl_otlp_json_decode_logs(const void *buf, size_t len, ocl_arena_t *a, ocl_logs_req_t *out,
+                              const char **err);
 
 /* OTLP/JSON writers. encode_traces writes `{"resourceSpans":[...]}` (the
  * body of /v1/traces and of Tempo's trace-by-id answer: Tempo names the
  * top-level key "batches" in v1 — `top_key` selects it). */
-void ocl_otlp_json_encode_traces(const ocl_traces_req_t *req, const char *top_key,
-                                 ocl_buf_t *out);
+void ocl_otlp_json_encode_traces(const ocl_traces_req_t *req, const char *top_key, ocl_buf_t *out);
 void ocl_otlp_json_encode_metrics(const ocl_metrics_req_t *req, ocl_buf_t *out);
 void ocl_otlp_json_encode_logs(const ocl_logs_req_t *req, ocl_buf_t *out);
 /* `{"partialSuccess":{"rejectedSpans":"3","errorMessage":"..."}}` or `{}`;
  * `rejected_field` is "rejectedSpans", "rejectedDataPoints" or
  * "rejectedLogRecords". */
-void ocl_otlp_json_encode_response(const char *rejected_field, int64_t rejected,
-                                   ocl_str_t msg, ocl_buf_t *out);
+void ocl_otlp_json_encode_response(const char *rejected_field, int64_t rejected, ocl_str_t msg,
+                                   ocl_buf_t *out);
 
 /* ---- helpers (otlp.c) ---- */
 /* Number of spans / data points / log records in a request. */

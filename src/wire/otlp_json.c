@@ -1152,9 +1152,9 @@ static int dec_logs(dctx_t *c, json_t *root, ocl_logs_req_t *out)
  * size in a 16-byte header so that free can give the bytes back. */
 #define JSON_BUDGET(len) (((size_t)1 << 20) + 24 * (size_t)(len))
 
-static __thread size_t tl_json_left;   /* bytes the current parse may still take */
-static __thread int tl_json_budgeted;  /* a parse with a budget is running */
-static __thread int tl_json_refused;   /* the budget refused an allocation */
+static __thread size_t tl_json_left;  /* bytes the current parse may still take */
+static __thread int tl_json_budgeted; /* a parse with a budget is running */
+static __thread int tl_json_refused;  /* the budget refused an allocation */
 static pthread_once_t json_alloc_once = PTHREAD_ONCE_INIT;
 
 static void *json_budget_malloc(size_t n)
@@ -1184,7 +1184,10 @@ static void json_budget_free(void *q)
     free(p);
 }
 
-static void json_alloc_init(void) { json_set_alloc_funcs(json_budget_malloc, json_budget_free); }
+static void json_alloc_init(void)
+{
+    json_set_alloc_funcs(json_budget_malloc, json_budget_free);
+}
 
 /* Parses buf; on failure maps jansson's error to an OCL_E* code. */
 static int parse(const void *buf, size_t len, json_t **root, const char **err)

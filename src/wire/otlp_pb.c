@@ -145,7 +145,6 @@ static void *grow_scratch(void *cur, const void *inl, uint32_t *cap, size_t size
     return p;
 }
 
-
 static int too_big(dec_t *d)
 {
     if (!d->err) d->err = "request expands beyond the decoder's memory budget";
@@ -745,8 +744,8 @@ static int decode_request(const void *buf, size_t len, ocl_arena_t *a, int msg, 
     dec_init(d, a, len);
     *children = NULL;
     *n = 0;
-    int rc = dec_container(d, (ocl_str_t){buf, len}, msg, NULL, NULL, child, size, children, n,
-                           NULL);
+    int rc =
+        dec_container(d, (ocl_str_t){buf, len}, msg, NULL, NULL, child, size, children, n, NULL);
     if (rc) *children = NULL, *n = 0;
     return finish(d, rc, err);
 }
@@ -776,9 +775,6 @@ int ocl_otlp_pb_decode_traces(const void *buf, size_t len, ocl_arena_t *a, ocl_t
     return decode_request(buf, len, a, M_TREQ, dec_resource_spans, sizeof(ocl_resource_spans_t),
                           (void **)&out->rs, &out->n_rs, err);
 }
-
-
-
 
 /* ---- metrics ---- */
 
@@ -1357,11 +1353,9 @@ static int dec_resource_metrics(dec_t *d, ocl_str_t m, void *out)
 int ocl_otlp_pb_decode_metrics(const void *buf, size_t len, ocl_arena_t *a, ocl_metrics_req_t *out,
                                const char **err)
 {
-    return decode_request(buf, len, a, M_MREQ, dec_resource_metrics,
-                          sizeof(ocl_resource_metrics_t), (void **)&out->rm, &out->n_rm, err);
+    return decode_request(buf, len, a, M_MREQ, dec_resource_metrics, sizeof(ocl_resource_metrics_t),
+                          (void **)&out->rm, &out->n_rm, err);
 }
-
-
 
 /* ---- logs ---- */
 
@@ -1447,5 +1441,3 @@ int ocl_otlp_pb_decode_logs(const void *buf, size_t len, ocl_arena_t *a, ocl_log
     return decode_request(buf, len, a, M_LREQ, dec_resource_logs, sizeof(ocl_resource_logs_t),
                           (void **)&out->rl, &out->n_rl, err);
 }
-
-

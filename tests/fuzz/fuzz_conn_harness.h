@@ -12,12 +12,12 @@
 
 #include <stdlib.h>
 
-static size_t g_written;          /* bytes the server wrote */
-static bool g_released;           /* conn memory released */
-static ocl_http_req_t *g_late_http[128]; /* requests to answer later */
-static ocl_grpc_call_t *g_late_grpc[128];/* calls to answer later */
+static size_t g_written;                  /* bytes the server wrote */
+static bool g_released;                   /* conn memory released */
+static ocl_http_req_t *g_late_http[128];  /* requests to answer later */
+static ocl_grpc_call_t *g_late_grpc[128]; /* calls to answer later */
 static int g_n_late_http, g_n_late_grpc;
-static bool g_defer;              /* answer later instead of at once */
+static bool g_defer; /* answer later instead of at once */
 
 static void f_write(ocl_conn_t *c, unsigned char *p, size_t len)
 {
@@ -26,7 +26,10 @@ static void f_write(ocl_conn_t *c, unsigned char *p, size_t len)
 }
 static void f_close(ocl_conn_t *c) {}
 static void f_update(ocl_conn_t *c) {}
-static void f_release(ocl_conn_t *c) { g_released = true; }
+static void f_release(ocl_conn_t *c)
+{
+    g_released = true;
+}
 static const ocl_conn_io_t FAKE_IO = {f_write, f_close, f_update, f_release};
 
 static void f_http(ocl_http_req_t *req, void *ud)
@@ -45,14 +48,18 @@ static void f_grpc(ocl_grpc_call_t *call, void *ud)
         g_late_grpc[g_n_late_grpc++] = call;
         return;
     }
-    if (call->msg_len & 1) ocl_grpc_respond(call, OCL_GRPC_INVALID_ARGUMENT, "odd\n%", NULL, 0);
-    else ocl_grpc_respond(call, 0, NULL, call->msg, call->msg_len);
+    if (call->msg_len & 1)
+        ocl_grpc_respond(call, OCL_GRPC_INVALID_ARGUMENT, "odd\n%", NULL, 0);
+    else
+        ocl_grpc_respond(call, 0, NULL, call->msg, call->msg_len);
 }
 
 static void answer_late(void)
 {
-    for (int i = 0; i < g_n_late_http; i++) ocl_http_respond(g_late_http[i], 204, NULL, NULL, 0, NULL, 0);
-    for (int i = 0; i < g_n_late_grpc; i++) ocl_grpc_respond(g_late_grpc[i], 0, NULL, "r", 1);
+    for (int i = 0; i < g_n_late_http; i++)
+        ocl_http_respond(g_late_http[i], 204, NULL, NULL, 0, NULL, 0);
+    for (int i = 0; i < g_n_late_grpc; i++)
+        ocl_grpc_respond(g_late_grpc[i], 0, NULL, "r", 1);
     g_n_late_http = g_n_late_grpc = 0;
 }
 
@@ -84,7 +91,7 @@ static void run_conn(const uint8_t *data, size_t size, uint8_t mode)
         answer_late();
     }
     ocl_conn_transport_closed(c);
-    answer_late(); /* dropped safely: the "socket" is gone */
+    answer_late();            /* dropped safely: the "socket" is gone */
     if (!g_released) abort(); /* every ref must have been returned */
     free(c);
 }

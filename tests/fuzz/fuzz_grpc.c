@@ -19,7 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const unsigned char *msg;
     size_t n;
     const char *err;
-    int st = ocl_grpc_unframe(data, size, ocl_str_c(enc[mode & 3]), 1 << 16, &scratch, &msg, &n, &err);
+    int st =
+        ocl_grpc_unframe(data, size, ocl_str_c(enc[mode & 3]), 1 << 16, &scratch, &msg, &n, &err);
     if (st == OCL_GRPC_OK && msg != data + 5 && msg != scratch.p) abort();
     if (st == OCL_GRPC_OK && n > (1 << 16)) abort();
     ocl_buf_dispose(&scratch);

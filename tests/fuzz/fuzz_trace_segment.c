@@ -14,7 +14,10 @@
 
 static char dir[64];
 
-static void at_exit(void) { rmdir(dir); }
+static void at_exit(void)
+{
+    rmdir(dir);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -41,7 +44,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             ocl_tseg_lookup(s, id, &g, &order);
             for (size_t k = 0; k < g.n; k++)
                 if (g.v[k].len && g.v[k].raw[g.v[k].len - 1] == 0x42) order++;
-            for (size_t k = 0; k < g.nbufs; k++) free(g.bufs[k]);
+            for (size_t k = 0; k < g.nbufs; k++)
+                free(g.bufs[k]);
             free(g.bufs);
             free(g.v);
         }

@@ -14,9 +14,9 @@
 #include <unistd.h>
 
 typedef struct {
-    size_t n;     /* records seen */
-    size_t good;  /* length of the prefix with seq == index + 1 */
-    int broken;   /* the prefix ended */
+    size_t n;    /* records seen */
+    size_t good; /* length of the prefix with seq == index + 1 */
+    int broken;  /* the prefix ended */
 } cnt_t;
 
 static int count_cb(uint8_t type, uint64_t seq, const void *p, size_t n, void *ud)

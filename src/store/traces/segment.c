@@ -45,17 +45,22 @@
 
 static void put32(uint8_t *p, uint32_t v)
 {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
 }
 static void put64(uint8_t *p, uint64_t v)
 {
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
 }
 static uint32_t get32(const uint8_t *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
-static uint64_t get64(const uint8_t *p) { return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32; }
+static uint64_t get64(const uint8_t *p)
+{
+    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
+}
 static void buf_u32(ocl_buf_t *b, uint32_t v)
 {
     put32(ocl_buf_reserve(b, 4), v);
@@ -99,13 +104,13 @@ static int write_all(int fd, const void *p, size_t n)
 }
 
 typedef struct {
-    int fd;            /* tmp file */
-    uint64_t off;      /* bytes written so far */
-    ZSTD_CCtx *cctx;   /* compressor */
-    ocl_buf_t blk;     /* current block, uncompressed */
-    ocl_buf_t zbuf;    /* compressed scratch */
-    ocl_buf_t btab;    /* block table being built */
-    uint32_t nblocks;  /* blocks written */
+    int fd;           /* tmp file */
+    uint64_t off;     /* bytes written so far */
+    ZSTD_CCtx *cctx;  /* compressor */
+    ocl_buf_t blk;    /* current block, uncompressed */
+    ocl_buf_t zbuf;   /* compressed scratch */
+    ocl_buf_t btab;   /* block table being built */
+    uint32_t nblocks; /* blocks written */
 } writer_t;
 
 static int flush_block(writer_t *w)
@@ -162,7 +167,8 @@ int ocl_tseg_write(const char *dir, uint64_t id, ts_head_t *h, ts_seg_t **out)
     wtrace_t *tr = NULL;
     size_t ntr = 0;
 
-    for (int i = 0; i < TS_SHARDS; i++) ntr += h->shards[i].ntraces;
+    for (int i = 0; i < TS_SHARDS; i++)
+        ntr += h->shards[i].ntraces;
     tr = ocl_malloc((ntr ? ntr : 1) * sizeof *tr);
     ntr = 0;
     for (int i = 0; i < TS_SHARDS; i++)
@@ -397,8 +403,7 @@ int ocl_tseg_lookup(ts_seg_t *s, const uint8_t trace_id[16], ts_gather_t *g, uin
     if (!e) return OCL_ENOTFOUND;
     const uint8_t *be = s->btab + (uint64_t)get32(e + 16) * SEG_BTAB_ENTRY;
     uint64_t boff = get64(be);
-    uint32_t clen = get32(be + 8), rlen = get32(be + 12), off = get32(e + 20),
-             cnt = get32(e + 24);
+    uint32_t clen = get32(be + 8), rlen = get32(be + 12), off = get32(e + 20), cnt = get32(e + 24);
     int rc = OCL_ECORRUPT;
     uint8_t *z = ocl_malloc(clen ? clen : 1);
     uint8_t *b = ocl_malloc(rlen ? rlen : 1);

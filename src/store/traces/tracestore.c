@@ -38,19 +38,19 @@ struct ocl_tracestore {
     uint64_t retention_ns;     /* retention relative to newest data */
     uint64_t max_memory_bytes; /* admission limit */
 
-    pthread_rwlock_t lk;   /* guards head, cutting, segs (see above) */
-    ts_head_t *head;       /* receives adds */
-    ts_head_t *cutting;    /* being written to a segment, or NULL */
-    ts_seg_t **segs;       /* segments, oldest first */
-    size_t nsegs;          /* segments used */
-    size_t capsegs;        /* segments allocated */
+    pthread_rwlock_t lk;      /* guards head, cutting, segs (see above) */
+    ts_head_t *head;          /* receives adds */
+    ts_head_t *cutting;       /* being written to a segment, or NULL */
+    ts_seg_t **segs;          /* segments, oldest first */
+    size_t nsegs;             /* segments used */
+    size_t capsegs;           /* segments allocated */
     pthread_mutex_t maint_mu; /* serialises maintain */
-    uint64_t next_seg_id;  /* id of the next segment file (maint_mu) */
-    uint64_t newest_time;  /* newest span start seen (atomic) */
-    uint64_t max_seq;      /* highest WAL seq added or in segments (atomic) */
-    uint64_t spans_stored; /* spans added since open (atomic) */
-    uint64_t cuts;         /* cuts since open (atomic) */
-    int replaying;         /* WAL replay: admission limit off (atomic) */
+    uint64_t next_seg_id;     /* id of the next segment file (maint_mu) */
+    uint64_t newest_time;     /* newest span start seen (atomic) */
+    uint64_t max_seq;         /* highest WAL seq added or in segments (atomic) */
+    uint64_t spans_stored;    /* spans added since open (atomic) */
+    uint64_t cuts;            /* cuts since open (atomic) */
+    int replaying;            /* WAL replay: admission limit off (atomic) */
 };
 
 #define A_LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
@@ -60,15 +60,15 @@ struct ocl_tracestore {
 static void atomic_min(uint64_t *p, uint64_t v)
 {
     uint64_t cur = A_LOAD(p);
-    while (v < cur && !__atomic_compare_exchange_n(p, &cur, v, 1, __ATOMIC_RELAXED,
-                                                   __ATOMIC_RELAXED)) {
+    while (v < cur &&
+           !__atomic_compare_exchange_n(p, &cur, v, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
     }
 }
 static void atomic_max(uint64_t *p, uint64_t v)
 {
     uint64_t cur = A_LOAD(p);
-    while (v > cur && !__atomic_compare_exchange_n(p, &cur, v, 1, __ATOMIC_RELAXED,
-                                                   __ATOMIC_RELAXED)) {
+    while (v > cur &&
+           !__atomic_compare_exchange_n(p, &cur, v, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
     }
 }
 
@@ -85,7 +85,8 @@ static void dict_init(ts_dict_t *d)
 
 static void dict_dispose(ts_dict_t *d)
 {
-    for (uint32_t i = 0; i < d->n; i++) free(d->v[i]);
+    for (uint32_t i = 0; i < d->n; i++)
+        free(d->v[i]);
     free(d->v);
     free(d->slots);
     pthread_mutex_destroy(&d->mu);
@@ -134,7 +135,8 @@ static uint32_t dict_intern(ts_dict_t *d, ocl_str_t raw, ocl_str_t url, uint64_t
         uint32_t *ns = ocl_calloc((size_t)nmask + 1, sizeof *ns);
         for (uint32_t k = 0; k < d->n; k++) {
             uint32_t j = (uint32_t)d->v[k]->hash & nmask;
-            while (ns[j]) j = (j + 1) & nmask;
+            while (ns[j])
+                j = (j + 1) & nmask;
             ns[j] = k + 1;
         }
         free(d->slots);
@@ -167,10 +169,12 @@ static void head_destroy(ts_head_t *h)
     if (!h) return;
     for (int i = 0; i < TS_SHARDS; i++) {
         ts_shard_t *s = &h->shards[i];
-        for (uint32_t t = 0; t < s->ntraces; t++) free(s->traces[t].refs);
+        for (uint32_t t = 0; t < s->ntraces; t++)
+            free(s->traces[t].refs);
         free(s->traces);
         free(s->slots);
-        for (uint32_t c = 0; c < s->nchunks; c++) free(s->chunks[c]);
+        for (uint32_t c = 0; c < s->nchunks; c++)
+            free(s->chunks[c]);
         free(s->chunks);
         pthread_mutex_destroy(&s->mu);
     }
@@ -208,7 +212,8 @@ static uint32_t shard_trace(ts_shard_t *s, const uint8_t *id, uint64_t h, uint64
         uint32_t *ns = ocl_calloc((size_t)nmask + 1, sizeof *ns);
         for (uint32_t k = 0; k < s->ntraces; k++) {
             uint32_t j = (uint32_t)(s->traces[k].hash >> 8) & nmask;
-            while (ns[j]) j = (j + 1) & nmask;
+            while (ns[j])
+                j = (j + 1) & nmask;
             ns[j] = k + 1;
         }
         free(s->slots);
@@ -287,7 +292,10 @@ static void scratch_free(void *p)
     free(s->order);
     free(s);
 }
-static void scratch_key_init(void) { pthread_key_create(&scratch_key, scratch_free); }
+static void scratch_key_init(void)
+{
+    pthread_key_create(&scratch_key, scratch_free);
+}
 
 static scratch_t *scratch_get(size_t n)
 {
@@ -363,11 +371,14 @@ int ocl_tracestore_add(ocl_tracestore_t *ts, const ocl_traces_req_t *req, uint64
 
     /* 2. bucket by shard (counting sort, stable) */
     uint32_t cnt[TS_SHARDS + 1] = {0};
-    for (size_t i = 0; i < np; i++) cnt[(pend[i].h & (TS_SHARDS - 1)) + 1]++;
-    for (int i = 0; i < TS_SHARDS; i++) cnt[i + 1] += cnt[i];
+    for (size_t i = 0; i < np; i++)
+        cnt[(pend[i].h & (TS_SHARDS - 1)) + 1]++;
+    for (int i = 0; i < TS_SHARDS; i++)
+        cnt[i + 1] += cnt[i];
     uint32_t pos[TS_SHARDS];
     memcpy(pos, cnt, sizeof pos);
-    for (size_t i = 0; i < np; i++) order_ix[pos[pend[i].h & (TS_SHARDS - 1)]++] = (uint32_t)i;
+    for (size_t i = 0; i < np; i++)
+        order_ix[pos[pend[i].h & (TS_SHARDS - 1)]++] = (uint32_t)i;
 
     /* 3. one lock per shard touched */
     for (int sh = 0; sh < TS_SHARDS; sh++) {
@@ -525,19 +536,24 @@ static int cmp_group(const void *a, const void *b)
 static size_t varint_len(uint64_t v)
 {
     size_t n = 1;
-    while (v >= 0x80) v >>= 7, n++;
+    while (v >= 0x80)
+        v >>= 7, n++;
     return n;
 }
 static void put_varint(ocl_buf_t *b, uint64_t v)
 {
     unsigned char *p = ocl_buf_reserve(b, 10);
     size_t n = 0;
-    while (v >= 0x80) p[n++] = (unsigned char)(v | 0x80), v >>= 7;
+    while (v >= 0x80)
+        p[n++] = (unsigned char)(v | 0x80), v >>= 7;
     p[n++] = (unsigned char)v;
     b->len += n;
 }
 /* Size of a length-delimited field with a one-byte tag. */
-static size_t ld_size(uint64_t n) { return 1 + varint_len(n) + n; }
+static size_t ld_size(uint64_t n)
+{
+    return 1 + varint_len(n) + n;
+}
 static void put_ld(ocl_buf_t *b, unsigned field, const void *p, size_t n)
 {
     ocl_buf_putc(b, (char)((field << 3) | 2));
@@ -552,14 +568,16 @@ static void encode_items(const ts_item_t *v, size_t n, ocl_buf_t *out)
     while (i < n) {
         /* one ResourceSpans: items [i, j) */
         size_t j = i;
-        while (j < n && dent_cmp(v[j].res, v[i].res) == 0) j++;
+        while (j < n && dent_cmp(v[j].res, v[i].res) == 0)
+            j++;
         const ts_dent_t *res = v[i].res;
         uint64_t rs_size = ld_size(res->raw_len) + (res->url_len ? ld_size(res->url_len) : 0);
         for (size_t a = i; a < j;) {
             size_t b = a;
             uint64_t ss = ld_size(v[a].scope->raw_len) +
                           (v[a].scope->url_len ? ld_size(v[a].scope->url_len) : 0);
-            while (b < j && dent_cmp(v[b].scope, v[a].scope) == 0) ss += ld_size(v[b++].len);
+            while (b < j && dent_cmp(v[b].scope, v[a].scope) == 0)
+                ss += ld_size(v[b++].len);
             rs_size += ld_size(ss);
             a = b;
         }
@@ -570,11 +588,13 @@ static void encode_items(const ts_item_t *v, size_t n, ocl_buf_t *out)
             size_t b = a;
             const ts_dent_t *sc = v[a].scope;
             uint64_t ss = ld_size(sc->raw_len) + (sc->url_len ? ld_size(sc->url_len) : 0);
-            while (b < j && dent_cmp(v[b].scope, sc) == 0) ss += ld_size(v[b++].len);
+            while (b < j && dent_cmp(v[b].scope, sc) == 0)
+                ss += ld_size(v[b++].len);
             ocl_buf_putc(out, (char)((2 << 3) | 2));
             put_varint(out, ss);
             put_ld(out, 1, sc->raw, sc->raw_len);
-            for (size_t k = a; k < b; k++) put_ld(out, 2, v[k].raw, v[k].len);
+            for (size_t k = a; k < b; k++)
+                put_ld(out, 2, v[k].raw, v[k].len);
             if (sc->url_len) put_ld(out, 3, sc->url, sc->url_len);
             a = b;
         }
@@ -616,14 +636,14 @@ int ocl_tracestore_get(ocl_tracestore_t *ts, const uint8_t trace_id[16], ocl_buf
     encode_items(g.v, g.n, out);
 done:
     pthread_rwlock_unlock(&ts->lk);
-    for (size_t i = 0; i < g.nbufs; i++) free(g.bufs[i]);
+    for (size_t i = 0; i < g.nbufs; i++)
+        free(g.bufs[i]);
     free(g.bufs);
     free(g.v);
     return rc;
 }
 
 /* ---- open / close ---- */
-
 
 static int cmp_seg(const void *a, const void *b)
 {
@@ -663,11 +683,13 @@ int ocl_tracestore_open(const ocl_tracestore_cfg_t *cfg, ocl_tracestore_t **out)
     ts = ocl_calloc(1, sizeof *ts);
     ts->dir = ocl_strndup(cfg->dir, strlen(cfg->dir));
     ts->head_max_bytes = cfg->head_max_bytes ? cfg->head_max_bytes : 64ull << 20;
-    ts->head_max_age_ns = (uint64_t)(cfg->head_max_age_s ? cfg->head_max_age_s : 60) * 1000000000ull;
+    ts->head_max_age_ns =
+        (uint64_t)(cfg->head_max_age_s ? cfg->head_max_age_s : 60) * 1000000000ull;
     ts->retention_ns = (cfg->retention_s ? cfg->retention_s : 7 * 86400ull) * 1000000000ull;
     ts->max_memory_bytes = cfg->max_memory_bytes ? cfg->max_memory_bytes : 4 * ts->head_max_bytes;
     /* The head must be cut well before admission closes. */
-    if (ts->head_max_bytes > ts->max_memory_bytes / 4) ts->head_max_bytes = ts->max_memory_bytes / 4;
+    if (ts->head_max_bytes > ts->max_memory_bytes / 4)
+        ts->head_max_bytes = ts->max_memory_bytes / 4;
     pthread_rwlockattr_t at;
     pthread_rwlockattr_init(&at);
     pthread_rwlockattr_setkind_np(&at, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
@@ -729,7 +751,8 @@ void ocl_tracestore_close(ocl_tracestore_t *ts)
     if (!ts) return;
     head_destroy(ts->head);
     head_destroy(ts->cutting);
-    for (size_t i = 0; i < ts->nsegs; i++) ocl_tseg_close(ts->segs[i], 0);
+    for (size_t i = 0; i < ts->nsegs; i++)
+        ocl_tseg_close(ts->segs[i], 0);
     free(ts->segs);
     pthread_rwlock_destroy(&ts->lk);
     pthread_mutex_destroy(&ts->maint_mu);
@@ -786,7 +809,8 @@ int ocl_tracestore_maintain(ocl_tracestore_t *ts, int force)
         size_t ndrop = 0;
         int any = 0;
         pthread_rwlock_rdlock(&ts->lk);
-        for (size_t i = 0; i < ts->nsegs && !any; i++) any = ts->segs[i]->max_time < cutoff;
+        for (size_t i = 0; i < ts->nsegs && !any; i++)
+            any = ts->segs[i]->max_time < cutoff;
         pthread_rwlock_unlock(&ts->lk);
         if (!any) goto unlock;
         pthread_rwlock_wrlock(&ts->lk);
@@ -813,7 +837,10 @@ unlock:
     return rc;
 }
 
-void ocl_tracestore_set_replaying(ocl_tracestore_t *ts, int on) { A_STORE(&ts->replaying, on ? 1 : 0); }
+void ocl_tracestore_set_replaying(ocl_tracestore_t *ts, int on)
+{
+    A_STORE(&ts->replaying, on ? 1 : 0);
+}
 
 uint64_t ocl_tracestore_min_head_seq(ocl_tracestore_t *ts)
 {
@@ -860,7 +887,8 @@ void ocl_tracestore_stats(ocl_tracestore_t *ts, ocl_tracestore_stats_t *out)
         out->head_bytes += A_LOAD(&hs[i]->bytes);
     }
     out->segments = ts->nsegs;
-    for (size_t i = 0; i < ts->nsegs; i++) out->segment_bytes += ts->segs[i]->file_bytes;
+    for (size_t i = 0; i < ts->nsegs; i++)
+        out->segment_bytes += ts->segs[i]->file_bytes;
     out->spans_stored = A_LOAD(&ts->spans_stored);
     out->cuts = A_LOAD(&ts->cuts);
     pthread_rwlock_unlock(&ts->lk);

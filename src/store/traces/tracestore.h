@@ -95,13 +95,13 @@ uint64_t ocl_tracestore_live_bytes(ocl_tracestore_t *ts);
 uint64_t ocl_tracestore_durable_seq(ocl_tracestore_t *ts);
 
 typedef struct {
-    uint64_t head_spans;     /* spans in the head */
-    uint64_t head_traces;    /* traces in the head */
-    uint64_t head_bytes;     /* bytes held by the head */
-    uint64_t segments;       /* segment files */
-    uint64_t segment_bytes;  /* bytes in segment files */
-    uint64_t spans_stored;   /* spans added since open */
-    uint64_t cuts;           /* head cuts since open */
+    uint64_t head_spans;    /* spans in the head */
+    uint64_t head_traces;   /* traces in the head */
+    uint64_t head_bytes;    /* bytes held by the head */
+    uint64_t segments;      /* segment files */
+    uint64_t segment_bytes; /* bytes in segment files */
+    uint64_t spans_stored;  /* spans added since open */
+    uint64_t cuts;          /* head cuts since open */
 } ocl_tracestore_stats_t;
 void ocl_tracestore_stats(ocl_tracestore_t *ts, ocl_tracestore_stats_t *out);
 

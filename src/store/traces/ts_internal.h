@@ -18,7 +18,7 @@
 #include <pthread.h>
 
 #define TS_SHARDS 64
-#define TS_CHUNK (256u << 10)      /* per-shard raw-span chunk size */
+#define TS_CHUNK (256u << 10)        /* per-shard raw-span chunk size */
 #define TS_BLOCK_TARGET (256u << 10) /* segment block size (uncompressed) */
 
 /* An interned resource or scope: raw protobuf bytes + schema url. */
@@ -54,25 +54,25 @@ typedef struct {
 
 /* One trace in the head. */
 typedef struct {
-    uint8_t id[16];  /* trace id */
-    uint64_t hash;   /* XXH3 of id (shard + slot) */
-    ts_ref_t *refs;  /* spans in arrival order (malloc, geometric growth) */
-    uint32_t n;      /* spans used */
-    uint32_t cap;    /* spans allocated */
+    uint8_t id[16]; /* trace id */
+    uint64_t hash;  /* XXH3 of id (shard + slot) */
+    ts_ref_t *refs; /* spans in arrival order (malloc, geometric growth) */
+    uint32_t n;     /* spans used */
+    uint32_t cap;   /* spans allocated */
 } ts_trace_t;
 
 typedef struct {
-    pthread_mutex_t mu;  /* guards the shard */
-    ts_trace_t *traces;  /* dense array of traces */
-    uint32_t ntraces;    /* traces used */
-    uint32_t captraces;  /* traces allocated */
-    uint32_t *slots;     /* open addressing: trace index + 1, 0 = empty */
-    uint32_t mask;       /* slots size - 1 */
-    uint8_t **chunks;    /* raw span byte chunks (stable pointers) */
-    uint32_t nchunks;    /* chunks used */
-    uint32_t capchunks;  /* chunk pointers allocated */
-    uint32_t used;       /* bytes used in the last chunk */
-    uint32_t last_cap;   /* size of the last chunk */
+    pthread_mutex_t mu; /* guards the shard */
+    ts_trace_t *traces; /* dense array of traces */
+    uint32_t ntraces;   /* traces used */
+    uint32_t captraces; /* traces allocated */
+    uint32_t *slots;    /* open addressing: trace index + 1, 0 = empty */
+    uint32_t mask;      /* slots size - 1 */
+    uint8_t **chunks;   /* raw span byte chunks (stable pointers) */
+    uint32_t nchunks;   /* chunks used */
+    uint32_t capchunks; /* chunk pointers allocated */
+    uint32_t used;      /* bytes used in the last chunk */
+    uint32_t last_cap;  /* size of the last chunk */
 } __attribute__((aligned(64))) ts_shard_t;
 
 typedef struct {
@@ -100,11 +100,11 @@ typedef struct {
 } ts_item_t;
 
 typedef struct {
-    ts_item_t *v;  /* items */
-    size_t n;      /* items used */
-    size_t cap;    /* items allocated */
-    void **bufs;   /* decompressed blocks kept alive for the items */
-    size_t nbufs;  /* buffers used */
+    ts_item_t *v;   /* items */
+    size_t n;       /* items used */
+    size_t cap;     /* items allocated */
+    void **bufs;    /* decompressed blocks kept alive for the items */
+    size_t nbufs;   /* buffers used */
     size_t capbufs; /* buffers allocated */
 } ts_gather_t;
 

@@ -27,7 +27,8 @@ static void crc_init(void)
 {
     for (uint32_t i = 0; i < 256; i++) {
         uint32_t c = i;
-        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1u)));
+        for (int k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1u)));
         crc_table[0][i] = c;
     }
     for (uint32_t i = 0; i < 256; i++)
@@ -55,19 +56,20 @@ static uint32_t crc_sw(uint32_t c, const unsigned char *p, size_t n)
 #endif
         lo ^= c;
         c = crc_table[7][lo & 0xff] ^ crc_table[6][(lo >> 8) & 0xff] ^
-            crc_table[5][(lo >> 16) & 0xff] ^ crc_table[4][lo >> 24] ^
-            crc_table[3][hi & 0xff] ^ crc_table[2][(hi >> 8) & 0xff] ^
-            crc_table[1][(hi >> 16) & 0xff] ^ crc_table[0][hi >> 24];
+            crc_table[5][(lo >> 16) & 0xff] ^ crc_table[4][lo >> 24] ^ crc_table[3][hi & 0xff] ^
+            crc_table[2][(hi >> 8) & 0xff] ^ crc_table[1][(hi >> 16) & 0xff] ^
+            crc_table[0][hi >> 24];
         p += 8;
         n -= 8;
     }
-    while (n--) c = (c >> 8) ^ crc_table[0][(c ^ *p++) & 0xff];
+    while (n--)
+        c = (c >> 8) ^ crc_table[0][(c ^ *p++) & 0xff];
     return c;
 }
 
 #if defined(__x86_64__)
 __attribute__((target("sse4.2"))) static uint32_t crc_hw_run(uint32_t c, const unsigned char *p,
-                                                              size_t n)
+                                                             size_t n)
 {
     uint64_t c64 = c;
     while (n && ((uintptr_t)p & 7)) {
@@ -81,7 +83,8 @@ __attribute__((target("sse4.2"))) static uint32_t crc_hw_run(uint32_t c, const u
         p += 8;
         n -= 8;
     }
-    while (n--) c64 = _mm_crc32_u8((uint32_t)c64, *p++);
+    while (n--)
+        c64 = _mm_crc32_u8((uint32_t)c64, *p++);
     return (uint32_t)c64;
 }
 #endif

@@ -38,7 +38,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define WAL_MAGIC "OCLWAL\0"  /* 7 bytes incl. NUL, then the version byte */
+#define WAL_MAGIC "OCLWAL\0" /* 7 bytes incl. NUL, then the version byte */
 #define WAL_VERSION 1
 #define WAL_MAX_RECORD (1ull << 30)
 #define WAL_NAME_LEN 24 /* %020llu.wal */
@@ -80,11 +80,13 @@ struct ocl_wal {
 
 static void put32(unsigned char *p, uint32_t v)
 {
-    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
 }
 static void put64(unsigned char *p, uint64_t v)
 {
-    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
 }
 static uint32_t get32(const unsigned char *p)
 {
@@ -145,7 +147,6 @@ static int fsync_dir(const char *dir)
     return r;
 }
 
-
 /* Reads a whole file into a malloc'd buffer (*out NULL when empty). */
 static int read_file(const char *path, unsigned char **out, size_t *len)
 {
@@ -178,7 +179,8 @@ static void fsync_record(ocl_wal_t *w, uint64_t ns)
     w->st.fsyncs++;
     w->st.fsync_ns_total += ns;
     size_t i = 0;
-    while (i < 11 && (double)ns > ocl_wal_fsync_bounds_s[i] * 1e9) i++;
+    while (i < 11 && (double)ns > ocl_wal_fsync_bounds_s[i] * 1e9)
+        i++;
     w->st.fsync_ns_buckets[i]++;
 }
 
@@ -241,7 +243,8 @@ static int seg_create(ocl_wal_t *w, uint64_t first_seq)
 /* Closes the active segment (synced first) and starts a new one. mu held. */
 static int roll(ocl_wal_t *w)
 {
-    while (w->syncing) pthread_cond_wait(&w->cv, &w->mu);
+    while (w->syncing)
+        pthread_cond_wait(&w->cv, &w->mu);
     if (w->fsync != OCL_FSYNC_NEVER && w->synced < w->written) {
         uint64_t t0 = ocl_mono_nano();
         int r = fdatasync(w->fd);
@@ -263,8 +266,7 @@ static int roll(ocl_wal_t *w)
 int ocl_wal_append2(ocl_wal_t *w, uint8_t type, const void *p1, size_t n1, const void *p2,
                     size_t n2, uint64_t *seq_out)
 {
-    if (n1 > WAL_MAX_RECORD || n2 > WAL_MAX_RECORD || n1 + n2 > WAL_MAX_RECORD)
-        return OCL_ETOOBIG;
+    if (n1 > WAL_MAX_RECORD || n2 > WAL_MAX_RECORD || n1 + n2 > WAL_MAX_RECORD) return OCL_ETOOBIG;
     int rc = 0;
     size_t n = n1 + n2, reclen = OCL_WAL_REC_HDR + n;
     uint32_t pcrc = ocl_crc32c(0, p1, n1);
@@ -288,7 +290,8 @@ int ocl_wal_append2(ocl_wal_t *w, uint8_t type, const void *p1, size_t n1, const
     struct iovec iov[3] = {{h, sizeof h}, {(void *)p1, n1}, {(void *)p2, n2}};
     int iovcnt = n2 ? 3 : (n1 ? 2 : 1);
     ssize_t wr;
-    do wr = pwritev(w->fd, iov, iovcnt, (off_t)w->offset);
+    do
+        wr = pwritev(w->fd, iov, iovcnt, (off_t)w->offset);
     while (wr < 0 && errno == EINTR);
     if (wr != (ssize_t)reclen) {
         int e = wr < 0 ? errno : ENOSPC;
@@ -316,8 +319,7 @@ done:
     return rc;
 }
 
-int ocl_wal_append(ocl_wal_t *w, uint8_t type, const void *payload, size_t len,
-                   uint64_t *seq_out)
+int ocl_wal_append(ocl_wal_t *w, uint8_t type, const void *payload, size_t len, uint64_t *seq_out)
 {
     return ocl_wal_append2(w, type, payload, len, NULL, 0, seq_out);
 }
@@ -521,8 +523,7 @@ void ocl_wal_close(ocl_wal_t *w)
         pthread_join(w->thread, NULL);
     }
     if (w->fd >= 0) {
-        if (w->fsync != OCL_FSYNC_NEVER && w->synced < w->written && !w->poisoned)
-            fdatasync(w->fd);
+        if (w->fsync != OCL_FSYNC_NEVER && w->synced < w->written && !w->poisoned) fdatasync(w->fd);
         close(w->fd);
     }
     pthread_cond_destroy(&w->cv);
@@ -586,7 +587,8 @@ int ocl_wal_retain(ocl_wal_t *w, uint64_t max_age_s, uint64_t max_bytes)
     int rc = 0;
     pthread_mutex_lock(&w->mu);
     uint64_t total = 0;
-    for (size_t i = 0; i < w->nsegs; i++) total += w->segs[i].bytes;
+    for (size_t i = 0; i < w->nsegs; i++)
+        total += w->segs[i].bytes;
     uint64_t now = ocl_now_unix_nano() / 1000000000ull;
     size_t del = 0;
     while (del + 1 < w->nsegs) {
@@ -619,6 +621,7 @@ void ocl_wal_stats(ocl_wal_t *w, ocl_wal_stats_t *out)
     *out = w->st;
     out->segments = w->nsegs;
     out->disk_bytes = 0;
-    for (size_t i = 0; i < w->nsegs; i++) out->disk_bytes += w->segs[i].bytes;
+    for (size_t i = 0; i < w->nsegs; i++)
+        out->disk_bytes += w->segs[i].bytes;
     pthread_mutex_unlock(&w->mu);
 }

@@ -53,16 +53,17 @@ typedef struct {
 } ocl_wal_cfg_t;
 
 typedef struct {
-    uint64_t bytes_written;     /* total record bytes appended since open */
-    uint64_t records_written;   /* records appended since open */
-    uint64_t fsyncs;            /* fdatasync calls */
-    uint64_t fsync_ns_total;    /* total time spent in fdatasync */
-    uint64_t fsync_ns_buckets[12]; /* fsync latency histogram, upper bounds
+    uint64_t bytes_written;   /* total record bytes appended since open */
+    uint64_t records_written; /* records appended since open */
+    uint64_t fsyncs;          /* fdatasync calls */
+    uint64_t fsync_ns_total;  /* total time spent in fdatasync */
+    uint64_t
+        fsync_ns_buckets[12];      /* fsync latency histogram, upper bounds
                                     * 0.1,0.25,0.5,1,2.5,5,10,25,50,100,250 ms, +Inf (non-cumulative) */
     uint64_t corruptions_repaired; /* torn/corrupt tails truncated at open */
-    uint64_t bytes_truncated;   /* bytes dropped by those repairs */
-    uint64_t segments;          /* segment files on disk */
-    uint64_t disk_bytes;        /* bytes in segment files */
+    uint64_t bytes_truncated;      /* bytes dropped by those repairs */
+    uint64_t segments;             /* segment files on disk */
+    uint64_t disk_bytes;           /* bytes in segment files */
 } ocl_wal_stats_t;
 
 /* Upper bounds (seconds) of fsync_ns_buckets, for the exporter. */
@@ -81,8 +82,7 @@ int ocl_wal_replay(ocl_wal_t *w, ocl_wal_replay_fn cb, void *ud);
 /* Appends one record; *seq_out (may be NULL) receives its sequence number.
  * Returns 0 once durable per the policy, OCL_EIO on write failure (the
  * request must then be refused), OCL_ETOOBIG over 1 GiB. */
-int ocl_wal_append(ocl_wal_t *w, uint8_t type, const void *payload, size_t len,
-                   uint64_t *seq_out);
+int ocl_wal_append(ocl_wal_t *w, uint8_t type, const void *payload, size_t len, uint64_t *seq_out);
 /* Same, with the payload given in two pieces (e.g. header + body). */
 int ocl_wal_append2(ocl_wal_t *w, uint8_t type, const void *p1, size_t n1, const void *p2,
                     size_t n2, uint64_t *seq_out);

@@ -34,7 +34,10 @@ typedef struct {
     ocl_grpc_call_t *call; /* call to answer */
 } late_t;
 
-static void late_closed(uv_handle_t *h) { free(h->data); }
+static void late_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
 static void late_fire(uv_timer_t *t)
 {
     late_t *a = t->data;
@@ -94,15 +97,15 @@ static int teardown(void **state)
 /* ---- client side ---- */
 
 typedef struct {
-    int done;         /* callback ran (count: must end at 1) */
-    int error;        /* result.error */
-    bool timed_out;   /* result.timed_out */
-    int http_status;  /* result.http_status */
-    int grpc_status;  /* result.grpc_status */
-    char msg[64];     /* result.grpc_message */
-    char err[128];    /* result.error_text */
-    ocl_buf_t body;   /* result body */
-    ocl_buf_t req;    /* framed request */
+    int done;        /* callback ran (count: must end at 1) */
+    int error;       /* result.error */
+    bool timed_out;  /* result.timed_out */
+    int http_status; /* result.http_status */
+    int grpc_status; /* result.grpc_status */
+    char msg[64];    /* result.grpc_message */
+    char err[128];   /* result.error_text */
+    ocl_buf_t body;  /* result body */
+    ocl_buf_t req;   /* framed request */
 } rec_t;
 
 static int g_done; /* callbacks run, all recs */
@@ -232,7 +235,8 @@ static void test_large_messages(void **state)
     for (int i = 0; i < N; i++) {
         msg[0] = (unsigned char)i;
         frame(&r[i].req, msg, SZ);
-        assert_int_equal(ocl_h2client_call(c, M_ECHO, r[i].req.p, r[i].req.len, 10000, on_done, &r[i]), 0);
+        assert_int_equal(
+            ocl_h2client_call(c, M_ECHO, r[i].req.p, r[i].req.len, 10000, on_done, &r[i]), 0);
     }
     poll_until(c, N, 15000);
     assert_int_equal(g_done, N);
@@ -282,7 +286,8 @@ static void test_timeout(void **state)
     assert_true(r[0].timed_out);
     assert_int_equal(r[0].error, OCL_EIO);
     assert_true(ocl_mono_nano() - t0 < 250000000ull); /* before the 300 ms answer */
-    assert_int_equal(ocl_h2client_call(c, M_ECHO, r[1].req.p, r[1].req.len, 5000, on_done, &r[1]), 0);
+    assert_int_equal(ocl_h2client_call(c, M_ECHO, r[1].req.p, r[1].req.len, 5000, on_done, &r[1]),
+                     0);
     poll_until(c, 2, 5000);
     assert_int_equal(r[1].error, 0);
     assert_int_equal(r[1].grpc_status, 0);
@@ -381,12 +386,9 @@ static void test_destroy_in_flight(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_endpoint_parsing),
-        cmocka_unit_test(test_many_calls_one_connection),
-        cmocka_unit_test(test_large_messages),
-        cmocka_unit_test(test_unavailable),
-        cmocka_unit_test(test_timeout),
-        cmocka_unit_test(test_destroy_in_flight),
+        cmocka_unit_test(test_endpoint_parsing), cmocka_unit_test(test_many_calls_one_connection),
+        cmocka_unit_test(test_large_messages),   cmocka_unit_test(test_unavailable),
+        cmocka_unit_test(test_timeout),          cmocka_unit_test(test_destroy_in_flight),
         cmocka_unit_test(test_server_restart),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -166,8 +166,9 @@ static void test_collector_spellings(void **state)
     assert_string_equal(cfg.otlp_grpc_endpoint, "127.0.0.1:4317");
     /* The same setting under both spellings is refused, whatever the order. */
     expect_error("processors: {memory_limiter: {limit_mib: 100}}\nmemory_limiter: {limit: 1GiB}\n",
-                 OCL_EINVAL, "config.yaml:2: memory_limiter.limit and "
-                             "processors.memory_limiter.limit_mib (line 1) set the same thing");
+                 OCL_EINVAL,
+                 "config.yaml:2: memory_limiter.limit and "
+                 "processors.memory_limiter.limit_mib (line 1) set the same thing");
     expect_error("receivers:\n  otlp:\n    protocols:\n"
                  "      grpc: {max_recv_msg_size: 1MiB, max_recv_msg_size_mib: 1}\n      http:\n",
                  OCL_EINVAL, "config.yaml:4: receivers.otlp.protocols.grpc.max_recv_msg_size_mib");
@@ -182,12 +183,20 @@ static void test_units(void **state)
     static const struct {
         const char *s;
         uint64_t ms;
-    } d[] = {{"100ms", 100},   {"5s", 5000},          {"5", 5000},           {"2m", 120000},
-             {"3h", 10800000}, {"7d", 7 * DAY_MS},    {"1w", 7 * DAY_MS},    {"1.5s", 1500},
-             {"0.5m", 30000},  {"0ms", 0},            {"36500d", 36500 * DAY_MS}};
-    static const char *bad_d[] = {"",   "s",   "5x",  "-1s", "+1s", " 5s", "5 s", "1e3s",
-                                  "0x10", "inf", "nan", "5S",  "5sec", ".", "1..2s",
-                                  "99999999999999999999w"};
+    } d[] = {{"100ms", 100},
+             {"5s", 5000},
+             {"5", 5000},
+             {"2m", 120000},
+             {"3h", 10800000},
+             {"7d", 7 * DAY_MS},
+             {"1w", 7 * DAY_MS},
+             {"1.5s", 1500},
+             {"0.5m", 30000},
+             {"0ms", 0},
+             {"36500d", 36500 * DAY_MS}};
+    static const char *bad_d[] = {
+        "",     "s",   "5x",  "-1s", "+1s",  " 5s", "5 s",   "1e3s",
+        "0x10", "inf", "nan", "5S",  "5sec", ".",   "1..2s", "99999999999999999999w"};
     for (size_t i = 0; i < OCL_ARRAY_LEN(d); i++) {
         uint64_t v = 1;
         assert_int_equal(ocl_config_parse_duration_ms(d[i].s, &v), 0);
@@ -203,12 +212,11 @@ static void test_units(void **state)
     static const struct {
         const char *s;
         uint64_t b;
-    } b[] = {{"512", 512},           {"512B", 512},          {"512k", 512 << 10},
-             {"2KiB", 2048},         {"2kb", 2048},          {"64MiB", 64 * MIB},
-             {"64m", 64 * MIB},      {"64MB", 64 * MIB},     {"1GB", 1024 * MIB},
-             {"1g", 1024 * MIB},     {"2GiB", 2048 * MIB},   {"1.5k", 1536}};
-    static const char *bad_b[] = {"", "MiB", "5TB", "-5", "5 MiB", "1e6", "5b", "0x1000",
-                                  "99999999999999999999"};
+    } b[] = {{"512", 512},        {"512B", 512},       {"512k", 512 << 10},  {"2KiB", 2048},
+             {"2kb", 2048},       {"64MiB", 64 * MIB}, {"64m", 64 * MIB},    {"64MB", 64 * MIB},
+             {"1GB", 1024 * MIB}, {"1g", 1024 * MIB},  {"2GiB", 2048 * MIB}, {"1.5k", 1536}};
+    static const char *bad_b[] = {
+        "", "MiB", "5TB", "-5", "5 MiB", "1e6", "5b", "0x1000", "99999999999999999999"};
     for (size_t i = 0; i < OCL_ARRAY_LEN(b); i++) {
         uint64_t v = 1;
         assert_int_equal(ocl_config_parse_bytes(b[i].s, &v), 0);
@@ -310,7 +318,8 @@ static void test_not_supported_yet(void **state)
         {"exporters:\n  store:\n  otlp:\n    endpoint: x:4317\n",
          "config.yaml:3: exporters.otlp is not supported yet"},
         {"exporters: {debug: {}}\n", "exporters.debug is not supported yet"},
-        {"processors:\n  attributes: {}\n", "config.yaml:2: processors.attributes is not supported yet"},
+        {"processors:\n  attributes: {}\n",
+         "config.yaml:2: processors.attributes is not supported yet"},
         {"processors: {batch: {timeout: 1s}}\n", "processors.batch.timeout is not supported yet"},
         {"processors: {memory_limiter: {check_interval: 1s}}\n",
          "processors.memory_limiter.check_interval is not supported yet"},
@@ -340,7 +349,8 @@ static void test_not_supported_yet(void **state)
          "service.telemetry is not supported yet"},
         {"storage: {metrics: {retention: 1d}}\n", "storage.metrics is not supported yet"},
     };
-    for (size_t i = 0; i < OCL_ARRAY_LEN(t); i++) expect_error(t[i].yaml, OCL_EUNSUPP, t[i].want);
+    for (size_t i = 0; i < OCL_ARRAY_LEN(t); i++)
+        expect_error(t[i].yaml, OCL_EUNSUPP, t[i].want);
     /* Malformed pipelines are plain errors. */
     expect_error("service: {pipelines: {traces: {exporters: [store]}}}\n", OCL_EINVAL,
                  "service.pipelines.traces needs receivers: [otlp]");
@@ -358,7 +368,8 @@ static void test_malformed_yaml(void **state)
     expect_error("storage:\n\tpath: x\n", OCL_EINVAL,
                  "config.yaml:2: YAML syntax error: found character that cannot start any token");
     expect_error("storage:\n\tpath: x\n", OCL_EINVAL, "tabs cannot indent YAML");
-    expect_error("log:\n  level: \"info\n\n", OCL_EINVAL, "while scanning a quoted scalar at line 2");
+    expect_error("log:\n  level: \"info\n\n", OCL_EINVAL,
+                 "while scanning a quoted scalar at line 2");
     expect_error("log: {level: info\n", OCL_EINVAL, "config.yaml:2: YAML syntax error");
     expect_error("a: b: c\n", OCL_EINVAL, "config.yaml:1: YAML syntax error");
     expect_error("log: &x {level: info}\nstorage: *x\n", OCL_EINVAL,
@@ -398,9 +409,8 @@ static void test_setter_and_round_trip(void **state)
     assert_memory_equal(&cfg, &before, sizeof cfg); /* unchanged on error */
     assert_int_equal(parse(full_yaml, &cfg), 0);
     assert_int_equal(ocl_config_set(&cfg, "storage.traces.retention", "90m"), 0);
-    assert_int_equal(ocl_config_set(&cfg, "receivers.otlp.protocols.http.max_request_body_size",
-                                    "1025"),
-                     0);
+    assert_int_equal(
+        ocl_config_set(&cfg, "receivers.otlp.protocols.http.max_request_body_size", "1025"), 0);
     /* Every printed value reads back to the same setting. */
     ocl_config_defaults(&back);
     assert_int_equal(ocl_config_count(), 13);
@@ -426,7 +436,8 @@ static void test_setter_and_round_trip(void **state)
     assert_non_null(strstr(out, "memory_limiter.limit: 256MiB\n"));
     assert_non_null(strstr(out, "receivers.otlp.protocols.grpc.endpoint: 127.0.0.1:4317\n"));
     size_t lines = 0;
-    for (char *p = out; *p; p++) lines += *p == '\n';
+    for (char *p = out; *p; p++)
+        lines += *p == '\n';
     assert_int_equal(lines, 13);
     free(out);
 }

@@ -26,7 +26,8 @@ static void test_arena_alignment_and_reuse(void **state)
     unsigned char *big = ocl_arena_alloc(&a, 100000);
     memset(big, 1, 100000);
     unsigned char *small = ocl_arena_calloc(&a, 16);
-    for (int i = 0; i < 16; i++) assert_int_equal(small[i], 0);
+    for (int i = 0; i < 16; i++)
+        assert_int_equal(small[i], 0);
     assert_true(a.total >= 100000);
     ocl_arena_reset(&a);
     assert_int_equal(a.total, 0);
@@ -60,7 +61,8 @@ static void test_buf(void **state)
     (void)state;
     ocl_buf_t b;
     ocl_buf_init(&b);
-    for (int i = 0; i < 1000; i++) ocl_buf_putc(&b, (char)('a' + i % 26));
+    for (int i = 0; i < 1000; i++)
+        ocl_buf_putc(&b, (char)('a' + i % 26));
     assert_int_equal(b.len, 1000);
     ocl_buf_printf(&b, "%d-%s", 42, "x");
     assert_memory_equal(b.p + 1000, "42-x", 4);
@@ -86,17 +88,17 @@ static void test_utf8(void **state)
     } cases[] = {
         {"plain ascii text that is longer than eight bytes", 48, 1},
         {"caf\xc3\xa9", 5, 1},
-        {"\xe2\x82\xac", 3, 1},          /* euro sign */
-        {"\xf0\x9f\x98\x80", 4, 1},      /* emoji */
-        {"\xf4\x8f\xbf\xbf", 4, 1},      /* U+10FFFF */
-        {"\xc3", 1, 0},                  /* truncated */
-        {"\xc0\xaf", 2, 0},              /* overlong */
-        {"\xe0\x80\xaf", 3, 0},          /* overlong 3-byte */
-        {"\xed\xa0\x80", 3, 0},          /* surrogate */
-        {"\xf4\x90\x80\x80", 4, 0},      /* > U+10FFFF */
+        {"\xe2\x82\xac", 3, 1},     /* euro sign */
+        {"\xf0\x9f\x98\x80", 4, 1}, /* emoji */
+        {"\xf4\x8f\xbf\xbf", 4, 1}, /* U+10FFFF */
+        {"\xc3", 1, 0},             /* truncated */
+        {"\xc0\xaf", 2, 0},         /* overlong */
+        {"\xe0\x80\xaf", 3, 0},     /* overlong 3-byte */
+        {"\xed\xa0\x80", 3, 0},     /* surrogate */
+        {"\xf4\x90\x80\x80", 4, 0}, /* > U+10FFFF */
         {"\xff", 1, 0},
-        {"a\xc3(", 3, 0},                /* bad continuation */
-        {"12345678\x80", 9, 0},          /* after the 8-byte fast path */
+        {"a\xc3(", 3, 0},       /* bad continuation */
+        {"12345678\x80", 9, 0}, /* after the 8-byte fast path */
         {"", 0, 1},
     };
     for (size_t i = 0; i < OCL_ARRAY_LEN(cases); i++)

@@ -29,11 +29,14 @@ static int g_port;
 /* --- server side handlers ------------------------------------------------ */
 
 typedef struct {
-    uv_timer_t t;           /* fires the late answer */
-    ocl_grpc_call_t *call;  /* call to answer */
+    uv_timer_t t;          /* fires the late answer */
+    ocl_grpc_call_t *call; /* call to answer */
 } async_t;
 
-static void async_closed(uv_handle_t *h) { free(h->data); }
+static void async_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
 static void async_fire(uv_timer_t *t)
 {
     async_t *a = t->data;
@@ -95,25 +98,25 @@ static int teardown(void **state)
 /* --- nghttp2 client ------------------------------------------------------- */
 
 typedef struct {
-    int32_t id;           /* stream id */
-    int status;           /* :status */
-    int grpc_status;      /* grpc-status, -1 if absent */
-    char grpc_message[256];/* grpc-message raw */
-    char content_type[64];/* content-type */
-    bool gzip;            /* grpc-encoding: gzip */
-    bool x_echo;          /* x-echo header present */
-    ocl_buf_t data;       /* DATA bytes */
-    bool closed;          /* stream closed */
-    uint32_t close_err;   /* RST error code */
-    ocl_buf_t req;        /* request body */
-    size_t req_off;       /* sent so far */
+    int32_t id;             /* stream id */
+    int status;             /* :status */
+    int grpc_status;        /* grpc-status, -1 if absent */
+    char grpc_message[256]; /* grpc-message raw */
+    char content_type[64];  /* content-type */
+    bool gzip;              /* grpc-encoding: gzip */
+    bool x_echo;            /* x-echo header present */
+    ocl_buf_t data;         /* DATA bytes */
+    bool closed;            /* stream closed */
+    uint32_t close_err;     /* RST error code */
+    ocl_buf_t req;          /* request body */
+    size_t req_off;         /* sent so far */
 } cstream_t;
 
 typedef struct {
-    int fd;               /* socket */
-    nghttp2_session *s;   /* client session */
-    int refused;          /* streams closed with REFUSED_STREAM */
-    int closed;           /* streams closed */
+    int fd;             /* socket */
+    nghttp2_session *s; /* client session */
+    int refused;        /* streams closed with REFUSED_STREAM */
+    int closed;         /* streams closed */
 } client_t;
 
 static ssize_t c_send(nghttp2_session *s, const uint8_t *d, size_t n, int flags, void *ud)
@@ -130,16 +133,23 @@ static int c_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *n
     if (!st) return 0;
     char v[512];
     snprintf(v, sizeof v, "%.*s", (int)vl, value);
-    if (nl == 7 && !memcmp(name, ":status", 7)) st->status = atoi(v);
-    else if (nl == 11 && !memcmp(name, "grpc-status", 11)) st->grpc_status = atoi(v);
-    else if (nl == 12 && !memcmp(name, "grpc-message", 12)) snprintf(st->grpc_message, sizeof st->grpc_message, "%.250s", v);
-    else if (nl == 12 && !memcmp(name, "content-type", 12)) snprintf(st->content_type, sizeof st->content_type, "%.60s", v);
-    else if (nl == 13 && !memcmp(name, "grpc-encoding", 13)) st->gzip = !strcmp(v, "gzip");
-    else if (nl == 6 && !memcmp(name, "x-echo", 6)) st->x_echo = true;
+    if (nl == 7 && !memcmp(name, ":status", 7))
+        st->status = atoi(v);
+    else if (nl == 11 && !memcmp(name, "grpc-status", 11))
+        st->grpc_status = atoi(v);
+    else if (nl == 12 && !memcmp(name, "grpc-message", 12))
+        snprintf(st->grpc_message, sizeof st->grpc_message, "%.250s", v);
+    else if (nl == 12 && !memcmp(name, "content-type", 12))
+        snprintf(st->content_type, sizeof st->content_type, "%.60s", v);
+    else if (nl == 13 && !memcmp(name, "grpc-encoding", 13))
+        st->gzip = !strcmp(v, "gzip");
+    else if (nl == 6 && !memcmp(name, "x-echo", 6))
+        st->x_echo = true;
     return 0;
 }
 
-static int c_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *d, size_t n, void *ud)
+static int c_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *d, size_t n,
+                  void *ud)
 {
     cstream_t *st = nghttp2_session_get_stream_user_data(s, id);
     if (st) ocl_buf_append(&st->data, d, n);
@@ -208,14 +218,18 @@ static void client_run(client_t *c, cstream_t *st)
     }
 }
 
-#define NVS(n, v) {(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE}
+#define NVS(n, v)                                                                                  \
+    {                                                                                              \
+        (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE             \
+    }
 
-static void submit(client_t *c, cstream_t *st, const char *method, const char *path, const char *ctype,
-                   const char *encoding, bool end_stream)
+static void submit(client_t *c, cstream_t *st, const char *method, const char *path,
+                   const char *ctype, const char *encoding, bool end_stream)
 {
     st->grpc_status = -1;
-    nghttp2_nv nva[8] = {NVS(":method", method), NVS(":scheme", "http"), NVS(":authority", "localhost"),
-                         NVS(":path", path), NVS("content-type", ctype), NVS("te", "trailers")};
+    nghttp2_nv nva[8] = {NVS(":method", method),         NVS(":scheme", "http"),
+                         NVS(":authority", "localhost"), NVS(":path", path),
+                         NVS("content-type", ctype),     NVS("te", "trailers")};
     size_t n = 6;
     if (encoding) nva[n++] = (nghttp2_nv)NVS("grpc-encoding", encoding);
     nghttp2_nv acc = NVS("grpc-accept-encoding", "gzip");
@@ -230,7 +244,8 @@ static void frame_msg(ocl_buf_t *out, const void *msg, size_t len, bool gzip)
     ocl_grpc_frame(msg, len, gzip, out);
 }
 
-static void call(cstream_t *st, const char *path, const char *encoding, const void *body, size_t len)
+static void call(cstream_t *st, const char *path, const char *encoding, const void *body,
+                 size_t len)
 {
     client_t c;
     client_open(&c);
@@ -262,19 +277,26 @@ static void test_unframe_pure(void **state)
     assert_int_equal(ocl_grpc_unframe(f.p, f.len, OCL_STR_NULL, 10, &scratch, &m, &n, &err), 0);
     assert_int_equal(n, 3);
     assert_memory_equal(m, "abc", 3);
-    assert_int_equal(ocl_grpc_unframe(f.p, f.len, OCL_STR_NULL, 2, &scratch, &m, &n, &err), OCL_GRPC_RESOURCE_EXHAUSTED);
-    assert_int_equal(ocl_grpc_unframe(f.p, f.len - 1, OCL_STR_NULL, 10, &scratch, &m, &n, &err), OCL_GRPC_INVALID_ARGUMENT);
-    assert_int_equal(ocl_grpc_unframe(f.p, 0, OCL_STR_NULL, 10, &scratch, &m, &n, &err), OCL_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(ocl_grpc_unframe(f.p, f.len, OCL_STR_NULL, 2, &scratch, &m, &n, &err),
+                     OCL_GRPC_RESOURCE_EXHAUSTED);
+    assert_int_equal(ocl_grpc_unframe(f.p, f.len - 1, OCL_STR_NULL, 10, &scratch, &m, &n, &err),
+                     OCL_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(ocl_grpc_unframe(f.p, 0, OCL_STR_NULL, 10, &scratch, &m, &n, &err),
+                     OCL_GRPC_INVALID_ARGUMENT);
     frame_msg(&f, "de", 2, false); /* two messages */
-    assert_int_equal(ocl_grpc_unframe(f.p, f.len, OCL_STR_NULL, 10, &scratch, &m, &n, &err), OCL_GRPC_UNIMPLEMENTED);
+    assert_int_equal(ocl_grpc_unframe(f.p, f.len, OCL_STR_NULL, 10, &scratch, &m, &n, &err),
+                     OCL_GRPC_UNIMPLEMENTED);
     f.len = 0;
     frame_msg(&f, "hello hello hello", 17, true);
     assert_int_equal(f.p[0], 1);
     assert_int_equal(ocl_grpc_unframe(f.p, f.len, OCL_STR("gzip"), 100, &scratch, &m, &n, &err), 0);
     assert_int_equal(n, 17);
-    assert_int_equal(ocl_grpc_unframe(f.p, f.len, OCL_STR_NULL, 100, &scratch, &m, &n, &err), OCL_GRPC_INTERNAL);
-    assert_int_equal(ocl_grpc_unframe(f.p, f.len, OCL_STR("snappy"), 100, &scratch, &m, &n, &err), OCL_GRPC_UNIMPLEMENTED);
-    assert_int_equal(ocl_grpc_unframe(f.p, f.len, OCL_STR("gzip"), 16, &scratch, &m, &n, &err), OCL_GRPC_RESOURCE_EXHAUSTED);
+    assert_int_equal(ocl_grpc_unframe(f.p, f.len, OCL_STR_NULL, 100, &scratch, &m, &n, &err),
+                     OCL_GRPC_INTERNAL);
+    assert_int_equal(ocl_grpc_unframe(f.p, f.len, OCL_STR("snappy"), 100, &scratch, &m, &n, &err),
+                     OCL_GRPC_UNIMPLEMENTED);
+    assert_int_equal(ocl_grpc_unframe(f.p, f.len, OCL_STR("gzip"), 16, &scratch, &m, &n, &err),
+                     OCL_GRPC_RESOURCE_EXHAUSTED);
     ocl_buf_t p;
     ocl_buf_init(&p);
     ocl_grpc_pct_encode("a%b \xc3\xbc\n~", &p);
@@ -307,7 +329,8 @@ static void test_echo_gzip_large(void **state)
     /* 900 KB compressible message, gzip both ways; crosses window sizes. */
     size_t n = 900 << 10;
     unsigned char *msg = malloc(n);
-    for (size_t i = 0; i < n; i++) msg[i] = (unsigned char)(i * 7 / 13);
+    for (size_t i = 0; i < n; i++)
+        msg[i] = (unsigned char)(i * 7 / 13);
     ocl_buf_t f, out;
     ocl_buf_init(&f);
     ocl_buf_init(&out);
@@ -394,7 +417,8 @@ static void test_malformed(void **state)
     cs_free(&st);
     /* no message at all */
     call(&st, "/test.Echo/Echo", NULL, "", 0);
-    assert_true(st.grpc_status == OCL_GRPC_INVALID_ARGUMENT || st.grpc_status == OCL_GRPC_UNIMPLEMENTED);
+    assert_true(st.grpc_status == OCL_GRPC_INVALID_ARGUMENT ||
+                st.grpc_status == OCL_GRPC_UNIMPLEMENTED);
     cs_free(&st);
 }
 
@@ -468,7 +492,8 @@ static void test_stream_flood(void **state)
         st[i].req_off = 6; /* provider has nothing to send: defers */
         st[i].grpc_status = -1;
         nghttp2_nv nva[] = {NVS(":method", "POST"), NVS(":scheme", "http"), NVS(":authority", "l"),
-                            NVS(":path", "/test.Echo/Echo"), NVS("content-type", "application/grpc")};
+                            NVS(":path", "/test.Echo/Echo"),
+                            NVS("content-type", "application/grpc")};
         st[i].id = nghttp2_submit_headers(c.s, NGHTTP2_FLAG_NONE, -1, NULL, nva, 5, &st[i]);
         assert_true(st[i].id > 0);
     }
@@ -489,7 +514,8 @@ static void test_stream_flood(void **state)
     assert_int_equal(one.grpc_status, 0);
     cs_free(&one);
     client_close(&c);
-    for (int i = 0; i < N; i++) cs_free(&st[i]);
+    for (int i = 0; i < N; i++)
+        cs_free(&st[i]);
     free(st);
     ocl_buf_dispose(&f);
 }
@@ -503,13 +529,20 @@ static void test_ping_flood(void **state)
     ocl_buf_init(&b);
     ocl_buf_append(&b, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24);
     ocl_buf_append(&b, "\0\0\0\4\0\0\0\0\0", 9); /* empty SETTINGS */
-    for (int i = 0; i < 100000; i++) ocl_buf_append(&b, "\0\0\x08\x06\0\0\0\0\0" "12345678", 17);
+    for (int i = 0; i < 100000; i++)
+        ocl_buf_append(&b,
+                       "\0\0\x08\x06\0\0\0\0\0"
+                       "12345678",
+                       17);
     size_t off = 0;
     for (int spins = 0; off < b.len && spins < 200;) {
         ssize_t k = send(fd, b.p + off, b.len - off, MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (k > 0) off += (size_t)k;
-        else if (k < 0 && errno == EAGAIN) sleep_ms(5), spins++;
-        else break;
+        if (k > 0)
+            off += (size_t)k;
+        else if (k < 0 && errno == EAGAIN)
+            sleep_ms(5), spins++;
+        else
+            break;
     }
     ocl_buf_dispose(&b);
     ocl_buf_t f;
@@ -530,7 +563,8 @@ static void test_garbage_after_preface(void **state)
     send_all(fd, junk, sizeof junk - 1);
     char buf[4096];
     ssize_t k;
-    while ((k = recv(fd, buf, sizeof buf, 0)) > 0) {} /* SETTINGS, GOAWAY, then EOF */
+    while ((k = recv(fd, buf, sizeof buf, 0)) > 0) {
+    } /* SETTINGS, GOAWAY, then EOF */
     assert_true(k == 0 || errno == ECONNRESET);
     close(fd);
     ocl_net_stats_t s;

@@ -21,11 +21,14 @@ static ocl_server_t *g_srv;
 static int g_port;
 
 typedef struct {
-    uv_timer_t t;       /* fires the late answer */
-    ocl_http_req_t *req;/* request to answer */
+    uv_timer_t t;        /* fires the late answer */
+    ocl_http_req_t *req; /* request to answer */
 } async_t;
 
-static void async_closed(uv_handle_t *h) { free(h->data); }
+static void async_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
 
 static void async_fire(uv_timer_t *t)
 {
@@ -89,9 +92,9 @@ static int teardown(void **state)
 }
 
 typedef struct {
-    int status;        /* status code, -1 on EOF/timeout before a response */
-    char head[8192];   /* raw head */
-    ocl_buf_t body;    /* body bytes */
+    int status;      /* status code, -1 on EOF/timeout before a response */
+    char head[8192]; /* raw head */
+    ocl_buf_t body;  /* body bytes */
 } resp_t;
 
 /* Reads one response (skipping 1xx if skip_1xx). Leftover bytes are kept
@@ -201,10 +204,12 @@ static void test_post_large_split(void **state)
     /* 1 MiB body sent in pieces: exercises reading straight into the body. */
     size_t n = 1 << 20;
     char *body = malloc(n);
-    for (size_t i = 0; i < n; i++) body[i] = (char)('a' + i % 26);
+    for (size_t i = 0; i < n; i++)
+        body[i] = (char)('a' + i % 26);
     int fd = conn();
     char head[128];
-    int hl = snprintf(head, sizeof head, "POST /big HTTP/1.1\r\nHost: a\r\nContent-Length: %zu\r\n\r\n", n);
+    int hl = snprintf(head, sizeof head,
+                      "POST /big HTTP/1.1\r\nHost: a\r\nContent-Length: %zu\r\n\r\n", n);
     send_all(fd, head, (size_t)hl);
     send_all(fd, body, 1000);
     sleep_ms(10);
@@ -226,7 +231,8 @@ static void test_chunked(void **state)
     const char req[] = "POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
                        "3\r\nabc\r\n2\r\nde\r\n0\r\nX-Trailer: t\r\n\r\n";
     /* byte by byte: every parser callback is split */
-    for (size_t i = 0; i < sizeof req - 1; i++) send_all(fd, req + i, 1);
+    for (size_t i = 0; i < sizeof req - 1; i++)
+        send_all(fd, req + i, 1);
     resp_t r;
     assert_int_equal(read_response(fd, &r, true), 0);
     assert_int_equal(r.status, 200);
@@ -277,7 +283,8 @@ static void test_pipelined(void **state)
 static void test_expect_continue(void **state)
 {
     int fd = conn();
-    const char head[] = "POST /e HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n";
+    const char head[] =
+        "POST /e HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n";
     send_all(fd, head, sizeof head - 1);
     resp_t r;
     assert_int_equal(read_response(fd, &r, false), 0);
@@ -296,7 +303,8 @@ static void test_header_too_large(void **state)
     ocl_buf_t b;
     ocl_buf_init(&b);
     ocl_buf_puts(&b, "GET / HTTP/1.1\r\nHost: a\r\n");
-    for (int i = 0; i < 100; i++) ocl_buf_printf(&b, "X-Pad-%d: %060d\r\n", i, i);
+    for (int i = 0; i < 100; i++)
+        ocl_buf_printf(&b, "X-Pad-%d: %060d\r\n", i, i);
     ocl_buf_puts(&b, "\r\n");
     send_all(fd, b.p, b.len);
     ocl_buf_dispose(&b);
@@ -338,7 +346,9 @@ static void test_chunked_too_large(void **state)
     resp_t r;
     for (int i = 0; i < 3; i++) {
         const char ch[] = "100000\r\n";
-        if (send_all(fd, ch, sizeof ch - 1) || send_all(fd, chunk, 1 << 20) || send_all(fd, "\r\n", 2)) break;
+        if (send_all(fd, ch, sizeof ch - 1) || send_all(fd, chunk, 1 << 20) ||
+            send_all(fd, "\r\n", 2))
+            break;
     }
     if (read_response(fd, &r, true) == 0) {
         status = r.status;
@@ -463,7 +473,10 @@ static void test_idle_timeout_silent(void **state)
 }
 
 static int g_ticks;
-static void tick(void *ud) { __atomic_add_fetch(&g_ticks, 1, __ATOMIC_SEQ_CST); }
+static void tick(void *ud)
+{
+    __atomic_add_fetch(&g_ticks, 1, __ATOMIC_SEQ_CST);
+}
 
 static void test_timer_and_stop(void **state)
 {

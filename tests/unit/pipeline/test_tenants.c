@@ -19,8 +19,8 @@ static void test_ids(void **state)
         const char *id;
         int ok;
     } cases[] = {
-        {"", 1}, {"team-a", 1}, {"A_b.c*d'e(f)g!", 1}, {"1234567890", 1},
-        {".", 0}, {"..", 0}, {"a/b", 0}, {"a b", 0}, {"tab\t", 0}, {"é", 0}, {"a|b", 0},
+        {"", 1},    {"team-a", 1}, {"A_b.c*d'e(f)g!", 1}, {"1234567890", 1}, {".", 0},   {"..", 0},
+        {"a/b", 0}, {"a b", 0},    {"tab\t", 0},          {"é", 0},          {"a|b", 0},
     };
     for (size_t i = 0; i < OCL_ARRAY_LEN(cases); i++)
         assert_int_equal(ocl_tenant_id_valid(ocl_str_c(cases[i].id)), cases[i].ok);

@@ -61,7 +61,8 @@ static void rmrf(char *dir)
 
 static void pb_varint(ocl_buf_t *b, uint64_t v)
 {
-    while (v >= 0x80) ocl_buf_putc(b, (char)(v | 0x80)), v >>= 7;
+    while (v >= 0x80)
+        ocl_buf_putc(b, (char)(v | 0x80)), v >>= 7;
     ocl_buf_putc(b, (char)v);
 }
 static void pb_ld(ocl_buf_t *b, int field, const void *p, size_t n)
@@ -73,7 +74,8 @@ static void pb_ld(ocl_buf_t *b, int field, const void *p, size_t n)
 static void pb_fixed64(ocl_buf_t *b, int field, uint64_t v)
 {
     pb_varint(b, (uint64_t)(field << 3 | 1));
-    for (int i = 0; i < 8; i++) ocl_buf_putc(b, (char)(v >> (8 * i)));
+    for (int i = 0; i < 8; i++)
+        ocl_buf_putc(b, (char)(v >> (8 * i)));
 }
 
 static ocl_str_t arena_copy(ocl_arena_t *a, ocl_buf_t *b)
@@ -229,12 +231,12 @@ static int rd_next(rd_t *r, rd_t *sub)
 }
 
 typedef struct {
-    int nrs;               /* ResourceSpans */
-    int nss;               /* ScopeSpans */
-    int nspans;            /* spans */
-    uint32_t sids[4096];   /* span id numbers in output order */
-    int rs_with_resource;  /* ResourceSpans that carried field 1 */
-    int rs_with_url;       /* ResourceSpans that carried field 3 */
+    int nrs;              /* ResourceSpans */
+    int nss;              /* ScopeSpans */
+    int nspans;           /* spans */
+    uint32_t sids[4096];  /* span id numbers in output order */
+    int rs_with_resource; /* ResourceSpans that carried field 1 */
+    int rs_with_url;      /* ResourceSpans that carried field 3 */
 } parsed_t;
 
 static void parse_out(const ocl_buf_t *b, parsed_t *o)
@@ -426,13 +428,15 @@ static void test_cut_and_reopen(void **state)
     ocl_arena_t a;
     ocl_arena_init(&a, 1 << 16);
     uint32_t tids[64];
-    for (int i = 0; i < 64; i++) tids[i] = (uint32_t)(i * 7919 + 1);
+    for (int i = 0; i < 64; i++)
+        tids[i] = (uint32_t)(i * 7919 + 1);
     ocl_traces_req_t req = mk_req(&a, 2, 2, 128, tids, 64, 0, 1000);
     assert_int_equal(ocl_tracestore_add(ts, &req, 10, NULL), 0);
     ocl_traces_req_t req2 = mk_req(&a, 1, 1, 64, tids, 64, 10000, 5000);
     assert_int_equal(ocl_tracestore_add(ts, &req2, 11, NULL), 0);
     ocl_buf_t before[64];
-    for (int i = 0; i < 64; i++) get_bytes(ts, tids[i], &before[i]);
+    for (int i = 0; i < 64; i++)
+        get_bytes(ts, tids[i], &before[i]);
     assert_int_equal(ocl_tracestore_maintain(ts, 0), 0); /* not due */
     ocl_tracestore_stats_t st;
     ocl_tracestore_stats(ts, &st);
@@ -613,9 +617,10 @@ static void *ct_adder(void *arg)
     for (int r = 0; r < CT_REQS; r++) {
         /* each thread owns traces id*1000 + 0..7; spans unique per thread */
         uint32_t tids[8];
-        for (int k = 0; k < 8; k++) tids[k] = (uint32_t)(c->id * 1000 + k);
-        ocl_traces_req_t req = mk_req(&a, 1, 1, CT_SPANS, tids, 8,
-                                      (uint32_t)(c->id * 100000 + r * CT_SPANS), 1000);
+        for (int k = 0; k < 8; k++)
+            tids[k] = (uint32_t)(c->id * 1000 + k);
+        ocl_traces_req_t req =
+            mk_req(&a, 1, 1, CT_SPANS, tids, 8, (uint32_t)(c->id * 100000 + r * CT_SPANS), 1000);
         int rc;
         while ((rc = ocl_tracestore_add(c->ts, &req, (uint64_t)r + 1, NULL)) == OCL_EBUSY)
             usleep(100);
@@ -669,11 +674,14 @@ static void test_concurrency(void **state)
     volatile int stop = 0;
     pthread_t th[CT_THREADS + 2];
     ct_t c[CT_THREADS + 2];
-    for (int i = 0; i < CT_THREADS + 2; i++) c[i] = (ct_t){ts, i, &stop};
-    for (int i = 0; i < CT_THREADS; i++) pthread_create(&th[i], NULL, ct_adder, &c[i]);
+    for (int i = 0; i < CT_THREADS + 2; i++)
+        c[i] = (ct_t){ts, i, &stop};
+    for (int i = 0; i < CT_THREADS; i++)
+        pthread_create(&th[i], NULL, ct_adder, &c[i]);
     pthread_create(&th[CT_THREADS], NULL, ct_getter, &c[CT_THREADS]);
     pthread_create(&th[CT_THREADS + 1], NULL, ct_cutter, &c[CT_THREADS + 1]);
-    for (int i = 0; i < CT_THREADS; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < CT_THREADS; i++)
+        pthread_join(th[i], NULL);
     stop = 1;
     pthread_join(th[CT_THREADS], NULL);
     pthread_join(th[CT_THREADS + 1], NULL);
@@ -698,11 +706,11 @@ static void test_concurrency(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_add_get),       cmocka_unit_test(test_grouping),
-        cmocka_unit_test(test_dedupe),        cmocka_unit_test(test_invalid_ids),
-        cmocka_unit_test(test_cut_and_reopen), cmocka_unit_test(test_retention),
+        cmocka_unit_test(test_add_get),         cmocka_unit_test(test_grouping),
+        cmocka_unit_test(test_dedupe),          cmocka_unit_test(test_invalid_ids),
+        cmocka_unit_test(test_cut_and_reopen),  cmocka_unit_test(test_retention),
         cmocka_unit_test(test_corrupt_segment), cmocka_unit_test(test_admit),
-        cmocka_unit_test(test_cut_by_size),   cmocka_unit_test(test_concurrency),
+        cmocka_unit_test(test_cut_by_size),     cmocka_unit_test(test_concurrency),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

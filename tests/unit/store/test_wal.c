@@ -65,10 +65,14 @@ typedef struct {
 } rec_t;
 
 /* Payload of record `seq`: its length is seq*37 % 1000, bytes derived from seq. */
-static size_t pay_len(uint64_t seq) { return (size_t)(seq * 37 % 1000); }
+static size_t pay_len(uint64_t seq)
+{
+    return (size_t)(seq * 37 % 1000);
+}
 static void pay_fill(uint64_t seq, unsigned char *p)
 {
-    for (size_t i = 0; i < pay_len(seq); i++) p[i] = (unsigned char)(seq * 13 + i);
+    for (size_t i = 0; i < pay_len(seq); i++)
+        p[i] = (unsigned char)(seq * 13 + i);
 }
 
 static int rec_cb(uint8_t type, uint64_t seq, const void *p, size_t n, void *ud)
@@ -91,9 +95,9 @@ static void append_n(ocl_wal_t *w, uint64_t first, size_t n)
         size_t l = pay_len(seq);
         /* exercise append2 with a split payload half the time */
         if (seq & 1)
-            assert_int_equal(ocl_wal_append2(w, (uint8_t)(seq & 7), buf, l / 2, buf + l / 2,
-                                             l - l / 2, &got),
-                             0);
+            assert_int_equal(
+                ocl_wal_append2(w, (uint8_t)(seq & 7), buf, l / 2, buf + l / 2, l - l / 2, &got),
+                0);
         else
             assert_int_equal(ocl_wal_append(w, (uint8_t)(seq & 7), buf, l, &got), 0);
         assert_int_equal(got, seq);
@@ -114,7 +118,8 @@ static void replay_expect(ocl_wal_t *w, uint64_t first, size_t n)
     assert_int_equal(ocl_wal_replay(w, rec_cb, r), 0);
     assert_int_equal(r->n, n);
     assert_false(r->bad);
-    for (size_t i = 0; i < n && i < 4096; i++) assert_int_equal(r->seqs[i], first + i);
+    for (size_t i = 0; i < n && i < 4096; i++)
+        assert_int_equal(r->seqs[i], first + i);
     free(r);
 }
 
@@ -148,7 +153,8 @@ static void test_crc32c(void **state)
     assert_int_equal(ocl_crc32c_sw(0, "123456789", 9), 0xE3069283u);
     assert_int_equal(ocl_crc32c(0, "", 0), 0);
     unsigned char b[1031];
-    for (size_t i = 0; i < sizeof b; i++) b[i] = (unsigned char)(i * 7 + 3);
+    for (size_t i = 0; i < sizeof b; i++)
+        b[i] = (unsigned char)(i * 7 + 3);
     for (size_t off = 0; off < 9; off++) {
         size_t n = sizeof b - off;
         uint32_t a = ocl_crc32c(0, b + off, n);
@@ -260,7 +266,8 @@ static void test_corrupt_middle(void **state)
     size_t len;
     unsigned char *img = slurp(path, &len);
     size_t off = OCL_WAL_SEG_HDR;
-    for (uint64_t s = 1; s < 3; s++) off += OCL_WAL_REC_HDR + pay_len(s);
+    for (uint64_t s = 1; s < 3; s++)
+        off += OCL_WAL_REC_HDR + pay_len(s);
     img[off + OCL_WAL_REC_HDR + 5] ^= 0x40; /* a payload byte of record 3 */
     spit(path, img, len);
     w = open_wal(dir, OCL_FSYNC_NEVER, 0);
@@ -398,14 +405,16 @@ static void test_group_commit(void **state)
         t[i] = (thr_t){w, i};
         pthread_create(&th[i], NULL, thr_main, &t[i]);
     }
-    for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
     ocl_wal_stats_t st;
     ocl_wal_stats(w, &st);
     assert_int_equal(st.records_written, 800);
     assert_true(st.fsyncs > 0);
     assert_true(st.fsyncs < 800);
     uint64_t hsum = 0;
-    for (int i = 0; i < 12; i++) hsum += st.fsync_ns_buckets[i];
+    for (int i = 0; i < 12; i++)
+        hsum += st.fsync_ns_buckets[i];
     assert_int_equal(hsum, st.fsyncs);
     ocl_wal_close(w);
     w = open_wal(dir, OCL_FSYNC_NEVER, 16384);
@@ -413,7 +422,8 @@ static void test_group_commit(void **state)
     assert_int_equal(ocl_wal_replay(w, mt_cb, &m), 0);
     assert_false(m.bad);
     assert_int_equal(m.last, 800);
-    for (int i = 0; i < 4; i++) assert_int_equal(m.per_thread[i], 200);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(m.per_thread[i], 200);
     ocl_wal_close(w);
     rmrf(dir);
 }
@@ -436,11 +446,16 @@ static void test_replay_stop(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_crc32c),         cmocka_unit_test(test_roundtrip),
-        cmocka_unit_test(test_empty_and_toobig), cmocka_unit_test(test_roll_and_reopen),
-        cmocka_unit_test(test_torn_tail_every_offset), cmocka_unit_test(test_corrupt_middle),
-        cmocka_unit_test(test_bad_header),     cmocka_unit_test(test_truncate_before),
-        cmocka_unit_test(test_retain),         cmocka_unit_test(test_group_commit),
+        cmocka_unit_test(test_crc32c),
+        cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_empty_and_toobig),
+        cmocka_unit_test(test_roll_and_reopen),
+        cmocka_unit_test(test_torn_tail_every_offset),
+        cmocka_unit_test(test_corrupt_middle),
+        cmocka_unit_test(test_bad_header),
+        cmocka_unit_test(test_truncate_before),
+        cmocka_unit_test(test_retain),
+        cmocka_unit_test(test_group_commit),
         cmocka_unit_test(test_replay_stop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
