@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every libFuzzer target in BUILD_DIR for SECONDS each, starting from
 # a copy of its seed corpus tests/fuzz/corpus/<name without fuzz_>/ (the
-# repository's seeds are never modified). A crash, leak or timeout fails.
+# repository's seeds are never modified), with tests/fuzz/<name>.dict as
+# its dictionary when there is one. A crash, leak or timeout fails.
 # Usage: tests/fuzz/run.sh BUILD_DIR SECONDS
 set -uo pipefail
 build=${1:?build dir}
@@ -23,7 +24,9 @@ for bin in "${targets[@]}"; do
 	mkdir -p "$work/$name"
 	[ -d "$seeds" ] && cp -r "$seeds/." "$work/$name/"
 	log="$work/$name.log"
-	if "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	dict=()
+	[ -f "$here/${name#fuzz_}.dict" ] && dict=(-dict="$here/${name#fuzz_}.dict")
+	if "$bin" "${dict[@]}" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix="$work/$name-" "$work/$name" >"$log" 2>&1; then
 		runs=$(grep -m1 'stat::number_of_executed_units' "$log" | awk '{print $2}')
 		echo "PASS $name (${runs:-?} runs in ${secs}s)"

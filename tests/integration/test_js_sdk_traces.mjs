@@ -28,6 +28,7 @@ const VARIANTS = [
   { name: 'http/protobuf', transport: 'http', make: (s) => new HttpProtoExporter({ url: `${s.http}/v1/traces`, timeoutMillis: EXPORT_TIMEOUT_MS }) },
   { name: 'http/protobuf+gzip', transport: 'http', make: (s) => new HttpProtoExporter({ url: `${s.http}/v1/traces`, compression: 'gzip', timeoutMillis: EXPORT_TIMEOUT_MS }) },
   { name: 'grpc', transport: 'grpc', make: (s) => new GrpcExporter({ url: s.grpc, timeoutMillis: EXPORT_TIMEOUT_MS }) },
+  { name: 'grpc+gzip', transport: 'grpc', make: (s) => new GrpcExporter({ url: s.grpc, compression: 'gzip', timeoutMillis: EXPORT_TIMEOUT_MS }) },
 ];
 
 // Attribute values of every type the JS SDK accepts. Doubles have fractional
