@@ -92,12 +92,6 @@ void ocl_sm_unregister(ocl_sm_collect_fn fn, void *ud)
     pthread_mutex_unlock(&collectors_mu);
 }
 
-void ocl_sm_unregister_all(void)
-{
-    pthread_mutex_lock(&collectors_mu);
-    n_collectors = 0;
-    pthread_mutex_unlock(&collectors_mu);
-}
 
 void ocl_sm_header(ocl_buf_t *out, const char *name, const char *type, const char *help)
 {

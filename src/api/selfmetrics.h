@@ -45,7 +45,6 @@ void ocl_sm_request(ocl_signal_t s, ocl_transport_t t, uint64_t nanos);
 typedef void (*ocl_sm_collect_fn)(ocl_buf_t *out, void *ud);
 void ocl_sm_register(ocl_sm_collect_fn fn, void *ud);
 void ocl_sm_unregister(ocl_sm_collect_fn fn, void *ud);
-void ocl_sm_unregister_all(void);
 
 /* Renders every metric (Prometheus text format 0.0.4). */
 void ocl_sm_render(ocl_buf_t *out);
