@@ -9,7 +9,9 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 const char *ocl_strerror(int err)
 {
@@ -144,4 +146,13 @@ int ocl_mkdir_p(const char *path)
     }
     if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return OCL_EIO;
     return 0;
+}
+
+int ocl_fsync_dir(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return OCL_EIO;
+    int rc = fsync(fd) == 0 ? 0 : OCL_EIO;
+    close(fd);
+    return rc;
 }

@@ -72,6 +72,8 @@ char *ocl_strndup(const char *s, size_t n);
 /* Creates a directory and its missing parents (mode 0755). 0 or OCL_EIO
  * (errno set), OCL_EINVAL for a path longer than PATH_MAX. */
 int ocl_mkdir_p(const char *path);
+/* fsyncs a directory (its entries become durable). 0 or OCL_EIO. */
+int ocl_fsync_dir(const char *path);
 
 /* Validates UTF-8 (RFC 3629: no overlongs, no surrogates, <= U+10FFFF). */
 int ocl_utf8_valid(const void *p, size_t n);

@@ -126,6 +126,18 @@ static ssize_t data_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
 #define NV(n, v, vl)                                                                               \
     ((nghttp2_nv){(uint8_t *)(n), (uint8_t *)(v), strlen(n), (vl), NGHTTP2_NV_FLAG_NONE})
 
+/* Once the answer is queued (the response bytes were copied into st->out
+ * and nghttp2 copied the headers), the request's bytes are dead: give them back now rather than
+ * when the client closes the stream, so the per-connection cap counts only live requests. */
+static void release_request(h2_stream_t *st)
+{
+    ocl_conn_t *c = st->conn;
+    c->u.h2.buffered -= st->buffered;
+    st->buffered = 0;
+    ocl_bufpool_put(c->pool, &st->body);
+    ocl_buf_dispose(&st->scratch);
+}
+
 static void submit(h2_stream_t *st, const nghttp2_nv *nva, size_t n, bool with_data)
 {
     ocl_conn_t *c = st->conn;
@@ -136,6 +148,7 @@ static void submit(h2_stream_t *st, const nghttp2_nv *nva, size_t n, bool with_d
     if (rv != 0)
         nghttp2_submit_rst_stream(c->u.h2.session, NGHTTP2_FLAG_NONE, st->id,
                                   NGHTTP2_INTERNAL_ERROR);
+    release_request(st); /* before flush: it may complete and free the stream */
     if (!c->u.h2.in_recv) flush(c);
 }
 

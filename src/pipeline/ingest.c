@@ -108,10 +108,18 @@ static int replay_record(uint8_t type, uint64_t seq, const void *payload, size_t
         ing->replay.skipped++; /* already in a segment */
         return 0;
     }
-    ocl_tracestore_t *ts = ocl_tenants_get(ing->tenants, (ocl_str_t){(const char *)p + 1, p[0]}, 1);
-    if (!ts) {
-        ing->replay.bad_records++; /* invalid tenant id or tenant limit */
+    ocl_tracestore_t *ts;
+    int trc = ocl_tenants_get(ing->tenants, (ocl_str_t){(const char *)p + 1, p[0]}, 1, &ts);
+    if (trc == OCL_EINVAL) {
+        ing->replay.bad_records++; /* cannot have been written: count and skip */
         return 0;
+    }
+    if (trc != 0) {
+        /* Acknowledged data with nowhere to go: refuse to start rather than
+         * checkpoint past it. */
+        ocl_error("replay: cannot open the trace store of tenant '%.*s': %s", p[0],
+                  (const char *)p + 1, ocl_strerror(trc));
+        return trc;
     }
     ocl_tracestore_set_replaying(ts, 1); /* stores may appear during replay */
     /* Replay ignores the memory limit, so cut as the heads grow. */
@@ -250,7 +258,8 @@ static void maintain_all(ocl_ingest_t *ing, int force)
     ocl_tracestore_t *largest = NULL;
     if (!force && n > 1 && live_bytes(ing, &largest) > ing->max_memory / 2 && largest)
         failed |= ocl_tracestore_maintain(largest, 1) != 0;
-    if (!failed) checkpoint(ing);
+    (void)failed; /* a failed cut keeps its head (counted by min_head_seq): checkpoint anyway */
+    checkpoint(ing);
 }
 
 /* Ticks every 100 ms: at a million spans/s the head grows by ~400 MB/s,
@@ -332,6 +341,10 @@ int ocl_ingest_open(const ocl_ingest_cfg_t *cfg, ocl_ingest_t **out)
         rc = ocl_wal_replay(ing->wal[s], replay_record, &rctx);
     for (size_t i = 0; i < ocl_tenants_count(ing->tenants); i++)
         ocl_tracestore_set_replaying(ocl_tenants_at(ing->tenants, i), 0);
+    /* If the traces WAL lost its files, its seqs restarted at 1; replay
+     * would skip new records below the checkpoint, so jump past it. */
+    if (rc == 0 && ing->checkpoint)
+        rc = ocl_wal_reserve_seq(ing->wal[OCL_SIGNAL_TRACES], ing->checkpoint);
     ocl_arena_dispose(&rctx.arena);
     if (rc != 0) goto error;
     ing->replay.nanos = ocl_mono_nano() - t0;
@@ -412,11 +425,12 @@ int ocl_ingest_write(ocl_ingest_t *ing, ocl_signal_t sig, ocl_str_t tenant, cons
     if (tenant.n) memcpy(prefix + 1, tenant.p, tenant.n);
     ocl_tracestore_t *ts = NULL;
     if (sig == OCL_SIGNAL_TRACES) {
-        ts = ocl_tenants_get(ing->tenants, tenant, 1);
-        if (!ts) {
+        int trc = ocl_tenants_get(ing->tenants, tenant, 1, &ts);
+        if (trc == OCL_ETOOBIG) {
             res->reason = "tenant limit reached (256 tenants)";
             return OCL_EINVAL;
         }
+        if (trc != 0) return OCL_EIO;
         if (live_bytes(ing, NULL) > ing->max_memory) return OCL_EBUSY;
     }
     uint64_t seq = 0;
@@ -453,7 +467,8 @@ done:
 
 ocl_tracestore_t *ocl_ingest_trace_store(ocl_ingest_t *ing, ocl_str_t tenant)
 {
-    return ocl_tenants_get(ing->tenants, tenant, 0);
+    ocl_tracestore_t *ts;
+    return ocl_tenants_get(ing->tenants, tenant, 0, &ts) == 0 ? ts : NULL;
 }
 
 void ocl_ingest_replay_stats(ocl_ingest_t *ing, ocl_replay_stats_t *out)

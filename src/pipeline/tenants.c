@@ -54,6 +54,15 @@ static ocl_tracestore_t *add_locked(ocl_tenants_t *t, ocl_str_t id)
         ocl_error("cannot create %s: %s", dir, strerror(errno));
         return NULL;
     }
+    if (id.n) {
+        /* Make the new directories durable before data depends on them. */
+        char parent[PATH_MAX];
+        snprintf(parent, sizeof parent, "%s/tenants/%.*s", t->data_dir, (int)id.n, id.p);
+        ocl_fsync_dir(parent);
+        snprintf(parent, sizeof parent, "%s/tenants", t->data_dir);
+        ocl_fsync_dir(parent);
+        ocl_fsync_dir(t->data_dir);
+    }
     ocl_tracestore_cfg_t cfg = t->tmpl;
     cfg.dir = dir;
     tenant_t *e = &t->v[n];
@@ -91,7 +100,8 @@ int ocl_tenants_open(const char *data_dir, const ocl_tracestore_cfg_t *tmpl, ocl
         struct dirent *de;
         while ((de = readdir(d)) != NULL) {
             ocl_str_t id = ocl_str_c(de->d_name);
-            if (id.n == 0 || de->d_name[0] == '.' || !ocl_tenant_id_valid(id)) continue;
+            /* "." and ".." fail validation; ids like ".x" are valid tenants. */
+            if (id.n == 0 || !ocl_tenant_id_valid(id)) continue;
             if (!add_locked(t, id)) {
                 ocl_warn("tenant %s: not opened (limit %d or error)", de->d_name, OCL_MAX_TENANTS);
             }
@@ -115,16 +125,26 @@ void ocl_tenants_close(ocl_tenants_t *t)
     free(t);
 }
 
-ocl_tracestore_t *ocl_tenants_get(ocl_tenants_t *t, ocl_str_t id, int create)
+int ocl_tenants_get(ocl_tenants_t *t, ocl_str_t id, int create, ocl_tracestore_t **out)
 {
-    if (!ocl_tenant_id_valid(id)) return NULL;
+    *out = NULL;
+    if (!ocl_tenant_id_valid(id)) return OCL_EINVAL;
     ocl_tracestore_t *ts = find(t, id);
-    if (ts || !create) return ts;
-    pthread_mutex_lock(&t->mu);
-    ts = find(t, id);
-    if (!ts) ts = add_locked(t, id);
-    pthread_mutex_unlock(&t->mu);
-    return ts;
+    if (!ts && !create) return OCL_ENOTFOUND;
+    int rc = 0;
+    if (!ts) {
+        pthread_mutex_lock(&t->mu);
+        ts = find(t, id);
+        if (!ts) {
+            if (__atomic_load_n(&t->n, __ATOMIC_RELAXED) == OCL_MAX_TENANTS)
+                rc = OCL_ETOOBIG;
+            else if (!(ts = add_locked(t, id)))
+                rc = OCL_EIO;
+        }
+        pthread_mutex_unlock(&t->mu);
+    }
+    *out = ts;
+    return rc;
 }
 
 size_t ocl_tenants_count(ocl_tenants_t *t)

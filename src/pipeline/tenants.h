@@ -28,10 +28,11 @@ void ocl_tenants_close(ocl_tenants_t *t);
 /* 1 if `id` is a valid tenant id (the empty id is the default tenant). */
 int ocl_tenant_id_valid(ocl_str_t id);
 
-/* The store of tenant `id` ("" = default), or NULL when it does not exist
- * (create == 0), the id is invalid, the tenant limit is reached or the
- * store cannot be opened (create != 0). */
-ocl_tracestore_t *ocl_tenants_get(ocl_tenants_t *t, ocl_str_t id, int create);
+/* Finds (and with `create`, opens or creates) the store of tenant `id`
+ * ("" = default). Returns 0 with *out set, OCL_EINVAL for an invalid id,
+ * OCL_ENOTFOUND when it does not exist and `create` is 0, OCL_ETOOBIG at
+ * the tenant limit, OCL_EIO when its store cannot be opened. */
+int ocl_tenants_get(ocl_tenants_t *t, ocl_str_t id, int create, ocl_tracestore_t **out);
 
 /* Iteration over the stores that exist now (index 0 is the default). */
 size_t ocl_tenants_count(ocl_tenants_t *t);

@@ -1160,12 +1160,13 @@ static pthread_once_t json_alloc_once = PTHREAD_ONCE_INIT;
 static void *json_budget_malloc(size_t n)
 {
     if (tl_json_budgeted) {
-        if (n + 16 > tl_json_left) {
+        if (n > tl_json_left || tl_json_left - n < 16) {
             tl_json_refused = 1;
             return NULL;
         }
         tl_json_left -= n + 16;
     }
+    if (n > SIZE_MAX - 16) return NULL;
     unsigned char *p = malloc(n + 16);
     if (!p) return NULL;
     memcpy(p, &n, sizeof n);

@@ -755,8 +755,11 @@ static int dec_scope_spans(dec_t *d, ocl_str_t m, void *out)
     ocl_scope_spans_t *o = out;
     memset(o, 0, sizeof *o);
     o->raw = m;
-    return dec_container(d, m, M_SS, dec_scope, &o->scope, dec_span, sizeof(ocl_span_t),
-                         (void **)&o->spans, &o->n_spans, &o->schema_url);
+    void *arr = NULL;
+    int rc = dec_container(d, m, M_SS, dec_scope, &o->scope, dec_span, sizeof(ocl_span_t), &arr,
+                           &o->n_spans, &o->schema_url);
+    o->spans = arr;
+    return rc;
 }
 
 static int dec_resource_spans(dec_t *d, ocl_str_t m, void *out)
@@ -764,16 +767,21 @@ static int dec_resource_spans(dec_t *d, ocl_str_t m, void *out)
     ocl_resource_spans_t *o = out;
     memset(o, 0, sizeof *o);
     o->raw = m;
-    return dec_container(d, m, M_RS, dec_resource, &o->resource, dec_scope_spans,
-                         sizeof(ocl_scope_spans_t), (void **)&o->scope_spans, &o->n_scope_spans,
-                         &o->schema_url);
+    void *arr = NULL;
+    int rc = dec_container(d, m, M_RS, dec_resource, &o->resource, dec_scope_spans,
+                           sizeof(ocl_scope_spans_t), &arr, &o->n_scope_spans, &o->schema_url);
+    o->scope_spans = arr;
+    return rc;
 }
 
 int ocl_otlp_pb_decode_traces(const void *buf, size_t len, ocl_arena_t *a, ocl_traces_req_t *out,
                               const char **err)
 {
-    return decode_request(buf, len, a, M_TREQ, dec_resource_spans, sizeof(ocl_resource_spans_t),
-                          (void **)&out->rs, &out->n_rs, err);
+    void *arr = NULL;
+    int rc = decode_request(buf, len, a, M_TREQ, dec_resource_spans, sizeof(ocl_resource_spans_t),
+                            &arr, &out->n_rs, err);
+    out->rs = arr;
+    return rc;
 }
 
 /* ---- metrics ---- */
@@ -1337,24 +1345,32 @@ static int dec_scope_metrics(dec_t *d, ocl_str_t m, void *out)
 {
     ocl_scope_metrics_t *o = out;
     memset(o, 0, sizeof *o);
-    return dec_container(d, m, M_SM, dec_scope, &o->scope, dec_metric, sizeof(ocl_metric_t),
-                         (void **)&o->metrics, &o->n_metrics, &o->schema_url);
+    void *arr = NULL;
+    int rc = dec_container(d, m, M_SM, dec_scope, &o->scope, dec_metric, sizeof(ocl_metric_t), &arr,
+                           &o->n_metrics, &o->schema_url);
+    o->metrics = arr;
+    return rc;
 }
 
 static int dec_resource_metrics(dec_t *d, ocl_str_t m, void *out)
 {
     ocl_resource_metrics_t *o = out;
     memset(o, 0, sizeof *o);
-    return dec_container(d, m, M_RM, dec_resource, &o->resource, dec_scope_metrics,
-                         sizeof(ocl_scope_metrics_t), (void **)&o->scope_metrics,
-                         &o->n_scope_metrics, &o->schema_url);
+    void *arr = NULL;
+    int rc = dec_container(d, m, M_RM, dec_resource, &o->resource, dec_scope_metrics,
+                           sizeof(ocl_scope_metrics_t), &arr, &o->n_scope_metrics, &o->schema_url);
+    o->scope_metrics = arr;
+    return rc;
 }
 
 int ocl_otlp_pb_decode_metrics(const void *buf, size_t len, ocl_arena_t *a, ocl_metrics_req_t *out,
                                const char **err)
 {
-    return decode_request(buf, len, a, M_MREQ, dec_resource_metrics, sizeof(ocl_resource_metrics_t),
-                          (void **)&out->rm, &out->n_rm, err);
+    void *arr = NULL;
+    int rc = decode_request(buf, len, a, M_MREQ, dec_resource_metrics,
+                            sizeof(ocl_resource_metrics_t), &arr, &out->n_rm, err);
+    out->rm = arr;
+    return rc;
 }
 
 /* ---- logs ---- */
@@ -1422,22 +1438,30 @@ static int dec_scope_logs(dec_t *d, ocl_str_t m, void *out)
 {
     ocl_scope_logs_t *o = out;
     memset(o, 0, sizeof *o);
-    return dec_container(d, m, M_SL, dec_scope, &o->scope, dec_log, sizeof(ocl_log_record_t),
-                         (void **)&o->logs, &o->n_logs, &o->schema_url);
+    void *arr = NULL;
+    int rc = dec_container(d, m, M_SL, dec_scope, &o->scope, dec_log, sizeof(ocl_log_record_t),
+                           &arr, &o->n_logs, &o->schema_url);
+    o->logs = arr;
+    return rc;
 }
 
 static int dec_resource_logs(dec_t *d, ocl_str_t m, void *out)
 {
     ocl_resource_logs_t *o = out;
     memset(o, 0, sizeof *o);
-    return dec_container(d, m, M_RL, dec_resource, &o->resource, dec_scope_logs,
-                         sizeof(ocl_scope_logs_t), (void **)&o->scope_logs, &o->n_scope_logs,
-                         &o->schema_url);
+    void *arr = NULL;
+    int rc = dec_container(d, m, M_RL, dec_resource, &o->resource, dec_scope_logs,
+                           sizeof(ocl_scope_logs_t), &arr, &o->n_scope_logs, &o->schema_url);
+    o->scope_logs = arr;
+    return rc;
 }
 
 int ocl_otlp_pb_decode_logs(const void *buf, size_t len, ocl_arena_t *a, ocl_logs_req_t *out,
                             const char **err)
 {
-    return decode_request(buf, len, a, M_LREQ, dec_resource_logs, sizeof(ocl_resource_logs_t),
-                          (void **)&out->rl, &out->n_rl, err);
+    void *arr = NULL;
+    int rc = decode_request(buf, len, a, M_LREQ, dec_resource_logs, sizeof(ocl_resource_logs_t),
+                            &arr, &out->n_rl, err);
+    out->rl = arr;
+    return rc;
 }

@@ -263,6 +263,21 @@ static int roll(ocl_wal_t *w)
     return r;
 }
 
+int ocl_wal_reserve_seq(ocl_wal_t *w, uint64_t min_next)
+{
+    pthread_mutex_lock(&w->mu);
+    int rc = 0;
+    if (w->poisoned) {
+        rc = OCL_EIO;
+    } else if (w->next_seq < min_next) {
+        /* Start a segment at min_next: seqs stay contiguous per segment. */
+        w->next_seq = min_next;
+        rc = roll(w);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
 int ocl_wal_append2(ocl_wal_t *w, uint8_t type, const void *p1, size_t n1, const void *p2,
                     size_t n2, uint64_t *seq_out)
 {

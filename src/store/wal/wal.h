@@ -87,6 +87,12 @@ int ocl_wal_append(ocl_wal_t *w, uint8_t type, const void *payload, size_t len, 
 int ocl_wal_append2(ocl_wal_t *w, uint8_t type, const void *p1, size_t n1, const void *p2,
                     size_t n2, uint64_t *seq_out);
 
+/* Makes the next record's seq at least `min_next` (starting a new segment
+ * if it has to jump). Used when a checkpoint kept outside the WAL says that
+ * lower seqs are already in segments: after the WAL's files were lost, new
+ * records must not reuse seqs that replay would skip. */
+int ocl_wal_reserve_seq(ocl_wal_t *w, uint64_t min_next);
+
 /* Deletes whole segments whose records all have seq < `seq` (checkpoint:
  * the data up to there is in immutable store segments). The active segment
  * is never deleted. */

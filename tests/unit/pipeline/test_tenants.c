@@ -44,15 +44,17 @@ static void test_stores(void **state)
     ocl_tenants_t *t;
     assert_int_equal(ocl_tenants_open(dir, &tmpl, &t), 0);
     assert_int_equal(ocl_tenants_count(t), 1);
-    ocl_tracestore_t *def = ocl_tenants_get(t, OCL_STR(""), 0);
+    ocl_tracestore_t *def, *a, *b, *x;
+    assert_int_equal(ocl_tenants_get(t, OCL_STR(""), 0, &def), 0);
     assert_non_null(def);
-    assert_null(ocl_tenants_get(t, OCL_STR("team-a"), 0));
-    ocl_tracestore_t *a = ocl_tenants_get(t, OCL_STR("team-a"), 1);
-    assert_non_null(a);
+    assert_int_equal(ocl_tenants_get(t, OCL_STR("team-a"), 0, &a), OCL_ENOTFOUND);
+    assert_int_equal(ocl_tenants_get(t, OCL_STR("team-a"), 1, &a), 0);
     assert_ptr_not_equal(a, def);
-    assert_ptr_equal(ocl_tenants_get(t, OCL_STR("team-a"), 1), a);
-    assert_null(ocl_tenants_get(t, OCL_STR("../x"), 1));
-    assert_int_equal(ocl_tenants_count(t), 2);
+    assert_int_equal(ocl_tenants_get(t, OCL_STR("team-a"), 1, &b), 0);
+    assert_ptr_equal(a, b);
+    assert_int_equal(ocl_tenants_get(t, OCL_STR("../x"), 1, &x), OCL_EINVAL);
+    assert_int_equal(ocl_tenants_get(t, OCL_STR(".hidden"), 1, &x), 0); /* valid id */
+    assert_int_equal(ocl_tenants_count(t), 3);
     ocl_tenants_close(t);
 
     char path[256];
@@ -61,8 +63,9 @@ static void test_stores(void **state)
     assert_int_equal(stat(path, &sb), 0);
     /* Reopen: the tenant found on disk is there without being created. */
     assert_int_equal(ocl_tenants_open(dir, &tmpl, &t), 0);
-    assert_int_equal(ocl_tenants_count(t), 2);
-    assert_non_null(ocl_tenants_get(t, OCL_STR("team-a"), 0));
+    assert_int_equal(ocl_tenants_count(t), 3);
+    assert_int_equal(ocl_tenants_get(t, OCL_STR("team-a"), 0, &a), 0);
+    assert_int_equal(ocl_tenants_get(t, OCL_STR(".hidden"), 0, &a), 0); /* found on disk again */
     ocl_tenants_close(t);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
