@@ -10,11 +10,15 @@
  * COMPACT_MAX_INPUTS (32) segments consecutive by id whose total file size
  * stays under COMPACT_MAX_BYTES (512 MiB). A run starts at the oldest
  * segment that can form a run of at least two; a segment too big to join
- * its neighbour is skipped. Later calls repeat until the count is back at
- * or below the trigger. Simple and bounded: a merge reads and writes at most
- * 512 MiB of files; a merged segment is merged again with newer ones until
- * it reaches the size cap (a write amplification of at most ~16 per byte
- * before a segment settles).
+ * its neighbour is skipped. The max span times (what retention looks at)
+ * of a run's segments may differ by at most retention / COMPACT_SPREAD_DIV
+ * (16): a merged segment is dropped when its newest span ages out, so
+ * without this bound a segment re-merged with newer data again and again
+ * would keep a quiet tenant's oldest spans forever; with it, compaction
+ * delays deletion by at most 1/16 of the retention. Later calls repeat
+ * until the count is back at or below the trigger. Simple and bounded: a merge reads and writes at
+ * most 512 MiB of files; a merged segment is merged again with newer ones until it reaches the size
+ * cap (a write amplification of at most ~16 per byte before a segment settles).
  *
  * Mechanics (ocl_tscompact_merge): the input spans are appended, newest
  * input first (the order a lookup gathers them in, so the copy of a span
@@ -50,14 +54,19 @@
 #define COMPACT_MAX_INPUTS 32            /* segments merged at most at once */
 #define COMPACT_MAX_BYTES (512ull << 20) /* input file bytes per merge (exclusive) */
 
-int ocl_tscompact_pick(ts_seg_t *const *segs, size_t n, size_t *lo, size_t *hi)
+int ocl_tscompact_pick(ts_seg_t *const *segs, size_t n, uint64_t max_spread, size_t *lo, size_t *hi)
 {
     if (n <= COMPACT_TRIGGER) return 0;
     for (size_t i = 0; i + 1 < n; i++) {
-        uint64_t total = 0;
+        uint64_t total = 0, tmin = UINT64_MAX, tmax = 0;
         size_t j = i;
         while (j < n && j - i < COMPACT_MAX_INPUTS &&
                total + segs[j]->file_bytes < COMPACT_MAX_BYTES) {
+            uint64_t t = segs[j]->max_time;
+            uint64_t nmin = t < tmin ? t : tmin, nmax = t > tmax ? t : tmax;
+            if (nmax - nmin > max_spread) break;
+            tmin = nmin;
+            tmax = nmax;
             total += segs[j]->file_bytes;
             j++;
         }

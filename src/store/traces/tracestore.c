@@ -848,7 +848,8 @@ static void compact_once(ocl_tracestore_t *ts)
 {
     size_t lo = 0, hi = 0;
     pthread_rwlock_rdlock(&ts->lk);
-    int due = ocl_tscompact_pick(ts->segs, ts->nsegs, &lo, &hi);
+    int due =
+        ocl_tscompact_pick(ts->segs, ts->nsegs, ts->retention_ns / COMPACT_SPREAD_DIV, &lo, &hi);
     size_t n = hi - lo;
     ts_seg_t **in = NULL;
     uint64_t floor = 0;

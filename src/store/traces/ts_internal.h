@@ -187,8 +187,13 @@ void ocl_tshead_add_span(ts_head_t *h, const uint8_t *trace_id, uint32_t res, ui
  * + 1, or 0). Does not touch the inputs. */
 int ocl_tscompact_merge(const char *dir, uint64_t id, uint64_t floor, ts_seg_t *const *in, size_t n,
                         ts_seg_t **out);
+/* Divisor of the retention: the max times of a run's segments differ by at
+ * most retention / COMPACT_SPREAD_DIV. */
+#define COMPACT_SPREAD_DIV 16
 /* Policy: picks the run to merge from segs[0..n) (sorted by id) into
- * [*lo, *hi); returns 0 when there is nothing to do. */
-int ocl_tscompact_pick(ts_seg_t *const *segs, size_t n, size_t *lo, size_t *hi);
+ * [*lo, *hi), max times within max_spread ns; returns 0 when there is
+ * nothing to do. */
+int ocl_tscompact_pick(ts_seg_t *const *segs, size_t n, uint64_t max_spread, size_t *lo,
+                       size_t *hi);
 
 #endif

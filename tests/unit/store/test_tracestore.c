@@ -718,6 +718,55 @@ static void test_compaction(void **state)
     rmrf(dir);
 }
 
+static void test_compaction_retention(void **state)
+{
+    char *dir = mktmp();
+    ocl_tracestore_t *ts = open_ts(dir, 3600, 0);
+    ocl_arena_t a;
+    ocl_arena_init(&a, 1 << 16);
+    uint64_t t0 = 1700000000ull * 1000000000ull, sec = 1000000000ull;
+    ocl_tracestore_stats_t st;
+    /* an old burst of 17 cuts a second apart: merged into one */
+    for (uint32_t i = 0; i < 17; i++) {
+        uint32_t tid[] = {100 + i};
+        ocl_traces_req_t r = mk_req(&a, 1, 1, 1, tid, 1, i, t0 + i * sec);
+        assert_int_equal(ocl_tracestore_add(ts, &r, i + 1, NULL), 0);
+        assert_int_equal(ocl_tracestore_maintain(ts, 1), 0);
+    }
+    ocl_tracestore_stats(ts, &st);
+    assert_int_equal(st.compactions, 1);
+    assert_int_equal(st.segments, 1);
+    /* a burst 50 min later (within retention, beyond retention/16 of the
+     * old one): merged on its own, never into the old segment */
+    for (uint32_t i = 0; i < 17; i++) {
+        uint32_t tid[] = {200 + i};
+        ocl_traces_req_t r = mk_req(&a, 1, 1, 1, tid, 1, 100 + i, t0 + (3000 + i) * sec);
+        assert_int_equal(ocl_tracestore_add(ts, &r, 100 + i, NULL), 0);
+        assert_int_equal(ocl_tracestore_maintain(ts, 1), 0);
+    }
+    ocl_tracestore_stats(ts, &st);
+    assert_int_equal(st.compactions, 2); /* at 1 + 16 segments: the 16 new ones */
+    assert_int_equal(st.segments, 3);    /* old merged, new merged, last cut */
+    parsed_t *o = calloc(1, sizeof *o);
+    assert_int_equal(get_parsed(ts, 100, o), 0);
+    /* newest data 70 min after the old burst: it ages out whole */
+    uint32_t fresh[] = {300};
+    ocl_traces_req_t r = mk_req(&a, 1, 1, 1, fresh, 1, 500, t0 + 4200 * sec);
+    assert_int_equal(ocl_tracestore_add(ts, &r, 500, NULL), 0);
+    assert_int_equal(ocl_tracestore_maintain(ts, 1), 0);
+    ocl_tracestore_stats(ts, &st);
+    assert_int_equal(st.segments, 3); /* + the fresh cut - the old merged one */
+    for (uint32_t i = 0; i < 17; i++) {
+        assert_int_equal(get_parsed(ts, 100 + i, o), OCL_ENOTFOUND);
+        assert_int_equal(get_parsed(ts, 200 + i, o), 0);
+        assert_int_equal(o->nspans, 1);
+    }
+    free(o);
+    ocl_arena_dispose(&a);
+    ocl_tracestore_close(ts);
+    rmrf(dir);
+}
+
 typedef struct {
     char name[64]; /* file name */
     char *data;    /* contents */
@@ -1031,13 +1080,21 @@ static void test_concurrency(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_add_get),          cmocka_unit_test(test_grouping),
-        cmocka_unit_test(test_dedupe),           cmocka_unit_test(test_invalid_ids),
-        cmocka_unit_test(test_cut_and_reopen),   cmocka_unit_test(test_retention),
-        cmocka_unit_test(test_corrupt_segment),  cmocka_unit_test(test_admit),
-        cmocka_unit_test(test_cut_by_size),      cmocka_unit_test(test_compaction),
-        cmocka_unit_test(test_compaction_crash), cmocka_unit_test(test_v1_segment),
-        cmocka_unit_test(test_mmap_fallback),    cmocka_unit_test(test_concurrency),
+        cmocka_unit_test(test_add_get),
+        cmocka_unit_test(test_grouping),
+        cmocka_unit_test(test_dedupe),
+        cmocka_unit_test(test_invalid_ids),
+        cmocka_unit_test(test_cut_and_reopen),
+        cmocka_unit_test(test_retention),
+        cmocka_unit_test(test_corrupt_segment),
+        cmocka_unit_test(test_admit),
+        cmocka_unit_test(test_cut_by_size),
+        cmocka_unit_test(test_compaction),
+        cmocka_unit_test(test_compaction_retention),
+        cmocka_unit_test(test_compaction_crash),
+        cmocka_unit_test(test_v1_segment),
+        cmocka_unit_test(test_mmap_fallback),
+        cmocka_unit_test(test_concurrency),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
