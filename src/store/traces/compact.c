@@ -16,16 +16,18 @@
  * without this bound a segment re-merged with newer data again and again
  * would keep a quiet tenant's oldest spans forever; with it, compaction
  * delays deletion by at most 1/16 of the retention. Later calls repeat
- * until the count is back at or below the trigger. Simple and bounded: a merge reads and writes at
- * most 512 MiB of files; a merged segment is merged again with newer ones until it reaches the size
- * cap (a write amplification of at most ~16 per byte before a segment settles).
+ * until the count is back at or below the trigger. Simple and bounded: a
+ * merge reads and writes at most 512 MiB of files; a merged segment is
+ * merged again with newer ones until it reaches a cap (a write
+ * amplification of up to ~16 per byte before a segment settles).
  *
  * Mechanics (ocl_tscompact_merge): the input spans are appended, newest
  * input first (the order a lookup gathers them in, so the copy of a span
  * kept is the one a lookup would have returned, and a trace held only by
- * the inputs reads back byte for byte the same), into a temporary head built with the ingest code;
- * duplicate (trace id, span id) pairs are dropped, keeping the first; the
- * head is written with ocl_tseg_write under a new id.
+ * the inputs reads back byte for byte the same), into a temporary head
+ * built with the ingest code; duplicate (trace id, span id) pairs are
+ * dropped, keeping the first; the head is written with ocl_tseg_write
+ * under a new id.
  *
  * Invariants: the merged file records the id range it replaces
  * (compacted_from_lo/hi): hi = the highest input id, lo = the lowest id an
