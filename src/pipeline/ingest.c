@@ -185,6 +185,7 @@ static void wal_collect(ocl_buf_t *out, void *ud)
         ts.segment_bytes += one.segment_bytes;
         ts.spans_stored += one.spans_stored;
         ts.cuts += one.cuts;
+        ts.compactions += one.compactions;
     }
     ocl_sm_header(out, "ocelot_tenants", "gauge", "Tenants with a trace store (default included).");
     ocl_sm_sample(out, "ocelot_tenants", "", (double)nt);
@@ -200,6 +201,8 @@ static void wal_collect(ocl_buf_t *out, void *ud)
     TS_METRIC("ocelot_tracestore_spans_stored_total", "counter",
               "Spans added to the trace store (including WAL replay).", spans_stored)
     TS_METRIC("ocelot_tracestore_cuts_total", "counter", "Trace head cuts into segments.", cuts)
+    TS_METRIC("ocelot_tracestore_compactions_total", "counter",
+              "Trace segment merges (compactions).", compactions)
 #undef TS_METRIC
 }
 

@@ -29,9 +29,11 @@
 #include <zstd.h>
 
 #define SEG_MAGIC "OCLTRS\0" /* 7 bytes, in the header and at the very end */
-#define SEG_VERSION 1
+#define SEG_VERSION 2        /* written; version 1 (no compaction range) still reads */
 #define SEG_HDR 8
-#define SEG_FOOTER 104
+#define SEG_FOOTER_V1 104 /* version 1 footer */
+#define SEG_FOOTER 120    /* version 2 footer: + compacted_from_lo/hi */
+#define SEG_TAIL 8        /* version byte + magic: the last bytes of every footer */
 #define SEG_IDX_ENTRY 28
 #define SEG_BTAB_ENTRY 16
 #define SEG_SPAN_HDR 20
@@ -151,7 +153,8 @@ static int fsync_dir(const char *dir)
     return r;
 }
 
-int ocl_tseg_write(const char *dir, uint64_t id, ts_head_t *h, ts_seg_t **out)
+int ocl_tseg_write(const char *dir, uint64_t id, ts_head_t *h, uint64_t from_lo, uint64_t from_hi,
+                   ts_seg_t **out)
 {
     int rc = OCL_EIO;
     char tmp[4300], path[4200];
@@ -228,10 +231,12 @@ int ocl_tseg_write(const char *dir, uint64_t id, ts_head_t *h, ts_seg_t **out)
     put64(f + 64, spans);
     put64(f + 72, h->min_seq == UINT64_MAX ? 0 : h->min_seq);
     put64(f + 80, h->max_seq);
-    put32(f + 88, ocl_crc32c(0, meta.p, meta.len));
-    put32(f + 92, ocl_crc32c(0, f, 92));
-    f[96] = SEG_VERSION;
-    memcpy(f + 97, SEG_MAGIC, 7);
+    put64(f + 88, from_lo);
+    put64(f + 96, from_hi);
+    put32(f + 104, ocl_crc32c(0, meta.p, meta.len));
+    put32(f + 108, ocl_crc32c(0, f, 108));
+    f[112] = SEG_VERSION;
+    memcpy(f + 113, SEG_MAGIC, 7);
     if (write_all(w.fd, meta.p, meta.len) || write_all(w.fd, f, sizeof f)) goto done;
     if (fdatasync(w.fd) != 0) goto done;
     close(w.fd);
@@ -297,6 +302,10 @@ bad:
     return OCL_ECORRUPT;
 }
 
+/* Test hook: when set, open reads the metadata with pread as if mmap had
+ * failed (tests/unit/store/test_tracestore.c). */
+int ocl_tseg_force_pread;
+
 int ocl_tseg_open(const char *path, uint64_t id, ts_seg_t **out)
 {
     int rc = OCL_EIO;
@@ -310,18 +319,34 @@ int ocl_tseg_open(const char *path, uint64_t id, ts_seg_t **out)
     uint64_t size = (uint64_t)sb.st_size;
     s->file_bytes = size;
     rc = OCL_ECORRUPT;
-    if (size < SEG_HDR + SEG_FOOTER) goto error;
-    uint8_t hdr[SEG_HDR], f[SEG_FOOTER];
-    if (pread_all(s->fd, hdr, SEG_HDR, 0) || pread_all(s->fd, f, SEG_FOOTER, size - SEG_FOOTER)) {
+    if (size < SEG_HDR + SEG_FOOTER_V1) goto error;
+    uint8_t hdr[SEG_HDR], f[SEG_FOOTER], tail[SEG_TAIL];
+    if (pread_all(s->fd, hdr, SEG_HDR, 0) || pread_all(s->fd, tail, SEG_TAIL, size - SEG_TAIL)) {
         rc = OCL_EIO;
         goto error;
     }
-    if (memcmp(hdr, SEG_MAGIC, 7) != 0 || hdr[7] != SEG_VERSION) goto error;
-    if (memcmp(f + 97, SEG_MAGIC, 7) != 0 || f[96] != SEG_VERSION) goto error;
+    /* the version (at both ends) decides the footer size */
+    uint8_t ver = hdr[7];
+    if (memcmp(hdr, SEG_MAGIC, 7) != 0 || (ver != 1 && ver != 2)) goto error;
+    if (memcmp(tail + 1, SEG_MAGIC, 7) != 0 || tail[0] != ver) goto error;
+    uint64_t flen = ver == 1 ? SEG_FOOTER_V1 : SEG_FOOTER;
+    if (size < SEG_HDR + flen) goto error;
+    if (pread_all(s->fd, f, flen, size - flen)) {
+        rc = OCL_EIO;
+        goto error;
+    }
+    /* version 1 has no compaction range: its CRCs sit 16 bytes earlier */
+    uint64_t crc_at = ver == 1 ? 88 : 104;
+    (void)crc_at; /* unused when fuzzing (no CRC checks) */
+    if (ver == 2) {
+        s->from_lo = get64(f + 88);
+        s->from_hi = get64(f + 96);
+        if (s->from_lo > s->from_hi || (s->from_hi && s->from_hi >= id)) goto error;
+    }
 #ifndef OCL_FUZZING /* the fuzz target reaches the parsers behind the CRCs */
-    if (get32(f + 92) != ocl_crc32c(0, f, 92)) goto error;
+    if (get32(f + crc_at + 4) != ocl_crc32c(0, f, crc_at + 4)) goto error;
 #endif
-    uint64_t fstart = size - SEG_FOOTER;
+    uint64_t fstart = size - flen;
     uint64_t meta_off = get64(f), dict_len = get64(f + 8), index_off = get64(f + 16);
     uint64_t ntr = get64(f + 24), btab_off = get64(f + 32), nblocks = get64(f + 40);
     if (meta_off < SEG_HDR || meta_off > fstart || dict_len > fstart - meta_off ||
@@ -340,19 +365,28 @@ int ocl_tseg_open(const char *path, uint64_t id, ts_seg_t **out)
     uint64_t mlen = fstart - meta_off;
     /* The metadata (dictionary, index, block table) is mapped, not read:
      * a week of segments holds billions of index entries, and the kernel
-     * can page them out and back as lookups need them. */
+     * can page them out and back as lookups need them. When mmap fails
+     * (vm.max_map_count reached, ENOMEM) it is read into the heap instead:
+     * the segment stays readable, only its metadata is no longer pageable. */
     uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), map_off = meta_off / page * page;
-    s->map_len = (size_t)(mlen + (meta_off - map_off));
-    void *map = mmap(NULL, s->map_len, PROT_READ, MAP_SHARED, s->fd, (off_t)map_off);
-    if (map == MAP_FAILED) {
-        s->map_len = 0;
-        rc = OCL_EIO;
-        goto error;
+    size_t map_len = (size_t)(mlen + (meta_off - map_off));
+    void *map = ocl_tseg_force_pread
+                    ? MAP_FAILED
+                    : mmap(NULL, map_len, PROT_READ, MAP_SHARED, s->fd, (off_t)map_off);
+    if (map != MAP_FAILED) {
+        s->map = map;
+        s->map_len = map_len;
+        s->meta = (uint8_t *)map + (meta_off - map_off);
+    } else {
+        s->heap_meta = ocl_malloc(mlen ? (size_t)mlen : 1);
+        s->meta = s->heap_meta;
+        if (pread_all(s->fd, s->heap_meta, (size_t)mlen, meta_off)) {
+            rc = OCL_EIO;
+            goto error;
+        }
     }
-    s->map = map;
-    s->meta = (uint8_t *)map + (meta_off - map_off);
 #ifndef OCL_FUZZING
-    if (ocl_crc32c(0, s->meta, mlen) != get32(f + 88)) goto error;
+    if (ocl_crc32c(0, s->meta, mlen) != get32(f + crc_at)) goto error;
 #endif
     uint64_t pos = 0;
     if (parse_dict(s->meta, dict_len, &pos, &s->res, &s->nres) ||
@@ -383,6 +417,54 @@ error:
     return rc;
 }
 
+/* Reads and decompresses block `bno` from `fd` into a malloc'd buffer. */
+static int read_block(const ts_seg_t *s, int fd, uint32_t bno, uint8_t **out, uint32_t *out_len)
+{
+    const uint8_t *be = s->btab + (uint64_t)bno * SEG_BTAB_ENTRY;
+    uint64_t boff = get64(be);
+    uint32_t clen = get32(be + 8), rlen = get32(be + 12);
+    int rc = OCL_EIO;
+    uint8_t *z = ocl_malloc(clen ? clen : 1);
+    uint8_t *b = ocl_malloc(rlen ? rlen : 1);
+    if (pread_all(fd, z, clen, boff)) goto error;
+    rc = OCL_ECORRUPT;
+    size_t got = ZSTD_decompress(b, rlen, z, clen);
+    if (ZSTD_isError(got) || got != rlen) goto error;
+    free(z);
+    *out = b;
+    *out_len = rlen;
+    return 0;
+error:
+    free(z);
+    free(b);
+    return rc;
+}
+
+/* One span record parsed from a block. */
+typedef struct {
+    uint32_t res;           /* resource dictionary index (checked) */
+    uint32_t scope;         /* scope dictionary index (checked) */
+    const uint8_t *span_id; /* 8 bytes */
+    const uint8_t *raw;     /* span bytes */
+    uint32_t len;           /* span length */
+} rec_t;
+
+/* Parses the record at b[*pos] (block of rlen bytes); advances *pos. */
+static int next_rec(const ts_seg_t *s, const uint8_t *b, uint32_t rlen, uint64_t *pos, rec_t *r)
+{
+    if (*pos > rlen || rlen - *pos < SEG_SPAN_HDR) return OCL_ECORRUPT;
+    const uint8_t *p = b + *pos;
+    r->res = get32(p);
+    r->scope = get32(p + 4);
+    r->len = get32(p + 16);
+    if (r->res >= s->nres || r->scope >= s->nscope || r->len > rlen - *pos - SEG_SPAN_HDR)
+        return OCL_ECORRUPT;
+    r->span_id = p + 8;
+    r->raw = p + SEG_SPAN_HDR;
+    *pos += SEG_SPAN_HDR + (uint64_t)r->len;
+    return 0;
+}
+
 int ocl_tseg_lookup(ts_seg_t *s, const uint8_t trace_id[16], ts_gather_t *g, uint32_t *order)
 {
     uint64_t lo = 0, hi = s->ntraces;
@@ -401,45 +483,65 @@ int ocl_tseg_lookup(ts_seg_t *s, const uint8_t trace_id[16], ts_gather_t *g, uin
             hi = mid;
     }
     if (!e) return OCL_ENOTFOUND;
-    const uint8_t *be = s->btab + (uint64_t)get32(e + 16) * SEG_BTAB_ENTRY;
-    uint64_t boff = get64(be);
-    uint32_t clen = get32(be + 8), rlen = get32(be + 12), off = get32(e + 20), cnt = get32(e + 24);
-    int rc = OCL_ECORRUPT;
-    uint8_t *z = ocl_malloc(clen ? clen : 1);
-    uint8_t *b = ocl_malloc(rlen ? rlen : 1);
+    uint32_t off = get32(e + 20), cnt = get32(e + 24), rlen = 0;
+    uint8_t *b = NULL;
     int fd = open(s->path, O_RDONLY | O_CLOEXEC);
-    int bad = fd < 0 || pread_all(fd, z, clen, boff);
-    if (fd >= 0) close(fd);
-    if (bad) {
-        rc = OCL_EIO;
-        goto error;
-    }
-    size_t got = ZSTD_decompress(b, rlen, z, clen);
-    if (ZSTD_isError(got) || got != rlen) goto error;
-    free(z);
-    z = NULL;
+    if (fd < 0) return OCL_EIO;
+    int rc = read_block(s, fd, get32(e + 16), &b, &rlen);
+    close(fd);
+    if (rc) return rc;
     uint64_t pos = off;
     size_t first = g->n;
     for (uint32_t i = 0; i < cnt; i++) {
-        if (pos > rlen || rlen - pos < SEG_SPAN_HDR) goto undo;
-        const uint8_t *p = b + pos;
-        uint32_t res = get32(p), sc = get32(p + 4), len = get32(p + 16);
-        if (res >= s->nres || sc >= s->nscope || len > rlen - pos - SEG_SPAN_HDR) goto undo;
+        rec_t r;
+        if (next_rec(s, b, rlen, &pos, &r)) {
+            g->n = first;
+            free(b);
+            return OCL_ECORRUPT;
+        }
         ts_item_t *it = ocl_tsgather_push(g);
-        it->res = &s->res[res];
-        it->scope = &s->scope[sc];
-        it->raw = p + SEG_SPAN_HDR;
-        it->len = len;
+        it->res = &s->res[r.res];
+        it->scope = &s->scope[r.scope];
+        it->raw = r.raw;
+        it->len = r.len;
         it->order = (*order)++;
-        memcpy(it->span_id, p + 8, 8);
-        pos += SEG_SPAN_HDR + (uint64_t)len;
+        memcpy(it->span_id, r.span_id, 8);
     }
     ocl_tsgather_keep(g, b);
     return 0;
-undo:
-    g->n = first;
-error:
-    free(z);
+}
+
+int ocl_tseg_foreach(ts_seg_t *s, ocl_tseg_span_fn fn, void *arg)
+{
+    int rc = OCL_EIO;
+    uint8_t *b = NULL;
+    uint32_t rlen = 0, cur = UINT32_MAX;
+    int fd = open(s->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) goto done;
+    for (uint64_t t = 0; t < s->ntraces; t++) {
+        const uint8_t *e = s->index + t * SEG_IDX_ENTRY;
+        uint32_t bno = get32(e + 16), cnt = get32(e + 24);
+        /* traces are in block order: each block is decompressed once */
+        if (bno != cur) {
+            free(b);
+            b = NULL;
+            cur = UINT32_MAX;
+            rc = read_block(s, fd, bno, &b, &rlen);
+            if (rc) goto done;
+            cur = bno;
+        }
+        uint64_t pos = get32(e + 20);
+        for (uint32_t i = 0; i < cnt; i++) {
+            rec_t r;
+            rc = next_rec(s, b, rlen, &pos, &r);
+            if (rc) goto done;
+            rc = fn(arg, e, r.res, r.scope, r.span_id, r.raw, r.len);
+            if (rc) goto done;
+        }
+    }
+    rc = 0;
+done:
+    if (fd >= 0) close(fd);
     free(b);
     return rc;
 }
@@ -452,6 +554,7 @@ void ocl_tseg_close(ts_seg_t *s, int remove)
     free(s->res);
     free(s->scope);
     if (s->map_len) munmap(s->map, s->map_len);
+    free(s->heap_meta);
     free(s->path);
     free(s);
 }

@@ -50,6 +50,7 @@ struct ocl_tracestore {
     uint64_t max_seq;         /* highest WAL seq added or in segments (atomic) */
     uint64_t spans_stored;    /* spans added since open (atomic) */
     uint64_t cuts;            /* cuts since open (atomic) */
+    uint64_t compactions;     /* segment merges since open (atomic) */
     int replaying;            /* WAL replay: admission limit off (atomic) */
 };
 
@@ -148,7 +149,7 @@ static uint32_t dict_intern(ts_dict_t *d, ocl_str_t raw, ocl_str_t url, uint64_t
 
 /* ---- head ---- */
 
-static ts_head_t *head_create(void)
+ts_head_t *ocl_tshead_create(void)
 {
     ts_head_t *h = ocl_calloc(1, sizeof *h);
     for (int i = 0; i < TS_SHARDS; i++) {
@@ -164,7 +165,7 @@ static ts_head_t *head_create(void)
     return h;
 }
 
-static void head_destroy(ts_head_t *h)
+void ocl_tshead_destroy(ts_head_t *h)
 {
     if (!h) return;
     for (int i = 0; i < TS_SHARDS; i++) {
@@ -240,6 +241,58 @@ static void shard_store(ts_shard_t *s, const void *p, uint32_t n, uint32_t *chun
     *off = s->used;
     memcpy(s->chunks[*chunk] + s->used, p, n);
     s->used += n;
+}
+
+/* Appends one span to trace t of shard s: the one place a span enters a
+ * head (ingest and compaction). Shard lock held. Returns the bytes taken. */
+static inline uint64_t trace_append(ts_shard_t *s, ts_trace_t *t, uint32_t res, uint32_t scope,
+                                    const uint8_t *span_id, const void *raw, uint32_t len,
+                                    uint64_t start, uint64_t end)
+{
+    uint64_t bytes = len;
+    if (t->n == t->cap) {
+        uint32_t ncap = t->cap ? t->cap * 2 : 4;
+        t->refs = ocl_realloc(t->refs, ncap * sizeof *t->refs);
+        bytes += (uint64_t)(ncap - t->cap) * sizeof *t->refs;
+        t->cap = ncap;
+    }
+    ts_ref_t *r = &t->refs[t->n++];
+    r->res = res;
+    r->scope = scope;
+    r->len = len;
+    shard_store(s, raw, len, &r->chunk, &r->off);
+    memcpy(r->span_id, span_id, 8);
+    r->start = start;
+    r->end = end;
+    return bytes;
+}
+
+uint32_t ocl_tshead_intern(ts_head_t *h, int scope, const ts_dent_t *e)
+{
+    ts_dict_t *d = scope ? &h->scope : &h->res;
+    uint64_t bytes = 0;
+    pthread_mutex_lock(&d->mu);
+    uint32_t id = dict_intern(d, (ocl_str_t){(const char *)e->raw, e->raw_len},
+                              (ocl_str_t){(const char *)e->url, e->url_len}, &bytes);
+    pthread_mutex_unlock(&d->mu);
+    A_ADD(&h->bytes, bytes);
+    return id;
+}
+
+void ocl_tshead_add_span(ts_head_t *h, const uint8_t *trace_id, uint32_t res, uint32_t scope,
+                         const uint8_t *span_id, const uint8_t *raw, uint32_t len, uint64_t start,
+                         uint64_t end)
+{
+    uint64_t hv = XXH3_64bits(trace_id, 16), bytes = 0;
+    ts_shard_t *s = &h->shards[hv & (TS_SHARDS - 1)];
+    pthread_mutex_lock(&s->mu);
+    uint32_t ti = shard_trace(s, trace_id, hv, &bytes);
+    int fresh = bytes != 0;
+    bytes += trace_append(s, &s->traces[ti], res, scope, span_id, raw, len, start, end);
+    pthread_mutex_unlock(&s->mu);
+    A_ADD(&h->bytes, bytes);
+    A_ADD(&h->spans, 1);
+    if (fresh) A_ADD(&h->traces, 1);
 }
 
 /* ---- add ---- */
@@ -401,22 +454,9 @@ int ocl_tracestore_add(ocl_tracestore_t *ts, const ocl_traces_req_t *req, uint64
                 prev = ti;
                 prev_id = tid;
             }
-            ts_trace_t *t = &s->traces[ti];
-            if (t->n == t->cap) {
-                uint32_t ncap = t->cap ? t->cap * 2 : 4;
-                t->refs = ocl_realloc(t->refs, ncap * sizeof *t->refs);
-                bytes += (uint64_t)(ncap - t->cap) * sizeof *t->refs;
-                t->cap = ncap;
-            }
-            ts_ref_t *r = &t->refs[t->n++];
-            r->res = p->res;
-            r->scope = p->scope;
-            r->len = (uint32_t)sp->raw.n;
-            shard_store(s, sp->raw.p, r->len, &r->chunk, &r->off);
-            memcpy(r->span_id, sp->span_id.p, 8);
-            r->start = sp->start_unix_nano;
-            r->end = sp->end_unix_nano;
-            bytes += r->len;
+            bytes += trace_append(s, &s->traces[ti], p->res, p->scope,
+                                  (const uint8_t *)sp->span_id.p, sp->raw.p, (uint32_t)sp->raw.n,
+                                  sp->start_unix_nano, sp->end_unix_nano);
         }
         pthread_mutex_unlock(&s->mu);
     }
@@ -674,6 +714,44 @@ static int parse_seg_name(const char *name, const char *suffix, uint64_t *id)
     return 0;
 }
 
+/* After a crash between a compaction's rename and the deletion of its
+ * inputs, both are on disk: deletes every segment whose id lies in the
+ * replaced range of a (necessarily higher) compacted segment. segs sorted. */
+static void drop_replaced(ocl_tracestore_t *ts)
+{
+    uint8_t *gone = NULL;
+    for (size_t m = 0; m < ts->nsegs; m++) {
+        const ts_seg_t *c = ts->segs[m];
+        if (!c->from_hi) continue;
+        /* first segment with id >= from_lo */
+        size_t a = 0, b = m;
+        while (a < b) {
+            size_t mid = a + (b - a) / 2;
+            if (ts->segs[mid]->id < c->from_lo)
+                a = mid + 1;
+            else
+                b = mid;
+        }
+        for (; a < m && ts->segs[a]->id <= c->from_hi; a++) {
+            if (!gone) gone = ocl_calloc(ts->nsegs, 1);
+            gone[a] = 1;
+        }
+    }
+    if (!gone) return;
+    size_t k = 0;
+    for (size_t i = 0; i < ts->nsegs; i++) {
+        ts_seg_t *s = ts->segs[i];
+        if (gone[i]) {
+            ocl_info("tracestore: deleting %s: replaced by a compacted segment", s->path);
+            ocl_tseg_close(s, 1);
+        } else {
+            ts->segs[k++] = s;
+        }
+    }
+    ts->nsegs = k;
+    free(gone);
+}
+
 int ocl_tracestore_open(const ocl_tracestore_cfg_t *cfg, ocl_tracestore_t **out)
 {
     int rc = OCL_EINVAL;
@@ -696,7 +774,7 @@ int ocl_tracestore_open(const ocl_tracestore_cfg_t *cfg, ocl_tracestore_t **out)
     pthread_rwlock_init(&ts->lk, &at);
     pthread_rwlockattr_destroy(&at);
     pthread_mutex_init(&ts->maint_mu, NULL);
-    ts->head = head_create();
+    ts->head = ocl_tshead_create();
     ts->next_seg_id = 1;
     rc = ocl_mkdir_p(ts->dir);
     if (rc) goto error;
@@ -738,6 +816,7 @@ int ocl_tracestore_open(const ocl_tracestore_cfg_t *cfg, ocl_tracestore_t **out)
     closedir(d);
     d = NULL;
     if (ts->nsegs) qsort(ts->segs, ts->nsegs, sizeof *ts->segs, cmp_seg);
+    drop_replaced(ts);
     *out = ts;
     return 0;
 error:
@@ -749,8 +828,8 @@ error:
 void ocl_tracestore_close(ocl_tracestore_t *ts)
 {
     if (!ts) return;
-    head_destroy(ts->head);
-    head_destroy(ts->cutting);
+    ocl_tshead_destroy(ts->head);
+    ocl_tshead_destroy(ts->cutting);
     for (size_t i = 0; i < ts->nsegs; i++)
         ocl_tseg_close(ts->segs[i], 0);
     free(ts->segs);
@@ -761,6 +840,45 @@ void ocl_tracestore_close(ocl_tracestore_t *ts)
 }
 
 /* ---- maintain ---- */
+
+/* One compaction step (policy in compact.c). maint_mu held: nobody else
+ * changes the segment list, so the inputs stay valid while they are read
+ * and written with no lock; the write lock is taken only for the swap. */
+static void compact_once(ocl_tracestore_t *ts)
+{
+    size_t lo = 0, hi = 0;
+    pthread_rwlock_rdlock(&ts->lk);
+    int due =
+        ocl_tscompact_pick(ts->segs, ts->nsegs, ts->retention_ns / COMPACT_SPREAD_DIV, &lo, &hi);
+    size_t n = hi - lo;
+    ts_seg_t **in = NULL;
+    uint64_t floor = 0;
+    if (due) {
+        in = ocl_malloc(n * sizeof *in);
+        memcpy(in, ts->segs + lo, n * sizeof *in);
+        floor = lo ? ts->segs[lo - 1]->id + 1 : 0;
+    }
+    pthread_rwlock_unlock(&ts->lk);
+    if (!due) return;
+    ts_seg_t *merged = NULL;
+    if (ocl_tscompact_merge(ts->dir, ts->next_seg_id, floor, in, n, &merged) != 0) {
+        /* the inputs are untouched; the next call tries again */
+        free(in);
+        return;
+    }
+    ts->next_seg_id++;
+    pthread_rwlock_wrlock(&ts->lk);
+    /* the list is sorted by id and the merged id is the newest: drop the
+     * run, append the merged segment */
+    memmove(ts->segs + lo, ts->segs + hi, (ts->nsegs - hi) * sizeof *ts->segs);
+    ts->nsegs -= n;
+    push_seg(ts, merged);
+    pthread_rwlock_unlock(&ts->lk);
+    for (size_t i = 0; i < n; i++)
+        ocl_tseg_close(in[i], 1);
+    free(in);
+    A_ADD(&ts->compactions, 1);
+}
 
 int ocl_tracestore_maintain(ocl_tracestore_t *ts, int force)
 {
@@ -776,7 +894,7 @@ int ocl_tracestore_maintain(ocl_tracestore_t *ts, int force)
                                 (first && ocl_mono_nano() - first >= ts->head_max_age_ns));
         pthread_rwlock_unlock(&ts->lk);
         if (due) {
-            ts_head_t *fresh = head_create();
+            ts_head_t *fresh = ocl_tshead_create();
             pthread_rwlock_wrlock(&ts->lk);
             ts->cutting = ts->head;
             ts->head = fresh;
@@ -785,7 +903,7 @@ int ocl_tracestore_maintain(ocl_tracestore_t *ts, int force)
     }
     if (ts->cutting) {
         ts_seg_t *s = NULL;
-        rc = ocl_tseg_write(ts->dir, ts->next_seg_id, ts->cutting, &s);
+        rc = ocl_tseg_write(ts->dir, ts->next_seg_id, ts->cutting, 0, 0, &s);
         if (rc) {
             ocl_error("tracestore: writing segment %llu failed: %s",
                       (unsigned long long)ts->next_seg_id, ocl_strerror(rc));
@@ -796,10 +914,12 @@ int ocl_tracestore_maintain(ocl_tracestore_t *ts, int force)
             ts->cutting = NULL;
             push_seg(ts, s);
             pthread_rwlock_unlock(&ts->lk);
-            head_destroy(old);
+            ocl_tshead_destroy(old);
             A_ADD(&ts->cuts, 1);
         }
     }
+
+    compact_once(ts);
 
     /* retention: relative to the newest span start seen */
     uint64_t newest = A_LOAD(&ts->newest_time);
@@ -891,5 +1011,6 @@ void ocl_tracestore_stats(ocl_tracestore_t *ts, ocl_tracestore_stats_t *out)
         out->segment_bytes += ts->segs[i]->file_bytes;
     out->spans_stored = A_LOAD(&ts->spans_stored);
     out->cuts = A_LOAD(&ts->cuts);
+    out->compactions = A_LOAD(&ts->compactions);
     pthread_rwlock_unlock(&ts->lk);
 }

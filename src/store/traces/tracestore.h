@@ -17,6 +17,11 @@
  * whole remaining traces WAL is replayed into the head; spans that were
  * also cut into a segment are deduplicated on read.
  *
+ * Compaction (compact.c) merges runs of small segments into one once a
+ * store holds more than 16, so a week of retention stays a bounded number
+ * of files and mappings; a merged file records the ids it replaces and a
+ * crash mid-way is repaired at open.
+ *
  * Retention is relative to the newest span start time seen (as in
  * Prometheus), never the wall clock: a segment is dropped when its newest
  * span start is older than newest - retention_s. No per-segment bloom filter
@@ -78,8 +83,9 @@ int ocl_tracestore_admit(ocl_tracestore_t *ts);
  * Returns 0 or OCL_ENOTFOUND. */
 int ocl_tracestore_get(ocl_tracestore_t *ts, const uint8_t trace_id[16], ocl_buf_t *out);
 
-/* Housekeeping (called periodically): cuts the head when due, applies
- * retention. `force` cuts whatever the head holds (shutdown). */
+/* Housekeeping (called periodically): cuts the head when due, merges at
+ * most one run of small segments (compact.c), applies retention. `force`
+ * cuts whatever the head holds (shutdown). */
 int ocl_tracestore_maintain(ocl_tracestore_t *ts, int force);
 
 /* Lowest WAL seq held only by the heads (head and cutting head), or
@@ -102,6 +108,7 @@ typedef struct {
     uint64_t segment_bytes; /* bytes in segment files */
     uint64_t spans_stored;  /* spans added since open */
     uint64_t cuts;          /* head cuts since open */
+    uint64_t compactions;   /* segment merges since open */
 } ocl_tracestore_stats_t;
 void ocl_tracestore_stats(ocl_tracestore_t *ts, ocl_tracestore_stats_t *out);
 

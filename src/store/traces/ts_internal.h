@@ -118,6 +118,7 @@ typedef struct ts_seg {
     int fd;               /* open only while ocl_tseg_open runs; -1 after */
     void *map;            /* mmap of the metadata region (page aligned) */
     size_t map_len;       /* bytes mapped; 0 = nothing mapped */
+    uint8_t *heap_meta;   /* metadata read with pread when mmap failed (owned), or NULL */
     uint64_t file_bytes;  /* file size */
     uint64_t min_time;    /* lowest span start */
     uint64_t max_time;    /* highest span start */
@@ -125,7 +126,9 @@ typedef struct ts_seg {
     uint64_t ntraces;     /* trace count (index entries) */
     uint64_t min_seq;     /* lowest WAL seq of its spans */
     uint64_t max_seq;     /* highest WAL seq of its spans */
-    uint8_t *meta;        /* dict + index + block table, inside map */
+    uint64_t from_lo;     /* compaction: lowest segment id it replaces (0 = a plain cut) */
+    uint64_t from_hi;     /* compaction: highest segment id it replaces (0 = a plain cut) */
+    uint8_t *meta;        /* dict + index + block table, inside map or heap_meta */
     ts_dent_t *res;       /* resources (point into meta) */
     uint32_t nres;        /* resource count */
     ts_dent_t *scope;     /* scopes (point into meta) */
@@ -136,13 +139,61 @@ typedef struct ts_seg {
 } ts_seg_t;
 
 /* Writes head `h` as segment `id` in `dir` (tmp + fsync + rename + fsync
- * dir) and opens it. */
-int ocl_tseg_write(const char *dir, uint64_t id, ts_head_t *h, ts_seg_t **out);
+ * dir) and opens it. A compaction passes the range of segment ids the new
+ * file replaces in from_lo..from_hi (both 0 for a cut). */
+int ocl_tseg_write(const char *dir, uint64_t id, ts_head_t *h, uint64_t from_lo, uint64_t from_hi,
+                   ts_seg_t **out);
 /* Opens and validates a segment file (OCL_ECORRUPT when it is bad). */
 int ocl_tseg_open(const char *path, uint64_t id, ts_seg_t **out);
 /* Appends the spans of `trace_id` to g. 0, OCL_ENOTFOUND or OCL_ECORRUPT. */
 int ocl_tseg_lookup(ts_seg_t *s, const uint8_t trace_id[16], ts_gather_t *g, uint32_t *order);
 /* Closes (and with `remove`, deletes) the segment. */
 void ocl_tseg_close(ts_seg_t *s, int remove);
+
+/* Called for every span record of a segment, in index (trace id) order:
+ * `trace_id` (16 bytes), resource and scope as indices into s->res and
+ * s->scope (checked), span id (8 bytes), raw span bytes. Everything points
+ * into memory valid only during the call. Start/end times are not stored
+ * per span in a segment. A non-zero return stops the walk and is returned. */
+typedef int (*ocl_tseg_span_fn)(void *arg, const uint8_t *trace_id, uint32_t res, uint32_t scope,
+                                const uint8_t *span_id, const uint8_t *raw, uint32_t len);
+/* Walks every span of `s` (each block read and decompressed once).
+ * 0, OCL_EIO, OCL_ECORRUPT or the callback's return. */
+int ocl_tseg_foreach(ts_seg_t *s, ocl_tseg_span_fn fn, void *arg);
+/* Test hook: non-zero makes ocl_tseg_open read metadata with pread as if
+ * mmap had failed. */
+extern int ocl_tseg_force_pread;
+
+/* ---- the head, shared by ingest (tracestore.c) and compaction ---- */
+
+ts_head_t *ocl_tshead_create(void);
+void ocl_tshead_destroy(ts_head_t *h);
+/* Interns a resource (`scope` 0) or scope (`scope` 1) into h; returns its id. */
+uint32_t ocl_tshead_intern(ts_head_t *h, int scope, const ts_dent_t *e);
+/* Appends one span to h exactly as ocl_tracestore_add does (same shard,
+ * trace, chunk and accounting code), without touching the time/seq
+ * counters (the caller sets those). res/scope are ids from
+ * ocl_tshead_intern. */
+void ocl_tshead_add_span(ts_head_t *h, const uint8_t *trace_id, uint32_t res, uint32_t scope,
+                         const uint8_t *span_id, const uint8_t *raw, uint32_t len, uint64_t start,
+                         uint64_t end);
+
+/* ---- compaction (compact.c) ---- */
+
+/* Merges input segments in[0..n) (consecutive, sorted by id) into one new
+ * segment with id `id` in `dir`, spans deduplicated by (trace id, span id),
+ * carrying the id range it replaces (see compact.c), whose low end is
+ * clamped to `floor` (the id of the newest live segment older than the run
+ * + 1, or 0). Does not touch the inputs. */
+int ocl_tscompact_merge(const char *dir, uint64_t id, uint64_t floor, ts_seg_t *const *in, size_t n,
+                        ts_seg_t **out);
+/* Divisor of the retention: the max times of a run's segments differ by at
+ * most retention / COMPACT_SPREAD_DIV. */
+#define COMPACT_SPREAD_DIV 16
+/* Policy: picks the run to merge from segs[0..n) (sorted by id) into
+ * [*lo, *hi), max times within max_spread ns; returns 0 when there is
+ * nothing to do. */
+int ocl_tscompact_pick(ts_seg_t *const *segs, size_t n, uint64_t max_spread, size_t *lo,
+                       size_t *hi);
 
 #endif

@@ -1,8 +1,10 @@
 /*
  * test_tracestore.c — unit tests of the trace store: add/get with the
  * output checked by a tiny protobuf reader, grouping, dedupe, invalid ids,
- * cuts, reopen, retention, corrupt segments, admission, and concurrent
- * adds + gets + cuts. Requests are built by hand with `raw` fields pointing
+ * cuts, reopen, retention, corrupt segments, admission, compaction (spans
+ * kept once, crash between the merged file and the inputs' deletion,
+ * version-1 files, metadata read without mmap), and concurrent adds + gets
+ * + cuts + compactions. Requests are built by hand with `raw` fields pointing
  * at protobuf bytes encoded here (the store only copies raw bytes).
  */
 #include <setjmp.h>
@@ -12,6 +14,8 @@
 
 #include "core/arena.h"
 #include "store/traces/tracestore.h"
+#include "store/traces/ts_internal.h"
+#include "store/wal/wal.h"
 
 #include <dirent.h>
 #include <pthread.h>
@@ -597,6 +601,376 @@ static void test_cut_by_size(void **state)
     rmrf(dir);
 }
 
+/* ---- compaction ---- */
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The trace holds exactly the span ids want[0..n) (each once). */
+static void check_sids(ocl_tracestore_t *ts, uint32_t tid, uint32_t *want, int n)
+{
+    parsed_t *o = calloc(1, sizeof *o);
+    assert_int_equal(get_parsed(ts, tid, o), 0);
+    assert_int_equal(o->nspans, n);
+    qsort(o->sids, (size_t)n, sizeof *o->sids, cmp_u32);
+    qsort(want, (size_t)n, sizeof *want, cmp_u32);
+    assert_memory_equal(o->sids, want, (size_t)n * sizeof *want);
+    free(o);
+}
+
+#define CP_CUTS 40
+#define CP_SPREAD 1000u /* a trace with one span in every cut */
+#define CP_DUP 5u       /* a trace whose first spans are replayed in every cut */
+
+/* Adds cut i's data: one span of the spread trace, the replayed spans
+ * 0..2 of the dup trace plus a new one, and trace 2000+i (two resources,
+ * interned in a different order on odd cuts). */
+static void cp_add(ocl_tracestore_t *ts, ocl_arena_t *a, uint32_t i)
+{
+    uint32_t spread[] = {CP_SPREAD}, dup[] = {CP_DUP}, own[] = {2000 + i};
+    ocl_traces_req_t r1 = mk_req(a, 1, 1, 1, spread, 1, 1000 + i, 1000 + i * 100);
+    ocl_traces_req_t r2 = mk_req(a, 1, 1, 3, dup, 1, 0, 1000 + i * 100);
+    ocl_traces_req_t r3 = mk_req(a, 1, 1, 1, dup, 1, 100 + i, 1000 + i * 100);
+    ocl_traces_req_t r4 = mk_req(a, 2, 1, 2, own, 1, 5000 + 10 * i, 1000 + i * 100);
+    if (i & 1) {
+        ocl_resource_spans_t t = r4.rs[0];
+        r4.rs[0] = r4.rs[1];
+        r4.rs[1] = t;
+    }
+    assert_int_equal(ocl_tracestore_add(ts, &r4, i * 4 + 1, NULL), 0);
+    assert_int_equal(ocl_tracestore_add(ts, &r1, i * 4 + 2, NULL), 0);
+    assert_int_equal(ocl_tracestore_add(ts, &r2, i * 4 + 3, NULL), 0);
+    assert_int_equal(ocl_tracestore_add(ts, &r3, i * 4 + 4, NULL), 0);
+}
+
+/* Every trace of cuts 0..ncuts-1 is there with each span once. */
+static void cp_check(ocl_tracestore_t *ts, uint32_t ncuts)
+{
+    uint32_t want[64];
+    for (uint32_t i = 0; i < ncuts; i++)
+        want[i] = 1000 + i;
+    check_sids(ts, CP_SPREAD, want, (int)ncuts);
+    for (uint32_t i = 0; i < 3; i++)
+        want[i] = i;
+    for (uint32_t i = 0; i < ncuts; i++)
+        want[3 + i] = 100 + i;
+    check_sids(ts, CP_DUP, want, (int)ncuts + 3);
+    for (uint32_t i = 0; i < ncuts; i++) {
+        for (uint32_t k = 0; k < 4; k++)
+            want[k] = 5000 + 10 * i + k;
+        check_sids(ts, 2000 + i, want, 4);
+    }
+}
+
+static void test_compaction(void **state)
+{
+    char *dir = mktmp();
+    ocl_tracestore_t *ts = open_ts(dir, 0, 0);
+    ocl_arena_t a;
+    ocl_arena_init(&a, 1 << 16);
+    ocl_buf_t before[CP_CUTS];
+    ocl_tracestore_stats_t st;
+    for (uint32_t i = 0; i < CP_CUTS; i++) {
+        cp_add(ts, &a, i);
+        get_bytes(ts, 2000 + i, &before[i]);
+        assert_int_equal(ocl_tracestore_maintain(ts, 1), 0);
+        ocl_tracestore_stats(ts, &st);
+        assert_true(st.segments <= 17);
+    }
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(ocl_tracestore_maintain(ts, 0), 0);
+    ocl_tracestore_stats(ts, &st);
+    assert_int_equal(st.cuts, CP_CUTS);
+    assert_true(st.compactions >= 1);
+    assert_true(st.segments <= 17);
+    assert_int_equal(count_suffix(dir, ".trs"), (int)st.segments);
+    assert_int_equal(ocl_tracestore_durable_seq(ts), CP_CUTS * 4 + 1);
+    cp_check(ts, CP_CUTS);
+    /* a trace held by one input reads back byte for byte the same */
+    for (uint32_t i = 0; i < CP_CUTS; i++) {
+        ocl_buf_t b;
+        get_bytes(ts, 2000 + i, &b);
+        assert_int_equal(b.len, before[i].len);
+        assert_memory_equal(b.p, before[i].p, b.len);
+        ocl_buf_dispose(&b);
+    }
+    uint64_t nseg = st.segments;
+    ocl_tracestore_close(ts);
+
+    ts = open_ts(dir, 0, 0);
+    ocl_tracestore_stats(ts, &st);
+    assert_int_equal(st.segments, nseg);
+    assert_int_equal(ocl_tracestore_durable_seq(ts), CP_CUTS * 4 + 1);
+    cp_check(ts, CP_CUTS);
+    for (uint32_t i = 0; i < CP_CUTS; i++) {
+        ocl_buf_t b;
+        get_bytes(ts, 2000 + i, &b);
+        assert_int_equal(b.len, before[i].len);
+        assert_memory_equal(b.p, before[i].p, b.len);
+        ocl_buf_dispose(&b);
+        ocl_buf_dispose(&before[i]);
+    }
+    ocl_tracestore_close(ts);
+    ocl_arena_dispose(&a);
+    rmrf(dir);
+}
+
+static void test_compaction_retention(void **state)
+{
+    char *dir = mktmp();
+    ocl_tracestore_t *ts = open_ts(dir, 3600, 0);
+    ocl_arena_t a;
+    ocl_arena_init(&a, 1 << 16);
+    uint64_t t0 = 1700000000ull * 1000000000ull, sec = 1000000000ull;
+    ocl_tracestore_stats_t st;
+    /* an old burst of 17 cuts a second apart: merged into one */
+    for (uint32_t i = 0; i < 17; i++) {
+        uint32_t tid[] = {100 + i};
+        ocl_traces_req_t r = mk_req(&a, 1, 1, 1, tid, 1, i, t0 + i * sec);
+        assert_int_equal(ocl_tracestore_add(ts, &r, i + 1, NULL), 0);
+        assert_int_equal(ocl_tracestore_maintain(ts, 1), 0);
+    }
+    ocl_tracestore_stats(ts, &st);
+    assert_int_equal(st.compactions, 1);
+    assert_int_equal(st.segments, 1);
+    /* a burst 50 min later (within retention, beyond retention/16 of the
+     * old one): merged on its own, never into the old segment */
+    for (uint32_t i = 0; i < 17; i++) {
+        uint32_t tid[] = {200 + i};
+        ocl_traces_req_t r = mk_req(&a, 1, 1, 1, tid, 1, 100 + i, t0 + (3000 + i) * sec);
+        assert_int_equal(ocl_tracestore_add(ts, &r, 100 + i, NULL), 0);
+        assert_int_equal(ocl_tracestore_maintain(ts, 1), 0);
+    }
+    ocl_tracestore_stats(ts, &st);
+    assert_int_equal(st.compactions, 2); /* at 1 + 16 segments: the 16 new ones */
+    assert_int_equal(st.segments, 3);    /* old merged, new merged, last cut */
+    parsed_t *o = calloc(1, sizeof *o);
+    assert_int_equal(get_parsed(ts, 100, o), 0);
+    /* newest data 70 min after the old burst: it ages out whole */
+    uint32_t fresh[] = {300};
+    ocl_traces_req_t r = mk_req(&a, 1, 1, 1, fresh, 1, 500, t0 + 4200 * sec);
+    assert_int_equal(ocl_tracestore_add(ts, &r, 500, NULL), 0);
+    assert_int_equal(ocl_tracestore_maintain(ts, 1), 0);
+    ocl_tracestore_stats(ts, &st);
+    assert_int_equal(st.segments, 3); /* + the fresh cut - the old merged one */
+    for (uint32_t i = 0; i < 17; i++) {
+        assert_int_equal(get_parsed(ts, 100 + i, o), OCL_ENOTFOUND);
+        assert_int_equal(get_parsed(ts, 200 + i, o), 0);
+        assert_int_equal(o->nspans, 1);
+    }
+    free(o);
+    ocl_arena_dispose(&a);
+    ocl_tracestore_close(ts);
+    rmrf(dir);
+}
+
+typedef struct {
+    char name[64]; /* file name */
+    char *data;    /* contents */
+    size_t len;    /* bytes */
+} saved_t;
+
+static size_t save_segments(const char *dir, saved_t *out, size_t max)
+{
+    size_t n = 0;
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while (d && (de = readdir(d)) != NULL && n < max) {
+        size_t l = strlen(de->d_name);
+        if (l < 4 || strcmp(de->d_name + l - 4, ".trs") != 0) continue;
+        char p[4200];
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        FILE *f = fopen(p, "rb");
+        assert_non_null(f);
+        fseek(f, 0, SEEK_END);
+        out[n].len = (size_t)ftell(f);
+        fseek(f, 0, SEEK_SET);
+        out[n].data = malloc(out[n].len);
+        assert_int_equal(fread(out[n].data, 1, out[n].len, f), out[n].len);
+        fclose(f);
+        snprintf(out[n].name, sizeof out[n].name, "%s", de->d_name);
+        n++;
+    }
+    if (d) closedir(d);
+    return n;
+}
+
+static void restore_segment(const char *dir, saved_t *s)
+{
+    char p[4200];
+    snprintf(p, sizeof p, "%s/%s", dir, s->name);
+    FILE *f = fopen(p, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(s->data, 1, s->len, f), s->len);
+    fclose(f);
+    free(s->data);
+}
+
+static void test_compaction_crash(void **state)
+{
+    char *dir = mktmp();
+    ocl_tracestore_t *ts = open_ts(dir, 0, 0);
+    ocl_arena_t a;
+    ocl_arena_init(&a, 1 << 16);
+    for (uint32_t i = 0; i < 16; i++) {
+        cp_add(ts, &a, i);
+        assert_int_equal(ocl_tracestore_maintain(ts, 1), 0);
+    }
+    ocl_tracestore_stats_t st;
+    ocl_tracestore_stats(ts, &st);
+    assert_int_equal(st.segments, 16);
+    assert_int_equal(st.compactions, 0);
+    saved_t saved[16];
+    assert_int_equal(save_segments(dir, saved, 16), 16);
+    /* the 17th cut triggers a merge of all 17 into one */
+    cp_add(ts, &a, 16);
+    assert_int_equal(ocl_tracestore_maintain(ts, 1), 0);
+    ocl_tracestore_stats(ts, &st);
+    assert_int_equal(st.compactions, 1);
+    assert_int_equal(st.segments, 1);
+    assert_int_equal(count_suffix(dir, ".trs"), 1);
+    ocl_tracestore_close(ts);
+
+    /* "crash" before the inputs were deleted: they come back */
+    for (int i = 0; i < 16; i++)
+        restore_segment(dir, &saved[i]);
+    assert_int_equal(count_suffix(dir, ".trs"), 17);
+    ts = open_ts(dir, 0, 0);
+    ocl_tracestore_stats(ts, &st);
+    assert_int_equal(st.segments, 1);
+    assert_int_equal(count_suffix(dir, ".trs"), 1);
+    cp_check(ts, 17);
+    /* newer segments are not in the merged range: they stay */
+    cp_add(ts, &a, 17);
+    assert_int_equal(ocl_tracestore_maintain(ts, 1), 0);
+    ocl_tracestore_close(ts);
+    ts = open_ts(dir, 0, 0);
+    ocl_tracestore_stats(ts, &st);
+    assert_int_equal(st.segments, 2);
+    cp_check(ts, 18);
+    ocl_tracestore_close(ts);
+    ocl_arena_dispose(&a);
+    rmrf(dir);
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Rewrites a version-2 plain cut as the version-1 file it would have been
+ * (header version byte, 104-byte footer without the compaction range). */
+static void downgrade_to_v1(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    size_t len = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *d = malloc(len);
+    assert_int_equal(fread(d, 1, len, f), len);
+    fclose(f);
+    uint8_t *f2 = d + len - 120, f1[104];
+    assert_int_equal(f2[112], 2);
+    for (int i = 88; i < 104; i++)
+        assert_int_equal(f2[i], 0); /* a plain cut replaces nothing */
+    memcpy(f1, f2, 88);
+    memcpy(f1 + 88, f2 + 104, 4); /* metadata CRC */
+    put_le32(f1 + 92, ocl_crc32c(0, f1, 92));
+    f1[96] = 1;
+    memcpy(f1 + 97, f2 + 113, 7);
+    d[7] = 1;
+    f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(d, 1, len - 120, f), len - 120);
+    assert_int_equal(fwrite(f1, 1, 104, f), 104);
+    fclose(f);
+    free(d);
+}
+
+static void test_v1_segment(void **state)
+{
+    char *dir = mktmp();
+    ocl_tracestore_t *ts = open_ts(dir, 0, 0);
+    ocl_arena_t a;
+    ocl_arena_init(&a, 1 << 16);
+    cp_add(ts, &a, 0);
+    ocl_buf_t before;
+    get_bytes(ts, 2000, &before);
+    assert_int_equal(ocl_tracestore_maintain(ts, 1), 0);
+    ocl_tracestore_close(ts);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%020llu.trs", dir, 1ull);
+    downgrade_to_v1(path);
+    ts_seg_t *s = NULL;
+    assert_int_equal(ocl_tseg_open(path, 1, &s), 0);
+    assert_int_equal(s->from_lo, 0);
+    assert_int_equal(s->from_hi, 0);
+    ocl_tseg_close(s, 0);
+    ts = open_ts(dir, 0, 0);
+    ocl_tracestore_stats_t st;
+    ocl_tracestore_stats(ts, &st);
+    assert_int_equal(st.segments, 1);
+    cp_check(ts, 1);
+    ocl_buf_t b;
+    get_bytes(ts, 2000, &b);
+    assert_int_equal(b.len, before.len);
+    assert_memory_equal(b.p, before.p, b.len);
+    ocl_buf_dispose(&b);
+    ocl_buf_dispose(&before);
+    /* a version-1 file merges like any other */
+    for (uint32_t i = 1; i < 17; i++) {
+        cp_add(ts, &a, i);
+        assert_int_equal(ocl_tracestore_maintain(ts, 1), 0);
+    }
+    ocl_tracestore_stats(ts, &st);
+    assert_int_equal(st.compactions, 1);
+    cp_check(ts, 17);
+    ocl_tracestore_close(ts);
+    ocl_arena_dispose(&a);
+    rmrf(dir);
+}
+
+static void test_mmap_fallback(void **state)
+{
+    char *dir = mktmp();
+    ocl_tracestore_t *ts = open_ts(dir, 0, 0);
+    ocl_arena_t a;
+    ocl_arena_init(&a, 1 << 16);
+    for (uint32_t i = 0; i < 3; i++) {
+        cp_add(ts, &a, i);
+        assert_int_equal(ocl_tracestore_maintain(ts, 1), 0);
+    }
+    ocl_tracestore_close(ts);
+    ocl_tseg_force_pread = 1;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%020llu.trs", dir, 2ull);
+    ts_seg_t *s = NULL;
+    assert_int_equal(ocl_tseg_open(path, 2, &s), 0);
+    assert_non_null(s->heap_meta);
+    assert_int_equal(s->map_len, 0);
+    ocl_tseg_close(s, 0);
+    ts = open_ts(dir, 0, 0);
+    cp_check(ts, 3);
+    /* cuts and merges in pread mode too */
+    for (uint32_t i = 3; i < 18; i++) {
+        cp_add(ts, &a, i);
+        assert_int_equal(ocl_tracestore_maintain(ts, 1), 0);
+    }
+    ocl_tracestore_stats_t st;
+    ocl_tracestore_stats(ts, &st);
+    assert_int_equal(st.compactions, 1);
+    cp_check(ts, 18);
+    ocl_tracestore_close(ts);
+    ocl_tseg_force_pread = 0;
+    ocl_arena_dispose(&a);
+    rmrf(dir);
+}
+
 /* ---- concurrency ---- */
 
 #define CT_THREADS 4
@@ -706,11 +1080,21 @@ static void test_concurrency(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_add_get),         cmocka_unit_test(test_grouping),
-        cmocka_unit_test(test_dedupe),          cmocka_unit_test(test_invalid_ids),
-        cmocka_unit_test(test_cut_and_reopen),  cmocka_unit_test(test_retention),
-        cmocka_unit_test(test_corrupt_segment), cmocka_unit_test(test_admit),
-        cmocka_unit_test(test_cut_by_size),     cmocka_unit_test(test_concurrency),
+        cmocka_unit_test(test_add_get),
+        cmocka_unit_test(test_grouping),
+        cmocka_unit_test(test_dedupe),
+        cmocka_unit_test(test_invalid_ids),
+        cmocka_unit_test(test_cut_and_reopen),
+        cmocka_unit_test(test_retention),
+        cmocka_unit_test(test_corrupt_segment),
+        cmocka_unit_test(test_admit),
+        cmocka_unit_test(test_cut_by_size),
+        cmocka_unit_test(test_compaction),
+        cmocka_unit_test(test_compaction_retention),
+        cmocka_unit_test(test_compaction_crash),
+        cmocka_unit_test(test_v1_segment),
+        cmocka_unit_test(test_mmap_fallback),
+        cmocka_unit_test(test_concurrency),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
