@@ -7,8 +7,10 @@
  * Policy (ocl_tscompact_pick, run by ocl_tracestore_maintain after the cut
  * and before retention, at most one merge per call): when the store holds
  * more than COMPACT_TRIGGER (16) segments, merge the oldest run of up to
- * COMPACT_MAX_INPUTS (32) segments consecutive by id whose total file size
- * stays under COMPACT_MAX_BYTES (512 MiB). A run starts at the oldest
+ * COMPACT_MAX_INPUTS (32) segments consecutive by id whose total
+ * decompressed size stays under COMPACT_MAX_BYTES (128 MiB: a merge holds
+ * its inputs uncompressed in memory, next to the ingest heads, and stalls
+ * cuts on the maintenance thread for ~0.1 s). A run starts at the oldest
  * segment that can form a run of at least two; a segment too big to join
  * its neighbour is skipped. The max span times (what retention looks at)
  * of a run's segments may differ by at most retention / COMPACT_SPREAD_DIV
@@ -17,7 +19,7 @@
  * would keep a quiet tenant's oldest spans forever; with it, compaction
  * delays deletion by at most 1/16 of the retention. Later calls repeat
  * until the count is back at or below the trigger. Simple and bounded: a
- * merge reads and writes at most 512 MiB of files; a merged segment is
+ * merge holds at most 128 MiB of span bytes; a merged segment is
  * merged again with newer ones until it reaches a cap (a write
  * amplification of up to ~16 per byte before a segment settles).
  *
@@ -42,7 +44,7 @@
  * newest first; the order only decides which of two identical copies of a
  * span is kept, and the order of spans inside a group).
  *
- * Workload: one merge of up to 512 MiB of files every few minutes on the
+ * Workload: one merge of up to 128 MiB of span bytes every few minutes on the
  * maintenance thread; memory is the uncompressed size of the inputs (the
  * temporary head), freed when the merge ends.
  */
@@ -54,7 +56,7 @@
 
 #define COMPACT_TRIGGER 16               /* compact while more segments than this */
 #define COMPACT_MAX_INPUTS 32            /* segments merged at most at once */
-#define COMPACT_MAX_BYTES (512ull << 20) /* input file bytes per merge (exclusive) */
+#define COMPACT_MAX_BYTES (128ull << 20) /* decompressed input bytes per merge (exclusive) */
 
 int ocl_tscompact_pick(ts_seg_t *const *segs, size_t n, uint64_t max_spread, size_t *lo, size_t *hi)
 {
@@ -63,13 +65,13 @@ int ocl_tscompact_pick(ts_seg_t *const *segs, size_t n, uint64_t max_spread, siz
         uint64_t total = 0, tmin = UINT64_MAX, tmax = 0;
         size_t j = i;
         while (j < n && j - i < COMPACT_MAX_INPUTS &&
-               total + segs[j]->file_bytes < COMPACT_MAX_BYTES) {
+               total + segs[j]->raw_bytes < COMPACT_MAX_BYTES) {
             uint64_t t = segs[j]->max_time;
             uint64_t nmin = t < tmin ? t : tmin, nmax = t > tmax ? t : tmax;
             if (nmax - nmin > max_spread) break;
             tmin = nmin;
             tmax = nmax;
-            total += segs[j]->file_bytes;
+            total += segs[j]->raw_bytes;
             j++;
         }
         if (j - i >= 2) {

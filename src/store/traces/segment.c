@@ -400,6 +400,7 @@ int ocl_tseg_open(const char *path, uint64_t id, ts_seg_t **out)
         uint32_t clen = get32(e + 8), rlen = get32(e + 12);
         if (off < SEG_HDR || off > meta_off || clen > meta_off - off || rlen > SEG_MAX_BLOCK)
             goto error;
+        s->raw_bytes += rlen;
     }
     for (uint64_t t = 0; t < ntr; t++) {
         const uint8_t *e = s->index + t * SEG_IDX_ENTRY;

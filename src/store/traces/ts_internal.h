@@ -120,6 +120,7 @@ typedef struct ts_seg {
     size_t map_len;       /* bytes mapped; 0 = nothing mapped */
     uint8_t *heap_meta;   /* metadata read with pread when mmap failed (owned), or NULL */
     uint64_t file_bytes;  /* file size */
+    uint64_t raw_bytes;   /* span bytes once decompressed (sum of block sizes) */
     uint64_t min_time;    /* lowest span start */
     uint64_t max_time;    /* highest span start */
     uint64_t spans;       /* span count */
