@@ -10,6 +10,7 @@
 #include "api/http_api.h"
 
 #include "api/selfmetrics.h"
+#include "wire/pb.h"
 
 #include <stdio.h>
 
@@ -48,15 +49,6 @@ static int wants_protobuf(const ocl_http_req_t *req)
     return 0;
 }
 
-static void put_varint(ocl_buf_t *b, uint64_t v)
-{
-    while (v >= 0x80) {
-        ocl_buf_putc(b, (char)(v | 0x80));
-        v >>= 7;
-    }
-    ocl_buf_putc(b, (char)v);
-}
-
 static void trace_by_id(ocl_http_api_t *api, ocl_http_req_t *req, ocl_str_t id, int v2)
 {
     uint8_t tid[16];
@@ -84,11 +76,10 @@ static void trace_by_id(ocl_http_api_t *api, ocl_http_req_t *req, ocl_str_t id, 
     if (wants_protobuf(req)) {
         /* tempopb.Trace {batches = 1} is TracesData; v2 wraps it in
          * TraceByIDResponse {trace = 1}. */
-        if (v2) {
-            ocl_buf_putc(&out, 0x0a);
-            put_varint(&out, pb.len);
-        }
-        ocl_buf_append(&out, pb.p, pb.len);
+        if (v2)
+            ocl_pb_put_bytes(&out, 1, pb.p, pb.len);
+        else
+            ocl_buf_append(&out, pb.p, pb.len);
         ocl_http_respond(req, 200, "application/protobuf", NULL, 0, out.p, out.len);
         goto done;
     }

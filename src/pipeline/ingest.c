@@ -254,14 +254,13 @@ static uint64_t live_bytes(ocl_ingest_t *ing, ocl_tracestore_t **largest)
  * largest head is cut early. */
 static void maintain_all(ocl_ingest_t *ing, int force)
 {
-    int failed = 0;
     size_t n = ocl_tenants_count(ing->tenants);
     for (size_t i = 0; i < n; i++)
-        failed |= ocl_tracestore_maintain(ocl_tenants_at(ing->tenants, i), force) != 0;
+        ocl_tracestore_maintain(ocl_tenants_at(ing->tenants, i), force);
     ocl_tracestore_t *largest = NULL;
     if (!force && n > 1 && live_bytes(ing, &largest) > ing->max_memory / 2 && largest)
-        failed |= ocl_tracestore_maintain(largest, 1) != 0;
-    (void)failed; /* a failed cut keeps its head (counted by min_head_seq): checkpoint anyway */
+        ocl_tracestore_maintain(largest, 1);
+    /* Even after a failed cut: its head stays and min_head_seq counts it. */
     checkpoint(ing);
 }
 

@@ -12,6 +12,8 @@
 #include "api/selfmetrics.h"
 #include "core/time.h"
 #include "wire/gzip.h"
+#include "wire/json_writer.h"
+#include "wire/pb.h"
 
 #include <malloc.h>
 #include <pthread.h>
@@ -246,51 +248,25 @@ static void account(ocl_signal_t sig, ocl_transport_t t, const outcome_t *o, uin
 static const char *const rejected_json_field[OCL_SIGNAL_COUNT] = {
     "rejectedSpans", "rejectedDataPoints", "rejectedLogRecords"};
 
-/* google.rpc.Status { int32 code = 1; string message = 2; } */
-static void status_pb(int code, const char *msg, ocl_buf_t *out)
-{
-    size_t n = strlen(msg);
-    ocl_buf_putc(out, 0x08);
-    ocl_buf_putc(out, (char)code); /* gRPC codes are < 128 */
-    ocl_buf_putc(out, 0x12);
-    size_t v = n;
-    while (v >= 0x80) {
-        ocl_buf_putc(out, (char)(v | 0x80));
-        v >>= 7;
-    }
-    ocl_buf_putc(out, (char)v);
-    ocl_buf_append(out, msg, n);
-}
-
-static void json_string(const char *s, ocl_buf_t *out)
-{
-    ocl_buf_putc(out, '"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            ocl_buf_putc(out, '\\');
-            ocl_buf_putc(out, (char)c);
-        } else if (c < 0x20) {
-            ocl_buf_printf(out, "\\u%04x", c);
-        } else {
-            ocl_buf_putc(out, (char)c);
-        }
-    }
-    ocl_buf_putc(out, '"');
-}
-
 static void http_error(ocl_http_req_t *req, scratch_t *sc, int json, int status, int grpc_code,
                        const char *msg)
 {
     sc->resp.len = 0;
     ocl_header_t retry = {"Retry-After", 11, "1", 1};
     int retryable = status == 503 || status == 429;
+    /* google.rpc.Status { int32 code = 1; string message = 2; } */
     if (json) {
-        ocl_buf_printf(&sc->resp, "{\"code\":%d,\"message\":", grpc_code);
-        json_string(msg, &sc->resp);
-        ocl_buf_putc(&sc->resp, '}');
+        ocl_jw_t w;
+        ocl_jw_init(&w, &sc->resp);
+        ocl_jw_obj_begin(&w);
+        ocl_jw_key(&w, "code");
+        ocl_jw_int(&w, grpc_code);
+        ocl_jw_key(&w, "message");
+        ocl_jw_cstr(&w, msg);
+        ocl_jw_obj_end(&w);
     } else {
-        status_pb(grpc_code, msg, &sc->resp);
+        ocl_pb_put_int32(&sc->resp, 1, grpc_code);
+        ocl_pb_put_bytes(&sc->resp, 2, msg, strlen(msg));
     }
     ocl_http_respond(req, status, json ? "application/json" : "application/x-protobuf",
                      retryable ? &retry : NULL, retryable ? 1 : 0, sc->resp.p, sc->resp.len);

@@ -11,24 +11,6 @@ ACK="$OCL_TMP/acked.txt"
 : >"$ACK"
 RANDOM=$$
 
-check_all() {
-	# One curl process for all ids (connection reuse); prints one status per id.
-	local cfg="$OCL_TMP/urls.cfg" n
-	sort -u "$ACK" >"$OCL_TMP/ids"
-	n=$(wc -l <"$OCL_TMP/ids")
-	[ "$n" -gt 0 ] || fail "no acknowledged traces at all"
-	awk -v api="$OCL_API" '{printf "url = \"http://%s/api/traces/%s\"\noutput = \"/dev/null\"\n", api, $1}' \
-		"$OCL_TMP/ids" >"$cfg"
-	local codes
-	codes=$(curl -s --max-time 120 -K "$cfg" -w '%{http_code}\n')
-	local ok
-	ok=$(grep -c '^200$' <<<"$codes")
-	if [ "$ok" -ne "$n" ]; then
-		paste "$OCL_TMP/ids" <(echo "$codes") | grep -v '200$' | head -5 >&2
-		fail "round $1: only $ok of $n acknowledged traces are retrievable"
-	fi
-	echo "round $1: all $n acknowledged traces retrievable"
-}
 
 ocl_start --fsync interval --workers 2
 for round in $(seq 1 "$ROUNDS"); do
@@ -47,11 +29,11 @@ for round in $(seq 1 "$ROUNDS"); do
 	[ "$after" -gt 0 ] || { cat "$OCL_TMP/gen.$round.log" >&2; fail "round $round: gen acknowledged nothing"; }
 	echo "round $round ($proto): killed with $before acknowledged trace ids ($after after gen stopped)"
 	ocl_restart
-	check_all "$round"
+	ocl_check_acked "$ACK" "round $round"
 done
 # A clean stop and start must keep everything too (head cut into segments).
 ocl_restart
-check_all final
+ocl_check_acked "$ACK" "round final"
 grep -q 'corrupt\|torn' "$OCL_TMP"/ocelot.*.log && echo "note: WAL repairs were logged (expected after kill -9 mid-write)"
 ocl_stop
 echo "test_crash: ok"

@@ -13,18 +13,6 @@
 ACK="$OCL_TMP/acked.txt"
 : >"$ACK"
 
-check_all() {
-	local cfg="$OCL_TMP/urls.cfg" n ok codes
-	sort -u "$ACK" >"$OCL_TMP/ids"
-	n=$(wc -l <"$OCL_TMP/ids")
-	[ "$n" -gt 0 ] || fail "$1: nothing acknowledged"
-	awk -v api="$OCL_API" '{printf "url = \"http://%s/api/traces/%s\"\noutput = \"/dev/null\"\n", api, $1}' \
-		"$OCL_TMP/ids" >"$cfg"
-	codes=$(curl -s --max-time 60 -K "$cfg" -w '%{http_code}\n')
-	ok=$(grep -c '^200$' <<<"$codes")
-	[ "$ok" -eq "$n" ] || fail "$1: only $ok of $n acknowledged traces retrievable"
-	echo "$1: all $n acknowledged traces retrievable"
-}
 
 send() { # seed, requests
 	"$OCELOT_BIN" gen --seed "$1" --endpoint "http://$OCL_HTTP" --batch 100 --requests "$2" \
@@ -37,11 +25,11 @@ ocl_start --max-memory 1MiB --workers 1
 send 11 60
 ocl_kill9
 ocl_restart
-check_all "replay over the memory limit (1)"
+ocl_check_acked "$ACK" "replay over the memory limit (1)"
 send 12 60
 ocl_kill9
 ocl_restart
-check_all "replay over the memory limit (2)"
+ocl_check_acked "$ACK" "replay over the memory limit (2)"
 
 # 3. Clean restart: the head is cut, the checkpoint written; replay skips.
 ocl_restart
@@ -49,7 +37,7 @@ line=$(grep -m1 'replayed WAL' "$OCL_LOG")
 skipped=$(sed -E 's/.*trace \(([0-9]+) already in segments\).*/\1/' <<<"$line")
 total=$(sed -E 's/.*replayed WAL: ([0-9]+) trace.*/\1/' <<<"$line")
 [ "$total" -eq "$skipped" ] || fail "after a clean stop replay re-added records: $line"
-check_all "after clean restart"
+ocl_check_acked "$ACK" "after clean restart"
 
 # 2. One span from the far future (year 2255) must not drop the segments.
 now=$(date +%s%N)
@@ -58,7 +46,7 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json
 [ "$code" = 200 ] || fail "future span: HTTP $code"
 sleep 1.5
 grep -q 'retention drops' "$OCL_LOG" && fail "a future-dated span made retention drop segments"
-check_all "after a future-dated span"
+ocl_check_acked "$ACK" "after a future-dated span"
 
 # 4. WAL files lost (checkpoint kept), then a new acknowledged trace, kill -9.
 ocl_stop

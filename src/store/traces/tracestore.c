@@ -22,6 +22,7 @@
 
 #include "core/log.h"
 #include "core/time.h"
+#include "wire/pb.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -573,32 +574,10 @@ static int cmp_group(const void *a, const void *b)
     return x->order < y->order ? -1 : x->order > y->order;
 }
 
-static size_t varint_len(uint64_t v)
-{
-    size_t n = 1;
-    while (v >= 0x80)
-        v >>= 7, n++;
-    return n;
-}
-static void put_varint(ocl_buf_t *b, uint64_t v)
-{
-    unsigned char *p = ocl_buf_reserve(b, 10);
-    size_t n = 0;
-    while (v >= 0x80)
-        p[n++] = (unsigned char)(v | 0x80), v >>= 7;
-    p[n++] = (unsigned char)v;
-    b->len += n;
-}
 /* Size of a length-delimited field with a one-byte tag. */
 static size_t ld_size(uint64_t n)
 {
-    return 1 + varint_len(n) + n;
-}
-static void put_ld(ocl_buf_t *b, unsigned field, const void *p, size_t n)
-{
-    ocl_buf_putc(b, (char)((field << 3) | 2));
-    put_varint(b, n);
-    ocl_buf_append(b, p, n);
+    return 1 + ocl_pb_varint_size(n) + n;
 }
 
 /* Encodes the sorted, deduplicated items as TracesData into out. */
@@ -621,24 +600,24 @@ static void encode_items(const ts_item_t *v, size_t n, ocl_buf_t *out)
             rs_size += ld_size(ss);
             a = b;
         }
-        ocl_buf_putc(out, (char)((1 << 3) | 2));
-        put_varint(out, rs_size);
-        put_ld(out, 1, res->raw, res->raw_len);
+        ocl_pb_put_tag(out, 1, OCL_PB_LEN);
+        ocl_pb_put_varint(out, rs_size);
+        ocl_pb_put_bytes(out, 1, res->raw, res->raw_len);
         for (size_t a = i; a < j;) {
             size_t b = a;
             const ts_dent_t *sc = v[a].scope;
             uint64_t ss = ld_size(sc->raw_len) + (sc->url_len ? ld_size(sc->url_len) : 0);
             while (b < j && dent_cmp(v[b].scope, sc) == 0)
                 ss += ld_size(v[b++].len);
-            ocl_buf_putc(out, (char)((2 << 3) | 2));
-            put_varint(out, ss);
-            put_ld(out, 1, sc->raw, sc->raw_len);
+            ocl_pb_put_tag(out, 2, OCL_PB_LEN);
+            ocl_pb_put_varint(out, ss);
+            ocl_pb_put_bytes(out, 1, sc->raw, sc->raw_len);
             for (size_t k = a; k < b; k++)
-                put_ld(out, 2, v[k].raw, v[k].len);
-            if (sc->url_len) put_ld(out, 3, sc->url, sc->url_len);
+                ocl_pb_put_bytes(out, 2, v[k].raw, v[k].len);
+            if (sc->url_len) ocl_pb_put_bytes(out, 3, sc->url, sc->url_len);
             a = b;
         }
-        if (res->url_len) put_ld(out, 3, res->url, res->url_len);
+        if (res->url_len) ocl_pb_put_bytes(out, 3, res->url, res->url_len);
         i = j;
     }
 }

@@ -9,6 +9,9 @@
 #   ocl_kill9                     SIGKILL and wait
 #   ocl_restart                   ocl_stop, then start again on the same data dir
 #                                 with the same args (new ports)
+#   ocl_check_acked FILE LABEL    every trace id in FILE (one hex id a line, as
+#                                 written by `ocelot gen --ack-log`) must be
+#                                 readable at /api/traces/<id>; fails otherwise
 #   fail MSG…                     print MSG (and the server's output tail), exit 1
 #   skip MSG…                     print "SKIP: MSG", exit 77
 #
@@ -126,4 +129,21 @@ ocl_restart() {
 		ocl_stop
 	fi
 	ocl_launch
+}
+
+ocl_check_acked() {
+	# One curl process for all ids (connection reuse); one status per id.
+	local acked=$1 label=$2 cfg="$OCL_TMP/urls.cfg" ids="$OCL_TMP/ids" n ok codes
+	sort -u "$acked" >"$ids"
+	n=$(wc -l <"$ids")
+	[ "$n" -gt 0 ] || fail "$label: no acknowledged traces at all"
+	awk -v api="$OCL_API" '{printf "url = \"http://%s/api/traces/%s\"\noutput = \"/dev/null\"\n", api, $1}' \
+		"$ids" >"$cfg"
+	codes=$(curl -s --max-time 120 -K "$cfg" -w '%{http_code}\n')
+	ok=$(grep -c '^200$' <<<"$codes")
+	if [ "$ok" -ne "$n" ]; then
+		paste "$ids" <(echo "$codes") | grep -v '200$' | head -5 >&2
+		fail "$label: only $ok of $n acknowledged traces are retrievable"
+	fi
+	echo "$label: all $n acknowledged traces retrievable"
 }
