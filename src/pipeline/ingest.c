@@ -477,3 +477,17 @@ void ocl_ingest_replay_stats(ocl_ingest_t *ing, ocl_replay_stats_t *out)
 {
     *out = ing->replay;
 }
+
+/* Placeholders until the metrics pipeline lands (issue 3, h-ingest). */
+int ocl_ingest_write_prom(ocl_ingest_t *ing, ocl_str_t tenant, const ocl_prom_batch_t *b,
+                          const void *pb, size_t pb_len, ocl_tsdb_append_result_t *res)
+{
+    (void)ing, (void)tenant, (void)b, (void)pb, (void)pb_len, (void)res;
+    return OCL_EUNSUPP;
+}
+
+ocl_tsdb_t *ocl_ingest_tsdb(ocl_ingest_t *ing, ocl_str_t tenant, bool create)
+{
+    (void)ing, (void)tenant, (void)create;
+    return NULL;
+}

@@ -23,7 +23,9 @@
 
 #include "store/traces/tracestore.h"
 #include "store/wal/wal.h"
+#include "store/metrics/tsdb.h"
 #include "wire/otlp.h"
+#include "wire/prom.h"
 
 typedef struct ocl_ingest ocl_ingest_t;
 
@@ -70,6 +72,22 @@ int64_t ocl_ingest_check_metrics(const ocl_metrics_req_t *req, const char **reas
 /* The trace store of `tenant` ("" = the default tenant), or NULL if that
  * tenant has none or the id is invalid. */
 ocl_tracestore_t *ocl_ingest_trace_store(ocl_ingest_t *ing, ocl_str_t tenant);
+
+/* Appends a batch of Prometheus samples (remote-write, scrape, translated
+ * OTLP) for `tenant`: into the tenant's TSDB and then as one metrics WAL
+ * record, both under the tenant's append lock so that WAL order equals
+ * head order. `pb`/`pb_len`: the batch already encoded as an uncompressed
+ * remote-write WriteRequest (as received), or NULL to have it encoded here.
+ * Returns 0 when the WAL append succeeded (res says which samples the TSDB
+ * refused: the caller answers 400 for invalid samples, 429 for
+ * series_limited, else success), OCL_EINVAL (invalid tenant; nothing
+ * written) or OCL_EIO. */
+int ocl_ingest_write_prom(ocl_ingest_t *ing, ocl_str_t tenant, const ocl_prom_batch_t *b,
+                          const void *pb, size_t pb_len, ocl_tsdb_append_result_t *res);
+
+/* The metrics TSDB of `tenant` ("" = default), created on first use when
+ * `create`; NULL if the tenant id is invalid or (create false) unknown. */
+ocl_tsdb_t *ocl_ingest_tsdb(ocl_ingest_t *ing, ocl_str_t tenant, bool create);
 
 /* Replay summary of the last open, for the startup log and tests. */
 typedef struct {
