@@ -23,19 +23,19 @@ typedef struct {
 
 /* Metric metadata types, numbered as remote-write's MetricMetadata.MetricType. */
 typedef enum {
-    OCL_MT_UNKNOWN = 0,
-    OCL_MT_COUNTER = 1,
-    OCL_MT_GAUGE = 2,
-    OCL_MT_HISTOGRAM = 3,
-    OCL_MT_GAUGEHISTOGRAM = 4,
-    OCL_MT_SUMMARY = 5,
-    OCL_MT_INFO = 6,
-    OCL_MT_STATESET = 7,
-} ocl_metric_type_t;
+    OCL_PT_UNKNOWN = 0,
+    OCL_PT_COUNTER = 1,
+    OCL_PT_GAUGE = 2,
+    OCL_PT_HISTOGRAM = 3,
+    OCL_PT_GAUGEHISTOGRAM = 4,
+    OCL_PT_SUMMARY = 5,
+    OCL_PT_INFO = 6,
+    OCL_PT_STATESET = 7,
+} ocl_prom_type_t;
 
 typedef struct {
     ocl_str_t family;       /* metric family name (no _bucket/_sum/_count suffix) */
-    ocl_metric_type_t type; /* declared type */
+    ocl_prom_type_t type; /* declared type */
     ocl_str_t help;         /* help text, may be empty */
     ocl_str_t unit;         /* unit, may be empty */
 } ocl_prom_meta_t;
@@ -49,6 +49,6 @@ typedef struct {
 
 /* "counter", "gauge", "histogram", "gaugehistogram", "summary", "info",
  * "stateset", "unknown" — the strings /api/v1/metadata uses. */
-const char *ocl_metric_type_str(ocl_metric_type_t t);
+const char *ocl_metric_type_str(ocl_prom_type_t t);
 
 #endif

@@ -281,7 +281,7 @@ const char *ocl_match_op_str(ocl_match_type_t t)
 
 #include "wire/prom.h"
 
-const char *ocl_metric_type_str(ocl_metric_type_t t)
+const char *ocl_metric_type_str(ocl_prom_type_t t)
 {
     static const char *const names[] = {"unknown", "counter", "gauge", "histogram",
                                         "gaugehistogram", "summary", "info", "stateset"};
