@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
 double ocl_stale_nan(void)
