@@ -10,6 +10,7 @@
 #include "api/http_api.h"
 
 #include "api/selfmetrics.h"
+#include "receiver/prom_remote_write.h"
 #include "wire/pb.h"
 
 #include <stdio.h>
@@ -129,6 +130,10 @@ void ocl_http_api_handle(ocl_http_req_t *req, void *ud)
             text(req, 200, "ocelot is Ready.\n");
         else
             text(req, 503, "Service Unavailable\n");
+        return;
+    }
+    if (ocl_str_eq_c(req->path, "/api/v1/write")) {
+        ocl_prom_rw_handle(req, api->ingest);
         return;
     }
     if (!is_get) {
