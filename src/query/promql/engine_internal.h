@@ -65,6 +65,7 @@ typedef struct ev {
     int64_t start, step;     /* current grid */
     size_t n;                /* steps in the current grid */
     int64_t qstart, qend;    /* the query's start/end (for @ start()/end()) */
+    int64_t qstep;           /* the query's step (0 for an instant query) */
     int64_t lookback;        /* lookback delta */
     int64_t default_step;    /* subquery step when none is written */
     uint64_t max_samples;    /* limit on samples held at once */

@@ -583,6 +583,7 @@ static int run(ocl_tsdb_t *db, const ocl_pql_expr_t *e, int64_t start, int64_t e
     ev.n = (size_t)((end - start) / ev.step) + 1;
     ev.qstart = start;
     ev.qend = end;
+    ev.qstep = is_range ? step : 0;
     ev.lookback = opts->lookback_ms > 0 ? opts->lookback_ms : 300000;
     ev.default_step = 60000;
     ev.max_samples = opts->max_samples ? opts->max_samples : 50000000;

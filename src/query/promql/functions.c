@@ -279,7 +279,7 @@ static int str_arg(const ocl_pql_node_t *n, uint32_t i, ocl_str_t *out)
 
 static int label_replace(ev_t *ev, const ocl_pql_node_t *n, val_t *v, val_t *out)
 {
-    ocl_str_t dst, repl, src, rex;
+    ocl_str_t dst = {0}, repl = {0}, src = {0}, rex = {0};
     str_arg(n, 1, &dst);
     str_arg(n, 2, &repl);
     str_arg(n, 3, &src);
@@ -331,7 +331,7 @@ static int label_replace(ev_t *ev, const ocl_pql_node_t *n, val_t *v, val_t *out
 
 static int label_join(ev_t *ev, const ocl_pql_node_t *n, val_t *v, val_t *out)
 {
-    ocl_str_t dst, sep;
+    ocl_str_t dst = {0}, sep = {0};
     str_arg(n, 1, &dst);
     str_arg(n, 2, &sep);
     if (dst.n == 0 || !ocl_pqlx_utf8_valid(dst))
@@ -345,7 +345,7 @@ static int label_join(ev_t *ev, const ocl_pql_node_t *n, val_t *v, val_t *out)
         es_t *s = &out->s[k];
         b.len = 0;
         for (uint32_t i = 3; i < n->call.n_args; i++) {
-            ocl_str_t src;
+            ocl_str_t src = {0};
             str_arg(n, i, &src);
             if (i > 3) ocl_buf_append(&b, sep.p, sep.n);
             ocl_str_t sv = ocl_labels_get(&s->ls, src);
@@ -380,11 +380,17 @@ int ocl_pqlx_call(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
             out->sc[i] = (double)ev_t_at(ev, i) / 1000.0;
         return 0;
     }
-    if (!strcmp(name, "pi")) {
+    if (!strcmp(name, "pi") || !strcmp(name, "step") || !strcmp(name, "range") ||
+        !strcmp(name, "start") || !strcmp(name, "end")) {
+        double c = name[0] == 'p'   ? M_PI
+                   : name[1] == 't' && name[2] == 'e' ? (double)ev->qstep / 1000
+                   : name[0] == 'r' ? (double)(ev->qend - ev->qstart) / 1000
+                   : name[0] == 's' ? (double)ev->qstart / 1000
+                                    : (double)ev->qend / 1000;
         out->type = OCL_PQL_SCALAR;
         out->sc = ocl_pqlx_steps(ev);
         for (size_t i = 0; i < ev->n; i++)
-            out->sc[i] = M_PI;
+            out->sc[i] = c;
         return 0;
     }
     if (!strcmp(name, "timestamp")) {
