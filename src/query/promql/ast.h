@@ -91,7 +91,17 @@ typedef struct {
     int8_t variadic;          /* 0: exactly n_args; k>0: the last k are optional; -1: last repeats */
     ocl_pql_type_t ret;       /* result type */
     bool experimental;        /* gated by --enable-feature=promql-experimental-functions in Prometheus */
+    uint8_t min_args;         /* fewest arguments accepted (what the parser checks) */
+    uint8_t max_args;         /* most arguments accepted; OCL_PQL_ARGS_UNBOUNDED for no limit;
+                                 extra arguments beyond n_args have the type of the last one */
 } ocl_pql_func_t;
+
+#define OCL_PQL_ARGS_UNBOUNDED 255
+
+/* Deepest expression tree the parser accepts (parentheses, operands,
+ * arguments, ...); deeper queries fail with a parse error, so every
+ * recursive walk over a parsed tree is bounded by this. */
+#define OCL_PQL_MAX_DEPTH 200
 
 /* The function named `name`, or NULL. */
 const ocl_pql_func_t *ocl_pql_func_lookup(ocl_str_t name);
@@ -103,6 +113,8 @@ struct ocl_pql_node {
     ocl_pql_type_t type; /* result type */
     uint32_t pos;        /* byte offset of the node's first character in the query */
     uint32_t end;        /* byte offset just past the node */
+    uint16_t depth;      /* height of the subtree (1 for a leaf), <= OCL_PQL_MAX_DEPTH */
+    bool is_duration;    /* OCL_PQL_NUMBER written as a duration (5m = 300): printed as one */
     union {
         double number; /* OCL_PQL_NUMBER */
         ocl_str_t str; /* OCL_PQL_STRING_LIT: unescaped value */
