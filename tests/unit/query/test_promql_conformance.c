@@ -420,7 +420,7 @@ static bool almost_equal(double a, double b)
 
 typedef struct {
     char name[64];
-    int pass, fail, native, known_fail, known_pass;
+    int pass, fail, native, native_pass, known_fail, known_pass;
     bool target;
 } fstat_t;
 
@@ -430,7 +430,7 @@ typedef struct {
     bool *known_hit;
     bool verbose;
     int unexpected;
-    char (*native_names)[128];
+    sdesc_t *native; /* series loaded with native-histogram samples */
     size_t n_native;
 } gstate_t;
 
@@ -647,25 +647,40 @@ static const char *check(ecase_t *c, ocl_pql_result_t *r, char *msg, size_t len)
     return NULL;
 }
 
-static bool query_touches_native(gstate_t *g, const char *q)
+static bool node_touches_native(gstate_t *g, const ocl_pql_node_t *n)
 {
-    for (size_t i = 0; i < g->n_native; i++) {
-        const char *nm = g->native_names[i];
-        size_t n = strlen(nm);
-        for (const char *p = strstr(q, nm); p; p = strstr(p + 1, nm)) {
-            bool lb = p == q || !is_ident(p[-1]);
-            bool rb = !is_ident(p[n]);
-            if (lb && rb) return true;
+    if (!n) return false;
+    switch (n->kind) {
+    case OCL_PQL_VECTOR_SEL:
+        for (size_t i = 0; i < g->n_native; i++) {
+            ocl_labels_t ls = {g->native[i].labels, g->native[i].n_labels};
+            bool all = true;
+            for (uint32_t k = 0; k < n->vs.n_matchers && all; k++)
+                all = ocl_matcher_match_labels(&n->vs.matchers[k], &ls);
+            if (all) return true;
         }
+        return false;
+    case OCL_PQL_MATRIX_SEL: return node_touches_native(g, n->ms.vs);
+    case OCL_PQL_SUBQUERY: return node_touches_native(g, n->sq.expr);
+    case OCL_PQL_CALL:
+        for (uint32_t i = 0; i < n->call.n_args; i++)
+            if (node_touches_native(g, n->call.args[i])) return true;
+        return false;
+    case OCL_PQL_AGGREGATE:
+        return node_touches_native(g, n->agg.expr) || node_touches_native(g, n->agg.param);
+    case OCL_PQL_BINARY:
+        return node_touches_native(g, n->bin.lhs) || node_touches_native(g, n->bin.rhs);
+    case OCL_PQL_UNARY: return node_touches_native(g, n->unary.expr);
+    case OCL_PQL_PAREN: return node_touches_native(g, n->paren.expr);
+    default: return false;
     }
-    return false;
 }
 
 static void run_case(gstate_t *g, fstat_t *fs, ocl_tsdb_t *db, ecase_t *c)
 {
     char key[96];
     snprintf(key, sizeof key, "%s:%d", fs->name, c->line);
-    if (c->native || query_touches_native(g, c->expr)) {
+    if (c->native) {
         fs->native++;
         return;
     }
@@ -710,8 +725,18 @@ static void run_case(gstate_t *g, fstat_t *fs, ocl_tsdb_t *db, ecase_t *c)
             diff = check(c, r, msgbuf, sizeof msgbuf);
         }
     }
+    bool touches = e && node_touches_native(g, e->root);
     ocl_pql_result_free(r);
     ocl_pql_expr_free(e);
+    if (touches) {
+        /* the query reads series whose native-histogram samples storage
+         * cannot hold: a pass still counts, a failure is a native skip */
+        if (diff) {
+            fs->native++;
+            return;
+        }
+        fs->native_pass++;
+    }
     size_t ki;
     bool listed = fs->target && known_has(g, key, &ki);
     if (listed) g->known_hit[ki] = true;
@@ -758,13 +783,22 @@ static ocl_tsdb_t *open_db(void)
 
 static void note_native(gstate_t *g, sdesc_t *d)
 {
+    g->native = realloc(g->native, (g->n_native + 1) * sizeof(sdesc_t));
+    sdesc_t *n = &g->native[g->n_native++];
+    memset(n, 0, sizeof *n);
+    n->labels = malloc((d->n_labels + 1) * sizeof(ocl_label_t));
     for (uint32_t i = 0; i < d->n_labels; i++) {
-        if (d->labels[i].name.n == 8 && !memcmp(d->labels[i].name.p, "__name__", 8)) {
-            g->native_names = realloc(g->native_names, (g->n_native + 1) * sizeof *g->native_names);
-            snprintf(g->native_names[g->n_native++], 128, "%.*s", (int)d->labels[i].value.n,
-                     d->labels[i].value.p);
-        }
+        n->labels[i].name = (ocl_str_t){strndup(d->labels[i].name.p, d->labels[i].name.n), d->labels[i].name.n};
+        n->labels[i].value = (ocl_str_t){strndup(d->labels[i].value.p, d->labels[i].value.n), d->labels[i].value.n};
     }
+    n->n_labels = d->n_labels;
+}
+
+static void clear_native(gstate_t *g)
+{
+    for (size_t i = 0; i < g->n_native; i++)
+        sd_free(&g->native[i]);
+    g->n_native = 0;
 }
 
 static void do_load(gstate_t *g, ocl_tsdb_t *db, char **lines, int n, int64_t step)
@@ -772,7 +806,7 @@ static void do_load(gstate_t *g, ocl_tsdb_t *db, char **lines, int n, int64_t st
     for (int i = 0; i < n; i++) {
         sdesc_t d;
         if (!parse_desc(lines[i], &d, true)) {
-            printf("  cannot parse series line: %s\n", lines[i]);
+            if (g->verbose) printf("  cannot parse series line: %s\n", lines[i]);
             sd_free(&d);
             continue;
         }
@@ -941,7 +975,7 @@ static void run_file(gstate_t *g, const char *dir, fstat_t *fs)
     }
     fclose(f);
     ocl_tsdb_t *db = open_db();
-    g->n_native = 0;
+    clear_native(g);
     for (int i = 0; i < n; i++) {
         char *l = lines[i];
         if (!*l) continue;
@@ -957,7 +991,7 @@ static void run_file(gstate_t *g, const char *dir, fstat_t *fs)
         } else if (!strcmp(l, "clear")) {
             ocl_tsdb_close(db);
             db = open_db();
-            g->n_native = 0;
+            clear_native(g);
         } else if (!strncmp(l, "eval", 4)) {
             ecase_t *c = calloc(1, sizeof *c);
             parse_eval(l, i + 1, lines + i + 1, j - i - 1, c);
@@ -968,6 +1002,7 @@ static void run_file(gstate_t *g, const char *dir, fstat_t *fs)
         }
     }
     ocl_tsdb_close(db);
+    clear_native(g);
     for (int i = 0; i < n; i++)
         free(lines[i]);
     free(lines);
@@ -1036,8 +1071,10 @@ static void test_conformance(void **state)
         printf("%s\n", files[i].name);
         run_file(&g, dir, &files[i]);
         fstat_t *fs = &files[i];
-        printf("  %-28s passed %4d  failed %4d (known %d)  skipped(native) %4d%s\n", fs->name,
-               fs->pass, fs->fail, fs->known_fail, fs->native, fs->target ? "" : "  [not targeted]");
+        printf("  %-28s passed %4d (%d reading native series)  failed %4d (known %d)  "
+               "skipped(native) %4d%s\n",
+               fs->name, fs->pass, fs->native_pass, fs->fail, fs->known_fail, fs->native,
+               fs->target ? "" : "  [not targeted]");
         tp += fs->pass;
         tf += fs->fail;
         tn += fs->native;
@@ -1060,7 +1097,7 @@ static void test_conformance(void **state)
     free(files);
     free(g.known);
     free(g.known_hit);
-    free(g.native_names);
+    free(g.native);
     assert_int_equal(g.unexpected, 0);
 }
 
