@@ -499,7 +499,13 @@ int ocl_pqlx_aggregate(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
                     a.mean = f;
                     a.cnt = 1;
                     a.c = 0;
-                    if (op == OCL_AGG_STDDEV || op == OCL_AGG_STDVAR) a.val = 0;
+                    if (op == OCL_AGG_STDDEV || op == OCL_AGG_STDVAR) {
+                        /* the first sample goes through the update too, so
+                         * NaN and Inf give NaN */
+                        a.mean = f;
+                        a.val = 0 * (f - a.mean);
+                        if (isinf(f)) a.val = NAN;
+                    }
                     if (op == OCL_AGG_GROUP) a.val = 1;
                     if (op == OCL_AGG_QUANTILE) qbuf[nq++] = f;
                     continue;

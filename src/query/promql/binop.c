@@ -158,13 +158,18 @@ static int set_op(ev_t *ev, const ocl_pql_node_t *n, val_t *l, val_t *r, val_t *
     return 0;
 }
 
+/* Prometheus's labels.String(): {a="x", b="y"} (always with braces). */
 static void fmt_labels(const ocl_labels_t *ls, char *buf, size_t len)
 {
-    ocl_buf_t b;
-    ocl_buf_init(&b);
-    ocl_labels_format(ls, &b);
-    snprintf(buf, len, "%.*s", (int)b.len, (const char *)b.p);
-    ocl_buf_dispose(&b);
+    size_t k = 0;
+    k += (size_t)snprintf(buf + k, len - k, "{");
+    for (uint32_t i = 0; i < ls->n && k + 4 < len; i++) {
+        char q[300];
+        ocl_pqlx_quote(ls->v[i].value, q, sizeof q);
+        k += (size_t)snprintf(buf + k, len - k, "%s%.*s=%s", i ? ", " : "", (int)ls->v[i].name.n,
+                              ls->v[i].name.p, q);
+    }
+    if (k + 2 < len) snprintf(buf + k, len - k, "}");
 }
 
 /* Result labels of a many-side series `ml` matched with one-side `ol`. */
@@ -231,8 +236,8 @@ static int vector_vector(ev_t *ev, const ocl_pql_node_t *n, val_t *l, val_t *r, 
                     ocl_labels_t ml = ocl_pqlx_group_labels(ev, &one->s[k].ls, m->labels, m->n_labels,
                                                             !m->on, NULL);
                     fmt_labels(&ml, a, sizeof a);
-                    fmt_labels(&one->s[k].ls, b, sizeof b);
-                    fmt_labels(&one->s[found].ls, c, sizeof c);
+                    fmt_labels(&one->s[found].ls, b, sizeof b);
+                    fmt_labels(&one->s[k].ls, c, sizeof c);
                     return ocl_pqlx_fail(ev, OCL_PQL_ERR_EXECUTION,
                                          "found duplicate series for the match group %s on the %s "
                                          "hand-side of the operation: [%s, %s];many-to-many "

@@ -162,8 +162,7 @@ static int do_sort(ev_t *ev, const ocl_pql_node_t *n, const char *name, val_t *v
 {
     *out = *v;
     if (ev->is_range) {
-        if (!strcmp(name, "sort") || !strcmp(name, "sort_desc"))
-            ocl_pqlx_annot(ev, true, n,
+        ocl_pqlx_annot(ev, true, n,
                            "sort is ineffective for range queries since results are always "
                            "ordered by labels");
         return 0;
@@ -391,6 +390,15 @@ int ocl_pqlx_call(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
         out->sc = ocl_pqlx_steps(ev);
         for (size_t i = 0; i < ev->n; i++)
             out->sc[i] = c;
+        return 0;
+    }
+    if (!strcmp(name, "min_of") || !strcmp(name, "max_of")) {
+        val_t a, b;
+        if ((rc = ocl_pqlx_eval(ev, n->call.args[0], &a))) return rc;
+        if ((rc = ocl_pqlx_eval(ev, n->call.args[1], &b))) return rc;
+        *out = a;
+        for (size_t i = 0; i < ev->n; i++)
+            out->sc[i] = name[1] == 'i' ? go_min(a.sc[i], b.sc[i]) : go_max(a.sc[i], b.sc[i]);
         return 0;
     }
     if (!strcmp(name, "timestamp")) {

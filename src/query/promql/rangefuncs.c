@@ -239,6 +239,11 @@ static bool apply(rf_t f, const int64_t *t, const double *v, uint32_t n, int64_t
         *out = ocl_pqlx_quantile(p1, scratch, n);
         return true;
     case RF_MAD: {
+        for (uint32_t i = 0; i < n; i++)
+            if (isnan(v[i])) {
+                *out = NAN;
+                return true;
+            }
         memcpy(scratch, v, n * sizeof(double));
         double med = ocl_pqlx_quantile(0.5, scratch, n);
         for (uint32_t i = 0; i < n; i++)

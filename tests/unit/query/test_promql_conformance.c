@@ -801,8 +801,18 @@ static void clear_native(gstate_t *g)
     g->n_native = 0;
 }
 
+typedef struct {
+    sdesc_t d;         /* labels */
+    ocl_sample_t *s;   /* samples, ascending */
+    uint32_t n, cap;   /* count, capacity */
+} lser_t;
+
+/* Loads one block. A series given twice in a block is merged, the later
+ * value winning at an equal timestamp (as Prometheus's test loader). */
 static void do_load(gstate_t *g, ocl_tsdb_t *db, char **lines, int n, int64_t step)
 {
+    lser_t *ls = calloc((size_t)n + 1, sizeof(lser_t));
+    int nls = 0;
     for (int i = 0; i < n; i++) {
         sdesc_t d;
         if (!parse_desc(lines[i], &d, true)) {
@@ -811,21 +821,45 @@ static void do_load(gstate_t *g, ocl_tsdb_t *db, char **lines, int n, int64_t st
             continue;
         }
         if (d.native) note_native(g, &d);
-        ocl_sample_t *s = malloc((d.n_vals + 1) * sizeof(ocl_sample_t));
-        uint32_t m = 0;
+        ocl_labels_t dl = {d.labels, d.n_labels};
+        lser_t *e = NULL;
+        for (int k = 0; k < nls && !e; k++) {
+            ocl_labels_t kl = {ls[k].d.labels, ls[k].d.n_labels};
+            if (ocl_labels_equal(&kl, &dl)) e = &ls[k];
+        }
+        if (!e) {
+            e = &ls[nls++];
+            e->d = d;
+        }
         for (size_t k = 0; k < d.n_vals; k++) {
             if (d.vals[k].blank) continue;
-            s[m].t = (int64_t)k * step;
-            s[m].v = d.vals[k].stale ? ocl_stale_nan() : d.vals[k].v;
-            m++;
+            ocl_sample_t smp = {(int64_t)k * step, d.vals[k].stale ? ocl_stale_nan() : d.vals[k].v};
+            uint32_t pos = e->n;
+            while (pos > 0 && e->s[pos - 1].t > smp.t)
+                pos--;
+            if (pos > 0 && e->s[pos - 1].t == smp.t) {
+                e->s[pos - 1].v = smp.v;
+                continue;
+            }
+            if (e->n == e->cap) {
+                e->cap = e->cap ? e->cap * 2 : 64;
+                e->s = realloc(e->s, e->cap * sizeof(ocl_sample_t));
+            }
+            memmove(&e->s[pos + 1], &e->s[pos], (e->n - pos) * sizeof(ocl_sample_t));
+            e->s[pos] = smp;
+            e->n++;
         }
-        ocl_prom_series_t ps = {{d.labels, d.n_labels}, s, m};
+        if (e->d.labels != d.labels) sd_free(&d);
+    }
+    for (int k = 0; k < nls; k++) {
+        ocl_prom_series_t ps = {{ls[k].d.labels, ls[k].d.n_labels}, ls[k].s, ls[k].n};
         ocl_prom_batch_t b = {&ps, 1, NULL, 0};
         ocl_tsdb_append_result_t res;
-        if (m) ocl_tsdb_append(db, &b, &res);
-        free(s);
-        sd_free(&d);
+        if (ls[k].n) ocl_tsdb_append(db, &b, &res);
+        free(ls[k].s);
+        sd_free(&ls[k].d);
     }
+    free(ls);
 }
 
 static void parse_eval(char *line, int lineno, char **body, int nb, ecase_t *c)
