@@ -157,6 +157,7 @@ int ocl_pqlx_eval_timestamp_sel(ev_t *ev, const ocl_pql_node_t *n, val_t *out);
 
 /* histogram.c */
 int ocl_pqlx_histogram_quantile(ev_t *ev, const ocl_pql_node_t *n, val_t *args, val_t *out);
+int ocl_pqlx_histogram_quantiles(ev_t *ev, const ocl_pql_node_t *n, val_t *args, val_t *out);
 int ocl_pqlx_histogram_fraction(ev_t *ev, const ocl_pql_node_t *n, val_t *args, val_t *out);
 
 /* Kahan-Neumaier summation step as Prometheus does it. */

@@ -422,6 +422,12 @@ int ocl_pqlx_call(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
             if ((rc = ocl_pqlx_eval(ev, n->call.args[i], &args[i]))) return rc;
         return ocl_pqlx_call_range(ev, n, args, out);
     }
+    if (!strcmp(name, "histogram_quantiles")) {
+        val_t *args = ocl_arena_calloc(ev->a, (n->call.n_args + 1) * sizeof(val_t));
+        for (uint32_t i = 0; i < n->call.n_args; i++)
+            if ((rc = ocl_pqlx_eval(ev, n->call.args[i], &args[i]))) return rc;
+        return ocl_pqlx_histogram_quantiles(ev, n, args, out);
+    }
     if (!strcmp(name, "histogram_quantile") || !strcmp(name, "histogram_fraction")) {
         val_t args[3];
         memset(args, 0, sizeof args);

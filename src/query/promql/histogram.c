@@ -173,6 +173,7 @@ static bool parse_le(ocl_str_t s, double *out)
 static int classic(ev_t *ev, const ocl_pql_node_t *n, val_t *args, uint32_t vi, bool quantile,
                    val_t *out)
 {
+    const ocl_pql_node_t *vnode = !strcmp(n->call.func->name, "histogram_quantiles") ? n->call.args[0] : n->call.args[vi];
     val_t *v = &args[vi];
     out->type = OCL_PQL_VECTOR;
     lmap_t map = {0};
@@ -192,7 +193,7 @@ static int classic(ev_t *ev, const ocl_pql_node_t *n, val_t *args, uint32_t vi, 
                 char q1[300], q2[300];
                 ocl_pqlx_quote(le, q1, sizeof q1);
                 ocl_pqlx_quote(nm, q2, sizeof q2);
-                ocl_pqlx_annot(ev, true, n->call.args[vi],
+                ocl_pqlx_annot(ev, true, vnode,
                                "bucket label \"le\" is missing or has a malformed value of %s for "
                                "metric name %s",
                                q1, q2);
@@ -240,7 +241,7 @@ static int classic(ev_t *ev, const ocl_pql_node_t *n, val_t *args, uint32_t vi, 
                 ocl_str_t nm = ocl_labels_get(&o->ls, OCL_STR(OCL_METRIC_NAME));
                 char q[300];
                 ocl_pqlx_quote(nm, q, sizeof q);
-                ocl_pqlx_annot(ev, false, n->call.args[vi],
+                ocl_pqlx_annot(ev, false, vnode,
                                "input to histogram_quantile needed to be fixed for monotonicity "
                                "(see https://prometheus.io/docs/prometheus/latest/querying/"
                                "functions/#histogram_quantile) for metric name %s",
@@ -266,6 +267,45 @@ int ocl_pqlx_histogram_quantile(ev_t *ev, const ocl_pql_node_t *n, val_t *args, 
         }
     }
     return classic(ev, n, args, 1, true, out);
+}
+
+/* histogram_quantiles(v, "label", q1, q2, ...): one output series per
+ * group and quantile, the quantile written into `label`. */
+int ocl_pqlx_histogram_quantiles(ev_t *ev, const ocl_pql_node_t *n, val_t *args, val_t *out)
+{
+    ocl_str_t label = args[1].str;
+    out->type = OCL_PQL_VECTOR;
+    for (uint32_t qi = 2; qi < n->call.n_args; qi++) {
+        double *q = args[qi].sc;
+        for (size_t i = 0; i < ev->n; i++) {
+            if (isnan(q[i]) || q[i] < 0 || q[i] > 1) {
+                char a[40];
+                ocl_pqlx_fmt_float(q[i], 'g', a, sizeof a);
+                ocl_pqlx_annot(ev, true, n->call.args[qi],
+                               "quantile value should be between 0 and 1, got %s", a);
+                break;
+            }
+        }
+        val_t tmp[2] = {args[qi], args[0]};
+        val_t part = {0};
+        int rc = classic(ev, n, tmp, 1, true, &part);
+        if (rc) return rc;
+        for (size_t k = 0; k < part.n; k++) {
+            es_t *s = &part.s[k];
+            /* the label value: shortest decimal, with ".0" for integers */
+            char num[64];
+            ocl_pqlx_fmt_float(q[0], 'f', num, sizeof num);
+            if (isfinite(q[0]) && !strchr(num, '.')) strcat(num, ".0");
+            lb_t b;
+            ocl_pqlx_lb_init(ev, &b, &s->ls);
+            size_t nl = strlen(num);
+            ocl_pqlx_lb_set(ev, &b, label, (ocl_str_t){ocl_arena_strndup(ev->a, num, nl), nl});
+            es_t *o = ocl_pqlx_vec_add(ev, out, ocl_pqlx_lb_done(&b), s->drop_name);
+            o->v = s->v;
+            o->has = s->has;
+        }
+    }
+    return 0;
 }
 
 int ocl_pqlx_histogram_fraction(ev_t *ev, const ocl_pql_node_t *n, val_t *args, val_t *out)

@@ -794,6 +794,28 @@ static void note_native(gstate_t *g, sdesc_t *d)
     n->n_labels = d->n_labels;
 }
 
+/* load_with_nhcb also creates a native histogram named without _bucket
+ * (and without le) for every classic bucket series. */
+static void note_nhcb(gstate_t *g, sdesc_t *d)
+{
+    sdesc_t n = {0};
+    n.labels = calloc(d->n_labels + 1, sizeof(ocl_label_t));
+    bool bucket = false;
+    for (uint32_t i = 0; i < d->n_labels; i++) {
+        ocl_str_t nm = d->labels[i].name, v = d->labels[i].value;
+        if (nm.n == 2 && !memcmp(nm.p, "le", 2)) continue;
+        if (nm.n == 8 && !memcmp(nm.p, "__name__", 8)) {
+            if (v.n > 7 && !memcmp(v.p + v.n - 7, "_bucket", 7)) {
+                bucket = true;
+                v.n -= 7;
+            }
+        }
+        n.labels[n.n_labels++] = (ocl_label_t){nm, v};
+    }
+    if (bucket) note_native(g, &n);
+    free(n.labels);
+}
+
 static void clear_native(gstate_t *g)
 {
     for (size_t i = 0; i < g->n_native; i++)
@@ -809,7 +831,7 @@ typedef struct {
 
 /* Loads one block. A series given twice in a block is merged, the later
  * value winning at an equal timestamp (as Prometheus's test loader). */
-static void do_load(gstate_t *g, ocl_tsdb_t *db, char **lines, int n, int64_t step)
+static void do_load(gstate_t *g, ocl_tsdb_t *db, char **lines, int n, int64_t step, bool nhcb)
 {
     lser_t *ls = calloc((size_t)n + 1, sizeof(lser_t));
     int nls = 0;
@@ -821,6 +843,7 @@ static void do_load(gstate_t *g, ocl_tsdb_t *db, char **lines, int n, int64_t st
             continue;
         }
         if (d.native) note_native(g, &d);
+        if (nhcb) note_nhcb(g, &d);
         ocl_labels_t dl = {d.labels, d.n_labels};
         lser_t *e = NULL;
         for (int k = 0; k < nls && !e; k++) {
@@ -1018,9 +1041,10 @@ static void run_file(gstate_t *g, const char *dir, fstat_t *fs)
             j++;
         if (!strncmp(l, "load", 4)) {
             char *p = l + 4;
-            if (!strncmp(p, "_with_nhcb", 10)) p += 10;
+            bool nhcb = !strncmp(p, "_with_nhcb", 10);
+            if (nhcb) p += 10;
             int64_t step;
-            if (parse_dur(trim(p), &step)) do_load(g, db, lines + i + 1, j - i - 1, step);
+            if (parse_dur(trim(p), &step)) do_load(g, db, lines + i + 1, j - i - 1, step, nhcb);
             i = j - 1;
         } else if (!strcmp(l, "clear")) {
             ocl_tsdb_close(db);
