@@ -416,7 +416,37 @@ int ocl_pqlx_eval_timestamp_sel(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
     return eval_vector_sel(ev, n, true, out);
 }
 
+static uint64_t val_points(const ev_t *ev, const val_t *v)
+{
+    uint64_t c = 0;
+    if (v->type == OCL_PQL_VECTOR) {
+        for (size_t k = 0; k < v->n; k++)
+            for (size_t i = 0; i < ev->n; i++)
+                c += v->s[k].has[i];
+    } else if (v->type == OCL_PQL_MATRIX) {
+        for (size_t k = 0; k < v->nm; k++)
+            c += v->m[k].n;
+    }
+    return c;
+}
+
+static int eval_node(ev_t *ev, const ocl_pql_node_t *n, val_t *out);
+
+/* Evaluates a node with Prometheus-like sample accounting: the samples a
+ * node's children hold are released once it has its own result, so the
+ * limit applies to what is held at once (checked at every allocation
+ * point), not to the total. */
 int ocl_pqlx_eval(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
+{
+    uint64_t base = ev->cur_samples;
+    int rc = eval_node(ev, n, out);
+    if (rc) return rc;
+    if (n->kind == OCL_PQL_PAREN) return 0;
+    ev->cur_samples = base;
+    return ocl_pqlx_account(ev, val_points(ev, out));
+}
+
+static int eval_node(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
 {
     int rc = ocl_pqlx_check(ev);
     if (rc) return rc;
@@ -561,6 +591,42 @@ static int series_cmp(const void *a, const void *b)
                           &((const ocl_pql_series_t *)b)->labels);
 }
 
+/* Experimental functions and aggregations are refused unless enabled, with
+ * the parser's message (Prometheus checks them while parsing). */
+static int check_experimental(ev_t *ev, const ocl_pql_node_t *n)
+{
+    if (!n || ev->experimental) return 0;
+    char pos[32];
+    pos_str(ev, n, pos, sizeof pos);
+    /* pos is " (l:c)"; turn it into "l:c" */
+    char lc[32];
+    snprintf(lc, sizeof lc, "%.*s", (int)strlen(pos) - 3, pos + 2);
+    switch (n->kind) {
+    case OCL_PQL_CALL:
+        if (n->call.func->experimental)
+            return ocl_pqlx_fail(ev, OCL_PQL_ERR_BAD_DATA, "%s: parse error: function \"%s\" is not enabled",
+                                 lc, n->call.func->name);
+        for (uint32_t i = 0; i < n->call.n_args; i++)
+            if (check_experimental(ev, n->call.args[i])) return ev->rc;
+        return 0;
+    case OCL_PQL_AGGREGATE:
+        if (n->agg.op == OCL_AGG_LIMITK || n->agg.op == OCL_AGG_LIMIT_RATIO)
+            return ocl_pqlx_fail(ev, OCL_PQL_ERR_BAD_DATA,
+                                 "%s: parse error: %s() is experimental and must be enabled with "
+                                 "--enable-feature=promql-experimental-functions",
+                                 lc, ocl_pql_aggop_str(n->agg.op));
+        if (check_experimental(ev, n->agg.param)) return ev->rc;
+        return check_experimental(ev, n->agg.expr);
+    case OCL_PQL_BINARY:
+        if (check_experimental(ev, n->bin.lhs)) return ev->rc;
+        return check_experimental(ev, n->bin.rhs);
+    case OCL_PQL_UNARY: return check_experimental(ev, n->unary.expr);
+    case OCL_PQL_PAREN: return check_experimental(ev, n->paren.expr);
+    case OCL_PQL_SUBQUERY: return check_experimental(ev, n->sq.expr);
+    default: return 0;
+    }
+}
+
 static int run(ocl_tsdb_t *db, const ocl_pql_expr_t *e, int64_t start, int64_t end, int64_t step,
                bool is_range, const ocl_pql_opts_t *opts, ocl_pql_result_t **out,
                ocl_pql_error_t *err)
@@ -599,6 +665,8 @@ static int run(ocl_tsdb_t *db, const ocl_pql_expr_t *e, int64_t start, int64_t e
         rc = ocl_pqlx_fail(&ev, OCL_PQL_ERR_BAD_DATA, "end timestamp must not be before start time");
         goto done;
     }
+    rc = check_experimental(&ev, e->root);
+    if (rc) goto done;
     val_t v;
     rc = ocl_pqlx_eval(&ev, e->root, &v);
     if (rc) goto done;

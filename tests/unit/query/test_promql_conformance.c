@@ -699,6 +699,7 @@ static void run_case(gstate_t *g, fstat_t *fs, ocl_tsdb_t *db, ecase_t *c)
     } else {
         ocl_pql_opts_t o = {0};
         o.max_samples = 50000000;
+        o.experimental_funcs = true; /* promqltest enables them */
         if (c->range)
             rc = ocl_pql_eval_range(db, e, c->t0, c->t1, c->step, &o, &r, &err);
         else
@@ -733,6 +734,7 @@ static void run_case(gstate_t *g, fstat_t *fs, ocl_tsdb_t *db, ecase_t *c)
          * cannot hold: a pass still counts, a failure is a native skip */
         if (diff) {
             fs->native++;
+            if (g->verbose) printf("  NATIVE %s: %s\n      %s\n", key, c->expr, diff);
             return;
         }
         fs->native_pass++;
