@@ -17,7 +17,7 @@
 #include <string.h>
 
 /* strconv.FormatFloat(v, 'f', -1, 64); +Inf, -Inf, NaN as Prometheus. */
-static void format_number(ocl_buf_t *out, double v)
+void ocl_pql_format_number(ocl_buf_t *out, double v)
 {
     if (isnan(v)) {
         ocl_buf_puts(out, "NaN");
@@ -95,14 +95,22 @@ static int mstr_cmp(const void *a, const void *b)
 
 static void format_at(ocl_buf_t *out, ocl_pql_at_t at, int64_t at_ms)
 {
-    if (at == OCL_PQL_AT_TIME) ocl_buf_printf(out, " @ %.3f", (double)at_ms / 1000.0);
+    if (at == OCL_PQL_AT_TIME) {
+        /* Go's %.3f of ms/1000, exact for every int64 */
+        uint64_t a = at_ms < 0 ? (uint64_t)0 - (uint64_t)at_ms : (uint64_t)at_ms;
+        ocl_buf_printf(out, " @ %s%llu.%03llu", at_ms < 0 ? "-" : "", (unsigned long long)(a / 1000),
+                       (unsigned long long)(a % 1000));
+    }
     else if (at == OCL_PQL_AT_START) ocl_buf_puts(out, " @ start()");
     else if (at == OCL_PQL_AT_END) ocl_buf_puts(out, " @ end()");
 }
 
-static void format_offset(ocl_buf_t *out, int64_t ms)
+static void format_offset(ocl_buf_t *out, int64_t ms, const ocl_pql_dur_t *expr)
 {
-    if (ms > 0) {
+    if (expr) {
+        ocl_buf_puts(out, " offset ");
+        ocl_pql_format_dur(out, expr);
+    } else if (ms > 0) {
         ocl_buf_puts(out, " offset ");
         ocl_pql_format_duration(out, ms);
     } else if (ms < 0) {
@@ -150,32 +158,35 @@ void ocl_pql_format(const ocl_pql_node_t *n, ocl_buf_t *out)
         if (n->is_duration && isfinite(n->number)) {
             double ms = n->number * 1000.0;
             if (ms < 0) ocl_buf_putc(out, '-');
-            ocl_pql_format_duration(out, (int64_t)fabs(ms));
-        } else format_number(out, n->number);
+            ocl_pql_format_duration(out, fabs(ms) < 9.2e18 ? (int64_t)llround(fabs(ms)) : INT64_MAX);
+        } else ocl_pql_format_number(out, n->number);
         break;
     case OCL_PQL_STRING_LIT: ocl_pql_quote(out, n->str.p, n->str.n); break;
     case OCL_PQL_VECTOR_SEL:
         format_selector_body(n, out);
         format_at(out, n->vs.at, n->vs.at_ms);
-        format_offset(out, n->vs.offset_ms);
+        format_offset(out, n->vs.offset_ms, n->vs.offset_expr);
         break;
     case OCL_PQL_MATRIX_SEL:
         format_selector_body(n->ms.vs, out);
         ocl_buf_putc(out, '[');
-        ocl_pql_format_duration(out, n->ms.range_ms);
+        if (n->ms.range_expr) ocl_pql_format_dur(out, n->ms.range_expr);
+        else ocl_pql_format_duration(out, n->ms.range_ms);
         ocl_buf_putc(out, ']');
         format_at(out, n->ms.vs->vs.at, n->ms.vs->vs.at_ms);
-        format_offset(out, n->ms.vs->vs.offset_ms);
+        format_offset(out, n->ms.vs->vs.offset_ms, n->ms.vs->vs.offset_expr);
         break;
     case OCL_PQL_SUBQUERY:
         ocl_pql_format(n->sq.expr, out);
         ocl_buf_putc(out, '[');
-        ocl_pql_format_duration(out, n->sq.range_ms);
+        if (n->sq.range_expr) ocl_pql_format_dur(out, n->sq.range_expr);
+        else ocl_pql_format_duration(out, n->sq.range_ms);
         ocl_buf_putc(out, ':');
-        if (n->sq.step_ms != 0) ocl_pql_format_duration(out, n->sq.step_ms);
+        if (n->sq.step_expr) ocl_pql_format_dur(out, n->sq.step_expr);
+        else if (n->sq.step_ms != 0) ocl_pql_format_duration(out, n->sq.step_ms);
         ocl_buf_putc(out, ']');
         format_at(out, n->sq.at, n->sq.at_ms);
-        format_offset(out, n->sq.offset_ms);
+        format_offset(out, n->sq.offset_ms, n->sq.offset_expr);
         break;
     case OCL_PQL_CALL:
         ocl_buf_puts(out, n->call.func->name);

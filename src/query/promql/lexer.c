@@ -405,14 +405,18 @@ static void lex_statement(lexer_t *l)
         return;
     }
     if (l->pos >= l->n) {
-        if (l->paren_depth != 0) errorf(l, "unclosed left parenthesis");
-        else if (l->bracket_open) errorf(l, "unclosed left bracket");
+        if (l->bracket_open) errorf(l, "unexpected end of input in duration expression");
+        else if (l->paren_depth != 0) errorf(l, "unclosed left parenthesis");
         else emit(l, OCL_TOK_EOF);
         return;
     }
     int c = (unsigned char)l->q[l->pos++];
     if (is_space(c)) {
         l->start = l->pos;
+        return;
+    }
+    if (l->bracket_open && !is_alnum(c) && !strchr(".+-*/%^(),:[]", c)) {
+        unexpected_char(l, "unexpected character in duration expression: %s", l->pos - 1);
         return;
     }
     if (c == '#') {
@@ -634,7 +638,10 @@ int ocl_pql_parse_duration(const char *s, size_t n, int64_t *ms, char *err, size
         *ms = 0;
         return 0;
     }
-    if (n == 0) goto bad;
+    if (n == 0) {
+        snprintf(err, errlen, "empty duration string");
+        return -1;
+    }
     while (i < n) {
         size_t ds = i;
         while (i < n && is_digit((unsigned char)s[i])) i++;
@@ -642,9 +649,21 @@ int ocl_pql_parse_duration(const char *s, size_t n, int64_t *ms, char *err, size
         size_t us = i;
         while (i < n && !is_digit((unsigned char)s[i])) i++;
         size_t ul = i - us, u;
-        for (u = next_unit; u < OCL_ARRAY_LEN(units); u++)
+        for (u = 0; u < OCL_ARRAY_LEN(units); u++)
             if (strlen(units[u].u) == ul && !memcmp(units[u].u, s + us, ul)) break;
-        if (u == OCL_ARRAY_LEN(units)) goto bad;
+        if (u == OCL_ARRAY_LEN(units)) {
+            if (ul == 0) goto bad;
+            ocl_buf_t uq;
+            ocl_buf_init(&uq);
+            ocl_pql_quote(&uq, s + us, ul);
+            ocl_pql_quote(&q, s, n);
+            snprintf(err, errlen, "unknown unit %.*s in duration %.*s", (int)OCL_MIN(uq.len, 100), (const char *)uq.p,
+                     (int)OCL_MIN(q.len, 200), (const char *)q.p);
+            ocl_buf_dispose(&uq);
+            ocl_buf_dispose(&q);
+            return -1;
+        }
+        if (u < next_unit) goto bad;
         next_unit = u + 1;
         int64_t v = 0;
         for (size_t j = ds; j < us; j++) {

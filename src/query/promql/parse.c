@@ -162,9 +162,11 @@ static ocl_str_t unquote_tok(ocl_pql_parser_t *p, const ocl_pql_tok_t *t)
     return s;
 }
 
-/* ---- duration expressions (constant-folded, in seconds) ---- */
+/* ---- duration expressions (trees; constants folded by the caller) ---- */
 
-static bool dur_expr(ocl_pql_parser_t *p, int min_prec, double *out);
+static ocl_pql_dur_t *dur_expr(ocl_pql_parser_t *p, int min_prec, const char *context, const char *expected);
+
+#define DUR_EXPECTED "number, duration, step(), or range()"
 
 static int dur_prec(ocl_pql_tok_type_t t)
 {
@@ -176,121 +178,190 @@ static int dur_prec(ocl_pql_tok_type_t t)
     }
 }
 
-static bool dur_primary(ocl_pql_parser_t *p, double *out, const char *context, const char *expected)
+static ocl_pql_dur_t *dur_new(ocl_pql_parser_t *p, ocl_pql_dur_kind_t kind)
+{
+    /* bounds every recursive walk over duration trees */
+    if (++p->dur_nodes > OCL_PQL_MAX_DEPTH)
+        ocl_pql_errorf(p, peek(p)->pos, "expression nesting exceeds the maximum depth of %d", OCL_PQL_MAX_DEPTH);
+    ocl_pql_dur_t *d = ocl_arena_calloc(p->a, sizeof *d);
+    d->kind = kind;
+    d->is_const = kind != OCL_PQL_DUR_STEP && kind != OCL_PQL_DUR_RANGE;
+    return d;
+}
+
+/* Seconds fit Prometheus's int64-nanosecond durations. */
+static bool dur_in_range(double s)
+{
+    return s <= 9223372036.854775807 && s >= -9223372036.854775808;
+}
+
+/* The value of a constant subtree in seconds (no step()/range()). */
+static double dur_const_value(const ocl_pql_dur_t *d)
+{
+    int64_t ms = 0;
+    char err[64];
+    if (ocl_pql_dur_eval(d, 0, 0, &ms, err, sizeof err) != 0) return NAN;
+    return (double)ms / 1000.0;
+}
+
+/* name(a, b) for min_of/max_of. */
+static ocl_pql_dur_t *dur_minmax(ocl_pql_parser_t *p, ocl_pql_dur_kind_t kind)
+{
+    next(p), next(p); /* name ( */
+    ocl_pql_dur_t *d = dur_new(p, kind);
+    if (!(d->lhs = dur_expr(p, 0, "duration expression", DUR_EXPECTED))) return NULL;
+    if (peek(p)->type != OCL_TOK_COMMA) {
+        unexpected(p, "duration expression", "\",\"");
+        return NULL;
+    }
+    next(p);
+    if (!(d->rhs = dur_expr(p, 0, "duration expression", DUR_EXPECTED))) return NULL;
+    if (peek(p)->type != OCL_TOK_RPAREN) {
+        unexpected(p, "duration expression", "\")\"");
+        return NULL;
+    }
+    next(p);
+    d->is_const = d->lhs->is_const && d->rhs->is_const;
+    return d;
+}
+
+static bool is_minmax(ocl_pql_parser_t *p, const ocl_pql_tok_t *t, bool *is_min)
+{
+    if (peek2(p)->type != OCL_TOK_LPAREN) return false;
+    if (t->type == OCL_TOK_MIN || t->type == OCL_TOK_MAX) {
+        *is_min = t->type == OCL_TOK_MIN;
+        return true;
+    }
+    if (t->type == OCL_TOK_IDENT && t->len == 6 &&
+        (!strncmp(p->q + t->pos, "min_of", 6) || !strncmp(p->q + t->pos, "max_of", 6))) {
+        *is_min = p->q[t->pos + 1] == 'i';
+        return true;
+    }
+    return false;
+}
+
+/* An operand: literal, (expr), unary +/-, step(), range(), min_of/max_of. */
+static ocl_pql_dur_t *dur_primary(ocl_pql_parser_t *p, const char *context, const char *expected)
 {
     if (++p->depth > OCL_PQL_MAX_DEPTH) {
         ocl_pql_errorf(p, peek(p)->pos, "expression nesting exceeds the maximum depth of %d", OCL_PQL_MAX_DEPTH);
-        return false;
+        return NULL;
     }
-    bool ok = false;
+    ocl_pql_dur_t *d = NULL;
     ocl_pql_tok_t *t = peek(p);
+    bool is_min = false;
     switch (t->type) {
     case OCL_TOK_NUMBER:
     case OCL_TOK_DURATION:
         next(p);
-        *out = number_or_duration(p, t);
-        ok = !p->failed;
+        d = dur_new(p, OCL_PQL_DUR_NUM);
+        d->num = number_or_duration(p, t);
+        d->is_duration = t->type == OCL_TOK_DURATION;
+        if (!p->failed && !dur_in_range(d->num)) ocl_pql_errorf(p, t->pos, "duration out of range");
         break;
     case OCL_TOK_ADD:
-    case OCL_TOK_SUB:
+    case OCL_TOK_SUB: {
         next(p);
-        /* unary binds like * in duration expressions as in queries */
-        ok = dur_expr(p, 3, out);
-        if (ok && t->type == OCL_TOK_SUB) *out = -*out;
+        ocl_pql_dur_t *e = dur_expr(p, 3, context, expected); /* unary binds like * */
+        if (!e) break;
+        if (e->kind == OCL_PQL_DUR_NUM) {
+            if (t->type == OCL_TOK_SUB) e->num = -e->num;
+            d = e;
+        } else if (t->type == OCL_TOK_SUB) {
+            d = dur_new(p, OCL_PQL_DUR_UNARY);
+            d->op = '-';
+            d->rhs = e;
+            d->is_const = e->is_const;
+        } else d = e;
         break;
-    case OCL_TOK_LPAREN:
+    }
+    case OCL_TOK_LPAREN: {
         next(p);
-        ok = dur_expr(p, 0, out);
-        if (ok && peek(p)->type != OCL_TOK_RPAREN) {
+        ocl_pql_dur_t *e = dur_expr(p, 0, "duration expression", DUR_EXPECTED);
+        if (!e) break;
+        if (peek(p)->type != OCL_TOK_RPAREN) {
             unexpected(p, "duration expression", "\")\"");
-            ok = false;
+            break;
         }
-        if (ok) next(p);
+        next(p);
+        if (e->kind == OCL_PQL_DUR_NUM) {
+            d = dur_new(p, OCL_PQL_DUR_UNARY);
+            d->op = '+';
+            d->rhs = e;
+        } else d = e;
+        d->wrapped = true;
         break;
+    }
     case OCL_TOK_STEP:
     case OCL_TOK_RANGE:
-        ocl_pql_errorf(p, t->pos, "%.*s() in duration expressions is not supported", (int)t->len, p->q + t->pos);
+        if (peek2(p)->type != OCL_TOK_LPAREN) {
+            next(p);
+            unexpected(p, context, expected);
+            break;
+        }
+        next(p), next(p);
+        if (peek(p)->type != OCL_TOK_RPAREN) {
+            unexpected(p, "duration expression", "\")\"");
+            break;
+        }
+        next(p);
+        d = dur_new(p, t->type == OCL_TOK_STEP ? OCL_PQL_DUR_STEP : OCL_PQL_DUR_RANGE);
         break;
-    case OCL_TOK_IDENT:
-        if ((t->len == 6 && (!strncmp(p->q + t->pos, "min_of", 6) || !strncmp(p->q + t->pos, "max_of", 6))) &&
-            peek2(p)->type == OCL_TOK_LPAREN) {
-            bool is_min = p->q[t->pos + 1] == 'i';
-            double a = 0, b = 0;
-            next(p), next(p);
-            if (!dur_expr(p, 0, &a)) break;
-            if (peek(p)->type != OCL_TOK_COMMA) {
-                unexpected(p, "duration expression", "\",\"");
-                break;
-            }
-            next(p);
-            if (!dur_expr(p, 0, &b)) break;
-            if (peek(p)->type != OCL_TOK_RPAREN) {
-                unexpected(p, "duration expression", "\")\"");
-                break;
-            }
-            next(p);
-            *out = is_min ? fmin(a, b) : fmax(a, b);
-            ok = true;
+    default:
+        if (is_minmax(p, t, &is_min)) {
+            d = dur_minmax(p, is_min ? OCL_PQL_DUR_MIN : OCL_PQL_DUR_MAX);
             break;
         }
         unexpected(p, context, expected);
-        break;
-    default:
-        unexpected(p, context, expected);
     }
     p->depth--;
-    return ok;
+    return p->failed ? NULL : d;
 }
 
-static bool dur_expr_ctx(ocl_pql_parser_t *p, int min_prec, double *out, const char *context, const char *expected)
+static ocl_pql_dur_t *dur_expr(ocl_pql_parser_t *p, int min_prec, const char *context, const char *expected)
 {
-    double lhs;
-    if (!dur_primary(p, &lhs, context, expected)) return false;
-    for (;;) {
+    ocl_pql_dur_t *lhs = dur_primary(p, context, expected);
+    while (lhs) {
         ocl_pql_tok_t *t = peek(p);
         int prec = dur_prec(t->type);
         if (prec < 0 || prec < min_prec) break;
         next(p);
-        double rhs;
-        if (!dur_expr(p, t->type == OCL_TOK_POW ? prec : prec + 1, &rhs)) return false;
-        switch (t->type) {
-        case OCL_TOK_ADD: lhs += rhs; break;
-        case OCL_TOK_SUB: lhs -= rhs; break;
-        case OCL_TOK_MUL: lhs *= rhs; break;
-        case OCL_TOK_DIV:
-            if (rhs == 0) {
-                ocl_pql_errorf(p, t->pos, "division by zero");
-                return false;
-            }
-            lhs /= rhs;
-            break;
-        case OCL_TOK_MOD:
-            if (rhs == 0) {
-                ocl_pql_errorf(p, t->pos, "modulo by zero");
-                return false;
-            }
-            lhs = fmod(lhs, rhs);
-            break;
-        default: lhs = pow(lhs, rhs); break;
+        ocl_pql_dur_t *rhs = dur_expr(p, t->type == OCL_TOK_POW ? prec : prec + 1, "duration expression", DUR_EXPECTED);
+        if (!rhs) return NULL;
+        ocl_pql_dur_t *d = dur_new(p, OCL_PQL_DUR_BINARY);
+        d->op = p->q[t->pos];
+        d->lhs = lhs;
+        d->rhs = rhs;
+        d->is_const = lhs->is_const && rhs->is_const;
+        if ((d->op == '/' || d->op == '%') && rhs->is_const && dur_const_value(rhs) == 0) {
+            ocl_pql_errorf(p, t->pos, d->op == '/' ? "division by zero" : "modulo by zero");
+            return NULL;
         }
+        lhs = d;
     }
-    *out = lhs;
-    return true;
+    return lhs;
 }
 
-static bool dur_expr(ocl_pql_parser_t *p, int min_prec, double *out)
+/* A duration in brackets or after offset. A bare literal gives only *ms;
+ * an expression is also returned in *expr, with *ms its value when it is
+ * constant (0 otherwise). `positive`: ranges and steps must be > 0. */
+static bool parse_duration_value(ocl_pql_parser_t *p, ocl_pql_dur_t *d, uint32_t pos, bool positive, int64_t *ms,
+                                 ocl_pql_dur_t **expr)
 {
-    return dur_expr_ctx(p, min_prec, out, "duration expression", "number or duration");
-}
-
-/* Seconds → milliseconds, with Prometheus's int64-nanosecond range. */
-static bool secs_to_ms(ocl_pql_parser_t *p, double s, uint32_t pos, int64_t *ms)
-{
-    if (!(s <= 9223372036.854775807 && s >= -9223372036.854775808)) {
-        ocl_pql_errorf(p, pos, "duration out of range");
+    *ms = 0;
+    *expr = NULL;
+    if (!d) return false;
+    if (d->kind != OCL_PQL_DUR_NUM) *expr = d;
+    if (!d->is_const) return true;
+    char err[128];
+    if (ocl_pql_dur_eval(d, 0, 0, ms, err, sizeof err) != 0) {
+        ocl_pql_errorf(p, pos, "%s", err);
         return false;
     }
-    *ms = (int64_t)llround(s * 1000.0);
+    if (positive && *ms <= 0) {
+        ocl_pql_errorf(p, pos, "duration must be greater than 0");
+        return false;
+    }
     return true;
 }
 
@@ -550,7 +621,7 @@ static ocl_pql_node_t *parse_aggregate(ocl_pql_parser_t *p, ocl_pql_tok_t *op)
         grouped = true;
     }
     if (peek(p)->type != OCL_TOK_LPAREN) {
-        unexpected(p, "aggregation", NULL);
+        unexpected(p, NULL, NULL);
         return NULL;
     }
     ocl_pql_node_t **args;
@@ -585,16 +656,18 @@ static ocl_pql_node_t *parse_aggregate(ocl_pql_parser_t *p, ocl_pql_tok_t *op)
 static ocl_pql_node_t *parse_range(ocl_pql_parser_t *p, ocl_pql_node_t *e)
 {
     ocl_pql_tok_t *lb = next(p);
-    double range = 0, step = 0;
-    if (!dur_expr_ctx(p, 0, &range, "subquery or range selector", "number or duration")) return NULL;
+    uint32_t rpos = peek(p)->pos;
     int64_t range_ms, step_ms = 0;
-    if (!secs_to_ms(p, range, lb->pos, &range_ms)) return NULL;
+    ocl_pql_dur_t *range_expr, *step_expr = NULL;
+    ocl_pql_dur_t *rd = dur_expr(p, 0, "subquery or range selector", DUR_EXPECTED);
+    if (!parse_duration_value(p, rd, rpos, true, &range_ms, &range_expr)) return NULL;
     ocl_pql_tok_t *t = peek(p);
     if (t->type == OCL_TOK_COLON) {
         next(p);
         if (peek(p)->type != OCL_TOK_RBRACKET) {
-            if (!dur_expr_ctx(p, 0, &step, "subquery selector", "number or duration or \"]\"")) return NULL;
-            if (!secs_to_ms(p, step, lb->pos, &step_ms)) return NULL;
+            uint32_t spos = peek(p)->pos;
+            ocl_pql_dur_t *sd = dur_expr(p, 0, "subquery selector", DUR_EXPECTED " or \"]\"");
+            if (!parse_duration_value(p, sd, spos, true, &step_ms, &step_expr)) return NULL;
             if (peek(p)->type != OCL_TOK_RBRACKET) {
                 unexpected(p, "subquery selector", "\"]\"");
                 return NULL;
@@ -605,7 +678,9 @@ static ocl_pql_node_t *parse_range(ocl_pql_parser_t *p, ocl_pql_node_t *e)
         n->type = OCL_PQL_MATRIX;
         n->sq.expr = e;
         n->sq.range_ms = range_ms;
+        n->sq.range_expr = range_expr;
         n->sq.step_ms = step_ms;
+        n->sq.step_expr = step_expr;
         child_depth(p, n, e);
         return p->failed ? NULL : n;
     }
@@ -618,7 +693,7 @@ static ocl_pql_node_t *parse_range(ocl_pql_parser_t *p, ocl_pql_node_t *e)
         ocl_pql_errorf(p, lb->pos, "ranges only allowed for vector selectors");
         return NULL;
     }
-    if (e->vs.offset_ms != 0) {
+    if (e->vs.offset_ms != 0 || e->vs.offset_expr) {
         ocl_pql_errorf(p, lb->pos, "no offset modifiers allowed before range");
         return NULL;
     }
@@ -630,61 +705,54 @@ static ocl_pql_node_t *parse_range(ocl_pql_parser_t *p, ocl_pql_node_t *e)
     n->type = OCL_PQL_MATRIX;
     n->ms.vs = e;
     n->ms.range_ms = range_ms;
+    n->ms.range_expr = range_expr;
     child_depth(p, n, e);
     return p->failed ? NULL : n;
 }
 
+/* offset <number|duration>, offset -<...>, offset (expr), offset step(),
+ * offset min_of(...): without parentheses only one operand binds, so
+ * `x offset 5m + 1` is (x offset 5m) + 1. */
 static bool parse_offset(ocl_pql_parser_t *p, ocl_pql_node_t *e)
 {
     next(p);
-    double secs = 0;
-    bool neg = false;
     ocl_pql_tok_t *t = peek(p);
     uint32_t pos = t->pos;
+    bool neg = false;
     if (t->type == OCL_TOK_SUB || t->type == OCL_TOK_ADD) {
         neg = t->type == OCL_TOK_SUB;
         next(p);
-        t = peek(p);
     }
-    switch (t->type) {
-    case OCL_TOK_NUMBER:
-    case OCL_TOK_DURATION:
-        next(p);
-        secs = number_or_duration(p, t);
-        break;
-    case OCL_TOK_LPAREN:
-    case OCL_TOK_STEP:
-    case OCL_TOK_RANGE:
-    case OCL_TOK_IDENT:
-        /* offset (expr), offset min_of(...): a duration expression operand */
-        if (t->type == OCL_TOK_IDENT && peek2(p)->type != OCL_TOK_LPAREN) {
-            unexpected(p, "offset", "number or duration");
-            return false;
-        }
-        if (!dur_primary(p, &secs, "offset", "number or duration")) return false;
-        break;
-    default:
-        unexpected(p, "offset", "number or duration");
-        return false;
+    ocl_pql_dur_t *d = dur_primary(p, "offset", DUR_EXPECTED);
+    if (!d) return false;
+    if (neg && d->kind == OCL_PQL_DUR_NUM) {
+        d->num = -d->num;
+    } else if (neg) {
+        ocl_pql_dur_t *u = dur_new(p, OCL_PQL_DUR_UNARY);
+        u->op = '-';
+        u->rhs = d;
+        u->is_const = d->is_const;
+        d = u;
     }
-    if (p->failed) return false;
-    if (neg) secs = -secs;
     int64_t ms;
-    if (!secs_to_ms(p, secs, pos, &ms)) return false;
+    ocl_pql_dur_t *expr;
+    if (!parse_duration_value(p, d, pos, false, &ms, &expr)) return false;
     int64_t *slot;
-    if (e->kind == OCL_PQL_VECTOR_SEL) slot = &e->vs.offset_ms;
-    else if (e->kind == OCL_PQL_MATRIX_SEL) slot = &e->ms.vs->vs.offset_ms;
-    else if (e->kind == OCL_PQL_SUBQUERY) slot = &e->sq.offset_ms;
+    ocl_pql_dur_t **xslot;
+    if (e->kind == OCL_PQL_VECTOR_SEL) slot = &e->vs.offset_ms, xslot = &e->vs.offset_expr;
+    else if (e->kind == OCL_PQL_MATRIX_SEL) slot = &e->ms.vs->vs.offset_ms, xslot = &e->ms.vs->vs.offset_expr;
+    else if (e->kind == OCL_PQL_SUBQUERY) slot = &e->sq.offset_ms, xslot = &e->sq.offset_expr;
     else {
         ocl_pql_errorf(p, e->pos,
                        "offset modifier must be preceded by an instant vector selector or range vector selector or a subquery");
         return false;
     }
-    if (*slot != 0) {
+    if (*slot != 0 || *xslot) {
         ocl_pql_errorf(p, e->pos, "offset may not be set multiple times");
         return false;
     }
     *slot = ms;
+    *xslot = expr;
     e->end = p->toks.v[p->i - 1].pos + p->toks.v[p->i - 1].len;
     return true;
 }
@@ -705,17 +773,18 @@ static bool parse_at(ocl_pql_parser_t *p, ocl_pql_node_t *e)
         next(p);
     } else {
         bool neg = false;
-        if ((t->type == OCL_TOK_ADD || t->type == OCL_TOK_SUB) && peek2(p)->type == OCL_TOK_NUMBER) {
+        if ((t->type == OCL_TOK_ADD || t->type == OCL_TOK_SUB) &&
+            (peek2(p)->type == OCL_TOK_NUMBER || peek2(p)->type == OCL_TOK_DURATION)) {
             neg = t->type == OCL_TOK_SUB;
             next(p);
             t = peek(p);
         }
-        if (t->type != OCL_TOK_NUMBER) {
+        if (t->type != OCL_TOK_NUMBER && t->type != OCL_TOK_DURATION) {
             unexpected(p, "@", "timestamp");
             return false;
         }
         next(p);
-        ts = parse_number_text(p, t);
+        ts = number_or_duration(p, t);
         if (p->failed) return false;
         if (neg) ts = -ts;
         if (isinf(ts) || isnan(ts) || ts >= 9223372036854775807.0 || ts <= -9223372036854775808.0) {
@@ -946,6 +1015,7 @@ static ocl_pql_node_t *parse_expr(ocl_pql_parser_t *p, int min_prec)
         }
         n->bin.rhs = rhs;
         n->end = rhs->end;
+        n->type = lhs->type == OCL_PQL_SCALAR && rhs->type == OCL_PQL_SCALAR ? OCL_PQL_SCALAR : OCL_PQL_VECTOR;
         child_depth(p, n, lhs);
         child_depth(p, n, rhs);
         lhs = p->failed ? NULL : n;

@@ -77,6 +77,12 @@ int ocl_pql_parse_duration(const char *s, size_t n, int64_t *ms, char *err, size
 /* Appends a duration in Prometheus's model.Duration format ("1h30m", "0s"). */
 void ocl_pql_format_duration(ocl_buf_t *out, int64_t ms);
 
+/* Go's strconv.FormatFloat(v, 'f', -1, 64), with +Inf/-Inf/NaN (format.c). */
+void ocl_pql_format_number(ocl_buf_t *out, double v);
+
+/* Prints a duration expression as Prometheus's DurationExpr.String() (durexpr.c). */
+void ocl_pql_format_dur(ocl_buf_t *out, const ocl_pql_dur_t *d);
+
 /* True for [a-zA-Z_][a-zA-Z0-9_]* (label names printed unquoted). */
 bool ocl_pql_legacy_label(ocl_str_t s);
 

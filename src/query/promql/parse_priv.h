@@ -17,6 +17,7 @@ typedef struct {
     size_t errlen;          /* its size */
     bool failed;            /* an error was recorded (the first one wins) */
     int depth;              /* current parse recursion depth */
+    int dur_nodes;          /* duration-expression nodes built (bounded like depth) */
     ocl_pql_node_t **sels;  /* every vector selector built (to release regexes on failure) */
     uint32_t n_sels, cap_sels; /* count, capacity */
 } ocl_pql_parser_t;
