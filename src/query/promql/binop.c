@@ -269,7 +269,7 @@ static int vector_vector(ev_t *ev, const ocl_pql_node_t *n, val_t *l, val_t *r, 
     out->type = OCL_PQL_VECTOR;
     lmap_t outmap = {0};
     for (size_t k = 0; k < many->n; k++) {
-        if (ocl_pqlx_check(ev)) return ev->rc;
+        if (ocl_pqlx_work(ev, ev->n)) return ev->rc;
         es_t *s = &many->s[k];
         int32_t last_one = -1;
         es_t *o = NULL;

@@ -80,8 +80,15 @@ void ocl_pqlx_annot(ev_t *ev, bool warn, const ocl_pql_node_t *pos, const char *
 
 int ocl_pqlx_check(ev_t *ev)
 {
+    return ocl_pqlx_work(ev, 1);
+}
+
+int ocl_pqlx_work(ev_t *ev, uint64_t units)
+{
     if (ev->rc) return ev->rc;
-    if ((++ev->tick & 255) != 0) return 0;
+    ev->work += units;
+    if (ev->work < ev->next_check) return 0;
+    ev->next_check = ev->work + 8192;
     if (ev->cancel && *ev->cancel)
         return ocl_pqlx_fail(ev, OCL_PQL_ERR_CANCELED, "query was canceled in expression evaluation");
     if (now_ns() > ev->deadline_ns)
@@ -290,7 +297,7 @@ static int eval_vector_sel(ev_t *ev, const ocl_pql_node_t *n, bool ts_out, val_t
     if (rc) return rc;
     out->type = OCL_PQL_VECTOR;
     for (size_t k = 0; k < ns; k++) {
-        if ((rc = ocl_pqlx_check(ev))) return rc;
+        if ((rc = ocl_pqlx_work(ev, ev->n + ss[k].n))) return rc;
         const ocl_series_t *s = &ss[k];
         es_t *e = NULL;
         uint32_t j = 0; /* first sample with t > ref */
@@ -406,7 +413,8 @@ static int eval_subquery(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
             } else {
                 out->m = ocl_arena_alloc(ev->a, (inner.n + 1) * sizeof(rs_t));
                 out->nm = 0;
-                for (size_t k = 0; k < inner.n; k++) {
+                for (size_t k = 0; k < inner.n && rc == 0; k++) {
+                    rc = ocl_pqlx_work(ev, ev->n);
                     es_t *s = &inner.s[k];
                     uint32_t cnt = 0;
                     for (size_t i = 0; i < ev->n; i++)
