@@ -98,6 +98,15 @@ for job in prom file ocelot; do
 	[ "$(scrapes "$job" failure)" = 0 ] || fail "job $job: failed scrapes: $(scrapes "$job" failure)"
 done
 
+# Every batch was stored, and the store holds series.
+selfm=$(curl -fsS "http://$OCL_API/metrics")
+grep -qx 'ocelot_scrape_write_failures_total 0' <<<"$selfm" ||
+	fail "scraped batches were refused by the store: $(grep scrape_write_failures <<<"$selfm")"
+grep -qx 'ocelot_scrape_targets 3' <<<"$selfm" || fail "ocelot_scrape_targets is not 3"
+head_series=$(awk '$1 == "ocelot_tsdb_head_series" { print $2 }' <<<"$selfm")
+[ -n "$head_series" ] && [ "${head_series%.*}" -gt 100 ] ||
+	fail "the TSDB head holds '${head_series}' series after scraping Prometheus (expected > 100)"
+
 # --- the query API -------------------------------------------------------------------
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://$OCL_API/api/v1/query?query=up")
 if [ "$code" = 404 ] || [ "$code" = 501 ]; then
