@@ -129,6 +129,19 @@ ocl_buf_t *ocl_scrape_target_body(ocl_scrape_target_t *t)
     return b;
 }
 
+/* The hash of the set-of-series tables: one short XXH3 per name and value,
+ * chained through the seed (much cheaper than a streaming hash for the
+ * short strings of label sets). Only used inside this file. */
+static uint64_t series_hash(const ocl_labels_t *ls)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull;
+    for (uint32_t i = 0; i < ls->n; i++) {
+        h = XXH3_64bits_withSeed(ls->v[i].name.p, ls->v[i].name.n, h);
+        h = XXH3_64bits_withSeed(ls->v[i].value.p, ls->v[i].value.n, h ^ 0xff);
+    }
+    return h;
+}
+
 static bool set_has(const gen_t *g, const ocl_labels_t *ls, uint64_t h)
 {
     if (!g->tab_cap) return false;
@@ -272,7 +285,7 @@ int ocl_scrape_target_build(ocl_scrape_target_t *t, const char *fetch_err, const
             }
             series[ns++] = (ocl_prom_series_t){ls, pb.series[i].samples, 1};
             g->series[g->n] = ls;
-            g->hashes[g->n] = ocl_labels_hash(&ls);
+            g->hashes[g->n] = series_hash(&ls);
             if (set_add(g, g->n)) {
                 if (!set_has(prev, &ls, g->hashes[g->n])) added++;
                 g->n++;

@@ -82,8 +82,15 @@ static int parse_float(const char *s, size_t n, double *out)
         return 0;
     }
     size_t digits = 0;
-    while (i < n && s[i] >= '0' && s[i] <= '9')
+    uint64_t iv = 0;
+    while (i < n && s[i] >= '0' && s[i] <= '9') {
+        iv = iv * 10 + (uint64_t)(s[i] - '0'); /* exact while digits <= 15 */
         i++, digits++;
+    }
+    if (i == n && digits && digits <= 15) { /* the common case: an integer */
+        *out = neg ? -(double)iv : (double)iv;
+        return 0;
+    }
     if (i < n && s[i] == '.') {
         i++;
         while (i < n && s[i] >= '0' && s[i] <= '9')
