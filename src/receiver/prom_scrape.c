@@ -46,6 +46,9 @@ typedef struct {
     ocl_arena_t arena;    /* labels, batch arrays, hash set */
     ocl_labels_t *series; /* distinct scraped series of the scrape */
     uint64_t *hashes;     /* their label hashes */
+    uint8_t *track;       /* per series: 1 = gets a staleness marker when it
+                           * disappears (0 for samples with an honoured
+                           * timestamp of their own, as in Prometheus) */
     size_t n;             /* number of series */
     uint32_t *tab;        /* hash set: index into series + 1, 0 = empty */
     size_t tab_cap;       /* slots, a power of two (0 = no set) */
@@ -269,6 +272,7 @@ int ocl_scrape_target_build(ocl_scrape_target_t *t, const char *fetch_err, const
     if (!rc) {
         g->series = ocl_arena_alloc(&g->arena, (scraped ? scraped : 1) * sizeof *g->series);
         g->hashes = ocl_arena_alloc(&g->arena, (scraped ? scraped : 1) * sizeof *g->hashes);
+        g->track = ocl_arena_alloc(&g->arena, scraped ? scraped : 1);
         g->tab_cap = 16;
         while (g->tab_cap < scraped * 2)
             g->tab_cap <<= 1;
@@ -286,6 +290,7 @@ int ocl_scrape_target_build(ocl_scrape_target_t *t, const char *fetch_err, const
             series[ns++] = (ocl_prom_series_t){ls, pb.series[i].samples, 1};
             g->series[g->n] = ls;
             g->hashes[g->n] = series_hash(&ls);
+            g->track[g->n] = !t->honor_timestamps || pb.series[i].samples[0].t == start_ms;
             if (set_add(g, g->n)) {
                 if (!set_has(prev, &ls, g->hashes[g->n])) added++;
                 g->n++;
@@ -309,7 +314,7 @@ int ocl_scrape_target_build(ocl_scrape_target_t *t, const char *fetch_err, const
     /* Staleness markers for the previous scrape's series that are gone. */
     rs[N_REPORT] = (ocl_sample_t){start_ms, ocl_stale_nan()};
     for (size_t i = 0; i < prev->n; i++)
-        if (!set_has(g, &prev->series[i], prev->hashes[i]))
+        if (prev->track[i] && !set_has(g, &prev->series[i], prev->hashes[i]))
             series[ns++] = (ocl_prom_series_t){prev->series[i], &rs[N_REPORT], 1};
     *out = (ocl_prom_batch_t){series, ns, rc ? NULL : pb.meta, rc ? 0 : pb.n_meta};
     t->cur ^= 1;
@@ -328,7 +333,7 @@ void ocl_scrape_target_stale_all(ocl_scrape_target_t *t, int64_t ts_ms, ocl_prom
     ocl_sample_t *s = ocl_arena_alloc(&next->arena, sizeof *s);
     *s = (ocl_sample_t){ts_ms, ocl_stale_nan()};
     for (size_t i = 0; i < last->n; i++)
-        series[ns++] = (ocl_prom_series_t){last->series[i], s, 1};
+        if (last->track[i]) series[ns++] = (ocl_prom_series_t){last->series[i], s, 1};
     if (last->report)
         for (int r = 0; r < N_REPORT; r++)
             series[ns++] = (ocl_prom_series_t){t->report[r], s, 1};

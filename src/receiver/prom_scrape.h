@@ -10,7 +10,9 @@
  * scrape_samples_post_metric_relabeling and scrape_series_added, and a
  * staleness marker for every series of the previous scrape that is gone
  * (all of them when the scrape failed; up is then 0). Timestamps are the
- * scrape start unless the exposition has its own and honor_timestamps.
+ * scrape start unless the exposition has its own and honor_timestamps;
+ * series with such a timestamp of their own get no staleness markers
+ * (Prometheus's rule: their writer decides when they end).
  * A target remembers the previous scrape's series in a hash set whose
  * labels point into that scrape's body, kept alive until the next one.
  *

@@ -172,6 +172,30 @@ static void test_staleness(void **state)
     ocl_scrape_target_destroy(t);
 }
 
+static void test_explicit_timestamps(void **state)
+{
+    (void)state;
+    /* A series with its own (honoured) timestamp gets no staleness marker
+     * when it disappears; without honor_timestamps it does. */
+    for (int honor = 0; honor < 2; honor++) {
+        ocl_scrape_target_t *t = target(false, honor);
+        ocl_prom_batch_t b;
+        char err[64];
+        const char *s1 = "a 1 500\nb 2\n";
+        assert_int_equal(
+            ocl_scrape_target_build(t, NULL, s1, strlen(s1), 1000, 0, &b, err, sizeof err), 0);
+        assert_int_equal(
+            ocl_scrape_target_build(t, NULL, "c 1\n", 4, 2000, 0, &b, err, sizeof err), 0);
+        if (honor)
+            expect_batch(&b, "b{" T "} stale@2000\nc{" T "} 1.0@2000\n" REPORT(
+                                 "1.0", "0.0", "1.0", "1.0", "2000"));
+        else
+            expect_batch(&b, "a{" T "} stale@2000\nb{" T "} stale@2000\nc{" T "} 1.0@2000\n" REPORT(
+                                 "1.0", "0.0", "1.0", "1.0", "2000"));
+        ocl_scrape_target_destroy(t);
+    }
+}
+
 static void test_many_series(void **state)
 {
     (void)state;
@@ -482,6 +506,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_labels),          cmocka_unit_test(test_staleness),
+        cmocka_unit_test(test_explicit_timestamps),
         cmocka_unit_test(test_many_series),     cmocka_unit_test(test_config),
         cmocka_unit_test(test_manager),         cmocka_unit_test(test_manager_refused),
     };
