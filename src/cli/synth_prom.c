@@ -315,14 +315,58 @@ static void init_state(ocl_synth_prom_t *s)
     }
 }
 
-/* Advances every series by one interval. Histograms: the first bucket of
- * each draws the request count n; buckets get their share with jitter,
- * accumulated over le; _sum and _count follow from the same counts. */
+/* One interval of a histogram: n requests spread over the buckets (k[b]
+ * observations in bucket b's interval), and the sum of their latencies.
+ * Up to 64 requests are drawn one by one from the histogram's log-normal;
+ * more are spread by the expected shares with jitter, the rounding rest
+ * going to the most likely bucket. */
+static void hist_step(uint64_t *x, const tmpl_t *t0, double median, double n, double *k,
+                      double *sum)
+{
+    *sum = 0;
+    for (int b = 0; b < BUCKETS; b++)
+        k[b] = 0;
+    if (n <= 64) {
+        for (int i = 0; i < (int)n; i++) {
+            double u1 = rndf(x), u2 = rndf(x);
+            double z = sqrt(-2 * log(u1 > 0 ? u1 : 1e-300)) * cos(2 * M_PI * u2);
+            double lat = median * exp(0.9 * z);
+            int b = 0;
+            while (b < BUCKETS - 1 && lat > le_v[b])
+                b++;
+            k[b]++;
+            *sum += lat;
+        }
+        return;
+    }
+    double got = 0;
+    int mode = 0;
+    for (int b = 0; b < BUCKETS; b++) {
+        k[b] = round(n * t0[b].param * uni(x, 0.85, 1.15));
+        if (t0[b].param > t0[mode].param) mode = b;
+        got += k[b];
+    }
+    k[mode] += n - got;
+    if (k[mode] < 0) { /* jitter overshot: fall back to exact shares */
+        got = 0;
+        for (int b = 0; b < BUCKETS; b++)
+            got += (k[b] = floor(n * t0[b].param));
+        k[mode] += n - got;
+    }
+    for (int b = 0; b < BUCKETS; b++) {
+        double lo = b ? le_v[b - 1] : 0, hi = b == BUCKETS - 1 ? lo * 2 : le_v[b];
+        *sum += k[b] * uni(x, lo, hi);
+    }
+}
+
+/* Advances every series by one interval. Histograms: at the first bucket
+ * the whole interval is drawn (hist_step); buckets accumulate it over le;
+ * _sum and _count follow from the same draw. */
 static void advance(ocl_synth_prom_t *s, double scale)
 {
     uint64_t *x = &s->rng;
     double iv = (double)s->cfg.interval_ms / 1000.0 * scale;
-    double h_n = 0, h_cum = 0, h_sum = 0, load1 = 0;
+    double h_k[BUCKETS], h_cum = 0, h_sum = 0, load1 = 0;
     for (uint32_t i = 0; i < s->cfg.series; i++) {
         uint32_t ti = i % OCL_SYNTH_PROM_PER_HOST;
         const tmpl_t *t = &s->t[ti];
@@ -363,21 +407,12 @@ static void advance(ocl_synth_prom_t *s, double scale)
             break;
         case K_BUCKET:
             if (t->bucket == 0) {
-                h_n = round(iv * st->rate * uni(x, 0.7, 1.3));
+                double n = round(iv * st->rate * uni(x, 0.7, 1.3));
+                hist_step(x, t, hists[hist_of(ti)].median, n, h_k, &h_sum);
                 h_cum = 0;
-                h_sum = 0;
             }
-            {
-                double k = t->bucket == BUCKETS - 1 ? h_n - h_cum
-                                                    : round(h_n * t->param * uni(x, 0.8, 1.2));
-                if (k < 0) k = 0;
-                if (h_cum + k > h_n && t->bucket != BUCKETS - 1) k = h_n - h_cum;
-                double lo = t->bucket ? le_v[t->bucket - 1] : 0;
-                double hi = t->bucket == BUCKETS - 1 ? lo * 2 : le_v[t->bucket];
-                h_sum += k * uni(x, lo, hi);
-                h_cum += k;
-                st->v += h_cum;
-            }
+            h_cum += h_k[t->bucket];
+            st->v += h_cum;
             break;
         case K_HSUM:
             st->v += h_sum;
