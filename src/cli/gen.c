@@ -70,6 +70,7 @@ typedef struct {
     int64_t interval_ms;             /* prom-rw: simulated scrape interval */
     bool realtime;                   /* prom-rw: send step s at start + s x interval */
     const char *job;                 /* prom-rw: job label value */
+    int64_t start_ms;                /* prom-rw: time of step 0 (0 = from now and --steps) */
 } opts_t;
 
 /* One encoded request body. */
@@ -180,6 +181,8 @@ static void usage(FILE *f)
                "  --interval-ms N      simulated scrape interval (15000)\n"
                "  --realtime           send step s at start + s x interval, timestamps from now\n"
                "  --job NAME           job label value (node)\n"
+               "  --start-ms T         timestamp of step 0, ms since the epoch (default: see above);\n"
+               "                       the same --seed, --series and --start-ms send the same samples\n"
                "  --ack-log FILE       append every acknowledged sample as a line\n"
                "                       '<t ms> <value %%.17g> <series as Prometheus prints it>'\n\n"
                "Exit status: 0 if no request failed (throttled is not a failure), 1 otherwise.\n");
@@ -712,6 +715,9 @@ static int parse_args(int argc, char **argv, opts_t *o)
         } else if (opt(argc, argv, &i, "--interval-ms", &v)) {
             if (!parse_u64(v, 86400000, &u) || !u) goto bad;
             o->interval_ms = (int64_t)u;
+        } else if (opt(argc, argv, &i, "--start-ms", &v)) {
+            if (!parse_u64(v, INT64_MAX, &u) || !u) goto bad;
+            o->start_ms = (int64_t)u;
         } else if (!strcmp(a, "--realtime")) {
             o->realtime = true;
         } else if (opt(argc, argv, &i, "--job", &v)) {
@@ -1048,7 +1054,9 @@ int ocl_cmd_gen(int argc, char **argv)
         g.prom_per_step = (o->series + o->batch - 1) / o->batch;
         int64_t now_ms = (int64_t)(ocl_now_unix_nano() / 1000000ull);
         /* replay: every timestamp (step offsets < 1 interval) lies in the past */
-        g.prom_start_ms = o->realtime ? now_ms : now_ms - (int64_t)(o->steps + 1) * o->interval_ms;
+        g.prom_start_ms = o->start_ms         ? o->start_ms
+                          : o->realtime ? now_ms
+                                        : now_ms - (int64_t)(o->steps + 1) * o->interval_ms;
         ocl_synth_prom_cfg_t pc = {.series = o->series,
                                    .seed = o->seed,
                                    .start_ms = g.prom_start_ms,

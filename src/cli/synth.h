@@ -78,7 +78,12 @@ ocl_synth_prom_t *ocl_synth_prom_create(const ocl_synth_prom_cfg_t *cfg);
 void ocl_synth_prom_destroy(ocl_synth_prom_t *s);
 uint32_t ocl_synth_prom_series(const ocl_synth_prom_t *s);
 /* Timestamp (ms) of series `series` at step `step`: start + step x interval
- * + the host's scrape offset (< interval) + jitter of -3..+3 ms. */
+ * + the host's scrape offset + a jitter: 0 for 80 % of the scrapes, +-1 ms
+ * for 15 %, +-2..5 ms for 5 %. The offset lies in [50, interval - 50) ms
+ * (intervals over 200 ms), so with `start` a multiple of the interval no
+ * sample is within 45 ms of a multiple of the interval: PromQL windows whose
+ * edges are such multiples never have a sample on an edge (tests compare
+ * engines whose edges differ: left-open vs left-closed). */
 int64_t ocl_synth_prom_time(const ocl_synth_prom_t *s, uint64_t step, uint32_t series);
 /* Fills `out` with one sample of each series in [first, first + n) at step
  * `step` (no metadata). Steps must not decrease from call to call; the

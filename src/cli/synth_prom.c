@@ -25,8 +25,12 @@
  * kernel's do; each histogram draws a request count per step and spreads it
  * over the buckets by a per-histogram log-normal latency, so buckets stay
  * cumulative and _count equals the +Inf bucket. Timestamps: step s of a host
- * is at start + s x interval + the host's fixed scrape offset (< interval)
- * + a jitter of -3..+3 ms, like scrapes of independent targets.
+ * is at start + s x interval + the host's fixed scrape offset (50 ms to
+ * interval - 50 ms)
+ * + a jitter (0 for 80 % of scrapes, +-1 ms for 15 %, +-2..5 ms for 5 %),
+ * like scrapes of independent targets by a ticker with sub-ms delays. Steal
+ * time only on 30 % of hosts (VMs), nice time on 20 %; /boot/efi is never
+ * written.
  *
  * Invariants: the values of step s depend only on the seed and s (state is
  * advanced one step at a time, all series at once, O(series)); a step's
@@ -261,6 +265,7 @@ static void init_state(ocl_synth_prom_t *s)
 {
     uint64_t *x = &s->rng;
     double mem_total = 0, cpu_busy = 1;
+    bool vm = false, niced = false;
     for (uint32_t i = 0; i < s->cfg.series; i++) {
         uint32_t ti = i % OCL_SYNTH_PROM_PER_HOST;
         const tmpl_t *t = &s->t[ti];
@@ -269,10 +274,14 @@ static void init_state(ocl_synth_prom_t *s)
             mem_total = (double)(8ull << (rnd(x) % 3)) * 1073741824.0 -
                         (double)(rnd(x) % 65536) * 4096.0; /* 8/16/32 GiB less reserved */
             cpu_busy = uni(x, 0.3, 2.0);                   /* host load factor */
+            vm = rndf(x) < 0.3;    /* only VMs have steal time */
+            niced = rndf(x) < 0.2; /* most hosts run nothing niced */
         }
         switch (t->kind) {
         case K_CPU:
             st->rate = t->param * (t->param > 0.5 ? 1 : cpu_busy);
+            if ((!strcmp(t->lv[1], "steal") && !vm) || (!strcmp(t->lv[1], "nice") && !niced))
+                st->rate = 0;
             st->v = round_to(uni(x, 1e5, 5e6) * t->param, 0.01);
             break;
         case K_BYTES:
@@ -296,7 +305,8 @@ static void init_state(ocl_synth_prom_t *s)
             break;
         case K_FS_AVAIL:
             st->rate = s->st[i - 3].v; /* the size of the same filesystem */
-            st->v = round_to(st->rate * uni(x, 0.05, 0.9), 4096);
+            if (!strcmp(t->lv[2], "/boot/efi")) st->rate = -st->rate; /* never written */
+            st->v = round_to(fabs(st->rate) * uni(x, 0.05, 0.9), 4096);
             break;
         case K_LOAD:
             st->rate = cpu_busy;
@@ -390,7 +400,7 @@ static void advance(ocl_synth_prom_t *s, double scale)
         }
         case K_FS_AVAIL: {
             double nv = st->v - round_to(uni(x, -2e6, 6e6) * scale, 4096);
-            if (nv > 0 && nv < st->rate) st->v = nv;
+            if (nv > 0 && nv < st->rate) st->v = nv; /* rate < 0: read-only */
             break;
         }
         case K_LOAD:
@@ -442,7 +452,9 @@ ocl_synth_prom_t *ocl_synth_prom_create(const ocl_synth_prom_cfg_t *cfg)
     s->host_off = ocl_calloc(s->hosts, sizeof(*s->host_off));
     for (uint32_t h = 0; h < s->hosts; h++) {
         snprintf(s->inst[h], sizeof(s->inst[h]), "host-%04u:9100", h);
-        s->host_off[h] = (int32_t)(rnd(&s->rng) % (uint64_t)s->cfg.interval_ms);
+        /* never within 50 ms of a multiple of the interval (see synth.h) */
+        uint64_t span = s->cfg.interval_ms > 200 ? (uint64_t)s->cfg.interval_ms - 100 : 1;
+        s->host_off[h] = (int32_t)(rnd(&s->rng) % span + (span > 1 ? 50 : 0));
     }
     s->labels = ocl_calloc((size_t)s->cfg.series * 8, sizeof(ocl_label_t));
     s->n_labels = ocl_calloc(s->cfg.series, 1);
@@ -475,7 +487,12 @@ int64_t ocl_synth_prom_time(const ocl_synth_prom_t *s, uint64_t step, uint32_t s
     uint32_t host = series / OCL_SYNTH_PROM_PER_HOST;
     uint64_t h = (step + 1) * 0x9E3779B97F4A7C15ull ^ (uint64_t)host * 0xC2B2AE3D27D4EB4Full;
     h ^= h >> 29;
-    int64_t jitter = (int64_t)(h % 7) - 3;
+    h *= 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 32;
+    /* scrape jitter: 80 % on time to the ms, 15 % +-1 ms, 5 % +-2..5 ms */
+    uint32_t r = (uint32_t)(h % 100);
+    int64_t sign = (h >> 8) & 1 ? 1 : -1;
+    int64_t jitter = r < 80 ? 0 : r < 95 ? sign : sign * (2 + (int64_t)((h >> 9) % 4));
     return s->cfg.start_ms + (int64_t)step * s->cfg.interval_ms + s->host_off[host] + jitter;
 }
 
