@@ -1,0 +1,682 @@
+/*
+ * tsdb.c — the public face of the metrics TSDB (tsdb.h): open/close with
+ * block discovery, appends with Prometheus's rules, queries that merge the
+ * head and the blocks, metadata and stats. Maintenance (block cut,
+ * compaction, retention) lives in compact.c, the head in head.c, the block
+ * format in block.c.
+ *
+ * Queries take the read lock for their whole duration and copy labels and
+ * samples into the caller's arena; a source (each overlapping block, then
+ * the head) contributes entries that are then sorted by labels and merged
+ * (samples by time, a timestamp present in several sources kept once).
+ * Tuned for many small appends (one batch per remote-write request or
+ * scrape) and for queries touching up to ~10^5 series.
+ */
+#include "store/metrics/block.h"
+
+#include "core/log.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#define DEFAULT_RANGE (2 * 3600 * 1000LL)
+#define DEFAULT_RETENTION (15 * 24 * 3600 * 1000LL)
+
+/* ---- open / close ---- */
+
+static int block_cmp(const void *a, const void *b)
+{
+    const ocl_block_t *x = *(ocl_block_t *const *)a, *y = *(ocl_block_t *const *)b;
+    if (x->mint != y->mint) return x->mint < y->mint ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+void ocl_tsdb_sort_blocks(ocl_tsdb_t *db);
+void ocl_tsdb_sort_blocks(ocl_tsdb_t *db)
+{
+    if (db->nblocks > 1) qsort(db->blocks, db->nblocks, sizeof *db->blocks, block_cmp);
+    /* the watermark never moves back (retention may drop every block) */
+    for (uint32_t i = 0; i < db->nblocks; i++)
+        if (db->blocks[i]->maxt > db->persisted_before) db->persisted_before = db->blocks[i]->maxt;
+}
+
+static int load_blocks(ocl_tsdb_t *db)
+{
+    DIR *d = opendir(db->dir);
+    if (!d) return OCL_EIO;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.') continue;
+        size_t l = strlen(de->d_name);
+        char path[4096];
+        if (snprintf(path, sizeof path, "%s/%s", db->dir, de->d_name) >= (int)sizeof path) continue;
+        if (l > 4 && strcmp(de->d_name + l - 4, ".tmp") == 0) {
+            ocl_info("tsdb: removing unfinished block %s", path);
+            ocl_block_remove_dir(path);
+            continue;
+        }
+        struct stat sb;
+        if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode)) continue;
+        ocl_block_t *b;
+        int rc = ocl_block_open(path, &b);
+        if (rc) {
+            ocl_warn("tsdb: skipping block %s: %s", path, ocl_strerror(rc));
+            continue;
+        }
+        db->blocks = ocl_realloc(db->blocks, (db->nblocks + 1) * sizeof *db->blocks);
+        db->blocks[db->nblocks++] = b;
+    }
+    closedir(d);
+    ocl_tsdb_sort_blocks(db);
+    db->min_valid_t = db->persisted_before;
+    return 0;
+}
+
+int ocl_tsdb_open(const ocl_tsdb_opts_t *opts, ocl_tsdb_t **out)
+{
+    int rc = 0;
+    ocl_tsdb_t *db = ocl_calloc(1, sizeof *db);
+    db->opts = *opts;
+    if (db->opts.block_range_ms <= 0) db->opts.block_range_ms = DEFAULT_RANGE;
+    if (db->opts.retention_ms <= 0) db->opts.retention_ms = DEFAULT_RETENTION;
+    if (db->opts.max_series == 0) db->opts.max_series = 1000000;
+    pthread_rwlock_init(&db->lock, NULL);
+    pthread_mutex_init(&db->maint, NULL);
+    ocl_head_init(&db->head, db->opts.block_range_ms);
+    db->min_valid_t = INT64_MIN;
+    db->persisted_before = INT64_MIN;
+    if (opts->dir) {
+        db->dir = ocl_strndup(opts->dir, strlen(opts->dir));
+        db->opts.dir = db->dir;
+        if ((rc = ocl_mkdir_p(db->dir)) != 0) goto error;
+        if ((rc = load_blocks(db)) != 0) goto error;
+    }
+    *out = db;
+    return 0;
+error:
+    ocl_tsdb_close(db);
+    return rc;
+}
+
+void ocl_tsdb_close(ocl_tsdb_t *db)
+{
+    if (!db) return;
+    for (uint32_t i = 0; i < db->nblocks; i++)
+        ocl_block_close(db->blocks[i]);
+    ocl_free(db->blocks);
+    for (uint32_t i = 0; i < db->nmeta; i++)
+        ocl_free(db->meta[i].mem);
+    ocl_free(db->meta);
+    ocl_head_dispose(&db->head);
+    pthread_rwlock_destroy(&db->lock);
+    pthread_mutex_destroy(&db->maint);
+    ocl_free(db->dir);
+    ocl_free(db);
+}
+
+/* ---- append ---- */
+
+static int str_cmp(ocl_str_t a, ocl_str_t b)
+{
+    size_t n = OCL_MIN(a.n, b.n);
+    int c = n ? memcmp(a.p, b.p, n) : 0;
+    if (c) return c;
+    return a.n < b.n ? -1 : a.n > b.n;
+}
+
+static bool batch_valid(const ocl_prom_batch_t *b)
+{
+    if (b->n_series && !b->series) return false;
+    if (b->n_meta && !b->meta) return false;
+    for (size_t i = 0; i < b->n_series; i++) {
+        const ocl_prom_series_t *s = &b->series[i];
+        if (s->n_samples && !s->samples) return false;
+        if (s->labels.n && !s->labels.v) return false;
+        bool name = false;
+        for (uint32_t k = 0; k < s->labels.n; k++) {
+            const ocl_label_t *l = &s->labels.v[k];
+            if (l->name.n == 0 || l->value.n == 0) return false;
+            if (k && str_cmp(s->labels.v[k - 1].name, l->name) >= 0) return false;
+            if (ocl_str_eq_c(l->name, OCL_METRIC_NAME)) name = true;
+        }
+        if (!name) return false;
+    }
+    return true;
+}
+
+static void set_error(ocl_tsdb_append_result_t *res, const char *what, const ocl_labels_t *ls,
+                      int64_t t)
+{
+    if (!res || res->first_error[0]) return;
+    ocl_buf_t b;
+    ocl_buf_init(&b);
+    ocl_labels_format(ls, &b);
+    snprintf(res->first_error, sizeof res->first_error, "%s for series %.*s at timestamp %lld",
+             what, (int)OCL_MIN(b.len, 120), (const char *)b.p, (long long)t);
+    ocl_buf_dispose(&b);
+}
+
+static void meta_upsert(ocl_tsdb_t *db, const ocl_prom_meta_t *m)
+{
+    uint32_t lo = 0, hi = db->nmeta;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        int c = str_cmp(db->meta[mid].m.family, m->family);
+        if (c == 0) {
+            ocl_meta_ent_t *e = &db->meta[mid];
+            if (e->m.type == m->type && ocl_str_eq(e->m.help, m->help) &&
+                ocl_str_eq(e->m.unit, m->unit))
+                return;
+            lo = mid;
+            hi = UINT32_MAX;
+            break;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t n = m->family.n + m->help.n + m->unit.n + 3;
+    char *mem = ocl_malloc(n), *p = mem;
+    ocl_prom_meta_t c = {.type = m->type};
+    ocl_str_t src[3] = {m->family, m->help, m->unit};
+    ocl_str_t *dst[3] = {&c.family, &c.help, &c.unit};
+    for (int i = 0; i < 3; i++) {
+        if (src[i].n) memcpy(p, src[i].p, src[i].n);
+        p[src[i].n] = 0;
+        *dst[i] = (ocl_str_t){p, src[i].n};
+        p += src[i].n + 1;
+    }
+    if (hi == UINT32_MAX) { /* replace */
+        ocl_free(db->meta[lo].mem);
+        db->meta[lo] = (ocl_meta_ent_t){c, mem};
+        return;
+    }
+    if (db->nmeta == db->capmeta) {
+        db->capmeta = db->capmeta ? db->capmeta * 2 : 64;
+        db->meta = ocl_realloc(db->meta, db->capmeta * sizeof *db->meta);
+    }
+    memmove(db->meta + lo + 1, db->meta + lo, (db->nmeta - lo) * sizeof *db->meta);
+    db->meta[lo] = (ocl_meta_ent_t){c, mem};
+    db->nmeta++;
+}
+
+int ocl_tsdb_append(ocl_tsdb_t *db, const ocl_prom_batch_t *b, ocl_tsdb_append_result_t *res)
+{
+    ocl_tsdb_append_result_t local;
+    if (!res) res = &local;
+    memset(res, 0, sizeof *res);
+    if (!batch_valid(b)) return OCL_EINVAL;
+    pthread_rwlock_wrlock(&db->lock);
+    ocl_head_t *h = &db->head;
+    for (size_t i = 0; i < b->n_series; i++) {
+        const ocl_prom_series_t *ps = &b->series[i];
+        if (!ps->n_samples) continue;
+        uint64_t hash = ocl_labels_hash(&ps->labels);
+        ocl_hseries_t *s = ocl_head_find(h, &ps->labels, hash);
+        if (!s) {
+            if (h->nseries >= db->opts.max_series) {
+                res->series_limited += ps->n_samples;
+                if (!res->first_error[0])
+                    snprintf(res->first_error, sizeof res->first_error,
+                             "too many series: the limit of %u active series is reached",
+                             db->opts.max_series);
+                continue;
+            }
+            /* a series whose samples are all out of bounds is not created */
+            bool any = false;
+            for (uint32_t k = 0; k < ps->n_samples && !any; k++)
+                any = ps->samples[k].t >= db->min_valid_t;
+            if (!any) {
+                res->out_of_bounds += ps->n_samples;
+                set_error(res, "out of bounds", &ps->labels, ps->samples[0].t);
+                continue;
+            }
+            s = ocl_head_create(h, &ps->labels, hash);
+            res->new_series++;
+        }
+        for (uint32_t k = 0; k < ps->n_samples; k++) {
+            int64_t t = ps->samples[k].t;
+            double v = ps->samples[k].v;
+            if (OCL_UNLIKELY(t < db->min_valid_t)) {
+                res->out_of_bounds++;
+                set_error(res, "out of bounds", &ps->labels, t);
+                continue;
+            }
+            if (s->nchunks && t <= s->app.t) {
+                if (t < s->app.t) {
+                    res->out_of_order++;
+                    set_error(res, "out of order sample", &ps->labels, t);
+                    continue;
+                }
+                uint64_t vb;
+                memcpy(&vb, &v, sizeof vb);
+                if (vb == s->app.v) {
+                    res->duplicates++;
+                } else {
+                    res->dup_conflict++;
+                    set_error(res, "duplicate sample for timestamp", &ps->labels, t);
+                }
+                continue;
+            }
+            ocl_head_append(h, s, t, v);
+            res->appended++;
+        }
+    }
+    for (size_t i = 0; i < b->n_meta; i++)
+        if (b->meta[i].family.n) meta_upsert(db, &b->meta[i]);
+    pthread_rwlock_unlock(&db->lock);
+    return 0;
+}
+
+int ocl_tsdb_last_sample(ocl_tsdb_t *db, const ocl_labels_t *ls, int64_t *t, double *v)
+{
+    int rc = OCL_ENOTFOUND;
+    uint64_t hash = ocl_labels_hash(ls);
+    pthread_rwlock_rdlock(&db->lock);
+    ocl_hseries_t *s = ocl_head_find(&db->head, ls, hash);
+    if (s && s->nchunks) {
+        *t = s->app.t;
+        memcpy(v, &s->app.v, sizeof *v);
+        rc = 0;
+    }
+    pthread_rwlock_unlock(&db->lock);
+    return rc;
+}
+
+/* ---- queries ---- */
+
+typedef struct {
+    ocl_labels_t ls; /* arena copy */
+    int64_t *t;      /* arena samples (NULL in label mode) */
+    double *v;       /*  */
+    uint32_t n;      /* samples */
+    uint32_t src;    /* source order (blocks by time, head last) */
+} qent_t;
+
+typedef struct {
+    qent_t *e;            /* entries */
+    size_t n, cap;        /* count, allocated */
+    int64_t *st;          /* scratch timestamps */
+    double *sv;           /* scratch values */
+    size_t sn, scap;      /* scratch count, allocated */
+    bool samples;         /* select mode (else labels only) */
+    uint64_t max_samples; /* limit (0 = none) */
+    uint64_t total;       /* samples loaded */
+    int64_t mint, maxt;   /* time range (inclusive) */
+    ocl_page_cache_t pc;  /* block page cache */
+    ocl_arena_t *a;       /* caller's arena */
+} query_t;
+
+static int decode_into(query_t *q, const uint8_t *b, size_t len, uint32_t n)
+{
+    ocl_chunk_iter_t it;
+    ocl_chunk_iter_init(&it, b, len, n);
+    int64_t t;
+    double v;
+    int rc;
+    while ((rc = ocl_chunk_iter_next(&it, &t, &v)) == 1) {
+        if (t < q->mint) continue;
+        if (t > q->maxt) break;
+        if (q->sn == q->scap) {
+            q->scap = q->scap ? q->scap * 2 : 1024;
+            q->st = ocl_realloc(q->st, q->scap * sizeof *q->st);
+            q->sv = ocl_realloc(q->sv, q->scap * sizeof *q->sv);
+        }
+        q->st[q->sn] = t;
+        q->sv[q->sn++] = v;
+    }
+    return rc < 0 ? rc : 0;
+}
+
+static int push_entry(query_t *q, ocl_labels_t ls, uint32_t src)
+{
+    if (q->n == q->cap) {
+        q->cap = q->cap ? q->cap * 2 : 256;
+        q->e = ocl_realloc(q->e, q->cap * sizeof *q->e);
+    }
+    qent_t *e = &q->e[q->n++];
+    *e = (qent_t){.ls = ls, .src = src};
+    if (q->samples) {
+        q->total += q->sn;
+        if (q->max_samples && q->total > q->max_samples) return OCL_ETOOBIG;
+        e->n = (uint32_t)q->sn;
+        e->t = ocl_arena_alloc(q->a, q->sn * sizeof *e->t);
+        e->v = ocl_arena_alloc(q->a, q->sn * sizeof *e->v);
+        memcpy(e->t, q->st, q->sn * sizeof *e->t);
+        memcpy(e->v, q->sv, q->sn * sizeof *e->v);
+    }
+    return 0;
+}
+
+static bool overlaps(int64_t a0, int64_t a1, int64_t mint, int64_t maxt)
+{
+    return a0 <= maxt && a1 >= mint;
+}
+
+static int collect_head(ocl_tsdb_t *db, query_t *q, const ocl_matcher_t *ms, size_t n_ms)
+{
+    ocl_head_t *h = &db->head;
+    int rc = 0;
+    if (!h->nseries || !overlaps(h->mint, h->maxt, q->mint, q->maxt)) return 0;
+    uint32_t *ids, nids;
+    ocl_postings_select(&h->post, &h->syms, ms, n_ms, &ids, &nids);
+    for (uint32_t i = 0; i < nids; i++) {
+        ocl_hseries_t *s = h->series[ids[i]];
+        bool hit = false;
+        q->sn = 0;
+        for (uint32_t k = 0; k < s->nchunks; k++) {
+            const ocl_chunk_t *c = &s->chunks[k];
+            if (!overlaps(c->mint, c->maxt, q->mint, q->maxt)) continue;
+            hit = true;
+            if (!q->samples) break;
+            if ((rc = decode_into(q, c->b, ocl_chunk_bytes(c), c->n)) != 0) goto done;
+        }
+        if (!hit || (q->samples && q->sn == 0)) continue;
+        if ((rc = push_entry(q, ocl_head_labels(h, s, q->a), UINT32_MAX)) != 0) goto done;
+    }
+done:
+    ocl_free(ids);
+    return rc;
+}
+
+static int collect_block(ocl_block_t *b, uint32_t src, query_t *q, const ocl_matcher_t *ms,
+                         size_t n_ms)
+{
+    int rc = 0;
+    uint32_t *ids, nids, bad = 0;
+    bool warned = false;
+    ocl_postings_select(&b->post, &b->syms, ms, n_ms, &ids, &nids);
+    for (uint32_t i = 0; i < nids; i++) {
+        const ocl_bseries_t *s = &b->series[ids[i]];
+        bool hit = false;
+        q->sn = 0;
+        for (uint32_t k = 0; k < s->nchunks; k++) {
+            const ocl_bchunk_t *c = &s->chunks[k];
+            if (!overlaps(c->mint, c->maxt, q->mint, q->maxt)) continue;
+            hit = true;
+            if (!q->samples) break;
+            const uint8_t *p;
+            size_t before = q->sn;
+            if (ocl_block_chunk(b, c, &q->pc, &p) != 0 || decode_into(q, p, c->len, c->n) != 0) {
+                q->sn = before; /* drop whatever a damaged chunk yielded */
+                bad++;
+            }
+        }
+        if (bad && !warned) {
+            ocl_warn("tsdb: block %s: unreadable chunks skipped", b->name);
+            warned = true;
+        }
+        if (!hit || (q->samples && q->sn == 0)) continue;
+        if ((rc = push_entry(q, ocl_block_labels(b, ids[i], q->a), src)) != 0) goto done;
+    }
+done:
+    ocl_free(ids);
+    return rc;
+}
+
+static int qent_cmp(const void *a, const void *b)
+{
+    const qent_t *x = a, *y = b;
+    int c = ocl_labels_cmp(&x->ls, &y->ls);
+    if (c) return c;
+    return x->src < y->src ? -1 : x->src > y->src;
+}
+
+/* Runs the query over blocks and head, leaving sorted, merged entries. */
+static int collect(ocl_tsdb_t *db, query_t *q, const ocl_matcher_t *ms, size_t n_ms)
+{
+    int rc = 0;
+    for (uint32_t i = 0; i < db->nblocks && !rc; i++) {
+        ocl_block_t *b = db->blocks[i];
+        if (!overlaps(b->data_mint, b->data_maxt, q->mint, q->maxt)) continue;
+        rc = collect_block(b, i, q, ms, n_ms);
+    }
+    if (!rc) rc = collect_head(db, q, ms, n_ms);
+    if (rc || q->n < 2) return rc;
+    qsort(q->e, q->n, sizeof *q->e, qent_cmp);
+    size_t w = 0;
+    for (size_t i = 0; i < q->n; i++) {
+        if (w == 0 || !ocl_labels_equal(&q->e[w - 1].ls, &q->e[i].ls)) {
+            q->e[w++] = q->e[i];
+            continue;
+        }
+        if (!q->samples) continue;
+        qent_t *d = &q->e[w - 1], *s = &q->e[i];
+        int64_t *t = ocl_arena_alloc(q->a, (d->n + s->n) * sizeof *t);
+        double *v = ocl_arena_alloc(q->a, (d->n + s->n) * sizeof *v);
+        uint32_t x = 0, y = 0, k = 0;
+        while (x < d->n || y < s->n) {
+            if (y >= s->n || (x < d->n && d->t[x] <= s->t[y])) {
+                if (y < s->n && d->t[x] == s->t[y]) y++;
+                t[k] = d->t[x], v[k++] = d->v[x++];
+            } else {
+                t[k] = s->t[y], v[k++] = s->v[y++];
+            }
+        }
+        d->t = t, d->v = v, d->n = k;
+    }
+    q->n = w;
+    return 0;
+}
+
+static void query_dispose(query_t *q)
+{
+    ocl_free(q->e);
+    ocl_free(q->st);
+    ocl_free(q->sv);
+    ocl_page_cache_dispose(&q->pc);
+}
+
+int ocl_tsdb_select(ocl_tsdb_t *db, const ocl_matcher_t *ms, size_t n_ms, int64_t mint,
+                    int64_t maxt, uint64_t max_samples, ocl_arena_t *a, ocl_series_t **out,
+                    size_t *n_out)
+{
+    *out = NULL;
+    *n_out = 0;
+    bool ok = false;
+    for (size_t i = 0; i < n_ms; i++)
+        ok |= !ms[i].matches_empty;
+    if (!ok) return OCL_EINVAL;
+    if (mint > maxt) return 0;
+    query_t q = {.samples = true, .max_samples = max_samples, .mint = mint, .maxt = maxt, .a = a};
+    pthread_rwlock_rdlock(&db->lock);
+    int rc = collect(db, &q, ms, n_ms);
+    pthread_rwlock_unlock(&db->lock);
+    if (rc) goto done;
+    ocl_series_t *v = ocl_arena_alloc(a, (q.n ? q.n : 1) * sizeof *v);
+    for (size_t i = 0; i < q.n; i++)
+        v[i] = (ocl_series_t){q.e[i].ls, q.e[i].t, q.e[i].v, q.e[i].n};
+    *out = v;
+    *n_out = q.n;
+done:
+    query_dispose(&q);
+    return rc;
+}
+
+int ocl_tsdb_series(ocl_tsdb_t *db, const ocl_matcher_t *ms, size_t n_ms, int64_t mint,
+                    int64_t maxt, size_t limit, ocl_arena_t *a, ocl_series_t **out, size_t *n_out,
+                    bool *truncated)
+{
+    *out = NULL;
+    *n_out = 0;
+    if (truncated) *truncated = false;
+    if (mint > maxt) return 0;
+    query_t q = {.mint = mint, .maxt = maxt, .a = a};
+    pthread_rwlock_rdlock(&db->lock);
+    int rc = collect(db, &q, ms, n_ms);
+    pthread_rwlock_unlock(&db->lock);
+    if (rc) goto done;
+    size_t n = q.n;
+    if (limit && n > limit) {
+        n = limit;
+        if (truncated) *truncated = true;
+    }
+    ocl_series_t *v = ocl_arena_alloc(a, (n ? n : 1) * sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = (ocl_series_t){q.e[i].ls, NULL, NULL, 0};
+    *out = v;
+    *n_out = n;
+done:
+    query_dispose(&q);
+    return rc;
+}
+
+static int strp_cmp(const void *a, const void *b)
+{
+    return str_cmp(*(const ocl_str_t *)a, *(const ocl_str_t *)b);
+}
+
+/* Sorts, dedupes and copies strings into the arena. */
+static void finish_strs(ocl_str_t *v, size_t n, ocl_arena_t *a, ocl_str_t **out, size_t *n_out)
+{
+    if (n > 1) qsort(v, n, sizeof *v, strp_cmp);
+    ocl_str_t *r = ocl_arena_alloc(a, (n ? n : 1) * sizeof *r);
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (w && ocl_str_eq(r[w - 1], v[i])) continue;
+        r[w++] = (ocl_str_t){ocl_arena_strndup(a, v[i].p, v[i].n), v[i].n};
+    }
+    *out = r;
+    *n_out = w;
+}
+
+typedef struct {
+    ocl_str_t *v;
+    size_t n, cap;
+} strvec_t;
+
+static void strvec_push(strvec_t *s, ocl_str_t x)
+{
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 64;
+        s->v = ocl_realloc(s->v, s->cap * sizeof *s->v);
+    }
+    s->v[s->n++] = x;
+}
+
+/* name.p == NULL: label names; else values of `name`. Without matchers the
+ * postings of each overlapping source answer directly. */
+static int label_query(ocl_tsdb_t *db, const ocl_str_t *name, const ocl_matcher_t *ms, size_t n_ms,
+                       int64_t mint, int64_t maxt, ocl_arena_t *a, ocl_str_t **out, size_t *n_out)
+{
+    *out = NULL;
+    *n_out = 0;
+    strvec_t sv = {0};
+    int rc = 0;
+    query_t q = {.mint = mint, .maxt = maxt, .a = a};
+    if (mint > maxt) goto done;
+    pthread_rwlock_rdlock(&db->lock);
+    if (n_ms == 0) {
+        for (uint32_t i = 0; i <= db->nblocks; i++) {
+            const ocl_symtab_t *st;
+            const ocl_postings_t *p;
+            if (i < db->nblocks) {
+                ocl_block_t *b = db->blocks[i];
+                if (!overlaps(b->data_mint, b->data_maxt, mint, maxt)) continue;
+                st = &b->syms, p = &b->post;
+            } else {
+                if (!db->head.nseries || !overlaps(db->head.mint, db->head.maxt, mint, maxt))
+                    continue;
+                st = &db->head.syms, p = &db->head.post;
+            }
+            if (!name) {
+                for (uint32_t k = 0; k < p->nnames; k++) {
+                    const ocl_pname_t *pn = &p->names[k];
+                    bool any = false;
+                    for (uint32_t j = 0; j < pn->n && !any; j++)
+                        any = p->lists[pn->lists[j]].n > 0;
+                    if (any) strvec_push(&sv, ocl_symtab_get(st, pn->name));
+                }
+            } else {
+                uint32_t nid = ocl_symtab_find(st, *name);
+                const ocl_pname_t *pn = nid == OCL_SYM_NONE ? NULL : ocl_postings_name(p, nid);
+                for (uint32_t j = 0; pn && j < pn->n; j++) {
+                    const ocl_plist_t *l = &p->lists[pn->lists[j]];
+                    if (l->n) strvec_push(&sv, ocl_symtab_get(st, l->value));
+                }
+            }
+        }
+        finish_strs(sv.v, sv.n, a, out, n_out); /* copies before unlocking */
+        pthread_rwlock_unlock(&db->lock);
+        goto done;
+    }
+    rc = collect(db, &q, ms, n_ms);
+    pthread_rwlock_unlock(&db->lock);
+    if (rc) goto done;
+    for (size_t i = 0; i < q.n; i++) {
+        const ocl_labels_t *ls = &q.e[i].ls;
+        if (!name) {
+            for (uint32_t k = 0; k < ls->n; k++)
+                strvec_push(&sv, ls->v[k].name);
+        } else {
+            ocl_str_t v = ocl_labels_get(ls, *name);
+            if (v.n) strvec_push(&sv, v);
+        }
+    }
+    finish_strs(sv.v, sv.n, a, out, n_out);
+done:
+    ocl_free(sv.v);
+    query_dispose(&q);
+    return rc;
+}
+
+int ocl_tsdb_label_names(ocl_tsdb_t *db, const ocl_matcher_t *ms, size_t n_ms, int64_t mint,
+                         int64_t maxt, ocl_arena_t *a, ocl_str_t **out, size_t *n_out)
+{
+    return label_query(db, NULL, ms, n_ms, mint, maxt, a, out, n_out);
+}
+
+int ocl_tsdb_label_values(ocl_tsdb_t *db, ocl_str_t name, const ocl_matcher_t *ms, size_t n_ms,
+                          int64_t mint, int64_t maxt, ocl_arena_t *a, ocl_str_t **out,
+                          size_t *n_out)
+{
+    return label_query(db, &name, ms, n_ms, mint, maxt, a, out, n_out);
+}
+
+int ocl_tsdb_metadata(ocl_tsdb_t *db, ocl_str_t metric, size_t limit, ocl_arena_t *a,
+                      ocl_prom_meta_t **out, size_t *n_out)
+{
+    pthread_rwlock_rdlock(&db->lock);
+    size_t n = 0;
+    ocl_prom_meta_t *v = ocl_arena_alloc(a, (db->nmeta ? db->nmeta : 1) * sizeof *v);
+    for (uint32_t i = 0; i < db->nmeta && (!limit || n < limit); i++) {
+        const ocl_prom_meta_t *m = &db->meta[i].m;
+        if (metric.n && !ocl_str_eq(metric, m->family)) continue;
+        v[n].type = m->type;
+        v[n].family = (ocl_str_t){ocl_arena_strndup(a, m->family.p, m->family.n), m->family.n};
+        v[n].help = (ocl_str_t){ocl_arena_strndup(a, m->help.p, m->help.n), m->help.n};
+        v[n].unit = (ocl_str_t){ocl_arena_strndup(a, m->unit.p, m->unit.n), m->unit.n};
+        n++;
+    }
+    pthread_rwlock_unlock(&db->lock);
+    *out = v;
+    *n_out = n;
+    return 0;
+}
+
+void ocl_tsdb_stats(ocl_tsdb_t *db, ocl_tsdb_stats_t *st)
+{
+    memset(st, 0, sizeof *st);
+    pthread_rwlock_rdlock(&db->lock);
+    const ocl_head_t *h = &db->head;
+    st->head_series = h->nseries;
+    st->head_samples = h->nsamples;
+    st->head_chunks = h->nchunks;
+    st->head_bytes = ocl_head_bytes(h);
+    st->head_min_t = h->nsamples ? h->mint : INT64_MAX;
+    st->head_max_t = h->nsamples ? h->maxt : INT64_MIN;
+    st->min_t = st->head_min_t;
+    st->max_t = st->head_max_t;
+    st->blocks = db->nblocks;
+    for (uint32_t i = 0; i < db->nblocks; i++) {
+        const ocl_block_t *b = db->blocks[i];
+        st->block_bytes += b->bytes;
+        st->block_samples += b->nsamples;
+        if (b->nsamples && b->data_mint < st->min_t) st->min_t = b->data_mint;
+        if (b->nsamples && b->data_maxt > st->max_t) st->max_t = b->data_maxt;
+    }
+    pthread_rwlock_unlock(&db->lock);
+}
