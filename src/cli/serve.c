@@ -16,6 +16,7 @@
 #include "net/net.h"
 #include "pipeline/ingest.h"
 #include "receiver/otlp.h"
+#include "receiver/prom_scrape.h"
 
 #include <getopt.h>
 #include <pthread.h>
@@ -38,7 +39,9 @@ static void serve_usage(FILE *f, const char *cmd)
             "  --fsync POLICY           WAL fsync: always | interval | never (default interval)\n"
             "  --fsync-interval DUR     interval for --fsync=interval (default 100ms)\n"
             "  --trace-retention DUR    keep trace segments this long (default 7d)\n"
-            "  --wal-retention DUR      keep metrics/logs WAL this long (default 7d)\n"
+            "  --wal-retention DUR      keep the logs WAL this long (default 7d)\n"
+            "  --metrics-retention DUR  keep metrics this long (default 15d)\n"
+            "  --max-series-per-tenant N  active series per tenant (default 1000000)\n"
             "  --max-memory BYTES       trace head memory limit before 503 (default 256MiB)\n"
             "  --max-body BYTES         OTLP/HTTP body limit after decompression (default 20MiB)\n"
             "  --max-grpc-msg BYTES     gRPC message limit (default 4MiB)\n"
@@ -62,6 +65,13 @@ static void net_collect(ocl_buf_t *out, void *ud)
     ocl_sm_header(out, "ocelot_net_protocol_errors_total", "counter",
                   "Connections or streams ended for malformed HTTP/1.1 or HTTP/2.");
     ocl_sm_sample(out, "ocelot_net_protocol_errors_total", "", (double)st.protocol_errors);
+}
+
+/* Scraped batches go to the default tenant's metrics store. */
+static int scrape_sink(void *ud, const ocl_prom_batch_t *b)
+{
+    ocl_tsdb_append_result_t res;
+    return ocl_ingest_write_prom(ud, OCL_STR(""), b, NULL, 0, &res);
 }
 
 static int bad_value(const char *opt, const char *v)
@@ -88,6 +98,8 @@ static const struct {
     {"max-body", "receivers.otlp.protocols.http.max_request_body_size"},
     {"max-grpc-msg", "receivers.otlp.protocols.grpc.max_recv_msg_size"},
     {"log-level", "log.level"},
+    {"metrics-retention", "storage.metrics.retention"},
+    {"max-series-per-tenant", "storage.metrics.max_series_per_tenant"},
 };
 
 int ocl_cmd_serve(int argc, char **argv, int developer_defaults)
@@ -119,9 +131,11 @@ int ocl_cmd_serve(int argc, char **argv, int developer_defaults)
     opterr = 1;
     ocl_config_t cfg;
     ocl_config_defaults(&cfg);
+    static ocl_scrape_config_t scrape_cfg; /* large: not on the stack */
+    ocl_config_scrape_defaults(&scrape_cfg);
     if (config_path) {
         char err[512];
-        if (ocl_config_load(config_path, &cfg, err, sizeof err) != 0) {
+        if (ocl_config_load_all(config_path, &cfg, &scrape_cfg, err, sizeof err) != 0) {
             fprintf(stderr, "ocelot: %s\n", err);
             return 2;
         }
@@ -159,6 +173,13 @@ int ocl_cmd_serve(int argc, char **argv, int developer_defaults)
         .trace_retention_s = cfg.trace_retention_ms / 1000,
         .wal_retention_s = cfg.wal_retention_ms / 1000,
         .max_memory_bytes = cfg.max_memory_bytes,
+        .metrics_retention_ms = (int64_t)cfg.metrics_retention_ms,
+        .metrics_retention_bytes = cfg.metrics_retention_bytes,
+        .metrics_max_series = (uint32_t)cfg.metrics_max_series,
+        .rw_max_bytes = cfg.rw_max_bytes,
+        .rw_max_label_name_len = (uint32_t)cfg.max_label_name_len,
+        .rw_max_label_value_len = (uint32_t)cfg.max_label_value_len,
+        .rw_max_labels = (uint32_t)cfg.max_labels_per_series,
     };
     ocl_net_limits_t limits;
     ocl_net_limits_default(&limits);
@@ -181,6 +202,7 @@ int ocl_cmd_serve(int argc, char **argv, int developer_defaults)
     int rc = 2;
     ocl_ingest_t *ing = NULL;
     ocl_server_t *srv = NULL;
+    ocl_scraper_t *scraper = NULL;
     if (ocl_ingest_open(&icfg, &ing) != 0) {
         fprintf(stderr, "ocelot: cannot open data dir %s\n", data_dir);
         return 1;
@@ -232,6 +254,22 @@ int ocl_cmd_serve(int argc, char **argv, int developer_defaults)
         printf("ocelot: %s listening on %s:%d\n", ls[i].name, hosts[i], ls[i].port);
         fflush(stdout);
     }
+    {
+        /* Scraping starts once /metrics answers; ocelot scrapes itself
+         * over loopback when it listens on every interface. */
+        char self[160];
+        const char *h = hosts[2];
+        if (!strcmp(h, "0.0.0.0")) h = "127.0.0.1";
+        if (!strcmp(h, "[::]")) h = "[::1]";
+        snprintf(self, sizeof self, "%s:%d", h, ls[2].port);
+        if (ocl_scraper_create(&scrape_cfg, self, scrape_sink, ing, &scraper) != 0 ||
+            ocl_scraper_start(scraper) != 0) {
+            fprintf(stderr, "ocelot: cannot start the scraper\n");
+            goto done;
+        }
+        if (ocl_scraper_targets(scraper))
+            ocl_info("scraping %zu targets", ocl_scraper_targets(scraper));
+    }
     __atomic_store_n(&api.ready, 1, __ATOMIC_RELEASE);
     printf("ocelot: ready\n");
     if (developer_defaults) {
@@ -253,6 +291,7 @@ int ocl_cmd_serve(int argc, char **argv, int developer_defaults)
     ocl_info("received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     rc = 0;
 done:
+    ocl_scraper_destroy(scraper); /* stops it; its last staleness markers go to ingest */
     if (srv) {
         ocl_sm_unregister(net_collect, srv);
         ocl_server_stop(srv);

@@ -8,6 +8,7 @@
 #include "api/selfmetrics.h"
 #include "core/log.h"
 #include "core/time.h"
+#include "pipeline/ingest_metrics.h"
 #include "pipeline/tenants.h"
 
 #include <errno.h>
@@ -24,6 +25,7 @@ struct ocl_ingest {
     char *data_dir;                   /* owned copy of cfg.data_dir */
     ocl_wal_t *wal[OCL_SIGNAL_COUNT]; /* one WAL per signal */
     ocl_tenants_t *tenants;           /* one trace store per tenant */
+    ocl_mingest_t *metrics;           /* per-tenant TSDBs, metrics WAL bookkeeping */
     uint64_t max_memory;              /* limit on the heads of all tenants together */
     uint64_t last_trace_seq;          /* highest traces WAL seq appended or
                                        * replayed (atomic max) */
@@ -97,12 +99,16 @@ static int replay_record(uint8_t type, uint64_t seq, const void *payload, size_t
     replay_ctx_t *rc = ud;
     ocl_ingest_t *ing = rc->ing;
     const unsigned char *p = payload;
+    if (type == OCL_WAL_PROM_RECORD || type == OCL_SIGNAL_METRICS) {
+        ing->replay.records[OCL_SIGNAL_METRICS]++;
+        return ocl_mingest_replay(ing->metrics, type, seq, payload, len, &rc->arena);
+    }
     if (type >= OCL_SIGNAL_COUNT || len < 1 || (size_t)p[0] + 1 > len) {
         ing->replay.bad_records++;
         return 0;
     }
     ing->replay.records[type]++;
-    if (type != OCL_SIGNAL_TRACES) return 0; /* kept in the WAL for later engines */
+    if (type != OCL_SIGNAL_TRACES) return 0; /* logs: kept in the WAL for a later engine */
     if (seq > ing->last_trace_seq) ing->last_trace_seq = seq;
     if (seq < ing->checkpoint) {
         ing->replay.skipped++; /* already in a segment */
@@ -284,9 +290,13 @@ static void *maint_main(void *arg)
         if (ing->stop) break;
         pthread_mutex_unlock(&ing->mu);
         maintain_all(ing, 0);
-        if (++tick % 100 == 0)
-            for (int s = OCL_SIGNAL_METRICS; s < OCL_SIGNAL_COUNT; s++)
-                ocl_wal_retain(ing->wal[s], ing->cfg.wal_retention_s, ing->cfg.wal_max_bytes);
+        ++tick;
+        /* TSDB heads → blocks, metrics WAL truncation: once a second. */
+        if (tick % 10 == 0) ocl_mingest_maintain(ing->metrics);
+        /* The logs WAL is bounded by retention (the metrics WAL by the TSDB). */
+        if (tick % 100 == 0)
+            ocl_wal_retain(ing->wal[OCL_SIGNAL_LOGS], ing->cfg.wal_retention_s,
+                           ing->cfg.wal_max_bytes);
         pthread_mutex_lock(&ing->mu);
     }
     pthread_mutex_unlock(&ing->mu);
@@ -321,6 +331,12 @@ int ocl_ingest_open(const ocl_ingest_cfg_t *cfg, ocl_ingest_t **out)
         if ((rc = ocl_mkdir_p(path)) != 0) goto error;
         ocl_wal_cfg_t wc = {
             .dir = path, .fsync = cfg->fsync, .interval_ms = ing->cfg.fsync_interval_ms};
+        /* Metrics appends hold a tenant lock: with "always" they sync after
+         * releasing it (ocl_wal_sync, group commit) instead of inside. */
+        if (s == OCL_SIGNAL_METRICS && cfg->fsync == OCL_FSYNC_ALWAYS) {
+            wc.fsync = OCL_FSYNC_INTERVAL;
+            wc.interval_ms = 1000;
+        }
         if ((rc = ocl_wal_open(&wc, &ing->wal[s])) != 0) {
             ocl_error("cannot open WAL %s: %s", path, ocl_strerror(rc));
             goto error;
@@ -333,6 +349,16 @@ int ocl_ingest_open(const ocl_ingest_cfg_t *cfg, ocl_ingest_t **out)
                                .max_memory_bytes = ing->max_memory};
     if ((rc = ocl_tenants_open(ing->data_dir, &tc, &ing->tenants)) != 0) {
         ocl_error("cannot open the trace stores in %s", ing->data_dir);
+        goto error;
+    }
+    ocl_mingest_cfg_t mc = {.data_dir = ing->data_dir,
+                            .wal = ing->wal[OCL_SIGNAL_METRICS],
+                            .sync_after = cfg->fsync == OCL_FSYNC_ALWAYS,
+                            .tsdb = {.retention_ms = cfg->metrics_retention_ms,
+                                     .retention_bytes = cfg->metrics_retention_bytes,
+                                     .max_series = cfg->metrics_max_series}};
+    if ((rc = ocl_mingest_open(&mc, &ing->metrics)) != 0) {
+        ocl_error("cannot open the metrics stores in %s/metrics", ing->data_dir);
         goto error;
     }
     uint64_t t0 = ocl_mono_nano();
@@ -350,6 +376,16 @@ int ocl_ingest_open(const ocl_ingest_cfg_t *cfg, ocl_ingest_t **out)
     ocl_arena_dispose(&rctx.arena);
     if (rc != 0) goto error;
     ing->replay.nanos = ocl_mono_nano() - t0;
+    {
+        uint64_t recs, bad, rej;
+        ocl_mingest_replay_counts(ing->metrics, &recs, &bad, &rej);
+        ing->replay.bad_records += bad;
+        if (recs)
+            ocl_info("metrics WAL replay: %llu records, %llu samples refused by the TSDB "
+                     "(expected for data already in blocks), %llu undecodable",
+                     (unsigned long long)recs, (unsigned long long)rej,
+                     (unsigned long long)bad);
+    }
     ocl_sm_register(wal_collect, ing);
     if (pthread_create(&ing->maint, NULL, maint_main, ing) != 0) {
         rc = OCL_EIO;
@@ -377,6 +413,7 @@ void ocl_ingest_close(ocl_ingest_t *ing)
     /* Cut what the heads hold so that the next start replays little. */
     if (ing->tenants && ing->maint_started) maintain_all(ing, 1);
     ocl_tenants_close(ing->tenants);
+    ocl_mingest_close(ing->metrics);
     for (int s = 0; s < OCL_SIGNAL_COUNT; s++)
         if (ing->wal[s]) {
             ocl_wal_sync(ing->wal[s]);
@@ -423,6 +460,8 @@ int ocl_ingest_write(ocl_ingest_t *ing, ocl_signal_t sig, ocl_str_t tenant, cons
         res->reason = "invalid X-Scope-OrgID: 1-150 characters of [A-Za-z0-9!-_.*'()]";
         return OCL_EINVAL;
     }
+    /* Metrics are translated and go through the metrics WAL (ADR 0005). */
+    if (sig == OCL_SIGNAL_METRICS) return ocl_mingest_write_otlp(ing->metrics, tenant, req, res);
     prefix[0] = (unsigned char)tenant.n;
     if (tenant.n) memcpy(prefix + 1, tenant.p, tenant.n);
     ocl_tracestore_t *ts = NULL;
@@ -456,9 +495,7 @@ int ocl_ingest_write(ocl_ingest_t *ing, ocl_signal_t sig, ocl_str_t tenant, cons
         if (rejected) res->reason = "invalid trace or span id (must be 16 and 8 non-zero bytes)";
         break;
     }
-    case OCL_SIGNAL_METRICS:
-        res->rejected = ocl_ingest_check_metrics(req, &res->reason);
-        break;
+    case OCL_SIGNAL_METRICS: /* handled above */
     case OCL_SIGNAL_LOGS:
         break;
     }
@@ -478,16 +515,23 @@ void ocl_ingest_replay_stats(ocl_ingest_t *ing, ocl_replay_stats_t *out)
     *out = ing->replay;
 }
 
-/* Placeholders until the metrics pipeline lands (issue 3, h-ingest). */
 int ocl_ingest_write_prom(ocl_ingest_t *ing, ocl_str_t tenant, const ocl_prom_batch_t *b,
                           const void *pb, size_t pb_len, ocl_tsdb_append_result_t *res)
 {
-    (void)ing, (void)tenant, (void)b, (void)pb, (void)pb_len, (void)res;
-    return OCL_EUNSUPP;
+    return ocl_mingest_write_prom(ing->metrics, tenant, b, pb, pb_len, res);
 }
 
 ocl_tsdb_t *ocl_ingest_tsdb(ocl_ingest_t *ing, ocl_str_t tenant, bool create)
 {
-    (void)ing, (void)tenant, (void)create;
-    return NULL;
+    return ocl_mingest_tsdb(ing->metrics, tenant, create);
+}
+
+void ocl_ingest_rw_limits(ocl_ingest_t *ing, ocl_rw_limits_t *lim, uint64_t *max_bytes)
+{
+    ocl_rw_limits_default(lim);
+    if (ing->cfg.rw_max_label_name_len) lim->max_label_name_len = ing->cfg.rw_max_label_name_len;
+    if (ing->cfg.rw_max_label_value_len)
+        lim->max_label_value_len = ing->cfg.rw_max_label_value_len;
+    if (ing->cfg.rw_max_labels) lim->max_labels = ing->cfg.rw_max_labels;
+    *max_bytes = ing->cfg.rw_max_bytes ? ing->cfg.rw_max_bytes : (20u << 20);
 }

@@ -5,14 +5,20 @@
  *
  * Tenants (X-Scope-OrgID) share the WALs; each has its own trace store
  * (pipeline/tenants.h), and the memory limit covers all of them together.
- * Per signal there is one WAL (data-dir/wal/<signal>/). Each record is
+ * Per signal there is one WAL (data-dir/wal/<signal>/). Each traces and
+ * logs record is
  *     u8 tenant_len | tenant bytes | ExportXServiceRequest protobuf
- * with the record type = the signal. Traces go on into the trace store and
+ * with the record type = the signal. Metrics from every path (OTLP after
+ * translation, remote write, scrape) are Prometheus batches: each record
+ * is u8 tenant_len | tenant | remote-write WriteRequest (record type 16);
+ * they go into one TSDB per tenant (data-dir/metrics/<tenant>/) and the
+ * metrics WAL is truncated once the TSDBs have persisted them (ADR 0005,
+ * pipeline/ingest_metrics.h). Traces go on into the trace store and
  * the traces WAL is truncated once the store has cut them into segments.
  * wal/traces.checkpoint records the sequence number below which every
  * traces record is in a segment file: replay skips those records.
- * Metrics and logs stay in their WALs (replayed into the metric and log
- * engines when those exist), bounded by the WAL retention settings.
+ * Logs stay in their WAL (replayed into the log engine when it exists),
+ * bounded by the WAL retention settings.
  *
  * A maintenance thread cuts trace-store heads, checkpoints and applies
  * retention every second.
@@ -26,6 +32,7 @@
 #include "store/metrics/tsdb.h"
 #include "wire/otlp.h"
 #include "wire/prom.h"
+#include "wire/remote_write.h"
 
 typedef struct ocl_ingest ocl_ingest_t;
 
@@ -34,11 +41,18 @@ typedef struct {
     ocl_fsync_policy_t fsync;   /* WAL fsync policy */
     uint32_t fsync_interval_ms; /* for OCL_FSYNC_INTERVAL */
     uint64_t trace_retention_s; /* trace segment retention (0 = default 7 d) */
-    uint64_t wal_retention_s;   /* metrics/logs WAL retention (0 = default 7 d) */
-    uint64_t wal_max_bytes;     /* metrics/logs WAL size bound per signal (0 = none) */
+    uint64_t wal_retention_s;   /* logs WAL retention (0 = default 7 d) */
+    uint64_t wal_max_bytes;     /* logs WAL size bound (0 = none) */
     uint64_t trace_head_bytes;  /* trace head cut size (0 = default) */
     uint32_t trace_head_age_s;  /* trace head cut age (0 = default) */
     uint64_t max_memory_bytes;  /* trace head memory limit (0 = default) */
+    int64_t metrics_retention_ms;     /* TSDB retention by age (0 = 15 d) */
+    uint64_t metrics_retention_bytes; /* TSDB retention by size per tenant (0 = none) */
+    uint32_t metrics_max_series;      /* active series per tenant (0 = 1,000,000) */
+    uint64_t rw_max_bytes;            /* remote-write body once decompressed (0 = 20 MiB) */
+    uint32_t rw_max_label_name_len;   /* bytes (0 = 1024) */
+    uint32_t rw_max_label_value_len;  /* bytes (0 = 2048) */
+    uint32_t rw_max_labels;           /* labels per series incl. __name__ (0 = 30) */
 } ocl_ingest_cfg_t;
 
 typedef struct {
@@ -84,6 +98,9 @@ ocl_tracestore_t *ocl_ingest_trace_store(ocl_ingest_t *ing, ocl_str_t tenant);
  * written) or OCL_EIO. */
 int ocl_ingest_write_prom(ocl_ingest_t *ing, ocl_str_t tenant, const ocl_prom_batch_t *b,
                           const void *pb, size_t pb_len, ocl_tsdb_append_result_t *res);
+
+/* The remote-write limits in force (defaults filled in). */
+void ocl_ingest_rw_limits(ocl_ingest_t *ing, ocl_rw_limits_t *lim, uint64_t *max_bytes);
 
 /* The metrics TSDB of `tenant` ("" = default), created on first use when
  * `create`; NULL if the tenant id is invalid or (create false) unknown. */
