@@ -63,6 +63,36 @@ void ocl_pql_format_number(ocl_buf_t *out, double v)
     }
 }
 
+/* Go's %v of a float64 (strconv 'g', shortest): exponent form when the
+ * decimal exponent is < -4 or >= 6 (1e+06, 1.5e-05), +Inf / -Inf / NaN. */
+static void format_g(ocl_buf_t *out, double v)
+{
+    if (isnan(v) || isinf(v) || v == 0) {
+        ocl_pql_format_number(out, v);
+        return;
+    }
+    char e[40];
+    int prec;
+    for (prec = 1; prec <= 17; prec++) {
+        snprintf(e, sizeof e, "%.*e", prec - 1, v);
+        if (strtod(e, NULL) == v) break;
+    }
+    int exp = atoi(strchr(e, 'e') + 1);
+    if (exp < -4 || exp >= 6) {
+        /* d.ddde±XX with trailing zeros removed */
+        char *ep = strchr(e, 'e');
+        char *end = ep;
+        if (memchr(e, '.', (size_t)(ep - e))) {
+            while (end[-1] == '0') end--;
+            if (end[-1] == '.') end--;
+        }
+        ocl_buf_append(out, e, (size_t)(end - e));
+        ocl_buf_printf(out, "e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
+        return;
+    }
+    ocl_pql_format_number(out, v);
+}
+
 static void format_labels(ocl_buf_t *out, const ocl_str_t *v, uint32_t n)
 {
     for (uint32_t i = 0; i < n; i++) {
@@ -119,6 +149,12 @@ static void format_offset(ocl_buf_t *out, int64_t ms, const ocl_pql_dur_t *expr)
     }
 }
 
+static void format_extended(ocl_buf_t *out, const ocl_pql_node_t *vs)
+{
+    if (vs->vs.anchored) ocl_buf_puts(out, " anchored");
+    else if (vs->vs.smoothed) ocl_buf_puts(out, " smoothed");
+}
+
 /* name{sorted matchers} without @/offset. */
 static void format_selector_body(const ocl_pql_node_t *n, ocl_buf_t *out)
 {
@@ -165,6 +201,7 @@ void ocl_pql_format(const ocl_pql_node_t *n, ocl_buf_t *out)
     case OCL_PQL_VECTOR_SEL:
         format_selector_body(n, out);
         format_at(out, n->vs.at, n->vs.at_ms);
+        format_extended(out, n);
         format_offset(out, n->vs.offset_ms, n->vs.offset_expr);
         break;
     case OCL_PQL_MATRIX_SEL:
@@ -173,6 +210,7 @@ void ocl_pql_format(const ocl_pql_node_t *n, ocl_buf_t *out)
         if (n->ms.range_expr) ocl_pql_format_dur(out, n->ms.range_expr);
         else ocl_pql_format_duration(out, n->ms.range_ms);
         ocl_buf_putc(out, ']');
+        format_extended(out, n->ms.vs);
         format_at(out, n->ms.vs->vs.at, n->ms.vs->vs.at_ms);
         format_offset(out, n->ms.vs->vs.offset_ms, n->ms.vs->vs.offset_expr);
         break;
@@ -234,6 +272,22 @@ void ocl_pql_format(const ocl_pql_node_t *n, ocl_buf_t *out)
                 ocl_buf_puts(out, m->card == OCL_CARD_MANY_TO_ONE ? " group_left (" : " group_right (");
                 format_labels(out, m->include, m->n_include);
                 ocl_buf_putc(out, ')');
+            }
+            if (m->fill_same) {
+                ocl_buf_puts(out, " fill (");
+                format_g(out, m->fill_lhs_value);
+                ocl_buf_putc(out, ')');
+            } else {
+                if (m->fill_lhs) {
+                    ocl_buf_puts(out, " fill_left (");
+                    format_g(out, m->fill_lhs_value);
+                    ocl_buf_putc(out, ')');
+                }
+                if (m->fill_rhs) {
+                    ocl_buf_puts(out, " fill_right (");
+                    format_g(out, m->fill_rhs_value);
+                    ocl_buf_putc(out, ')');
+                }
             }
         }
         ocl_buf_putc(out, ' ');

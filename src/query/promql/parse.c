@@ -401,6 +401,13 @@ static bool valid_utf8(ocl_str_t s)
     return true;
 }
 
+/* Inf / NaN lex as numbers but are valid label names. */
+static bool is_alpha_tok(ocl_pql_parser_t *p, const ocl_pql_tok_t *t)
+{
+    char c = p->q[t->pos];
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
 /* ( label, ... ) — grouping labels of by/without/on/ignoring/group_x. */
 static bool parse_label_list(ocl_pql_parser_t *p, ocl_str_t **out, uint32_t *n_out)
 {
@@ -415,7 +422,7 @@ static bool parse_label_list(ocl_pql_parser_t *p, ocl_str_t **out, uint32_t *n_o
         ocl_pql_tok_t *t = peek(p);
         if (t->type == OCL_TOK_RPAREN) break;
         ocl_str_t name;
-        if (label_tok(t)) {
+        if (label_tok(t) || (t->type == OCL_TOK_NUMBER && t->len == 3 && is_alpha_tok(p, t))) {
             name = (ocl_str_t){p->q + t->pos, t->len};
         } else if (t->type == OCL_TOK_STRING) {
             name = unquote_tok(p, t);
@@ -828,6 +835,26 @@ static bool parse_at(ocl_pql_parser_t *p, ocl_pql_node_t *e)
     return true;
 }
 
+/* The experimental `anchored` / `smoothed` modifiers of range selectors. */
+static bool set_extended(ocl_pql_parser_t *p, ocl_pql_node_t *e, bool anchored)
+{
+    const char *name = anchored ? "anchored" : "smoothed";
+    ocl_pql_node_t *vs = e->kind == OCL_PQL_MATRIX_SEL ? e->ms.vs : e->kind == OCL_PQL_VECTOR_SEL ? e : NULL;
+    if (!vs) {
+        if (e->kind == OCL_PQL_SUBQUERY) ocl_pql_errorf(p, e->pos, "%s modifier is not supported for subqueries", name);
+        else ocl_pql_errorf(p, e->pos, "%s modifier not implemented", name);
+        return false;
+    }
+    if (anchored) vs->vs.anchored = true;
+    else vs->vs.smoothed = true;
+    if (vs->vs.anchored && vs->vs.smoothed) {
+        ocl_pql_errorf(p, e->pos, "anchored and smoothed modifiers cannot be used together");
+        return false;
+    }
+    e->end = p->toks.v[p->i - 1].pos + p->toks.v[p->i - 1].len;
+    return true;
+}
+
 static ocl_pql_node_t *parse_postfix(ocl_pql_parser_t *p, ocl_pql_node_t *e)
 {
     while (e && !p->failed) {
@@ -838,9 +865,8 @@ static ocl_pql_node_t *parse_postfix(ocl_pql_parser_t *p, ocl_pql_node_t *e)
         } else if (t->type == OCL_TOK_AT) {
             if (!parse_at(p, e)) return NULL;
         } else if (t->type == OCL_TOK_ANCHORED || t->type == OCL_TOK_SMOOTHED) {
-            ocl_pql_errorf(p, e->pos, "%s modifier is experimental and not enabled",
-                           t->type == OCL_TOK_ANCHORED ? "anchored" : "smoothed");
-            return NULL;
+            next(p);
+            if (!set_extended(p, e, t->type == OCL_TOK_ANCHORED)) return NULL;
         } else break;
     }
     return p->failed ? NULL : e;
@@ -972,6 +998,47 @@ static int binop_prec(ocl_pql_tok_type_t t, ocl_pql_binop_t *op)
     }
 }
 
+/* fill(v) | fill_left(v) [fill_right(v)] | fill_right(v) [fill_left(v)],
+ * v a signed number literal. */
+static bool parse_fill(ocl_pql_parser_t *p, ocl_pql_matching_t *m)
+{
+    for (;;) {
+        ocl_pql_tok_t *t = peek(p);
+        if (t->type != OCL_TOK_IDENT || peek2(p)->type != OCL_TOK_LPAREN) return true;
+        ocl_str_t w = {p->q + t->pos, t->len};
+        int which = ocl_str_eq_c(w, "fill") ? 0 : ocl_str_eq_c(w, "fill_left") ? 1 : ocl_str_eq_c(w, "fill_right") ? 2 : -1;
+        if (which < 0) return true;
+        if ((which == 0 && (m->fill_lhs || m->fill_rhs)) || (which == 1 && m->fill_lhs) || (which == 2 && m->fill_rhs)) {
+            unexpected(p, NULL, NULL);
+            return false;
+        }
+        next(p), next(p);
+        ocl_pql_tok_t *v = peek(p);
+        bool neg = false;
+        if (v->type == OCL_TOK_ADD || v->type == OCL_TOK_SUB) {
+            neg = v->type == OCL_TOK_SUB;
+            next(p);
+            v = peek(p);
+        }
+        if (v->type != OCL_TOK_NUMBER) {
+            unexpected(p, "fill modifier", "number");
+            return false;
+        }
+        next(p);
+        double x = parse_number_text(p, v);
+        if (p->failed) return false;
+        if (neg) x = -x;
+        if (peek(p)->type != OCL_TOK_RPAREN) {
+            unexpected(p, "fill modifier", "\")\"");
+            return false;
+        }
+        next(p);
+        if (which != 2) m->fill_lhs = true, m->fill_lhs_value = x;
+        if (which != 1) m->fill_rhs = true, m->fill_rhs_value = x;
+        m->fill_same = which == 0;
+    }
+}
+
 /* bool / on(...) / ignoring(...) / group_left(...) / group_right(...). */
 static bool parse_bin_modifiers(ocl_pql_parser_t *p, ocl_pql_node_t *n)
 {
@@ -994,7 +1061,7 @@ static bool parse_bin_modifiers(ocl_pql_parser_t *p, ocl_pql_node_t *n)
             if (peek(p)->type == OCL_TOK_LPAREN && !parse_label_list(p, &m->include, &m->n_include)) return false;
         }
     }
-    return true;
+    return parse_fill(p, m);
 }
 
 static ocl_pql_node_t *parse_expr(ocl_pql_parser_t *p, int min_prec)

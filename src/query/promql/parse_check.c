@@ -80,10 +80,14 @@ static void check_binary(ocl_pql_parser_t *p, ocl_pql_node_t *n)
         ocl_pql_errorf(p, n->bin.rhs->pos, "binary expression must contain only scalar and instant vector types");
     if (lt != OCL_PQL_VECTOR || rt != OCL_PQL_VECTOR) {
         if (m->n_labels > 0) ocl_pql_errorf(p, n->pos, "vector matching only allowed between instant vectors");
+        if (m->fill_lhs || m->fill_rhs)
+            ocl_pql_errorf(p, n->pos, "filling in missing series only allowed between instant vectors");
         n->bin.matching = NULL;
     } else if (ocl_pql_binop_is_set(op)) {
         if (m->card == OCL_CARD_ONE_TO_MANY || m->card == OCL_CARD_MANY_TO_ONE)
             ocl_pql_errorf(p, n->pos, "no grouping allowed for \"%s\" operation", ocl_pql_binop_str(op));
+        if (m->fill_lhs || m->fill_rhs)
+            ocl_pql_errorf(p, n->pos, "filling in missing series not allowed for set operators");
     }
     if ((lt == OCL_PQL_SCALAR || rt == OCL_PQL_SCALAR) && ocl_pql_binop_is_set(op))
         ocl_pql_errorf(p, n->pos, "set operator \"%s\" not allowed in binary scalar expression", ocl_pql_binop_str(op));
