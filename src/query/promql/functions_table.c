@@ -41,16 +41,37 @@ static const ocl_pql_func_t funcs[] = {
     {"deg", {OCL_PQL_VECTOR}, 1, 0, OCL_PQL_VECTOR, false, 1, 1},
     {"delta", {OCL_PQL_MATRIX}, 1, 0, OCL_PQL_VECTOR, false, 1, 1},
     {"deriv", {OCL_PQL_MATRIX}, 1, 0, OCL_PQL_VECTOR, false, 1, 1},
-    {"double_exponential_smoothing", {OCL_PQL_MATRIX, OCL_PQL_SCALAR, OCL_PQL_SCALAR}, 3, 0, OCL_PQL_VECTOR, true, 3, 3},
+    {"double_exponential_smoothing",
+     {OCL_PQL_MATRIX, OCL_PQL_SCALAR, OCL_PQL_SCALAR},
+     3,
+     0,
+     OCL_PQL_VECTOR,
+     true,
+     3,
+     3},
     {"end", {OCL_PQL_NONE}, 0, 0, OCL_PQL_SCALAR, true, 0, 0},
     {"exp", {OCL_PQL_VECTOR}, 1, 0, OCL_PQL_VECTOR, false, 1, 1},
     {"first_over_time", {OCL_PQL_MATRIX}, 1, 0, OCL_PQL_VECTOR, true, 1, 1},
     {"floor", {OCL_PQL_VECTOR}, 1, 0, OCL_PQL_VECTOR, false, 1, 1},
     {"histogram_avg", {OCL_PQL_VECTOR}, 1, 0, OCL_PQL_VECTOR, false, 1, 1},
     {"histogram_count", {OCL_PQL_VECTOR}, 1, 0, OCL_PQL_VECTOR, false, 1, 1},
-    {"histogram_fraction", {OCL_PQL_SCALAR, OCL_PQL_SCALAR, OCL_PQL_VECTOR}, 3, 0, OCL_PQL_VECTOR, false, 3, 3},
+    {"histogram_fraction",
+     {OCL_PQL_SCALAR, OCL_PQL_SCALAR, OCL_PQL_VECTOR},
+     3,
+     0,
+     OCL_PQL_VECTOR,
+     false,
+     3,
+     3},
     {"histogram_quantile", {OCL_PQL_SCALAR, OCL_PQL_VECTOR}, 2, 0, OCL_PQL_VECTOR, false, 2, 2},
-    {"histogram_quantiles", {OCL_PQL_VECTOR, OCL_PQL_STRING, OCL_PQL_SCALAR, OCL_PQL_SCALAR}, 4, -1, OCL_PQL_VECTOR, true, 3, 12},
+    {"histogram_quantiles",
+     {OCL_PQL_VECTOR, OCL_PQL_STRING, OCL_PQL_SCALAR, OCL_PQL_SCALAR},
+     4,
+     -1,
+     OCL_PQL_VECTOR,
+     true,
+     3,
+     12},
     {"histogram_stddev", {OCL_PQL_VECTOR}, 1, 0, OCL_PQL_VECTOR, false, 1, 1},
     {"histogram_stdvar", {OCL_PQL_VECTOR}, 1, 0, OCL_PQL_VECTOR, false, 1, 1},
     {"histogram_sum", {OCL_PQL_VECTOR}, 1, 0, OCL_PQL_VECTOR, false, 1, 1},
@@ -60,8 +81,22 @@ static const ocl_pql_func_t funcs[] = {
     {"info", {OCL_PQL_VECTOR, OCL_PQL_VECTOR}, 2, 1, OCL_PQL_VECTOR, true, 1, 2},
     {"integral", {OCL_PQL_MATRIX, OCL_PQL_SCALAR}, 2, 1, OCL_PQL_VECTOR, true, 1, 2},
     {"irate", {OCL_PQL_MATRIX}, 1, 0, OCL_PQL_VECTOR, false, 1, 1},
-    {"label_join", {OCL_PQL_VECTOR, OCL_PQL_STRING, OCL_PQL_STRING, OCL_PQL_STRING}, 4, -1, OCL_PQL_VECTOR, false, 3, 255},
-    {"label_replace", {OCL_PQL_VECTOR, OCL_PQL_STRING, OCL_PQL_STRING, OCL_PQL_STRING, OCL_PQL_STRING}, 5, 0, OCL_PQL_VECTOR, false, 5, 5},
+    {"label_join",
+     {OCL_PQL_VECTOR, OCL_PQL_STRING, OCL_PQL_STRING, OCL_PQL_STRING},
+     4,
+     -1,
+     OCL_PQL_VECTOR,
+     false,
+     3,
+     255},
+    {"label_replace",
+     {OCL_PQL_VECTOR, OCL_PQL_STRING, OCL_PQL_STRING, OCL_PQL_STRING, OCL_PQL_STRING},
+     5,
+     0,
+     OCL_PQL_VECTOR,
+     false,
+     5,
+     5},
     {"last_over_time", {OCL_PQL_MATRIX}, 1, 0, OCL_PQL_VECTOR, false, 1, 1},
     {"ln", {OCL_PQL_VECTOR}, 1, 0, OCL_PQL_VECTOR, false, 1, 1},
     {"log10", {OCL_PQL_VECTOR}, 1, 0, OCL_PQL_VECTOR, false, 1, 1},
@@ -115,8 +150,10 @@ const ocl_pql_func_t *ocl_pql_func_lookup(ocl_str_t name)
         int c = memcmp(funcs[mid].name, name.p ? name.p : "", OCL_MIN(fl, name.n));
         if (c == 0) c = fl < name.n ? -1 : fl > name.n ? 1 : 0;
         if (c == 0) return &funcs[mid];
-        if (c < 0) lo = mid + 1;
-        else hi = mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return NULL;
 }
