@@ -37,10 +37,10 @@ static int eval(const ocl_pql_dur_t *d, double step, double range, double *v, ch
         return OCL_EINVAL;
     switch (d->kind) {
     case OCL_PQL_DUR_MIN:
-        *v = fmin(a, b);
+        *v = isnan(a) || isnan(b) ? NAN : fmin(a, b); /* Go's math.Min */
         return 0;
     case OCL_PQL_DUR_MAX:
-        *v = fmax(a, b);
+        *v = isnan(a) || isnan(b) ? NAN : fmax(a, b);
         return 0;
     default:
         break;

@@ -559,10 +559,18 @@ static void lex_statement(lexer_t *l)
             unexpected_char(l, "unexpected character after '!': %s", l->pos);
         return;
     case '<':
-        emit(l, accept(l, "=") ? OCL_TOK_LTE : OCL_TOK_LSS);
-        return;
     case '>':
-        emit(l, accept(l, "=") ? OCL_TOK_GTE : OCL_TOK_GTR);
+        if (peek(l) == '/') {
+            /* </ and >/ trim native histograms, which ocelot does not store */
+            l->pos++;
+            errorf(l, "trim operator %c/ is not supported (native histograms are not supported)",
+                   c);
+            return;
+        }
+        if (c == '<')
+            emit(l, accept(l, "=") ? OCL_TOK_LTE : OCL_TOK_LSS);
+        else
+            emit(l, accept(l, "=") ? OCL_TOK_GTE : OCL_TOK_GTR);
         return;
     case '"':
     case '\'':

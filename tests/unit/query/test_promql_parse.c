@@ -152,6 +152,8 @@ static const struct {
     {"histogram_quantile(0.9, rate(b[5m]))", "histogram_quantile(0.9, rate(b[5m]))",
      OCL_PQL_VECTOR},
     {"time()", "time()", OCL_PQL_SCALAR},
+    {"min_of(3, max_of(1, 2))", "min_of(3, max_of(1, 2))", OCL_PQL_SCALAR},
+    {"start_timestamp(series)", "start_timestamp(series)", OCL_PQL_VECTOR},
     {"scalar(foo)", "scalar(foo)", OCL_PQL_SCALAR},
     {"vector(1)", "vector(1)", OCL_PQL_VECTOR},
     {"1 == bool 1", "1 == bool 1", OCL_PQL_SCALAR},
@@ -367,6 +369,8 @@ static const struct {
     {"a + fill(0) fill_left(1) b", "1:13: parse error: unexpected identifier \"fill_left\""},
     {"a + fill(x) b",
      "1:10: parse error: unexpected identifier \"x\" in fill modifier, expected number"},
+    {"h </ 0",
+     "1:3: parse error: trim operator </ is not supported (native histograms are not supported)"},
     {"1e400", "1:1: parse error: error parsing number: strconv.ParseFloat: parsing \"1e400\": "
               "value out of range"},
     {"1e",
