@@ -714,6 +714,7 @@ static ocl_pql_node_t *parse_range(ocl_pql_parser_t *p, ocl_pql_node_t *e)
 {
     ocl_pql_tok_t *lb = next(p);
     uint32_t rpos = peek(p)->pos;
+    p->dur_nodes = 0; /* the bound is per duration expression */
     int64_t range_ms, step_ms = 0;
     ocl_pql_dur_t *range_expr, *step_expr = NULL;
     ocl_pql_dur_t *rd = dur_expr(p, 0, "subquery or range selector", DUR_EXPECTED);
@@ -723,6 +724,7 @@ static ocl_pql_node_t *parse_range(ocl_pql_parser_t *p, ocl_pql_node_t *e)
         next(p);
         if (peek(p)->type != OCL_TOK_RBRACKET) {
             uint32_t spos = peek(p)->pos;
+            p->dur_nodes = 0;
             ocl_pql_dur_t *sd = dur_expr(p, 0, "subquery selector", DUR_EXPECTED " or \"]\"");
             if (!parse_duration_value(p, sd, spos, true, &step_ms, &step_expr)) return NULL;
             if (peek(p)->type != OCL_TOK_RBRACKET) {
@@ -773,6 +775,7 @@ static ocl_pql_node_t *parse_range(ocl_pql_parser_t *p, ocl_pql_node_t *e)
 static bool parse_offset(ocl_pql_parser_t *p, ocl_pql_node_t *e)
 {
     next(p);
+    p->dur_nodes = 0;
     ocl_pql_tok_t *t = peek(p);
     uint32_t pos = t->pos;
     bool neg = false;

@@ -570,6 +570,18 @@ static void test_depth_limit(void **state)
         q[k++] = '-';
     q[k++] = 'a';
     assert_int_equal(ocl_pql_parse(q, k, &e, err, sizeof err), OCL_EINVAL);
+    /* many small duration expressions are fine, one huge one is not */
+    k = 0;
+    for (int i = 0; i < 150; i++)
+        k += (size_t)snprintf(q + k, sizeof q - k, "%srate(x[1m+1s])", i ? "+" : "");
+    assert_int_equal(ocl_pql_parse(q, k, &e, err, sizeof err), 0);
+    ocl_pql_expr_free(e);
+    k = (size_t)snprintf(q, sizeof q, "x[1s");
+    for (int i = 0; i < 300; i++)
+        k += (size_t)snprintf(q + k, sizeof q - k, "+1s");
+    q[k++] = ']';
+    assert_int_equal(ocl_pql_parse(q, k, &e, err, sizeof err), OCL_EINVAL);
+    assert_non_null(strstr(err, "maximum depth"));
     /* 100 levels are fine */
     k = 0;
     for (int i = 0; i < 100; i++)
