@@ -327,7 +327,7 @@ static void run_series(pa_req_t *r)
             cap = (n_all + n) * 2;
             all = ocl_realloc(all, cap * sizeof *all);
         }
-        memcpy(all + n_all, out, n * sizeof *out);
+        if (n) memcpy(all + n_all, out, n * sizeof *out);
         n_all += n;
         if (r->job.cancel) {
             job_fail(r, OCL_PROM_ERR_CANCELED, "query was canceled in query execution");
@@ -391,7 +391,7 @@ static void run_labels(pa_req_t *r, bool values)
             cap = (n_all + n) * 2;
             all = ocl_realloc(all, cap * sizeof *all);
         }
-        memcpy(all + n_all, out, n * sizeof *out);
+        if (n) memcpy(all + n_all, out, n * sizeof *out);
         n_all += n;
     }
     if (sets > 1 && n_all > 1) {
