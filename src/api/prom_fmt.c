@@ -404,19 +404,45 @@ syntax:
 
 /* --- float output ----------------------------------------------------------- */
 
+/* Writes u in decimal; returns the number of digits. */
+static int u64_dec(uint64_t u, char *out)
+{
+    char t[20];
+    int n = 0;
+    do {
+        t[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    for (int i = 0; i < n; i++)
+        out[i] = t[n - 1 - i];
+    return n;
+}
+
 /* Shortest round-trip decimal digits of v (> 0, finite): v = 0.d1d2...dn ×
- * 10^*dp. Returns n (1..17). */
+ * 10^*dp. Returns n (1..17).
+ *
+ * Fast path: when m = v·10^k is an integer below 2^50 for some k ≤ 8 and
+ * m / 10^k == v, the digits of m are the answer: that decimal reads back as
+ * v (10^k and m are exact doubles, so strtod and the division round the
+ * same exact quotient), and no shorter string can, because two distinct
+ * multiples of 10^-k cannot both lie within half an ulp of v when
+ * ulp(v) < 10^-k (true below 2^50·10^-k). This covers counters and most
+ * gauges without printf. */
 static int shortest_digits(double v, char *digits, int *dp)
 {
-    if (v < 1e15 && v == floor(v)) {
-        /* integer fast path */
-        char t[24];
-        int n = snprintf(t, sizeof t, "%llu", (unsigned long long)v);
-        *dp = n;
-        while (n > 1 && t[n - 1] == '0')
-            n--;
-        memcpy(digits, t, (size_t)n);
-        return n;
+    static const double p10[9] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8};
+    for (int k = 0; k <= 8; k++) {
+        double m = v * p10[k];
+        if (m >= 1125899906842624.0) break; /* 2^50 */
+        if (m == floor(m) && m / p10[k] == v) {
+            char t[20];
+            int n = u64_dec((uint64_t)m, t);
+            *dp = n - k;
+            while (n > 1 && t[n - 1] == '0')
+                n--;
+            memcpy(digits, t, (size_t)n);
+            return n;
+        }
     }
     char t[40];
     /* For normal doubles a round-trip at 15 digits is the shortest (53 bits
@@ -508,9 +534,15 @@ size_t ocl_prom_fmt_ts(int64_t ms, char *buf)
     size_t o = 0;
     uint64_t t = (uint64_t)ms;
     if (ms < 0) buf[o++] = '-', t = 0 - (uint64_t)ms;
-    o += (size_t)sprintf(buf + o, "%llu", (unsigned long long)(t / 1000));
+    o += (size_t)u64_dec(t / 1000, buf + o);
     unsigned f = (unsigned)(t % 1000);
-    if (f) o += (size_t)sprintf(buf + o, ".%03u", f);
+    if (f) {
+        buf[o++] = '.';
+        buf[o++] = (char)('0' + f / 100);
+        buf[o++] = (char)('0' + f / 10 % 10);
+        buf[o++] = (char)('0' + f % 10);
+    }
+    buf[o] = 0;
     return o;
 }
 

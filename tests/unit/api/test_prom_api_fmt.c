@@ -69,6 +69,46 @@ static void test_values(void **state)
     assert_memory_equal(buf, "17976931348623157000", 20);
 }
 
+/* Reference: shortest round-trip digits by trying every precision. */
+static void ref_e(double v, char *out)
+{
+    char t[64];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(t, sizeof t, "%.*e", prec - 1, v);
+        if (strtod(t, NULL) == v) break;
+    }
+    /* Go's 'e' form: mantissa without trailing zeros, exponent >= 2 digits */
+    char *e = strchr(t, 'e');
+    int ex = atoi(e + 1);
+    *e = 0;
+    snprintf(out, 96, "%.40se%c%02d", t, ex < 0 ? '-' : '+', ex < 0 ? -ex : ex);
+}
+
+static void test_values_random(void **state)
+{
+    (void)state;
+    srand(42);
+    char got[400], want[96];
+    for (int i = 0; i < 200000; i++) {
+        double v;
+        switch (i % 4) {
+        case 0: v = (double)rand() / (double)(1 + rand() % 1000000); break; /* few decimals */
+        case 1: v = (double)(rand() % 100000) / 1000.0; break;              /* ms-like */
+        case 2: v = ldexp((double)rand(), rand() % 200 - 100); break;      /* any magnitude */
+        default: v = (double)rand() * (double)rand() / 7.0; break;
+        }
+        if (v == 0) continue;
+        size_t n = ocl_prom_fmt_float(v, 'e', got);
+        got[n] = 0;
+        ref_e(v, want);
+        if (strcmp(got, want) != 0) fail_msg("%.17g: got %s, want %s", v, got, want);
+        /* and the 'f' form reads back exactly */
+        n = ocl_prom_fmt_float(v, 'f', got);
+        got[n] = 0;
+        assert_true(strtod(got, NULL) == v);
+    }
+}
+
 static void test_timestamps(void **state)
 {
     (void)state;
@@ -268,7 +308,8 @@ static void test_json(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_values),         cmocka_unit_test(test_timestamps),
+        cmocka_unit_test(test_values),         cmocka_unit_test(test_values_random),
+        cmocka_unit_test(test_timestamps),
         cmocka_unit_test(test_parse_time),     cmocka_unit_test(test_parse_duration),
         cmocka_unit_test(test_parse_int),      cmocka_unit_test(test_form),
         cmocka_unit_test(test_json),
