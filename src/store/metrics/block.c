@@ -218,6 +218,9 @@ struct ocl_bwriter {
     uint32_t *pairs;      /* scratch label pairs */
     uint32_t cappairs;    /* allocated */
     uint8_t id[16];       /* ULID bytes */
+    int64_t *st;          /* scratch timestamps for re-encoding */
+    double *sv;           /* scratch values */
+    uint32_t scap;        /* allocated scratch samples */
 };
 
 int ocl_bwriter_begin(const char *parent, int64_t mint, int64_t maxt, uint32_t level,
@@ -262,6 +265,8 @@ static void writer_free(ocl_bwriter_t *w)
     ocl_symtab_dispose(&w->syms);
     ocl_postings_dispose(&w->post);
     ocl_free(w->pairs);
+    ocl_free(w->st);
+    ocl_free(w->sv);
     ocl_free(w);
 }
 
@@ -291,6 +296,25 @@ static int flush_page(ocl_bwriter_t *w)
     return 0;
 }
 
+/* Re-encodes an XOR chunk as DEC into *dec when that is smaller. */
+static bool try_dec(ocl_bwriter_t *w, const ocl_chunk_t *c, ocl_chunk_t *dec)
+{
+    if (c->n > w->scap) {
+        w->scap = c->n * 2;
+        w->st = ocl_realloc(w->st, w->scap * sizeof *w->st);
+        w->sv = ocl_realloc(w->sv, w->scap * sizeof *w->sv);
+    }
+    ocl_chunk_iter_t it;
+    ocl_chunk_iter_init(&it, c->b, ocl_chunk_bytes(c), c->n);
+    uint32_t k = 0;
+    while (k < c->n && ocl_chunk_iter_next(&it, &w->st[k], &w->sv[k]) == 1)
+        k++;
+    if (k != c->n || ocl_chunk_encode_dec(dec, w->st, w->sv, k) != 0) return false;
+    if (ocl_chunk_bytes(dec) < ocl_chunk_bytes(c)) return true;
+    ocl_chunk_dispose(dec);
+    return false;
+}
+
 int ocl_bwriter_add(ocl_bwriter_t *w, const ocl_labels_t *ls, const ocl_chunk_t *chunks,
                     uint32_t nchunks)
 {
@@ -313,12 +337,14 @@ int ocl_bwriter_add(ocl_bwriter_t *w, const ocl_labels_t *ls, const ocl_chunk_t 
     uint64_t prevpage = 0;
     for (uint32_t i = 0; i < nchunks; i++) {
         const ocl_chunk_t *c = &chunks[i];
+        ocl_chunk_t dec = {0};
+        if (c->enc == OCL_CHUNK_XOR && try_dec(w, c, &dec)) c = &dec;
         uint32_t len = ocl_chunk_bytes(c);
         if (w->page.len && w->page.len + len > OCL_BLOCK_PAGE)
             if ((rc = flush_page(w)) != 0) return rc;
         buf_varint(&w->series, (int64_t)((uint64_t)c->mint - (uint64_t)prev));
         buf_uvarint(&w->series, (uint64_t)c->maxt - (uint64_t)c->mint);
-        buf_uvarint(&w->series, c->n);
+        buf_uvarint(&w->series, (uint64_t)c->n << 1 | c->enc);
         buf_uvarint(&w->series, w->foff - prevpage);
         buf_uvarint(&w->series, w->page.len);
         buf_uvarint(&w->series, len);
@@ -329,6 +355,7 @@ int ocl_bwriter_add(ocl_bwriter_t *w, const ocl_labels_t *ls, const ocl_chunk_t 
         w->nchunks++;
         if (c->mint < w->dmint) w->dmint = c->mint;
         if (c->maxt > w->dmaxt) w->dmaxt = c->maxt;
+        ocl_chunk_dispose(&dec);
     }
     return 0;
 }
@@ -520,7 +547,8 @@ int ocl_block_parse_index(ocl_block_t *b, uint8_t *buf, size_t len)
             ocl_bchunk_t *c = &b->chunkmem[nchk++];
             c->mint = (int64_t)((uint64_t)prev + (uint64_t)rd_varint(&s));
             c->maxt = (int64_t)((uint64_t)c->mint + rd_uvarint(&s));
-            uint64_t n = rd_uvarint(&s);
+            uint64_t ne = rd_uvarint(&s), n = ne >> 1;
+            c->enc = (uint8_t)(ne & 1);
             page += rd_uvarint(&s);
             uint64_t off = rd_uvarint(&s), l = rd_uvarint(&s);
             if (s.bad || n == 0 || n > UINT32_MAX || off > MAX_PAGE_RAW || l > MAX_PAGE_RAW ||

@@ -31,6 +31,7 @@ typedef struct {
     uint32_t off;  /* offset of the chunk in the uncompressed page */
     uint32_t len;  /* encoded bytes */
     uint32_t n;    /* samples */
+    uint8_t enc;   /* OCL_CHUNK_XOR or OCL_CHUNK_DEC */
 } ocl_bchunk_t;
 
 typedef struct {
