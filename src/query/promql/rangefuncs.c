@@ -292,7 +292,7 @@ int ocl_pqlx_call_range(ev_t *ev, const ocl_pql_node_t *n, val_t *args, val_t *o
     }
     out->type = OCL_PQL_VECTOR;
     bool keep_name = f == RF_LAST || f == RF_FIRST;
-    bool counter = f == RF_RATE || f == RF_INCREASE || f == RF_IRATE;
+    bool counter = f == RF_RATE || f == RF_INCREASE; /* engine.go checks these two */
     size_t maxn = 0;
     for (size_t k = 0; k < m->nm; k++)
         if (m->m[k].n > maxn) maxn = m->m[k].n;
@@ -348,7 +348,12 @@ int ocl_pqlx_call_range(ev_t *ev, const ocl_pql_node_t *n, val_t *args, val_t *o
                 absent->has[i] = 0;
                 continue;
             }
+            double r;
+            if (!apply(f, s->t + lo, s->v + lo, hi - lo, ref, m->range_ms, ts, p1 ? p1[i] : 0,
+                       p2 ? p2[i] : 0, scratch, &r))
+                continue;
             if (counter && !noted) {
+                /* once per series with output, as Prometheus's engine does */
                 ocl_str_t nm = ocl_labels_get(&s->ls, OCL_STR(OCL_METRIC_NAME));
                 if (nm.n && !has_suffix(nm, "_total") && !has_suffix(nm, "_sum") &&
                     !has_suffix(nm, "_count") && !has_suffix(nm, "_bucket"))
@@ -358,10 +363,6 @@ int ocl_pqlx_call_range(ev_t *ev, const ocl_pql_node_t *n, val_t *args, val_t *o
                                    (int)nm.n, nm.p);
                 noted = true;
             }
-            double r;
-            if (!apply(f, s->t + lo, s->v + lo, hi - lo, ref, m->range_ms, ts, p1 ? p1[i] : 0,
-                       p2 ? p2[i] : 0, scratch, &r))
-                continue;
             if (!o) o = ocl_pqlx_vec_add(ev, out, s->ls, keep_name ? s->drop_name : true);
             o->v[i] = r;
             o->has[i] = 1;
