@@ -90,7 +90,8 @@ int ocl_pqlx_work(ev_t *ev, uint64_t units)
     if (ev->work < ev->next_check) return 0;
     ev->next_check = ev->work + 8192;
     if (ev->cancel && *ev->cancel)
-        return ocl_pqlx_fail(ev, OCL_PQL_ERR_CANCELED, "query was canceled in expression evaluation");
+        return ocl_pqlx_fail(ev, OCL_PQL_ERR_CANCELED,
+                             "query was canceled in expression evaluation");
     if (now_ns() > ev->deadline_ns)
         return ocl_pqlx_fail(ev, OCL_PQL_ERR_TIMEOUT, "query timed out in expression evaluation");
     return 0;
@@ -141,7 +142,7 @@ void ocl_pqlx_lb_init(ev_t *ev, lb_t *b, const ocl_labels_t *src)
     b->v = ocl_arena_alloc(ev->a, b->cap * sizeof(ocl_label_t));
     b->n = 0;
     if (src) {
-        memcpy(b->v, src->v, src->n * sizeof(ocl_label_t));
+        if (src->n) memcpy(b->v, src->v, src->n * sizeof(ocl_label_t));
         b->n = src->n;
     }
     (void)ev;
@@ -172,7 +173,8 @@ void ocl_pqlx_lb_set(ev_t *ev, lb_t *b, ocl_str_t name, ocl_str_t value)
     }
     if (b->n == b->cap) {
         uint32_t nc = b->cap * 2 + 4;
-        b->v = ocl_arena_realloc(ev->a, b->v, b->cap * sizeof(ocl_label_t), nc * sizeof(ocl_label_t));
+        b->v =
+            ocl_arena_realloc(ev->a, b->v, b->cap * sizeof(ocl_label_t), nc * sizeof(ocl_label_t));
         b->cap = nc;
     }
     b->v[b->n].name = name;
@@ -241,10 +243,14 @@ static int64_t floor_div(int64_t a, int64_t b)
 static int64_t resolve_at(const ev_t *ev, ocl_pql_at_t at, int64_t at_ms)
 {
     switch (at) {
-    case OCL_PQL_AT_TIME: return at_ms;
-    case OCL_PQL_AT_START: return ev->qstart;
-    case OCL_PQL_AT_END: return ev->qend;
-    default: return 0;
+    case OCL_PQL_AT_TIME:
+        return at_ms;
+    case OCL_PQL_AT_START:
+        return ev->qstart;
+    case OCL_PQL_AT_END:
+        return ev->qend;
+    default:
+        return 0;
     }
 }
 
@@ -276,7 +282,8 @@ static int load(ev_t *ev, const ocl_pql_node_t *vs, int64_t mint, int64_t maxt, 
         return ocl_pqlx_fail(ev, OCL_PQL_ERR_TOO_MANY_SAMPLES,
                              "query processing would load too many samples into memory in query "
                              "execution");
-    if (rc < 0) return ocl_pqlx_fail(ev, OCL_PQL_ERR_INTERNAL, "storage error: %s", ocl_strerror(rc));
+    if (rc < 0)
+        return ocl_pqlx_fail(ev, OCL_PQL_ERR_INTERNAL, "storage error: %s", ocl_strerror(rc));
     for (size_t i = 0; i < *n_out; i++)
         ev->loaded += (*out)[i].n;
     return 0;
@@ -494,7 +501,8 @@ static int eval_node(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
         out->type = OCL_PQL_STRING;
         out->str = n->str;
         return 0;
-    case OCL_PQL_PAREN: return ocl_pqlx_eval(ev, n->paren.expr, out);
+    case OCL_PQL_PAREN:
+        return ocl_pqlx_eval(ev, n->paren.expr, out);
     case OCL_PQL_UNARY:
         if ((rc = ocl_pqlx_eval(ev, n->unary.expr, out))) return rc;
         if (n->unary.op != '-') return 0;
@@ -510,12 +518,18 @@ static int eval_node(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
             }
         }
         return 0;
-    case OCL_PQL_VECTOR_SEL: return eval_vector_sel(ev, n, false, out);
-    case OCL_PQL_MATRIX_SEL: return eval_matrix_sel(ev, n, out);
-    case OCL_PQL_SUBQUERY: return eval_subquery(ev, n, out);
-    case OCL_PQL_CALL: return ocl_pqlx_call(ev, n, out);
-    case OCL_PQL_AGGREGATE: return ocl_pqlx_aggregate(ev, n, out);
-    case OCL_PQL_BINARY: return ocl_pqlx_binary(ev, n, out);
+    case OCL_PQL_VECTOR_SEL:
+        return eval_vector_sel(ev, n, false, out);
+    case OCL_PQL_MATRIX_SEL:
+        return eval_matrix_sel(ev, n, out);
+    case OCL_PQL_SUBQUERY:
+        return eval_subquery(ev, n, out);
+    case OCL_PQL_CALL:
+        return ocl_pqlx_call(ev, n, out);
+    case OCL_PQL_AGGREGATE:
+        return ocl_pqlx_aggregate(ev, n, out);
+    case OCL_PQL_BINARY:
+        return ocl_pqlx_binary(ev, n, out);
     }
     return ocl_pqlx_fail(ev, OCL_PQL_ERR_INTERNAL, "unknown node kind %d", (int)n->kind);
 }
@@ -523,8 +537,8 @@ static int eval_node(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
 /* ---- result shaping ---- */
 
 typedef struct {
-    ocl_labels_t ls;      /* final labels */
-    const es_t *s;        /* source series */
+    ocl_labels_t ls; /* final labels */
+    const es_t *s;   /* source series */
 } fin_t;
 
 static int fin_cmp(const void *a, const void *b)
@@ -636,8 +650,9 @@ static int check_experimental(ev_t *ev, const ocl_pql_node_t *n)
     switch (n->kind) {
     case OCL_PQL_CALL:
         if (n->call.func->experimental)
-            return ocl_pqlx_fail(ev, OCL_PQL_ERR_BAD_DATA, "%s: parse error: function \"%s\" is not enabled",
-                                 lc, n->call.func->name);
+            return ocl_pqlx_fail(ev, OCL_PQL_ERR_BAD_DATA,
+                                 "%s: parse error: function \"%s\" is not enabled", lc,
+                                 n->call.func->name);
         for (uint32_t i = 0; i < n->call.n_args; i++)
             if (check_experimental(ev, n->call.args[i])) return ev->rc;
         return 0;
@@ -652,10 +667,14 @@ static int check_experimental(ev_t *ev, const ocl_pql_node_t *n)
     case OCL_PQL_BINARY:
         if (check_experimental(ev, n->bin.lhs)) return ev->rc;
         return check_experimental(ev, n->bin.rhs);
-    case OCL_PQL_UNARY: return check_experimental(ev, n->unary.expr);
-    case OCL_PQL_PAREN: return check_experimental(ev, n->paren.expr);
-    case OCL_PQL_SUBQUERY: return check_experimental(ev, n->sq.expr);
-    default: return 0;
+    case OCL_PQL_UNARY:
+        return check_experimental(ev, n->unary.expr);
+    case OCL_PQL_PAREN:
+        return check_experimental(ev, n->paren.expr);
+    case OCL_PQL_SUBQUERY:
+        return check_experimental(ev, n->sq.expr);
+    default:
+        return 0;
     }
 }
 
@@ -694,7 +713,8 @@ static int run(ocl_tsdb_t *db, const ocl_pql_expr_t *e, int64_t start, int64_t e
     ev.experimental = opts->experimental_funcs;
     int rc = 0;
     if (end < start) {
-        rc = ocl_pqlx_fail(&ev, OCL_PQL_ERR_BAD_DATA, "end timestamp must not be before start time");
+        rc =
+            ocl_pqlx_fail(&ev, OCL_PQL_ERR_BAD_DATA, "end timestamp must not be before start time");
         goto done;
     }
     rc = check_experimental(&ev, e->root);

@@ -26,7 +26,8 @@ static ocl_tsdb_t *make_db(void)
     assert_int_equal(ocl_tsdb_open(&o, &db), 0);
     static const char *const iv[] = {"0", "1", "2"};
     for (int s = 0; s < 3; s++) {
-        ocl_label_t l[2] = {{OCL_STR("__name__"), OCL_STR("a_total")}, {OCL_STR("i"), ocl_str_c(iv[s])}};
+        ocl_label_t l[2] = {{OCL_STR("__name__"), OCL_STR("a_total")},
+                            {OCL_STR("i"), ocl_str_c(iv[s])}};
         ocl_sample_t smp[361];
         for (int k = 0; k < 361; k++)
             smp[k] = (ocl_sample_t){(int64_t)k * 10000, (double)(k * (s + 1))};
@@ -121,7 +122,8 @@ static void test_range_matrix_shape(void **state)
      * same step they are an error */
     e = parse("label_replace(a_total{i=\"0\"}, \"i\", \"x\", \"i\", \".*\") * 1 or "
               "label_replace(a_total{i=\"1\"} offset 1h, \"i\", \"x\", \"i\", \".*\") * 1");
-    assert_int_equal(ocl_pql_eval_range(db, e, 3600000, 3600000 + 600000, 60000, NULL, &r, &err), 0);
+    assert_int_equal(ocl_pql_eval_range(db, e, 3600000, 3600000 + 600000, 60000, NULL, &r, &err),
+                     0);
     assert_int_equal(r->n_series, 1);
     ocl_pql_result_free(r);
     ocl_pql_expr_free(e);
