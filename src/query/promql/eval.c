@@ -188,13 +188,20 @@ ocl_labels_t ocl_pqlx_lb_done(lb_t *b)
     return (ocl_labels_t){b->v, b->n};
 }
 
+/* Drops __name__ together with the metadata labels __type__ and __unit__
+ * (Prometheus's DropReserved(IsMetadataLabel)). */
 ocl_labels_t ocl_pqlx_labels_without_name(ev_t *ev, const ocl_labels_t *ls)
 {
-    ocl_str_t nm = ocl_labels_get(ls, OCL_STR(OCL_METRIC_NAME));
-    if (nm.n == 0) return *ls;
+    bool any = false;
+    for (uint32_t i = 0; i < ls->n && !any; i++)
+        any = ocl_str_eq_c(ls->v[i].name, OCL_METRIC_NAME) ||
+              ocl_str_eq_c(ls->v[i].name, "__type__") || ocl_str_eq_c(ls->v[i].name, "__unit__");
+    if (!any) return *ls;
     lb_t b;
     ocl_pqlx_lb_init(ev, &b, ls);
     ocl_pqlx_lb_del(&b, OCL_STR(OCL_METRIC_NAME));
+    ocl_pqlx_lb_del(&b, OCL_STR("__type__"));
+    ocl_pqlx_lb_del(&b, OCL_STR("__unit__"));
     return (ocl_labels_t){b.v, b.n};
 }
 
