@@ -344,6 +344,14 @@ static int label_join(ev_t *ev, const ocl_pql_node_t *n, val_t *v, val_t *out)
         return ocl_pqlx_fail(ev, OCL_PQL_ERR_EXECUTION,
                              "invalid destination label name in label_join(): %.*s", (int)dst.n,
                              dst.p ? dst.p : "");
+    for (uint32_t i = 3; i < n->call.n_args; i++) {
+        ocl_str_t src = {0};
+        str_arg(n, i, &src);
+        if (!ocl_pqlx_utf8_valid(src))
+            return ocl_pqlx_fail(ev, OCL_PQL_ERR_EXECUTION,
+                                 "invalid source label name in label_join(): %.*s", (int)src.n,
+                                 src.p ? src.p : "");
+    }
     ocl_buf_t b;
     ocl_buf_init(&b);
     *out = *v;
@@ -379,6 +387,8 @@ int ocl_pqlx_call(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
 {
     const char *name = n->call.func->name;
     int rc;
+    if (!strcmp(name, "info") || !strcmp(name, "integral"))
+        return ocl_pqlx_fail(ev, OCL_PQL_ERR_BAD_DATA, "function \"%s\" is not supported", name);
     if (!strcmp(name, "time")) {
         out->type = OCL_PQL_SCALAR;
         out->sc = ocl_pqlx_steps(ev);
