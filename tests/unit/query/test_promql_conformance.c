@@ -450,6 +450,7 @@ typedef struct {
     size_t n_known;
     bool *known_hit;
     bool verbose;
+    bool range_check; /* $OCL_CONFORMANCE_RANGE_CHECK=1 */
     int unexpected;
     sdesc_t *native; /* series loaded with native-histogram samples */
     size_t n_native;
@@ -702,6 +703,56 @@ static bool node_touches_native(gstate_t *g, const ocl_pql_node_t *n)
     }
 }
 
+/* Diagnostic ($OCL_CONFORMANCE_RANGE_CHECK=1): a passing instant query
+ * re-run as a range query ending at the same time must give the same
+ * vector at its last step (the grid evaluation must not depend on where
+ * the grid starts). Mismatches are printed, not counted. */
+static int range_checks, range_mismatches;
+
+static void range_check(ocl_tsdb_t *db, const ocl_pql_expr_t *e, const ecase_t *c,
+                        const ocl_pql_result_t *ir, const char *key)
+{
+    static const char *const skip_words[] = {"start()", "end()", "step()", "range()", "sort", "@"};
+    for (size_t i = 0; i < OCL_ARRAY_LEN(skip_words); i++)
+        if (strstr(c->expr, skip_words[i])) return;
+    if (ir->type != OCL_PQL_VECTOR && ir->type != OCL_PQL_SCALAR) return;
+    ocl_pql_opts_t o = {0};
+    o.experimental_funcs = true;
+    ocl_pql_result_t *r = NULL;
+    ocl_pql_error_t err;
+    range_checks++;
+    if (ocl_pql_eval_range(db, e, c->t0 - 3 * 47000, c->t0, 47000, &o, &r, &err)) {
+        printf("  RANGECHECK %s: %s\n      range query failed: %s\n", key, c->expr, err.msg);
+        return;
+    }
+    size_t n_at_t = 0;
+    const char *bad = NULL;
+    for (size_t k = 0; k < r->n_series; k++) {
+        const ocl_pql_series_t *s = &r->series[k];
+        if (!s->n_points || s->points[s->n_points - 1].t != c->t0) continue;
+        double v = s->points[s->n_points - 1].v;
+        n_at_t++;
+        if (ir->type == OCL_PQL_SCALAR) {
+            if (!almost_equal(v, ir->scalar)) bad = "scalar value differs";
+            continue;
+        }
+        size_t j = 0;
+        while (j < ir->n_series && !ocl_labels_equal(&ir->series[j].labels, &s->labels))
+            j++;
+        if (j == ir->n_series)
+            bad = "series only in the range result";
+        else if (!almost_equal(ir->series[j].points[0].v, v))
+            bad = "value differs";
+    }
+    size_t want = ir->type == OCL_PQL_SCALAR ? 1 : ir->n_series;
+    if (!bad && n_at_t != want) bad = "series count differs";
+    if (bad) {
+        range_mismatches++;
+        printf("  RANGECHECK %s: %s\n      %s\n", key, c->expr, bad);
+    }
+    ocl_pql_result_free(r);
+}
+
 static void run_case(gstate_t *g, fstat_t *fs, ocl_tsdb_t *db, ecase_t *c)
 {
     char key[96];
@@ -753,6 +804,7 @@ static void run_case(gstate_t *g, fstat_t *fs, ocl_tsdb_t *db, ecase_t *c)
         }
     }
     bool touches = e && node_touches_native(g, e->root);
+    if (!diff && r && !c->range && g->range_check) range_check(db, e, c, r, key);
     ocl_pql_result_free(r);
     ocl_pql_expr_free(e);
     if (touches) {
@@ -1116,6 +1168,8 @@ static void test_conformance(void **state)
     gstate_t g = {0};
     const char *v = getenv("OCL_CONFORMANCE_VERBOSE");
     g.verbose = v && !strcmp(v, "1");
+    const char *rcenv = getenv("OCL_CONFORMANCE_RANGE_CHECK");
+    g.range_check = rcenv && !strcmp(rcenv, "1");
     const char *only = getenv("OCL_CONFORMANCE_FILE");
     /* known failures */
     char kpath[1024];
@@ -1184,6 +1238,8 @@ static void test_conformance(void **state)
             g.unexpected++;
         }
     }
+    if (g.range_check)
+        printf("range checks: %d, mismatches: %d\n", range_checks, range_mismatches);
     printf("unexpected results in target files: %d\n", g.unexpected);
     free(files);
     free(g.known);
