@@ -71,6 +71,10 @@ typedef struct ev {
     uint64_t max_samples;       /* limit on samples held at once */
     uint64_t cur_samples;       /* samples currently accounted */
     uint64_t loaded;            /* samples read from storage */
+    uint64_t cells;             /* per-step cells allocated for series (memory bound) */
+    double *junk_v;             /* shared arrays handed out once the cell bound is hit */
+    uint8_t *junk_has;          /* (see junk_v) */
+    size_t junk_n;              /* their length */
     int64_t deadline_ns;        /* monotonic deadline */
     const volatile int *cancel; /* cancel flag or NULL */
     uint64_t work;              /* work units done (≈ samples/steps touched) */

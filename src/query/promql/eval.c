@@ -114,6 +114,21 @@ double *ocl_pqlx_steps(ev_t *ev)
 
 es_t *ocl_pqlx_vec_add(ev_t *ev, val_t *v, ocl_labels_t ls, bool drop_name)
 {
+    /* Dense per-step arrays cost memory even for sparse series: bound the
+     * cells allocated by one query to twice the sample limit. Past it the
+     * series still gets (shared, scratch) arrays so callers need no error
+     * path here; the query fails at the next check. */
+    ev->cells += ev->n;
+    if (ev->cells > 2 * ev->max_samples && ev->rc == 0)
+        ocl_pqlx_fail(ev, OCL_PQL_ERR_TOO_MANY_SAMPLES,
+                      "query processing would load too many samples into memory in query "
+                      "execution");
+    bool junk = ev->rc != 0;
+    if (junk && ev->junk_n < ev->n) {
+        ev->junk_v = ocl_arena_alloc(ev->a, ev->n * sizeof(double) + 8);
+        ev->junk_has = ocl_arena_calloc(ev->a, ev->n + 8);
+        ev->junk_n = ev->n;
+    }
     if (v->n == v->cap) {
         size_t nc = v->cap ? v->cap * 2 : 8;
         v->s = ocl_arena_realloc(ev->a, v->s, v->cap * sizeof(es_t), nc * sizeof(es_t));
@@ -121,8 +136,8 @@ es_t *ocl_pqlx_vec_add(ev_t *ev, val_t *v, ocl_labels_t ls, bool drop_name)
     }
     es_t *s = &v->s[v->n++];
     s->ls = ls;
-    s->v = ocl_arena_alloc(ev->a, ev->n * sizeof(double) + 8);
-    s->has = ocl_arena_calloc(ev->a, ev->n + 8);
+    s->v = junk ? ev->junk_v : ocl_arena_alloc(ev->a, ev->n * sizeof(double) + 8);
+    s->has = junk ? ev->junk_has : ocl_arena_calloc(ev->a, ev->n + 8);
     s->drop_name = drop_name;
     return s;
 }
@@ -410,6 +425,10 @@ static int eval_subquery(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
     if (start > r1) {
         out->type = OCL_PQL_MATRIX;
         out->nm = 0;
+    } else if ((uint64_t)((r1 - start) / step) + 1 > 2 * ev->max_samples) {
+        rc = ocl_pqlx_fail(ev, OCL_PQL_ERR_TOO_MANY_SAMPLES,
+                           "query processing would load too many samples into memory in query "
+                           "execution");
     } else {
         ev->start = start;
         ev->step = step;
@@ -722,6 +741,12 @@ static int run(ocl_tsdb_t *db, const ocl_pql_expr_t *e, int64_t start, int64_t e
     if (end < start) {
         rc =
             ocl_pqlx_fail(&ev, OCL_PQL_ERR_BAD_DATA, "end timestamp must not be before start time");
+        goto done;
+    }
+    if ((uint64_t)((end - start) / ev.step) + 1 > 2 * ev.max_samples) {
+        rc = ocl_pqlx_fail(&ev, OCL_PQL_ERR_TOO_MANY_SAMPLES,
+                           "query processing would load too many samples into memory in query "
+                           "execution");
         goto done;
     }
     rc = check_experimental(&ev, e->root);
