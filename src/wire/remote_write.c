@@ -18,6 +18,7 @@
 
 #include <snappy-c.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <stdio.h>
 
@@ -62,6 +63,11 @@ static ocl_str_t metric_name(const ocl_label_t *v, uint32_t n)
 }
 
 /* ---- decoder ---- */
+
+static bool utf8_ok(ocl_str_t s)
+{
+    return s.n == 0 || ocl_utf8_valid(s.p, s.n);
+}
 
 static int wire_error(ocl_pb_reader_t *r, const char *what, char *err, size_t errlen)
 {
@@ -123,8 +129,7 @@ static int check_labels(ocl_label_t *v, uint32_t *n, const ocl_rw_limits_t *lim,
 {
     uint32_t cnt = *n;
     for (uint32_t i = 0; i < cnt; i++) {
-        if (!ocl_utf8_valid(v[i].name.p, v[i].name.n) ||
-            !ocl_utf8_valid(v[i].value.p, v[i].value.n)) {
+        if (!utf8_ok(v[i].name) || !utf8_ok(v[i].value)) {
             seterr(err, errlen, "received a series with invalid UTF-8 in a label name or value");
             return OCL_EINVAL;
         }
@@ -274,8 +279,7 @@ static int decode_meta(ocl_str_t m, ocl_prom_meta_t *md, char *err, size_t errle
         }
         if (rc) return wire_error(&r, "MetricMetadata", err, errlen);
     }
-    if (!ocl_utf8_valid(md->family.p, md->family.n) || !ocl_utf8_valid(md->help.p, md->help.n) ||
-        !ocl_utf8_valid(md->unit.p, md->unit.n)) {
+    if (!utf8_ok(md->family) || !utf8_ok(md->help) || !utf8_ok(md->unit)) {
         seterr(err, errlen, "received metadata with invalid UTF-8");
         return OCL_EINVAL;
     }
