@@ -439,6 +439,26 @@ static bool form_body(const ocl_http_req_t *req)
     return ct.n >= n && ocl_str_ieq_c((ocl_str_t){ct.p, n}, want);
 }
 
+/* Accept-Encoding lists gzip (and not with q=0). */
+static bool accepts_gzip(const ocl_http_req_t *req)
+{
+    ocl_str_t ae = ocl_http_req_header(req, "accept-encoding");
+    for (size_t i = 0; i + 4 <= ae.n; i++) {
+        if (!ocl_str_ieq_c((ocl_str_t){ae.p + i, 4}, "gzip")) continue;
+        /* parameters up to the next ',' */
+        size_t j = i + 4, end = j;
+        while (end < ae.n && ae.p[end] != ',')
+            end++;
+        char prm[32];
+        size_t n = OCL_MIN(end - j, sizeof prm - 1);
+        memcpy(prm, ae.p + j, n);
+        prm[n] = 0;
+        const char *q = strstr(prm, "q=");
+        return !(q && strtod(q + 2, NULL) == 0);
+    }
+    return false;
+}
+
 void ocl_prom_api_handle(ocl_prom_api_t *pa, ocl_http_req_t *req)
 {
     pa_req_t *r = ocl_calloc(1, sizeof *r);
@@ -510,6 +530,7 @@ void ocl_prom_api_handle(ocl_prom_api_t *pa, ocl_http_req_t *req)
         memcpy(ferr, ferr2, sizeof ferr);
     }
 
+    r->accept_gzip = accepts_gzip(req);
     ocl_str_t tenant = ocl_http_req_header(req, "x-scope-orgid");
     if (tenant.n && !ocl_tenant_id_valid(tenant)) {
         answer_error(r, OCL_PROM_ERR_BAD_DATA, "invalid tenant ID in X-Scope-OrgID");

@@ -61,6 +61,7 @@ typedef struct {
     ocl_str_t *match;                     /* match[] values */
     size_t n_match;                       /* their number */
     ocl_str_t name;                       /* label name (label values) or metric (metadata) */
+    bool accept_gzip;                     /* the client accepts gzip answers */
 } pa_req_t;
 
 /* Runs a data endpoint on a query thread (prom_query.c). */

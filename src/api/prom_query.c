@@ -12,6 +12,7 @@
  */
 #include "api/prom_api_int.h"
 #include "query/promql/promql.h"
+#include "wire/gzip.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -460,9 +461,35 @@ done:
     ocl_arena_dispose(&a);
 }
 
+/* Answers over 1 KiB are gzip-compressed when the client accepts it, as
+ * Prometheus's CompressionHandler does (Grafana's Go client always asks);
+ * level 1: large matrices shrink ~10x at a fraction of the render time. */
+static void maybe_gzip(pa_req_t *r)
+{
+    ocl_qjob_t *job = &r->job;
+    if (!r->accept_gzip || job->body.len <= 1024) return;
+    ocl_buf_t z;
+    ocl_buf_init(&z);
+    if (ocl_gzip_deflate(job->body.p, job->body.len, 1, &z) == 0) {
+        ocl_buf_dispose(&job->body);
+        job->body = z;
+        job->gzip = true;
+    } else {
+        ocl_buf_dispose(&z);
+    }
+}
+
+static void run_endpoint(pa_req_t *r);
+
 void pa_run(ocl_qjob_t *job)
 {
-    pa_req_t *r = (pa_req_t *)job;
+    run_endpoint((pa_req_t *)job);
+    maybe_gzip((pa_req_t *)job);
+}
+
+static void run_endpoint(pa_req_t *r)
+{
+    ocl_qjob_t *job = &r->job;
     if (job->rejected) {
         job_fail(r, OCL_PROM_ERR_UNAVAILABLE, "ocelot is shutting down");
         return;

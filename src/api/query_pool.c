@@ -47,8 +47,10 @@ static void on_closed(uv_handle_t *h)
 static void on_async(uv_async_t *a)
 {
     ocl_qjob_t *job = a->data;
+    ocl_header_t ce = {"Content-Encoding", 16, "gzip", 4};
     ocl_http_respond(job->req, job->status,
-                     job->content_type ? job->content_type : "application/json", NULL, 0,
+                     job->content_type ? job->content_type : "application/json",
+                     job->gzip ? &ce : NULL, job->gzip ? 1 : 0,
                      job->body.p ? (const void *)job->body.p : "", job->body.len);
     uv_close((uv_handle_t *)a, on_closed);
 }
