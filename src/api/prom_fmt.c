@@ -107,8 +107,9 @@ int ocl_form_parse(ocl_form_t *f, ocl_arena_t *a, const char *p, size_t n, char 
             ocl_str_t k, v = {"", 0};
             char e2[64];
             int r1 = unescape(a, p + i, eq - i, true, &k, e2, sizeof e2);
-            int r2 = r1 == 0 && eq < j ? unescape(a, p + eq + 1, j - eq - 1, true, &v, e2, sizeof e2)
-                                       : r1;
+            int r2 = r1 == 0 && eq < j
+                         ? unescape(a, p + eq + 1, j - eq - 1, true, &v, e2, sizeof e2)
+                         : r1;
             if (r1 != 0 || r2 != 0) {
                 /* Go skips the bad pair and reports the first error. */
                 if (rc == 0 && err) snprintf(err, errlen, "%s", e2);
@@ -262,8 +263,8 @@ static int parse_rfc3339(ocl_str_t s, int64_t *ms)
     } else {
         return OCL_EINVAL;
     }
-    int64_t secs = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se -
-                   off;
+    int64_t secs =
+        days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se - off;
     *ms = secs * 1000 + nanos / 1000000;
     return 0;
 }
@@ -309,9 +310,12 @@ static int prom_model_duration(ocl_str_t s, int64_t *ns)
     static const struct {
         const char *u; /* unit */
         uint64_t mult; /* nanoseconds */
-    } units[] = {{"y", 365ULL * 86400 * 1000000000}, {"w", 7ULL * 86400 * 1000000000},
-                 {"d", 86400ULL * 1000000000},       {"h", 3600ULL * 1000000000},
-                 {"m", 60ULL * 1000000000},          {"s", 1000000000ULL},
+    } units[] = {{"y", 365ULL * 86400 * 1000000000},
+                 {"w", 7ULL * 86400 * 1000000000},
+                 {"d", 86400ULL * 1000000000},
+                 {"h", 3600ULL * 1000000000},
+                 {"m", 60ULL * 1000000000},
+                 {"s", 1000000000ULL},
                  {"ms", 1000000ULL}};
     if (ocl_str_eq_c(s, "0")) {
         *ns = 0;
@@ -612,11 +616,21 @@ void ocl_prom_json_str(ocl_buf_t *out, ocl_str_t s)
         ocl_buf_append(out, p + start, i - start);
         if (c < 0x80) {
             switch (c) {
-            case '"': ocl_buf_puts(out, "\\\""); break;
-            case '\\': ocl_buf_puts(out, "\\\\"); break;
-            case '\n': ocl_buf_puts(out, "\\n"); break;
-            case '\r': ocl_buf_puts(out, "\\r"); break;
-            case '\t': ocl_buf_puts(out, "\\t"); break;
+            case '"':
+                ocl_buf_puts(out, "\\\"");
+                break;
+            case '\\':
+                ocl_buf_puts(out, "\\\\");
+                break;
+            case '\n':
+                ocl_buf_puts(out, "\\n");
+                break;
+            case '\r':
+                ocl_buf_puts(out, "\\r");
+                break;
+            case '\t':
+                ocl_buf_puts(out, "\\t");
+                break;
             default: {
                 char e[7] = {'\\', 'u', '0', '0', hx[c >> 4], hx[c & 15], 0};
                 ocl_buf_append(out, e, 6);
@@ -640,7 +654,7 @@ void ocl_prom_json_str(ocl_buf_t *out, ocl_str_t s)
 
 const char *ocl_prom_errtype_str(ocl_prom_errtype_t t)
 {
-    static const char *const names[] = {"bad_data", "execution", "timeout",  "canceled",
+    static const char *const names[] = {"bad_data", "execution",   "timeout",  "canceled",
                                         "internal", "unavailable", "not_found"};
     return names[t];
 }
@@ -678,8 +692,8 @@ static void str_array(ocl_buf_t *out, const char *key, char *const *v, size_t n)
     ocl_buf_putc(out, ']');
 }
 
-void ocl_prom_ok_end(ocl_buf_t *out, char *const *warnings, size_t n_warnings,
-                     char *const *infos, size_t n_infos)
+void ocl_prom_ok_end(ocl_buf_t *out, char *const *warnings, size_t n_warnings, char *const *infos,
+                     size_t n_infos)
 {
     str_array(out, ",\"warnings\":", warnings, n_warnings);
     str_array(out, ",\"infos\":", infos, n_infos);

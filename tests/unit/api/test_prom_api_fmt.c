@@ -92,10 +92,18 @@ static void test_values_random(void **state)
     for (int i = 0; i < 200000; i++) {
         double v;
         switch (i % 4) {
-        case 0: v = (double)rand() / (double)(1 + rand() % 1000000); break; /* few decimals */
-        case 1: v = (double)(rand() % 100000) / 1000.0; break;              /* ms-like */
-        case 2: v = ldexp((double)rand(), rand() % 200 - 100); break;      /* any magnitude */
-        default: v = (double)rand() * (double)rand() / 7.0; break;
+        case 0:
+            v = (double)rand() / (double)(1 + rand() % 1000000);
+            break; /* few decimals */
+        case 1:
+            v = (double)(rand() % 100000) / 1000.0;
+            break; /* ms-like */
+        case 2:
+            v = ldexp((double)rand(), rand() % 200 - 100);
+            break; /* any magnitude */
+        default:
+            v = (double)rand() * (double)rand() / 7.0;
+            break;
         }
         if (v == 0) continue;
         size_t n = ocl_prom_fmt_float(v, 'e', got);
@@ -195,10 +203,12 @@ static void test_parse_duration(void **state)
         const char *in;
         int64_t ns;
     } ok[] = {
-        {"15s", 15000000000LL},       {"1m30s", 90000000000LL},   {"1.5", 1500000000LL},
-        {"0", 0},                     {"-1", -1000000000LL},      {"500ms", 500000000LL},
-        {"1d", 86400000000000LL},     {"1w", 604800000000000LL},  {"1y", 31536000000000000LL},
-        {"2h30m", 9000000000000LL},   {"0.001", 1000000LL},       {"1h0m0s", 3600000000000LL},
+        {"15s", 15000000000LL},      {"1m30s", 90000000000LL},
+        {"1.5", 1500000000LL},       {"0", 0},
+        {"-1", -1000000000LL},       {"500ms", 500000000LL},
+        {"1d", 86400000000000LL},    {"1w", 604800000000000LL},
+        {"1y", 31536000000000000LL}, {"2h30m", 9000000000000LL},
+        {"0.001", 1000000LL},        {"1h0m0s", 3600000000000LL},
     };
     char err[256];
     for (size_t i = 0; i < OCL_ARRAY_LEN(ok); i++) {
@@ -287,8 +297,8 @@ static void test_json(void **state)
     assert_string_equal((char *)b.p,
                         "\"a\\u003cb\\u003e\\u0026\\\"\\\\\\n\\u0001\xc3\xa9\\ufffd\\u2028z\"");
     b.len = 0;
-    assert_int_equal(ocl_prom_write_error(&b, OCL_PROM_ERR_BAD_DATA, "no match[] parameter provided"),
-                     400);
+    assert_int_equal(
+        ocl_prom_write_error(&b, OCL_PROM_ERR_BAD_DATA, "no match[] parameter provided"), 400);
     ocl_buf_putc(&b, 0);
     assert_string_equal((char *)b.p, "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":"
                                      "\"no match[] parameter provided\"}");
@@ -300,8 +310,8 @@ static void test_json(void **state)
     ocl_buf_puts(&b, "[]");
     ocl_prom_ok_end(&b, w, 1, NULL, 0);
     ocl_buf_putc(&b, 0);
-    assert_string_equal((char *)b.p,
-                        "{\"status\":\"success\",\"data\":[],\"warnings\":[\"PromQL warning: x\"]}");
+    assert_string_equal(
+        (char *)b.p, "{\"status\":\"success\",\"data\":[],\"warnings\":[\"PromQL warning: x\"]}");
     ocl_buf_dispose(&b);
 }
 
@@ -309,10 +319,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_values),         cmocka_unit_test(test_values_random),
-        cmocka_unit_test(test_timestamps),
-        cmocka_unit_test(test_parse_time),     cmocka_unit_test(test_parse_duration),
-        cmocka_unit_test(test_parse_int),      cmocka_unit_test(test_form),
-        cmocka_unit_test(test_json),
+        cmocka_unit_test(test_timestamps),     cmocka_unit_test(test_parse_time),
+        cmocka_unit_test(test_parse_duration), cmocka_unit_test(test_parse_int),
+        cmocka_unit_test(test_form),           cmocka_unit_test(test_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
