@@ -91,6 +91,19 @@ static void read_resp(int fd, char *buf, size_t cap)
     }
 }
 
+/* Waits (at most 5 s) until the pool holds this many running/queued jobs. */
+static void wait_load(size_t want_running, size_t want_queued)
+{
+    size_t running = 0, queued = 0;
+    for (int i = 0; i < 500; i++) {
+        ocl_qpool_load(pool, &running, &queued);
+        if (running == want_running && queued == want_queued) return;
+        sleep_ms(10);
+    }
+    fail_msg("pool load %zu running %zu queued, want %zu %zu", running, queued, want_running,
+             want_queued);
+}
+
 static void test_pool(void **state)
 {
     (void)state;
@@ -121,17 +134,13 @@ static void test_pool(void **state)
 
     /* Two threads busy, two waiting (one expires), a fifth refused. */
     int a = get(port, "/slow"), b = get(port, "/slow");
-    sleep_ms(100);
+    wait_load(2, 0);
     int c = get(port, "/expiring"), d = get(port, "/fast");
-    sleep_ms(100);
+    wait_load(2, 2);
     int e = get(port, "/fast");
     read_resp(e, buf, sizeof buf);
     assert_non_null(strstr(buf, "503"));
     assert_non_null(strstr(buf, "\r\n\r\nfull"));
-    size_t running, queued;
-    ocl_qpool_load(pool, &running, &queued);
-    assert_int_equal(running, 2);
-    assert_int_equal(queued, 2);
     read_resp(c, buf, sizeof buf);
     assert_non_null(strstr(buf, "\r\n\r\nqueue-timeout"));
     read_resp(d, buf, sizeof buf);
@@ -142,7 +151,7 @@ static void test_pool(void **state)
 
     /* Destroy cancels a running job, which is still answered. */
     int f = get(port, "/slow");
-    sleep_ms(100);
+    wait_load(1, 0);
     ocl_qpool_destroy(pool); /* returns once the canceled job is done */
     read_resp(f, buf, sizeof buf);
     assert_non_null(strstr(buf, "\r\n\r\ncanceled"));
