@@ -360,14 +360,21 @@ int ocl_bwriter_add(ocl_bwriter_t *w, const ocl_labels_t *ls, const ocl_chunk_t 
     return 0;
 }
 
-static void put_section(ocl_buf_t *out, const ocl_buf_t *body)
+/* Section: u32 stored length, u32 raw length, zstd frame, u32 CRC32C of
+ * the stored bytes. */
+static int put_section(ocl_buf_t *out, const ocl_buf_t *body)
 {
-    uint8_t h[4];
-    put_u32(h, (uint32_t)body->len);
-    ocl_buf_append(out, h, 4);
-    if (body->len) ocl_buf_append(out, body->p, body->len);
-    put_u32(h, ocl_crc32c(0, body->p, body->len));
-    ocl_buf_append(out, h, 4);
+    size_t bound = ZSTD_compressBound(body->len);
+    size_t at = out->len;
+    uint8_t *p = ocl_buf_reserve(out, bound + 12);
+    size_t cl =
+        ZSTD_compress(p + 8, bound, body->p ? (const void *)body->p : "", body->len, ZSTD_LEVEL);
+    if (ZSTD_isError(cl) || cl > UINT32_MAX || body->len > UINT32_MAX) return OCL_EIO;
+    put_u32(p, (uint32_t)cl);
+    put_u32(p + 4, (uint32_t)body->len);
+    put_u32(p + 8 + cl, ocl_crc32c(0, p + 8, cl));
+    out->len = at + cl + 12;
+    return 0;
 }
 
 int ocl_bwriter_finish(ocl_bwriter_t *w, ocl_block_t **out)
@@ -393,11 +400,11 @@ int ocl_bwriter_finish(ocl_bwriter_t *w, ocl_block_t **out)
         buf_uvarint(&sec, w->syms.len[i]);
         ocl_buf_append(&sec, w->syms.str[i], w->syms.len[i]);
     }
-    put_section(&idx, &sec);
+    if ((rc = put_section(&idx, &sec)) != 0) goto error;
     sec.len = 0;
     buf_uvarint(&sec, w->nseries);
     ocl_buf_append(&sec, w->series.p, w->series.len);
-    put_section(&idx, &sec);
+    if ((rc = put_section(&idx, &sec)) != 0) goto error;
     sec.len = 0;
     buf_uvarint(&sec, w->post.nlists);
     for (uint32_t i = 0; i < w->post.nlists; i++) {
@@ -411,7 +418,7 @@ int ocl_bwriter_finish(ocl_bwriter_t *w, ocl_block_t **out)
             prev = l->ids[k];
         }
     }
-    put_section(&idx, &sec);
+    if ((rc = put_section(&idx, &sec)) != 0) goto error;
     snprintf(p, sizeof p, "%s/index", w->tmp);
     if ((rc = write_file(p, idx.p, idx.len)) != 0) goto error;
 
@@ -464,6 +471,10 @@ void ocl_block_index_dispose(ocl_block_t *b)
     ocl_free(b->series);
     ocl_free(b->labmem);
     ocl_free(b->chunkmem);
+    for (int i = 0; i < 3; i++) {
+        ocl_free(b->sec[i]);
+        b->sec[i] = NULL;
+    }
     b->series = NULL;
     b->labmem = NULL;
     b->chunkmem = NULL;
@@ -471,17 +482,27 @@ void ocl_block_index_dispose(ocl_block_t *b)
 }
 
 /* Next section of the index: checks length and checksum. */
-static int next_section(rd_t *r, rd_t *body)
+#define MAX_SECTION_RAW (1u << 30)
+
+/* Next section of the index: checks lengths and checksum and decompresses
+ * the body into b->sec[i] (owned by the block). */
+static int next_section(ocl_block_t *b, int i, rd_t *r, rd_t *body)
 {
-    if (r->end - r->p < 8) return OCL_ECORRUPT;
-    uint32_t len = get_u32(r->p);
-    if ((uint64_t)(r->end - r->p) < (uint64_t)len + 8) return OCL_ECORRUPT;
-    const uint8_t *b = r->p + 4;
-    if (get_u32(b + len) != ocl_crc32c(0, b, len)) return OCL_ECORRUPT;
-    body->p = b;
-    body->end = b + len;
+    if (r->end - r->p < 12) return OCL_ECORRUPT;
+    uint32_t len = get_u32(r->p), raw = get_u32(r->p + 4);
+    if ((uint64_t)(r->end - r->p) < (uint64_t)len + 12 || raw > MAX_SECTION_RAW)
+        return OCL_ECORRUPT;
+    const uint8_t *z = r->p + 8;
+    if (get_u32(z + len) != ocl_crc32c(0, z, len)) return OCL_ECORRUPT;
+    unsigned long long fsz = ZSTD_getFrameContentSize(z, len);
+    if (fsz != raw) return OCL_ECORRUPT;
+    b->sec[i] = ocl_malloc(raw + 1);
+    size_t got = ZSTD_decompress(b->sec[i], raw, z, len);
+    if (ZSTD_isError(got) || got != raw) return OCL_ECORRUPT;
+    body->p = b->sec[i];
+    body->end = b->sec[i] + raw;
     body->bad = false;
-    r->p = b + len + 4;
+    r->p = z + len + 4;
     return 0;
 }
 
@@ -500,7 +521,7 @@ int ocl_block_parse_index(ocl_block_t *b, uint8_t *buf, size_t len)
     r.p += 8;
 
     /* symbols */
-    if (next_section(&r, &s)) goto error;
+    if (next_section(b, 0, &r, &s)) goto error;
     uint64_t nsym = rd_uvarint(&s);
     if (s.bad || nsym > (uint64_t)(s.end - s.p)) goto error;
     for (uint64_t i = 0; i < nsym; i++) {
@@ -511,7 +532,7 @@ int ocl_block_parse_index(ocl_block_t *b, uint8_t *buf, size_t len)
     }
 
     /* series */
-    if (next_section(&r, &s)) goto error;
+    if (next_section(b, 1, &r, &s)) goto error;
     uint64_t nser = rd_uvarint(&s);
     if (s.bad || nser > (uint64_t)(s.end - s.p) || nser > UINT32_MAX / 2) goto error;
     b->nseries = (uint32_t)nser;
@@ -564,7 +585,7 @@ int ocl_block_parse_index(ocl_block_t *b, uint8_t *buf, size_t len)
     }
 
     /* postings */
-    if (next_section(&r, &s)) goto error;
+    if (next_section(b, 2, &r, &s)) goto error;
     uint64_t nl = rd_uvarint(&s);
     if (s.bad || nl > (uint64_t)(s.end - s.p)) goto error;
     for (uint64_t i = 0; i < nl; i++) {

@@ -56,7 +56,8 @@ struct ocl_block {
     ocl_postings_t post;    /* series ids = positions in `series` (label order) */
     ocl_bseries_t *series;  /* by id */
     uint32_t nseries;       /* count */
-    uint8_t *idx;           /* index file contents (owns symbol bytes) */
+    uint8_t *idx;           /* index file contents */
+    uint8_t *sec[3];        /* decompressed index sections (sec[0] owns symbol bytes) */
     size_t idxlen;          /* bytes */
     uint32_t *labmem;       /* all label pairs */
     ocl_bchunk_t *chunkmem; /* all chunk refs */
