@@ -296,30 +296,76 @@ static int flush_page(ocl_bwriter_t *w)
     return 0;
 }
 
-/* Re-encodes an XOR chunk as DEC into *dec when that is smaller. */
-static bool try_dec(ocl_bwriter_t *w, const ocl_chunk_t *c, ocl_chunk_t *dec)
+/* Encodes samples [off, off + n) of the scratch arrays as the smaller of
+ * DEC (when representable) and XOR. */
+static void encode_run(ocl_bwriter_t *w, uint32_t off, uint32_t n, ocl_chunk_t *out)
 {
-    if (c->n > w->scap) {
-        w->scap = c->n * 2;
-        w->st = ocl_realloc(w->st, w->scap * sizeof *w->st);
-        w->sv = ocl_realloc(w->sv, w->scap * sizeof *w->sv);
+    ocl_chunk_t x = {0};
+    ocl_chunk_app_t app = {0};
+    for (uint32_t i = 0; i < n; i++)
+        ocl_chunk_append(&x, &app, w->st[off + i], w->sv[off + i]);
+    ocl_chunk_t d;
+    if (ocl_chunk_encode_dec(&d, w->st + off, w->sv + off, n) == 0) {
+        if (ocl_chunk_bytes(&d) < ocl_chunk_bytes(&x)) {
+            ocl_chunk_dispose(&x);
+            *out = d;
+            return;
+        }
+        ocl_chunk_dispose(&d);
     }
-    ocl_chunk_iter_t it;
-    ocl_chunk_iter_init(&it, c->b, ocl_chunk_bytes(c), c->n);
-    uint32_t k = 0;
-    while (k < c->n && ocl_chunk_iter_next(&it, &w->st[k], &w->sv[k]) == 1)
-        k++;
-    if (k != c->n || ocl_chunk_encode_dec(dec, w->st, w->sv, k) != 0) return false;
-    if (ocl_chunk_bytes(dec) < ocl_chunk_bytes(c)) return true;
-    ocl_chunk_dispose(dec);
-    return false;
+    *out = x;
+}
+
+/* Appends one encoded chunk to the page and its reference to the series. */
+static int put_chunk(ocl_bwriter_t *w, const ocl_chunk_t *c, int64_t *prev, uint64_t *prevpage)
+{
+    int rc;
+    uint32_t len = ocl_chunk_bytes(c);
+    if (w->page.len && w->page.len + len > OCL_BLOCK_PAGE)
+        if ((rc = flush_page(w)) != 0) return rc;
+    buf_varint(&w->series, (int64_t)((uint64_t)c->mint - (uint64_t)*prev));
+    buf_uvarint(&w->series, (uint64_t)c->maxt - (uint64_t)c->mint);
+    buf_uvarint(&w->series, (uint64_t)c->n << 1 | c->enc);
+    buf_uvarint(&w->series, w->foff - *prevpage);
+    buf_uvarint(&w->series, w->page.len);
+    buf_uvarint(&w->series, len);
+    *prev = c->maxt;
+    *prevpage = w->foff;
+    ocl_buf_append(&w->page, c->b, len);
+    w->nsamples += c->n;
+    w->nchunks++;
+    if (c->mint < w->dmint) w->dmint = c->mint;
+    if (c->maxt > w->dmaxt) w->dmaxt = c->maxt;
+    return 0;
 }
 
 int ocl_bwriter_add(ocl_bwriter_t *w, const ocl_labels_t *ls, const ocl_chunk_t *chunks,
                     uint32_t nchunks)
 {
-    int rc;
-    if (!nchunks) return 0;
+    int rc = 0;
+    /* decode everything, then re-chunk in runs of OCL_BLOCK_CHUNK_SAMPLES */
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < nchunks; i++)
+        total += chunks[i].n;
+    if (!total) return 0;
+    if (total > UINT32_MAX / 2) return OCL_ETOOBIG;
+    if (total > w->scap) {
+        w->scap = (uint32_t)total * 2;
+        w->st = ocl_realloc(w->st, w->scap * sizeof *w->st);
+        w->sv = ocl_realloc(w->sv, w->scap * sizeof *w->sv);
+    }
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < nchunks; i++) {
+        ocl_chunk_iter_t it;
+        ocl_chunk_iter_init_enc(&it, chunks[i].enc, chunks[i].b, ocl_chunk_bytes(&chunks[i]),
+                                chunks[i].n);
+        uint32_t got = 0;
+        while (ocl_chunk_iter_next(&it, &w->st[k], &w->sv[k]) == 1) {
+            if (k && w->st[k] <= w->st[k - 1]) return OCL_EINVAL; /* not increasing */
+            k++, got++;
+        }
+        if (got != chunks[i].n) return OCL_ECORRUPT;
+    }
     if (ls->n > w->cappairs) {
         w->cappairs = ls->n * 2;
         w->pairs = ocl_realloc(w->pairs, 2 * w->cappairs * sizeof *w->pairs);
@@ -332,32 +378,18 @@ int ocl_bwriter_add(ocl_bwriter_t *w, const ocl_labels_t *ls, const ocl_chunk_t 
         buf_uvarint(&w->series, w->pairs[2 * i + 1]);
     }
     ocl_postings_add(&w->post, w->nseries++, w->pairs, ls->n);
-    buf_uvarint(&w->series, nchunks);
+    uint32_t runs = (k + OCL_BLOCK_CHUNK_SAMPLES - 1) / OCL_BLOCK_CHUNK_SAMPLES;
+    buf_uvarint(&w->series, runs);
     int64_t prev = w->mint;
     uint64_t prevpage = 0;
-    for (uint32_t i = 0; i < nchunks; i++) {
-        const ocl_chunk_t *c = &chunks[i];
-        ocl_chunk_t dec = {0};
-        if (c->enc == OCL_CHUNK_XOR && try_dec(w, c, &dec)) c = &dec;
-        uint32_t len = ocl_chunk_bytes(c);
-        if (w->page.len && w->page.len + len > OCL_BLOCK_PAGE)
-            if ((rc = flush_page(w)) != 0) return rc;
-        buf_varint(&w->series, (int64_t)((uint64_t)c->mint - (uint64_t)prev));
-        buf_uvarint(&w->series, (uint64_t)c->maxt - (uint64_t)c->mint);
-        buf_uvarint(&w->series, (uint64_t)c->n << 1 | c->enc);
-        buf_uvarint(&w->series, w->foff - prevpage);
-        buf_uvarint(&w->series, w->page.len);
-        buf_uvarint(&w->series, len);
-        prev = c->maxt;
-        prevpage = w->foff;
-        ocl_buf_append(&w->page, c->b, len);
-        w->nsamples += c->n;
-        w->nchunks++;
-        if (c->mint < w->dmint) w->dmint = c->mint;
-        if (c->maxt > w->dmaxt) w->dmaxt = c->maxt;
-        ocl_chunk_dispose(&dec);
+    for (uint32_t r = 0; r < runs && !rc; r++) {
+        uint32_t off = r * OCL_BLOCK_CHUNK_SAMPLES;
+        ocl_chunk_t c;
+        encode_run(w, off, OCL_MIN(OCL_BLOCK_CHUNK_SAMPLES, k - off), &c);
+        rc = put_chunk(w, &c, &prev, &prevpage);
+        ocl_chunk_dispose(&c);
     }
-    return 0;
+    return rc;
 }
 
 /* Section: u32 stored length, u32 raw length, zstd frame, u32 CRC32C of
