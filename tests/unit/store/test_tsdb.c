@@ -491,6 +491,15 @@ static void test_matchers(void **st)
     ms[1] = tl_m(OCL_MATCH_RE, "env", "prod|");
     assert_int_equal(sel(db, &a, ms, 2, &out), 7);
     ocl_matcher_dispose(&ms[1]);
+    ms[1] = tl_m(OCL_MATCH_NRE, "env", "prod");
+    assert_int_equal(sel(db, &a, ms, 2, &out), 6); /* absent env = "" is kept */
+    ocl_matcher_dispose(&ms[1]);
+    ms[1] = tl_m(OCL_MATCH_NRE, "env", ".*");
+    assert_int_equal(sel(db, &a, ms, 2, &out), 0);
+    ocl_matcher_dispose(&ms[1]);
+    ms[1] = tl_m(OCL_MATCH_NRE, "env", ".+");
+    assert_int_equal(sel(db, &a, ms, 2, &out), 6);
+    ocl_matcher_dispose(&ms[1]);
     ms[1] = tl_m(OCL_MATCH_RE, "nosuch", ".*");
     assert_int_equal(sel(db, &a, ms, 2, &out), 7);
     ocl_matcher_dispose(&ms[1]);
