@@ -26,6 +26,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <xxhash.h>
 
 #define N_REPORT 5
@@ -56,15 +57,15 @@ typedef struct {
 } gen_t;
 
 struct ocl_scrape_target {
-    ocl_arena_t cfg_arena;           /* copies of the configured strings */
-    ocl_label_t *tl;                 /* target labels, sorted */
-    uint32_t n_tl;                   /* their number */
-    bool honor_labels;               /* exposition labels win conflicts */
-    bool honor_timestamps;           /* keep exposition timestamps */
-    ocl_prom_text_opts_t limits;     /* parser limits */
-    ocl_labels_t report[N_REPORT];   /* label sets of the report series */
-    gen_t gen[2];                    /* ping-pong scrape state */
-    int cur;                         /* generation the next scrape fills */
+    ocl_arena_t cfg_arena;         /* copies of the configured strings */
+    ocl_label_t *tl;               /* target labels, sorted */
+    uint32_t n_tl;                 /* their number */
+    bool honor_labels;             /* exposition labels win conflicts */
+    bool honor_timestamps;         /* keep exposition timestamps */
+    ocl_prom_text_opts_t limits;   /* parser limits */
+    ocl_labels_t report[N_REPORT]; /* label sets of the report series */
+    gen_t gen[2];                  /* ping-pong scrape state */
+    int cur;                       /* generation the next scrape fills */
 };
 
 static ocl_str_t arena_str(ocl_arena_t *a, const char *s)
@@ -88,8 +89,9 @@ ocl_scrape_target_t *ocl_scrape_target_create(const ocl_scrape_target_cfg_t *cfg
     bool has_job = false, has_inst = false;
     for (uint32_t i = 0; i < cfg->n_labels; i++) {
         if (!cfg->labels[i].value.n) continue;
-        ocl_str_t nm = {ocl_arena_strndup(&t->cfg_arena, cfg->labels[i].name.p, cfg->labels[i].name.n),
-                        cfg->labels[i].name.n};
+        ocl_str_t nm = {
+            ocl_arena_strndup(&t->cfg_arena, cfg->labels[i].name.p, cfg->labels[i].name.n),
+            cfg->labels[i].name.n};
         ocl_str_t v = {
             ocl_arena_strndup(&t->cfg_arena, cfg->labels[i].value.p, cfg->labels[i].value.n),
             cfg->labels[i].value.n};
@@ -238,8 +240,8 @@ static ocl_labels_t merge_labels(ocl_scrape_target_t *t, const ocl_labels_t *e, 
     return (ocl_labels_t){v, (uint32_t)n};
 }
 
-int ocl_scrape_target_build(ocl_scrape_target_t *t, const char *fetch_err, const char *body,
-                            size_t len, int64_t start_ms, double duration_s,
+int ocl_scrape_target_build(ocl_scrape_target_t *t, const char *fetch_err, const char *content_type,
+                            const char *body, size_t len, int64_t start_ms, double duration_s,
                             ocl_prom_batch_t *out, char *err, size_t errlen)
 {
     gen_t *g = &t->gen[t->cur], *prev = &t->gen[t->cur ^ 1];
@@ -263,6 +265,8 @@ int ocl_scrape_target_build(ocl_scrape_target_t *t, const char *fetch_err, const
         ocl_prom_text_opts_t o = t->limits;
         o.default_ts = start_ms;
         o.ignore_timestamps = !t->honor_timestamps;
+        o.openmetrics = content_type && !strncasecmp(content_type, "application/openmetrics-text",
+                                                     strlen("application/openmetrics-text"));
         rc = ocl_prom_text_parse(body, len, &o, &g->arena, &pb, err, errlen);
     }
     size_t scraped = rc ? 0 : pb.n_series, added = 0;
@@ -278,8 +282,8 @@ int ocl_scrape_target_build(ocl_scrape_target_t *t, const char *fetch_err, const
             g->tab_cap <<= 1;
         g->tab = ocl_arena_calloc(&g->arena, g->tab_cap * sizeof *g->tab);
         for (size_t i = 0; i < scraped; i++) {
-            ocl_labels_t ls = t->n_tl ? merge_labels(t, &pb.series[i].labels, &g->arena)
-                                      : pb.series[i].labels;
+            ocl_labels_t ls =
+                t->n_tl ? merge_labels(t, &pb.series[i].labels, &g->arena) : pb.series[i].labels;
             if (t->limits.label_limit && ls.n > t->limits.label_limit) {
                 if (errlen)
                     snprintf(err, errlen, "label_limit exceeded (metric with %u labels, limit %u)",
@@ -347,46 +351,46 @@ void ocl_scrape_target_stale_all(ocl_scrape_target_t *t, int64_t ts_ms, ocl_prom
 /* ---- the manager ------------------------------------------------------------------ */
 
 typedef struct {
-    char *label;                            /* `job="<escaped name>"` */
-    uint64_t ok;                            /* successful scrapes (atomic) */
-    uint64_t failed;                        /* failed scrapes (atomic) */
-    uint64_t counts[OCL_LAT_BUCKETS + 1];   /* duration histogram (atomic) */
-    uint64_t sum_ns;                        /* duration sum (atomic) */
+    char *label;                          /* `job="<escaped name>"` */
+    uint64_t ok;                          /* successful scrapes (atomic) */
+    uint64_t failed;                      /* failed scrapes (atomic) */
+    uint64_t counts[OCL_LAT_BUCKETS + 1]; /* duration histogram (atomic) */
+    uint64_t sum_ns;                      /* duration sum (atomic) */
 } job_stats_t;
 
 typedef struct {
-    ocl_scrape_target_t *t;      /* labels and state */
-    char *url;                   /* what is fetched */
-    char *desc;                  /* "job/instance", for log lines */
-    uint32_t job;                /* index into stats */
-    uint64_t interval_ns;        /* period */
-    uint64_t body_limit;         /* bytes */
-    uint64_t next_ns;            /* monotonic time of the next scrape */
-    CURL *easy;                  /* reused handle */
-    bool busy;                   /* a scrape is in flight */
-    bool too_big;                /* the body went over body_limit */
-    bool was_up;                 /* last scrape's result, for logging changes */
-    bool scraped;                /* scraped at least once */
-    uint64_t start_ns;           /* monotonic start of the scrape in flight */
-    int64_t start_ms;            /* wall-clock start, the samples' timestamp */
+    ocl_scrape_target_t *t;         /* labels and state */
+    char *url;                      /* what is fetched */
+    char *desc;                     /* "job/instance", for log lines */
+    uint32_t job;                   /* index into stats */
+    uint64_t interval_ns;           /* period */
+    uint64_t body_limit;            /* bytes */
+    uint64_t next_ns;               /* monotonic time of the next scrape */
+    CURL *easy;                     /* reused handle */
+    bool busy;                      /* a scrape is in flight */
+    bool too_big;                   /* the body went over body_limit */
+    bool was_up;                    /* last scrape's result, for logging changes */
+    bool scraped;                   /* scraped at least once */
+    uint64_t start_ns;              /* monotonic start of the scrape in flight */
+    int64_t start_ms;               /* wall-clock start, the samples' timestamp */
     char curl_err[CURL_ERROR_SIZE]; /* libcurl's message for the last failure */
 } loop_t;
 
 struct ocl_scraper {
-    loop_t *loops;              /* one per target */
-    size_t n;                   /* number of loops */
-    job_stats_t *jobs;          /* per job */
-    size_t n_jobs;              /* number of jobs */
-    ocl_scrape_sink_fn sink;    /* batch consumer */
-    void *ud;                   /* its argument */
-    CURLM *multi;               /* the multi handle (scraper thread only) */
-    struct curl_slist *hdrs;    /* request headers (shared by all easies) */
-    pthread_t thr;              /* scraper thread */
-    bool started;               /* thr is running */
-    int stop;                   /* set to end the thread (atomic) */
-    uint64_t sink_errors;       /* batches the sink refused (atomic) */
-    bool warned_sink;           /* a refusal was logged */
-    bool registered;            /* the self-metrics collector is registered */
+    loop_t *loops;           /* one per target */
+    size_t n;                /* number of loops */
+    job_stats_t *jobs;       /* per job */
+    size_t n_jobs;           /* number of jobs */
+    ocl_scrape_sink_fn sink; /* batch consumer */
+    void *ud;                /* its argument */
+    CURLM *multi;            /* the multi handle (scraper thread only) */
+    struct curl_slist *hdrs; /* request headers (shared by all easies) */
+    pthread_t thr;           /* scraper thread */
+    bool started;            /* thr is running */
+    int stop;                /* set to end the thread (atomic) */
+    uint64_t sink_errors;    /* batches the sink refused (atomic) */
+    bool warned_sink;        /* a refusal was logged */
+    bool registered;         /* the self-metrics collector is registered */
 };
 
 static void collect(ocl_buf_t *out, void *ud)
@@ -560,7 +564,8 @@ int ocl_scraper_create(const ocl_scrape_config_t *sc, const char *self_addr,
     s->sink = sink;
     s->ud = ud;
     s->multi = curl_multi_init();
-    s->hdrs = curl_slist_append(NULL, "Accept: text/plain;version=0.0.4;q=1,*/*;q=0.1");
+    s->hdrs = curl_slist_append(NULL, "Accept: text/plain;version=0.0.4;q=1,"
+                                      "application/openmetrics-text;version=1.0.0;q=0.5,*/*;q=0.1");
     int rc = 0;
     if (!s->multi || !s->hdrs) {
         rc = OCL_ENOMEM;
@@ -636,8 +641,10 @@ static void finish(ocl_scraper_t *s, loop_t *l, CURLcode res)
     }
     ocl_buf_t *body = &l->t->gen[l->t->cur].body;
     uint64_t dur = ocl_mono_nano() - l->start_ns;
+    char *ctype = NULL;
+    if (!fetch_err) curl_easy_getinfo(l->easy, CURLINFO_CONTENT_TYPE, &ctype);
     ocl_prom_batch_t b;
-    int rc = ocl_scrape_target_build(l->t, fetch_err, (const char *)body->p, body->len,
+    int rc = ocl_scrape_target_build(l->t, fetch_err, ctype, (const char *)body->p, body->len,
                                      l->start_ms, dur / 1e9, &b, err, sizeof err);
     write_batch(s, l, &b);
     l->scraped = true;
@@ -691,7 +698,8 @@ static void *run(void *arg)
             if (!l->busy) start_scrape(s, l, now);
             /* Next slot; slots missed while busy or asleep are skipped. */
             l->next_ns += l->interval_ns;
-            if (l->next_ns <= now) l->next_ns += ((now - l->next_ns) / l->interval_ns + 1) * l->interval_ns;
+            if (l->next_ns <= now)
+                l->next_ns += ((now - l->next_ns) / l->interval_ns + 1) * l->interval_ns;
         }
         int running = 0;
         curl_multi_perform(s->multi, &running);
