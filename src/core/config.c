@@ -846,7 +846,10 @@ static int sc_labels(ctx_t *c, const node_t *v, const char *path)
                         "%s: label \"%s\" is not supported yet (labels starting with __ drive "
                         "relabeling)",
                         path, shown(k, b, sizeof b));
-        if (!val || v->kids[i + 1]->is_null) val = "";
+        if (!val)
+            return fail(c, OCL_EINVAL, v->kids[i + 1]->line, "%s.%s must be a string", path,
+                        shown(k, b, sizeof b));
+        if (v->kids[i + 1]->is_null) val = "";
         if (!ocl_utf8_valid(val, strlen(val)))
             return fail(c, OCL_EINVAL, v->kids[i + 1]->line, "invalid UTF-8 in %s", path);
         for (size_t j = 0; j < i; j += 2)
@@ -934,8 +937,11 @@ static int j_params(ctx_t *c, const node_t *v, const char *path)
             return fail(c, OCL_EINVAL, l->line, "%s.%s must be a list of values", path,
                         shown(k, b, sizeof b));
         for (size_t j = 0; j < l->n; j++) {
-            const char *val = scalar(c, l->kids[j]);
-            int rc = item_add(c, l->kids[j]->line, OCL_SCRAPE_ITEM_PARAM, k, val ? val : "");
+            if (l->kids[j]->type != N_SCALAR)
+                return fail(c, OCL_EINVAL, l->kids[j]->line, "%s.%s must list strings", path,
+                            shown(k, b, sizeof b));
+            const char *val = l->kids[j]->is_null ? "" : l->kids[j]->s;
+            int rc = item_add(c, l->kids[j]->line, OCL_SCRAPE_ITEM_PARAM, k, val);
             if (rc) return rc;
         }
     }

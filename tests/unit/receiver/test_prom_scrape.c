@@ -355,6 +355,10 @@ static void test_config(void **state)
          "c.yaml:3: invalid value \"metrics\" for scrape_configs[0].metrics_path: expected a path "
          "starting with /"},
         {"scrape_configs: {a: 1}\n", OCL_EINVAL, "c.yaml:1: scrape_configs must be a list"},
+        {"scrape_configs:\n  - job_name: a\n    static_configs: [{labels: {a: [1]}}]\n", OCL_EINVAL,
+         "c.yaml:3: scrape_configs[0].static_configs[0].labels.a must be a string"},
+        {"scrape_configs:\n  - job_name: a\n    params: {m: [[x]]}\n", OCL_EINVAL,
+         "c.yaml:3: scrape_configs[0].params.m must list strings"},
         {"server: {self_scrape_interval: 10ms}\n", OCL_EINVAL,
          "c.yaml:1: invalid value \"10ms\" for server.self_scrape_interval: expected 0 (off) or a "
          "duration from 1s to 1d"},
