@@ -39,7 +39,9 @@ static void serve_usage(FILE *f, const char *cmd)
             "  --fsync POLICY           WAL fsync: always | interval | never (default interval)\n"
             "  --fsync-interval DUR     interval for --fsync=interval (default 100ms)\n"
             "  --trace-retention DUR    keep trace segments this long (default 7d)\n"
-            "  --wal-retention DUR      keep metrics/logs WAL this long (default 7d)\n"
+            "  --wal-retention DUR      keep the logs WAL this long (default 7d)\n"
+            "  --metrics-retention DUR  keep metrics this long (default 15d)\n"
+            "  --max-series-per-tenant N  active series per tenant (default 1000000)\n"
             "  --max-memory BYTES       trace head memory limit before 503 (default 256MiB)\n"
             "  --max-body BYTES         OTLP/HTTP body limit after decompression (default 20MiB)\n"
             "  --max-grpc-msg BYTES     gRPC message limit (default 4MiB)\n"
@@ -96,6 +98,8 @@ static const struct {
     {"max-body", "receivers.otlp.protocols.http.max_request_body_size"},
     {"max-grpc-msg", "receivers.otlp.protocols.grpc.max_recv_msg_size"},
     {"log-level", "log.level"},
+    {"metrics-retention", "storage.metrics.retention"},
+    {"max-series-per-tenant", "storage.metrics.max_series_per_tenant"},
 };
 
 int ocl_cmd_serve(int argc, char **argv, int developer_defaults)
@@ -169,6 +173,13 @@ int ocl_cmd_serve(int argc, char **argv, int developer_defaults)
         .trace_retention_s = cfg.trace_retention_ms / 1000,
         .wal_retention_s = cfg.wal_retention_ms / 1000,
         .max_memory_bytes = cfg.max_memory_bytes,
+        .metrics_retention_ms = (int64_t)cfg.metrics_retention_ms,
+        .metrics_retention_bytes = cfg.metrics_retention_bytes,
+        .metrics_max_series = (uint32_t)cfg.metrics_max_series,
+        .rw_max_bytes = cfg.rw_max_bytes,
+        .rw_max_label_name_len = (uint32_t)cfg.max_label_name_len,
+        .rw_max_label_value_len = (uint32_t)cfg.max_label_value_len,
+        .rw_max_labels = (uint32_t)cfg.max_labels_per_series,
     };
     ocl_net_limits_t limits;
     ocl_net_limits_default(&limits);

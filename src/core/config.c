@@ -132,7 +132,7 @@ static int valid_addr(const char *a)
 
 /* ---- the settings ---------------------------------------------------------- */
 
-enum { T_ADDR, T_PATH, T_INT, T_FSYNC, T_LOG, T_DUR, T_BYTES, T_MIB };
+enum { T_ADDR, T_PATH, T_INT, T_FSYNC, T_LOG, T_DUR, T_BYTES, T_MIB, T_U64 };
 
 typedef struct {
     const char *key; /* canonical dotted YAML path */
@@ -173,13 +173,28 @@ static const setting_t settings[] = {
      "a duration from 1s to 36500d"},
     {"memory_limiter.limit", T_BYTES, F(max_memory_bytes), MIB, BIG, 11, "a size of at least 1MiB"},
     {"log.level", T_LOG, F(log_level), 0, 0, 12, "debug, info, warn or error"},
+    /* metrics storage and ingest limits (docs/CONFIGURATION.md, "Metrics storage") */
+    {"storage.metrics.retention", T_DUR, F(metrics_retention_ms), 1000, 36500 * DAY, 13,
+     "a duration from 1s to 36500d"},
+    {"storage.metrics.retention_size", T_BYTES, F(metrics_retention_bytes), 0, BIG, 14,
+     "a size (0 = no size bound)"},
+    {"storage.metrics.max_series_per_tenant", T_U64, F(metrics_max_series), 1, 1000000000, 15,
+     "an integer from 1 to 1000000000"},
+    {"limits.max_label_name_length", T_U64, F(max_label_name_len), 1, 65536, 16,
+     "an integer from 1 to 65536 (bytes)"},
+    {"limits.max_label_value_length", T_U64, F(max_label_value_len), 1, 1 << 20, 17,
+     "an integer from 1 to 1048576 (bytes)"},
+    {"limits.max_label_names_per_series", T_U64, F(max_labels_per_series), 1, 1000, 18,
+     "an integer from 1 to 1000"},
+    {"receivers.prometheusremotewrite.max_request_body_size", T_BYTES, F(rw_max_bytes), 1024, BIG,
+     19, "a size of at least 1KiB (after snappy decompression)"},
     /* aliases */
     {"receivers.otlp.protocols.grpc.max_recv_msg_size_mib", T_MIB, F(max_grpc_msg_bytes), 1024, BIG,
      1, "a number of MiB (at least 1KiB in total)"},
     {"processors.memory_limiter.limit_mib", T_MIB, F(max_memory_bytes), MIB, BIG, 11,
      "a number of MiB, at least 1"},
 };
-#define N_CANON 13
+#define N_CANON 20
 
 static const char *const fsync_names[] = {"always", "interval", "never"};
 static const char *const log_names[] = {"debug", "info", "warn", "error"};
@@ -200,6 +215,12 @@ void ocl_config_defaults(ocl_config_t *cfg)
     cfg->max_body_bytes = 20 * MIB;
     cfg->max_grpc_msg_bytes = 4 * MIB;
     cfg->log_level = OCL_LOG_INFO;
+    cfg->metrics_retention_ms = 15 * DAY;
+    cfg->metrics_max_series = 1000000;
+    cfg->max_label_name_len = 1024;
+    cfg->max_label_value_len = 2048;
+    cfg->max_labels_per_series = 30;
+    cfg->rw_max_bytes = 20 * MIB;
 }
 
 static int find_setting(const char *key)
@@ -256,6 +277,11 @@ static int set_one(ocl_config_t *cfg, const setting_t *s, const char *v)
     case T_MIB:
         n = scan_decimal(v, &d);
         if (!n || v[n] || scaled(d, (double)MIB, &u)) return OCL_EINVAL;
+        break;
+    case T_U64:
+        n = strlen(v);
+        if (n == 0 || n > 18 || strspn(v, "0123456789") != n) return OCL_EINVAL;
+        u = strtoull(v, NULL, 10);
         break;
     default:
         return OCL_EINVAL;
@@ -332,6 +358,9 @@ void ocl_config_value(const ocl_config_t *cfg, size_t i, char *buf, size_t n)
         break;
     case T_BYTES:
         fmt_unit(buf, n, *(const uint64_t *)field, bmul, bunit, 4);
+        break;
+    case T_U64:
+        snprintf(buf, n, "%llu", (unsigned long long)*(const uint64_t *)field);
         break;
     default:
         break;
@@ -1134,8 +1163,13 @@ static const field_t otlp_fields[] = {
     FN("protocols", otlp_protocols),
     END_UNKNOWN,
 };
+static const field_t prw_fields[] = {
+    SET("max_request_body_size", "receivers.prometheusremotewrite.max_request_body_size"),
+    END_UNKNOWN,
+};
 static const field_t receivers_fields[] = {
     MAP("otlp", otlp_fields),
+    MAP("prometheusremotewrite", prw_fields),
     END_UNSUPP("the only receiver today is otlp"),
 };
 
@@ -1282,12 +1316,24 @@ static const field_t traces_fields[] = {
     SET("retention", "storage.traces.retention"),
     END_UNKNOWN,
 };
+static const field_t metrics_storage_fields[] = {
+    SET("retention", "storage.metrics.retention"),
+    SET("retention_size", "storage.metrics.retention_size"),
+    SET("max_series_per_tenant", "storage.metrics.max_series_per_tenant"),
+    END_UNKNOWN,
+};
+static const field_t limits_fields[] = {
+    SET("max_label_name_length", "limits.max_label_name_length"),
+    SET("max_label_value_length", "limits.max_label_value_length"),
+    SET("max_label_names_per_series", "limits.max_label_names_per_series"),
+    END_UNKNOWN,
+};
 static const field_t storage_fields[] = {
     SET("path", "storage.path"),
     MAP("wal", wal_fields),
     MAP("traces", traces_fields),
     SET("wal_retention", "storage.wal_retention"),
-    UNSUPP("metrics", "metrics are kept in their WAL; see storage.wal_retention"),
+    MAP("metrics", metrics_storage_fields),
     UNSUPP("logs", "logs are kept in their WAL; see storage.wal_retention"),
     END_UNKNOWN,
 };
@@ -1308,6 +1354,7 @@ static const field_t top_fields[] = {
     MAP("server", server_fields),
     MAP("storage", storage_fields),
     MAP("memory_limiter", top_memory_limiter_fields),
+    MAP("limits", limits_fields),
     MAP("log", log_fields),
     UNSUPP("rules", "alerting and recording rules come later"),
     FN("global", global_section),

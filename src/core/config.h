@@ -47,6 +47,13 @@ typedef struct {
     uint64_t max_body_bytes;                      /* OTLP/HTTP body after decompression */
     uint64_t max_grpc_msg_bytes;                  /* gRPC message after decompression */
     int log_level;                                /* OCL_LOG_* (core/log.h) */
+    uint64_t metrics_retention_ms;                /* TSDB retention by age */
+    uint64_t metrics_retention_bytes;             /* TSDB retention by size per tenant (0 = none) */
+    uint64_t metrics_max_series;                  /* active series per tenant */
+    uint64_t max_label_name_len;                  /* remote write: label name bytes */
+    uint64_t max_label_value_len;                 /* remote write: label value bytes */
+    uint64_t max_labels_per_series;               /* remote write: labels per series */
+    uint64_t rw_max_bytes;                        /* remote write body after snappy */
 } ocl_config_t;
 
 /* Fills every field with its documented default. */

@@ -348,7 +348,7 @@ static void test_not_supported_yet(void **state)
          "processor \"filter\" is not supported yet"},
         {"service: {telemetry: {logs: {level: debug}}}\n",
          "service.telemetry is not supported yet"},
-        {"storage: {metrics: {retention: 1d}}\n", "storage.metrics is not supported yet"},
+        {"storage: {logs: {retention: 1d}}\n", "storage.logs is not supported yet"},
     };
     for (size_t i = 0; i < OCL_ARRAY_LEN(t); i++)
         expect_error(t[i].yaml, OCL_EUNSUPP, t[i].want);
@@ -408,13 +408,29 @@ static void test_setter_and_round_trip(void **state)
     ocl_config_t before = cfg;
     assert_int_equal(ocl_config_set(&cfg, "storage.wal.fsync_interval", "0"), OCL_EINVAL);
     assert_memory_equal(&cfg, &before, sizeof cfg); /* unchanged on error */
+    /* Metrics storage and remote-write limits (ADR 0005). */
+    assert_int_equal(parse("storage: {metrics: {retention: 30d, retention_size: 1GiB, "
+                           "max_series_per_tenant: 5000}}\n"
+                           "limits: {max_label_name_length: 100, max_label_value_length: 200, "
+                           "max_label_names_per_series: 10}\n"
+                           "receivers: {prometheusremotewrite: {max_request_body_size: 1MiB}}\n",
+                           &cfg),
+                     0);
+    assert_true(cfg.metrics_retention_ms == 30ull * 86400000);
+    assert_true(cfg.metrics_retention_bytes == 1ull << 30);
+    assert_true(cfg.metrics_max_series == 5000);
+    assert_true(cfg.max_label_name_len == 100 && cfg.max_label_value_len == 200);
+    assert_true(cfg.max_labels_per_series == 10 && cfg.rw_max_bytes == 1ull << 20);
+    assert_int_equal(ocl_config_set(&cfg, "storage.metrics.max_series_per_tenant", "0"),
+                     OCL_EINVAL);
+    assert_int_equal(ocl_config_set(&cfg, "limits.max_label_names_per_series", "x"), OCL_EINVAL);
     assert_int_equal(parse(full_yaml, &cfg), 0);
     assert_int_equal(ocl_config_set(&cfg, "storage.traces.retention", "90m"), 0);
     assert_int_equal(
         ocl_config_set(&cfg, "receivers.otlp.protocols.http.max_request_body_size", "1025"), 0);
     /* Every printed value reads back to the same setting. */
     ocl_config_defaults(&back);
-    assert_int_equal(ocl_config_count(), 13);
+    assert_int_equal(ocl_config_count(), 20);
     for (size_t i = 0; i < ocl_config_count(); i++) {
         assert_non_null(ocl_config_help(i));
         ocl_config_value(&cfg, i, v, sizeof v);
@@ -424,7 +440,7 @@ static void test_setter_and_round_trip(void **state)
     ocl_config_value(&cfg, 9, v, sizeof v);
     assert_string_equal(ocl_config_key(9), "storage.traces.retention");
     assert_string_equal(v, "90m");
-    assert_null(ocl_config_key(13));
+    assert_null(ocl_config_key(20));
     /* ocl_config_print: one "key: value" line per setting. */
     char *out = NULL;
     size_t outlen = 0;
@@ -435,11 +451,13 @@ static void test_setter_and_round_trip(void **state)
     assert_non_null(strstr(out, "storage.wal.fsync_interval: 100ms\n"));
     assert_non_null(strstr(out, "storage.traces.retention: 7d\n"));
     assert_non_null(strstr(out, "memory_limiter.limit: 256MiB\n"));
+    assert_non_null(strstr(out, "storage.metrics.retention: 15d\n"));
+    assert_non_null(strstr(out, "storage.metrics.max_series_per_tenant: 1000000\n"));
     assert_non_null(strstr(out, "receivers.otlp.protocols.grpc.endpoint: 127.0.0.1:4317\n"));
     size_t lines = 0;
     for (char *p = out; *p; p++)
         lines += *p == '\n';
-    assert_int_equal(lines, 13);
+    assert_int_equal(lines, 20);
     free(out);
 }
 
