@@ -1,26 +1,387 @@
 /*
- * compact.c — maintenance of the metrics TSDB: head → block cut,
- * compaction, retention. Interim: memory-only retention of the head.
+ * compact.c — maintenance of the metrics TSDB: cutting head data into
+ * blocks, compacting adjacent blocks, retention, and the persistence
+ * watermark.
+ *
+ * Cut: when the head spans more than 1.5 block ranges, the oldest
+ * range-aligned window [start, start + range) is snapshotted under the
+ * write lock (chunk bytes copied; appends below the window end become "out
+ * of bounds" from then on), written to a block without the lock, then the
+ * block is published and the head truncated under the write lock. Chunks
+ * never straddle a range boundary, so the snapshot takes whole chunks.
+ * Compaction: blocks inside one window of 3^k ranges (k ≥ 1, window at most
+ * 10 % of the retention) are merged once the window is complete (a newer
+ * block reaches its end); samples are merged by time and re-encoded.
+ * Retention: whole blocks older than newest sample - retention are dropped,
+ * then the oldest while the blocks exceed retention_bytes.
+ * Memory-only databases apply age retention to the head.
  */
 #include "store/metrics/block.h"
 
-int ocl_tsdb_maintain(ocl_tsdb_t *db)
+#include "core/log.h"
+
+#include <stdio.h>
+
+void ocl_tsdb_sort_blocks(ocl_tsdb_t *db);
+
+typedef struct {
+    ocl_labels_t ls;     /* arena copy */
+    ocl_chunk_t *chunks; /* arena copies (b points into the arena) */
+    uint32_t nchunks;    /* count */
+} snap_t;
+
+static int snap_cmp(const void *a, const void *b)
 {
-    pthread_mutex_lock(&db->maint);
+    return ocl_labels_cmp(&((const snap_t *)a)->ls, &((const snap_t *)b)->ls);
+}
+
+/* Adds a block to the list (write lock held by the caller). */
+static void publish(ocl_tsdb_t *db, ocl_block_t *b)
+{
+    db->blocks = ocl_realloc(db->blocks, (db->nblocks + 1) * sizeof *db->blocks);
+    db->blocks[db->nblocks++] = b;
+    ocl_tsdb_sort_blocks(db);
+}
+
+/* Writes head samples in [start, end) to a block and truncates the head.
+ * `end` is a range boundary or, for a flush, just past the head's max. */
+static int cut(ocl_tsdb_t *db, int64_t start, int64_t end)
+{
+    int rc = 0;
+    ocl_arena_t a;
+    ocl_arena_init(&a, 1 << 20);
+    snap_t *sv = NULL;
+    size_t n = 0;
     pthread_rwlock_wrlock(&db->lock);
+    int64_t old_valid = db->min_valid_t;
+    if (end > db->min_valid_t) db->min_valid_t = end;
     ocl_head_t *h = &db->head;
-    if (h->nsamples && h->maxt - h->mint > db->opts.retention_ms) {
-        int64_t before = ocl_tsdb_align(h->maxt - db->opts.retention_ms, h->range);
-        if (before > h->mint) ocl_head_truncate(h, before);
+    sv = ocl_malloc((h->nseries ? h->nseries : 1) * sizeof *sv);
+    for (uint32_t i = 0; i < h->nseries; i++) {
+        ocl_hseries_t *s = h->series[i];
+        uint32_t k = 0;
+        while (k < s->nchunks && s->chunks[k].maxt < end)
+            k++;
+        if (!k) continue;
+        if (k == s->nchunks) s->cut_at = INT64_MIN; /* the open chunk is taken: start anew */
+        snap_t *e = &sv[n++];
+        e->ls = ocl_head_labels(h, s, &a);
+        e->nchunks = k;
+        e->chunks = ocl_arena_alloc(&a, k * sizeof *e->chunks);
+        for (uint32_t j = 0; j < k; j++) {
+            e->chunks[j] = s->chunks[j];
+            uint32_t len = ocl_chunk_bytes(&s->chunks[j]);
+            e->chunks[j].b = ocl_arena_alloc(&a, len ? len : 1);
+            memcpy(e->chunks[j].b, s->chunks[j].b, len);
+        }
     }
     pthread_rwlock_unlock(&db->lock);
-    pthread_mutex_unlock(&db->maint);
+
+    ocl_bwriter_t *w;
+    ocl_block_t *b = NULL;
+    if (n == 0) { /* nothing below `end` after all */
+        pthread_rwlock_wrlock(&db->lock);
+        ocl_head_truncate(&db->head, end);
+        if (db->persisted_before < end) db->persisted_before = end;
+        pthread_rwlock_unlock(&db->lock);
+        goto done;
+    }
+    if (n > 1) qsort(sv, n, sizeof *sv, snap_cmp);
+    if ((rc = ocl_bwriter_begin(db->dir, start, end, 1, &w)) != 0) goto fail;
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = ocl_bwriter_add(w, &sv[i].ls, sv[i].chunks, sv[i].nchunks);
+    if (rc) {
+        ocl_bwriter_abort(w);
+        goto fail;
+    }
+    if ((rc = ocl_bwriter_finish(w, &b)) != 0) goto fail;
+
+    pthread_rwlock_wrlock(&db->lock);
+    publish(db, b);
+    ocl_head_truncate(&db->head, end);
+    pthread_rwlock_unlock(&db->lock);
+    ocl_info("tsdb: cut block %s [%lld, %lld): %llu series, %llu samples, %llu bytes", b->name,
+             (long long)start, (long long)end, (unsigned long long)b->nseries,
+             (unsigned long long)b->nsamples, (unsigned long long)b->bytes);
+    goto done;
+fail:
+    pthread_rwlock_wrlock(&db->lock);
+    db->min_valid_t = old_valid;
+    pthread_rwlock_unlock(&db->lock);
+done:
+    ocl_free(sv);
+    ocl_arena_dispose(&a);
+    return rc;
+}
+
+/* ---- compaction ---- */
+
+typedef struct {
+    int64_t *t;    /* timestamps */
+    double *v;     /* values */
+    size_t n, cap; /* count, allocated */
+} samples_t;
+
+static void samples_push(samples_t *s, int64_t t, double v)
+{
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 1024;
+        s->t = ocl_realloc(s->t, s->cap * sizeof *s->t);
+        s->v = ocl_realloc(s->v, s->cap * sizeof *s->v);
+    }
+    s->t[s->n] = t;
+    s->v[s->n++] = v;
+}
+
+/* Merges blocks `in` (sorted by mint) into one block [mint, maxt). */
+static int merge_blocks(ocl_tsdb_t *db, ocl_block_t **in, uint32_t nin, int64_t mint, int64_t maxt,
+                        uint32_t level, ocl_block_t **out)
+{
+    int rc;
+    ocl_bwriter_t *w;
+    if ((rc = ocl_bwriter_begin(db->dir, mint, maxt, level, &w)) != 0) return rc;
+    uint32_t *cur = ocl_calloc(nin, sizeof *cur);
+    ocl_page_cache_t *pc = ocl_calloc(nin, sizeof *pc);
+    ocl_labels_t *ls = ocl_calloc(nin, sizeof *ls);
+    samples_t sm = {0}, tmp = {0};
+    ocl_chunk_t *chunks = NULL;
+    uint32_t capchunks = 0;
+    ocl_arena_t a;
+    ocl_arena_init(&a, 1 << 16);
+    for (;;) {
+        ocl_arena_reset(&a);
+        int best = -1;
+        for (uint32_t i = 0; i < nin; i++) {
+            if (cur[i] >= in[i]->nseries) continue;
+            ls[i] = ocl_block_labels(in[i], cur[i], &a);
+            if (best < 0 || ocl_labels_cmp(&ls[i], &ls[best]) < 0) best = (int)i;
+        }
+        if (best < 0) break;
+        ocl_labels_t key = ls[best];
+        sm.n = 0;
+        bool sorted = true;
+        for (uint32_t i = 0; i < nin; i++) {
+            if (cur[i] >= in[i]->nseries || !ocl_labels_equal(&ls[i], &key)) continue;
+            const ocl_bseries_t *s = &in[i]->series[cur[i]++];
+            for (uint32_t k = 0; k < s->nchunks; k++) {
+                const uint8_t *p;
+                if (ocl_block_chunk(in[i], &s->chunks[k], &pc[i], &p) != 0) {
+                    ocl_warn("tsdb: compaction: unreadable chunk in block %s skipped", in[i]->name);
+                    continue;
+                }
+                ocl_chunk_iter_t it;
+                ocl_chunk_iter_init(&it, p, s->chunks[k].len, s->chunks[k].n);
+                int64_t t;
+                double v;
+                while (ocl_chunk_iter_next(&it, &t, &v) == 1) {
+                    if (sm.n && t <= sm.t[sm.n - 1]) sorted = false;
+                    samples_push(&sm, t, v);
+                }
+            }
+        }
+        if (!sorted) { /* overlapping blocks: insertion merge keeping the first of equal times */
+            tmp.n = 0;
+            for (size_t i = 0; i < sm.n; i++)
+                samples_push(&tmp, sm.t[i], sm.v[i]);
+            size_t idx_n = tmp.n;
+            /* stable sort by time (merge sort would be nicer; overlaps are rare) */
+            for (size_t i = 1; i < idx_n; i++) {
+                int64_t t = tmp.t[i];
+                double v = tmp.v[i];
+                size_t j = i;
+                while (j > 0 && tmp.t[j - 1] > t) {
+                    tmp.t[j] = tmp.t[j - 1];
+                    tmp.v[j] = tmp.v[j - 1];
+                    j--;
+                }
+                tmp.t[j] = t;
+                tmp.v[j] = v;
+            }
+            sm.n = 0;
+            for (size_t i = 0; i < idx_n; i++)
+                if (!sm.n || tmp.t[i] != sm.t[sm.n - 1]) samples_push(&sm, tmp.t[i], tmp.v[i]);
+        }
+        uint32_t nch = 0;
+        ocl_chunk_app_t app = {0};
+        for (size_t i = 0; i < sm.n; i++) {
+            if (i % OCL_CHUNK_SAMPLES == 0) {
+                if (nch == capchunks) {
+                    capchunks = capchunks ? capchunks * 2 : 16;
+                    chunks = ocl_realloc(chunks, capchunks * sizeof *chunks);
+                }
+                memset(&chunks[nch++], 0, sizeof *chunks);
+            }
+            ocl_chunk_append(&chunks[nch - 1], &app, sm.t[i], sm.v[i]);
+        }
+        rc = ocl_bwriter_add(w, &key, chunks, nch);
+        for (uint32_t k = 0; k < nch; k++)
+            ocl_chunk_dispose(&chunks[k]);
+        if (rc) break;
+    }
+    for (uint32_t i = 0; i < nin; i++)
+        ocl_page_cache_dispose(&pc[i]);
+    ocl_free(pc);
+    ocl_free(cur);
+    ocl_free(ls);
+    ocl_free(sm.t);
+    ocl_free(sm.v);
+    ocl_free(tmp.t);
+    ocl_free(tmp.v);
+    ocl_free(chunks);
+    ocl_arena_dispose(&a);
+    if (rc) {
+        ocl_bwriter_abort(w);
+        return rc;
+    }
+    return ocl_bwriter_finish(w, out);
+}
+
+/* Replaces `old` (nold blocks) by `nb` in the list and deletes them. */
+static void replace_blocks(ocl_tsdb_t *db, ocl_block_t **old, uint32_t nold, ocl_block_t *nb)
+{
+    pthread_rwlock_wrlock(&db->lock);
+    uint32_t w = 0;
+    for (uint32_t i = 0; i < db->nblocks; i++) {
+        bool gone = false;
+        for (uint32_t k = 0; k < nold; k++)
+            gone |= db->blocks[i] == old[k];
+        if (!gone) db->blocks[w++] = db->blocks[i];
+    }
+    db->nblocks = w;
+    if (nb)
+        publish(db, nb);
+    else
+        ocl_tsdb_sort_blocks(db);
+    if (db->persisted_before < db->min_valid_t) db->persisted_before = db->min_valid_t;
+    pthread_rwlock_unlock(&db->lock);
+    /* no query can still see them: queries hold the read lock throughout */
+    for (uint32_t k = 0; k < nold; k++) {
+        ocl_block_remove_dir(old[k]->path);
+        ocl_block_close(old[k]);
+    }
+}
+
+/* One compaction step; 1 if something was compacted, 0 if nothing to do. */
+static int compact_once(ocl_tsdb_t *db)
+{
+    int64_t R = db->opts.block_range_ms, limit = db->opts.retention_ms / 10;
+    /* the block list only changes under `maint`, which we hold */
+    uint32_t nb = db->nblocks;
+    if (nb < 2) return 0;
+    int64_t newest = INT64_MIN;
+    for (uint32_t i = 0; i < nb; i++)
+        if (db->blocks[i]->maxt > newest) newest = db->blocks[i]->maxt;
+    for (int64_t L = R * 3; L <= limit && L > 0; L *= 3) {
+        for (uint32_t i = 0; i < nb;) {
+            int64_t ws = ocl_tsdb_align(db->blocks[i]->mint, L);
+            uint32_t j = i;
+            bool fits = true;
+            while (j < nb && ocl_tsdb_align(db->blocks[j]->mint, L) == ws) {
+                if (db->blocks[j]->maxt > ws + L) fits = false;
+                j++;
+            }
+            if (j - i >= 2 && fits && ws + L <= newest) {
+                ocl_block_t *out, **grp = ocl_malloc((j - i) * sizeof *grp);
+                memcpy(grp, db->blocks + i, (j - i) * sizeof *grp);
+                uint32_t level = 0;
+                for (uint32_t k = 0; k < j - i; k++)
+                    level = OCL_MAX(level, grp[k]->level);
+                int rc = merge_blocks(db, grp, j - i, ws, ws + L, level + 1, &out);
+                if (rc == 0) {
+                    ocl_info("tsdb: compacted %u blocks into %s [%lld, %lld)", j - i, out->name,
+                             (long long)ws, (long long)(ws + L));
+                    replace_blocks(db, grp, j - i, out);
+                }
+                ocl_free(grp);
+                return rc == 0 ? 1 : rc;
+            }
+            i = j;
+        }
+    }
     return 0;
+}
+
+static void retention(ocl_tsdb_t *db)
+{
+    for (int guard = 0; guard < 100000; guard++) {
+        ocl_block_t *victim = NULL;
+        pthread_rwlock_rdlock(&db->lock);
+        int64_t newest = db->head.nsamples ? db->head.maxt : INT64_MIN;
+        uint64_t total = 0;
+        for (uint32_t i = 0; i < db->nblocks; i++) {
+            total += db->blocks[i]->bytes;
+            if (db->blocks[i]->data_maxt > newest) newest = db->blocks[i]->data_maxt;
+        }
+        if (db->nblocks) {
+            ocl_block_t *oldest = db->blocks[0];
+            if (oldest->maxt <= newest - db->opts.retention_ms ||
+                (db->opts.retention_bytes && total > db->opts.retention_bytes))
+                victim = oldest;
+        }
+        pthread_rwlock_unlock(&db->lock);
+        if (!victim) return;
+        ocl_info("tsdb: retention drops block %s", victim->name);
+        replace_blocks(db, &victim, 1, NULL);
+    }
+}
+
+int ocl_tsdb_maintain(ocl_tsdb_t *db)
+{
+    int rc = 0;
+    pthread_mutex_lock(&db->maint);
+    if (!db->dir) {
+        pthread_rwlock_wrlock(&db->lock);
+        ocl_head_t *h = &db->head;
+        if (h->nsamples && h->maxt - h->mint > db->opts.retention_ms) {
+            int64_t before = ocl_tsdb_align(h->maxt - db->opts.retention_ms, h->range);
+            if (before > h->mint) ocl_head_truncate(h, before);
+        }
+        pthread_rwlock_unlock(&db->lock);
+        goto done;
+    }
+    int64_t R = db->opts.block_range_ms;
+    for (int guard = 0; guard < 100000; guard++) {
+        pthread_rwlock_rdlock(&db->lock);
+        bool empty = db->head.nsamples == 0;
+        int64_t mint = db->head.mint, maxt = db->head.maxt;
+        pthread_rwlock_unlock(&db->lock);
+        if (empty || maxt - mint <= R / 2 * 3 || maxt - mint < 0) break;
+        int64_t start = ocl_tsdb_align(mint, R);
+        if ((rc = cut(db, start, start + R)) != 0) goto done;
+    }
+    for (int guard = 0; guard < 1000; guard++) {
+        int r = compact_once(db);
+        if (r < 0) {
+            rc = r;
+            break;
+        }
+        if (r == 0) break;
+    }
+    retention(db);
+done:
+    pthread_mutex_unlock(&db->maint);
+    return rc;
 }
 
 int ocl_tsdb_flush(ocl_tsdb_t *db)
 {
-    return db->dir ? OCL_EUNSUPP : 0;
+    int rc = 0;
+    if (!db->dir) return 0;
+    pthread_mutex_lock(&db->maint);
+    int64_t R = db->opts.block_range_ms;
+    for (int guard = 0; guard < 1000000; guard++) {
+        pthread_rwlock_rdlock(&db->lock);
+        bool empty = db->head.nsamples == 0;
+        int64_t mint = db->head.mint, maxt = db->head.maxt;
+        pthread_rwlock_unlock(&db->lock);
+        if (empty) break;
+        int64_t start = ocl_tsdb_align(mint, R);
+        int64_t end = start + R;
+        if (maxt < end - 1) end = maxt + 1; /* seal only up to the newest sample */
+        if ((rc = cut(db, start, end)) != 0) break;
+    }
+    pthread_mutex_unlock(&db->maint);
+    return rc;
 }
 
 int64_t ocl_tsdb_persisted_before(ocl_tsdb_t *db)

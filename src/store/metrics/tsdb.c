@@ -37,7 +37,7 @@ void ocl_tsdb_sort_blocks(ocl_tsdb_t *db);
 void ocl_tsdb_sort_blocks(ocl_tsdb_t *db)
 {
     if (db->nblocks > 1) qsort(db->blocks, db->nblocks, sizeof *db->blocks, block_cmp);
-    db->persisted_before = INT64_MIN;
+    /* the watermark never moves back (retention may drop every block) */
     for (uint32_t i = 0; i < db->nblocks; i++)
         if (db->blocks[i]->maxt > db->persisted_before) db->persisted_before = db->blocks[i]->maxt;
 }
@@ -386,7 +386,8 @@ static int collect_block(ocl_block_t *b, uint32_t src, query_t *q, const ocl_mat
                          size_t n_ms)
 {
     int rc = 0;
-    uint32_t *ids, nids;
+    uint32_t *ids, nids, bad = 0;
+    bool warned = false;
     ocl_postings_select(&b->post, &b->syms, ms, n_ms, &ids, &nids);
     for (uint32_t i = 0; i < nids; i++) {
         const ocl_bseries_t *s = &b->series[ids[i]];
@@ -398,10 +399,15 @@ static int collect_block(ocl_block_t *b, uint32_t src, query_t *q, const ocl_mat
             hit = true;
             if (!q->samples) break;
             const uint8_t *p;
+            size_t before = q->sn;
             if (ocl_block_chunk(b, c, &q->pc, &p) != 0 || decode_into(q, p, c->len, c->n) != 0) {
-                ocl_warn("tsdb: block %s: unreadable chunk skipped", b->name);
-                continue;
+                q->sn = before; /* drop whatever a damaged chunk yielded */
+                bad++;
             }
+        }
+        if (bad && !warned) {
+            ocl_warn("tsdb: block %s: unreadable chunks skipped", b->name);
+            warned = true;
         }
         if (!hit || (q->samples && q->sn == 0)) continue;
         if ((rc = push_entry(q, ocl_block_labels(b, ids[i], q->a), src)) != 0) goto done;
