@@ -91,18 +91,63 @@ typedef struct {
     int8_t variadic;          /* 0: exactly n_args; k>0: the last k are optional; -1: last repeats */
     ocl_pql_type_t ret;       /* result type */
     bool experimental;        /* gated by --enable-feature=promql-experimental-functions in Prometheus */
+    uint8_t min_args;         /* fewest arguments accepted (what the parser checks) */
+    uint8_t max_args;         /* most arguments accepted; OCL_PQL_ARGS_UNBOUNDED for no limit;
+                                 extra arguments beyond n_args have the type of the last one */
 } ocl_pql_func_t;
+
+#define OCL_PQL_ARGS_UNBOUNDED 255
+
+/* Deepest expression tree the parser accepts (parentheses, operands,
+ * arguments, ...); deeper queries fail with a parse error, so every
+ * recursive walk over a parsed tree is bounded by this. */
+#define OCL_PQL_MAX_DEPTH 200
 
 /* The function named `name`, or NULL. */
 const ocl_pql_func_t *ocl_pql_func_lookup(ocl_str_t name);
 
 typedef struct ocl_pql_node ocl_pql_node_t;
 
+/* A duration written as an expression rather than a literal: x[5m+1m],
+ * offset (1h/2), [step()*2:], min_of(range(), 1h). Kept for printing and
+ * because step() (the query step) and range() (end - start of the query)
+ * are known only at evaluation time. Values are in seconds. */
+typedef enum {
+    OCL_PQL_DUR_NUM,    /* number or duration literal: num */
+    OCL_PQL_DUR_STEP,   /* step() */
+    OCL_PQL_DUR_RANGE,  /* range() */
+    OCL_PQL_DUR_UNARY,  /* op rhs, op '-' or '+' ('+' only as a parenthesized literal) */
+    OCL_PQL_DUR_BINARY, /* lhs op rhs, op one of + - * / % ^ */
+    OCL_PQL_DUR_MIN,    /* min_of(lhs, rhs) */
+    OCL_PQL_DUR_MAX,    /* max_of(lhs, rhs) */
+} ocl_pql_dur_kind_t;
+
+typedef struct ocl_pql_dur ocl_pql_dur_t;
+struct ocl_pql_dur {
+    ocl_pql_dur_kind_t kind; /* which fields are valid */
+    char op;                 /* UNARY / BINARY operator */
+    bool wrapped;            /* written in parentheses (for printing) */
+    bool is_duration;        /* NUM written as a duration (5m), printed as one */
+    bool is_const;           /* no step()/range() inside: the parser already folded it */
+    double num;              /* NUM: seconds */
+    ocl_pql_dur_t *lhs;      /* BINARY, MIN, MAX */
+    ocl_pql_dur_t *rhs;      /* UNARY, BINARY, MIN, MAX */
+};
+
+/* Value of a duration expression in ms, given the query's step and range
+ * (end - start) in ms (both 0 for an instant query). Returns 0, or
+ * OCL_EINVAL with Prometheus's message in err ("division by zero",
+ * "modulo by zero", "duration out of range"). */
+int ocl_pql_dur_eval(const ocl_pql_dur_t *d, int64_t step_ms, int64_t range_ms, int64_t *ms, char *err,
+                     size_t errlen);
+
 struct ocl_pql_node {
     ocl_pql_kind_t kind; /* which union member is valid */
     ocl_pql_type_t type; /* result type */
     uint32_t pos;        /* byte offset of the node's first character in the query */
     uint32_t end;        /* byte offset just past the node */
+    uint16_t depth;      /* height of the subtree (1 for a leaf), <= OCL_PQL_MAX_DEPTH */
+    bool is_duration;    /* OCL_PQL_NUMBER written as a duration (5m = 300): printed as one */
     union {
         double number; /* OCL_PQL_NUMBER */
         ocl_str_t str; /* OCL_PQL_STRING_LIT: unescaped value */
@@ -113,10 +158,13 @@ struct ocl_pql_node {
             int64_t offset_ms;        /* offset modifier (may be negative) */
             ocl_pql_at_t at;          /* @ modifier */
             int64_t at_ms;            /* for OCL_PQL_AT_TIME */
+            ocl_pql_dur_t *offset_expr; /* offset written as an expression, else NULL; when it is
+                                           not is_const, offset_ms is 0 and the evaluator computes it */
         } vs; /* OCL_PQL_VECTOR_SEL */
         struct {
             ocl_pql_node_t *vs; /* the OCL_PQL_VECTOR_SEL (holds offset and @) */
-            int64_t range_ms;   /* [range] */
+            int64_t range_ms;   /* [range]; 0 when range_expr is not is_const */
+            ocl_pql_dur_t *range_expr; /* range written as an expression, else NULL */
         } ms; /* OCL_PQL_MATRIX_SEL */
         struct {
             ocl_pql_node_t *expr; /* inner expression (instant vector) */
@@ -125,6 +173,9 @@ struct ocl_pql_node {
             int64_t offset_ms;    /* offset modifier */
             ocl_pql_at_t at;      /* @ modifier */
             int64_t at_ms;        /* for OCL_PQL_AT_TIME */
+            ocl_pql_dur_t *range_expr;  /* as in ms.range_expr */
+            ocl_pql_dur_t *step_expr;   /* step written as an expression, else NULL */
+            ocl_pql_dur_t *offset_expr; /* as in vs.offset_expr */
         } sq; /* OCL_PQL_SUBQUERY */
         struct {
             const ocl_pql_func_t *func; /* signature; never NULL */

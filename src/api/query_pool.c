@@ -1,0 +1,168 @@
+/*
+ * query_pool.c — query threads for the API port (see query_pool.h).
+ *
+ * One mutex guards the FIFO and the thread bookkeeping; a condition
+ * variable wakes idle threads. A thread is started when a job is queued
+ * and no thread is idle, up to max_threads, and then lives until destroy
+ * (queries are bursty; thread start is cheap next to a query). Running jobs
+ * are kept in a small array so that destroy can cancel them.
+ */
+#include "api/query_pool.h"
+
+#include "core/log.h"
+#include "core/time.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+#define MAX_THREADS 64
+
+struct ocl_qpool {
+    pthread_mutex_t mu;              /* guards everything below */
+    pthread_cond_t cv;               /* signalled on a new job or stop */
+    ocl_qjob_t *head, *tail;         /* waiting jobs, FIFO */
+    size_t queued;                   /* length of the FIFO */
+    size_t max_queue;                /* FIFO bound */
+    int max_threads;                 /* thread bound */
+    int n_threads;                   /* threads started */
+    int idle;                        /* threads waiting for a job */
+    bool stopping;                   /* destroy has begun */
+    pthread_t threads[MAX_THREADS];  /* started threads */
+    ocl_qjob_t *running[MAX_THREADS]; /* job per thread slot, or NULL */
+};
+
+typedef struct {
+    ocl_qpool_t *p; /* the pool */
+    int slot;       /* index in threads[] / running[] */
+} targ_t;
+
+static void on_closed(uv_handle_t *h)
+{
+    ocl_qjob_t *job = h->data;
+    ocl_buf_dispose(&job->body);
+    job->done(job);
+}
+
+/* On the worker thread that owns job->req. */
+static void on_async(uv_async_t *a)
+{
+    ocl_qjob_t *job = a->data;
+    ocl_http_respond(job->req, job->status,
+                     job->content_type ? job->content_type : "application/json", NULL, 0,
+                     job->body.p ? (const void *)job->body.p : "", job->body.len);
+    uv_close((uv_handle_t *)a, on_closed);
+}
+
+static void *thread_main(void *arg)
+{
+    targ_t t = *(targ_t *)arg;
+    ocl_free(arg);
+    ocl_qpool_t *p = t.p;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->head && !p->stopping) {
+            p->idle++;
+            pthread_cond_wait(&p->cv, &p->mu);
+            p->idle--;
+        }
+        if (!p->head) break; /* stopping and nothing left */
+        ocl_qjob_t *job = p->head;
+        p->head = job->next;
+        if (!p->head) p->tail = NULL;
+        p->queued--;
+        if (p->stopping)
+            job->rejected = true;
+        else if (job->deadline_ns && (int64_t)ocl_mono_nano() >= job->deadline_ns)
+            job->queue_timeout = true;
+        else
+            p->running[t.slot] = job;
+        pthread_mutex_unlock(&p->mu);
+        /* run answers the flags itself (an error body) without evaluating. */
+        job->run(job);
+        pthread_mutex_lock(&p->mu);
+        p->running[t.slot] = NULL;
+        pthread_mutex_unlock(&p->mu);
+        uv_async_send(&job->async); /* the job may be freed from here on */
+        pthread_mutex_lock(&p->mu);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+ocl_qpool_t *ocl_qpool_create(int max_threads, size_t max_queue)
+{
+    ocl_qpool_t *p = ocl_calloc(1, sizeof *p);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    p->max_threads = max_threads > 0 ? OCL_MIN(max_threads, MAX_THREADS) : 20;
+    p->max_queue = max_queue ? max_queue : 1024;
+    return p;
+}
+
+int ocl_qpool_submit(ocl_qpool_t *p, ocl_qjob_t *job)
+{
+    int rc = 0;
+    pthread_mutex_lock(&p->mu);
+    if (p->stopping || p->queued >= p->max_queue) {
+        rc = OCL_EBUSY;
+        goto done;
+    }
+    if (p->idle <= (int)p->queued && p->n_threads < p->max_threads) {
+        targ_t *a = ocl_malloc(sizeof *a);
+        a->p = p;
+        a->slot = p->n_threads;
+        if (pthread_create(&p->threads[p->n_threads], NULL, thread_main, a) != 0) {
+            ocl_free(a);
+            if (p->n_threads == 0) {
+                ocl_error("api: cannot start a query thread");
+                rc = OCL_EBUSY;
+                goto done;
+            }
+        } else {
+            p->n_threads++;
+        }
+    }
+    job->next = NULL;
+    job->cancel = 0;
+    job->queue_timeout = job->rejected = false;
+    uv_async_init(ocl_http_req_loop(job->req), &job->async, on_async);
+    job->async.data = job;
+    if (p->tail)
+        p->tail->next = job;
+    else
+        p->head = job;
+    p->tail = job;
+    p->queued++;
+    pthread_cond_signal(&p->cv);
+done:
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+void ocl_qpool_load(ocl_qpool_t *p, size_t *running, size_t *queued)
+{
+    pthread_mutex_lock(&p->mu);
+    size_t r = 0;
+    for (int i = 0; i < p->n_threads; i++)
+        r += p->running[i] != NULL;
+    *running = r;
+    *queued = p->queued;
+    pthread_mutex_unlock(&p->mu);
+}
+
+void ocl_qpool_destroy(ocl_qpool_t *p)
+{
+    if (!p) return;
+    pthread_mutex_lock(&p->mu);
+    p->stopping = true;
+    for (int i = 0; i < p->n_threads; i++)
+        if (p->running[i]) p->running[i]->cancel = 1;
+    pthread_cond_broadcast(&p->cv);
+    int n = p->n_threads;
+    pthread_mutex_unlock(&p->mu);
+    for (int i = 0; i < n; i++)
+        pthread_join(p->threads[i], NULL);
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->mu);
+    ocl_free(p);
+}

@@ -1,0 +1,158 @@
+/*
+ * test_prom_api_pool.c — the API's query thread pool (api/query_pool.c)
+ * behind a real one-worker server: a slow job does not stall the worker
+ * (a fast request on another connection is answered first), jobs beyond
+ * the thread limit wait and time out in the queue, a full queue refuses,
+ * and destroy cancels running jobs and still answers them.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include "../net/net_test_util.h"
+#include "api/query_pool.h"
+#include "core/time.h"
+
+typedef struct {
+    ocl_qjob_t job; /* first */
+    int slow_ms;    /* how long run takes unless canceled */
+} tjob_t;
+
+static ocl_qpool_t *pool;
+static _Atomic int canceled_runs;
+
+static void run(ocl_qjob_t *job)
+{
+    tjob_t *t = (tjob_t *)job;
+    if (job->queue_timeout || job->rejected) {
+        job->status = 503;
+        ocl_buf_puts(&job->body, job->queue_timeout ? "queue-timeout" : "rejected");
+        return;
+    }
+    for (int i = 0; i < t->slow_ms / 5 && !job->cancel; i++)
+        sleep_ms(5);
+    if (job->cancel) canceled_runs++;
+    job->status = 200;
+    job->content_type = "text/plain";
+    ocl_buf_puts(&job->body, job->cancel ? "canceled" : t->slow_ms ? "slow" : "fast");
+}
+
+static void done(ocl_qjob_t *job)
+{
+    free(job);
+}
+
+static void handler(ocl_http_req_t *req, void *ud)
+{
+    (void)ud;
+    tjob_t *t = calloc(1, sizeof *t);
+    t->job.req = req;
+    t->job.run = run;
+    t->job.done = done;
+    if (ocl_str_eq_c(req->path, "/slow")) t->slow_ms = 1500;
+    if (ocl_str_eq_c(req->path, "/expiring")) {
+        t->slow_ms = 10;
+        t->job.deadline_ns = (int64_t)ocl_mono_nano() + 100 * 1000000LL;
+    }
+    if (ocl_qpool_submit(pool, &t->job) != 0) {
+        free(t);
+        ocl_http_respond(req, 503, "text/plain", NULL, 0, "full", 4);
+    }
+}
+
+/* Sends GET path on a new connection; returns the fd. */
+static int get(int port, const char *path)
+{
+    int fd = tcp_connect(port);
+    assert_true(fd >= 0);
+    char rq[128];
+    int n = snprintf(rq, sizeof rq, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path);
+    assert_int_equal(send_all(fd, rq, (size_t)n), 0);
+    return fd;
+}
+
+/* Reads one whole response (Content-Length framed) into buf. */
+static void read_resp(int fd, char *buf, size_t cap)
+{
+    size_t n = 0;
+    for (;;) {
+        ssize_t k = recv(fd, buf + n, cap - 1 - n, 0);
+        assert_true(k > 0);
+        n += (size_t)k;
+        buf[n] = 0;
+        char *hdr_end = strstr(buf, "\r\n\r\n");
+        char *cl = strcasestr(buf, "content-length:");
+        if (hdr_end && cl && (size_t)(hdr_end + 4 - buf) + (size_t)atoi(cl + 15) <= n) break;
+    }
+}
+
+static void test_pool(void **state)
+{
+    (void)state;
+    ocl_server_t *s = ocl_server_create(1, NULL);
+    ocl_listener_cfg_t cfg = {"127.0.0.1:0", handler, NULL, NULL};
+    int port = 0;
+    assert_int_equal(ocl_server_listen(s, &cfg, &port), 0);
+    pool = ocl_qpool_create(2, 2);
+    assert_int_equal(ocl_server_start(s), 0);
+    char buf[2048];
+
+    /* A slow job does not hold up the worker: the fast one comes first. */
+    uint64_t t0 = ocl_mono_nano();
+    int slow = get(port, "/slow");
+    sleep_ms(50);
+    int fast = get(port, "/fast");
+    read_resp(fast, buf, sizeof buf);
+    assert_non_null(strstr(buf, "200 OK"));
+    assert_non_null(strstr(buf, "\r\n\r\nfast"));
+    assert_true(ocl_mono_nano() - t0 < 1000 * 1000000ULL);
+    read_resp(slow, buf, sizeof buf);
+    assert_non_null(strstr(buf, "\r\n\r\nslow"));
+    assert_true(ocl_mono_nano() - t0 >= 1400 * 1000000ULL);
+    close(slow);
+    close(fast);
+
+    /* Two threads busy, two waiting (one expires), a fifth refused. */
+    int a = get(port, "/slow"), b = get(port, "/slow");
+    sleep_ms(100);
+    int c = get(port, "/expiring"), d = get(port, "/fast");
+    sleep_ms(100);
+    int e = get(port, "/fast");
+    read_resp(e, buf, sizeof buf);
+    assert_non_null(strstr(buf, "503"));
+    assert_non_null(strstr(buf, "\r\n\r\nfull"));
+    size_t running, queued;
+    ocl_qpool_load(pool, &running, &queued);
+    assert_int_equal(running, 2);
+    assert_int_equal(queued, 2);
+    read_resp(c, buf, sizeof buf);
+    assert_non_null(strstr(buf, "\r\n\r\nqueue-timeout"));
+    read_resp(d, buf, sizeof buf);
+    assert_non_null(strstr(buf, "\r\n\r\nfast"));
+    read_resp(a, buf, sizeof buf);
+    read_resp(b, buf, sizeof buf);
+    close(a), close(b), close(c), close(d), close(e);
+
+    /* Destroy cancels a running job, which is still answered. */
+    int f = get(port, "/slow");
+    sleep_ms(100);
+    t0 = ocl_mono_nano();
+    ocl_qpool_destroy(pool);
+    assert_true(ocl_mono_nano() - t0 < 500 * 1000000ULL);
+    read_resp(f, buf, sizeof buf);
+    assert_non_null(strstr(buf, "\r\n\r\ncanceled"));
+    assert_int_equal(canceled_runs, 1);
+    close(f);
+    ocl_server_stop(s);
+    ocl_server_destroy(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_pool)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
