@@ -479,7 +479,7 @@ int ocl_pqlx_aggregate(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
     double *qbuf = ocl_arena_alloc(ev->a, (v.n + 1) * sizeof(double));
     bool qwarned = false;
     for (size_t i = 0; i < ev->n; i++) {
-        if ((rc = ocl_pqlx_check(ev))) return rc;
+        if ((rc = ocl_pqlx_work(ev, v.n + 1))) return rc;
         if (op == OCL_AGG_QUANTILE && !qwarned && (isnan(pv.sc[i]) || pv.sc[i] < 0 || pv.sc[i] > 1)) {
             char a[40];
             ocl_pqlx_fmt_float(pv.sc[i], 'g', a, sizeof a);

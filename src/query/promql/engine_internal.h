@@ -73,7 +73,8 @@ typedef struct ev {
     uint64_t loaded;         /* samples read from storage */
     int64_t deadline_ns;     /* monotonic deadline */
     const volatile int *cancel; /* cancel flag or NULL */
-    uint32_t tick;           /* counter for periodic checks */
+    uint64_t work;           /* work units done (≈ samples/steps touched) */
+    uint64_t next_check;     /* work count at which to look at the clock/cancel flag again */
     bool is_range;           /* the query is a range query */
     ocl_pql_error_t *err;    /* where errors go */
     int rc;                  /* first error code */
@@ -98,6 +99,8 @@ int ocl_pqlx_fail(ev_t *ev, ocl_pql_errclass_t cls, const char *fmt, ...)
 void ocl_pqlx_annot(ev_t *ev, bool warn, const ocl_pql_node_t *pos, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 int ocl_pqlx_check(ev_t *ev);
+/* Counts work; every few thousand units checks the cancel flag and the deadline. */
+int ocl_pqlx_work(ev_t *ev, uint64_t units);
 es_t *ocl_pqlx_vec_add(ev_t *ev, val_t *v, ocl_labels_t ls, bool drop_name);
 double *ocl_pqlx_steps(ev_t *ev);
 int ocl_pqlx_account(ev_t *ev, uint64_t n);

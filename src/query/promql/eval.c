@@ -80,8 +80,15 @@ void ocl_pqlx_annot(ev_t *ev, bool warn, const ocl_pql_node_t *pos, const char *
 
 int ocl_pqlx_check(ev_t *ev)
 {
+    return ocl_pqlx_work(ev, 1);
+}
+
+int ocl_pqlx_work(ev_t *ev, uint64_t units)
+{
     if (ev->rc) return ev->rc;
-    if ((++ev->tick & 255) != 0) return 0;
+    ev->work += units;
+    if (ev->work < ev->next_check) return 0;
+    ev->next_check = ev->work + 8192;
     if (ev->cancel && *ev->cancel)
         return ocl_pqlx_fail(ev, OCL_PQL_ERR_CANCELED, "query was canceled in expression evaluation");
     if (now_ns() > ev->deadline_ns)
@@ -247,6 +254,19 @@ static int64_t ref_time(const ev_t *ev, size_t i, ocl_pql_at_t at, int64_t at_re
     return (at != OCL_PQL_AT_NONE ? at_res : ev_t_at(ev, i)) - off;
 }
 
+/* A duration that may be an expression of step()/range(). */
+static int dur_ms(ev_t *ev, const ocl_pql_dur_t *d, int64_t lit, int64_t *out)
+{
+    *out = lit;
+    if (!d || d->is_const) return 0;
+    char err[256];
+    int64_t v;
+    if (ocl_pql_dur_eval(d, ev->qstep, ev->qend - ev->qstart, &v, err, sizeof err))
+        return ocl_pqlx_fail(ev, OCL_PQL_ERR_EXECUTION, "%s", err);
+    *out = v;
+    return 0;
+}
+
 static int load(ev_t *ev, const ocl_pql_node_t *vs, int64_t mint, int64_t maxt, ocl_series_t **out,
                 size_t *n_out)
 {
@@ -266,21 +286,24 @@ static int load(ev_t *ev, const ocl_pql_node_t *vs, int64_t mint, int64_t maxt, 
 static int eval_vector_sel(ev_t *ev, const ocl_pql_node_t *n, bool ts_out, val_t *out)
 {
     int64_t atr = resolve_at(ev, n->vs.at, n->vs.at_ms);
-    int64_t r0 = ref_time(ev, 0, n->vs.at, atr, n->vs.offset_ms);
-    int64_t r1 = ref_time(ev, ev->n - 1, n->vs.at, atr, n->vs.offset_ms);
+    int64_t off;
+    int rc = dur_ms(ev, n->vs.offset_expr, n->vs.offset_ms, &off);
+    if (rc) return rc;
+    int64_t r0 = ref_time(ev, 0, n->vs.at, atr, off);
+    int64_t r1 = ref_time(ev, ev->n - 1, n->vs.at, atr, off);
     ocl_series_t *ss = NULL;
     size_t ns = 0;
-    int rc = load(ev, n, r0 - ev->lookback + 1, r1, &ss, &ns);
+    rc = load(ev, n, r0 - ev->lookback + 1, r1, &ss, &ns);
     if (rc) return rc;
     out->type = OCL_PQL_VECTOR;
     for (size_t k = 0; k < ns; k++) {
-        if ((rc = ocl_pqlx_check(ev))) return rc;
+        if ((rc = ocl_pqlx_work(ev, ev->n + ss[k].n))) return rc;
         const ocl_series_t *s = &ss[k];
         es_t *e = NULL;
         uint32_t j = 0; /* first sample with t > ref */
         uint64_t pts = 0;
         for (size_t i = 0; i < ev->n; i++) {
-            int64_t ref = ref_time(ev, i, n->vs.at, atr, n->vs.offset_ms);
+            int64_t ref = ref_time(ev, i, n->vs.at, atr, off);
             while (j < s->n && s->t[j] <= ref)
                 j++;
             if (j == 0) continue;
@@ -301,17 +324,21 @@ static int eval_matrix_sel(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
 {
     const ocl_pql_node_t *vs = n->ms.vs;
     int64_t atr = resolve_at(ev, vs->vs.at, vs->vs.at_ms);
-    int64_t r0 = ref_time(ev, 0, vs->vs.at, atr, vs->vs.offset_ms);
-    int64_t r1 = ref_time(ev, ev->n - 1, vs->vs.at, atr, vs->vs.offset_ms);
+    int64_t off, range;
+    int rc = dur_ms(ev, vs->vs.offset_expr, vs->vs.offset_ms, &off);
+    if (rc == 0) rc = dur_ms(ev, n->ms.range_expr, n->ms.range_ms, &range);
+    if (rc) return rc;
+    int64_t r0 = ref_time(ev, 0, vs->vs.at, atr, off);
+    int64_t r1 = ref_time(ev, ev->n - 1, vs->vs.at, atr, off);
     ocl_series_t *ss = NULL;
     size_t ns = 0;
-    int rc = load(ev, vs, r0 - n->ms.range_ms + 1, r1, &ss, &ns);
+    rc = load(ev, vs, r0 - range + 1, r1, &ss, &ns);
     if (rc) return rc;
     out->type = OCL_PQL_MATRIX;
     out->m = ocl_arena_alloc(ev->a, (ns + 1) * sizeof(rs_t));
     out->nm = 0;
-    out->range_ms = n->ms.range_ms;
-    out->offset_ms = vs->vs.offset_ms;
+    out->range_ms = range;
+    out->offset_ms = off;
     out->at = vs->vs.at;
     out->at_ms = atr;
     uint64_t total = 0;
@@ -351,17 +378,21 @@ static int eval_matrix_sel(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
 static int eval_subquery(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
 {
     int64_t atr = resolve_at(ev, n->sq.at, n->sq.at_ms);
-    int64_t r0 = ref_time(ev, 0, n->sq.at, atr, n->sq.offset_ms);
-    int64_t r1 = ref_time(ev, ev->n - 1, n->sq.at, atr, n->sq.offset_ms);
-    int64_t step = n->sq.step_ms > 0 ? n->sq.step_ms : ev->default_step;
-    int64_t lo = r0 - n->sq.range_ms;
+    int64_t off, range, step;
+    int rc = dur_ms(ev, n->sq.offset_expr, n->sq.offset_ms, &off);
+    if (rc == 0) rc = dur_ms(ev, n->sq.range_expr, n->sq.range_ms, &range);
+    if (rc == 0) rc = dur_ms(ev, n->sq.step_expr, n->sq.step_ms, &step);
+    if (rc) return rc;
+    if (step <= 0) step = ev->default_step;
+    int64_t r0 = ref_time(ev, 0, n->sq.at, atr, off);
+    int64_t r1 = ref_time(ev, ev->n - 1, n->sq.at, atr, off);
+    int64_t lo = r0 - range;
     int64_t start = floor_div(lo, step) * step;
     if (start < lo) start += step;
     /* save the grid */
     int64_t o_start = ev->start, o_step = ev->step;
     size_t o_n = ev->n;
     val_t inner = {0};
-    int rc = 0;
     if (start > r1) {
         out->type = OCL_PQL_MATRIX;
         out->nm = 0;
@@ -382,7 +413,8 @@ static int eval_subquery(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
             } else {
                 out->m = ocl_arena_alloc(ev->a, (inner.n + 1) * sizeof(rs_t));
                 out->nm = 0;
-                for (size_t k = 0; k < inner.n; k++) {
+                for (size_t k = 0; k < inner.n && rc == 0; k++) {
+                    rc = ocl_pqlx_work(ev, ev->n);
                     es_t *s = &inner.s[k];
                     uint32_t cnt = 0;
                     for (size_t i = 0; i < ev->n; i++)
@@ -404,8 +436,8 @@ static int eval_subquery(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
     ev->start = o_start;
     ev->step = o_step;
     ev->n = o_n;
-    out->range_ms = n->sq.range_ms;
-    out->offset_ms = n->sq.offset_ms;
+    out->range_ms = range;
+    out->offset_ms = off;
     out->at = n->sq.at;
     out->at_ms = atr;
     return rc;

@@ -122,40 +122,38 @@ static int natcmp(ocl_str_t a, ocl_str_t b)
     return 0;
 }
 
+/* Sort order of a sort* call (qsort_r context; evaluation is reentrant). */
 typedef struct {
-    es_t *s;                    /* series */
-    const ocl_str_t *labels;    /* sort_by_label labels */
-    uint32_t n_labels;          /*  */
-} sortent_t;
+    int kind;                /* 0 asc, 1 desc, 2 by label, 3 by label desc */
+    const ocl_str_t *labels; /* sort_by_label labels */
+    uint32_t n_labels;       /* their count */
+} sortctx_t;
 
-static int sort_kind; /* per-call state for qsort: 0 asc, 1 desc, 2 by label, 3 by label desc */
-static const ocl_str_t *sort_labels;
-static uint32_t sort_n_labels;
-
-static int sort_cmp(const void *pa, const void *pb)
+static int sort_cmp(const void *pa, const void *pb, void *arg)
 {
+    const sortctx_t *sc = arg;
     const es_t *a = *(es_t *const *)pa, *b = *(es_t *const *)pb;
-    if (sort_kind <= 1) {
+    if (sc->kind <= 1) {
         double x = a->v[0], y = b->v[0];
-        /* NaN sorts last either way */
+        /* NaN sorts last either way; ties keep input order */
         if (isnan(x) || isnan(y)) {
             if (isnan(x) && isnan(y)) return a < b ? -1 : a > b;
             return isnan(x) ? 1 : -1;
         }
         int c = x < y ? -1 : x > y;
-        if (sort_kind == 1) c = -c;
+        if (sc->kind == 1) c = -c;
         if (c) return c;
         return a < b ? -1 : a > b;
     }
     int c = 0;
-    for (uint32_t i = 0; i < sort_n_labels && !c; i++) {
-        ocl_str_t x = ocl_labels_get(&a->ls, sort_labels[i]);
-        ocl_str_t y = ocl_labels_get(&b->ls, sort_labels[i]);
+    for (uint32_t i = 0; i < sc->n_labels && !c; i++) {
+        ocl_str_t x = ocl_labels_get(&a->ls, sc->labels[i]);
+        ocl_str_t y = ocl_labels_get(&b->ls, sc->labels[i]);
         if (ocl_str_eq(x, y)) continue;
         c = natcmp(x, y);
     }
     if (!c) c = ocl_labels_cmp(&a->ls, &b->ls);
-    return sort_kind == 3 ? -c : c;
+    return sc->kind == 3 ? -c : c;
 }
 
 static int do_sort(ev_t *ev, const ocl_pql_node_t *n, const char *name, val_t *v, val_t *out)
@@ -172,18 +170,19 @@ static int do_sort(ev_t *ev, const ocl_pql_node_t *n, const char *name, val_t *v
     size_t m = 0;
     for (size_t k = 0; k < v->n; k++)
         if (v->s[k].has[0]) p[m++] = &v->s[k];
-    sort_kind = !strcmp(name, "sort") ? 0 : !strcmp(name, "sort_desc") ? 1
-              : !strcmp(name, "sort_by_label") ? 2 : 3;
+    sortctx_t sc;
+    sc.kind = !strcmp(name, "sort") ? 0 : !strcmp(name, "sort_desc") ? 1
+            : !strcmp(name, "sort_by_label") ? 2 : 3;
     ocl_str_t *labels = ocl_arena_alloc(ev->a, (n->call.n_args + 1) * sizeof(ocl_str_t));
     uint32_t nl = 0;
     for (uint32_t i = 1; i < n->call.n_args; i++) {
         const ocl_pql_node_t *a = ocl_pqlx_unparen(n->call.args[i]);
         if (a->kind == OCL_PQL_STRING_LIT) labels[nl++] = a->str;
     }
-    sort_labels = labels;
-    sort_n_labels = nl;
-    /* stable: ties broken by original position */
-    qsort(p, m, sizeof(es_t *), sort_cmp);
+    sc.labels = labels;
+    sc.n_labels = nl;
+    /* stable: ties broken by original position (pointers ascend with it) */
+    qsort_r(p, m, sizeof(es_t *), sort_cmp, &sc);
     es_t *ns = ocl_arena_alloc(ev->a, (m + 1) * sizeof(es_t));
     for (size_t k = 0; k < m; k++)
         ns[k] = *p[k];

@@ -329,7 +329,7 @@ int ocl_pqlx_call_range(ev_t *ev, const ocl_pql_node_t *n, val_t *args, val_t *o
         }
     }
     for (size_t k = 0; k < m->nm; k++) {
-        int rc = ocl_pqlx_check(ev);
+        int rc = ocl_pqlx_work(ev, ev->n + m->m[k].n);
         if (rc) return rc;
         rs_t *s = &m->m[k];
         es_t *o = NULL;
