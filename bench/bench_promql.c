@@ -54,8 +54,8 @@ int main(void)
                                 {OCL_STR("instance"), ocl_str_c(ib)}};
             add(db, l, 3, smp, 1 + i % 7);
         }
-        static const char *const les[] = {"0.005", "0.01", "0.025", "0.05", "0.1",  "0.25",
-                                           "0.5",   "1",    "2.5",   "5",    "10",   "+Inf"};
+        static const char *const les[] = {"0.005", "0.01", "0.025", "0.05", "0.1", "0.25",
+                                          "0.5",   "1",    "2.5",   "5",    "10",  "+Inf"};
         for (int b = 0; b < 12; b++) {
             snprintf(lb, sizeof lb, "%s", les[b]);
             ocl_label_t l[3] = {{OCL_STR("__name__"), OCL_STR("latency_seconds_bucket")},
@@ -70,7 +70,8 @@ int main(void)
         "sum by (job) (rate(http_requests_total[5m]))",
         "topk(5, sum by (instance) (rate(http_requests_total[5m])))",
         "histogram_quantile(0.99, sum by (job, le) (rate(latency_seconds_bucket[5m])))",
-        "rate(http_requests_total[5m]) / on(job) group_left sum by (job) (rate(http_requests_total[5m]))",
+        "rate(http_requests_total[5m]) / on(job) group_left sum by (job) "
+        "(rate(http_requests_total[5m]))",
         "max_over_time(rate(http_requests_total{job=\"job1\"}[5m])[30m:1m])",
     };
     int64_t end = (int64_t)(NPTS - 1) * STEP;

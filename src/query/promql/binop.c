@@ -16,20 +16,41 @@ double ocl_pqlx_arith(ocl_pql_binop_t op, double a, double b, bool *keep)
 {
     *keep = true;
     switch (op) {
-    case OCL_BIN_ADD: return a + b;
-    case OCL_BIN_SUB: return a - b;
-    case OCL_BIN_MUL: return a * b;
-    case OCL_BIN_DIV: return a / b;
-    case OCL_BIN_MOD: return fmod(a, b);
-    case OCL_BIN_POW: return pow(a, b);
-    case OCL_BIN_ATAN2: return atan2(a, b);
-    case OCL_BIN_EQ: *keep = a == b; return a;
-    case OCL_BIN_NE: *keep = a != b; return a;
-    case OCL_BIN_GT: *keep = a > b; return a;
-    case OCL_BIN_LT: *keep = a < b; return a;
-    case OCL_BIN_GE: *keep = a >= b; return a;
-    case OCL_BIN_LE: *keep = a <= b; return a;
-    default: *keep = false; return 0;
+    case OCL_BIN_ADD:
+        return a + b;
+    case OCL_BIN_SUB:
+        return a - b;
+    case OCL_BIN_MUL:
+        return a * b;
+    case OCL_BIN_DIV:
+        return a / b;
+    case OCL_BIN_MOD:
+        return fmod(a, b);
+    case OCL_BIN_POW:
+        return pow(a, b);
+    case OCL_BIN_ATAN2:
+        return atan2(a, b);
+    case OCL_BIN_EQ:
+        *keep = a == b;
+        return a;
+    case OCL_BIN_NE:
+        *keep = a != b;
+        return a;
+    case OCL_BIN_GT:
+        *keep = a > b;
+        return a;
+    case OCL_BIN_LT:
+        *keep = a < b;
+        return a;
+    case OCL_BIN_GE:
+        *keep = a >= b;
+        return a;
+    case OCL_BIN_LE:
+        *keep = a <= b;
+        return a;
+    default:
+        *keep = false;
+        return 0;
     }
 }
 
@@ -224,8 +245,8 @@ static int vector_vector(ev_t *ev, const ocl_pql_node_t *n, val_t *l, val_t *r, 
                 if (!one->s[k].has[i]) continue;
                 if (found >= 0 && many_any[i]) {
                     char a[200], b[200], c[200];
-                    ocl_labels_t ml = ocl_pqlx_group_labels(ev, &one->s[k].ls, m->labels, m->n_labels,
-                                                            !m->on, NULL);
+                    ocl_labels_t ml = ocl_pqlx_group_labels(ev, &one->s[k].ls, m->labels,
+                                                            m->n_labels, !m->on, NULL);
                     fmt_labels(&ml, a, sizeof a);
                     fmt_labels(&one->s[found].ls, b, sizeof b);
                     fmt_labels(&one->s[k].ls, c, sizeof c);
@@ -313,7 +334,8 @@ int ocl_pqlx_binary(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
     int rc = ocl_pqlx_eval(ev, n->bin.lhs, &l);
     if (rc) return rc;
     if ((rc = ocl_pqlx_eval(ev, n->bin.rhs, &r))) return rc;
-    if (l.type == OCL_PQL_SCALAR && r.type == OCL_PQL_SCALAR) return scalar_scalar(ev, n, &l, &r, out);
+    if (l.type == OCL_PQL_SCALAR && r.type == OCL_PQL_SCALAR)
+        return scalar_scalar(ev, n, &l, &r, out);
     if (l.type == OCL_PQL_VECTOR && r.type == OCL_PQL_SCALAR)
         return vector_scalar(ev, n, &l, r.sc, false, out);
     if (l.type == OCL_PQL_SCALAR && r.type == OCL_PQL_VECTOR)

@@ -90,7 +90,8 @@ int ocl_pqlx_work(ev_t *ev, uint64_t units)
     if (ev->work < ev->next_check) return 0;
     ev->next_check = ev->work + 8192;
     if (ev->cancel && *ev->cancel)
-        return ocl_pqlx_fail(ev, OCL_PQL_ERR_CANCELED, "query was canceled in expression evaluation");
+        return ocl_pqlx_fail(ev, OCL_PQL_ERR_CANCELED,
+                             "query was canceled in expression evaluation");
     if (now_ns() > ev->deadline_ns)
         return ocl_pqlx_fail(ev, OCL_PQL_ERR_TIMEOUT, "query timed out in expression evaluation");
     return 0;
@@ -113,6 +114,21 @@ double *ocl_pqlx_steps(ev_t *ev)
 
 es_t *ocl_pqlx_vec_add(ev_t *ev, val_t *v, ocl_labels_t ls, bool drop_name)
 {
+    /* Dense per-step arrays cost memory even for sparse series: bound the
+     * cells allocated by one query to twice the sample limit. Past it the
+     * series still gets (shared, scratch) arrays so callers need no error
+     * path here; the query fails at the next check. */
+    ev->cells += ev->n;
+    if (ev->cells > 2 * ev->max_samples && ev->rc == 0)
+        ocl_pqlx_fail(ev, OCL_PQL_ERR_TOO_MANY_SAMPLES,
+                      "query processing would load too many samples into memory in query "
+                      "execution");
+    bool junk = ev->rc != 0;
+    if (junk && ev->junk_n < ev->n) {
+        ev->junk_v = ocl_arena_alloc(ev->a, ev->n * sizeof(double) + 8);
+        ev->junk_has = ocl_arena_calloc(ev->a, ev->n + 8);
+        ev->junk_n = ev->n;
+    }
     if (v->n == v->cap) {
         size_t nc = v->cap ? v->cap * 2 : 8;
         v->s = ocl_arena_realloc(ev->a, v->s, v->cap * sizeof(es_t), nc * sizeof(es_t));
@@ -120,8 +136,8 @@ es_t *ocl_pqlx_vec_add(ev_t *ev, val_t *v, ocl_labels_t ls, bool drop_name)
     }
     es_t *s = &v->s[v->n++];
     s->ls = ls;
-    s->v = ocl_arena_alloc(ev->a, ev->n * sizeof(double) + 8);
-    s->has = ocl_arena_calloc(ev->a, ev->n + 8);
+    s->v = junk ? ev->junk_v : ocl_arena_alloc(ev->a, ev->n * sizeof(double) + 8);
+    s->has = junk ? ev->junk_has : ocl_arena_calloc(ev->a, ev->n + 8);
     s->drop_name = drop_name;
     return s;
 }
@@ -141,7 +157,7 @@ void ocl_pqlx_lb_init(ev_t *ev, lb_t *b, const ocl_labels_t *src)
     b->v = ocl_arena_alloc(ev->a, b->cap * sizeof(ocl_label_t));
     b->n = 0;
     if (src) {
-        memcpy(b->v, src->v, src->n * sizeof(ocl_label_t));
+        if (src->n) memcpy(b->v, src->v, src->n * sizeof(ocl_label_t));
         b->n = src->n;
     }
     (void)ev;
@@ -172,7 +188,8 @@ void ocl_pqlx_lb_set(ev_t *ev, lb_t *b, ocl_str_t name, ocl_str_t value)
     }
     if (b->n == b->cap) {
         uint32_t nc = b->cap * 2 + 4;
-        b->v = ocl_arena_realloc(ev->a, b->v, b->cap * sizeof(ocl_label_t), nc * sizeof(ocl_label_t));
+        b->v =
+            ocl_arena_realloc(ev->a, b->v, b->cap * sizeof(ocl_label_t), nc * sizeof(ocl_label_t));
         b->cap = nc;
     }
     b->v[b->n].name = name;
@@ -186,13 +203,20 @@ ocl_labels_t ocl_pqlx_lb_done(lb_t *b)
     return (ocl_labels_t){b->v, b->n};
 }
 
+/* Drops __name__ together with the metadata labels __type__ and __unit__
+ * (Prometheus's DropReserved(IsMetadataLabel)). */
 ocl_labels_t ocl_pqlx_labels_without_name(ev_t *ev, const ocl_labels_t *ls)
 {
-    ocl_str_t nm = ocl_labels_get(ls, OCL_STR(OCL_METRIC_NAME));
-    if (nm.n == 0) return *ls;
+    bool any = false;
+    for (uint32_t i = 0; i < ls->n && !any; i++)
+        any = ocl_str_eq_c(ls->v[i].name, OCL_METRIC_NAME) ||
+              ocl_str_eq_c(ls->v[i].name, "__type__") || ocl_str_eq_c(ls->v[i].name, "__unit__");
+    if (!any) return *ls;
     lb_t b;
     ocl_pqlx_lb_init(ev, &b, ls);
     ocl_pqlx_lb_del(&b, OCL_STR(OCL_METRIC_NAME));
+    ocl_pqlx_lb_del(&b, OCL_STR("__type__"));
+    ocl_pqlx_lb_del(&b, OCL_STR("__unit__"));
     return (ocl_labels_t){b.v, b.n};
 }
 
@@ -241,10 +265,14 @@ static int64_t floor_div(int64_t a, int64_t b)
 static int64_t resolve_at(const ev_t *ev, ocl_pql_at_t at, int64_t at_ms)
 {
     switch (at) {
-    case OCL_PQL_AT_TIME: return at_ms;
-    case OCL_PQL_AT_START: return ev->qstart;
-    case OCL_PQL_AT_END: return ev->qend;
-    default: return 0;
+    case OCL_PQL_AT_TIME:
+        return at_ms;
+    case OCL_PQL_AT_START:
+        return ev->qstart;
+    case OCL_PQL_AT_END:
+        return ev->qend;
+    default:
+        return 0;
     }
 }
 
@@ -276,7 +304,8 @@ static int load(ev_t *ev, const ocl_pql_node_t *vs, int64_t mint, int64_t maxt, 
         return ocl_pqlx_fail(ev, OCL_PQL_ERR_TOO_MANY_SAMPLES,
                              "query processing would load too many samples into memory in query "
                              "execution");
-    if (rc < 0) return ocl_pqlx_fail(ev, OCL_PQL_ERR_INTERNAL, "storage error: %s", ocl_strerror(rc));
+    if (rc < 0)
+        return ocl_pqlx_fail(ev, OCL_PQL_ERR_INTERNAL, "storage error: %s", ocl_strerror(rc));
     for (size_t i = 0; i < *n_out; i++)
         ev->loaded += (*out)[i].n;
     return 0;
@@ -396,6 +425,10 @@ static int eval_subquery(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
     if (start > r1) {
         out->type = OCL_PQL_MATRIX;
         out->nm = 0;
+    } else if ((uint64_t)((r1 - start) / step) + 1 > 2 * ev->max_samples) {
+        rc = ocl_pqlx_fail(ev, OCL_PQL_ERR_TOO_MANY_SAMPLES,
+                           "query processing would load too many samples into memory in query "
+                           "execution");
     } else {
         ev->start = start;
         ev->step = step;
@@ -494,7 +527,8 @@ static int eval_node(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
         out->type = OCL_PQL_STRING;
         out->str = n->str;
         return 0;
-    case OCL_PQL_PAREN: return ocl_pqlx_eval(ev, n->paren.expr, out);
+    case OCL_PQL_PAREN:
+        return ocl_pqlx_eval(ev, n->paren.expr, out);
     case OCL_PQL_UNARY:
         if ((rc = ocl_pqlx_eval(ev, n->unary.expr, out))) return rc;
         if (n->unary.op != '-') return 0;
@@ -510,12 +544,18 @@ static int eval_node(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
             }
         }
         return 0;
-    case OCL_PQL_VECTOR_SEL: return eval_vector_sel(ev, n, false, out);
-    case OCL_PQL_MATRIX_SEL: return eval_matrix_sel(ev, n, out);
-    case OCL_PQL_SUBQUERY: return eval_subquery(ev, n, out);
-    case OCL_PQL_CALL: return ocl_pqlx_call(ev, n, out);
-    case OCL_PQL_AGGREGATE: return ocl_pqlx_aggregate(ev, n, out);
-    case OCL_PQL_BINARY: return ocl_pqlx_binary(ev, n, out);
+    case OCL_PQL_VECTOR_SEL:
+        return eval_vector_sel(ev, n, false, out);
+    case OCL_PQL_MATRIX_SEL:
+        return eval_matrix_sel(ev, n, out);
+    case OCL_PQL_SUBQUERY:
+        return eval_subquery(ev, n, out);
+    case OCL_PQL_CALL:
+        return ocl_pqlx_call(ev, n, out);
+    case OCL_PQL_AGGREGATE:
+        return ocl_pqlx_aggregate(ev, n, out);
+    case OCL_PQL_BINARY:
+        return ocl_pqlx_binary(ev, n, out);
     }
     return ocl_pqlx_fail(ev, OCL_PQL_ERR_INTERNAL, "unknown node kind %d", (int)n->kind);
 }
@@ -523,8 +563,8 @@ static int eval_node(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
 /* ---- result shaping ---- */
 
 typedef struct {
-    ocl_labels_t ls;      /* final labels */
-    const es_t *s;        /* source series */
+    ocl_labels_t ls; /* final labels */
+    const es_t *s;   /* source series */
 } fin_t;
 
 static int fin_cmp(const void *a, const void *b)
@@ -636,8 +676,9 @@ static int check_experimental(ev_t *ev, const ocl_pql_node_t *n)
     switch (n->kind) {
     case OCL_PQL_CALL:
         if (n->call.func->experimental)
-            return ocl_pqlx_fail(ev, OCL_PQL_ERR_BAD_DATA, "%s: parse error: function \"%s\" is not enabled",
-                                 lc, n->call.func->name);
+            return ocl_pqlx_fail(ev, OCL_PQL_ERR_BAD_DATA,
+                                 "%s: parse error: function \"%s\" is not enabled", lc,
+                                 n->call.func->name);
         for (uint32_t i = 0; i < n->call.n_args; i++)
             if (check_experimental(ev, n->call.args[i])) return ev->rc;
         return 0;
@@ -652,10 +693,14 @@ static int check_experimental(ev_t *ev, const ocl_pql_node_t *n)
     case OCL_PQL_BINARY:
         if (check_experimental(ev, n->bin.lhs)) return ev->rc;
         return check_experimental(ev, n->bin.rhs);
-    case OCL_PQL_UNARY: return check_experimental(ev, n->unary.expr);
-    case OCL_PQL_PAREN: return check_experimental(ev, n->paren.expr);
-    case OCL_PQL_SUBQUERY: return check_experimental(ev, n->sq.expr);
-    default: return 0;
+    case OCL_PQL_UNARY:
+        return check_experimental(ev, n->unary.expr);
+    case OCL_PQL_PAREN:
+        return check_experimental(ev, n->paren.expr);
+    case OCL_PQL_SUBQUERY:
+        return check_experimental(ev, n->sq.expr);
+    default:
+        return 0;
     }
 }
 
@@ -694,7 +739,14 @@ static int run(ocl_tsdb_t *db, const ocl_pql_expr_t *e, int64_t start, int64_t e
     ev.experimental = opts->experimental_funcs;
     int rc = 0;
     if (end < start) {
-        rc = ocl_pqlx_fail(&ev, OCL_PQL_ERR_BAD_DATA, "end timestamp must not be before start time");
+        rc =
+            ocl_pqlx_fail(&ev, OCL_PQL_ERR_BAD_DATA, "end timestamp must not be before start time");
+        goto done;
+    }
+    if ((uint64_t)((end - start) / ev.step) + 1 > 2 * ev.max_samples) {
+        rc = ocl_pqlx_fail(&ev, OCL_PQL_ERR_TOO_MANY_SAMPLES,
+                           "query processing would load too many samples into memory in query "
+                           "execution");
         goto done;
     }
     rc = check_experimental(&ev, e->root);

@@ -213,7 +213,12 @@ void ocl_pql_format(const ocl_pql_node_t *n, ocl_buf_t *out)
         ocl_buf_putc(out, ')');
         break;
     case OCL_PQL_BINARY: {
-        ocl_pql_format(n->bin.lhs, out);
+        /* "+Inf ^ x" would parse back as +(Inf ^ x): print a literal +Inf
+         * base of ^ as plain Inf */
+        if (n->bin.op == OCL_BIN_POW && n->bin.lhs->kind == OCL_PQL_NUMBER && !n->bin.lhs->is_duration &&
+            isinf(n->bin.lhs->number) && n->bin.lhs->number > 0)
+            ocl_buf_puts(out, "Inf");
+        else ocl_pql_format(n->bin.lhs, out);
         ocl_buf_putc(out, ' ');
         ocl_buf_puts(out, ocl_pql_binop_str(n->bin.op));
         if (n->bin.return_bool) ocl_buf_puts(out, " bool");

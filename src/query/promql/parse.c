@@ -102,15 +102,15 @@ static ocl_pql_node_t *parse_expr(ocl_pql_parser_t *p, int min_prec);
 
 static double parse_number_text(ocl_pql_parser_t *p, const ocl_pql_tok_t *t)
 {
-    char buf[128];
     const char *s = p->q + t->pos;
+    char *buf = ocl_arena_alloc(p->a, (size_t)t->len + 1);
     size_t k = 0;
     if (t->len == 3 && (!strncasecmp(s, "inf", 3))) return INFINITY;
     if (t->len == 3 && (!strncasecmp(s, "nan", 3))) return NAN;
-    for (uint32_t i = 0; i < t->len && k + 1 < sizeof buf; i++)
+    for (uint32_t i = 0; i < t->len; i++)
         if (s[i] != '_') buf[k++] = s[i];
     buf[k] = 0;
-    bool ok = k > 0 && t->len < sizeof buf && s[t->len - 1] != '_';
+    bool ok = k > 0 && s[t->len - 1] != '_';
     double v = 0;
     if (ok && k > 2 && buf[0] == '0' && (buf[1] == 'x' || buf[1] == 'X')) {
         char *e;
@@ -125,6 +125,15 @@ static double parse_number_text(ocl_pql_parser_t *p, const ocl_pql_tok_t *t)
         char *e;
         v = strtod(buf, &e);
         ok = *e == 0 && !strpbrk(buf, "xXpPiInN");
+        if (ok && isinf(v)) {
+            ocl_buf_t b;
+            ocl_buf_init(&b);
+            ocl_pql_quote(&b, s, t->len);
+            ocl_pql_errorf(p, t->pos, "error parsing number: strconv.ParseFloat: parsing %.*s: value out of range",
+                           (int)OCL_MIN(b.len, 200), (const char *)b.p);
+            ocl_buf_dispose(&b);
+            return v;
+        }
     }
     if (!ok) {
         ocl_buf_t b;

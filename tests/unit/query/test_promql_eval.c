@@ -1,7 +1,7 @@
 /*
  * test_promql_eval.c — the PromQL evaluator's limits and result shapes
  * that the conformance corpus does not cover: the sample limit (class and
- * message), cancellation, the timeout, range-query matrices sorted by
+ * message, subquery grids bounded), cancellation, the timeout, range-query matrices sorted by
  * labels with merged series after name dropping, an instant query over a
  * range selector, and the bad-step error.
  */
@@ -26,7 +26,8 @@ static ocl_tsdb_t *make_db(void)
     assert_int_equal(ocl_tsdb_open(&o, &db), 0);
     static const char *const iv[] = {"0", "1", "2"};
     for (int s = 0; s < 3; s++) {
-        ocl_label_t l[2] = {{OCL_STR("__name__"), OCL_STR("a_total")}, {OCL_STR("i"), ocl_str_c(iv[s])}};
+        ocl_label_t l[2] = {{OCL_STR("__name__"), OCL_STR("a_total")},
+                            {OCL_STR("i"), ocl_str_c(iv[s])}};
         ocl_sample_t smp[361];
         for (int k = 0; k < 361; k++)
             smp[k] = (ocl_sample_t){(int64_t)k * 10000, (double)(k * (s + 1))};
@@ -69,6 +70,17 @@ static void test_max_samples(void **state)
     /* rates 0.1, 0.2, 0.3 per second */
     assert_true(r->series[0].points[0].v > 0.599 && r->series[0].points[0].v < 0.601);
     ocl_pql_result_free(r);
+    ocl_pql_expr_free(e);
+    /* a subquery grid of 3e12 steps is refused before anything is allocated */
+    e = parse("count_over_time(a_total[100y:1ms])");
+    assert_int_not_equal(ocl_pql_eval_instant(db, e, 3600000, NULL, &r, &err), 0);
+    assert_int_equal(err.cls, OCL_PQL_ERR_TOO_MANY_SAMPLES);
+    ocl_pql_expr_free(e);
+    /* a range query holding 3 series x 1,000 points exceeds a limit of 2,000 */
+    e = parse("a_total * 1");
+    o.max_samples = 2000;
+    assert_int_not_equal(ocl_pql_eval_range(db, e, 0, 999000, 1000, &o, &r, &err), 0);
+    assert_int_equal(err.cls, OCL_PQL_ERR_TOO_MANY_SAMPLES);
     ocl_pql_expr_free(e);
     ocl_tsdb_close(db);
 }
@@ -121,7 +133,8 @@ static void test_range_matrix_shape(void **state)
      * same step they are an error */
     e = parse("label_replace(a_total{i=\"0\"}, \"i\", \"x\", \"i\", \".*\") * 1 or "
               "label_replace(a_total{i=\"1\"} offset 1h, \"i\", \"x\", \"i\", \".*\") * 1");
-    assert_int_equal(ocl_pql_eval_range(db, e, 3600000, 3600000 + 600000, 60000, NULL, &r, &err), 0);
+    assert_int_equal(ocl_pql_eval_range(db, e, 3600000, 3600000 + 600000, 60000, NULL, &r, &err),
+                     0);
     assert_int_equal(r->n_series, 1);
     ocl_pql_result_free(r);
     ocl_pql_expr_free(e);

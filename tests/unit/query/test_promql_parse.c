@@ -118,6 +118,9 @@ static const struct {
     {"+inf", "+Inf", OCL_PQL_SCALAR},
     {"-Inf", "-Inf", OCL_PQL_SCALAR},
     {"NaN", "NaN", OCL_PQL_SCALAR},
+    {"Inf ^ 2", "Inf ^ 2", OCL_PQL_SCALAR},
+    {"1 - Inf", "1 - +Inf", OCL_PQL_SCALAR},
+    {"1e-400", "0", OCL_PQL_SCALAR},
     {"- 1", "-1", OCL_PQL_SCALAR},
     {"-(1)", "-(1)", OCL_PQL_SCALAR},
     {"+foo", "+foo", OCL_PQL_VECTOR},
@@ -312,6 +315,7 @@ static const struct {
     {"sum by (a) foo", "1:12: parse error: unexpected identifier \"foo\""},
 
     {"foo[5m] anchored", "1:1: parse error: anchored modifier is experimental and not enabled"},
+    {"1e400", "1:1: parse error: error parsing number: strconv.ParseFloat: parsing \"1e400\": value out of range"},
     {"1e", "1:1: parse error: error parsing number: strconv.ParseFloat: parsing \"1e\": invalid syntax"},
     {"0x1.8", "1:1: parse error: error parsing number: strconv.ParseFloat: parsing \"0x1.8\": invalid syntax"},
     {"info(foo, bar)", "1:11: parse error: expected label selectors only, got vector selector instead"},
