@@ -51,7 +51,7 @@ typedef struct {
                            * disappears (0 for samples with an honoured
                            * timestamp of their own, as in Prometheus) */
     size_t n;             /* number of series */
-    uint32_t *tab;        /* hash set: index into series + 1, 0 = empty */
+    uint64_t *tab;        /* hash set of the series' hashes (0 = empty slot) */
     size_t tab_cap;       /* slots, a power of two (0 = no set) */
     bool report;          /* report series were written by this scrape */
 } gen_t;
@@ -147,30 +147,37 @@ static uint64_t series_hash(const ocl_labels_t *ls)
     return h;
 }
 
-static bool set_has(const gen_t *g, const ocl_labels_t *ls, uint64_t h)
+/* The set of series of a scrape holds their hashes only: like
+ * Prometheus's scrape cache, series are told apart by their 64-bit label
+ * hash (a collision could cost one staleness marker, never data), which
+ * keeps the lookups to one cache line each. 0 marks an empty slot. */
+static inline uint64_t slot_hash(uint64_t h)
+{
+    return h ? h : 1;
+}
+
+static bool set_has(const gen_t *g, uint64_t h)
 {
     if (!g->tab_cap) return false;
     size_t mask = g->tab_cap - 1;
-    for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
-        uint32_t v = g->tab[i];
-        if (!v) return false;
-        if (g->hashes[v - 1] == h && ocl_labels_equal(&g->series[v - 1], ls)) return true;
+    h = slot_hash(h);
+    for (size_t i = (size_t)(h ^ (h >> 29)) & mask;; i = (i + 1) & mask) {
+        if (g->tab[i] == h) return true;
+        if (!g->tab[i]) return false;
     }
 }
 
-/* Adds series[idx] unless an equal set is present; false if it was. */
-static bool set_add(gen_t *g, size_t idx)
+/* Adds h; false if it was present. */
+static bool set_add(gen_t *g, uint64_t h)
 {
     size_t mask = g->tab_cap - 1;
-    uint64_t h = g->hashes[idx];
-    for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
-        uint32_t v = g->tab[i];
-        if (!v) {
-            g->tab[i] = (uint32_t)idx + 1;
+    h = slot_hash(h);
+    for (size_t i = (size_t)(h ^ (h >> 29)) & mask;; i = (i + 1) & mask) {
+        if (g->tab[i] == h) return false;
+        if (!g->tab[i]) {
+            g->tab[i] = h;
             return true;
         }
-        if (g->hashes[v - 1] == h && ocl_labels_equal(&g->series[v - 1], &g->series[idx]))
-            return false;
     }
 }
 
@@ -295,8 +302,8 @@ int ocl_scrape_target_build(ocl_scrape_target_t *t, const char *fetch_err, const
             g->series[g->n] = ls;
             g->hashes[g->n] = series_hash(&ls);
             g->track[g->n] = !t->honor_timestamps || pb.series[i].samples[0].t == start_ms;
-            if (set_add(g, g->n)) {
-                if (!set_has(prev, &ls, g->hashes[g->n])) added++;
+            if (set_add(g, g->hashes[g->n])) {
+                if (!set_has(prev, g->hashes[g->n])) added++;
                 g->n++;
             }
         }
@@ -318,7 +325,7 @@ int ocl_scrape_target_build(ocl_scrape_target_t *t, const char *fetch_err, const
     /* Staleness markers for the previous scrape's series that are gone. */
     rs[N_REPORT] = (ocl_sample_t){start_ms, ocl_stale_nan()};
     for (size_t i = 0; i < prev->n; i++)
-        if (prev->track[i] && !set_has(g, &prev->series[i], prev->hashes[i]))
+        if (prev->track[i] && !set_has(g, prev->hashes[i]))
             series[ns++] = (ocl_prom_series_t){prev->series[i], &rs[N_REPORT], 1};
     *out = (ocl_prom_batch_t){series, ns, rc ? NULL : pb.meta, rc ? 0 : pb.n_meta};
     t->cur ^= 1;
