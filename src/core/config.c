@@ -783,7 +783,7 @@ static const field_t global_fields[] = {
     UNSUPP("evaluation_interval", "rules come later"),
     UNSUPP("external_labels", "they apply to exporters and alerts, which come later"),
     UNSUPP("query_log_file", NULL),
-    UNSUPP("scrape_protocols", "the text format 0.0.4 is scraped"),
+    UNSUPP("scrape_protocols", "text 0.0.4 is asked for, OpenMetrics 1.0 read when answered"),
     UNSUPP("body_size_limit", "set it per scrape config"),
     UNSUPP("sample_limit", "set it per scrape config"),
     UNSUPP("label_limit", "set it per scrape config"),
@@ -865,9 +865,8 @@ static int sc_labels(ctx_t *c, const node_t *v, const char *path)
     if (v->type == N_SCALAR && v->is_null) return 0;
     if (v->type != N_MAP) return fail(c, OCL_EINVAL, v->line, "%s must be a mapping", path);
     for (size_t i = 0; i + 1 < v->n; i += 2) {
-        const char *k = scalar(c, v->kids[i]), *val = v->kids[i + 1]->type == N_SCALAR
-                                                          ? v->kids[i + 1]->s
-                                                          : NULL;
+        const char *k = scalar(c, v->kids[i]),
+                   *val = v->kids[i + 1]->type == N_SCALAR ? v->kids[i + 1]->s : NULL;
         if (!k || !label_name_ok(k))
             return fail(c, OCL_EINVAL, v->kids[i]->line, "invalid label name \"%s\" in %s",
                         shown(k ? k : "", b, sizeof b), path);
@@ -876,7 +875,10 @@ static int sc_labels(ctx_t *c, const node_t *v, const char *path)
                         "%s: label \"%s\" is not supported yet (labels starting with __ drive "
                         "relabeling)",
                         path, shown(k, b, sizeof b));
-        if (!val || v->kids[i + 1]->is_null) val = "";
+        if (!val)
+            return fail(c, OCL_EINVAL, v->kids[i + 1]->line, "%s.%s must be a string", path,
+                        shown(k, b, sizeof b));
+        if (v->kids[i + 1]->is_null) val = "";
         if (!ocl_utf8_valid(val, strlen(val)))
             return fail(c, OCL_EINVAL, v->kids[i + 1]->line, "invalid UTF-8 in %s", path);
         for (size_t j = 0; j < i; j += 2)
@@ -919,7 +921,8 @@ static int j_name(ctx_t *c, const node_t *v, const char *path)
                     path);
     for (uint32_t i = 0; c->sc->jobs + i < c->job; i++)
         if (!strcmp(ocl_scrape_str(c->sc, c->sc->jobs[i].name), s))
-            return fail(c, OCL_EINVAL, v->line, "found multiple scrape configs with job name \"%s\"",
+            return fail(c, OCL_EINVAL, v->line,
+                        "found multiple scrape configs with job name \"%s\"",
                         shown(s, b, sizeof b));
     return pool_add(c, v->line, s, &c->job->name);
 }
@@ -963,8 +966,11 @@ static int j_params(ctx_t *c, const node_t *v, const char *path)
             return fail(c, OCL_EINVAL, l->line, "%s.%s must be a list of values", path,
                         shown(k, b, sizeof b));
         for (size_t j = 0; j < l->n; j++) {
-            const char *val = scalar(c, l->kids[j]);
-            int rc = item_add(c, l->kids[j]->line, OCL_SCRAPE_ITEM_PARAM, k, val ? val : "");
+            if (l->kids[j]->type != N_SCALAR)
+                return fail(c, OCL_EINVAL, l->kids[j]->line, "%s.%s must list strings", path,
+                            shown(k, b, sizeof b));
+            const char *val = l->kids[j]->is_null ? "" : l->kids[j]->s;
+            int rc = item_add(c, l->kids[j]->line, OCL_SCRAPE_ITEM_PARAM, k, val);
             if (rc) return rc;
         }
     }
@@ -1019,7 +1025,7 @@ static const field_t job_fields[] = {
     UNSUPP("target_limit", NULL),
     UNSUPP("keep_dropped_targets", NULL),
     UNSUPP("track_timestamps_staleness", NULL),
-    UNSUPP("scrape_protocols", "the text format 0.0.4 is scraped"),
+    UNSUPP("scrape_protocols", "text 0.0.4 is asked for, OpenMetrics 1.0 read when answered"),
     UNSUPP("scrape_classic_histograms", NULL),
     UNSUPP("native_histogram_bucket_limit", NULL),
     UNSUPP("native_histogram_min_bucket_factor", NULL),
@@ -1063,8 +1069,7 @@ static int scrape_configs(ctx_t *c, const node_t *v, const char *path)
         snprintf(sub, sizeof sub, "%s[%zu]", path, i);
         int rc = walk_map(c, v->kids[i], sub, job_fields, NULL);
         if (rc) return rc;
-        if (j->name == UINT32_MAX)
-            return fail(c, OCL_EINVAL, j->line, "%s needs a job_name", sub);
+        if (j->name == UINT32_MAX) return fail(c, OCL_EINVAL, j->line, "%s needs a job_name", sub);
         if (!j->metrics_path && (rc = pool_add(c, j->line, "/metrics", &j->metrics_path)))
             return rc;
         j->n_items = sc->n_items - j->first_item;

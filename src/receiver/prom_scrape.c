@@ -26,6 +26,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <xxhash.h>
 
 #define N_REPORT 5
@@ -50,21 +51,21 @@ typedef struct {
                            * disappears (0 for samples with an honoured
                            * timestamp of their own, as in Prometheus) */
     size_t n;             /* number of series */
-    uint32_t *tab;        /* hash set: index into series + 1, 0 = empty */
+    uint64_t *tab;        /* hash set of the series' hashes (0 = empty slot) */
     size_t tab_cap;       /* slots, a power of two (0 = no set) */
     bool report;          /* report series were written by this scrape */
 } gen_t;
 
 struct ocl_scrape_target {
-    ocl_arena_t cfg_arena;           /* copies of the configured strings */
-    ocl_label_t *tl;                 /* target labels, sorted */
-    uint32_t n_tl;                   /* their number */
-    bool honor_labels;               /* exposition labels win conflicts */
-    bool honor_timestamps;           /* keep exposition timestamps */
-    ocl_prom_text_opts_t limits;     /* parser limits */
-    ocl_labels_t report[N_REPORT];   /* label sets of the report series */
-    gen_t gen[2];                    /* ping-pong scrape state */
-    int cur;                         /* generation the next scrape fills */
+    ocl_arena_t cfg_arena;         /* copies of the configured strings */
+    ocl_label_t *tl;               /* target labels, sorted */
+    uint32_t n_tl;                 /* their number */
+    bool honor_labels;             /* exposition labels win conflicts */
+    bool honor_timestamps;         /* keep exposition timestamps */
+    ocl_prom_text_opts_t limits;   /* parser limits */
+    ocl_labels_t report[N_REPORT]; /* label sets of the report series */
+    gen_t gen[2];                  /* ping-pong scrape state */
+    int cur;                       /* generation the next scrape fills */
 };
 
 static ocl_str_t arena_str(ocl_arena_t *a, const char *s)
@@ -88,8 +89,9 @@ ocl_scrape_target_t *ocl_scrape_target_create(const ocl_scrape_target_cfg_t *cfg
     bool has_job = false, has_inst = false;
     for (uint32_t i = 0; i < cfg->n_labels; i++) {
         if (!cfg->labels[i].value.n) continue;
-        ocl_str_t nm = {ocl_arena_strndup(&t->cfg_arena, cfg->labels[i].name.p, cfg->labels[i].name.n),
-                        cfg->labels[i].name.n};
+        ocl_str_t nm = {
+            ocl_arena_strndup(&t->cfg_arena, cfg->labels[i].name.p, cfg->labels[i].name.n),
+            cfg->labels[i].name.n};
         ocl_str_t v = {
             ocl_arena_strndup(&t->cfg_arena, cfg->labels[i].value.p, cfg->labels[i].value.n),
             cfg->labels[i].value.n};
@@ -145,30 +147,37 @@ static uint64_t series_hash(const ocl_labels_t *ls)
     return h;
 }
 
-static bool set_has(const gen_t *g, const ocl_labels_t *ls, uint64_t h)
+/* The set of series of a scrape holds their hashes only: like
+ * Prometheus's scrape cache, series are told apart by their 64-bit label
+ * hash (a collision could cost one staleness marker, never data), which
+ * keeps the lookups to one cache line each. 0 marks an empty slot. */
+static inline uint64_t slot_hash(uint64_t h)
+{
+    return h ? h : 1;
+}
+
+static bool set_has(const gen_t *g, uint64_t h)
 {
     if (!g->tab_cap) return false;
     size_t mask = g->tab_cap - 1;
-    for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
-        uint32_t v = g->tab[i];
-        if (!v) return false;
-        if (g->hashes[v - 1] == h && ocl_labels_equal(&g->series[v - 1], ls)) return true;
+    h = slot_hash(h);
+    for (size_t i = (size_t)(h ^ (h >> 29)) & mask;; i = (i + 1) & mask) {
+        if (g->tab[i] == h) return true;
+        if (!g->tab[i]) return false;
     }
 }
 
-/* Adds series[idx] unless an equal set is present; false if it was. */
-static bool set_add(gen_t *g, size_t idx)
+/* Adds h; false if it was present. */
+static bool set_add(gen_t *g, uint64_t h)
 {
     size_t mask = g->tab_cap - 1;
-    uint64_t h = g->hashes[idx];
-    for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
-        uint32_t v = g->tab[i];
-        if (!v) {
-            g->tab[i] = (uint32_t)idx + 1;
+    h = slot_hash(h);
+    for (size_t i = (size_t)(h ^ (h >> 29)) & mask;; i = (i + 1) & mask) {
+        if (g->tab[i] == h) return false;
+        if (!g->tab[i]) {
+            g->tab[i] = h;
             return true;
         }
-        if (g->hashes[v - 1] == h && ocl_labels_equal(&g->series[v - 1], &g->series[idx]))
-            return false;
     }
 }
 
@@ -238,8 +247,8 @@ static ocl_labels_t merge_labels(ocl_scrape_target_t *t, const ocl_labels_t *e, 
     return (ocl_labels_t){v, (uint32_t)n};
 }
 
-int ocl_scrape_target_build(ocl_scrape_target_t *t, const char *fetch_err, const char *body,
-                            size_t len, int64_t start_ms, double duration_s,
+int ocl_scrape_target_build(ocl_scrape_target_t *t, const char *fetch_err, const char *content_type,
+                            const char *body, size_t len, int64_t start_ms, double duration_s,
                             ocl_prom_batch_t *out, char *err, size_t errlen)
 {
     gen_t *g = &t->gen[t->cur], *prev = &t->gen[t->cur ^ 1];
@@ -263,6 +272,8 @@ int ocl_scrape_target_build(ocl_scrape_target_t *t, const char *fetch_err, const
         ocl_prom_text_opts_t o = t->limits;
         o.default_ts = start_ms;
         o.ignore_timestamps = !t->honor_timestamps;
+        o.openmetrics = content_type && !strncasecmp(content_type, "application/openmetrics-text",
+                                                     strlen("application/openmetrics-text"));
         rc = ocl_prom_text_parse(body, len, &o, &g->arena, &pb, err, errlen);
     }
     size_t scraped = rc ? 0 : pb.n_series, added = 0;
@@ -278,8 +289,8 @@ int ocl_scrape_target_build(ocl_scrape_target_t *t, const char *fetch_err, const
             g->tab_cap <<= 1;
         g->tab = ocl_arena_calloc(&g->arena, g->tab_cap * sizeof *g->tab);
         for (size_t i = 0; i < scraped; i++) {
-            ocl_labels_t ls = t->n_tl ? merge_labels(t, &pb.series[i].labels, &g->arena)
-                                      : pb.series[i].labels;
+            ocl_labels_t ls =
+                t->n_tl ? merge_labels(t, &pb.series[i].labels, &g->arena) : pb.series[i].labels;
             if (t->limits.label_limit && ls.n > t->limits.label_limit) {
                 if (errlen)
                     snprintf(err, errlen, "label_limit exceeded (metric with %u labels, limit %u)",
@@ -291,8 +302,8 @@ int ocl_scrape_target_build(ocl_scrape_target_t *t, const char *fetch_err, const
             g->series[g->n] = ls;
             g->hashes[g->n] = series_hash(&ls);
             g->track[g->n] = !t->honor_timestamps || pb.series[i].samples[0].t == start_ms;
-            if (set_add(g, g->n)) {
-                if (!set_has(prev, &ls, g->hashes[g->n])) added++;
+            if (set_add(g, g->hashes[g->n])) {
+                if (!set_has(prev, g->hashes[g->n])) added++;
                 g->n++;
             }
         }
@@ -314,7 +325,7 @@ int ocl_scrape_target_build(ocl_scrape_target_t *t, const char *fetch_err, const
     /* Staleness markers for the previous scrape's series that are gone. */
     rs[N_REPORT] = (ocl_sample_t){start_ms, ocl_stale_nan()};
     for (size_t i = 0; i < prev->n; i++)
-        if (prev->track[i] && !set_has(g, &prev->series[i], prev->hashes[i]))
+        if (prev->track[i] && !set_has(g, prev->hashes[i]))
             series[ns++] = (ocl_prom_series_t){prev->series[i], &rs[N_REPORT], 1};
     *out = (ocl_prom_batch_t){series, ns, rc ? NULL : pb.meta, rc ? 0 : pb.n_meta};
     t->cur ^= 1;
@@ -347,46 +358,46 @@ void ocl_scrape_target_stale_all(ocl_scrape_target_t *t, int64_t ts_ms, ocl_prom
 /* ---- the manager ------------------------------------------------------------------ */
 
 typedef struct {
-    char *label;                            /* `job="<escaped name>"` */
-    uint64_t ok;                            /* successful scrapes (atomic) */
-    uint64_t failed;                        /* failed scrapes (atomic) */
-    uint64_t counts[OCL_LAT_BUCKETS + 1];   /* duration histogram (atomic) */
-    uint64_t sum_ns;                        /* duration sum (atomic) */
+    char *label;                          /* `job="<escaped name>"` */
+    uint64_t ok;                          /* successful scrapes (atomic) */
+    uint64_t failed;                      /* failed scrapes (atomic) */
+    uint64_t counts[OCL_LAT_BUCKETS + 1]; /* duration histogram (atomic) */
+    uint64_t sum_ns;                      /* duration sum (atomic) */
 } job_stats_t;
 
 typedef struct {
-    ocl_scrape_target_t *t;      /* labels and state */
-    char *url;                   /* what is fetched */
-    char *desc;                  /* "job/instance", for log lines */
-    uint32_t job;                /* index into stats */
-    uint64_t interval_ns;        /* period */
-    uint64_t body_limit;         /* bytes */
-    uint64_t next_ns;            /* monotonic time of the next scrape */
-    CURL *easy;                  /* reused handle */
-    bool busy;                   /* a scrape is in flight */
-    bool too_big;                /* the body went over body_limit */
-    bool was_up;                 /* last scrape's result, for logging changes */
-    bool scraped;                /* scraped at least once */
-    uint64_t start_ns;           /* monotonic start of the scrape in flight */
-    int64_t start_ms;            /* wall-clock start, the samples' timestamp */
+    ocl_scrape_target_t *t;         /* labels and state */
+    char *url;                      /* what is fetched */
+    char *desc;                     /* "job/instance", for log lines */
+    uint32_t job;                   /* index into stats */
+    uint64_t interval_ns;           /* period */
+    uint64_t body_limit;            /* bytes */
+    uint64_t next_ns;               /* monotonic time of the next scrape */
+    CURL *easy;                     /* reused handle */
+    bool busy;                      /* a scrape is in flight */
+    bool too_big;                   /* the body went over body_limit */
+    bool was_up;                    /* last scrape's result, for logging changes */
+    bool scraped;                   /* scraped at least once */
+    uint64_t start_ns;              /* monotonic start of the scrape in flight */
+    int64_t start_ms;               /* wall-clock start, the samples' timestamp */
     char curl_err[CURL_ERROR_SIZE]; /* libcurl's message for the last failure */
 } loop_t;
 
 struct ocl_scraper {
-    loop_t *loops;              /* one per target */
-    size_t n;                   /* number of loops */
-    job_stats_t *jobs;          /* per job */
-    size_t n_jobs;              /* number of jobs */
-    ocl_scrape_sink_fn sink;    /* batch consumer */
-    void *ud;                   /* its argument */
-    CURLM *multi;               /* the multi handle (scraper thread only) */
-    struct curl_slist *hdrs;    /* request headers (shared by all easies) */
-    pthread_t thr;              /* scraper thread */
-    bool started;               /* thr is running */
-    int stop;                   /* set to end the thread (atomic) */
-    uint64_t sink_errors;       /* batches the sink refused (atomic) */
-    bool warned_sink;           /* a refusal was logged */
-    bool registered;            /* the self-metrics collector is registered */
+    loop_t *loops;           /* one per target */
+    size_t n;                /* number of loops */
+    job_stats_t *jobs;       /* per job */
+    size_t n_jobs;           /* number of jobs */
+    ocl_scrape_sink_fn sink; /* batch consumer */
+    void *ud;                /* its argument */
+    CURLM *multi;            /* the multi handle (scraper thread only) */
+    struct curl_slist *hdrs; /* request headers (shared by all easies) */
+    pthread_t thr;           /* scraper thread */
+    bool started;            /* thr is running */
+    int stop;                /* set to end the thread (atomic) */
+    uint64_t sink_errors;    /* batches the sink refused (atomic) */
+    bool warned_sink;        /* a refusal was logged */
+    bool registered;         /* the self-metrics collector is registered */
 };
 
 static void collect(ocl_buf_t *out, void *ud)
@@ -560,7 +571,8 @@ int ocl_scraper_create(const ocl_scrape_config_t *sc, const char *self_addr,
     s->sink = sink;
     s->ud = ud;
     s->multi = curl_multi_init();
-    s->hdrs = curl_slist_append(NULL, "Accept: text/plain;version=0.0.4;q=1,*/*;q=0.1");
+    s->hdrs = curl_slist_append(NULL, "Accept: text/plain;version=0.0.4;q=1,"
+                                      "application/openmetrics-text;version=1.0.0;q=0.5,*/*;q=0.1");
     int rc = 0;
     if (!s->multi || !s->hdrs) {
         rc = OCL_ENOMEM;
@@ -636,8 +648,10 @@ static void finish(ocl_scraper_t *s, loop_t *l, CURLcode res)
     }
     ocl_buf_t *body = &l->t->gen[l->t->cur].body;
     uint64_t dur = ocl_mono_nano() - l->start_ns;
+    char *ctype = NULL;
+    if (!fetch_err) curl_easy_getinfo(l->easy, CURLINFO_CONTENT_TYPE, &ctype);
     ocl_prom_batch_t b;
-    int rc = ocl_scrape_target_build(l->t, fetch_err, (const char *)body->p, body->len,
+    int rc = ocl_scrape_target_build(l->t, fetch_err, ctype, (const char *)body->p, body->len,
                                      l->start_ms, dur / 1e9, &b, err, sizeof err);
     write_batch(s, l, &b);
     l->scraped = true;
@@ -691,7 +705,8 @@ static void *run(void *arg)
             if (!l->busy) start_scrape(s, l, now);
             /* Next slot; slots missed while busy or asleep are skipped. */
             l->next_ns += l->interval_ns;
-            if (l->next_ns <= now) l->next_ns += ((now - l->next_ns) / l->interval_ns + 1) * l->interval_ns;
+            if (l->next_ns <= now)
+                l->next_ns += ((now - l->next_ns) / l->interval_ns + 1) * l->interval_ns;
         }
         int running = 0;
         curl_multi_perform(s->multi, &running);

@@ -34,12 +34,12 @@
 typedef struct ocl_scrape_target ocl_scrape_target_t;
 
 typedef struct {
-    const char *job;            /* job name (copied) */
-    const char *instance;       /* host:port, the `instance` label (copied) */
-    const ocl_label_t *labels;  /* static labels (copied; empty values ignored) */
-    uint32_t n_labels;          /* number of static labels */
-    bool honor_labels;          /* exposition labels win over target labels */
-    bool honor_timestamps;      /* keep the exposition's timestamps */
+    const char *job;             /* job name (copied) */
+    const char *instance;        /* host:port, the `instance` label (copied) */
+    const ocl_label_t *labels;   /* static labels (copied; empty values ignored) */
+    uint32_t n_labels;           /* number of static labels */
+    bool honor_labels;           /* exposition labels win over target labels */
+    bool honor_timestamps;       /* keep the exposition's timestamps */
     ocl_prom_text_opts_t limits; /* sample/label limits (timestamps set per scrape) */
 } ocl_scrape_target_cfg_t;
 
@@ -52,11 +52,13 @@ ocl_buf_t *ocl_scrape_target_body(ocl_scrape_target_t *t);
 
 /* Builds the batch of one scrape that started at `start_ms` (wall clock)
  * and took `duration_s`. `fetch_err` NULL: the fetch succeeded and
- * body/len is the exposition; else the fetch failed with that message.
+ * body/len is the exposition, in OpenMetrics 1.0 text when `content_type`
+ * says application/openmetrics-text, else in text 0.0.4 (content_type may
+ * be NULL); else the fetch failed with that message.
  * Returns 0 (up=1) or the parse/fetch error (up=0; `err` says why); *out
  * is filled either way. */
-int ocl_scrape_target_build(ocl_scrape_target_t *t, const char *fetch_err, const char *body,
-                            size_t len, int64_t start_ms, double duration_s,
+int ocl_scrape_target_build(ocl_scrape_target_t *t, const char *fetch_err, const char *content_type,
+                            const char *body, size_t len, int64_t start_ms, double duration_s,
                             ocl_prom_batch_t *out, char *err, size_t errlen);
 
 /* Staleness markers at `ts_ms` for every series the target wrote last

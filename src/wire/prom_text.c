@@ -34,6 +34,8 @@ typedef struct {
     uint32_t *fam_tab;             /* hash table of meta index + 1 (0 = empty) */
     size_t fam_cap;                /* slots, a power of two */
     int32_t last_fam;              /* family of the previous sample, -1 if none */
+    bool om;                       /* OpenMetrics 1.0 text (else 0.0.4) */
+    bool eof;                      /* OpenMetrics: "# EOF" was seen */
     ocl_label_t *scratch;          /* labels of the current line */
     size_t scratch_cap;            /* its capacity */
 } parser_t;
@@ -110,6 +112,29 @@ static int parse_float(const char *s, size_t n, double *out)
     memcpy(buf, s, n);
     buf[n] = 0;
     *out = strtod(buf, NULL); /* out of range gives ±HUGE_VAL / 0, like Go's ±Inf */
+    return 0;
+}
+
+/* A sample timestamp: integer milliseconds (text 0.0.4) or float seconds
+ * (OpenMetrics, truncated to milliseconds as Prometheus does). */
+static int parse_ts(bool om, const char *s, size_t n, int64_t *out)
+{
+    if (om) {
+        double d;
+        if (parse_float(s, n, &d) || !isfinite(d) || fabs(d) > 9.2e15) return OCL_EINVAL;
+        *out = (int64_t)(d * 1000);
+        return 0;
+    }
+    size_t i = 0;
+    int neg = 0;
+    if (n && (s[0] == '-' || s[0] == '+')) neg = s[0] == '-', i = 1;
+    if (i == n || n - i > 18) return OCL_EINVAL; /* 18 digits cannot overflow */
+    uint64_t t = 0;
+    for (; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return OCL_EINVAL;
+        t = t * 10 + (uint64_t)(s[i] - '0');
+    }
+    *out = neg ? -(int64_t)t : (int64_t)t;
     return 0;
 }
 
@@ -250,8 +275,8 @@ static int32_t fam_get(parser_t *p, ocl_str_t name)
     if (f >= 0) return f;
     if (p->n_meta == p->cap_meta) {
         size_t nc = p->cap_meta ? p->cap_meta * 2 : 16;
-        p->meta = ocl_arena_realloc(p->a, p->meta, p->cap_meta * sizeof *p->meta,
-                                    nc * sizeof *p->meta);
+        p->meta =
+            ocl_arena_realloc(p->a, p->meta, p->cap_meta * sizeof *p->meta, nc * sizeof *p->meta);
         p->meta_flags = ocl_arena_realloc(p->a, p->meta_flags, p->cap_meta, nc);
         p->cap_meta = nc;
     }
@@ -281,7 +306,8 @@ static int32_t sample_family(parser_t *p, ocl_str_t name, int *part)
         const char *s; /* suffix */
         size_t n;      /* its length */
         int part;      /* 1 = bucket, 2 = sum/count/created */
-    } suf[] = {{"_bucket", 7, 1}, {"_count", 6, 2}, {"_sum", 4, 2}, {"_created", 8, 2}};
+    } suf[] = {{"_bucket", 7, 1}, {"_count", 6, 2}, {"_sum", 4, 2},    {"_created", 8, 2},
+               {"_total", 6, 3},  {"_info", 5, 3},  {"_gcount", 7, 2}, {"_gsum", 5, 2}};
     for (size_t k = 0; k < OCL_ARRAY_LEN(suf); k++) {
         if (name.n > suf[k].n && !memcmp(name.p + name.n - suf[k].n, suf[k].s, suf[k].n)) {
             ocl_str_t base = {name.p, name.n - suf[k].n};
@@ -290,8 +316,11 @@ static int32_t sample_family(parser_t *p, ocl_str_t name, int *part)
                             : fam_find(p, base);
             if (f >= 0) {
                 ocl_prom_type_t t = p->meta[f].type;
-                int ok = t == OCL_PT_HISTOGRAM || t == OCL_PT_GAUGEHISTOGRAM ||
-                         (t == OCL_PT_SUMMARY && suf[k].part == 2);
+                int ok = suf[k].part == 3 ? (t == OCL_PT_COUNTER && suf[k].s[1] == 't') ||
+                                                (t == OCL_PT_INFO && suf[k].s[1] == 'i')
+                                          : t == OCL_PT_HISTOGRAM || t == OCL_PT_GAUGEHISTOGRAM ||
+                                                ((t == OCL_PT_SUMMARY || t == OCL_PT_COUNTER) &&
+                                                 suf[k].part == 2 && suf[k].s[1] != 'g');
                 if (ok) {
                     *part = suf[k].part;
                     return p->last_fam = f;
@@ -316,27 +345,49 @@ static int comment_line(parser_t *p, const char *s, size_t i, size_t e)
         i++;
     int help = i - w == 4 && !memcmp(s + w, "HELP", 4);
     int type = i - w == 4 && !memcmp(s + w, "TYPE", 4);
-    if (!help && !type) return 0; /* a plain comment */
+    int unit = p->om && i - w == 4 && !memcmp(s + w, "UNIT", 4);
+    if (p->om && i - w == 3 && !memcmp(s + w, "EOF", 3)) {
+        while (i < e && is_blank(s[i]))
+            i++;
+        if (i < e) return 0;
+        p->eof = true;
+        return 0;
+    }
+    if (!help && !type && !unit) return 0; /* a plain comment */
     if (i == e || !is_blank(s[i])) return 0;
     while (i < e && is_blank(s[i]))
         i++;
     ocl_str_t name;
+    const char *what = help ? "HELP" : type ? "TYPE" : "UNIT";
     if (i < e && s[i] == '"') {
         int rc = lex_quoted(p, s, e, &i, &name);
         if (rc) return rc;
-        if (!name.n) return fail(p, OCL_EINVAL, "empty metric name in %s", help ? "HELP" : "TYPE");
+        if (!name.n) return fail(p, OCL_EINVAL, "empty metric name in %s", what);
     } else {
         name = lex_name(s, e, &i, 1);
-        if (!name.n) return fail(p, OCL_EINVAL, "invalid metric name in %s", help ? "HELP" : "TYPE");
+        if (!name.n) return fail(p, OCL_EINVAL, "invalid metric name in %s", what);
     }
-    if (i < e && !is_blank(s[i]))
-        return fail(p, OCL_EINVAL, "invalid metric name in %s", help ? "HELP" : "TYPE");
+    if (i < e && !is_blank(s[i])) return fail(p, OCL_EINVAL, "invalid metric name in %s", what);
     while (i < e && is_blank(s[i]))
         i++;
     int32_t f = fam_get(p, name);
     ocl_prom_meta_t *m = &p->meta[f];
     char nb[64];
     snprintf(nb, sizeof nb, "%.*s", (int)OCL_MIN(name.n, 48), name.p);
+    if (unit) {
+        if (p->meta_flags[f] & 4) return fail(p, OCL_EINVAL, "second UNIT line for metric %s", nb);
+        p->meta_flags[f] |= 4;
+        size_t u0 = i;
+        while (i < e && !is_blank(s[i]))
+            i++;
+        m->unit = (ocl_str_t){s + u0, i - u0};
+        while (i < e && is_blank(s[i]))
+            i++;
+        if (i < e) return fail(p, OCL_EINVAL, "invalid UNIT line");
+        if (!ocl_utf8_valid(m->unit.p, m->unit.n))
+            return fail(p, OCL_EUTF8, "invalid UTF-8 in UNIT");
+        return 0;
+    }
     if (help) {
         if (p->meta_flags[f] & 1) return fail(p, OCL_EINVAL, "second HELP line for metric %s", nb);
         p->meta_flags[f] |= 1;
@@ -346,8 +397,9 @@ static int comment_line(parser_t *p, const char *s, size_t i, size_t e)
         if (memchr(h, '\\', hn)) {
             char *d = ocl_arena_alloc(p->a, hn + 1), *o = d;
             for (size_t k = 0; k < hn; k++) {
-                if (h[k] == '\\' && k + 1 < hn && (h[k + 1] == '\\' || h[k + 1] == 'n')) {
-                    *o++ = h[k + 1] == 'n' ? '\n' : '\\';
+                if (h[k] == '\\' && k + 1 < hn &&
+                    (h[k + 1] == '\\' || h[k + 1] == 'n' || (p->om && h[k + 1] == '"'))) {
+                    *o++ = h[k + 1] == 'n' ? '\n' : h[k + 1];
                     k++;
                 } else {
                     *o++ = h[k];
@@ -370,10 +422,18 @@ static int comment_line(parser_t *p, const char *s, size_t i, size_t e)
     static const struct {
         const char *s;     /* type word */
         ocl_prom_type_t t; /* its type */
-    } types[] = {{"counter", OCL_PT_COUNTER},     {"gauge", OCL_PT_GAUGE},
-                 {"histogram", OCL_PT_HISTOGRAM}, {"summary", OCL_PT_SUMMARY},
-                 {"untyped", OCL_PT_UNKNOWN}};
+        int fmt;           /* 1 = text 0.0.4, 2 = OpenMetrics, 3 = both */
+    } types[] = {{"counter", OCL_PT_COUNTER, 3},
+                 {"gauge", OCL_PT_GAUGE, 3},
+                 {"histogram", OCL_PT_HISTOGRAM, 3},
+                 {"summary", OCL_PT_SUMMARY, 3},
+                 {"untyped", OCL_PT_UNKNOWN, 1},
+                 {"unknown", OCL_PT_UNKNOWN, 2},
+                 {"gaugehistogram", OCL_PT_GAUGEHISTOGRAM, 2},
+                 {"info", OCL_PT_INFO, 2},
+                 {"stateset", OCL_PT_STATESET, 2}};
     for (size_t k = 0; k < OCL_ARRAY_LEN(types); k++) {
+        if (!(types[k].fmt & (p->om ? 2 : 1))) continue;
         if (tn == strlen(types[k].s) && !memcmp(s + t0, types[k].s, tn) && i == e) {
             m->type = types[k].t;
             return 0;
@@ -503,20 +563,12 @@ static int sample_line(parser_t *p, const char *s, size_t i, size_t e)
     while (i < e && is_blank(s[i]))
         i++;
     int64_t ts = o->default_ts;
-    if (i < e) {
+    if (i < e && !(p->om && s[i] == '#')) {
         size_t t0 = i;
-        int neg = 0;
-        if (s[i] == '-' || s[i] == '+') neg = s[i] == '-', i++;
-        uint64_t t = 0;
-        size_t d0 = i;
-        while (i < e && s[i] >= '0' && s[i] <= '9') {
-            if (t > (UINT64_C(1) << 62) / 10) return fail(p, OCL_EINVAL, "timestamp out of range");
-            t = t * 10 + (uint64_t)(s[i] - '0');
+        while (i < e && !is_blank(s[i]))
             i++;
-        }
-        if (i == d0 || (i < e && !is_blank(s[i]))) {
-            while (i < e && !is_blank(s[i]))
-                i++;
+        int64_t got;
+        if (parse_ts(p->om, s + t0, i - t0, &got)) {
             char tb[40];
             snprintf(tb, sizeof tb, "%.*s", (int)OCL_MIN(i - t0, 32), s + t0);
             for (char *c = tb; *c; c++)
@@ -525,9 +577,26 @@ static int sample_line(parser_t *p, const char *s, size_t i, size_t e)
         }
         while (i < e && is_blank(s[i]))
             i++;
-        if (i < e) return fail(p, OCL_EINVAL, "unexpected text after the timestamp");
-        if (!o->ignore_timestamps) ts = neg ? -(int64_t)t : (int64_t)t;
+        if (!o->ignore_timestamps) ts = got;
     }
+    if (i < e && p->om && s[i] == '#') {
+        /* An exemplar: "# {labels} value [timestamp]"; checked, not kept. */
+        i++;
+        while (i < e && is_blank(s[i]))
+            i++;
+        if (i >= e || s[i] != '{') return fail(p, OCL_EINVAL, "invalid exemplar");
+        while (i < e && s[i] != '}') {
+            if (s[i] == '"') {
+                ocl_str_t skip;
+                if ((rc = lex_quoted(p, s, e, &i, &skip))) return rc;
+            } else {
+                i++;
+            }
+        }
+        if (i >= e) return fail(p, OCL_EINVAL, "invalid exemplar");
+        i = e;
+    }
+    if (i < e) return fail(p, OCL_EINVAL, "unexpected text after the timestamp");
     if (o->sample_limit && p->n >= o->sample_limit)
         return fail(p, OCL_ETOOBIG, "sample_limit exceeded (%u)", o->sample_limit);
 
@@ -576,6 +645,7 @@ int ocl_prom_text_parse(const char *text, size_t len, const ocl_prom_text_opts_t
     p.err = err;
     p.errlen = errlen;
     p.last_fam = -1;
+    p.om = p.o->openmetrics;
     memset(out, 0, sizeof *out);
     if (errlen) err[0] = 0;
     size_t max_line = p.o->max_line ? p.o->max_line : OCL_PROM_TEXT_MAX_LINE_DEFAULT;
@@ -610,6 +680,10 @@ int ocl_prom_text_parse(const char *text, size_t len, const ocl_prom_text_opts_t
         while (i < e && is_blank(text[i]))
             i++;
         if (i < e) {
+            if (p.eof) {
+                rc = fail(&p, OCL_EINVAL, "unexpected content after # EOF");
+                goto done;
+            }
             if (memchr(text + i, 0, e - i)) {
                 rc = fail(&p, OCL_EINVAL, "NUL byte in the exposition");
                 goto done;
@@ -618,6 +692,11 @@ int ocl_prom_text_parse(const char *text, size_t len, const ocl_prom_text_opts_t
             if (rc) goto done;
         }
         pos = next;
+    }
+    if (p.om && !p.eof) {
+        p.line++;
+        rc = fail(&p, OCL_EINVAL, "missing # EOF at the end of an OpenMetrics exposition");
+        goto done;
     }
     out->series = p.series;
     out->n_series = p.n;

@@ -13,6 +13,13 @@
  * buckets and `quantile` of summaries are normalised to OpenMetrics floats
  * ("1" → "1.0"). A parse error fails the whole exposition, with the line.
  *
+ * OpenMetrics 1.0 text (opts->openmetrics) differs in: `# UNIT` lines, the
+ * types unknown/gaugehistogram/info/stateset (not untyped), counters'
+ * `_total`/`_created` and info's `_info` samples belonging to their family,
+ * \" in HELP, timestamps in (float) seconds, exemplars after the value
+ * (`# {labels} value [ts]`; validated and dropped), and the mandatory final
+ * `# EOF` line with nothing after it.
+ *
  * Output invariants (those of wire/prom.h): one series per sample line,
  * labels sorted by name, unique, no empty values, "__name__" present.
  * Strings point into `text` (zero-copy) unless an escape had to be
@@ -34,6 +41,7 @@
 typedef struct {
     int64_t default_ts;       /* ms: timestamp of samples that carry none */
     bool ignore_timestamps;   /* use default_ts even when a sample has one */
+    bool openmetrics;         /* parse OpenMetrics 1.0 text instead of 0.0.4 */
     uint32_t max_line;        /* longest accepted line (0 = 1 MiB) */
     uint32_t sample_limit;    /* more samples fail the parse (0 = no limit) */
     uint32_t label_limit;     /* more labels per series fail (0 = no limit) */

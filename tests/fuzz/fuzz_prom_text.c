@@ -3,6 +3,7 @@
  * parser (src/wire/prom_text.c) and the scrape-to-batch logic that consumes
  * it (src/receiver/prom_scrape.c).
  *
+ * Inputs of odd length are read as OpenMetrics 1.0, even ones as text 0.0.4.
  * Any input must either fail with a one-line message "line N: ..." or give
  * a batch that keeps wire/prom.h's invariants: labels sorted, unique names,
  * no empty values, a non-empty __name__, valid UTF-8. The input is then
@@ -51,7 +52,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ocl_prom_batch_t b;
     char err[256];
     memset(err, 'x', sizeof err);
-    ocl_prom_text_opts_t o = {.default_ts = 1, .max_line = 4096, .sample_limit = 10000};
+    /* The input's length picks the format: odd sizes are OpenMetrics. */
+    bool om = size & 1;
+    ocl_prom_text_opts_t o = {
+        .default_ts = 1, .max_line = 4096, .sample_limit = 10000, .openmetrics = om};
     int rc = ocl_prom_text_parse((const char *)data, size, &o, &a, &b, err, sizeof err);
     if (rc) {
         check(rc == OCL_EINVAL || rc == OCL_ETOOBIG || rc == OCL_EUTF8, "unexpected code");
@@ -64,13 +68,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ocl_arena_dispose(&a);
 
     static const ocl_label_t st[] = {{{"job", 3}, {"x", 1}}, {{"zone", 4}, {"z", 1}}};
-    ocl_scrape_target_cfg_t tc = {.job = "j", .instance = "i:1", .labels = st, .n_labels = 2,
-                                  .honor_labels = size & 1, .honor_timestamps = true};
+    ocl_scrape_target_cfg_t tc = {.job = "j",
+                                  .instance = "i:1",
+                                  .labels = st,
+                                  .n_labels = 2,
+                                  .honor_labels = (size & 2) != 0,
+                                  .honor_timestamps = true};
     tc.limits = o;
     ocl_scrape_target_t *t = ocl_scrape_target_create(&tc);
-    ocl_scrape_target_build(t, NULL, (const char *)data, size, 1000, 0.1, &b, err, sizeof err);
+    ocl_scrape_target_build(t, NULL, om ? "application/openmetrics-text" : NULL, (const char *)data,
+                            size, 1000, 0.1, &b, err, sizeof err);
     check_batch(&b);
-    ocl_scrape_target_build(t, NULL, (const char *)data, size / 2, 2000, 0.1, &b, err, sizeof err);
+    ocl_scrape_target_build(t, NULL, NULL, (const char *)data, size / 2, 2000, 0.1, &b, err,
+                            sizeof err);
     check_batch(&b);
     ocl_scrape_target_stale_all(t, 3000, &b);
     check_batch(&b);

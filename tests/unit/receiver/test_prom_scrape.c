@@ -97,26 +97,27 @@ static void test_labels(void **state)
     ocl_scrape_target_t *t = target(false, true);
     ocl_prom_batch_t b;
     char err[128];
-    assert_int_equal(ocl_scrape_target_build(t, NULL, text, strlen(text), 1000, 0.5, &b, err,
-                                             sizeof err),
-                     0);
-    expect_batch(&b, "a{env=\"prod\", instance=\"h:1\", job=\"j\", x=\"1\"} 1.0@1000\n"
-                     "b{env=\"prod\", exported_instance=\"z\", exported_job=\"other\", "
-                     "instance=\"h:1\", job=\"j\"} 2.0@5\n"
-                     "c{env=\"prod\", exported_exported_job=\"a\", exported_job=\"b\", "
-                     "instance=\"h:1\", job=\"j\"} 3.0@1000\n" REPORT("1.0", "0.5", "3.0", "3.0",
-                                                                      "1000"));
+    assert_int_equal(
+        ocl_scrape_target_build(t, NULL, NULL, text, strlen(text), 1000, 0.5, &b, err, sizeof err),
+        0);
+    expect_batch(
+        &b, "a{env=\"prod\", instance=\"h:1\", job=\"j\", x=\"1\"} 1.0@1000\n"
+            "b{env=\"prod\", exported_instance=\"z\", exported_job=\"other\", "
+            "instance=\"h:1\", job=\"j\"} 2.0@5\n"
+            "c{env=\"prod\", exported_exported_job=\"a\", exported_job=\"b\", "
+            "instance=\"h:1\", job=\"j\"} 3.0@1000\n" REPORT("1.0", "0.5", "3.0", "3.0", "1000"));
     ocl_scrape_target_destroy(t);
 
     /* honor_labels: the exposition wins; honor_timestamps off: scrape time. */
     t = target(true, false);
-    assert_int_equal(ocl_scrape_target_build(t, NULL, text, strlen(text), 1000, 0.25, &b, err,
-                                             sizeof err),
-                     0);
-    expect_batch(&b, "a{env=\"prod\", instance=\"h:1\", job=\"j\", x=\"1\"} 1.0@1000\n"
-                     "b{env=\"prod\", instance=\"z\", job=\"other\"} 2.0@1000\n"
-                     "c{env=\"prod\", exported_job=\"b\", instance=\"h:1\", job=\"a\"} 3.0@1000\n" REPORT(
-                         "1.0", "0.25", "3.0", "3.0", "1000"));
+    assert_int_equal(
+        ocl_scrape_target_build(t, NULL, NULL, text, strlen(text), 1000, 0.25, &b, err, sizeof err),
+        0);
+    expect_batch(
+        &b, "a{env=\"prod\", instance=\"h:1\", job=\"j\", x=\"1\"} 1.0@1000\n"
+            "b{env=\"prod\", instance=\"z\", job=\"other\"} 2.0@1000\n"
+            "c{env=\"prod\", exported_job=\"b\", instance=\"h:1\", job=\"a\"} 3.0@1000\n" REPORT(
+                "1.0", "0.25", "3.0", "3.0", "1000"));
     ocl_scrape_target_destroy(t);
 }
 
@@ -128,43 +129,44 @@ static void test_staleness(void **state)
     char err[128];
     const char *s1 = "# TYPE a gauge\na 1\nb 2\nb 2\n";
     assert_int_equal(
-        ocl_scrape_target_build(t, NULL, s1, strlen(s1), 1000, 0.5, &b, err, sizeof err), 0);
+        ocl_scrape_target_build(t, NULL, NULL, s1, strlen(s1), 1000, 0.5, &b, err, sizeof err), 0);
     assert_int_equal(b.n_meta, 1);
-    expect_batch(&b, "a{" T "} 1.0@1000\nb{" T "} 2.0@1000\nb{" T "} 2.0@1000\n" REPORT(
-                         "1.0", "0.5", "3.0", "2.0", "1000"));
+    expect_batch(&b, "a{" T "} 1.0@1000\nb{" T "} 2.0@1000\nb{" T
+                     "} 2.0@1000\n" REPORT("1.0", "0.5", "3.0", "2.0", "1000"));
     /* b disappears: one staleness marker at the second scrape's time. The
      * body goes through the target's own buffer (the zero-copy path). */
     ocl_buf_t *body = ocl_scrape_target_body(t);
     ocl_buf_puts(body, "a 1\n");
-    assert_int_equal(ocl_scrape_target_build(t, NULL, (const char *)body->p, body->len, 2000, 0.5,
-                                             &b, err, sizeof err),
+    assert_int_equal(ocl_scrape_target_build(t, NULL, NULL, (const char *)body->p, body->len, 2000,
+                                             0.5, &b, err, sizeof err),
                      0);
-    expect_batch(&b, "a{" T "} 1.0@2000\nb{" T "} stale@2000\n" REPORT("1.0", "0.5", "1.0", "0.0",
-                                                                        "2000"));
+    expect_batch(&b, "a{" T "} 1.0@2000\nb{" T
+                     "} stale@2000\n" REPORT("1.0", "0.5", "1.0", "0.0", "2000"));
     /* The fetch fails: up=0 and every previous series goes stale. */
-    assert_int_equal(ocl_scrape_target_build(t, "connection refused", NULL, 0, 3000, 0.5, &b, err,
-                                             sizeof err),
+    assert_int_equal(ocl_scrape_target_build(t, "connection refused", NULL, NULL, 0, 3000, 0.5, &b,
+                                             err, sizeof err),
                      OCL_EIO);
     assert_string_equal(err, "connection refused");
     expect_batch(&b, "a{" T "} stale@3000\n" REPORT("0.0", "0.5", "0.0", "0.0", "3000"));
     /* A failure after a failure has nothing left to mark stale. */
-    assert_int_equal(ocl_scrape_target_build(t, "timeout", NULL, 0, 4000, 0.5, &b, err, sizeof err),
-                     OCL_EIO);
+    assert_int_equal(
+        ocl_scrape_target_build(t, "timeout", NULL, NULL, 0, 4000, 0.5, &b, err, sizeof err),
+        OCL_EIO);
     expect_batch(&b, REPORT("0.0", "0.5", "0.0", "0.0", "4000"));
     /* Back up: a is new again. */
     assert_int_equal(
-        ocl_scrape_target_build(t, NULL, "a 1\n", 4, 5000, 0.5, &b, err, sizeof err), 0);
+        ocl_scrape_target_build(t, NULL, NULL, "a 1\n", 4, 5000, 0.5, &b, err, sizeof err), 0);
     expect_batch(&b, "a{" T "} 1.0@5000\n" REPORT("1.0", "0.5", "1.0", "1.0", "5000"));
     /* A parse error fails the whole scrape (up=0, a goes stale). */
     const char *bad = "a 1\nb{x=\"1\",x=\"2\"} 1\n";
     assert_int_equal(
-        ocl_scrape_target_build(t, NULL, bad, strlen(bad), 6000, 0.5, &b, err, sizeof err),
+        ocl_scrape_target_build(t, NULL, NULL, bad, strlen(bad), 6000, 0.5, &b, err, sizeof err),
         OCL_EINVAL);
     assert_string_equal(err, "line 2: duplicate label name \"x\"");
     expect_batch(&b, "a{" T "} stale@6000\n" REPORT("0.0", "0.5", "0.0", "0.0", "6000"));
     /* The target goes away: markers for everything it wrote last. */
     assert_int_equal(
-        ocl_scrape_target_build(t, NULL, "a 1\n", 4, 7000, 0.5, &b, err, sizeof err), 0);
+        ocl_scrape_target_build(t, NULL, NULL, "a 1\n", 4, 7000, 0.5, &b, err, sizeof err), 0);
     ocl_scrape_target_stale_all(t, 8000, &b);
     expect_batch(&b, "a{" T "} stale@8000\n" REPORT("stale", "stale", "stale", "stale", "8000"));
     ocl_scrape_target_stale_all(t, 9000, &b);
@@ -183,17 +185,41 @@ static void test_explicit_timestamps(void **state)
         char err[64];
         const char *s1 = "a 1 500\nb 2\n";
         assert_int_equal(
-            ocl_scrape_target_build(t, NULL, s1, strlen(s1), 1000, 0, &b, err, sizeof err), 0);
+            ocl_scrape_target_build(t, NULL, NULL, s1, strlen(s1), 1000, 0, &b, err, sizeof err),
+            0);
         assert_int_equal(
-            ocl_scrape_target_build(t, NULL, "c 1\n", 4, 2000, 0, &b, err, sizeof err), 0);
+            ocl_scrape_target_build(t, NULL, NULL, "c 1\n", 4, 2000, 0, &b, err, sizeof err), 0);
         if (honor)
-            expect_batch(&b, "b{" T "} stale@2000\nc{" T "} 1.0@2000\n" REPORT(
-                                 "1.0", "0.0", "1.0", "1.0", "2000"));
+            expect_batch(&b, "b{" T "} stale@2000\nc{" T
+                             "} 1.0@2000\n" REPORT("1.0", "0.0", "1.0", "1.0", "2000"));
         else
-            expect_batch(&b, "a{" T "} stale@2000\nb{" T "} stale@2000\nc{" T "} 1.0@2000\n" REPORT(
-                                 "1.0", "0.0", "1.0", "1.0", "2000"));
+            expect_batch(&b, "a{" T "} stale@2000\nb{" T "} stale@2000\nc{" T
+                             "} 1.0@2000\n" REPORT("1.0", "0.0", "1.0", "1.0", "2000"));
         ocl_scrape_target_destroy(t);
     }
+}
+
+static void test_openmetrics_target(void **state)
+{
+    (void)state;
+    ocl_scrape_target_t *t = target(false, true);
+    ocl_prom_batch_t b;
+    char err[128];
+    const char *ct = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    const char *om = "# TYPE a counter\na_total 3 1.5\n# EOF\n";
+    assert_int_equal(
+        ocl_scrape_target_build(t, NULL, ct, om, strlen(om), 2000, 0, &b, err, sizeof err), 0);
+    expect_batch(&b, "a_total{" T "} 3.0@1500\n" REPORT("1.0", "0.0", "1.0", "1.0", "2000"));
+    /* The same body as text 0.0.4: the float timestamp is an error. */
+    assert_int_equal(ocl_scrape_target_build(t, NULL, "text/plain; version=0.0.4", om, strlen(om),
+                                             3000, 0, &b, err, sizeof err),
+                     OCL_EINVAL);
+    assert_string_equal(err, "line 2: invalid timestamp \"1.5\"");
+    /* OpenMetrics without # EOF fails the scrape. */
+    assert_int_equal(ocl_scrape_target_build(t, NULL, ct, "a 1\n", 4, 4000, 0, &b, err, sizeof err),
+                     OCL_EINVAL);
+    assert_string_equal(err, "line 2: missing # EOF at the end of an OpenMetrics exposition");
+    ocl_scrape_target_destroy(t);
 }
 
 static void test_many_series(void **state)
@@ -212,13 +238,13 @@ static void test_many_series(void **state)
     ocl_scrape_target_t *t = target(false, true);
     ocl_prom_batch_t b;
     char err[64];
-    assert_int_equal(ocl_scrape_target_build(t, NULL, (const char *)a.p, a.len, 1, 0, &b, err,
-                                             sizeof err),
-                     0);
+    assert_int_equal(
+        ocl_scrape_target_build(t, NULL, NULL, (const char *)a.p, a.len, 1, 0, &b, err, sizeof err),
+        0);
     assert_int_equal(b.n_series, 5005);
-    assert_int_equal(ocl_scrape_target_build(t, NULL, (const char *)c.p, c.len, 2, 0, &b, err,
-                                             sizeof err),
-                     0);
+    assert_int_equal(
+        ocl_scrape_target_build(t, NULL, NULL, (const char *)c.p, c.len, 2, 0, &b, err, sizeof err),
+        0);
     size_t stale = 0;
     for (size_t i = 0; i < b.n_series; i++)
         if (ocl_is_stale_nan(b.series[i].samples[0].v)) {
@@ -329,6 +355,10 @@ static void test_config(void **state)
          "c.yaml:3: invalid value \"metrics\" for scrape_configs[0].metrics_path: expected a path "
          "starting with /"},
         {"scrape_configs: {a: 1}\n", OCL_EINVAL, "c.yaml:1: scrape_configs must be a list"},
+        {"scrape_configs:\n  - job_name: a\n    static_configs: [{labels: {a: [1]}}]\n", OCL_EINVAL,
+         "c.yaml:3: scrape_configs[0].static_configs[0].labels.a must be a string"},
+        {"scrape_configs:\n  - job_name: a\n    params: {m: [[x]]}\n", OCL_EINVAL,
+         "c.yaml:3: scrape_configs[0].params.m must list strings"},
         {"server: {self_scrape_interval: 10ms}\n", OCL_EINVAL,
          "c.yaml:1: invalid value \"10ms\" for server.self_scrape_interval: expected 0 (off) or a "
          "duration from 1s to 1d"},
@@ -444,7 +474,7 @@ static void test_manager(void **state)
     ocl_scraper_t *s;
     assert_int_equal(ocl_scraper_create(&sc, "127.0.0.1:1", sink, &sk, &s), 0);
     assert_int_equal(ocl_scraper_targets(s), 3); /* two jobs and ocelot itself */
-    ocl_scraper_stop(s); /* not started: a no-op */
+    ocl_scraper_stop(s);                         /* not started: a no-op */
     ocl_scraper_destroy(s);
 
     sc.self_interval_ms = 0;
@@ -462,7 +492,8 @@ static void test_manager(void **state)
     assert_int_equal(sk.batches, before); /* destroy after stop writes nothing more */
 
     assert_non_null(strstr(srv.req, "GET /metrics?a=x%20y HTTP/1.1\r\n"));
-    assert_non_null(strstr(srv.req, "Accept: text/plain;version=0.0.4;q=1,*/*;q=0.1\r\n"));
+    assert_non_null(strstr(srv.req, "Accept: text/plain;version=0.0.4;q=1,application/"
+                                    "openmetrics-text;version=1.0.0;q=0.5,*/*;q=0.1\r\n"));
     assert_non_null(strstr(srv.req, "Accept-Encoding: gzip\r\n"));
     assert_non_null(strstr(srv.req, "User-Agent: ocelot/"));
     close(srv.fd);
@@ -505,10 +536,14 @@ static void test_manager_refused(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_labels),          cmocka_unit_test(test_staleness),
+        cmocka_unit_test(test_labels),
+        cmocka_unit_test(test_staleness),
         cmocka_unit_test(test_explicit_timestamps),
-        cmocka_unit_test(test_many_series),     cmocka_unit_test(test_config),
-        cmocka_unit_test(test_manager),         cmocka_unit_test(test_manager_refused),
+        cmocka_unit_test(test_openmetrics_target),
+        cmocka_unit_test(test_many_series),
+        cmocka_unit_test(test_config),
+        cmocka_unit_test(test_manager),
+        cmocka_unit_test(test_manager_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -83,7 +83,8 @@ static void test_valid(void **state)
         {"{\"my.metric\", a=\"b\"} 1\n", "my.metric{a=\"b\"} 1.0@1000\n"},
         {"{\"my.metric\"} 1\n", "my.metric{} 1.0@1000\n"},
         {"a{\"my.label\"=\"v\"} 1\n", "a{\"my.label\"=\"v\"} 1.0@1000\n"},
-        {"# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_bucket{le=\"0.25\"} 0\n"
+        {"# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_bucket{le=\"0.25\"} "
+         "0\n"
          "h_sum 3\nh_count 2\n",
          "h_bucket{le=\"1.0\"} 1.0@1000\nh_bucket{le=\"+Inf\"} 2.0@1000\n"
          "h_bucket{le=\"0.25\"} 0.0@1000\nh_sum{} 3.0@1000\nh_count{} 2.0@1000\n"},
@@ -124,12 +125,14 @@ static void test_invalid(void **state)
         {"a 0x10\n", OCL_EINVAL, "line 1: invalid value \"0x10\""},
         {"a 1 2 3\n", OCL_EINVAL, "line 1: unexpected text after the timestamp"},
         {"a 1 1.5\n", OCL_EINVAL, "line 1: invalid timestamp \"1.5\""},
-        {"a 1 99999999999999999999\n", OCL_EINVAL, "line 1: timestamp out of range"},
+        {"a 1 99999999999999999999\n", OCL_EINVAL,
+         "line 1: invalid timestamp \"99999999999999999999\""},
         {"\n\na{b=\"1\",b=\"2\"} 1\n", OCL_EINVAL, "line 3: duplicate label name \"b\""},
         {"a{__name__=\"x\"} 1\n", OCL_EINVAL, "line 1: duplicate label name \"__name__\""},
         {"a{b=\"1\"\n", OCL_EINVAL, "line 1: expected ',' or '}' in the label set"},
         {"a{b=\"1} 1\n", OCL_EINVAL, "line 1: unterminated quoted string"},
-        {"a{b=\"\\t\"} 1\n", OCL_EINVAL, "line 1: invalid escape sequence \"\\t\" in a quoted string"},
+        {"a{b=\"\\t\"} 1\n", OCL_EINVAL,
+         "line 1: invalid escape sequence \"\\t\" in a quoted string"},
         {"a{b=1} 1\n", OCL_EINVAL, "line 1: expected a quoted label value"},
         {"a{b} 1\n", OCL_EINVAL, "line 1: expected '=' after label name"},
         {"a{1b=\"x\"} 1\n", OCL_EINVAL, "line 1: invalid label name"},
@@ -235,6 +238,63 @@ static void test_limits(void **state)
     ocl_arena_dispose(&a);
 }
 
+static void test_openmetrics(void **state)
+{
+    (void)state;
+    const char *text =
+        "# TYPE req counter\n# UNIT req requests\n# HELP req Say \\\"hi\\\".\n"
+        "req_total{code=\"200\"} 17 1520879607.789 # {trace_id=\"KOO5S4vxi0o\"} 0.67\n"
+        "req_created{code=\"200\"} 1520430000.123\n"
+        "# TYPE b info\nb_info{v=\"1\"} 1\n"
+        "# TYPE g gaugehistogram\ng_bucket{le=\"1\"} 2 # {a=\"}\"} 1 2\ng_gcount 2\n"
+        "# TYPE u unknown\nu 1\n# EOF\n";
+    ocl_arena_t a;
+    ocl_arena_init(&a, 4096);
+    ocl_prom_batch_t b;
+    char err[128];
+    ocl_prom_text_opts_t o = {.default_ts = 42, .openmetrics = true};
+    int rc = ocl_prom_text_parse(text, strlen(text), &o, &a, &b, err, sizeof err);
+    if (rc) fail_msg("%s", err);
+    assert_int_equal(b.n_meta, 4);
+    assert_true(ocl_str_eq_c(b.meta[0].unit, "requests"));
+    assert_true(ocl_str_eq_c(b.meta[0].help, "Say \"hi\"."));
+    assert_int_equal(b.meta[1].type, OCL_PT_INFO);
+    assert_int_equal(b.meta[2].type, OCL_PT_GAUGEHISTOGRAM);
+    ocl_buf_t out;
+    ocl_buf_init(&out);
+    render(&b, &out);
+    ocl_buf_putc(&out, 0);
+    assert_string_equal((const char *)out.p, "req_total{code=\"200\"} 17.0@1520879607789\n"
+                                             "req_created{code=\"200\"} 1.520430000123e+09@42\n"
+                                             "b_info{v=\"1\"} 1.0@42\n"
+                                             "g_bucket{le=\"1.0\"} 2.0@42\n"
+                                             "g_gcount{} 2.0@42\n"
+                                             "u{} 1.0@42\n");
+    ocl_buf_dispose(&out);
+    static const struct {
+        const char *in;  /* exposition */
+        const char *err; /* expected message */
+    } bad[] = {
+        {"a 1\n", "line 2: missing # EOF at the end of an OpenMetrics exposition"},
+        {"a 1\n# EOF\nb 1\n", "line 3: unexpected content after # EOF"},
+        {"# TYPE a untyped\n# EOF\n", "line 1: invalid metric type \"untyped\""},
+        {"a 1 # x\n# EOF\n", "line 1: invalid exemplar"},
+        {"a 1 # {x=\"1\" 1\n# EOF\n", "line 1: invalid exemplar"},
+        {"a 1 NaN\n# EOF\n", "line 1: invalid timestamp \"NaN\""},
+        {"# UNIT a s x\n# EOF\n", "line 1: invalid UNIT line"},
+    };
+    for (size_t i = 0; i < OCL_ARRAY_LEN(bad); i++) {
+        rc = ocl_prom_text_parse(bad[i].in, strlen(bad[i].in), &o, &a, &b, err, sizeof err);
+        if (rc != OCL_EINVAL || strcmp(err, bad[i].err))
+            fail_msg("case %zu: rc %d err '%s' want '%s'", i, rc, err, bad[i].err);
+    }
+    /* In text 0.0.4, # EOF is a comment and # UNIT is ignored. */
+    const char *t4 = "# UNIT a s\na 1\n# EOF\n";
+    assert_int_equal(ocl_prom_text_parse(t4, strlen(t4), NULL, &a, &b, err, sizeof err), 0);
+    assert_int_equal(b.n_series, 1);
+    ocl_arena_dispose(&a);
+}
+
 static void test_format_float(void **state)
 {
     (void)state;
@@ -242,10 +302,19 @@ static void test_format_float(void **state)
         double v;         /* value */
         const char *want; /* Go's FormatFloat 'g' -1 plus ".0" for integers */
     } cases[] = {
-        {1, "1.0"},          {0.25, "0.25"},       {0, "0.0"},         {-2, "-2.0"},
-        {100000, "100000.0"}, {1e6, "1e+06"},       {1234567, "1.234567e+06"},
-        {0.0001, "0.0001"},  {0.00001, "1e-05"},   {0.1, "0.1"},       {2.5e-7, "2.5e-07"},
-        {INFINITY, "+Inf"},  {-INFINITY, "-Inf"},
+        {1, "1.0"},
+        {0.25, "0.25"},
+        {0, "0.0"},
+        {-2, "-2.0"},
+        {100000, "100000.0"},
+        {1e6, "1e+06"},
+        {1234567, "1.234567e+06"},
+        {0.0001, "0.0001"},
+        {0.00001, "1e-05"},
+        {0.1, "0.1"},
+        {2.5e-7, "2.5e-07"},
+        {INFINITY, "+Inf"},
+        {-INFINITY, "-Inf"},
     };
     for (size_t i = 0; i < OCL_ARRAY_LEN(cases); i++) {
         char b[40];
@@ -264,6 +333,7 @@ int main(void)
         cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_meta_and_timestamps),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_openmetrics),
         cmocka_unit_test(test_format_float),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
