@@ -277,11 +277,12 @@ int ocl_cmd_serve(int argc, char **argv, int developer_defaults)
         if (!strcmp(h, "0.0.0.0")) h = "127.0.0.1";
         printf("\n  ocelot %s is up (data in %s, ready in %.0f ms)\n\n"
                "  Send OTLP to   grpc://%s:%d   or   http://%s:%d\n"
+               "  Prometheus API http://%s:%d/api/v1/query?query=up\n"
                "  Tempo API      http://%s:%d/api/traces/<trace id>\n"
                "  Own metrics    http://%s:%d/metrics\n"
                "  Load test      ocelot gen --endpoint http://%s:%d --duration 10\n\n",
                OCL_VERSION, data_dir, (ocl_mono_nano() - t0) / 1e6, hosts[0], ls[0].port, hosts[1],
-               ls[1].port, h, ls[2].port, h, ls[2].port, hosts[1], ls[1].port);
+               ls[1].port, h, ls[2].port, h, ls[2].port, h, ls[2].port, hosts[1], ls[1].port);
     }
     fflush(stdout);
     ocl_info("ready in %.1f ms", (ocl_mono_nano() - t0) / 1e6);
@@ -294,6 +295,7 @@ done:
     ocl_scraper_destroy(scraper); /* stops it; its last staleness markers go to ingest */
     if (srv) {
         ocl_sm_unregister(net_collect, srv);
+        ocl_http_api_stop(&api); /* answers running queries before ingest closes */
         ocl_server_stop(srv);
         ocl_server_destroy(srv);
     }
