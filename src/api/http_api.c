@@ -13,6 +13,7 @@
 #include "receiver/prom_remote_write.h"
 #include "wire/pb.h"
 
+#include <pthread.h>
 #include <stdio.h>
 
 static void text(ocl_http_req_t *req, int status, const char *body)
@@ -108,10 +109,39 @@ static int has_prefix(ocl_str_t s, const char *pfx, ocl_str_t *rest)
     return 1;
 }
 
+/* The Prometheus API state, created on first use so that the server needs
+ * no extra start-up call; creation is serialised by one process-wide mutex. */
+static pthread_mutex_t prom_init_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static ocl_prom_api_t *prom_api(ocl_http_api_t *api)
+{
+    ocl_prom_api_t *pa = __atomic_load_n(&api->prom_api, __ATOMIC_ACQUIRE);
+    if (pa) return pa;
+    pthread_mutex_lock(&prom_init_mu);
+    pa = api->prom_api;
+    if (!pa) {
+        pa = ocl_prom_api_create(api->ingest, &api->prom);
+        __atomic_store_n(&api->prom_api, pa, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&prom_init_mu);
+    return pa;
+}
+
+void ocl_http_api_stop(ocl_http_api_t *api)
+{
+    pthread_mutex_lock(&prom_init_mu);
+    ocl_prom_api_t *pa = api->prom_api;
+    api->prom_api = NULL;
+    pthread_mutex_unlock(&prom_init_mu);
+    ocl_prom_api_destroy(pa);
+}
+
 static const char index_html[] =
     "<!doctype html><html><head><meta charset=\"utf-8\"><title>ocelot</title></head><body>"
     "<h1>ocelot</h1><p>The web UI is not built yet. Endpoints on this port:</p><ul>"
     "<li><a href=\"/metrics\">/metrics</a> &mdash; ocelot's own metrics</li>"
+    "<li>/api/v1/query, /api/v1/query_range, /api/v1/series, /api/v1/labels &mdash; "
+    "Prometheus API</li>"
     "<li>/api/traces/&lt;trace id&gt; and /api/v2/traces/&lt;trace id&gt; &mdash; Tempo API</li>"
     "<li><a href=\"/-/healthy\">/-/healthy</a>, <a href=\"/-/ready\">/-/ready</a></li>"
     "</ul></body></html>\n";
@@ -134,6 +164,10 @@ void ocl_http_api_handle(ocl_http_req_t *req, void *ud)
     }
     if (ocl_str_eq_c(req->path, "/api/v1/write")) {
         ocl_prom_rw_handle(req, api->ingest);
+        return;
+    }
+    if (has_prefix(req->path, "/api/v1/", &rest)) {
+        ocl_prom_api_handle(prom_api(api), req);
         return;
     }
     if (!is_get) {

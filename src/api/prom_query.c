@@ -228,9 +228,20 @@ static ocl_pql_expr_t **parse_selectors(pa_req_t *r, bool wrap)
     const char *pfx = wrap ? "invalid parameter \"match[]\": " : "";
     ocl_pql_expr_t **es = ocl_calloc(r->n_match ? r->n_match : 1, sizeof *es);
     char err[512];
+    static const char empty_msg[] = "vector selector must contain at least one non-empty matcher";
+    bool empty = false;
     for (size_t i = 0; i < r->n_match; i++) {
         ocl_str_t m = r->match[i];
         if (ocl_pql_parse(m.p ? m.p : "", m.n, &es[i], err, sizeof err) != 0) {
+            /* The PromQL parser refuses {a=""} as an expression; Prometheus's
+             * metric-selector parser accepts it and the API then reports
+             * the check below. */
+            size_t el = strlen(err), ml = sizeof empty_msg - 1;
+            if (el >= ml && strcmp(err + el - ml, empty_msg) == 0) {
+                empty = true;
+                es[i] = NULL;
+                continue;
+            }
             fail(r, OCL_PROM_ERR_BAD_DATA, "%s%s", pfx, err);
             goto error;
         }
@@ -240,15 +251,16 @@ static ocl_pql_expr_t **parse_selectors(pa_req_t *r, bool wrap)
         }
     }
     for (size_t i = 0; i < r->n_match; i++) {
+        if (!es[i]) continue;
         const ocl_pql_node_t *vs = es[i]->root;
         bool ok = false;
         for (uint32_t k = 0; k < vs->vs.n_matchers; k++)
             if (!vs->vs.matchers[k].matches_empty) ok = true;
-        if (!ok) {
-            fail(r, OCL_PROM_ERR_BAD_DATA, "%smatch[] must contain at least one non-empty matcher",
-                 pfx);
-            goto error;
-        }
+        if (!ok) empty = true;
+    }
+    if (empty) {
+        fail(r, OCL_PROM_ERR_BAD_DATA, "%smatch[] must contain at least one non-empty matcher", pfx);
+        goto error;
     }
     return es;
 error:
@@ -261,7 +273,7 @@ error:
 static void free_selectors(pa_req_t *r, ocl_pql_expr_t **es)
 {
     for (size_t i = 0; i < r->n_match; i++)
-        ocl_pql_expr_free(es[i]);
+        if (es[i]) ocl_pql_expr_free(es[i]);
     ocl_free(es);
 }
 
