@@ -18,10 +18,10 @@
 #       bytes/sample = bytes of the block directories (every file in them:
 #                      Prometheus chunks/ + index + meta.json + tombstones,
 #                      ocelot chunks + index + meta) / samples in the blocks
-#                      (Prometheus: meta.json numSamples; ocelot: PromQL
-#                      sum(count_over_time({job="node"}[<block range>])) at
-#                      the block's end). The WAL and head are not counted;
-#                      total data-dir bytes are printed beside it.
+#                      (as each block's meta records them: Prometheus
+#                      meta.json stats.numSamples, ocelot meta's sample
+#                      count). The WAL and head are not counted; total
+#                      data-dir bytes are printed beside it.
 #       query latency = /api/v1/query_range over the last 3 h at a 60 s step
 #                      (block + head data) for a dashboard query set, curl's
 #                      time_total, median of $BENCH_QUERY_RUNS runs after one
@@ -226,19 +226,14 @@ run_target() {
 				bmin=$(jq '.minTime' "$d/meta.json")
 				bmax=$(jq '.maxTime' "$d/meta.json")
 			fi
+			if [ -f "$d/meta" ] && [ "$(head -c 4 "$d/meta")" = OCLM ]; then
+				# ocelot's binary meta (docs/FORMATS.md): little-endian u64
+				# mint at 24, maxt at 32, samples at 64
+				bsamples=$((bsamples + $(od -An -t u8 -j 64 -N 8 "$d/meta" | tr -d ' ')))
+				bmin=$(od -An -t d8 -j 24 -N 8 "$d/meta" | tr -d ' ')
+				bmax=$(od -An -t d8 -j 32 -N 8 "$d/meta" | tr -d ' ')
+			fi
 		done
-		if [ "$bsamples" -eq 0 ]; then
-			# No meta.json (ocelot): count the samples of the block's 2 h
-			# range (blocks are aligned to multiples of 2 h, as Prometheus's).
-			local newest t_end
-			newest=$(curl -s "$BASE/api/v1/query" --data-urlencode 'query=max(timestamp(up))' | jq -r '.data.result[0].value[1]')
-			t_end=$(awk -v n="$newest" 'BEGIN {b = 7200; printf "%d", int((n - 3 * 3600) / b) * b + b}')
-			bsamples=$(curl -s "$BASE/api/v1/query" --data-urlencode 'query=sum(count_over_time({job="node"}[2h]))' \
-				--data-urlencode "time=$((t_end))" | jq -r '.data.result[0].value[1] // 0')
-			bsamples=${bsamples%.*}
-			bmin=$(((t_end - 7200) * 1000))
-			bmax=$((t_end * 1000))
-		fi
 	fi
 	local total
 	total=$(du -sb "$dir" | cut -f1)
