@@ -177,9 +177,9 @@ static void usage(FILE *f)
                "step. --batch is samples per request (default 2000, like Prometheus's\n"
                "max_samples_per_send); a series is never in two requests in flight at once.\n"
                "  --series N           series (100000; hosts = N / 120, the last one partial)\n"
-               "  --steps N            scrape steps to send (20; 0 = until --duration)\n"
+               "  --steps N            scrape steps (20; 0 = until --duration, with --realtime)\n"
                "  --interval-ms N      simulated scrape interval (15000)\n"
-               "  --realtime           send step s at start + s x interval, timestamps from now\n"
+               "  --realtime           live: step s sent at start + s x interval, stamped 1 interval earlier\n"
                "  --job NAME           job label value (node)\n"
                "  --start-ms T         timestamp of step 0, ms since the epoch (default: see above);\n"
                "                       the same --seed, --series and --start-ms send the same samples\n"
@@ -1055,7 +1055,7 @@ int ocl_cmd_gen(int argc, char **argv)
         int64_t now_ms = (int64_t)(ocl_now_unix_nano() / 1000000ull);
         /* replay: every timestamp (step offsets < 1 interval) lies in the past */
         g.prom_start_ms = o->start_ms         ? o->start_ms
-                          : o->realtime ? now_ms
+                          : o->realtime ? now_ms - o->interval_ms /* offsets < 1 interval */
                                         : now_ms - (int64_t)(o->steps + 1) * o->interval_ms;
         ocl_synth_prom_cfg_t pc = {.series = o->series,
                                    .seed = o->seed,
