@@ -854,11 +854,11 @@ static void summary(gen_t *g, double elapsed)
            (unsigned long long)g->sent, (unsigned long long)g->acked,
            (unsigned long long)g->throttled, (unsigned long long)g->failed);
     if (g->prom)
-        printf("acknowledged: %llu Prometheus samples (%u series, %llu of %llu requests of %llu "
-               "steps)\n",
+        printf("acknowledged: %llu Prometheus samples (%u series; %llu requests acknowledged of "
+               "%llu planned (0: until --duration), %u per step)\n",
                (unsigned long long)g->acked_records[SIG_PROM], ocl_synth_prom_series(g->prom),
                (unsigned long long)g->acked, (unsigned long long)g->o.max_requests,
-               (unsigned long long)g->o.steps);
+               g->prom_per_step);
     else
         printf("acknowledged: %llu spans, %llu data points, %llu log records\n",
                (unsigned long long)g->acked_records[OCL_SIGNAL_TRACES],
