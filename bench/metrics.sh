@@ -25,11 +25,14 @@
 #       query latency = /api/v1/query_range over the last 3 h at a 60 s step
 #                      (block + head data) for a dashboard query set, curl's
 #                      time_total, median of $BENCH_QUERY_RUNS runs after one
-#                      warm-up run; every answer must be "success".
+#                      warm-up run; every answer must be "success". Beside
+#                      it the server's CPU time per run (sum over its threads
+#                      of /proc/PID/task/*/schedstat), steadier than wall
+#                      time on a shared machine.
 #
 # Environment: OCELOT_BIN (build/release/ocelot), PROMETHEUS_BIN
 # (prometheus), BENCH_TARGETS ("prometheus ocelot"), BENCH_SERIES (100000),
-# BENCH_STEPS (40), BENCH_DISK_SERIES (6000), BENCH_QUERY_RUNS (5),
+# BENCH_STEPS (40), BENCH_DISK_SERIES (6000), BENCH_QUERY_RUNS (7),
 # BENCH_COMPACT_TIMEOUT (120 s to wait for the first block),
 # BENCH_METRICS_KEEP=1 keeps the data dirs. Everything listens on 127.0.0.1;
 # every wait is bounded; total run time is about 5-10 min.
@@ -42,7 +45,7 @@ SERIES=${BENCH_SERIES:-100000}
 STEPS=${BENCH_STEPS:-40}
 DISK_SERIES=${BENCH_DISK_SERIES:-6000}
 DISK_STEPS=840 # 3.5 h of 15 s scrapes
-QUERY_RUNS=${BENCH_QUERY_RUNS:-5}
+QUERY_RUNS=${BENCH_QUERY_RUNS:-7}
 COMPACT_TIMEOUT=${BENCH_COMPACT_TIMEOUT:-120}
 GEN_TIMEOUT=300
 
@@ -73,6 +76,9 @@ else
 fi
 CLK_TCK=$(getconf CLK_TCK)
 
+# CPU time of all threads of a process in ns (/proc/PID/task/*/schedstat,
+# first field: time on CPU); finer than the clock ticks of /proc/PID/stat.
+cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f", s}'; }
 cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 median() { sort -g | awk '{v[NR] = $1} END {if (!NR) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
@@ -246,7 +252,7 @@ run_target() {
 	echo "$kind: B: $(grep '^requests:' "$out"); ${R[$kind,blocks]} block(s) [$bmin, $bmax): $bbytes bytes, $bsamples samples -> ${R[$kind,bps]} bytes/sample; data dir $total bytes for ${R[$kind,all_samples]} samples (WAL + head + blocks)"
 
 	# Queries over the last 3 h (block + head), step 60 s.
-	local end start q i t ok runs med total_ms=0 qi=0
+	local end start q i t ok runs med total_ms=0 total_cpu=0 qi=0 n0 n1 cpu_ms
 	end=$(date +%s)
 	start=$((end - 3 * 3600))
 	for q in "${QUERIES[@]}"; do
@@ -263,17 +269,23 @@ run_target() {
 				break
 			fi
 			[ "$i" -gt 0 ] && runs+=("$t")
+			[ "$i" -eq 0 ] && n0=$(cpu_ns "$SRV_PID") # after the warm-up
 		done
+		n1=$(cpu_ns "$SRV_PID")
 		if [ $ok -eq 1 ]; then
 			med=$(printf '%s\n' "${runs[@]}" | median | awk '{printf "%.2f", $1 * 1000}')
 			R[$kind,q$qi]=$med
 			R[$kind,q${qi}_n]=$(jq '.data.result | length' "$TMP/q.json")
+			cpu_ms=$(awk -v a="$n0" -v b="$n1" -v r="$QUERY_RUNS" 'BEGIN {printf "%.2f", (b - a) / r / 1e6}')
+			R[$kind,c$qi]=$cpu_ms
 			total_ms=$(awk -v a="$total_ms" -v b="$med" 'BEGIN {print a + b}')
+			total_cpu=$(awk -v a="$total_cpu" -v b="$cpu_ms" 'BEGIN {print a + b}')
 		else
 			R[$kind,q$qi]=fail
 		fi
 	done
 	R[$kind,qtotal]=$total_ms
+	R[$kind,ctotal]=$total_cpu
 	stop_server
 	rm -rf "$dir"
 }
@@ -317,7 +329,10 @@ qi=0
 for q in "${QUERIES[@]}"; do
 	qi=$((qi + 1))
 	row "q$qi ms: ${q:0:40}" "q$qi"
+	row "q$qi server CPU ms" "c$qi"
 done
 row "dashboard total (sum of medians, ms)" qtotal
-echo "queries: /api/v1/query_range, last 3 h, step 60 s, median of $QUERY_RUNS runs after 1 warm-up"
+row "dashboard total server CPU (ms)" ctotal
+echo "queries: /api/v1/query_range, last 3 h, step 60 s; ms = median of $QUERY_RUNS runs after 1 warm-up"
+echo "(curl time_total); server CPU = CPU time of all server threads over those runs / $QUERY_RUNS"
 exit $status
