@@ -82,6 +82,8 @@ cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {pri
 cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 median() { sort -g | awk '{v[NR] = $1} END {if (!NR) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+# jget FILE EXPR — a value from a JSON file (node is a project dependency).
+jget() { node -e 'const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); const v = eval(process.argv[2]); console.log(v === undefined ? "" : v)' "$1" "$2"; }
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 
 # start_server KIND DATADIR — sets SRV_PID and BASE (http://127.0.0.1:port).
@@ -228,9 +230,9 @@ run_target() {
 		for d in $blocks; do
 			bbytes=$((bbytes + $(du -sb "$d" | cut -f1)))
 			if [ -f "$d/meta.json" ]; then
-				bsamples=$((bsamples + $(jq '.stats.numSamples' "$d/meta.json")))
-				bmin=$(jq '.minTime' "$d/meta.json")
-				bmax=$(jq '.maxTime' "$d/meta.json")
+				bsamples=$((bsamples + $(jget "$d/meta.json" j.stats.numSamples)))
+				bmin=$(jget "$d/meta.json" j.minTime)
+				bmax=$(jget "$d/meta.json" j.maxTime)
 			fi
 			if [ -f "$d/meta" ] && [ "$(head -c 4 "$d/meta")" = OCLM ]; then
 				# ocelot's binary meta (docs/FORMATS.md): little-endian u64
@@ -263,7 +265,7 @@ run_target() {
 			t=$(curl -s -o "$TMP/q.json" -w '%{time_total}' --max-time 60 "$BASE/api/v1/query_range" \
 				--data-urlencode "query=$q" --data-urlencode "start=$start" \
 				--data-urlencode "end=$end" --data-urlencode "step=60")
-			if [ "$(jq -r .status "$TMP/q.json" 2>/dev/null)" != success ]; then
+			if ! grep -q '^{"status":"success"' "$TMP/q.json"; then
 				ok=0
 				echo "$kind: query $qi failed: $(head -c 300 "$TMP/q.json")" >&2
 				break
@@ -275,11 +277,12 @@ run_target() {
 		if [ $ok -eq 1 ]; then
 			med=$(printf '%s\n' "${runs[@]}" | median | awk '{printf "%.2f", $1 * 1000}')
 			R[$kind,q$qi]=$med
-			R[$kind,q${qi}_n]=$(jq '.data.result | length' "$TMP/q.json")
+			R[$kind,q${qi}_n]=$(jget "$TMP/q.json" j.data.result.length)
 			cpu_ms=$(awk -v a="$n0" -v b="$n1" -v r="$QUERY_RUNS" 'BEGIN {printf "%.2f", (b - a) / r / 1e6}')
 			R[$kind,c$qi]=$cpu_ms
 			total_ms=$(awk -v a="$total_ms" -v b="$med" 'BEGIN {print a + b}')
 			total_cpu=$(awk -v a="$total_cpu" -v b="$cpu_ms" 'BEGIN {print a + b}')
+			echo "$kind: q$qi: ${R[$kind,q${qi}_n]} series, median $med ms, server CPU $cpu_ms ms per run"
 		else
 			R[$kind,q$qi]=fail
 		fi
