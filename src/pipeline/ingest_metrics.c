@@ -35,6 +35,7 @@ typedef struct {
     uint32_t idx;                    /* position in the table (bucket bitsets) */
     ocl_tsdb_t *db;                  /* its TSDB */
     pthread_mutex_t lk;              /* append lock: TSDB append + WAL append */
+    uint64_t flush_tried_ns;         /* last idle-head flush attempt (maint thread only) */
 } mtenant_t;
 
 typedef struct {
@@ -417,13 +418,22 @@ void ocl_mingest_maintain(ocl_mingest_t *m)
     pthread_rwlock_unlock(&m->trunc_lk);
     if (last && keep > 1) ocl_wal_truncate_before(m->cfg.wal, keep);
     if (any_flush)
-        for (size_t i = 0; i < n; i++)
-            if (flush[i]) {
-                ocl_info("metrics: persisting the idle head of tenant '%s' so the WAL can be "
+        for (size_t i = 0; i < n; i++) {
+            mtenant_t *t = m->v[i];
+            /* at most one attempt per idle period, so a failing flush is not
+             * retried (and logged) every second */
+            if (!flush[i] || (t->flush_tried_ns && now - t->flush_tried_ns < idle_ns)) continue;
+            t->flush_tried_ns = now;
+            int rc = ocl_tsdb_flush(t->db);
+            if (rc == 0)
+                ocl_info("metrics: persisted the idle head of tenant '%s' so the WAL can be "
                          "truncated",
-                         m->v[i]->id);
-                ocl_tsdb_flush(m->v[i]->db);
-            }
+                         t->id);
+            else
+                ocl_warn("metrics: cannot persist the idle head of tenant '%s' (%s); the "
+                         "metrics WAL keeps its records",
+                         t->id, ocl_strerror(rc));
+        }
 }
 
 /* ---- self-metrics ---- */

@@ -504,7 +504,7 @@ static void emit(ctx_t *c, ocl_labels_t ls, bool delta, int64_t start_ms, bool h
 static void add_meta(ctx_t *c, ocl_str_t family, ocl_prom_type_t type, ocl_str_t help,
                      ocl_str_t unit)
 {
-    if (!ocl_utf8_valid(help.p, help.n)) help = OCL_STR_NULL;
+    if (help.n && !ocl_utf8_valid(help.p, help.n)) help = OCL_STR_NULL;
     if (c->nm == c->capm) {
         size_t nc = c->capm ? c->capm * 2 : 16;
         c->meta = ocl_arena_realloc(c->a, c->meta, c->capm * sizeof *c->meta,

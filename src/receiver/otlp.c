@@ -179,7 +179,9 @@ static void process(ocl_otlp_receiver_t *rcv, scratch_t *sc, ocl_signal_t sig, i
     }
     const unsigned char *pb = body;
     size_t pb_len = len;
-    if (json) {
+    /* Metrics are translated from the model (the WAL keeps the translation,
+     * ADR 0005), so their JSON needs no protobuf round trip. */
+    if (json && sig != OCL_SIGNAL_METRICS) {
         /* The WAL and stores keep protobuf: encode, then decode those bytes
          * so that the model's raw fields point at them. */
         encode_pb(sig, &req, &sc->pb);

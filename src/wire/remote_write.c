@@ -18,6 +18,7 @@
 
 #include <snappy-c.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <stdio.h>
 
@@ -62,6 +63,29 @@ static ocl_str_t metric_name(const ocl_label_t *v, uint32_t n)
 }
 
 /* ---- decoder ---- */
+
+static bool utf8_ok(ocl_str_t s)
+{
+    return s.n == 0 || ocl_utf8_valid(s.p, s.n);
+}
+
+/* Whether every byte is < 0x80. Run over a whole Label message (tags and
+ * lengths under 128 are ASCII too), it proves both strings valid UTF-8 in
+ * one pass — the usual case, and far cheaper than two validator calls. */
+static bool all_ascii(ocl_str_t m)
+{
+    const unsigned char *p = (const unsigned char *)m.p;
+    size_t i = 0;
+    uint64_t acc = 0;
+    for (; i + 8 <= m.n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        acc |= w;
+    }
+    for (; i < m.n; i++)
+        acc |= p[i];
+    return (acc & 0x8080808080808080ull) == 0;
+}
 
 static int wire_error(ocl_pb_reader_t *r, const char *what, char *err, size_t errlen)
 {
@@ -118,13 +142,12 @@ static int decode_sample(ocl_str_t m, ocl_sample_t *s)
 
 /* Checks, sorts and compacts the labels of one series in place; sets
  * *n to the number kept. */
-static int check_labels(ocl_label_t *v, uint32_t *n, const ocl_rw_limits_t *lim, char *err,
-                        size_t errlen)
+static int check_labels(ocl_label_t *v, uint32_t *n, bool ascii, const ocl_rw_limits_t *lim,
+                        char *err, size_t errlen)
 {
     uint32_t cnt = *n;
-    for (uint32_t i = 0; i < cnt; i++) {
-        if (!ocl_utf8_valid(v[i].name.p, v[i].name.n) ||
-            !ocl_utf8_valid(v[i].value.p, v[i].value.n)) {
+    for (uint32_t i = 0; !ascii && i < cnt; i++) {
+        if (!utf8_ok(v[i].name) || !utf8_ok(v[i].value)) {
             seterr(err, errlen, "received a series with invalid UTF-8 in a label name or value");
             return OCL_EINVAL;
         }
@@ -214,6 +237,7 @@ static int decode_series(ocl_str_t m, const ocl_rw_limits_t *lim, ocl_arena_t *a
     ocl_label_t *labels = ocl_arena_alloc(a, (size_t)OCL_MAX(n_labels, 1) * sizeof *labels);
     ocl_sample_t *samples = ocl_arena_alloc(a, (size_t)OCL_MAX(n_samples, 1) * sizeof *samples);
     uint32_t il = 0, is = 0;
+    bool ascii = true; /* every Label message is pure ASCII */
 
     /* Pass 2: fill (the structure was checked by pass 1). */
     ocl_pb_reader_init(&r, m.p, m.n);
@@ -222,6 +246,7 @@ static int decode_series(ocl_str_t m, const ocl_rw_limits_t *lim, ocl_arena_t *a
         uint32_t f = tag >> 3;
         if (f >= 1 && f <= 4) {
             (void)ocl_pb_bytes(&r, &sub);
+            if (f == 1) ascii = ascii && all_ascii(sub);
             if (f == 1 && decode_label(sub, &labels[il++])) {
                 seterr(err, errlen, "malformed remote-write request: bad Label");
                 return OCL_EINVAL;
@@ -234,7 +259,7 @@ static int decode_series(ocl_str_t m, const ocl_rw_limits_t *lim, ocl_arena_t *a
             (void)ocl_pb_skip(&r, tag & 7);
         }
     }
-    int rc = check_labels(labels, &n_labels, lim, err, errlen);
+    int rc = check_labels(labels, &n_labels, ascii, lim, err, errlen);
     if (rc) return rc;
     out->labels.v = labels;
     out->labels.n = n_labels;
@@ -274,8 +299,7 @@ static int decode_meta(ocl_str_t m, ocl_prom_meta_t *md, char *err, size_t errle
         }
         if (rc) return wire_error(&r, "MetricMetadata", err, errlen);
     }
-    if (!ocl_utf8_valid(md->family.p, md->family.n) || !ocl_utf8_valid(md->help.p, md->help.n) ||
-        !ocl_utf8_valid(md->unit.p, md->unit.n)) {
+    if (!utf8_ok(md->family) || !utf8_ok(md->help) || !utf8_ok(md->unit)) {
         seterr(err, errlen, "received metadata with invalid UTF-8");
         return OCL_EINVAL;
     }

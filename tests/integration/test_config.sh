@@ -50,7 +50,7 @@ for want in \
 	'log.level: warn'; do
 	grep -qxF "$want" <<<"$out" || fail "ocelot check output lacks '$want': $out"
 done
-[ "$(wc -l <<<"$out")" -eq 14 ] || fail "expected 'config OK' and 13 settings, got: $out"
+[ "$(wc -l <<<"$out")" -eq 21 ] || fail "expected 'config OK' and 20 settings, got: $out"
 [ ! -e "$OCL_TMP/from-file" ] || fail "ocelot check created the data dir"
 
 # --- ocelot check: bad files -------------------------------------------------

@@ -116,8 +116,17 @@ async function scrape(srv) {
 // in ocelot_receiver_accepted_total{signal, transport}.
 const ACCEPTED = 'ocelot_receiver_accepted_total';
 
+// Metrics: data points the TSDB refuses inside an acknowledged request
+// (exponential histograms; the cumulative and the delta reader writing the
+// same series) are reported as partial success and counted in
+// ocelot_receiver_refused_total{reason="partial"}: every exported point is
+// in exactly one of the two counters.
 async function acceptedCount(srv, signal, transport) {
-  return sumSamples(await scrape(srv), ACCEPTED, { signal, transport });
+  const text = await scrape(srv);
+  const acc = sumSamples(text, ACCEPTED, { signal, transport });
+  if (signal !== 'metrics') return acc;
+  const part = sumSamples(text, 'ocelot_receiver_refused_total', { signal, transport, reason: 'partial' });
+  return { sum: acc.sum + part.sum, matched: acc.matched };
 }
 
 // The counter must grow by exactly the number of records the SDK exported.
