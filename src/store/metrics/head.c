@@ -165,7 +165,7 @@ void ocl_head_append(ocl_head_t *h, ocl_hseries_t *s, int64_t t, double v)
     if (OCL_UNLIKELY(!c || c->n >= OCL_CHUNK_SAMPLES || t >= s->cut_at)) {
         if (c) ocl_chunk_shrink(c);
         if (s->nchunks == s->capchunks) {
-            s->capchunks = s->capchunks ? s->capchunks * 2 : 2;
+            s->capchunks = s->capchunks ? s->capchunks * 2 : 1;
             s->chunks = ocl_realloc(s->chunks, s->capchunks * sizeof *s->chunks);
         }
         c = &s->chunks[s->nchunks++];
