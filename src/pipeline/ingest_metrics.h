@@ -62,5 +62,9 @@ int ocl_mingest_write_otlp(ocl_mingest_t *m, ocl_str_t tenant, const ocl_metrics
 ocl_tsdb_t *ocl_mingest_tsdb(ocl_mingest_t *m, ocl_str_t tenant, bool create);
 /* Per-tenant TSDB maintenance, WAL truncation, new accounting bucket. */
 void ocl_mingest_maintain(ocl_mingest_t *m);
+/* Starts the maintenance thread (after replay): ocl_mingest_maintain once
+ * a second. A thread of its own because cutting and compacting blocks can
+ * take seconds, which must not delay the trace heads' cuts. */
+int ocl_mingest_start(ocl_mingest_t *m);
 
 #endif
