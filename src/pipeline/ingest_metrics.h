@@ -15,7 +15,7 @@
  * receiver does today and they are truncated like the new ones.
  *
  * Truncation: appends are accounted in buckets (one per second of wall
- * time) holding their WAL seq range, the max sample time and the set of
+ * time, opened by the first append of the second) holding their WAL seq range, the max sample time and the set of
  * tenants written. A bucket is obsolete once its max time is below
  * ocl_tsdb_persisted_before() of every tenant in it; WAL segments below the
  * lowest seq of any live bucket are deleted.
