@@ -52,7 +52,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ocl_pql_expr_t *e2 = NULL;
     rc = ocl_pql_parse((const char *)a.p, a.len - 1, &e2, err, sizeof err);
     if (rc != 0) {
-        fprintf(stderr, "input: %.*s\nprinted: %s\n", (int)size, (const char *)data, (const char *)a.p);
+        fprintf(stderr, "input: %.*s\nprinted: %s\n", (int)size, (const char *)data,
+                (const char *)a.p);
         check(0, "printed query does not parse", err);
     }
     check(e2->root->type == e->root->type, "type changed", (const char *)a.p);
