@@ -56,6 +56,8 @@ typedef struct {
     int64_t offset_ms;   /* MATRIX: offset */
     ocl_pql_at_t at;     /* MATRIX: @ modifier */
     int64_t at_ms;       /* MATRIX: resolved @ time */
+    bool anchored;       /* MATRIX: experimental `anchored` modifier */
+    bool smoothed;       /* MATRIX: experimental `smoothed` modifier */
 } val_t;
 
 /* Evaluator state of one query. */
