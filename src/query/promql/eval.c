@@ -253,6 +253,18 @@ lment_t *ocl_pqlx_lmap_get(ev_t *ev, lmap_t *m, const ocl_labels_t *ls, bool *cr
     return &m->e[j];
 }
 
+lment_t *ocl_pqlx_lmap_find(const lmap_t *m, const ocl_labels_t *ls)
+{
+    if (!m->cap) return NULL;
+    uint64_t h = ocl_labels_hash(ls);
+    size_t j = h & (m->cap - 1);
+    while (m->e[j].used) {
+        if (m->e[j].h == h && ocl_labels_equal(&m->e[j].ls, ls)) return &m->e[j];
+        j = (j + 1) & (m->cap - 1);
+    }
+    return NULL;
+}
+
 /* ---- selectors ---- */
 
 static int64_t floor_div(int64_t a, int64_t b)
