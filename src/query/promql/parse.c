@@ -10,9 +10,11 @@
  * expression just before them. Syntax errors name the unexpected token the
  * way Prometheus does ("unexpected <op:*>", "unexpected identifier \"b\" in
  * label matching, expected string"); the first error wins.
- * Duration expressions (x[5m+1m], offset (1h/2), min_of/max_of) are folded
- * to constants at parse time; step() and range() inside them are rejected.
- * Limits: nesting depth OCL_PQL_MAX_DEPTH (clean error, bounded stack).
+ * Duration expressions (x[5m+1m], offset (1h/2), min_of/max_of, step(),
+ * range()) are kept as ocl_pql_dur_t trees for printing; constant ones are
+ * also folded into the *_ms fields here, the others are evaluated per query.
+ * Limits: nesting depth OCL_PQL_MAX_DEPTH (clean error, bounded stack), and
+ * at most OCL_PQL_MAX_DEPTH nodes per duration expression.
  * Tuned for short queries parsed once per request.
  */
 #include "query/promql/parse_internal.h"
