@@ -35,7 +35,8 @@
 # BENCH_STEPS (40), BENCH_DISK_SERIES (6000), BENCH_QUERY_RUNS (7),
 # BENCH_COMPACT_TIMEOUT (120 s to wait for the first block),
 # BENCH_METRICS_KEEP=1 keeps the data dirs. Everything listens on 127.0.0.1;
-# every wait is bounded; total run time is about 5-10 min.
+# every wait is bounded (gen 300 s, first block 120 s, queries 180 s per
+# server, 30 s each); total run time is about 4-6 min.
 set -u
 
 OCELOT_BIN=${OCELOT_BIN:-build/release/ocelot}
@@ -47,6 +48,7 @@ DISK_SERIES=${BENCH_DISK_SERIES:-6000}
 DISK_STEPS=840 # 3.5 h of 15 s scrapes
 QUERY_RUNS=${BENCH_QUERY_RUNS:-7}
 COMPACT_TIMEOUT=${BENCH_COMPACT_TIMEOUT:-120}
+QUERY_BUDGET=180 # seconds of queries per server at most
 GEN_TIMEOUT=300
 
 if [ ! -x "$OCELOT_BIN" ]; then
@@ -208,7 +210,7 @@ run_target() {
 	R[$kind,rss]=$rss
 	R[$kind,rss_series]=$(awk -v a="$rss" -v b="$idle" -v n="$SERIES" 'BEGIN {printf "%.0f", (a - b) * 1024 / n}')
 	echo "$kind: A: $(grep '^requests:' "$out"); $samples samples, server CPU $cpu s -> ${R[$kind,ingest]} samples per CPU-second; wall ${R[$kind,wall]} samples/s; RSS idle $idle kB, after load $rss kB"
-	rm -rf "$dir"
+	[ -n "${BENCH_METRICS_KEEP:-}" ] || rm -rf "$dir"
 
 	# Phase B: a cut block, bytes per sample, queries.
 	dir="$TMP/$kind-b"
@@ -257,12 +259,18 @@ run_target() {
 	local end start q i t ok runs med total_ms=0 total_cpu=0 qi=0 n0 n1 cpu_ms
 	end=$(date +%s)
 	start=$((end - 3 * 3600))
+	local q_deadline=$((SECONDS + QUERY_BUDGET))
 	for q in "${QUERIES[@]}"; do
 		qi=$((qi + 1))
+		if [ $SECONDS -ge $q_deadline ]; then
+			echo "$kind: query budget of ${QUERY_BUDGET} s spent; q$qi and later not run" >&2
+			R[$kind,q$qi]=skipped
+			continue
+		fi
 		runs=()
 		ok=1
 		for i in $(seq 0 "$QUERY_RUNS"); do
-			t=$(curl -s -o "$TMP/q.json" -w '%{time_total}' --max-time 60 "$BASE/api/v1/query_range" \
+			t=$(curl -s -o "$TMP/q.json" -w '%{time_total}' --max-time 30 "$BASE/api/v1/query_range" \
 				--data-urlencode "query=$q" --data-urlencode "start=$start" \
 				--data-urlencode "end=$end" --data-urlencode "step=60")
 			if ! grep -q '^{"status":"success"' "$TMP/q.json"; then
@@ -290,7 +298,7 @@ run_target() {
 	R[$kind,qtotal]=$total_ms
 	R[$kind,ctotal]=$total_cpu
 	stop_server
-	rm -rf "$dir"
+	[ -n "${BENCH_METRICS_KEEP:-}" ] || rm -rf "$dir"
 }
 
 echo "== metrics benchmark: remote-write ingest, storage, memory, queries ($PINNING, $(nproc) CPUs)"
