@@ -253,6 +253,7 @@ run_target() {
 	R[$kind,bps]=$(awk -v b="$bbytes" -v s="$bsamples" 'BEGIN {printf "%.3f", (s > 0 ? b / s : 0)}')
 	R[$kind,total]=$total
 	R[$kind,all_samples]=$(field "$out" samples)
+	[ "${R[$kind,blocks]}" -gt 1 ] && echo "$kind: WARNING: ${R[$kind,blocks]} blocks instead of 1: the head was persisted early; bytes/sample of this run is not comparable" >&2
 	echo "$kind: B: $(grep '^requests:' "$out"); ${R[$kind,blocks]} block(s) [$bmin, $bmax): $bbytes bytes, $bsamples samples -> ${R[$kind,bps]} bytes/sample; data dir $total bytes for ${R[$kind,all_samples]} samples (WAL + head + blocks)"
 
 	# Queries over the last 3 h (block + head), step 60 s.
