@@ -18,6 +18,15 @@
  * are written and flushed before the acknowledgement is counted and before
  * the slot that carried it sends anything else.
  *
+ * --signals prom-rw: Prometheus remote-write 1.0 (POST /api/v1/write,
+ * snappy protobuf) of the node-exporter-like workload of synth_prom.c over
+ * the same libcurl transport. Request k carries step k / per_step of the
+ * series range (k % per_step) x batch; a request is not started while one
+ * of an earlier step with the same range is in flight or awaiting a retry,
+ * so every series' samples arrive in time order whatever the concurrency.
+ * With --ack-log every sample of an acknowledged request is logged (same
+ * ordering guarantee as for trace ids).
+ *
  * Workload: up to tens of thousands of requests per second from one thread;
  * with --pregen the bodies are built up front so that generation and
  * encoding cost do not limit the send rate.
