@@ -18,21 +18,25 @@
 #       bytes/sample = bytes of the block directories (every file in them:
 #                      Prometheus chunks/ + index + meta.json + tombstones,
 #                      ocelot chunks + index + meta) / samples in the blocks
-#                      (Prometheus: meta.json numSamples; ocelot: PromQL
-#                      sum(count_over_time({job="node"}[<block range>])) at
-#                      the block's end). The WAL and head are not counted;
-#                      total data-dir bytes are printed beside it.
+#                      (as each block's meta records them: Prometheus
+#                      meta.json stats.numSamples, ocelot meta's sample
+#                      count). The WAL and head are not counted; total
+#                      data-dir bytes are printed beside it.
 #       query latency = /api/v1/query_range over the last 3 h at a 60 s step
 #                      (block + head data) for a dashboard query set, curl's
 #                      time_total, median of $BENCH_QUERY_RUNS runs after one
-#                      warm-up run; every answer must be "success".
+#                      warm-up run; every answer must be "success". Beside
+#                      it the server's CPU time per run (sum over its threads
+#                      of /proc/PID/task/*/schedstat), steadier than wall
+#                      time on a shared machine.
 #
 # Environment: OCELOT_BIN (build/release/ocelot), PROMETHEUS_BIN
 # (prometheus), BENCH_TARGETS ("prometheus ocelot"), BENCH_SERIES (100000),
-# BENCH_STEPS (40), BENCH_DISK_SERIES (6000), BENCH_QUERY_RUNS (5),
+# BENCH_STEPS (40), BENCH_DISK_SERIES (6000), BENCH_QUERY_RUNS (7),
 # BENCH_COMPACT_TIMEOUT (120 s to wait for the first block),
 # BENCH_METRICS_KEEP=1 keeps the data dirs. Everything listens on 127.0.0.1;
-# every wait is bounded; total run time is about 5-10 min.
+# every wait is bounded (gen 300 s, first block 120 s, queries 180 s per
+# server, 30 s each); total run time is about 4-6 min.
 set -u
 
 OCELOT_BIN=${OCELOT_BIN:-build/release/ocelot}
@@ -42,8 +46,9 @@ SERIES=${BENCH_SERIES:-100000}
 STEPS=${BENCH_STEPS:-40}
 DISK_SERIES=${BENCH_DISK_SERIES:-6000}
 DISK_STEPS=840 # 3.5 h of 15 s scrapes
-QUERY_RUNS=${BENCH_QUERY_RUNS:-5}
+QUERY_RUNS=${BENCH_QUERY_RUNS:-7}
 COMPACT_TIMEOUT=${BENCH_COMPACT_TIMEOUT:-120}
+QUERY_BUDGET=180 # seconds of queries per server at most
 GEN_TIMEOUT=300
 
 if [ ! -x "$OCELOT_BIN" ]; then
@@ -73,9 +78,14 @@ else
 fi
 CLK_TCK=$(getconf CLK_TCK)
 
+# CPU time of all threads of a process in ns (/proc/PID/task/*/schedstat,
+# first field: time on CPU); finer than the clock ticks of /proc/PID/stat.
+cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f", s}'; }
 cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 median() { sort -g | awk '{v[NR] = $1} END {if (!NR) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+# jget FILE EXPR — a value from a JSON file (node is a project dependency).
+jget() { node -e 'const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); const v = eval(process.argv[2]); console.log(v === undefined ? "" : v)' "$1" "$2"; }
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 
 # start_server KIND DATADIR — sets SRV_PID and BASE (http://127.0.0.1:port).
@@ -200,7 +210,7 @@ run_target() {
 	R[$kind,rss]=$rss
 	R[$kind,rss_series]=$(awk -v a="$rss" -v b="$idle" -v n="$SERIES" 'BEGIN {printf "%.0f", (a - b) * 1024 / n}')
 	echo "$kind: A: $(grep '^requests:' "$out"); $samples samples, server CPU $cpu s -> ${R[$kind,ingest]} samples per CPU-second; wall ${R[$kind,wall]} samples/s; RSS idle $idle kB, after load $rss kB"
-	rm -rf "$dir"
+	[ -n "${BENCH_METRICS_KEEP:-}" ] || rm -rf "$dir"
 
 	# Phase B: a cut block, bytes per sample, queries.
 	dir="$TMP/$kind-b"
@@ -222,23 +232,18 @@ run_target() {
 		for d in $blocks; do
 			bbytes=$((bbytes + $(du -sb "$d" | cut -f1)))
 			if [ -f "$d/meta.json" ]; then
-				bsamples=$((bsamples + $(jq '.stats.numSamples' "$d/meta.json")))
-				bmin=$(jq '.minTime' "$d/meta.json")
-				bmax=$(jq '.maxTime' "$d/meta.json")
+				bsamples=$((bsamples + $(jget "$d/meta.json" j.stats.numSamples)))
+				bmin=$(jget "$d/meta.json" j.minTime)
+				bmax=$(jget "$d/meta.json" j.maxTime)
+			fi
+			if [ -f "$d/meta" ] && [ "$(head -c 4 "$d/meta")" = OCLM ]; then
+				# ocelot's binary meta (docs/FORMATS.md): little-endian u64
+				# mint at 24, maxt at 32, samples at 64
+				bsamples=$((bsamples + $(od -An -t u8 -j 64 -N 8 "$d/meta" | tr -d ' ')))
+				bmin=$(od -An -t d8 -j 24 -N 8 "$d/meta" | tr -d ' ')
+				bmax=$(od -An -t d8 -j 32 -N 8 "$d/meta" | tr -d ' ')
 			fi
 		done
-		if [ "$bsamples" -eq 0 ]; then
-			# No meta.json (ocelot): count the samples of the block's 2 h
-			# range (blocks are aligned to multiples of 2 h, as Prometheus's).
-			local newest t_end
-			newest=$(curl -s "$BASE/api/v1/query" --data-urlencode 'query=max(timestamp(up))' | jq -r '.data.result[0].value[1]')
-			t_end=$(awk -v n="$newest" 'BEGIN {b = 7200; printf "%d", int((n - 3 * 3600) / b) * b + b}')
-			bsamples=$(curl -s "$BASE/api/v1/query" --data-urlencode 'query=sum(count_over_time({job="node"}[2h]))' \
-				--data-urlencode "time=$((t_end))" | jq -r '.data.result[0].value[1] // 0')
-			bsamples=${bsamples%.*}
-			bmin=$(((t_end - 7200) * 1000))
-			bmax=$((t_end * 1000))
-		fi
 	fi
 	local total
 	total=$(du -sb "$dir" | cut -f1)
@@ -248,39 +253,53 @@ run_target() {
 	R[$kind,bps]=$(awk -v b="$bbytes" -v s="$bsamples" 'BEGIN {printf "%.3f", (s > 0 ? b / s : 0)}')
 	R[$kind,total]=$total
 	R[$kind,all_samples]=$(field "$out" samples)
+	[ "${R[$kind,blocks]}" -gt 1 ] && echo "$kind: WARNING: ${R[$kind,blocks]} blocks instead of 1: the head was persisted early; bytes/sample of this run is not comparable" >&2
 	echo "$kind: B: $(grep '^requests:' "$out"); ${R[$kind,blocks]} block(s) [$bmin, $bmax): $bbytes bytes, $bsamples samples -> ${R[$kind,bps]} bytes/sample; data dir $total bytes for ${R[$kind,all_samples]} samples (WAL + head + blocks)"
 
 	# Queries over the last 3 h (block + head), step 60 s.
-	local end start q i t ok runs med total_ms=0 qi=0
+	local end start q i t ok runs med total_ms=0 total_cpu=0 qi=0 n0 n1 cpu_ms
 	end=$(date +%s)
 	start=$((end - 3 * 3600))
+	local q_deadline=$((SECONDS + QUERY_BUDGET))
 	for q in "${QUERIES[@]}"; do
 		qi=$((qi + 1))
+		if [ $SECONDS -ge $q_deadline ]; then
+			echo "$kind: query budget of ${QUERY_BUDGET} s spent; q$qi and later not run" >&2
+			R[$kind,q$qi]=skipped
+			continue
+		fi
 		runs=()
 		ok=1
 		for i in $(seq 0 "$QUERY_RUNS"); do
-			t=$(curl -s -o "$TMP/q.json" -w '%{time_total}' --max-time 60 "$BASE/api/v1/query_range" \
+			t=$(curl -s -o "$TMP/q.json" -w '%{time_total}' --max-time 30 "$BASE/api/v1/query_range" \
 				--data-urlencode "query=$q" --data-urlencode "start=$start" \
 				--data-urlencode "end=$end" --data-urlencode "step=60")
-			if [ "$(jq -r .status "$TMP/q.json" 2>/dev/null)" != success ]; then
+			if ! grep -q '^{"status":"success"' "$TMP/q.json"; then
 				ok=0
 				echo "$kind: query $qi failed: $(head -c 300 "$TMP/q.json")" >&2
 				break
 			fi
 			[ "$i" -gt 0 ] && runs+=("$t")
+			[ "$i" -eq 0 ] && n0=$(cpu_ns "$SRV_PID") # after the warm-up
 		done
+		n1=$(cpu_ns "$SRV_PID")
 		if [ $ok -eq 1 ]; then
 			med=$(printf '%s\n' "${runs[@]}" | median | awk '{printf "%.2f", $1 * 1000}')
 			R[$kind,q$qi]=$med
-			R[$kind,q${qi}_n]=$(jq '.data.result | length' "$TMP/q.json")
+			R[$kind,q${qi}_n]=$(jget "$TMP/q.json" j.data.result.length)
+			cpu_ms=$(awk -v a="$n0" -v b="$n1" -v r="$QUERY_RUNS" 'BEGIN {printf "%.2f", (b - a) / r / 1e6}')
+			R[$kind,c$qi]=$cpu_ms
 			total_ms=$(awk -v a="$total_ms" -v b="$med" 'BEGIN {print a + b}')
+			total_cpu=$(awk -v a="$total_cpu" -v b="$cpu_ms" 'BEGIN {print a + b}')
+			echo "$kind: q$qi: ${R[$kind,q${qi}_n]} series, median $med ms, server CPU $cpu_ms ms per run"
 		else
 			R[$kind,q$qi]=fail
 		fi
 	done
 	R[$kind,qtotal]=$total_ms
+	R[$kind,ctotal]=$total_cpu
 	stop_server
-	rm -rf "$dir"
+	[ -n "${BENCH_METRICS_KEEP:-}" ] || rm -rf "$dir"
 }
 
 echo "== metrics benchmark: remote-write ingest, storage, memory, queries ($PINNING, $(nproc) CPUs)"
@@ -322,7 +341,10 @@ qi=0
 for q in "${QUERIES[@]}"; do
 	qi=$((qi + 1))
 	row "q$qi ms: ${q:0:40}" "q$qi"
+	row "q$qi server CPU ms" "c$qi"
 done
 row "dashboard total (sum of medians, ms)" qtotal
-echo "queries: /api/v1/query_range, last 3 h, step 60 s, median of $QUERY_RUNS runs after 1 warm-up"
+row "dashboard total server CPU (ms)" ctotal
+echo "queries: /api/v1/query_range, last 3 h, step 60 s; ms = median of $QUERY_RUNS runs after 1 warm-up"
+echo "(curl time_total); server CPU = CPU time of all server threads over those runs / $QUERY_RUNS"
 exit $status

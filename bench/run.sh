@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # run.sh — all benchmarks (what `make bench` runs): the ingest benchmark
-# (bench/ingest.sh) and every bench_* binary that exists in $BUILD
-# (bench_decode, bench_store, ...). Prints the figures; asserts nothing.
+# (bench/ingest.sh), the Prometheus remote-write comparison with Debian's
+# Prometheus (bench/metrics.sh) and every bench_* binary that exists in
+# $BUILD (bench_decode, bench_store, ...). Prints the figures; asserts nothing.
 # Each binary is bounded by BENCH_TIMEOUT seconds (default 600).
 #
 # Environment: OCELOT_BIN, BUILD (default build/release), BENCH_TIMEOUT,
-# plus what bench/ingest.sh reads.
+# plus what bench/ingest.sh and bench/metrics.sh read.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=${BUILD:-build/release}
@@ -19,6 +20,8 @@ echo "   $("$OCELOT_BIN" version 2>/dev/null || echo "ocelot binary: $OCELOT_BIN
 status=0
 
 timeout "$((BENCH_TIMEOUT * 2))" "$HERE/ingest.sh" || status=1
+echo
+timeout "$((BENCH_TIMEOUT * 2))" "$HERE/metrics.sh" || status=1
 
 found=0
 for b in "$BUILD"/bench_*; do

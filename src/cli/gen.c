@@ -18,6 +18,15 @@
  * are written and flushed before the acknowledgement is counted and before
  * the slot that carried it sends anything else.
  *
+ * --signals prom-rw: Prometheus remote-write 1.0 (POST /api/v1/write,
+ * snappy protobuf) of the node-exporter-like workload of synth_prom.c over
+ * the same libcurl transport. Request k carries step k / per_step of the
+ * series range (k % per_step) x batch; a request is not started while one
+ * of an earlier step with the same range is in flight or awaiting a retry,
+ * so every series' samples arrive in time order whatever the concurrency.
+ * With --ack-log every sample of an acknowledged request is logged (same
+ * ordering guarantee as for trace ids).
+ *
  * Workload: up to tens of thousands of requests per second from one thread;
  * with --pregen the bodies are built up front so that generation and
  * encoding cost do not limit the send rate.
@@ -177,9 +186,9 @@ static void usage(FILE *f)
                "step. --batch is samples per request (default 2000, like Prometheus's\n"
                "max_samples_per_send); a series is never in two requests in flight at once.\n"
                "  --series N           series (100000; hosts = N / 120, the last one partial)\n"
-               "  --steps N            scrape steps to send (20; 0 = until --duration)\n"
+               "  --steps N            scrape steps (20; 0 = until --duration, with --realtime)\n"
                "  --interval-ms N      simulated scrape interval (15000)\n"
-               "  --realtime           send step s at start + s x interval, timestamps from now\n"
+               "  --realtime           live: step s sent at start + s x interval, stamped 1 interval earlier\n"
                "  --job NAME           job label value (node)\n"
                "  --start-ms T         timestamp of step 0, ms since the epoch (default: see above);\n"
                "                       the same --seed, --series and --start-ms send the same samples\n"
@@ -854,11 +863,11 @@ static void summary(gen_t *g, double elapsed)
            (unsigned long long)g->sent, (unsigned long long)g->acked,
            (unsigned long long)g->throttled, (unsigned long long)g->failed);
     if (g->prom)
-        printf("acknowledged: %llu Prometheus samples (%u series, %llu of %llu requests of %llu "
-               "steps)\n",
+        printf("acknowledged: %llu Prometheus samples (%u series; %llu requests acknowledged of "
+               "%llu planned (0: until --duration), %u per step)\n",
                (unsigned long long)g->acked_records[SIG_PROM], ocl_synth_prom_series(g->prom),
                (unsigned long long)g->acked, (unsigned long long)g->o.max_requests,
-               (unsigned long long)g->o.steps);
+               g->prom_per_step);
     else
         printf("acknowledged: %llu spans, %llu data points, %llu log records\n",
                (unsigned long long)g->acked_records[OCL_SIGNAL_TRACES],
@@ -1055,7 +1064,7 @@ int ocl_cmd_gen(int argc, char **argv)
         int64_t now_ms = (int64_t)(ocl_now_unix_nano() / 1000000ull);
         /* replay: every timestamp (step offsets < 1 interval) lies in the past */
         g.prom_start_ms = o->start_ms         ? o->start_ms
-                          : o->realtime ? now_ms
+                          : o->realtime ? now_ms - o->interval_ms /* offsets < 1 interval */
                                         : now_ms - (int64_t)(o->steps + 1) * o->interval_ms;
         ocl_synth_prom_cfg_t pc = {.series = o->series,
                                    .seed = o->seed,

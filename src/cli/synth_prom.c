@@ -64,12 +64,12 @@ enum {
 };
 
 typedef struct {
-    const char *name;                 /* metric name */
-    const char *ln[MAX_EXTRA];        /* extra label names (NULL = none) */
-    const char *lv[MAX_EXTRA];        /* extra label values */
-    int kind;                         /* K_* */
-    double param;                     /* per-kind parameter (see K_*) */
-    int bucket;                       /* K_BUCKET: index 0..BUCKETS-1 */
+    const char *name;          /* metric name */
+    const char *ln[MAX_EXTRA]; /* extra label names (NULL = none) */
+    const char *lv[MAX_EXTRA]; /* extra label values */
+    int kind;                  /* K_* */
+    double param;              /* per-kind parameter (see K_*) */
+    int bucket;                /* K_BUCKET: index 0..BUCKETS-1 */
 } tmpl_t;
 
 typedef struct {
@@ -78,8 +78,8 @@ typedef struct {
 } st_t;
 
 struct ocl_synth_prom {
-    ocl_synth_prom_cfg_t cfg; /* configuration (job string copied below) */
-    char job[64];             /* job label value */
+    ocl_synth_prom_cfg_t cfg;          /* configuration (job string copied below) */
+    char job[64];                      /* job label value */
     tmpl_t t[OCL_SYNTH_PROM_PER_HOST]; /* the per-host templates */
     uint32_t n_t;                      /* templates filled (== PER_HOST) */
     uint32_t hosts;                    /* hosts, the last maybe partial */
@@ -92,8 +92,8 @@ struct ocl_synth_prom {
     uint64_t step;                     /* step the state holds */
 };
 
-static const char *const modes[MODES] = {"idle", "iowait", "irq", "nice",
-                                         "softirq", "steal", "system", "user"};
+static const char *const modes[MODES] = {"idle",    "iowait", "irq",    "nice",
+                                         "softirq", "steal",  "system", "user"};
 static const double mode_share[MODES] = {0.70, 0.02, 0.005, 0.004, 0.01, 0.003, 0.06, 0.198};
 static const char *const cpus[CPUS] = {"0", "1", "2", "3"};
 static const char *const les[BUCKETS] = {"0.005", "0.01", "0.025", "0.05", "0.1", "0.25",
@@ -170,10 +170,9 @@ static void build_templates(ocl_synth_prom_t *s)
             lab(t, "cpu", cpus[c]);
             lab(t, "mode", modes[m]);
         }
-    static const char *const net[] = {"node_network_receive_bytes_total",
-                                      "node_network_transmit_bytes_total",
-                                      "node_network_receive_packets_total",
-                                      "node_network_transmit_packets_total"};
+    static const char *const net[] = {
+        "node_network_receive_bytes_total", "node_network_transmit_bytes_total",
+        "node_network_receive_packets_total", "node_network_transmit_packets_total"};
     for (int k = 0; k < 4; k++)
         for (int d = 0; d < 2; d++) {
             t = add(s, net[k], K_BYTES, k < 2 ? 2e5 : 300);
@@ -274,8 +273,8 @@ static void init_state(ocl_synth_prom_t *s)
             mem_total = (double)(8ull << (rnd(x) % 3)) * 1073741824.0 -
                         (double)(rnd(x) % 65536) * 4096.0; /* 8/16/32 GiB less reserved */
             cpu_busy = uni(x, 0.3, 2.0);                   /* host load factor */
-            vm = rndf(x) < 0.3;    /* only VMs have steal time */
-            niced = rndf(x) < 0.2; /* most hosts run nothing niced */
+            vm = rndf(x) < 0.3;                            /* only VMs have steal time */
+            niced = rndf(x) < 0.2;                         /* most hosts run nothing niced */
         }
         switch (t->kind) {
         case K_CPU:

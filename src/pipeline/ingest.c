@@ -291,8 +291,6 @@ static void *maint_main(void *arg)
         pthread_mutex_unlock(&ing->mu);
         maintain_all(ing, 0);
         ++tick;
-        /* TSDB heads → blocks, metrics WAL truncation: once a second. */
-        if (tick % 10 == 0) ocl_mingest_maintain(ing->metrics);
         /* The logs WAL is bounded by retention (the metrics WAL by the TSDB). */
         if (tick % 100 == 0)
             ocl_wal_retain(ing->wal[OCL_SIGNAL_LOGS], ing->cfg.wal_retention_s,
@@ -329,8 +327,10 @@ int ocl_ingest_open(const ocl_ingest_cfg_t *cfg, ocl_ingest_t **out)
     for (int s = 0; s < OCL_SIGNAL_COUNT; s++) {
         snprintf(path, sizeof path, "%s/wal/%s", ing->data_dir, ocl_signal_names[s]);
         if ((rc = ocl_mkdir_p(path)) != 0) goto error;
-        ocl_wal_cfg_t wc = {
-            .dir = path, .fsync = cfg->fsync, .interval_ms = ing->cfg.fsync_interval_ms};
+        ocl_wal_cfg_t wc = {.dir = path,
+                            .fsync = cfg->fsync,
+                            .interval_ms = ing->cfg.fsync_interval_ms,
+                            .segment_bytes = cfg->wal_segment_bytes};
         /* Metrics appends hold a tenant lock: with "always" they sync after
          * releasing it (ocl_wal_sync, group commit) instead of inside. */
         if (s == OCL_SIGNAL_METRICS && cfg->fsync == OCL_FSYNC_ALWAYS) {
@@ -354,7 +354,8 @@ int ocl_ingest_open(const ocl_ingest_cfg_t *cfg, ocl_ingest_t **out)
     ocl_mingest_cfg_t mc = {.data_dir = ing->data_dir,
                             .wal = ing->wal[OCL_SIGNAL_METRICS],
                             .sync_after = cfg->fsync == OCL_FSYNC_ALWAYS,
-                            .tsdb = {.retention_ms = cfg->metrics_retention_ms,
+                            .tsdb = {.block_range_ms = cfg->metrics_block_range_ms,
+                                     .retention_ms = cfg->metrics_retention_ms,
                                      .retention_bytes = cfg->metrics_retention_bytes,
                                      .max_series = cfg->metrics_max_series}};
     if ((rc = ocl_mingest_open(&mc, &ing->metrics)) != 0) {
@@ -387,6 +388,7 @@ int ocl_ingest_open(const ocl_ingest_cfg_t *cfg, ocl_ingest_t **out)
                      (unsigned long long)bad);
     }
     ocl_sm_register(wal_collect, ing);
+    if ((rc = ocl_mingest_start(ing->metrics)) != 0) goto error;
     if (pthread_create(&ing->maint, NULL, maint_main, ing) != 0) {
         rc = OCL_EIO;
         goto error;

@@ -53,6 +53,8 @@ typedef struct {
     uint32_t rw_max_label_name_len;   /* bytes (0 = 1024) */
     uint32_t rw_max_label_value_len;  /* bytes (0 = 2048) */
     uint32_t rw_max_labels;           /* labels per series incl. __name__ (0 = 30) */
+    int64_t metrics_block_range_ms;   /* TSDB block range (0 = 2 h; tests use less) */
+    uint64_t wal_segment_bytes;       /* WAL segment roll size (0 = 64 MiB; tests use less) */
 } ocl_ingest_cfg_t;
 
 typedef struct {

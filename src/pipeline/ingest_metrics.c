@@ -65,6 +65,12 @@ struct ocl_mingest {
     uint64_t replay_records;        /* metrics WAL records replayed */
     uint64_t replay_bad;            /* records that could not be decoded */
     uint64_t replay_rejected;       /* samples the TSDB refused during replay */
+    pthread_t maint;                /* maintenance thread (cuts can take seconds, so
+                                     * not on the trace maintenance thread) */
+    pthread_mutex_t maint_mu;       /* guards stop */
+    pthread_cond_t maint_cv;        /* wakes the maintenance thread */
+    bool stop;                      /* set on close */
+    bool maint_started;             /* maint is running */
 };
 
 /* ---- tenants ---- */
@@ -155,10 +161,14 @@ static void bucket_open(ocl_mingest_t *m)
     b->created_ns = ocl_mono_nano();
 }
 
+/* A bucket covers this much wall time of appends. */
+#define BUCKET_NS (1000ull * 1000 * 1000)
+
 static void account(ocl_mingest_t *m, uint64_t seq, int64_t max_t, uint32_t idx)
 {
+    uint64_t now = ocl_mono_nano();
     pthread_mutex_lock(&m->bucket_mu);
-    if (!m->nb) bucket_open(m);
+    if (!m->nb || now - m->buckets[m->nb - 1].created_ns >= BUCKET_NS) bucket_open(m);
     bucket_t *b = &m->buckets[m->nb - 1];
     if (seq < b->min_seq) b->min_seq = seq;
     if (seq > b->max_seq) b->max_seq = seq;
@@ -413,7 +423,6 @@ void ocl_mingest_maintain(ocl_mingest_t *m)
         m->buckets[k++] = *b;
     }
     m->nb = k;
-    bucket_open(m);
     pthread_mutex_unlock(&m->bucket_mu);
     pthread_rwlock_unlock(&m->trunc_lk);
     if (last && keep > 1) ocl_wal_truncate_before(m->cfg.wal, keep);
@@ -434,6 +443,31 @@ void ocl_mingest_maintain(ocl_mingest_t *m)
                          "metrics WAL keeps its records",
                          t->id, ocl_strerror(rc));
         }
+}
+
+static void *maint_main(void *arg)
+{
+    ocl_mingest_t *m = arg;
+    pthread_mutex_lock(&m->maint_mu);
+    while (!m->stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&m->maint_cv, &m->maint_mu, &ts);
+        if (m->stop) break;
+        pthread_mutex_unlock(&m->maint_mu);
+        ocl_mingest_maintain(m);
+        pthread_mutex_lock(&m->maint_mu);
+    }
+    pthread_mutex_unlock(&m->maint_mu);
+    return NULL;
+}
+
+int ocl_mingest_start(ocl_mingest_t *m)
+{
+    if (pthread_create(&m->maint, NULL, maint_main, m) != 0) return OCL_EIO;
+    m->maint_started = true;
+    return 0;
 }
 
 /* ---- self-metrics ---- */
@@ -489,6 +523,8 @@ int ocl_mingest_open(const ocl_mingest_cfg_t *cfg, ocl_mingest_t **out)
     m->cfg.data_dir = m->dir;
     pthread_mutex_init(&m->create_mu, NULL);
     pthread_mutex_init(&m->bucket_mu, NULL);
+    pthread_mutex_init(&m->maint_mu, NULL);
+    pthread_cond_init(&m->maint_cv, NULL);
     pthread_rwlockattr_t ra;
     pthread_rwlockattr_init(&ra);
     pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
@@ -528,6 +564,13 @@ error:
 void ocl_mingest_close(ocl_mingest_t *m)
 {
     if (!m) return;
+    if (m->maint_started) {
+        pthread_mutex_lock(&m->maint_mu);
+        m->stop = true;
+        pthread_cond_signal(&m->maint_cv);
+        pthread_mutex_unlock(&m->maint_mu);
+        pthread_join(m->maint, NULL);
+    }
     ocl_sm_unregister(collect, m);
     for (size_t i = 0; i < m->n; i++) {
         ocl_tsdb_close(m->v[i]->db);
@@ -536,6 +579,8 @@ void ocl_mingest_close(ocl_mingest_t *m)
     }
     pthread_mutex_destroy(&m->create_mu);
     pthread_mutex_destroy(&m->bucket_mu);
+    pthread_mutex_destroy(&m->maint_mu);
+    pthread_cond_destroy(&m->maint_cv);
     pthread_rwlock_destroy(&m->trunc_lk);
     free(m->buckets);
     free(m->dir);

@@ -15,7 +15,7 @@
  * receiver does today and they are truncated like the new ones.
  *
  * Truncation: appends are accounted in buckets (one per second of wall
- * time) holding their WAL seq range, the max sample time and the set of
+ * time, opened by the first append of the second) holding their WAL seq range, the max sample time and the set of
  * tenants written. A bucket is obsolete once its max time is below
  * ocl_tsdb_persisted_before() of every tenant in it; WAL segments below the
  * lowest seq of any live bucket are deleted.
@@ -62,5 +62,9 @@ int ocl_mingest_write_otlp(ocl_mingest_t *m, ocl_str_t tenant, const ocl_metrics
 ocl_tsdb_t *ocl_mingest_tsdb(ocl_mingest_t *m, ocl_str_t tenant, bool create);
 /* Per-tenant TSDB maintenance, WAL truncation, new accounting bucket. */
 void ocl_mingest_maintain(ocl_mingest_t *m);
+/* Starts the maintenance thread (after replay): ocl_mingest_maintain once
+ * a second. A thread of its own because cutting and compacting blocks can
+ * take seconds, which must not delay the trace heads' cuts. */
+int ocl_mingest_start(ocl_mingest_t *m);
 
 #endif

@@ -279,19 +279,25 @@ static int vector_vector(ev_t *ev, const ocl_pql_node_t *n, val_t *l, val_t *r, 
         }
     }
     out->type = OCL_PQL_VECTOR;
+    /* fill modifiers: a value for a missing one-side or many-side sample.
+     * As in Prometheus (which swaps the operands for group_right first),
+     * fill_left applies to the many side and fill_right to the one side. */
+    bool fill_one = m->fill_rhs, fill_many = m->fill_lhs;
+    double fill_one_v = m->fill_rhs_value, fill_many_v = m->fill_lhs_value;
+    static const ocl_labels_t no_labels = {NULL, 0};
     lmap_t outmap = {0};
     for (size_t k = 0; k < many->n; k++) {
         if (ocl_pqlx_work(ev, ev->n)) return ev->rc;
         es_t *s = &many->s[k];
-        int32_t last_one = -1;
+        int32_t last_one = -2;
         es_t *o = NULL;
         for (size_t i = 0; i < ev->n; i++) {
-            if (!s->has[i] || !one_any[i]) continue;
+            if (!s->has[i] || (!one_any[i] && !fill_one)) continue;
             int32_t ok = match[(size_t)msig[k] * ev->n + i];
-            if (ok < 0) continue;
-            es_t *os = &one->s[ok];
+            if (ok < 0 && !fill_one) continue;
+            es_t *os = ok >= 0 ? &one->s[ok] : NULL;
             if (ok != last_one) {
-                ocl_labels_t rl = result_labels(ev, &s->ls, &os->ls, m);
+                ocl_labels_t rl = result_labels(ev, &s->ls, os ? &os->ls : &no_labels, m);
                 bool created;
                 lment_t *e = ocl_pqlx_lmap_get(ev, &outmap, &rl, &created);
                 bool dn = (!cmp || rb) ? true : s->drop_name;
@@ -302,7 +308,7 @@ static int vector_vector(ev_t *ev, const ocl_pql_node_t *n, val_t *l, val_t *r, 
                 o = &out->s[e->idx];
                 last_one = ok;
             }
-            double lv = s->v[i], rv = os->v[i];
+            double lv = s->v[i], rv = os ? os->v[i] : fill_one_v;
             if (swap) {
                 double t = lv;
                 lv = rv;
@@ -321,6 +327,49 @@ static int vector_vector(ev_t *ev, const ocl_pql_node_t *n, val_t *l, val_t *r, 
                                      "multiple matches for labels: grouping labels must ensure "
                                      "unique matches");
             }
+            o->v[i] = v;
+            o->has[i] = 1;
+        }
+    }
+    if (!fill_many) return 0;
+    /* one-side samples whose group has no many-side sample at the step */
+    uint8_t *mpres = ocl_arena_calloc(ev->a, (size_t)ng * ev->n + 1);
+    for (size_t k = 0; k < many->n; k++)
+        for (size_t i = 0; i < ev->n; i++)
+            mpres[(size_t)msig[k] * ev->n + i] |= many->s[k].has[i];
+    for (size_t k = 0; k < one->n; k++) {
+        if (ocl_pqlx_work(ev, ev->n)) return ev->rc;
+        es_t *os = &one->s[k];
+        es_t *o = NULL;
+        for (size_t i = 0; i < ev->n; i++) {
+            if (!os->has[i] || mpres[(size_t)osig[k] * ev->n + i]) continue;
+            double lv = fill_many_v, rv = os->v[i];
+            if (swap) {
+                double t = lv;
+                lv = rv;
+                rv = t;
+            }
+            bool keep;
+            double v = ocl_pqlx_arith(op, lv, rv, &keep);
+            if (rb) {
+                v = keep ? 1 : 0;
+                keep = true;
+            }
+            if (!keep) continue;
+            if (!o) {
+                ocl_labels_t rl = sig_labels(ev, &os->ls, n->bin.matching);
+                bool created;
+                lment_t *e = ocl_pqlx_lmap_get(ev, &outmap, &rl, &created);
+                if (created) {
+                    e->idx = (uint32_t)out->n;
+                    ocl_pqlx_vec_add(ev, out, rl, true);
+                }
+                o = &out->s[e->idx];
+            }
+            if (o->has[i])
+                return ocl_pqlx_fail(ev, OCL_PQL_ERR_EXECUTION,
+                                     "multiple matches for labels: grouping labels must ensure "
+                                     "unique matches");
             o->v[i] = v;
             o->has[i] = 1;
         }

@@ -56,6 +56,8 @@ typedef struct {
     int64_t offset_ms;   /* MATRIX: offset */
     ocl_pql_at_t at;     /* MATRIX: @ modifier */
     int64_t at_ms;       /* MATRIX: resolved @ time */
+    bool anchored;       /* MATRIX: experimental `anchored` modifier */
+    bool smoothed;       /* MATRIX: experimental `smoothed` modifier */
 } val_t;
 
 /* Evaluator state of one query. */
@@ -137,6 +139,8 @@ typedef struct {
 /* Returns the slot of `ls`; *created tells whether it was inserted (its
  * idx is then to be set by the caller). */
 lment_t *ocl_pqlx_lmap_get(ev_t *ev, lmap_t *m, const ocl_labels_t *ls, bool *created);
+/* The slot of `ls`, or NULL. */
+lment_t *ocl_pqlx_lmap_find(const lmap_t *m, const ocl_labels_t *ls);
 
 /* binop.c */
 int ocl_pqlx_binary(ev_t *ev, const ocl_pql_node_t *n, val_t *out);
@@ -161,6 +165,9 @@ void ocl_pqlx_fmt_float(double f, char fmt, char *out, size_t len); /* Go Format
 void ocl_pqlx_quote(ocl_str_t s, char *out, size_t len);            /* Go %q */
 bool ocl_pqlx_utf8_valid(ocl_str_t s);
 int ocl_pqlx_eval_timestamp_sel(ev_t *ev, const ocl_pql_node_t *n, val_t *out);
+
+/* info.c */
+int ocl_pqlx_info(ev_t *ev, const ocl_pql_node_t *n, val_t *out);
 
 /* histogram.c */
 int ocl_pqlx_histogram_quantile(ev_t *ev, const ocl_pql_node_t *n, val_t *args, val_t *out);

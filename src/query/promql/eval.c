@@ -253,6 +253,18 @@ lment_t *ocl_pqlx_lmap_get(ev_t *ev, lmap_t *m, const ocl_labels_t *ls, bool *cr
     return &m->e[j];
 }
 
+lment_t *ocl_pqlx_lmap_find(const lmap_t *m, const ocl_labels_t *ls)
+{
+    if (!m->cap) return NULL;
+    uint64_t h = ocl_labels_hash(ls);
+    size_t j = h & (m->cap - 1);
+    while (m->e[j].used) {
+        if (m->e[j].h == h && ocl_labels_equal(&m->e[j].ls, ls)) return &m->e[j];
+        j = (j + 1) & (m->cap - 1);
+    }
+    return NULL;
+}
+
 /* ---- selectors ---- */
 
 static int64_t floor_div(int64_t a, int64_t b)
@@ -322,7 +334,8 @@ static int eval_vector_sel(ev_t *ev, const ocl_pql_node_t *n, bool ts_out, val_t
     int64_t r1 = ref_time(ev, ev->n - 1, n->vs.at, atr, off);
     ocl_series_t *ss = NULL;
     size_t ns = 0;
-    rc = load(ev, n, r0 - ev->lookback + 1, r1, &ss, &ns);
+    bool smooth = n->vs.smoothed;
+    rc = load(ev, n, r0 - ev->lookback + 1, smooth ? r1 + ev->lookback : r1, &ss, &ns);
     if (rc) return rc;
     out->type = OCL_PQL_VECTOR;
     for (size_t k = 0; k < ns; k++) {
@@ -339,6 +352,11 @@ static int eval_vector_sel(ev_t *ev, const ocl_pql_node_t *n, bool ts_out, val_t
             int64_t st = s->t[j - 1];
             double sv = s->v[j - 1];
             if (st <= ref - ev->lookback || ocl_is_stale_nan(sv)) continue;
+            if (smooth && st < ref && j < s->n && s->t[j] <= ref + ev->lookback &&
+                !ocl_is_stale_nan(s->v[j])) {
+                /* experimental `smoothed`: linear interpolation to ref */
+                sv += (s->v[j] - sv) * (double)(ref - st) / (double)(s->t[j] - st);
+            }
             if (!e) e = ocl_pqlx_vec_add(ev, out, s->labels, false);
             e->v[i] = ts_out ? (double)st / 1000.0 : sv;
             e->has[i] = 1;
@@ -361,13 +379,17 @@ static int eval_matrix_sel(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
     int64_t r1 = ref_time(ev, ev->n - 1, vs->vs.at, atr, off);
     ocl_series_t *ss = NULL;
     size_t ns = 0;
-    rc = load(ev, vs, r0 - range + 1, r1, &ss, &ns);
+    bool ext = vs->vs.anchored || vs->vs.smoothed;
+    rc = load(ev, vs, r0 - range + 1 - (ext ? ev->lookback : 0),
+              vs->vs.smoothed ? r1 + ev->lookback : r1, &ss, &ns);
     if (rc) return rc;
     out->type = OCL_PQL_MATRIX;
     out->m = ocl_arena_alloc(ev->a, (ns + 1) * sizeof(rs_t));
     out->nm = 0;
     out->range_ms = range;
     out->offset_ms = off;
+    out->anchored = vs->vs.anchored;
+    out->smoothed = vs->vs.smoothed;
     out->at = vs->vs.at;
     out->at_ms = atr;
     uint64_t total = 0;

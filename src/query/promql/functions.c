@@ -387,7 +387,8 @@ int ocl_pqlx_call(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
 {
     const char *name = n->call.func->name;
     int rc;
-    if (!strcmp(name, "info") || !strcmp(name, "integral"))
+    if (!strcmp(name, "info")) return ocl_pqlx_info(ev, n, out);
+    if (!strcmp(name, "integral"))
         return ocl_pqlx_fail(ev, OCL_PQL_ERR_BAD_DATA, "function \"%s\" is not supported", name);
     if (!strcmp(name, "time")) {
         out->type = OCL_PQL_SCALAR;

@@ -330,6 +330,97 @@ static bool apply(rf_t f, const int64_t *t, const double *v, uint32_t n, int64_t
     }
 }
 
+/* Experimental `anchored` / `smoothed` range modifiers for one window
+ * (ref - range, ref] of samples t/v[lo, hi), with the samples before (p)
+ * and after (nx) it available in the arrays. Builds the boundary-adjusted
+ * sequence and applies changes/resets/delta/increase/rate to it, without
+ * extrapolation. false = no output. */
+static bool apply_extended(rf_t f, const rs_t *s, uint32_t lo, uint32_t hi, int64_t ref,
+                           int64_t range, int64_t lookback, bool smoothed, double *out)
+{
+    int64_t st = ref - range;
+    bool counter = f == RF_RATE || f == RF_INCREASE || f == RF_RESETS;
+    bool has_p = lo > 0 && s->t[lo - 1] > st - lookback;
+    double first, last;
+    uint32_t n = hi - lo;
+    /* value sequence: optional start point, window samples, optional end point */
+    double startv = 0, endv = 0;
+    bool has_start = false, has_end = false;
+    if (!smoothed) {
+        if (n == 0) return false;
+        if (has_p) {
+            startv = s->v[lo - 1];
+            has_start = true;
+        }
+    } else {
+        bool has_n = hi < s->n && s->t[hi] <= ref + lookback;
+        if (n == 0 && (!has_p || !has_n)) return false;
+        if (has_p) {
+            /* interpolate at st between p and the first sample after st */
+            uint32_t a = lo - 1, b = n ? lo : hi;
+            double va = s->v[a], vb = s->v[b];
+            double w = (double)(st - s->t[a]) / (double)(s->t[b] - s->t[a]);
+            if (counter && vb < va) va = 0; /* reset in between: count up from 0 */
+            startv = va + (vb - va) * w;
+            has_start = true;
+        }
+        if (has_n) {
+            uint32_t a = n ? hi - 1 : lo - 1, b = hi;
+            double va = s->v[a], vb = s->v[b];
+            double w = (double)(ref - s->t[a]) / (double)(s->t[b] - s->t[a]);
+            if (counter && vb < va) va = 0;
+            endv = va + (vb - va) * w;
+            has_end = true;
+        }
+    }
+    /* walk the sequence */
+    size_t total = (size_t)n + has_start + has_end;
+    if (total == 0) return false;
+    double prev = 0, res_resets = 0, changes = 0, resets = 0;
+    bool started = false;
+    first = last = 0;
+    for (size_t i = 0; i < total; i++) {
+        double x;
+        if (has_start && i == 0)
+            x = startv;
+        else if (has_end && i == total - 1)
+            x = endv;
+        else
+            x = s->v[lo + i - has_start];
+        if (!started) {
+            first = x;
+            started = true;
+        } else {
+            if (x < prev) {
+                res_resets += prev;
+                resets++;
+            }
+            if (!(x == prev || (isnan(x) && isnan(prev)))) changes++;
+        }
+        prev = x;
+        last = x;
+    }
+    switch (f) {
+    case RF_CHANGES:
+        *out = changes;
+        return true;
+    case RF_RESETS:
+        *out = resets;
+        return true;
+    case RF_DELTA:
+        *out = last - first;
+        return true;
+    case RF_INCREASE:
+        *out = last - first + res_resets;
+        return true;
+    case RF_RATE:
+        *out = (last - first + res_resets) / ((double)range / 1000);
+        return true;
+    default:
+        return false;
+    }
+}
+
 int ocl_pqlx_call_range(ev_t *ev, const ocl_pql_node_t *n, val_t *args, val_t *out)
 {
     const char *name = n->call.func->name;
@@ -347,6 +438,18 @@ int ocl_pqlx_call_range(ev_t *ev, const ocl_pql_node_t *n, val_t *args, val_t *o
         p1 = args[1].sc;
         p2 = args[2].sc;
     }
+    if (m->smoothed && f != RF_DELTA && f != RF_INCREASE && f != RF_RATE)
+        return ocl_pqlx_fail(ev, OCL_PQL_ERR_BAD_DATA,
+                             "smoothed modifier can only be used with: delta, increase, rate - not "
+                             "with %s",
+                             name);
+    if (m->anchored && f != RF_CHANGES && f != RF_DELTA && f != RF_INCREASE && f != RF_RATE &&
+        f != RF_RESETS)
+        return ocl_pqlx_fail(ev, OCL_PQL_ERR_BAD_DATA,
+                             "anchored modifier can only be used with: changes, delta, increase, "
+                             "rate, resets - not with %s",
+                             name);
+    bool ext = m->anchored || m->smoothed;
     out->type = OCL_PQL_VECTOR;
     bool keep_name = f == RF_LAST || f == RF_FIRST;
     bool counter = f == RF_RATE || f == RF_INCREASE; /* engine.go checks these two */
@@ -401,6 +504,15 @@ int ocl_pqlx_call_range(ev_t *ev, const ocl_pql_node_t *n, val_t *args, val_t *o
                 hi++;
             while (lo < hi && s->t[lo] <= ref - m->range_ms)
                 lo++;
+            if (ext) {
+                double r;
+                if (!apply_extended(f, s, lo, hi, ref, m->range_ms, ev->lookback, m->smoothed, &r))
+                    continue;
+                if (!o) o = ocl_pqlx_vec_add(ev, out, s->ls, true);
+                o->v[i] = r;
+                o->has[i] = 1;
+                continue;
+            }
             if (hi <= lo) continue;
             if (absent) {
                 absent->has[i] = 0;

@@ -5,10 +5,11 @@
  *
  * Cut: when the head spans more than 1.5 block ranges, the oldest
  * range-aligned window [start, start + range) is snapshotted under the
- * write lock (chunk bytes copied; appends below the window end become "out
- * of bounds" from then on), written to a block without the lock, then the
- * block is published and the head truncated under the write lock. Chunks
- * never straddle a range boundary, so the snapshot takes whole chunks.
+ * write lock (labels copied, chunk structs copied, bytes shared: appends
+ * below the window end become "out of bounds" from then on, so those chunks
+ * are frozen), written to a block without the lock, then the block is
+ * published and the head truncated under the write lock. Chunks never
+ * straddle a range boundary, so the snapshot takes whole chunks.
  * Compaction: blocks inside one window of 3^k ranges (k ≥ 1, window at most
  * 10 % of the retention) are merged once the window is complete (a newer
  * block reaches its end); samples are merged by time and re-encoded.
@@ -68,11 +69,13 @@ static int cut(ocl_tsdb_t *db, int64_t start, int64_t end)
         e->ls = ocl_head_labels(h, s, &a);
         e->nchunks = k;
         e->chunks = ocl_arena_alloc(&a, k * sizeof *e->chunks);
+        /* No copy of the bytes: these chunks are frozen from now on (samples
+         * below `end` are out of bounds, later ones start a new chunk) and
+         * only the truncation below frees them. Shrinking now means the head
+         * never reallocates them later (cap == length). */
         for (uint32_t j = 0; j < k; j++) {
+            ocl_chunk_shrink(&s->chunks[j]);
             e->chunks[j] = s->chunks[j];
-            uint32_t len = ocl_chunk_bytes(&s->chunks[j]);
-            e->chunks[j].b = ocl_arena_alloc(&a, len ? len : 1);
-            memcpy(e->chunks[j].b, s->chunks[j].b, len);
         }
     }
     pthread_rwlock_unlock(&db->lock);

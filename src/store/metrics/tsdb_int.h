@@ -44,7 +44,7 @@ typedef struct {
     ocl_hseries_t **series; /* by id */
     uint32_t nseries;       /* live series (ids 0..nseries-1) */
     uint32_t capseries;     /* allocated */
-    uint32_t *map;          /* hash table: series id + 1, 0 = empty */
+    ocl_hseries_t **map;    /* hash table of series (NULL = empty), linear probing */
     uint32_t nmap;          /* slots, power of two */
     int64_t mint;           /* oldest sample (INT64_MAX when empty) */
     int64_t maxt;           /* newest sample (INT64_MIN when empty) */
@@ -86,6 +86,11 @@ void ocl_head_init(ocl_head_t *h, int64_t range);
 void ocl_head_dispose(ocl_head_t *h);
 /* Series with exactly these labels or NULL. */
 ocl_hseries_t *ocl_head_find(const ocl_head_t *h, const ocl_labels_t *ls, uint64_t hash);
+/* Hints the CPU to fetch the map slot of `hash` (batched appends). */
+static inline void ocl_head_prefetch(const ocl_head_t *h, uint64_t hash)
+{
+    __builtin_prefetch(&h->map[(uint32_t)hash & (h->nmap - 1)]);
+}
 /* Creates the series (labels must be valid and absent from the head). */
 ocl_hseries_t *ocl_head_create(ocl_head_t *h, const ocl_labels_t *ls, uint64_t hash);
 /* Appends one sample after the caller checked ordering. */

@@ -176,11 +176,137 @@ static void test_legacy_wal(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+static size_t wal_segments(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "ls %s/wal/metrics | grep -c '\\.wal$'", dir);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    size_t n = 0;
+    assert_int_equal(fscanf(f, "%zu", &n), 1);
+    pclose(f);
+    return n;
+}
+
+static void write_range(ocl_ingest_t *ing, const char *tenant, int64_t from, int64_t to)
+{
+    ocl_label_t l[] = {{OCL_STR("__name__"), OCL_STR("m")}};
+    for (int64_t t = from; t < to; t += 100) {
+        ocl_sample_t s = {t, (double)t};
+        ocl_prom_series_t ser = {{l, 1}, &s, 1};
+        ocl_prom_batch_t b = {&ser, 1, NULL, 0};
+        ocl_tsdb_append_result_t res;
+        assert_int_equal(ocl_ingest_write_prom(ing, ocl_str_c(tenant), &b, NULL, 0, &res), 0);
+        assert_int_equal(res.appended, 1);
+    }
+}
+
+/* Samples persisted into blocks let their WAL segments go; everything
+ * stays readable, also after a restart; a tenant that wrote into the same
+ * segments without persisting holds them back. */
+static void test_truncation(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ocl_ingest_trunc_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    ocl_ingest_cfg_t cfg = {.data_dir = dir,
+                            .fsync = OCL_FSYNC_NEVER,
+                            .metrics_block_range_ms = 1000,
+                            .wal_segment_bytes = 2048};
+    ocl_ingest_t *ing = NULL;
+    assert_int_equal(ocl_ingest_open(&cfg, &ing), 0);
+    write_range(ing, "", 0, 10000); /* 100 records, ~7 KB: several segments */
+    size_t before = wal_segments(dir);
+    assert_true(before >= 3);
+    /* appends a second later go into the next accounting bucket */
+    usleep(1300 * 1000);
+    write_range(ing, "", 10000, 20000);
+    size_t all = wal_segments(dir);
+    size_t now = all;
+    for (int i = 0; i < 600 && now >= all; i++) { /* cuts are slow on a loaded machine */
+        usleep(100 * 1000);
+        now = wal_segments(dir);
+    }
+    assert_true(now < all); /* the first second's segments were deleted */
+    ocl_tsdb_t *db = ocl_ingest_tsdb(ing, OCL_STR(""), false);
+    assert_true(ocl_tsdb_persisted_before(db) > 9900);
+    ocl_ingest_close(ing);
+
+    /* reopen: blocks + the remaining WAL give every sample back */
+    ing = NULL;
+    assert_int_equal(ocl_ingest_open(&cfg, &ing), 0);
+    db = ocl_ingest_tsdb(ing, OCL_STR(""), false);
+    assert_non_null(db);
+    ocl_matcher_t m;
+    char err[64];
+    assert_int_equal(ocl_matcher_init(&m, OCL_MATCH_EQ, OCL_STR("__name__"), OCL_STR("m"), err,
+                                      sizeof err),
+                     0);
+    ocl_arena_t a;
+    ocl_arena_init(&a, 1 << 16);
+    ocl_series_t *ser;
+    size_t n;
+    assert_int_equal(ocl_tsdb_select(db, &m, 1, 0, 20000, 0, &a, &ser, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(ser[0].n, 200);
+    for (uint32_t i = 0; i < ser[0].n; i++)
+        assert_true(ser[0].t[i] == (int64_t)i * 100 && ser[0].v[i] == (double)i * 100);
+    ocl_arena_dispose(&a);
+    ocl_matcher_dispose(&m);
+    ocl_ingest_close(ing);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* A second tenant that wrote into the same buckets but whose data is not
+ * persisted keeps those WAL segments. */
+static void test_truncation_other_tenant(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ocl_ingest_trunc2_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    ocl_ingest_cfg_t cfg = {.data_dir = dir,
+                            .fsync = OCL_FSYNC_NEVER,
+                            .metrics_block_range_ms = 1000,
+                            .wal_segment_bytes = 2048};
+    ocl_ingest_t *ing = NULL;
+    assert_int_equal(ocl_ingest_open(&cfg, &ing), 0);
+    write_range(ing, "", 0, 10000);
+    write_range(ing, "quiet", 0, 300); /* 3 samples: never cut */
+    usleep(1300 * 1000);
+    write_range(ing, "", 10000, 20000);
+    size_t all = wal_segments(dir);
+    /* wait until the default tenant's blocks are past the first second's
+     * records, then for one more maintenance pass */
+    ocl_tsdb_t *db = ocl_ingest_tsdb(ing, OCL_STR(""), false);
+    for (int i = 0; i < 600 && ocl_tsdb_persisted_before(db) < 15000; i++)
+        usleep(100 * 1000);
+    assert_true(ocl_tsdb_persisted_before(db) >= 15000);
+    usleep(2200 * 1000);
+    assert_int_equal(wal_segments(dir), all);
+    ocl_ingest_close(ing);
+    ing = NULL;
+    assert_int_equal(ocl_ingest_open(&cfg, &ing), 0);
+    int64_t t;
+    double v;
+    assert_int_equal(last(ing, "quiet", (ocl_label_t[]){{OCL_STR("__name__"), OCL_STR("m")}}, 1,
+                          &t, &v),
+                     0);
+    assert_true(t == 200);
+    ocl_ingest_close(ing);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_paths_and_replay),
         cmocka_unit_test(test_legacy_wal),
+        cmocka_unit_test(test_truncation),
+        cmocka_unit_test(test_truncation_other_tenant),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
