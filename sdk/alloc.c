@@ -11,7 +11,9 @@ static ocelot_allocator_t g_alloc; /* realloc_fn NULL = C library */
 
 int ocelot_set_allocator(const ocelot_allocator_t *a)
 {
-    if (osdk_g.initialised) return OCELOT_ESTATE;
+    /* The allocator cannot change once SDK memory exists (pooled slots
+     * outlive shutdown). */
+    if (osdk_g.initialised || atomic_load(&osdk_g.epoch)) return OCELOT_ESTATE;
     if (a && !a->realloc_fn) return OCELOT_EINVAL;
     if (a)
         g_alloc = *a;

@@ -33,6 +33,7 @@ typedef struct env {
     osdk_getenv_fn fn; /* NULL = getenv */
     void *ud;          /* passed to fn */
     osdk_config_t *c;  /* where warnings are counted */
+    int quiet;         /* 1 = do not warn (a generic variable already warned about) */
 } env_t;
 
 static const char *get(env_t *e, const char *name)
@@ -44,6 +45,7 @@ static const char *get(env_t *e, const char *name)
 
 static void bad(env_t *e, const char *name, const char *v, const char *why)
 {
+    if (e->quiet) return;
     e->c->n_warnings++;
     osdk_warn("ignoring invalid %s=%s: %s", name, v, why);
 }
@@ -157,9 +159,10 @@ static int load_exporter(env_t *e, int sig)
     /* protocol */
     snprintf(name, sizeof name, "OTEL_EXPORTER_OTLP_%s_PROTOCOL", SIG_UP[sig]);
     v = get(e, name);
-    if (!v) v = get(e, strcpy(name, "OTEL_EXPORTER_OTLP_PROTOCOL"));
+    if (!v) v = get(e, strcpy(name, "OTEL_EXPORTER_OTLP_PROTOCOL")), e->quiet = sig > 0;
     if (v && strcmp(v, "http/protobuf") != 0)
         bad(e, name, v, "only http/protobuf is implemented");
+    e->quiet = 0;
 
     /* endpoint */
     snprintf(name, sizeof name, "OTEL_EXPORTER_OTLP_%s_ENDPOINT", SIG_UP[sig]);
@@ -188,7 +191,7 @@ static int load_exporter(env_t *e, int sig)
     /* headers */
     snprintf(name, sizeof name, "OTEL_EXPORTER_OTLP_%s_HEADERS", SIG_UP[sig]);
     v = get(e, name);
-    if (!v) v = get(e, strcpy(name, "OTEL_EXPORTER_OTLP_HEADERS"));
+    if (!v) v = get(e, strcpy(name, "OTEL_EXPORTER_OTLP_HEADERS")), e->quiet = sig > 0;
     if (v) {
         if (osdk_parse_kv_list(v, NULL, NULL) < 0)
             bad(e, name, v, "expected key=value pairs separated by commas");
@@ -198,8 +201,9 @@ static int load_exporter(env_t *e, int sig)
 
     /* compression */
     snprintf(name, sizeof name, "OTEL_EXPORTER_OTLP_%s_COMPRESSION", SIG_UP[sig]);
+    e->quiet = 0;
     v = get(e, name);
-    if (!v) v = get(e, strcpy(name, "OTEL_EXPORTER_OTLP_COMPRESSION"));
+    if (!v) v = get(e, strcpy(name, "OTEL_EXPORTER_OTLP_COMPRESSION")), e->quiet = sig > 0;
     if (v) {
         if (!strcmp(v, "gzip"))
             x->gzip = 1;
@@ -211,10 +215,14 @@ static int load_exporter(env_t *e, int sig)
 
     /* timeout */
     snprintf(name, sizeof name, "OTEL_EXPORTER_OTLP_%s_TIMEOUT", SIG_UP[sig]);
-    if (get(e, name))
+    e->quiet = 0;
+    if (get(e, name)) {
         get_u32(e, name, &x->timeout_ms, 1);
-    else
+    } else {
+        e->quiet = sig > 0;
         get_u32(e, "OTEL_EXPORTER_OTLP_TIMEOUT", &x->timeout_ms, 1);
+    }
+    e->quiet = 0;
     return 0;
 }
 

@@ -190,7 +190,7 @@ int ocelot_force_flush(uint32_t timeout_ms)
     }
     pthread_mutex_unlock(&osdk_g.lock);
     int r = ocelot_metrics_flush(timeout_ms);
-    if (r && r != OCELOT_ESTATE && !rc) rc = r;
+    if (r && r != OCELOT_ESTATE && r != OCELOT_ENOTSUP && !rc) rc = r;
     return rc;
 }
 

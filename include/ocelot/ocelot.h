@@ -56,7 +56,8 @@ typedef struct ocelot_allocator {
     void *ud;                                         /* opaque user data */
 } ocelot_allocator_t;
 
-/* Installs the allocator. Only before ocelot_init (OCELOT_ESTATE after);
+/* Installs the allocator. Only before the first ocelot_init of the process
+ * (OCELOT_ESTATE after: pooled memory outlives shutdown);
  * NULL restores the C library allocator. The struct is copied. */
 int ocelot_set_allocator(const ocelot_allocator_t *a);
 
