@@ -20,7 +20,7 @@ typedef struct view {
     size_t n;         /* length */
 } view_t;
 
-static int rd_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+static __attribute__((unused)) int rd_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 {
     uint64_t x = 0;
     for (int s = 0; s < 64 && *p < end; s += 7) {
@@ -36,7 +36,7 @@ static int rd_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 
 /* Visits every occurrence of field in msg; returns how many, storing up
  * to max of them (LEN fields as views, numbers in num). */
-static int pb_fields(view_t msg, uint32_t field, view_t *out, uint64_t *num, int max)
+static __attribute__((unused)) int pb_fields(view_t msg, uint32_t field, view_t *out, uint64_t *num, int max)
 {
     const uint8_t *p = msg.p, *end = msg.p + msg.n;
     int n = 0;
@@ -81,28 +81,28 @@ static int pb_fields(view_t msg, uint32_t field, view_t *out, uint64_t *num, int
     return n;
 }
 
-static view_t pb_sub(view_t msg, uint32_t field)
+static __attribute__((unused)) view_t pb_sub(view_t msg, uint32_t field)
 {
     view_t v = {NULL, 0};
     pb_fields(msg, field, &v, NULL, 1);
     return v;
 }
 
-static uint64_t pb_num(view_t msg, uint32_t field)
+static __attribute__((unused)) uint64_t pb_num(view_t msg, uint32_t field)
 {
     uint64_t v = 0;
     pb_fields(msg, field, NULL, &v, 1);
     return v;
 }
 
-static int pb_str_eq(view_t v, const char *s)
+static __attribute__((unused)) int pb_str_eq(view_t v, const char *s)
 {
     return v.p && v.n == strlen(s) && !memcmp(v.p, s, v.n);
 }
 
 /* Finds attribute key in a message whose KeyValues are in field kvf;
  * returns the AnyValue view. */
-static view_t pb_attr(view_t msg, uint32_t kvf, const char *key)
+static __attribute__((unused)) view_t pb_attr(view_t msg, uint32_t kvf, const char *key)
 {
     view_t kv[256];
     int n = pb_fields(msg, kvf, kv, NULL, 256);
@@ -125,7 +125,7 @@ typedef struct capture {
 
 static capture_t g_cap = {PTHREAD_MUTEX_INITIALIZER};
 
-static int capture_cb(void *ud, ocelot_signal_t sig, const uint8_t *b, size_t n)
+static __attribute__((unused)) int capture_cb(void *ud, ocelot_signal_t sig, const uint8_t *b, size_t n)
 {
     (void)ud;
     pthread_mutex_lock(&g_cap.mu);
@@ -141,7 +141,7 @@ static int capture_cb(void *ud, ocelot_signal_t sig, const uint8_t *b, size_t n)
     return f ? -1 : 0;
 }
 
-static void capture_reset(void)
+static __attribute__((unused)) void capture_reset(void)
 {
     pthread_mutex_lock(&g_cap.mu);
     for (int i = 0; i < g_cap.n; i++)
@@ -152,7 +152,7 @@ static void capture_reset(void)
 }
 
 /* Collects every span (field 2 of ScopeSpans) of captured trace requests. */
-static int captured_spans(view_t *out, int max)
+static __attribute__((unused)) int captured_spans(view_t *out, int max)
 {
     int n = 0;
     for (int i = 0; i < g_cap.n; i++) {
