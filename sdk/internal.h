@@ -32,6 +32,9 @@
 
 #define OSDK_LIKELY(x) __builtin_expect(!!(x), 1)
 #define OSDK_UNLIKELY(x) __builtin_expect(!!(x), 0)
+/* Thread-locals of the hot path: initial-exec avoids __tls_get_addr calls
+ * in the -fPIC builds (the variables are small). */
+#define OSDK_TLS __thread __attribute__((tls_model("initial-exec")))
 
 /* ---- allocation (alloc.c) ---- */
 void *osdk_realloc(void *p, size_t n); /* NULL on failure; n == 0 frees */

@@ -33,8 +33,8 @@ static pool_t g_pools[OSDK_NPOOLS] = {
     {PTHREAD_MUTEX_INITIALIZER, NULL, sizeof(osdk_log_t), 0},
 };
 
-static __thread tcache_t tl_cache[OSDK_NPOOLS];
-static __thread int tl_registered;
+static OSDK_TLS tcache_t tl_cache[OSDK_NPOOLS];
+static OSDK_TLS int tl_registered;
 static pthread_key_t g_key;
 static pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
 

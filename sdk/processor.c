@@ -115,8 +115,11 @@ static void *thread_main(void *arg)
                 if (!export_one(p, dl)) break;
             }
         } else {
-            uint64_t dl = osdk_mono_ns() + (uint64_t)p->cfg.timeout_ms * 1000000u;
-            export_one(p, dl);
+            /* one batch, then more while full batches are waiting */
+            do {
+                uint64_t dl = osdk_mono_ns() + (uint64_t)p->cfg.timeout_ms * 1000000u;
+                if (!export_one(p, dl)) break;
+            } while (osdk_queue_size(&p->q) >= p->cfg.max_batch);
         }
 
         pthread_mutex_lock(&p->mu);

@@ -22,8 +22,8 @@
 /* ---- ids ---- */
 
 static _Atomic uint32_t g_fork_gen = 1; /* bumped in a forked child */
-static __thread uint64_t tl_rng;        /* wyrand state */
-static __thread uint32_t tl_rng_gen;    /* g_fork_gen at seeding */
+static OSDK_TLS uint64_t tl_rng;        /* wyrand state */
+static OSDK_TLS uint32_t tl_rng_gen;    /* g_fork_gen at seeding */
 
 static void seed_rng(void)
 {
@@ -190,7 +190,7 @@ ocelot_tracer_t *ocelot_tracer_get(const char *name, const char *version, const 
 /* ---- spans ---- */
 
 static struct ocelot_span g_noop_span; /* state NOOP, ids zero */
-static __thread ocelot_span_t *tl_current;
+static OSDK_TLS ocelot_span_t *tl_current;
 
 void osdk_span_slot_init(struct ocelot_span *s)
 {
@@ -205,15 +205,12 @@ void osdk_span_slot_init(struct ocelot_span *s)
 
 static inline void reset_slot(ocelot_span_t *s)
 {
-    if (OSDK_UNLIKELY(s->arena.cap > KEEP_ARENA)) osdk_arena_dispose(&s->arena);
-    s->arena.len = 0;
     osdk_attrs_clear(&s->attrs);
     s->n_events = s->dropped_events = 0;
     s->n_links = s->dropped_links = 0;
     s->n_sub = 0;
     s->status = 0;
     s->status_len = 0;
-    s->ts_len = 0;
 }
 
 static void put_ts(ocelot_span_t *s, const char *ts, size_t n)
@@ -267,7 +264,9 @@ ocelot_span_t *ocelot_span_start(ocelot_tracer_t *t, const char *name,
         osdk_count(&osdk_g.spans_dropped, 1);
         return &g_noop_span;
     }
-    reset_slot(s);
+    if (OSDK_UNLIKELY(s->arena.cap > KEEP_ARENA)) osdk_arena_dispose(&s->arena);
+    s->arena.len = 0;
+    s->ts_len = 0;
     s->rec.epoch = atomic_load_explicit(&osdk_g.epoch, memory_order_relaxed);
     if (ptid) {
         memcpy(s->trace_id, ptid, 16);
@@ -301,6 +300,7 @@ ocelot_span_t *ocelot_span_start(ocelot_tracer_t *t, const char *name,
         s->flags = (uint8_t)(pflags & ~OCELOT_FLAG_SAMPLED);
         return s;
     }
+    reset_slot(s); /* keeps the tracestate copied above */
     s->state = OSDK_SPAN_RECORDING;
     s->flags = (uint8_t)(pflags | OCELOT_FLAG_SAMPLED);
     s->kind = (uint8_t)(o && o->kind ? o->kind : OCELOT_SPAN_INTERNAL);

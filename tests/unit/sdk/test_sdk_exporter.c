@@ -165,6 +165,8 @@ static void *server_main(void *arg)
 }
 
 static server_t g_srv;
+static int g_srv_running; /* a server thread is up */
+static void server_stop(void);
 
 static void server_start(int mode)
 {
@@ -182,10 +184,22 @@ static void server_start(int mode)
     s->port = ntohs(a.sin_port);
     assert_int_equal(listen(s->fd, 16), 0);
     pthread_create(&s->th, NULL, server_main, s);
+    g_srv_running = 1;
+}
+
+/* After every test, also a failed one: stop the SDK and the server. */
+static int teardown(void **st)
+{
+    (void)st;
+    ocelot_shutdown(500);
+    server_stop();
+    return 0;
 }
 
 static void server_stop(void)
 {
+    if (!g_srv_running) return;
+    g_srv_running = 0;
     atomic_store(&g_srv.stop, 1);
     pthread_join(g_srv.th, NULL);
     close(g_srv.fd);
@@ -358,9 +372,11 @@ static void backend_down(void **st)
     long grown = atomic_load(&g_live_bytes) - live0;
     /* a queue of 2048 slots (~1.5 KiB each) and the batch buffers: bounded */
     assert_true(grown < 16L << 20);
-    /* the application never waits on the network (a page fault or a
-     * preemption on a loaded machine can cost a few ms: allow 50 ms) */
-    assert_true(worst < 50000);
+    /* the application never waits on the network: every export attempt
+     * here takes >= 500 ms (timeout) while a span call stays far below
+     * (a preemption on a loaded machine or a sanitizer can cost a few
+     * ms: allow 250 ms) */
+    assert_true(worst < 250000);
     ocelot_stats_t s;
     ocelot_stats_get(&s);
     assert_true(s.spans_dropped > 0);
@@ -383,7 +399,7 @@ static void backend_slow(void **st)
     assert_int_equal(ocelot_force_flush(400), OCELOT_ETIMEDOUT);
     assert_true(mono_ms() - t0 < 700);
     uint64_t worst = flood(10000);
-    assert_true(worst < 50000);
+    assert_true(worst < 250000);
     t0 = mono_ms();
     ocelot_shutdown(500);
     assert_true(mono_ms() - t0 < 900);
@@ -438,10 +454,10 @@ int main(void)
     ocelot_allocator_t a = {count_realloc, NULL};
     if (ocelot_set_allocator(&a) != 0) return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(ok_headers_gzip),        cmocka_unit_test(retry_after_429),
-        cmocka_unit_test(status_400_not_retried), cmocka_unit_test(partial_success_counted),
-        cmocka_unit_test(backend_down),           cmocka_unit_test(backend_slow),
-        cmocka_unit_test(backend_503_until_deadline), cmocka_unit_test(huge_response),
+        cmocka_unit_test_teardown(ok_headers_gzip, teardown),        cmocka_unit_test_teardown(retry_after_429, teardown),
+        cmocka_unit_test_teardown(status_400_not_retried, teardown), cmocka_unit_test_teardown(partial_success_counted, teardown),
+        cmocka_unit_test_teardown(backend_down, teardown),           cmocka_unit_test_teardown(backend_slow, teardown),
+        cmocka_unit_test_teardown(backend_503_until_deadline, teardown), cmocka_unit_test_teardown(huge_response, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -407,14 +407,21 @@ static void fork_child_fresh(void **st)
     assert_int_equal(ocelot_shutdown(2000), 0);
 }
 
+static int teardown(void **st)
+{
+    (void)st;
+    ocelot_shutdown(500); /* after a failed test too */
+    return 0;
+}
+
 int main(void)
 {
     ocelot_allocator_t a = {count_realloc, NULL};
     if (ocelot_set_allocator(&a) != 0) return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(span_fields), cmocka_unit_test(limits),     cmocka_unit_test(disabled),
-        cmocka_unit_test(sampled_out), cmocka_unit_test(zero_alloc), cmocka_unit_test(storm),
-        cmocka_unit_test(fork_child_fresh),
+        cmocka_unit_test_teardown(span_fields, teardown), cmocka_unit_test_teardown(limits, teardown),     cmocka_unit_test_teardown(disabled, teardown),
+        cmocka_unit_test_teardown(sampled_out, teardown), cmocka_unit_test_teardown(zero_alloc, teardown), cmocka_unit_test_teardown(storm, teardown),
+        cmocka_unit_test_teardown(fork_child_fresh, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
