@@ -49,13 +49,10 @@ static int arena_grow(osdk_arena_t *a, size_t need)
     return 0;
 }
 
-uint32_t osdk_arena_put(osdk_arena_t *a, const void *p, size_t n)
+uint32_t osdk_arena_put_slow(osdk_arena_t *a, const void *p, size_t n)
 {
-    if (OSDK_UNLIKELY(a->cap - a->len < n) && arena_grow(a, n)) return UINT32_MAX;
-    uint32_t off = a->len;
-    if (n) memcpy(a->p + off, p, n);
-    a->len += (uint32_t)n;
-    return off;
+    if (arena_grow(a, n)) return UINT32_MAX;
+    return osdk_arena_put(a, p, n);
 }
 
 void osdk_attrs_init(osdk_attrs_t *l)

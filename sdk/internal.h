@@ -159,8 +159,16 @@ typedef struct osdk_attrs {
 
 void osdk_arena_init(osdk_arena_t *a);
 void osdk_arena_dispose(osdk_arena_t *a); /* frees the heap part */
+uint32_t osdk_arena_put_slow(osdk_arena_t *a, const void *p, size_t n);
 /* Appends n bytes; returns offset or UINT32_MAX on ENOMEM. */
-uint32_t osdk_arena_put(osdk_arena_t *a, const void *p, size_t n);
+static inline uint32_t osdk_arena_put(osdk_arena_t *a, const void *p, size_t n)
+{
+    if (OSDK_UNLIKELY(a->cap - a->len < n)) return osdk_arena_put_slow(a, p, n);
+    uint32_t off = a->len;
+    if (n) memcpy(a->p + off, p, n);
+    a->len += (uint32_t)n;
+    return off;
+}
 void osdk_attrs_init(osdk_attrs_t *l);
 void osdk_attrs_dispose(osdk_attrs_t *l);
 static inline void osdk_attrs_clear(osdk_attrs_t *l)
