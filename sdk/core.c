@@ -37,6 +37,8 @@ void osdk_trace_atfork_child(void);
 void osdk_trace_atfork_prepare(void);
 void osdk_trace_atfork_parent(void);
 void osdk_exporter_atfork_child(osdk_exporter_t *e);
+void osdk_metrics_atfork_prepare(void);
+void osdk_metrics_atfork_parent(void);
 
 const char *ocelot_strerror(int err)
 {
@@ -70,10 +72,12 @@ static void fork_prepare(void)
         if (osdk_g.proc[i]) osdk_processor_atfork_prepare(osdk_g.proc[i]);
     osdk_pool_atfork_prepare();
     osdk_trace_atfork_prepare();
+    osdk_metrics_atfork_prepare();
 }
 
 static void fork_parent(void)
 {
+    osdk_metrics_atfork_parent();
     osdk_trace_atfork_parent();
     osdk_pool_atfork_parent();
     for (int i = 2; i >= 0; i--)
@@ -189,7 +193,9 @@ int ocelot_force_flush(uint32_t timeout_ms)
         if (r && !rc) rc = r;
     }
     pthread_mutex_unlock(&osdk_g.lock);
-    int r = ocelot_metrics_flush(timeout_ms);
+    uint64_t now = osdk_mono_ns();
+    uint32_t left = now < dl ? (uint32_t)((dl - now) / 1000000u) + 1 : 1;
+    int r = ocelot_metrics_flush(left);
     if (r && r != OCELOT_ESTATE && r != OCELOT_ENOTSUP && !rc) rc = r;
     return rc;
 }

@@ -4,10 +4,9 @@
 # (shared library), exports a trace and a log record over OTLP/HTTP to a
 # running ocelot, and the trace read back from the Tempo API
 # (GET /api/traces/<id>) must equal what the program recorded, field by
-# field. Log acceptance is checked through ocelot's self-metrics
-# (ocelot_receiver_accepted_total{signal="logs"}). The same program's
+# field. Log and metric acceptance is checked through ocelot's
+# self-metrics (ocelot_receiver_accepted_total{signal=...}). The same program's
 # request bytes are decoded independently by `protoc --decode_raw`.
-# (The SDK's metrics instruments are not implemented yet.)
 . "$(dirname "$0")/lib/lib.sh"
 command -v jq >/dev/null || skip "jq is not installed"
 command -v protoc >/dev/null || skip "protoc (protobuf-compiler) is not installed"
@@ -40,6 +39,11 @@ LB=$(ls "$OCL_TMP"/body.logs.* | head -1)
 protoc --decode_raw <"$LB" >"$OCL_TMP/lraw" || fail "protoc cannot decode the logs request"
 grep -qF '1: "payment backend returned 503"' "$OCL_TMP/lraw" || fail "log body missing: $(cat "$OCL_TMP/lraw")"
 grep -qF '2: 17' "$OCL_TMP/lraw" || fail "log severity missing"
+MB=$(ls "$OCL_TMP"/body.metrics.* | tail -1)
+protoc --decode_raw <"$MB" >"$OCL_TMP/mraw" || fail "protoc cannot decode the metrics request"
+for want in '1: "checkout.requests"' '1: "checkout.duration"' '3: "ms"' '1: "otel.sdk.span.dropped"'; do
+	grep -qF -- "$want" "$OCL_TMP/mraw" || fail "metrics request lacks '$want'"
+done
 
 # 2. export to a running ocelot and read back
 ocl_start
@@ -93,10 +97,12 @@ check "child attr" "$(attr "$C" peer.service).stringValue" payments
 check "link trace" "($C).links[0].traceId" 0af7651916cd43dd8448eb211c80319c
 check "link span" "($C).links[0].spanId" b7ad6b7169203331
 
-# logs accepted (read back through LogQL is another issue's work)
+# logs and metrics accepted (read back through LogQL / PromQL is other issues' work)
 n=$(curl -s "http://$OCL_API/metrics" | awk '/^ocelot_receiver_accepted_total\{signal="logs",transport="http"\}/ {print $2}')
 [ "${n%.*}" = 1 ] || fail "ocelot_receiver_accepted_total{signal=logs,transport=http} = '$n', want 1"
 n=$(curl -s "http://$OCL_API/metrics" | awk '/^ocelot_receiver_accepted_total\{signal="traces",transport="http"\}/ {print $2}')
 [ "${n%.*}" = 2 ] || fail "ocelot_receiver_accepted_total{signal=traces,transport=http} = '$n', want 2"
+n=$(curl -s "http://$OCL_API/metrics" | awk '/^ocelot_receiver_accepted_total\{signal="metrics",transport="http"\}/ {print $2}')
+[ "${n%.*}" -ge 2 ] 2>/dev/null || fail "ocelot_receiver_accepted_total{signal=metrics,transport=http} = '$n', want >= 2"
 ocl_stop
 echo "test_sdk_export: ok"

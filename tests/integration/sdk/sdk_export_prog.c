@@ -23,7 +23,8 @@ static int dump_cb(void *ud, ocelot_signal_t sig, const uint8_t *b, size_t n)
 {
     (void)ud;
     char path[512];
-    snprintf(path, sizeof path, "%s.%s.%d", g_dump, sig == OCELOT_SIGNAL_LOGS ? "logs" : "traces",
+    snprintf(path, sizeof path, "%s.%s.%d", g_dump,
+             sig == OCELOT_SIGNAL_LOGS ? "logs" : sig == OCELOT_SIGNAL_METRICS ? "metrics" : "traces",
              g_n++);
     FILE *f = fopen(path, "wb");
     if (!f) return -1;
@@ -44,7 +45,7 @@ int main(int argc, char **argv)
     if (argc == 3 && !strcmp(argv[1], "--dump")) {
         g_dump = argv[2];
         o.traces_exporter = o.logs_exporter = OCELOT_EXPORTER_CALLBACK;
-        o.metrics_exporter = OCELOT_EXPORTER_NONE;
+        o.metrics_exporter = OCELOT_EXPORTER_CALLBACK;
         o.export_cb = dump_cb;
     }
     int rc = ocelot_init(&o);
@@ -89,6 +90,15 @@ int main(int argc, char **argv)
     hex(rid, rc_.span_id, 8);
     hex(cid, cc_.span_id, 8);
     ocelot_span_end(root, T0 + 1000000);
+    /* metrics: exported by the final collection at shutdown */
+    ocelot_meter_t *m = ocelot_meter_get("sdk.export.test", NULL, NULL);
+    ocelot_instrument_t *cnt = NULL, *hist = NULL;
+    ocelot_instrument_create(m, OCELOT_COUNTER, "checkout.requests", NULL, &cnt);
+    ocelot_instrument_options_t ho = {.unit = "ms"};
+    ocelot_instrument_create(m, OCELOT_HISTOGRAM, "checkout.duration", &ho, &hist);
+    ocelot_attr_t ma = OCELOT_STR("http.route", "/checkout");
+    ocelot_counter_add(cnt, 1, &ma, 1);
+    ocelot_histogram_record(hist, 1.0, &ma, 1);
     rc = ocelot_force_flush(10000);
     ocelot_stats_t st;
     ocelot_stats_get(&st);

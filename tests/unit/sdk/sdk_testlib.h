@@ -179,7 +179,7 @@ static __attribute__((unused)) int captured_spans(view_t *out, int max)
 static _Atomic long g_allocs;      /* allocations (realloc with n > 0) */
 static _Atomic long g_live_bytes;  /* approximate bytes live */
 
-static void *count_realloc(void *ud, void *p, size_t n)
+static __attribute__((unused)) void *count_realloc(void *ud, void *p, size_t n)
 {
     (void)ud;
     size_t old = p ? ((size_t *)p)[-2] : 0;

@@ -227,7 +227,8 @@ static void init_otlp(int port, const char *timeout_ms)
     setenv("OTEL_BSP_SCHEDULE_DELAY", "20", 1);
     setenv("OTEL_EXPORTER_OTLP_TIMEOUT", timeout_ms, 1);
     ocelot_options_t o = {.service_name = "exp-test", .traces_exporter = OCELOT_EXPORTER_OTLP,
-                          .logs_exporter = OCELOT_EXPORTER_NONE};
+                          .logs_exporter = OCELOT_EXPORTER_NONE,
+                          .metrics_exporter = OCELOT_EXPORTER_NONE};
     assert_int_equal(ocelot_init(&o), 0);
     unsetenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
     unsetenv("OTEL_BSP_SCHEDULE_DELAY");

@@ -288,7 +288,8 @@ static void zero_alloc(void **st)
 {
     (void)st;
     ocelot_options_t o = {.traces_exporter = OCELOT_EXPORTER_NONE,
-                          .logs_exporter = OCELOT_EXPORTER_NONE, .no_env = 1};
+                          .logs_exporter = OCELOT_EXPORTER_NONE,
+                          .metrics_exporter = OCELOT_EXPORTER_NONE, .no_env = 1};
     assert_int_equal(ocelot_init(&o), 0);
     ocelot_tracer_t *t = ocelot_tracer_get("za", NULL, NULL);
     ocelot_attr_t a[4] = {OCELOT_STR("http.route", "/api/v1/items/{id}"),
