@@ -105,34 +105,50 @@ static inline uint64_t mix(uint64_t x)
 
 static inline uint64_t hash_bytes(const void *p, size_t n, uint64_t seed)
 {
-    const uint8_t *b = p;
+    const uint8_t *b = p, *end = b + n;
     uint64_t h = seed ^ (n * 0x9E3779B97F4A7C15ull);
-    while (n >= 8) {
-        uint64_t v;
-        memcpy(&v, b, 8);
-        h = (h ^ mix(v)) * 0x9E3779B97F4A7C15ull;
-        b += 8;
-        n -= 8;
+    uint64_t v;
+    if (n >= 8) {
+        while (end - b > 8) {
+            memcpy(&v, b, 8);
+            h = (h ^ v) * 0xff51afd7ed558ccdull;
+            h ^= h >> 29;
+            b += 8;
+        }
+        memcpy(&v, end - 8, 8); /* last 8 bytes, overlapping: no variable-length copy */
+    } else if (n >= 4) {
+        uint32_t lo, hi;
+        memcpy(&lo, b, 4);
+        memcpy(&hi, end - 4, 4);
+        v = (uint64_t)lo | (uint64_t)hi << 32;
+    } else if (n) {
+        v = (uint64_t)b[0] | (uint64_t)b[n / 2] << 8 | (uint64_t)b[n - 1] << 16;
+    } else {
+        v = 0;
     }
-    if (n) {
-        uint64_t v = 0;
-        memcpy(&v, b, n);
-        h = (h ^ mix(v ^ ((uint64_t)n << 56))) * 0x9E3779B97F4A7C15ull;
-    }
+    h = (h ^ v) * 0xff51afd7ed558ccdull;
     return mix(h);
 }
+
+/* A public attribute with its lengths measured once per call. */
+typedef struct pattr {
+    const ocelot_attr_t *a; /* the attribute */
+    size_t klen;            /* strlen(key) */
+    size_t vlen;            /* string value length */
+} pattr_t;
 
 static inline size_t str_len(const ocelot_attr_t *a)
 {
     return a->v.s.len ? a->v.s.len : (a->v.s.p ? strlen(a->v.s.p) : 0);
 }
 
-static uint64_t attr_hash(const ocelot_attr_t *a)
+static uint64_t attr_hash(const pattr_t *pa)
 {
-    uint64_t h = hash_bytes(a->key, strlen(a->key), (uint64_t)a->type);
+    const ocelot_attr_t *a = pa->a;
+    uint64_t h = hash_bytes(a->key, pa->klen, (uint64_t)a->type);
     switch (a->type) {
     case OCELOT_ATTR_STRING:
-        return h ^ hash_bytes(a->v.s.p ? a->v.s.p : "", str_len(a), 7);
+        return h ^ hash_bytes(a->v.s.p ? a->v.s.p : "", pa->vlen, 7);
     case OCELOT_ATTR_BOOL:
         return h ^ mix((uint64_t)(a->v.b != 0) + 1);
     case OCELOT_ATTR_INT:
@@ -147,25 +163,24 @@ static uint64_t attr_hash(const ocelot_attr_t *a)
     }
 }
 
-static uint64_t set_hash(const ocelot_attr_t *a, size_t n)
+static uint64_t set_hash(const pattr_t *pa, size_t n)
 {
     uint64_t h = 0x51afd7ed558ccd1dull;
     for (size_t i = 0; i < n; i++)
-        h += attr_hash(&a[i]); /* order-independent */
+        h += attr_hash(&pa[i]); /* order-independent */
     return h;
 }
 
-/* Does stored attribute d equal public attribute a? */
-static int attr_eq(const osdk_attr_t *d, const osdk_arena_t *ar, const ocelot_attr_t *a)
+/* Does stored attribute d equal public attribute pa? */
+static inline int attr_eq(const osdk_attr_t *d, const osdk_arena_t *ar, const pattr_t *pa)
 {
-    size_t kl = strlen(a->key);
-    if (d->type != (uint32_t)a->type || d->key_len != kl || memcmp(ar->p + d->key_off, a->key, kl))
+    const ocelot_attr_t *a = pa->a;
+    if (d->type != (uint32_t)a->type || d->key_len != pa->klen ||
+        memcmp(ar->p + d->key_off, a->key, pa->klen))
         return 0;
     switch (a->type) {
-    case OCELOT_ATTR_STRING: {
-        size_t n = str_len(a);
-        return d->n == n && (n == 0 || !memcmp(ar->p + d->u.off, a->v.s.p, n));
-    }
+    case OCELOT_ATTR_STRING:
+        return d->n == pa->vlen && (pa->vlen == 0 || !memcmp(ar->p + d->u.off, a->v.s.p, pa->vlen));
     case OCELOT_ATTR_BOOL: return d->u.i == (a->v.b != 0);
     case OCELOT_ATTR_INT: return d->u.i == a->v.i;
     case OCELOT_ATTR_DOUBLE: return memcmp(&d->u.d, &a->v.d, 8) == 0;
@@ -177,18 +192,18 @@ static int attr_eq(const osdk_attr_t *d, const osdk_arena_t *ar, const ocelot_at
     }
 }
 
-static int set_eq(const series_t *s, const ocelot_attr_t *a, size_t n)
+static int set_eq(const series_t *s, const pattr_t *pa, size_t n)
 {
     if (s->attrs.n != n) return 0;
     /* same order first (the common call-site case), then any order */
     size_t i;
     for (i = 0; i < n; i++)
-        if (!attr_eq(&s->attrs.v[i], &s->arena, &a[i])) break;
+        if (!attr_eq(&s->attrs.v[i], &s->arena, &pa[i])) break;
     if (i == n) return 1;
     for (i = 0; i < n; i++) {
         size_t j;
         for (j = 0; j < n; j++)
-            if (attr_eq(&s->attrs.v[j], &s->arena, &a[i])) break;
+            if (attr_eq(&s->attrs.v[j], &s->arena, &pa[i])) break;
         if (j == n) return 0;
     }
     return 1;
@@ -254,26 +269,37 @@ static series_t *overflow_series(ocelot_instrument_t *in)
     return o;
 }
 
-/* Finds or creates the series of an attribute set. NULL on ENOMEM. */
+#define MAX_SET_ATTRS 64
+
+/* Finds or creates the series of an attribute set. NULL on ENOMEM or for
+ * more than MAX_SET_ATTRS attributes. */
 static series_t *lookup(ocelot_instrument_t *in, const ocelot_attr_t *a, size_t n)
 {
-    uint64_t h = set_hash(a, n);
+    pattr_t pa[MAX_SET_ATTRS];
+    if (OSDK_UNLIKELY(n > MAX_SET_ATTRS)) return NULL;
+    for (size_t k = 0; k < n; k++) {
+        if (OSDK_UNLIKELY(!a[k].key)) return NULL;
+        pa[k].a = &a[k];
+        pa[k].klen = strlen(a[k].key);
+        pa[k].vlen = a[k].type == OCELOT_ATTR_STRING ? str_len(&a[k]) : 0;
+    }
+    uint64_t h = set_hash(pa, n);
     size_t i = (size_t)h & in->mask;
     for (size_t probes = 0; probes <= in->mask; probes++, i = (i + 1) & in->mask) {
         series_t *s = atomic_load_explicit(&in->table[i], memory_order_acquire);
         if (!s) break;
-        if (s->hash == h && set_eq(s, a, n)) return s;
+        if (s->hash == h && set_eq(s, pa, n)) return s;
     }
     /* slow path: insert under the lock */
     for (size_t k = 0; k < n; k++)
-        if (!a[k].key || !a[k].key[0]) return NULL;
+        if (!pa[k].klen) return NULL;
     pthread_mutex_lock(&in->mu);
     series_t *found = NULL;
     i = (size_t)h & in->mask;
     for (size_t probes = 0; probes <= in->mask; probes++, i = (i + 1) & in->mask) {
         series_t *s = atomic_load_explicit(&in->table[i], memory_order_relaxed);
         if (!s) break;
-        if (s->hash == h && set_eq(s, a, n)) {
+        if (s->hash == h && set_eq(s, pa, n)) {
             found = s;
             break;
         }
