@@ -41,7 +41,7 @@ static void enc_span(pbw_buf_t *b, const ocelot_span_t *s)
         size_t es = pbw_msg_begin(b, 11, 1);
         pbw_fixed64(b, 1, e->time_ns);
         put_str(b, 2, a->p + e->name_off, e->name_len);
-        osdk_attrs_encode(b, 3, s->sub + e->attr_first, e->n_attrs, a);
+        if (e->n_attrs) osdk_attrs_encode(b, 3, s->sub + e->attr_first, e->n_attrs, a);
         put_u(b, 4, e->dropped);
         pbw_msg_end(b, es, 1);
     }
@@ -52,7 +52,7 @@ static void enc_span(pbw_buf_t *b, const ocelot_span_t *s)
         pbw_bytes(b, 1, l->trace_id, 16);
         pbw_bytes(b, 2, l->span_id, 8);
         put_str(b, 3, a->p + l->ts_off, l->ts_len);
-        osdk_attrs_encode(b, 4, s->sub + l->attr_first, l->n_attrs, a);
+        if (l->n_attrs) osdk_attrs_encode(b, 4, s->sub + l->attr_first, l->n_attrs, a);
         put_u(b, 5, l->dropped);
         pbw_fixed32(b, 6, (l->flags & 0xff) | 0x100); /* HAS_IS_REMOTE, not remote */
         pbw_msg_end(b, ls, 1);
@@ -191,7 +191,7 @@ void osdk_console_spans(FILE *f, void **spans, size_t n)
                         (unsigned long long)ev->time_ns);
                 osdk_json_str(f, a->p + ev->name_off, ev->name_len);
                 fputs(",\"attributes\":", f);
-                osdk_attrs_json(f, s->sub + ev->attr_first, ev->n_attrs, a);
+                osdk_attrs_json(f, ev->n_attrs ? s->sub + ev->attr_first : NULL, ev->n_attrs, a);
                 fputc('}', f);
             }
             fputc(']', f);

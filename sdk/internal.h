@@ -197,12 +197,16 @@ typedef struct osdk_cell {
     void *data;         /* the record */
 } osdk_cell_t;
 
+/* The indexes are kept 64+ bytes apart by padding (not _Alignas: the
+ * struct lives in allocator memory with only malloc alignment). */
 typedef struct osdk_queue {
     osdk_cell_t *cells;                   /* capacity cells */
     size_t mask;                          /* capacity - 1 */
-    _Alignas(64) _Atomic size_t enq;      /* next enqueue position (producers) */
-    _Alignas(64) _Atomic size_t deq;      /* next dequeue position (consumer) */
-    _Alignas(64) char pad;                /* keeps deq's line private */
+    char pad0[64];                        /* separates enq from the fields above */
+    _Atomic size_t enq;                   /* next enqueue position (producers) */
+    char pad1[64];                        /* separates enq from deq */
+    _Atomic size_t deq;                   /* next dequeue position (consumer) */
+    char pad2[64];                        /* keeps deq's line private */
 } osdk_queue_t;
 
 int osdk_queue_init(osdk_queue_t *q, size_t min_cap); /* 0 or OCELOT_ENOMEM */
