@@ -346,6 +346,7 @@ typedef struct osdk_processor {
     _Atomic uint64_t abort_at;  /* monotonic ns past which exports abort (0 = none) */
     _Atomic uint64_t *dropped;  /* counter for drops */
     void **batch;               /* max_batch scratch pointers */
+    struct osdk_processor *retired_next; /* list of stopped processors kept for reuse */
 } osdk_processor_t;
 
 int osdk_processor_create(int signal, const osdk_batch_cfg_t *cfg, osdk_exporter_t *exp,
@@ -353,7 +354,9 @@ int osdk_processor_create(int signal, const osdk_batch_cfg_t *cfg, osdk_exporter
 /* Enqueues (never blocks). 0 or OCELOT_EFULL (caller recycles the record). */
 static inline int osdk_processor_offer(osdk_processor_t *p, void *rec);
 int osdk_processor_flush(osdk_processor_t *p, uint64_t deadline_mono);
-/* Stops the thread (drains until deadline) and frees. */
+/* Stops the thread (drains until deadline). The struct is not freed but
+ * retired for reuse by the next create (same sizes): a producer racing
+ * shutdown may still touch it safely. Called under osdk_g.lock. */
 int osdk_processor_destroy(osdk_processor_t *p, uint64_t deadline_mono);
 void osdk_processor_wake(osdk_processor_t *p);
 void osdk_processor_atfork_prepare(osdk_processor_t *p);

@@ -157,10 +157,48 @@ static int init_sync(osdk_processor_t *p)
     return 0;
 }
 
+static osdk_processor_t *g_retired; /* stopped processors (guarded by osdk_g.lock) */
+
+/* Empties a queue, returning the records to their pools; returns how many. */
+static size_t drain_queue(osdk_queue_t *q)
+{
+    void *x;
+    size_t n = 0;
+    while ((x = osdk_queue_pop(q)) != NULL) {
+        osdk_release(&x, 1);
+        n++;
+    }
+    return n;
+}
+
 int osdk_processor_create(int signal, const osdk_batch_cfg_t *cfg, osdk_exporter_t *exp,
                           _Atomic uint64_t *dropped, osdk_processor_t **out)
 {
     int rc = OCELOT_ENOMEM;
+    for (osdk_processor_t **pp = &g_retired; *pp; pp = &(*pp)->retired_next) {
+        osdk_processor_t *p = *pp;
+        if (p->signal != signal || p->cfg.max_batch != cfg->max_batch ||
+            p->q.mask + 1 < cfg->max_queue || (p->q.mask + 1) / 2 >= cfg->max_queue)
+            continue;
+        *pp = p->retired_next;
+        osdk_count(dropped, drain_queue(&p->q)); /* raced into a stopped processor */
+        p->cfg = *cfg;
+        p->exp = exp;
+        p->dropped = dropped;
+        p->stop = 0;
+        p->stop_deadline = 0;
+        p->flush_req = p->flush_done = 0;
+        atomic_store(&p->abort_at, 0);
+        atomic_store(&p->wake_pending, 0);
+        p->retired_next = NULL;
+        if ((rc = start_thread(p)) != 0) {
+            p->retired_next = g_retired;
+            g_retired = p;
+            return rc;
+        }
+        *out = p;
+        return 0;
+    }
     osdk_processor_t *p = osdk_calloc(sizeof *p);
     *out = NULL;
     if (!p) return rc;
@@ -212,23 +250,16 @@ int osdk_processor_destroy(osdk_processor_t *p, uint64_t deadline)
     pthread_mutex_unlock(&p->mu);
     if (p->thread_started) pthread_join(p->thread, NULL);
     if (osdk_mono_ns() > deadline) rc = OCELOT_ETIMEDOUT;
+    p->thread_started = 0;
     /* anything left could not be exported in time */
-    void *x;
-    size_t left = 0;
-    while ((x = osdk_queue_pop(&p->q)) != NULL) {
-        osdk_release(&x, 1);
-        left++;
-    }
+    size_t left = drain_queue(&p->q);
     if (left) {
         osdk_count(p->dropped, left);
         rc = OCELOT_ETIMEDOUT;
     }
-    pthread_mutex_destroy(&p->mu);
-    pthread_cond_destroy(&p->cv);
-    pthread_cond_destroy(&p->done_cv);
-    osdk_queue_dispose(&p->q);
-    osdk_free(p->batch);
-    osdk_free(p);
+    /* keep the memory (and its mutex) valid for producers racing shutdown */
+    p->retired_next = g_retired;
+    g_retired = p;
     return rc;
 }
 
