@@ -65,6 +65,7 @@ struct ocelot_instrument {
     series_t *all;            /* all series (guarded by mu) */
     series_t *_Atomic overflow; /* overflow series or NULL */
     pthread_mutex_t mu;       /* inserts */
+    _Atomic int active;       /* 1 while it belongs to the running SDK */
 };
 
 struct ocelot_observer {
@@ -392,9 +393,14 @@ static inline int live(void)
     return atomic_load_explicit(&osdk_g.enabled, memory_order_relaxed) && g_m;
 }
 
+static inline int usable(ocelot_instrument_t *i)
+{
+    return i && live() && atomic_load_explicit(&i->active, memory_order_relaxed);
+}
+
 void ocelot_counter_add(ocelot_instrument_t *i, double v, const ocelot_attr_t *a, size_t n)
 {
-    if (OSDK_UNLIKELY(!i || !live()) || (n && !a)) return;
+    if (OSDK_UNLIKELY(!usable(i)) || (n && !a)) return;
     if (i->kind != OCELOT_COUNTER && i->kind != OCELOT_UPDOWN_COUNTER) return;
     series_t *s = lookup(i, a, n);
     if (s) record(i, s, v);
@@ -402,21 +408,21 @@ void ocelot_counter_add(ocelot_instrument_t *i, double v, const ocelot_attr_t *a
 
 void ocelot_histogram_record(ocelot_instrument_t *i, double v, const ocelot_attr_t *a, size_t n)
 {
-    if (OSDK_UNLIKELY(!i || !live()) || (n && !a) || i->kind != OCELOT_HISTOGRAM) return;
+    if (OSDK_UNLIKELY(!usable(i)) || (n && !a) || i->kind != OCELOT_HISTOGRAM) return;
     series_t *s = lookup(i, a, n);
     if (s) record(i, s, v);
 }
 
 void ocelot_gauge_set(ocelot_instrument_t *i, double v, const ocelot_attr_t *a, size_t n)
 {
-    if (OSDK_UNLIKELY(!i || !live()) || (n && !a) || i->kind != OCELOT_GAUGE) return;
+    if (OSDK_UNLIKELY(!usable(i)) || (n && !a) || i->kind != OCELOT_GAUGE) return;
     series_t *s = lookup(i, a, n);
     if (s) record(i, s, v);
 }
 
 ocelot_series_t *ocelot_instrument_bind(ocelot_instrument_t *i, const ocelot_attr_t *a, size_t n)
 {
-    if (!i || !live() || (n && !a)) return NULL;
+    if (!usable(i) || (n && !a)) return NULL;
     if (i->kind > OCELOT_GAUGE) return NULL;
     return (ocelot_series_t *)lookup(i, a, n);
 }
@@ -466,6 +472,27 @@ static int valid_name(const char *n)
     return i <= 255;
 }
 
+/* Instruments outlive shutdown (their handles stay valid); their series
+ * are freed and they wait here until created again. */
+static ocelot_instrument_t *g_kept;
+static pthread_mutex_t g_kept_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void inst_reset(ocelot_instrument_t *in)
+{
+    atomic_store(&in->active, 0);
+    series_t *s = in->all;
+    while (s) {
+        series_t *nx = s->next_all;
+        series_free(s);
+        s = nx;
+    }
+    in->all = NULL;
+    in->n_series = 0;
+    atomic_store(&in->overflow, NULL);
+    for (size_t i = 0; i <= in->mask; i++)
+        atomic_store_explicit(&in->table[i], NULL, memory_order_relaxed);
+}
+
 static void inst_free(ocelot_instrument_t *in)
 {
     series_t *s = in->all;
@@ -507,7 +534,23 @@ int ocelot_instrument_create(ocelot_meter_t *m, ocelot_instrument_kind_t kind, c
             return 0;
         }
     int rc = OCELOT_ENOMEM;
-    ocelot_instrument_t *in = osdk_calloc(sizeof *in);
+    ocelot_instrument_t *in;
+    pthread_mutex_lock(&g_kept_lock);
+    for (ocelot_instrument_t **pp = &g_kept; *pp; pp = &(*pp)->next)
+        if ((*pp)->meter == (osdk_scope_t *)m && (*pp)->kind == kind &&
+            !strcasecmp((*pp)->name, name)) {
+            in = *pp;
+            *pp = in->next;
+            pthread_mutex_unlock(&g_kept_lock);
+            in->next = ms->insts;
+            ms->insts = in;
+            atomic_store(&in->active, 1);
+            *out = in;
+            rc = 0;
+            goto done;
+        }
+    pthread_mutex_unlock(&g_kept_lock);
+    in = osdk_calloc(sizeof *in);
     if (!in) goto done;
     pthread_mutex_init(&in->mu, NULL);
     in->meter = (osdk_scope_t *)m;
@@ -534,6 +577,7 @@ int ocelot_instrument_create(ocelot_meter_t *m, ocelot_instrument_kind_t kind, c
     memcpy(in->bounds, bs, in->nb * sizeof(double));
     in->next = ms->insts;
     ms->insts = in;
+    atomic_store(&in->active, 1);
     *out = in;
     rc = 0;
 done:
@@ -861,11 +905,15 @@ void osdk_metrics_stop(uint64_t deadline)
     if (ms->started) pthread_join(ms->thread, NULL);
     g_m = NULL;
     ocelot_instrument_t *in = ms->insts;
+    pthread_mutex_lock(&g_kept_lock);
     while (in) {
         ocelot_instrument_t *nx = in->next;
-        inst_free(in);
+        inst_reset(in);
+        in->next = g_kept;
+        g_kept = in;
         in = nx;
     }
+    pthread_mutex_unlock(&g_kept_lock);
     osdk_exporter_destroy(ms->exp);
     pbw_free(&ms->body);
     pthread_mutex_destroy(&ms->mu);

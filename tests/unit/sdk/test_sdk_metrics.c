@@ -238,6 +238,29 @@ static void delta(void **st)
     assert_int_equal(ocelot_shutdown(2000), 0);
 }
 
+static void handles_survive_reinit(void **st)
+{
+    (void)st;
+    init_metrics();
+    ocelot_meter_t *m = ocelot_meter_get("reinit.meter", NULL, NULL);
+    ocelot_instrument_t *c, *c2;
+    assert_int_equal(ocelot_instrument_create(m, OCELOT_COUNTER, "re.count", NULL, &c), 0);
+    ocelot_counter_add(c, 5, NULL, 0);
+    assert_int_equal(ocelot_shutdown(2000), 0);
+    ocelot_counter_add(c, 1, NULL, 0); /* after shutdown: a harmless no-op */
+    init_metrics();
+    ocelot_counter_add(c, 1, NULL, 0); /* not created in this run yet: no-op */
+    m = ocelot_meter_get("reinit.meter", NULL, NULL);
+    assert_int_equal(ocelot_instrument_create(m, OCELOT_COUNTER, "re.count", NULL, &c2), 0);
+    assert_ptr_equal(c, c2);
+    ocelot_counter_add(c, 2, NULL, 0);
+    assert_int_equal(ocelot_metrics_flush(5000), 0);
+    view_t sum = pb_sub(find_metric("re.count"), 7);
+    assert_int_equal(pb_fields(sum, 1, NULL, NULL, 0), 1);
+    assert_true(as_double(pb_num(pb_sub(sum, 1), 4)) == 2.0); /* fresh series */
+    assert_int_equal(ocelot_shutdown(2000), 0);
+}
+
 static int teardown(void **st)
 {
     (void)st;
@@ -251,6 +274,7 @@ int main(void)
         cmocka_unit_test_teardown(instruments, teardown),
         cmocka_unit_test_teardown(observable_and_cap, teardown),
         cmocka_unit_test_teardown(delta, teardown),
+        cmocka_unit_test_teardown(handles_survive_reinit, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
