@@ -156,8 +156,7 @@ static void scope_json(FILE *f, const osdk_scope_t *sc)
     fputs(",\"scope\":", f);
     osdk_json_str(f, sc->name, strlen(sc->name));
     fputs(",\"service.name\":", f);
-    const char *svc = osdk_g.cfg.service_name ? osdk_g.cfg.service_name : "";
-    osdk_json_str(f, svc, strlen(svc));
+    osdk_json_str(f, osdk_g.service_name, strlen(osdk_g.service_name));
 }
 
 void osdk_console_spans(FILE *f, void **spans, size_t n)

@@ -291,6 +291,7 @@ typedef struct osdk_global {
     osdk_config_t cfg;          /* configuration of this run */
     ocelot_options_t opts;      /* copy of the init options */
     pbw_buf_t resource_pb;      /* encoded Resource message body */
+    char service_name[256];     /* resolved service.name (console output) */
     struct osdk_processor *proc[3]; /* batch processors by signal (metrics unused) */
     void *metrics;              /* metrics state (metrics.c) */
     pthread_mutex_t lock;       /* init/shutdown/tracer table */

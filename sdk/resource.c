@@ -61,6 +61,13 @@ int osdk_resource_build(pbw_buf_t *out, const osdk_config_t *c, const ocelot_opt
     }
     pbw_reset(out);
     osdk_attrs_encode(out, 1, r.l.v, r.l.n, &r.a);
+    for (uint32_t i = 0; i < r.l.n; i++) {
+        const osdk_attr_t *d = &r.l.v[i];
+        if (d->type == OCELOT_ATTR_STRING && d->key_len == 12 &&
+            !memcmp(r.a.p + d->key_off, "service.name", 12))
+            snprintf(osdk_g.service_name, sizeof osdk_g.service_name, "%.*s", (int)d->n,
+                     r.a.p + d->u.off);
+    }
     int rc = r.rc ? r.rc : out->err ? OCELOT_ENOMEM : 0;
     osdk_attrs_dispose(&r.l);
     osdk_arena_dispose(&r.a);

@@ -408,6 +408,68 @@ static void fork_child_fresh(void **st)
     assert_int_equal(ocelot_shutdown(2000), 0);
 }
 
+static void console_exporter(void **st)
+{
+    (void)st;
+    char path[] = "/tmp/ocelot-console-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    fflush(stdout);
+    int saved = dup(1);
+    dup2(fd, 1);
+    ocelot_options_t o = {.service_name = "console-svc", .traces_exporter = OCELOT_EXPORTER_CONSOLE,
+                          .logs_exporter = OCELOT_EXPORTER_CONSOLE,
+                          .metrics_exporter = OCELOT_EXPORTER_NONE, .no_env = 1};
+    assert_int_equal(ocelot_init(&o), 0);
+    ocelot_tracer_t *t = ocelot_tracer_get("console", NULL, NULL);
+    ocelot_span_t *s = ocelot_span_start(t, "quote\"span", NULL);
+    ocelot_span_set_int(s, "n", 7);
+    ocelot_span_t *prev = ocelot_span_attach(s);
+    ocelot_log_record_t r = {.severity = OCELOT_SEV_ERROR, .body = "line\nbreak",
+                             .event_name = "app.failure"};
+    ocelot_log_emit(ocelot_logger_get("console", NULL, NULL), &r);
+    ocelot_span_detach(prev);
+    ocelot_span_context_t c;
+    ocelot_span_get_context(s, &c);
+    ocelot_span_end(s, 0);
+    ocelot_force_flush(2000);
+    ocelot_shutdown(2000);
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    char buf[8192];
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    close(fd);
+    unlink(path);
+    assert_true(n > 0);
+    buf[n] = 0;
+    char tid[33], sid[17];
+    for (int i = 0; i < 16; i++)
+        sprintf(tid + 2 * i, "%02x", c.trace_id[i]);
+    for (int i = 0; i < 8; i++)
+        sprintf(sid + 2 * i, "%02x", c.span_id[i]);
+    /* two lines, each one JSON object; escaping; ids on both */
+    char *nl = strchr(buf, '\n');
+    assert_non_null(nl);
+    assert_non_null(strchr(nl + 1, '\n'));
+    char *span = strstr(buf, "{\"type\":\"span\"");
+    char *log = strstr(buf, "{\"type\":\"log\"");
+    assert_non_null(span);
+    assert_non_null(log);
+    assert_non_null(strstr(span, "\"name\":\"quote\\\"span\""));
+    assert_non_null(strstr(span, "\"attributes\":{\"n\":7}"));
+    assert_non_null(strstr(log, "\"body\":\"line\\nbreak\""));
+    assert_non_null(strstr(log, "\"event_name\":\"app.failure\""));
+    assert_non_null(strstr(log, "\"severity_text\":\"ERROR\""));
+    char want[80];
+    snprintf(want, sizeof want, "\"trace_id\":\"%s\"", tid);
+    assert_non_null(strstr(span, want));
+    assert_non_null(strstr(log, want));
+    snprintf(want, sizeof want, "\"span_id\":\"%s\"", sid);
+    assert_non_null(strstr(log, want));
+    assert_non_null(strstr(buf, "\"service.name\":\"console-svc\""));
+}
+
 static int teardown(void **st)
 {
     (void)st;
@@ -423,6 +485,7 @@ int main(void)
         cmocka_unit_test_teardown(span_fields, teardown), cmocka_unit_test_teardown(limits, teardown),     cmocka_unit_test_teardown(disabled, teardown),
         cmocka_unit_test_teardown(sampled_out, teardown), cmocka_unit_test_teardown(zero_alloc, teardown), cmocka_unit_test_teardown(storm, teardown),
         cmocka_unit_test_teardown(fork_child_fresh, teardown),
+        cmocka_unit_test_teardown(console_exporter, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
