@@ -38,7 +38,7 @@ static OSDK_TLS int tl_registered;
 static pthread_key_t g_key;
 static pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
 
-static void spill(int pool, osdk_rec_t **v, size_t n)
+static __attribute__((noinline)) void spill(int pool, osdk_rec_t **v, size_t n)
 {
     if (!n) return;
     pool_t *p = &g_pools[pool];
@@ -73,7 +73,7 @@ static void init_slot(int pool, osdk_rec_t *r)
     r->pool_id = (uint32_t)pool;
 }
 
-static osdk_rec_t *refill(int pool)
+static __attribute__((noinline)) osdk_rec_t *refill(int pool)
 {
     tcache_t *c = &tl_cache[pool];
     pool_t *p = &g_pools[pool];

@@ -38,13 +38,24 @@ static void seed_rng(void)
     tl_rng_gen = atomic_load_explicit(&g_fork_gen, memory_order_relaxed);
 }
 
-uint64_t osdk_rand64(void)
+/* One wyrand step on the thread's state (caller checked the seeding). */
+static inline uint64_t rand_step(void)
+{
+    uint64_t s = tl_rng += 0xa0761d6478bd642full;
+    __uint128_t m = (__uint128_t)s * (s ^ 0xe7037ed1a0b428dbull);
+    return (uint64_t)(m >> 64) ^ (uint64_t)m;
+}
+
+static inline void rand_check(void)
 {
     if (OSDK_UNLIKELY(tl_rng_gen != atomic_load_explicit(&g_fork_gen, memory_order_relaxed)))
         seed_rng();
-    tl_rng += 0xa0761d6478bd642full;
-    __uint128_t m = (__uint128_t)tl_rng * (tl_rng ^ 0xe7037ed1a0b428dbull);
-    return (uint64_t)(m >> 64) ^ (uint64_t)m;
+}
+
+uint64_t osdk_rand64(void)
+{
+    rand_check();
+    return rand_step();
 }
 
 void osdk_trace_atfork_child(void);
@@ -112,10 +123,8 @@ int osdk_ratio_sample(double ratio, const uint8_t trace_id[16])
 
 /* Returns 1 to record and sample. has_parent/parent_sampled/parent_remote
  * describe the parent context. */
-int osdk_sample(int sampler, double ratio, int has_parent, int parent_sampled, int parent_remote,
-                const uint8_t trace_id[16]);
-int osdk_sample(int sampler, double ratio, int has_parent, int parent_sampled, int parent_remote,
-                const uint8_t trace_id[16])
+static inline int sample(int sampler, double ratio, int has_parent, int parent_sampled,
+                         int parent_remote, const uint8_t trace_id[16])
 {
     (void)parent_remote; /* the default delegates are the same for remote and local parents */
     switch (sampler) {
@@ -133,6 +142,14 @@ int osdk_sample(int sampler, double ratio, int has_parent, int parent_sampled, i
         return osdk_ratio_sample(ratio, trace_id);
     }
     return 1;
+}
+
+int osdk_sample(int sampler, double ratio, int has_parent, int parent_sampled, int parent_remote,
+                const uint8_t trace_id[16]);
+int osdk_sample(int sampler, double ratio, int has_parent, int parent_sampled, int parent_remote,
+                const uint8_t trace_id[16])
+{
+    return sample(sampler, ratio, has_parent, parent_sampled, parent_remote, trace_id);
 }
 
 /* ---- scopes ---- */
@@ -285,9 +302,10 @@ static __attribute__((noinline)) ocelot_span_t *span_start(ocelot_tracer_t *t, c
         s->parent_remote = (uint8_t)premote;
     } else {
         uint64_t hi, lo;
+        rand_check();
         do {
-            hi = osdk_rand64();
-            lo = osdk_rand64();
+            hi = rand_step();
+            lo = rand_step();
         } while (OSDK_UNLIKELY((hi | lo) == 0));
         put64be(s->trace_id, hi);
         put64be(s->trace_id + 8, lo);
@@ -296,14 +314,15 @@ static __attribute__((noinline)) ocelot_span_t *span_start(ocelot_tracer_t *t, c
         s->parent_remote = 0;
     }
     uint64_t sid;
+    rand_check();
     do
-        sid = osdk_rand64();
+        sid = rand_step();
     while (OSDK_UNLIKELY(sid == 0));
     put64be(s->span_id, sid);
     s->scope = (osdk_scope_t *)t;
     if (OSDK_UNLIKELY(ptsn)) put_ts(s, pts, ptsn);
 
-    int sampled = osdk_sample(osdk_g.cfg.sampler, osdk_g.cfg.sampler_arg, ptid != NULL,
+    int sampled = sample(osdk_g.cfg.sampler, osdk_g.cfg.sampler_arg, ptid != NULL,
                               pflags & OCELOT_FLAG_SAMPLED, premote, s->trace_id);
     if (!sampled) {
         s->state = OSDK_SPAN_NONREC;
