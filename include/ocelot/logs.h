@@ -45,6 +45,7 @@ typedef struct ocelot_log_record {
     const ocelot_attr_t *attrs;       /* attributes */
     size_t n_attrs;                   /* count of attrs */
     const ocelot_span_context_t *ctx; /* NULL = this thread's current span */
+    void *reserved[4];                /* future fields; must be zero */
 } ocelot_log_record_t;
 
 /* Logger of the global logger provider; a no-op logger when disabled

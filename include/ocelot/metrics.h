@@ -62,6 +62,7 @@ typedef struct ocelot_instrument_options {
     uint32_t cardinality_limit;    /* 0 = 2000 */
     ocelot_observe_fn callback;    /* required for observable kinds */
     void *callback_ud;             /* passed to callback */
+    void *reserved[4];             /* future options; must be zero */
 } ocelot_instrument_options_t;
 
 /* Meter of the global meter provider (same rules as ocelot_tracer_get).

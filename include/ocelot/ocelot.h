@@ -14,6 +14,9 @@
  *    ownership of everything it passes.
  *  - With OTEL_SDK_DISABLED=true (or opts.disabled) every call is a cheap
  *    no-op.
+ *  - ABI: option and record structs end in reserved fields that callers
+ *    zero (designated initialisers do), so later versions can add fields
+ *    without breaking programs built against this header.
  *
  * Include this header (it includes trace.h, propagation.h, metrics.h and
  * logs.h) and link with `pkg-config --libs ocelot`.
@@ -144,6 +147,7 @@ typedef struct ocelot_options {
     ocelot_export_fn export_cb;             /* for OCELOT_EXPORTER_CALLBACK */
     void *export_cb_ud;                     /* passed to export_cb */
     int no_env;                             /* 1 = ignore OTEL_* variables (tests) */
+    void *reserved[8];                      /* future options; must be zero */
 } ocelot_options_t;
 
 /* Starts the SDK: reads the environment, builds the resource, starts the
@@ -183,6 +187,7 @@ typedef struct ocelot_stats {
     uint64_t metric_export_failures; /* metric export requests that failed */
     uint64_t metric_overflows;     /* measurements folded into overflow series */
     uint64_t export_retries;       /* retried requests, all signals */
+    uint64_t reserved[16];         /* future counters (zero) */
 } ocelot_stats_t;
 
 /* Fills *out (any time, also before init: zeros). */

@@ -79,6 +79,7 @@ typedef struct ocelot_span_options {
     size_t n_attrs;                      /* count of attrs */
     const ocelot_link_t *links;          /* initial links */
     size_t n_links;                      /* count of links */
+    void *reserved[4];                   /* future options; must be zero */
 } ocelot_span_options_t;
 
 /* Returns the tracer for (name, version, schema_url) of the global tracer
