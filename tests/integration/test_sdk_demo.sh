@@ -14,7 +14,7 @@ DEMO="$BUILD/ocelot-demo"
 ocl_start
 export OTEL_EXPORTER_OTLP_ENDPOINT="http://$OCL_HTTP" OTEL_BSP_SCHEDULE_DELAY=100 OTEL_BLRP_SCHEDULE_DELAY=100
 PIDS=()
-cleanup_demo() { for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done; }
+cleanup_demo() { for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; }
 trap 'cleanup_demo; ocl_cleanup' EXIT
 
 wait_listen() { # log file -> prints host:port

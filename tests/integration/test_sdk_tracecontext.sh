@@ -29,7 +29,7 @@ print("listening on 127.0.0.1:%d" % s.server_address[1], flush=True)
 s.serve_forever()
 PY
 PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done; ocl_cleanup' EXIT
+trap 'for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; ocl_cleanup' EXIT
 wait_listen() {
 	for _ in $(seq 100); do
 		grep -q '^listening on ' "$1" 2>/dev/null && { sed -n 's/^listening on //p' "$1" | head -1; return 0; }
