@@ -213,6 +213,19 @@ static int load_exporter(env_t *e, int sig)
             bad(e, name, v, "expected gzip or none");
     }
 
+    /* TLS files (https endpoints) */
+    static const char *const tls_var[3] = {"CERTIFICATE", "CLIENT_KEY", "CLIENT_CERTIFICATE"};
+    char **tls_dst[3] = {&x->certificate, &x->client_key, &x->client_certificate};
+    for (int k = 0; k < 3; k++) {
+        snprintf(name, sizeof name, "OTEL_EXPORTER_OTLP_%s_%s", SIG_UP[sig], tls_var[k]);
+        v = get(e, name);
+        if (!v) {
+            snprintf(name, sizeof name, "OTEL_EXPORTER_OTLP_%s", tls_var[k]);
+            v = get(e, name);
+        }
+        if (v && set_str(tls_dst[k], v)) return OCELOT_ENOMEM;
+    }
+
     /* timeout */
     snprintf(name, sizeof name, "OTEL_EXPORTER_OTLP_%s_TIMEOUT", SIG_UP[sig]);
     e->quiet = 0;
@@ -396,6 +409,9 @@ void osdk_config_dispose(osdk_config_t *c)
     for (int i = 0; i < 3; i++) {
         osdk_free(c->exp[i].endpoint);
         osdk_free(c->exp[i].headers);
+        osdk_free(c->exp[i].certificate);
+        osdk_free(c->exp[i].client_key);
+        osdk_free(c->exp[i].client_certificate);
     }
     memset(c, 0, sizeof *c);
 }

@@ -72,6 +72,9 @@ typedef struct osdk_export_cfg {
     char *headers;               /* "k=v,k2=v2" percent-decoded later (owned) or NULL */
     int gzip;                    /* 1 = Content-Encoding: gzip */
     uint32_t timeout_ms;         /* per request (OTEL_EXPORTER_OTLP_*_TIMEOUT) */
+    char *certificate;           /* CA bundle file for https (owned) or NULL */
+    char *client_key;            /* client private key file (mTLS, owned) or NULL */
+    char *client_certificate;    /* client certificate file (mTLS, owned) or NULL */
 } osdk_export_cfg_t;
 
 /* Batch processor settings (OTEL_BSP_* / OTEL_BLRP_*). */

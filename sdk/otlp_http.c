@@ -195,6 +195,9 @@ void *osdk_http_create(const osdk_export_cfg_t *cfg, int signal)
     curl_easy_setopt(e, CURLOPT_HEADERDATA, h);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)h->timeout_ms);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (cfg->certificate) curl_easy_setopt(e, CURLOPT_CAINFO, cfg->certificate);
+    if (cfg->client_certificate) curl_easy_setopt(e, CURLOPT_SSLCERT, cfg->client_certificate);
+    if (cfg->client_key) curl_easy_setopt(e, CURLOPT_SSLKEY, cfg->client_key);
     return h;
 fail:
     osdk_http_destroy(h);

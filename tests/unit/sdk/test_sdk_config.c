@@ -85,6 +85,10 @@ static void valid_values(void **st)
         "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "5",
         "OTEL_SPAN_EVENT_COUNT_LIMIT", "3",
         "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "delta",
+        "OTEL_EXPORTER_OTLP_CERTIFICATE", "/etc/ca.pem",
+        "OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE", "/etc/logs-ca.pem",
+        "OTEL_EXPORTER_OTLP_CLIENT_KEY", "/etc/key.pem",
+        "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", "/etc/cert.pem",
         NULL};
     osdk_config_t c;
     load(&c, env);
@@ -114,6 +118,11 @@ static void valid_values(void **st)
     assert_int_equal(c.span_limits.value_len, 5);
     assert_int_equal(c.span_limits.event_count, 3);
     assert_int_equal(c.metric_delta, 1);
+    assert_string_equal(c.exp[0].certificate, "/etc/ca.pem");
+    assert_string_equal(c.exp[2].certificate, "/etc/logs-ca.pem");
+    assert_string_equal(c.exp[1].client_key, "/etc/key.pem");
+    assert_string_equal(c.exp[0].client_certificate, "/etc/cert.pem");
+    assert_null(c.exp[1].client_certificate);
     osdk_config_dispose(&c);
 
     static const char *const env2[] = {"OTEL_EXPORTER_OTLP_ENDPOINT", "http://h:1",
