@@ -135,6 +135,29 @@ static void tracestate_table(void **st)
     assert_int_equal(ocelot_tracestate_validate(v, 258), 1);
     v[258] = 'x';
     assert_int_equal(ocelot_tracestate_validate(v, 259), OCELOT_EINVAL);
+    /* every allowed character: key [a-z0-9_-*\/] (also as tenant@system),
+     * value 0x20-0x7e except ',' and '=' (a leading space is allowed) */
+    char all[400];
+    size_t o2 = 0;
+    for (int ch = 'a'; ch <= 'z'; ch++)
+        all[o2++] = (char)ch;
+    memcpy(all + o2, "0123456789_-*/", 14);
+    o2 += 14;
+    size_t keylen = o2;
+    all[o2++] = '=';
+    for (int ch = 0x20; ch <= 0x7e; ch++)
+        if (ch != ',' && ch != '=') all[o2++] = (char)ch;
+    assert_int_equal(ocelot_tracestate_validate(all, o2), 1);
+    char allv[400];
+    memcpy(allv, all, keylen);
+    memcpy(allv + keylen, "@a-z0-9_-*/", 11);
+    memcpy(allv + keylen + 11, all + keylen, o2 - keylen);
+    assert_int_equal(ocelot_tracestate_validate(allv, o2 + 11), 1);
+    assert_int_equal(ocelot_tracestate_validate("foo=,bar=3", 10), OCELOT_EINVAL);
+    assert_int_equal(ocelot_tracestate_validate("foo@@bar=1", 10), OCELOT_EINVAL);
+    assert_int_equal(ocelot_tracestate_validate("foo@bar@baz=1", 13), OCELOT_EINVAL);
+    assert_int_equal(ocelot_tracestate_validate("foo=1 \t , \t bar=2", 17), 2);
+    assert_int_equal(ocelot_tracestate_validate("foo=1,", 6), 1); /* joined with an empty header */
     /* tenant 241 ok, 242 not */
     char mt[300];
     memset(mt, 't', 242);
