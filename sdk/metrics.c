@@ -66,7 +66,18 @@ struct ocelot_instrument {
     series_t *_Atomic overflow; /* overflow series or NULL */
     pthread_mutex_t mu;       /* inserts */
     _Atomic int active;       /* 1 while it belongs to the running SDK */
+    _Atomic uint32_t gen;     /* bumped when the series are freed (shutdown) */
 };
+
+/* Per-thread memo of the last series found per instrument slot: a call
+ * with the same attribute set as the previous one on this thread skips the
+ * hash and the probe (the full equality check still runs). */
+typedef struct mcache {
+    struct ocelot_instrument *in; /* instrument */
+    struct series *s;             /* its series last used on this thread */
+    uint32_t gen;                 /* in->gen when cached (stale after shutdown) */
+} mcache_t;
+static OSDK_TLS mcache_t tl_mcache[8];
 
 struct ocelot_observer {
     ocelot_instrument_t *inst; /* instrument being observed */
@@ -284,12 +295,20 @@ static series_t *lookup(ocelot_instrument_t *in, const ocelot_attr_t *a, size_t 
         pa[k].klen = strlen(a[k].key);
         pa[k].vlen = a[k].type == OCELOT_ATTR_STRING ? str_len(&a[k]) : 0;
     }
+    mcache_t *mc = &tl_mcache[((uintptr_t)in >> 6) & 7];
+    uint32_t gen = atomic_load_explicit(&in->gen, memory_order_acquire);
+    if (mc->in == in && mc->gen == gen && set_eq(mc->s, pa, n)) return mc->s;
     uint64_t h = set_hash(pa, n);
     size_t i = (size_t)h & in->mask;
     for (size_t probes = 0; probes <= in->mask; probes++, i = (i + 1) & in->mask) {
         series_t *s = atomic_load_explicit(&in->table[i], memory_order_acquire);
         if (!s) break;
-        if (s->hash == h && set_eq(s, pa, n)) return s;
+        if (s->hash == h && set_eq(s, pa, n)) {
+            mc->in = in;
+            mc->s = s;
+            mc->gen = gen;
+            return s;
+        }
     }
     /* slow path: insert under the lock */
     for (size_t k = 0; k < n; k++)
@@ -480,6 +499,7 @@ static pthread_mutex_t g_kept_lock = PTHREAD_MUTEX_INITIALIZER;
 static void inst_reset(ocelot_instrument_t *in)
 {
     atomic_store(&in->active, 0);
+    atomic_fetch_add(&in->gen, 1);
     series_t *s = in->all;
     while (s) {
         series_t *nx = s->next_all;
