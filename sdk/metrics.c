@@ -40,7 +40,6 @@ typedef struct series {
     osdk_attrs_t attrs;       /* copied attributes */
     osdk_arena_t arena;       /* their bytes */
     _Atomic uint64_t value;   /* sum / last value (double bits) */
-    _Atomic uint64_t count;   /* histogram count */
     _Atomic uint64_t min, max; /* histogram min/max (double bits) */
     _Atomic uint64_t *buckets; /* histogram bucket counts (nb + 1) */
     _Atomic int touched;      /* recorded since the last delta collection */
@@ -393,8 +392,7 @@ static void record(ocelot_instrument_t *in, series_t *s, double v)
         size_t b = 0;
         while (b < in->nb && v > in->bounds[b]) /* buckets are (prev, bound] */
             b++;
-        atomic_fetch_add_explicit(&s->buckets[b], 1, memory_order_relaxed);
-        atomic_fetch_add_explicit(&s->count, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&s->buckets[b], 1, memory_order_relaxed); /* count = sum */
         atomic_add_double(&s->value, v);
         atomic_min_max(&s->min, v, 1);
         atomic_min_max(&s->max, v, 0);
@@ -640,8 +638,9 @@ static void enc_hist_dp(pbw_buf_t *b, const ocelot_instrument_t *in, series_t *s
     for (size_t i = 0; i <= in->nb; i++)
         counts[i] = reset ? atomic_exchange_explicit(&s->buckets[i], 0, memory_order_relaxed)
                           : atomic_load_explicit(&s->buckets[i], memory_order_relaxed);
-    uint64_t count = reset ? atomic_exchange_explicit(&s->count, 0, memory_order_relaxed)
-                           : atomic_load_explicit(&s->count, memory_order_relaxed);
+    uint64_t count = 0;
+    for (size_t i = 0; i <= in->nb; i++)
+        count += counts[i];
     double sum = load_d(&s->value, reset);
     double inf = INFINITY, ninf = -INFINITY;
     uint64_t xi, xn;
