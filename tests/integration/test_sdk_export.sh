@@ -4,7 +4,7 @@
 # (shared library), exports a trace and a log record over OTLP/HTTP to a
 # running ocelot, and the trace read back from the Tempo API
 # (GET /api/traces/<id>) must equal what the program recorded, field by
-# field. Log and metric acceptance is checked through ocelot's
+# field, once plain and once gzip-compressed. Log and metric acceptance is checked through ocelot's
 # self-metrics (ocelot_receiver_accepted_total{signal=...}). The same program's
 # request bytes are decoded independently by `protoc --decode_raw`.
 . "$(dirname "$0")/lib/lib.sh"
@@ -97,11 +97,19 @@ check "child attr" "$(attr "$C" peer.service).stringValue" payments
 check "link trace" "($C).links[0].traceId" 0af7651916cd43dd8448eb211c80319c
 check "link span" "($C).links[0].spanId" b7ad6b7169203331
 
+# the same over gzip-compressed requests
+OUT2=$(OTEL_EXPORTER_OTLP_COMPRESSION=gzip OTEL_EXPORTER_OTLP_ENDPOINT="http://$OCL_HTTP" \
+	LD_LIBRARY_PATH=$LIBDIR timeout 30 "$OCL_TMP/prog") || fail "gzip run failed: $OUT2"
+TID2=$(jq -r .trace_id <<<"$OUT2")
+code=$(curl -s -o "$OCL_TMP/trace2.json" -w '%{http_code}' "http://$OCL_API/api/traces/$TID2")
+[ "$code" = 200 ] || fail "gzip: GET /api/traces/$TID2: $code"
+[ "$(jq '[.batches[].scopeSpans[].spans[]] | length' "$OCL_TMP/trace2.json")" = 2 ] || fail "gzip: want 2 spans"
+
 # logs and metrics accepted (read back through LogQL / PromQL is other issues' work)
 n=$(curl -s "http://$OCL_API/metrics" | awk '/^ocelot_receiver_accepted_total\{signal="logs",transport="http"\}/ {print $2}')
-[ "${n%.*}" = 1 ] || fail "ocelot_receiver_accepted_total{signal=logs,transport=http} = '$n', want 1"
+[ "${n%.*}" = 2 ] || fail "ocelot_receiver_accepted_total{signal=logs,transport=http} = '$n', want 2 (one per run)"
 n=$(curl -s "http://$OCL_API/metrics" | awk '/^ocelot_receiver_accepted_total\{signal="traces",transport="http"\}/ {print $2}')
-[ "${n%.*}" = 2 ] || fail "ocelot_receiver_accepted_total{signal=traces,transport=http} = '$n', want 2"
+[ "${n%.*}" = 4 ] || fail "ocelot_receiver_accepted_total{signal=traces,transport=http} = '$n', want 4 (two per run)"
 n=$(curl -s "http://$OCL_API/metrics" | awk '/^ocelot_receiver_accepted_total\{signal="metrics",transport="http"\}/ {print $2}')
 [ "${n%.*}" -ge 2 ] 2>/dev/null || fail "ocelot_receiver_accepted_total{signal=metrics,transport=http} = '$n', want >= 2"
 ocl_stop
