@@ -110,8 +110,8 @@ int main(void)
     printf("counter add, bound series:        %6.1f ns\n", best_ns(bound_counter));
     printf("histogram record, bound series:   %6.1f ns\n", best_ns(bound_hist));
     double t1 = tput(1), t4 = tput(4);
-    printf("counter add throughput: 1 thread %.0f/s, 4 threads %.0f/s (%.2fx; %ld CPUs online)\n", t1,
-           t4, t4 / t1, sysconf(_SC_NPROCESSORS_ONLN));
+    printf("counter add throughput: 1 thread %.0f/s, 4 threads %.0f/s (%.2fx; %ld CPUs online)\n",
+           t1, t4, t4 / t1, sysconf(_SC_NPROCESSORS_ONLN));
     ocelot_shutdown(1000);
     return 0;
 }

@@ -54,10 +54,9 @@ static void run_4attr(long n)
 {
     for (long i = 0; i < n; i++) {
         ocelot_span_t *s = ocelot_span_start(g_t, "GET /items", NULL);
-        ocelot_attr_t a[4] = {OCELOT_STR("http.route", "/items/{id}"),
-                              OCELOT_STR("http.request.method", "GET"),
-                              OCELOT_INT("http.response.status_code", 200),
-                              OCELOT_BOOL("cache.hit", 1)};
+        ocelot_attr_t a[4] = {
+            OCELOT_STR("http.route", "/items/{id}"), OCELOT_STR("http.request.method", "GET"),
+            OCELOT_INT("http.response.status_code", 200), OCELOT_BOOL("cache.hit", 1)};
         ocelot_span_set_attrs(s, a, 4);
         ocelot_span_end(s, 0);
     }
@@ -171,7 +170,8 @@ int main(void)
     printf("disabled SDK (start + 1 attribute + end): %6.1f ns/span\n", nd);
     ocelot_shutdown(2000);
 
-    printf("counter add / histogram record with 3 attributes: not measured (metrics instruments are "
-           "not implemented yet)\n");
+    printf(
+        "counter add / histogram record with 3 attributes: not measured (metrics instruments are "
+        "not implemented yet)\n");
     return 0;
 }

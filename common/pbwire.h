@@ -30,12 +30,12 @@ enum { PBW_VARINT = 0, PBW_I64 = 1, PBW_LEN = 2, PBW_I32 = 5 };
 typedef void *(*pbw_realloc_fn)(void *ud, void *p, size_t n);
 
 typedef struct pbw_buf {
-    uint8_t *p;            /* bytes; NULL until the first write */
-    size_t len;            /* bytes used */
-    size_t cap;            /* bytes allocated */
+    uint8_t *p;                /* bytes; NULL until the first write */
+    size_t len;                /* bytes used */
+    size_t cap;                /* bytes allocated */
     pbw_realloc_fn realloc_fn; /* grows p; NULL on failure */
-    void *ud;              /* passed to realloc_fn */
-    int err;               /* 1 after an allocation failure (sticky) */
+    void *ud;                  /* passed to realloc_fn */
+    int err;                   /* 1 after an allocation failure (sticky) */
 } pbw_buf_t;
 
 static inline void pbw_init(pbw_buf_t *b, pbw_realloc_fn fn, void *ud)

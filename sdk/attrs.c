@@ -143,8 +143,7 @@ static int store_value(osdk_attr_t *d, osdk_arena_t *a, const ocelot_attr_t *at,
             const char *s = sv[i] ? sv[i] : "";
             uint32_t len = (uint32_t)strlen(s);
             if (len > max_len) len = max_len;
-            if (osdk_arena_put(a, &len, 4) == UINT32_MAX ||
-                osdk_arena_put(a, s, len) == UINT32_MAX)
+            if (osdk_arena_put(a, &len, 4) == UINT32_MAX || osdk_arena_put(a, s, len) == UINT32_MAX)
                 return OCELOT_ENOMEM;
         }
         d->u.off = off;
@@ -277,11 +276,21 @@ void osdk_json_str(FILE *f, const char *s, size_t n)
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         switch (c) {
-        case '"': fputs("\\\"", f); break;
-        case '\\': fputs("\\\\", f); break;
-        case '\n': fputs("\\n", f); break;
-        case '\r': fputs("\\r", f); break;
-        case '\t': fputs("\\t", f); break;
+        case '"':
+            fputs("\\\"", f);
+            break;
+        case '\\':
+            fputs("\\\\", f);
+            break;
+        case '\n':
+            fputs("\\n", f);
+            break;
+        case '\r':
+            fputs("\\r", f);
+            break;
+        case '\t':
+            fputs("\\t", f);
+            break;
         default:
             if (c < 0x20)
                 fprintf(f, "\\u%04x", c);
@@ -310,10 +319,18 @@ void osdk_attrs_json(FILE *f, const osdk_attr_t *v, uint32_t n, const osdk_arena
         osdk_json_str(f, a->p + d->key_off, d->key_len);
         fputc(':', f);
         switch (d->type) {
-        case OCELOT_ATTR_STRING: osdk_json_str(f, base, d->n); break;
-        case OCELOT_ATTR_BOOL: fputs(d->u.i ? "true" : "false", f); break;
-        case OCELOT_ATTR_INT: fprintf(f, "%lld", (long long)d->u.i); break;
-        case OCELOT_ATTR_DOUBLE: json_double(f, d->u.d); break;
+        case OCELOT_ATTR_STRING:
+            osdk_json_str(f, base, d->n);
+            break;
+        case OCELOT_ATTR_BOOL:
+            fputs(d->u.i ? "true" : "false", f);
+            break;
+        case OCELOT_ATTR_INT:
+            fprintf(f, "%lld", (long long)d->u.i);
+            break;
+        case OCELOT_ATTR_DOUBLE:
+            json_double(f, d->u.d);
+            break;
         default: {
             size_t pos = 0;
             fputc('[', f);

@@ -160,8 +160,7 @@ static int load_exporter(env_t *e, int sig)
     snprintf(name, sizeof name, "OTEL_EXPORTER_OTLP_%s_PROTOCOL", SIG_UP[sig]);
     v = get(e, name);
     if (!v) v = get(e, strcpy(name, "OTEL_EXPORTER_OTLP_PROTOCOL")), e->quiet = sig > 0;
-    if (v && strcmp(v, "http/protobuf") != 0)
-        bad(e, name, v, "only http/protobuf is implemented");
+    if (v && strcmp(v, "http/protobuf") != 0) bad(e, name, v, "only http/protobuf is implemented");
     e->quiet = 0;
 
     /* endpoint */
@@ -176,7 +175,8 @@ static int load_exporter(env_t *e, int sig)
     } else {
         const char *base = get(e, "OTEL_EXPORTER_OTLP_ENDPOINT");
         if (base && !valid_url(base)) {
-            if (sig == 0) bad(e, "OTEL_EXPORTER_OTLP_ENDPOINT", base, "not an http:// or https:// URL");
+            if (sig == 0)
+                bad(e, "OTEL_EXPORTER_OTLP_ENDPOINT", base, "not an http:// or https:// URL");
             base = NULL;
         }
         if (!base) base = "http://localhost:4318";

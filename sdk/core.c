@@ -23,7 +23,8 @@
 osdk_global_t osdk_g = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
-static pthread_mutex_t g_plock = PTHREAD_MUTEX_INITIALIZER; /* guards osdk_g.proc for stats readers */
+static pthread_mutex_t g_plock =
+    PTHREAD_MUTEX_INITIALIZER; /* guards osdk_g.proc for stats readers */
 
 static const char *no_env(void *ud, const char *name)
 {
@@ -43,14 +44,22 @@ void osdk_metrics_atfork_parent(void);
 const char *ocelot_strerror(int err)
 {
     switch (err) {
-    case OCELOT_OK: return "success";
-    case OCELOT_EINVAL: return "invalid argument";
-    case OCELOT_ENOMEM: return "out of memory";
-    case OCELOT_ETIMEDOUT: return "deadline exceeded";
-    case OCELOT_ESTATE: return "wrong state (not initialised or already initialised)";
-    case OCELOT_EFULL: return "queue or limit full; item dropped";
-    case OCELOT_EIO: return "export failed";
-    case OCELOT_ENOTSUP: return "not supported";
+    case OCELOT_OK:
+        return "success";
+    case OCELOT_EINVAL:
+        return "invalid argument";
+    case OCELOT_ENOMEM:
+        return "out of memory";
+    case OCELOT_ETIMEDOUT:
+        return "deadline exceeded";
+    case OCELOT_ESTATE:
+        return "wrong state (not initialised or already initialised)";
+    case OCELOT_EFULL:
+        return "queue or limit full; item dropped";
+    case OCELOT_EIO:
+        return "export failed";
+    case OCELOT_ENOTSUP:
+        return "not supported";
     }
     return "unknown error";
 }
@@ -153,10 +162,10 @@ int ocelot_init(const ocelot_options_t *opts)
             rc = OCELOT_ENOMEM;
             goto fail;
         }
-        rc = osdk_processor_create(i, i == OCELOT_SIGNAL_LOGS ? &osdk_g.cfg.blrp : &osdk_g.cfg.bsp,
-                                   g_exp[i],
-                                   i == OCELOT_SIGNAL_LOGS ? &osdk_g.logs_dropped : &osdk_g.spans_dropped,
-                                   &osdk_g.proc[i]);
+        rc = osdk_processor_create(
+            i, i == OCELOT_SIGNAL_LOGS ? &osdk_g.cfg.blrp : &osdk_g.cfg.bsp, g_exp[i],
+            i == OCELOT_SIGNAL_LOGS ? &osdk_g.logs_dropped : &osdk_g.spans_dropped,
+            &osdk_g.proc[i]);
         if (rc) goto fail;
     }
     if ((rc = osdk_metrics_start()) != 0) goto fail;

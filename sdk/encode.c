@@ -161,8 +161,8 @@ static void scope_json(FILE *f, const osdk_scope_t *sc)
 
 void osdk_console_spans(FILE *f, void **spans, size_t n)
 {
-    static const char *const kinds[] = {"UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER",
-                                        "CONSUMER"};
+    static const char *const kinds[] = {"UNSPECIFIED", "INTERNAL", "SERVER",
+                                        "CLIENT",      "PRODUCER", "CONSUMER"};
     static const char *const codes[] = {"UNSET", "OK", "ERROR"};
     for (size_t i = 0; i < n; i++) {
         const ocelot_span_t *s = spans[i];
@@ -212,8 +212,9 @@ void osdk_console_logs(FILE *f, void **logs, size_t n)
     for (size_t i = 0; i < n; i++) {
         const osdk_log_t *l = logs[i];
         const osdk_arena_t *a = &l->arena;
-        fprintf(f, "{\"type\":\"log\",\"time_unix_nano\":%llu,\"observed_time_unix_nano\":%llu,"
-                   "\"severity_number\":%d",
+        fprintf(f,
+                "{\"type\":\"log\",\"time_unix_nano\":%llu,\"observed_time_unix_nano\":%llu,"
+                "\"severity_number\":%d",
                 (unsigned long long)l->time_ns, (unsigned long long)l->observed_ns, l->severity);
         if (l->sevtext_len) {
             fputs(",\"severity_text\":", f);

@@ -41,7 +41,7 @@ void *osdk_realloc(void *p, size_t n); /* NULL on failure; n == 0 frees */
 void *osdk_malloc(size_t n);
 void *osdk_calloc(size_t n);
 void osdk_free(void *p);
-char *osdk_strdup(const char *s); /* NULL for NULL or ENOMEM */
+char *osdk_strdup(const char *s);                    /* NULL for NULL or ENOMEM */
 void *osdk_pbw_realloc(void *ud, void *p, size_t n); /* for pbw_buf_t */
 
 /* ---- clocks ---- */
@@ -60,8 +60,14 @@ static inline uint64_t osdk_mono_ns(void)
 
 /* ---- configuration (config.c) ---- */
 
-enum { OSDK_SAMPLER_ALWAYS_ON = 1, OSDK_SAMPLER_ALWAYS_OFF, OSDK_SAMPLER_RATIO,
-       OSDK_SAMPLER_PB_ALWAYS_ON, OSDK_SAMPLER_PB_ALWAYS_OFF, OSDK_SAMPLER_PB_RATIO };
+enum {
+    OSDK_SAMPLER_ALWAYS_ON = 1,
+    OSDK_SAMPLER_ALWAYS_OFF,
+    OSDK_SAMPLER_RATIO,
+    OSDK_SAMPLER_PB_ALWAYS_ON,
+    OSDK_SAMPLER_PB_ALWAYS_OFF,
+    OSDK_SAMPLER_PB_RATIO
+};
 
 enum { OSDK_PROP_TRACECONTEXT = 1, OSDK_PROP_BAGGAGE = 2 };
 
@@ -79,39 +85,39 @@ typedef struct osdk_export_cfg {
 
 /* Batch processor settings (OTEL_BSP_* / OTEL_BLRP_*). */
 typedef struct osdk_batch_cfg {
-    uint32_t max_queue;    /* queue capacity (rounded up to a power of two) */
-    uint32_t max_batch;    /* records per export request */
-    uint32_t delay_ms;     /* schedule delay */
-    uint32_t timeout_ms;   /* export timeout (whole export incl. retries) */
+    uint32_t max_queue;  /* queue capacity (rounded up to a power of two) */
+    uint32_t max_batch;  /* records per export request */
+    uint32_t delay_ms;   /* schedule delay */
+    uint32_t timeout_ms; /* export timeout (whole export incl. retries) */
 } osdk_batch_cfg_t;
 
 /* Attribute limits. */
 typedef struct osdk_limits {
-    uint32_t attr_count;   /* attributes per span/log */
-    uint32_t value_len;    /* max string length (UINT32_MAX = none) */
-    uint32_t event_count;  /* events per span */
-    uint32_t link_count;   /* links per span */
+    uint32_t attr_count;       /* attributes per span/log */
+    uint32_t value_len;        /* max string length (UINT32_MAX = none) */
+    uint32_t event_count;      /* events per span */
+    uint32_t link_count;       /* links per span */
     uint32_t event_attr_count; /* attributes per event */
     uint32_t link_attr_count;  /* attributes per link */
 } osdk_limits_t;
 
 /* Everything the environment and options decide. */
 typedef struct osdk_config {
-    int disabled;               /* OTEL_SDK_DISABLED */
-    char *service_name;         /* owned; never NULL after load */
-    char *resource_attrs;       /* raw OTEL_RESOURCE_ATTRIBUTES (owned) or NULL */
-    int sampler;                /* OSDK_SAMPLER_* */
-    double sampler_arg;         /* ratio for *RATIO */
-    int propagators;            /* OSDK_PROP_* bits */
-    osdk_batch_cfg_t bsp;       /* spans */
-    osdk_batch_cfg_t blrp;      /* logs */
+    int disabled;                /* OTEL_SDK_DISABLED */
+    char *service_name;          /* owned; never NULL after load */
+    char *resource_attrs;        /* raw OTEL_RESOURCE_ATTRIBUTES (owned) or NULL */
+    int sampler;                 /* OSDK_SAMPLER_* */
+    double sampler_arg;          /* ratio for *RATIO */
+    int propagators;             /* OSDK_PROP_* bits */
+    osdk_batch_cfg_t bsp;        /* spans */
+    osdk_batch_cfg_t blrp;       /* logs */
     uint32_t metric_interval_ms; /* OTEL_METRIC_EXPORT_INTERVAL */
     uint32_t metric_timeout_ms;  /* OTEL_METRIC_EXPORT_TIMEOUT */
-    int metric_delta;           /* temporality preference delta */
-    osdk_export_cfg_t exp[3];   /* by ocelot_signal_t */
-    osdk_limits_t span_limits;  /* OTEL_SPAN_* / OTEL_ATTRIBUTE_* */
-    osdk_limits_t log_limits;   /* OTEL_LOGRECORD_* */
-    int n_warnings;             /* invalid values seen (each warned on stderr) */
+    int metric_delta;            /* temporality preference delta */
+    osdk_export_cfg_t exp[3];    /* by ocelot_signal_t */
+    osdk_limits_t span_limits;   /* OTEL_SPAN_* / OTEL_ATTRIBUTE_* */
+    osdk_limits_t log_limits;    /* OTEL_LOGRECORD_* */
+    int n_warnings;              /* invalid values seen (each warned on stderr) */
 } osdk_config_t;
 
 typedef const char *(*osdk_getenv_fn)(void *ud, const char *name);
@@ -132,31 +138,31 @@ void osdk_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* One stored attribute; strings live in the owner's arena. */
 typedef struct osdk_attr {
-    uint32_t key_off;  /* key bytes in the arena */
-    uint32_t key_len;  /* key length */
-    uint32_t type;     /* ocelot_attr_type_t */
-    uint32_t n;        /* string length, or array element count */
+    uint32_t key_off; /* key bytes in the arena */
+    uint32_t key_len; /* key length */
+    uint32_t type;    /* ocelot_attr_type_t */
+    uint32_t n;       /* string length, or array element count */
     union {
-        int64_t i;     /* INT, BOOL */
-        double d;      /* DOUBLE */
-        uint32_t off;  /* STRING / arrays: offset in the arena */
+        int64_t i;    /* INT, BOOL */
+        double d;     /* DOUBLE */
+        uint32_t off; /* STRING / arrays: offset in the arena */
     } u;
 } osdk_attr_t;
 
 /* Byte arena, inline first, heap when it grows (kept on reuse). */
 typedef struct osdk_arena {
-    char *p;        /* inl or heap */
-    uint32_t len;   /* bytes used */
-    uint32_t cap;   /* bytes available at p */
+    char *p;                     /* inl or heap */
+    uint32_t len;                /* bytes used */
+    uint32_t cap;                /* bytes available at p */
     char inl[OSDK_INLINE_ARENA]; /* first bytes */
 } osdk_arena_t;
 
 /* Attribute list, inline first. */
 typedef struct osdk_attrs {
-    osdk_attr_t *v;      /* inl or heap */
-    uint32_t n;          /* used */
-    uint32_t cap;        /* capacity at v */
-    uint32_t dropped;    /* over the count limit */
+    osdk_attr_t *v;                     /* inl or heap */
+    uint32_t n;                         /* used */
+    uint32_t cap;                       /* capacity at v */
+    uint32_t dropped;                   /* over the count limit */
     osdk_attr_t inl[OSDK_INLINE_ATTRS]; /* first entries */
 } osdk_attrs_t;
 
@@ -203,13 +209,13 @@ typedef struct osdk_cell {
 /* The indexes are kept 64+ bytes apart by padding (not _Alignas: the
  * struct lives in allocator memory with only malloc alignment). */
 typedef struct osdk_queue {
-    osdk_cell_t *cells;                   /* capacity cells */
-    size_t mask;                          /* capacity - 1 */
-    char pad0[64];                        /* separates enq from the fields above */
-    _Atomic size_t enq;                   /* next enqueue position (producers) */
-    char pad1[64];                        /* separates enq from deq */
-    _Atomic size_t deq;                   /* next dequeue position (consumer) */
-    char pad2[64];                        /* keeps deq's line private */
+    osdk_cell_t *cells; /* capacity cells */
+    size_t mask;        /* capacity - 1 */
+    char pad0[64];      /* separates enq from the fields above */
+    _Atomic size_t enq; /* next enqueue position (producers) */
+    char pad1[64];      /* separates enq from deq */
+    _Atomic size_t deq; /* next dequeue position (consumer) */
+    char pad2[64];      /* keeps deq's line private */
 } osdk_queue_t;
 
 int osdk_queue_init(osdk_queue_t *q, size_t min_cap); /* 0 or OCELOT_ENOMEM */
@@ -225,8 +231,8 @@ static inline size_t osdk_queue_push(osdk_queue_t *q, void *x)
         size_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
         intptr_t dif = (intptr_t)seq - (intptr_t)pos;
         if (dif == 0) {
-            if (atomic_compare_exchange_weak_explicit(&q->enq, &pos, pos + 1,
-                                                      memory_order_relaxed, memory_order_relaxed))
+            if (atomic_compare_exchange_weak_explicit(&q->enq, &pos, pos + 1, memory_order_relaxed,
+                                                      memory_order_relaxed))
                 break;
         } else if (dif < 0) {
             return 0;
@@ -288,16 +294,16 @@ void osdk_pool_atfork_child(void);
 struct osdk_processor;
 
 typedef struct osdk_global {
-    _Atomic int enabled;        /* 1 while initialised and not disabled (hot-path check) */
-    _Atomic uint32_t epoch;     /* bumped by init, shutdown and fork (child) */
-    int initialised;            /* ocelot_init succeeded and no shutdown since */
-    osdk_config_t cfg;          /* configuration of this run */
-    ocelot_options_t opts;      /* copy of the init options */
-    pbw_buf_t resource_pb;      /* encoded Resource message body */
-    char service_name[256];     /* resolved service.name (console output) */
+    _Atomic int enabled;            /* 1 while initialised and not disabled (hot-path check) */
+    _Atomic uint32_t epoch;         /* bumped by init, shutdown and fork (child) */
+    int initialised;                /* ocelot_init succeeded and no shutdown since */
+    osdk_config_t cfg;              /* configuration of this run */
+    ocelot_options_t opts;          /* copy of the init options */
+    pbw_buf_t resource_pb;          /* encoded Resource message body */
+    char service_name[256];         /* resolved service.name (console output) */
     struct osdk_processor *proc[3]; /* batch processors by signal (metrics unused) */
-    void *metrics;              /* metrics state (metrics.c) */
-    pthread_mutex_t lock;       /* init/shutdown/tracer table */
+    void *metrics;                  /* metrics state (metrics.c) */
+    pthread_mutex_t lock;           /* init/shutdown/tracer table */
     /* self-metrics */
     _Atomic uint64_t spans_started, spans_ended, spans_dropped, spans_exported, spans_rejected,
         span_export_failures, logs_emitted, logs_dropped, logs_exported, log_export_failures,
@@ -318,14 +324,15 @@ uint64_t osdk_rand64(void); /* per-thread wyrand, seeded from getrandom */
 
 /* An instrumentation scope; tracers, loggers and meters are all scopes. */
 typedef struct osdk_scope {
-    struct osdk_scope *next; /* list link in the global table */
-    int kind;                /* 0 tracer, 1 logger, 2 meter */
+    struct osdk_scope *next;           /* list link in the global table */
+    int kind;                          /* 0 tracer, 1 logger, 2 meter */
     char *name, *version, *schema_url; /* owned */
-    pbw_buf_t pb;            /* encoded InstrumentationScope body */
+    pbw_buf_t pb;                      /* encoded InstrumentationScope body */
 } osdk_scope_t;
 
 /* Finds or creates a scope (never freed until process exit). NULL on ENOMEM. */
-osdk_scope_t *osdk_scope_get(int kind, const char *name, const char *version, const char *schema_url);
+osdk_scope_t *osdk_scope_get(int kind, const char *name, const char *version,
+                             const char *schema_url);
 
 /* ---- batch processor (processor.c) ---- */
 
@@ -333,23 +340,23 @@ osdk_scope_t *osdk_scope_get(int kind, const char *name, const char *version, co
 typedef struct osdk_exporter osdk_exporter_t;
 
 typedef struct osdk_processor {
-    int signal;                 /* ocelot_signal_t */
-    osdk_batch_cfg_t cfg;       /* sizes and delays */
-    osdk_queue_t q;             /* records waiting */
-    osdk_exporter_t *exp;       /* where batches go */
-    pthread_t thread;           /* export thread */
-    int thread_started;         /* 1 when thread is joinable */
-    pthread_mutex_t mu;         /* guards the fields below */
-    pthread_cond_t cv;          /* wakes the thread */
-    pthread_cond_t done_cv;     /* signals flush completion */
-    _Atomic int wake_pending;   /* a producer already signalled */
-    int stop;                   /* shutdown requested */
-    uint64_t stop_deadline;     /* monotonic ns; drain until then */
-    uint64_t flush_req;         /* flush requests issued */
-    uint64_t flush_done;        /* flush requests completed */
-    _Atomic uint64_t abort_at;  /* monotonic ns past which exports abort (0 = none) */
-    _Atomic uint64_t *dropped;  /* counter for drops */
-    void **batch;               /* max_batch scratch pointers */
+    int signal;                          /* ocelot_signal_t */
+    osdk_batch_cfg_t cfg;                /* sizes and delays */
+    osdk_queue_t q;                      /* records waiting */
+    osdk_exporter_t *exp;                /* where batches go */
+    pthread_t thread;                    /* export thread */
+    int thread_started;                  /* 1 when thread is joinable */
+    pthread_mutex_t mu;                  /* guards the fields below */
+    pthread_cond_t cv;                   /* wakes the thread */
+    pthread_cond_t done_cv;              /* signals flush completion */
+    _Atomic int wake_pending;            /* a producer already signalled */
+    int stop;                            /* shutdown requested */
+    uint64_t stop_deadline;              /* monotonic ns; drain until then */
+    uint64_t flush_req;                  /* flush requests issued */
+    uint64_t flush_done;                 /* flush requests completed */
+    _Atomic uint64_t abort_at;           /* monotonic ns past which exports abort (0 = none) */
+    _Atomic uint64_t *dropped;           /* counter for drops */
+    void **batch;                        /* max_batch scratch pointers */
     struct osdk_processor *retired_next; /* list of stopped processors kept for reuse */
 } osdk_processor_t;
 
@@ -381,10 +388,10 @@ static inline int osdk_processor_offer(osdk_processor_t *p, void *rec)
 /* ---- exporters (exporter.c, otlp_http.c, console.c) ---- */
 
 struct osdk_exporter {
-    int signal;                 /* ocelot_signal_t */
-    osdk_export_cfg_t cfg;      /* borrowed from osdk_g.cfg */
-    pbw_buf_t body;             /* reused encode buffer */
-    void *http;                 /* otlp_http state or NULL */
+    int signal;            /* ocelot_signal_t */
+    osdk_export_cfg_t cfg; /* borrowed from osdk_g.cfg */
+    pbw_buf_t body;        /* reused encode buffer */
+    void *http;            /* otlp_http state or NULL */
 };
 
 osdk_exporter_t *osdk_exporter_create(int signal, const osdk_export_cfg_t *cfg);

@@ -31,41 +31,41 @@
 #define DEFAULT_CARD 2000
 #define MAX_BOUNDS 64
 
-static const double DEFAULT_BOUNDS[] = {0,   5,    10,   25,   50,   75,   100,  250,
+static const double DEFAULT_BOUNDS[] = {0,   5,   10,   25,   50,   75,   100,  250,
                                         500, 750, 1000, 2500, 5000, 7500, 10000};
 
 typedef struct series {
     struct ocelot_instrument *in; /* owner (bound handles are series) */
-    uint64_t hash;            /* attribute-set hash */
-    osdk_attrs_t attrs;       /* copied attributes */
-    osdk_arena_t arena;       /* their bytes */
-    _Atomic uint64_t value;   /* sum / last value (double bits) */
-    _Atomic uint64_t min, max; /* histogram min/max (double bits) */
-    _Atomic uint64_t *buckets; /* histogram bucket counts (nb + 1) */
-    _Atomic int touched;      /* recorded since the last delta collection */
-    double last_obs;          /* observable counters under delta: last cumulative value */
-    uint64_t start_ns;        /* start of the current cumulative/delta window */
-    struct series *next_all;  /* list of all series (collection order) */
+    uint64_t hash;                /* attribute-set hash */
+    osdk_attrs_t attrs;           /* copied attributes */
+    osdk_arena_t arena;           /* their bytes */
+    _Atomic uint64_t value;       /* sum / last value (double bits) */
+    _Atomic uint64_t min, max;    /* histogram min/max (double bits) */
+    _Atomic uint64_t *buckets;    /* histogram bucket counts (nb + 1) */
+    _Atomic int touched;          /* recorded since the last delta collection */
+    double last_obs;              /* observable counters under delta: last cumulative value */
+    uint64_t start_ns;            /* start of the current cumulative/delta window */
+    struct series *next_all;      /* list of all series (collection order) */
 } series_t;
 
 struct ocelot_instrument {
     struct ocelot_instrument *next; /* meter provider's list */
-    osdk_scope_t *meter;      /* scope */
-    ocelot_instrument_kind_t kind; /* what it is */
-    char *name, *unit, *desc; /* owned */
-    double *bounds;           /* histogram boundaries */
-    size_t nb;                /* count of bounds */
-    uint32_t card;            /* cardinality limit */
-    ocelot_observe_fn cb;     /* observable callback */
-    void *cb_ud;              /* its argument */
-    _Atomic(series_t *) *table; /* open addressing; NULL = empty */
-    size_t mask;              /* table size - 1 */
-    uint32_t n_series;        /* series created (guarded by mu) */
-    series_t *all;            /* all series (guarded by mu) */
-    series_t *_Atomic overflow; /* overflow series or NULL */
-    pthread_mutex_t mu;       /* inserts */
-    _Atomic int active;       /* 1 while it belongs to the running SDK */
-    _Atomic uint32_t gen;     /* bumped when the series are freed (shutdown) */
+    osdk_scope_t *meter;            /* scope */
+    ocelot_instrument_kind_t kind;  /* what it is */
+    char *name, *unit, *desc;       /* owned */
+    double *bounds;                 /* histogram boundaries */
+    size_t nb;                      /* count of bounds */
+    uint32_t card;                  /* cardinality limit */
+    ocelot_observe_fn cb;           /* observable callback */
+    void *cb_ud;                    /* its argument */
+    _Atomic(series_t *) *table;     /* open addressing; NULL = empty */
+    size_t mask;                    /* table size - 1 */
+    uint32_t n_series;              /* series created (guarded by mu) */
+    series_t *all;                  /* all series (guarded by mu) */
+    series_t *_Atomic overflow;     /* overflow series or NULL */
+    pthread_mutex_t mu;             /* inserts */
+    _Atomic int active;             /* 1 while it belongs to the running SDK */
+    _Atomic uint32_t gen;           /* bumped when the series are freed (shutdown) */
 };
 
 /* Per-thread memo of the last series found per instrument slot: a call
@@ -192,9 +192,12 @@ static inline int attr_eq(const osdk_attr_t *d, const osdk_arena_t *ar, const pa
     switch (a->type) {
     case OCELOT_ATTR_STRING:
         return d->n == pa->vlen && (pa->vlen == 0 || !memcmp(ar->p + d->u.off, a->v.s.p, pa->vlen));
-    case OCELOT_ATTR_BOOL: return d->u.i == (a->v.b != 0);
-    case OCELOT_ATTR_INT: return d->u.i == a->v.i;
-    case OCELOT_ATTR_DOUBLE: return memcmp(&d->u.d, &a->v.d, 8) == 0;
+    case OCELOT_ATTR_BOOL:
+        return d->u.i == (a->v.b != 0);
+    case OCELOT_ATTR_INT:
+        return d->u.i == a->v.i;
+    case OCELOT_ATTR_DOUBLE:
+        return memcmp(&d->u.d, &a->v.d, 8) == 0;
     case OCELOT_ATTR_INT_ARRAY:
     case OCELOT_ATTR_DOUBLE_ARRAY:
         return d->n == a->v.arr.n && (!d->n || !memcmp(ar->p + d->u.off, a->v.arr.p, 8 * d->n));
@@ -581,7 +584,8 @@ int ocelot_instrument_create(ocelot_meter_t *m, ocelot_instrument_kind_t kind, c
     in->cb = o ? o->callback : NULL;
     in->cb_ud = o ? o->callback_ud : NULL;
     const double *bs = o && o->n_boundaries ? o->boundaries : DEFAULT_BOUNDS;
-    in->nb = o && o->n_boundaries ? o->n_boundaries : sizeof DEFAULT_BOUNDS / sizeof DEFAULT_BOUNDS[0];
+    in->nb =
+        o && o->n_boundaries ? o->n_boundaries : sizeof DEFAULT_BOUNDS / sizeof DEFAULT_BOUNDS[0];
     in->bounds = osdk_malloc(in->nb * sizeof(double));
     size_t cap = 16;
     while (cap < (size_t)in->card * 2)

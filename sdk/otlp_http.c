@@ -32,16 +32,16 @@
 #define RESP_CAP (4u << 20)
 
 typedef struct http {
-    CURL *easy;                /* reused connection */
-    CURLM *multi;              /* drives easy with a poll timeout */
-    struct curl_slist *hdrs;   /* request headers */
-    char *url;                 /* endpoint (owned) */
-    int gzip;                  /* compress bodies */
-    uint32_t timeout_ms;       /* per attempt */
-    pbw_buf_t resp;            /* response body (<= RESP_CAP) */
-    int resp_truncated;        /* body exceeded RESP_CAP */
-    long retry_after;          /* seconds from Retry-After, -1 if none */
-    pbw_buf_t gz;              /* compressed body */
+    CURL *easy;              /* reused connection */
+    CURLM *multi;            /* drives easy with a poll timeout */
+    struct curl_slist *hdrs; /* request headers */
+    char *url;               /* endpoint (owned) */
+    int gzip;                /* compress bodies */
+    uint32_t timeout_ms;     /* per attempt */
+    pbw_buf_t resp;          /* response body (<= RESP_CAP) */
+    int resp_truncated;      /* body exceeded RESP_CAP */
+    long retry_after;        /* seconds from Retry-After, -1 if none */
+    pbw_buf_t gz;            /* compressed body */
 } http_t;
 
 int osdk_retry_decide(long status, int transport_failed)
@@ -131,8 +131,8 @@ static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
     size_t n = sz * nm;
     static const char name[] = "retry-after:";
     if (n > sizeof name - 1 && !strncasecmp(p, name, sizeof name - 1))
-        h->retry_after = osdk_parse_retry_after(p + sizeof name - 1, n - (sizeof name - 1),
-                                                time(NULL));
+        h->retry_after =
+            osdk_parse_retry_after(p + sizeof name - 1, n - (sizeof name - 1), time(NULL));
     return n;
 }
 
@@ -313,7 +313,8 @@ int osdk_http_send(void *hp, const uint8_t *body, size_t len, _Atomic uint64_t *
             osdk_warn("export to %s failed with HTTP %ld (not retried)", h->url, st);
             return OCELOT_EIO;
         }
-        uint64_t wait_ms = h->retry_after >= 0 ? (uint64_t)h->retry_after * 1000u : jitter(backoff_ms);
+        uint64_t wait_ms =
+            h->retry_after >= 0 ? (uint64_t)h->retry_after * 1000u : jitter(backoff_ms);
         if (backoff_ms < 30000) backoff_ms *= 2;
         uint64_t now = osdk_mono_ns();
         if (now + wait_ms * 1000000u >= deadline) {

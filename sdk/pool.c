@@ -22,10 +22,10 @@ typedef struct tcache {
 } tcache_t;
 
 typedef struct pool {
-    pthread_mutex_t mu;    /* guards free */
-    osdk_rec_t *free;      /* global free list */
-    size_t elem;           /* slot size */
-    uint64_t allocated;    /* slots ever created */
+    pthread_mutex_t mu; /* guards free */
+    osdk_rec_t *free;   /* global free list */
+    size_t elem;        /* slot size */
+    uint64_t allocated; /* slots ever created */
 } pool_t;
 
 static pool_t g_pools[OSDK_NPOOLS] = {

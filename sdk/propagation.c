@@ -208,9 +208,9 @@ typedef struct bmember {
 } bmember_t;
 
 struct ocelot_baggage {
-    bmember_t *v;   /* members in insertion order */
-    size_t n;       /* used */
-    size_t cap;     /* allocated */
+    bmember_t *v; /* members in insertion order */
+    size_t n;     /* used */
+    size_t cap;   /* allocated */
 };
 
 ocelot_baggage_t *ocelot_baggage_create(void)
@@ -282,13 +282,15 @@ int ocelot_baggage_set(ocelot_baggage_t *b, const char *key, const char *value, 
     size_t idx = b->n;
     for (size_t i = 0; i < b->n; i++)
         if (!strcmp(b->v[i].key, key)) idx = i;
-    bmember_t m = {osdk_strdup(key), osdk_strdup(value), props && *props ? osdk_strdup(props) : NULL};
+    bmember_t m = {osdk_strdup(key), osdk_strdup(value),
+                   props && *props ? osdk_strdup(props) : NULL};
     if (!m.key || !m.value || (props && *props && !m.props)) {
         free_member(&m);
         return OCELOT_ENOMEM;
     }
     size_t total = total_len(b, idx) + member_len(&m);
-    if (total - 1 > OCELOT_BAGGAGE_MAX_BYTES || (idx == b->n && b->n >= OCELOT_BAGGAGE_MAX_MEMBERS)) {
+    if (total - 1 > OCELOT_BAGGAGE_MAX_BYTES ||
+        (idx == b->n && b->n >= OCELOT_BAGGAGE_MAX_MEMBERS)) {
         free_member(&m);
         return OCELOT_EFULL;
     }

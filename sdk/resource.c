@@ -13,9 +13,9 @@
 #include <unistd.h>
 
 typedef struct rb {
-    osdk_attrs_t l;  /* deduplicated attributes */
-    osdk_arena_t a;  /* their bytes */
-    int rc;          /* first error */
+    osdk_attrs_t l; /* deduplicated attributes */
+    osdk_arena_t a; /* their bytes */
+    int rc;         /* first error */
 } rb_t;
 
 static void set(rb_t *r, const ocelot_attr_t *at)

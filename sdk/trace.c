@@ -128,9 +128,12 @@ static inline int sample(int sampler, double ratio, int has_parent, int parent_s
 {
     (void)parent_remote; /* the default delegates are the same for remote and local parents */
     switch (sampler) {
-    case OSDK_SAMPLER_ALWAYS_ON: return 1;
-    case OSDK_SAMPLER_ALWAYS_OFF: return 0;
-    case OSDK_SAMPLER_RATIO: return osdk_ratio_sample(ratio, trace_id);
+    case OSDK_SAMPLER_ALWAYS_ON:
+        return 1;
+    case OSDK_SAMPLER_ALWAYS_OFF:
+        return 0;
+    case OSDK_SAMPLER_RATIO:
+        return osdk_ratio_sample(ratio, trace_id);
     case OSDK_SAMPLER_PB_ALWAYS_ON:
     case OSDK_SAMPLER_PB_ALWAYS_OFF:
     case OSDK_SAMPLER_PB_RATIO:
@@ -154,7 +157,7 @@ int osdk_sample(int sampler, double ratio, int has_parent, int parent_sampled, i
 
 /* ---- scopes ---- */
 
-static osdk_scope_t *g_scopes; /* guarded by g_scope_lock */
+static osdk_scope_t *g_scopes;    /* guarded by g_scope_lock */
 static osdk_scope_t g_noop_scope; /* returned when disabled */
 
 static int str_eq(const char *a, const char *b)
@@ -162,7 +165,8 @@ static int str_eq(const char *a, const char *b)
     return (!a || !*a) ? (!b || !*b) : (b && !strcmp(a, b));
 }
 
-osdk_scope_t *osdk_scope_get(int kind, const char *name, const char *version, const char *schema_url)
+osdk_scope_t *osdk_scope_get(int kind, const char *name, const char *version,
+                             const char *schema_url)
 {
     if (!name) name = "";
     pthread_mutex_lock(&g_scope_lock);
@@ -323,7 +327,7 @@ static __attribute__((noinline)) ocelot_span_t *span_start(ocelot_tracer_t *t, c
     if (OSDK_UNLIKELY(ptsn)) put_ts(s, pts, ptsn);
 
     int sampled = sample(osdk_g.cfg.sampler, osdk_g.cfg.sampler_arg, ptid != NULL,
-                              pflags & OCELOT_FLAG_SAMPLED, premote, s->trace_id);
+                         pflags & OCELOT_FLAG_SAMPLED, premote, s->trace_id);
     if (!sampled) {
         s->state = OSDK_SPAN_NONREC;
         s->flags = (uint8_t)(pflags & ~OCELOT_FLAG_SAMPLED);
@@ -362,8 +366,8 @@ void ocelot_span_end(ocelot_span_t *s, uint64_t end_ns)
     s->end_ns = end_ns ? end_ns : osdk_now_ns();
     s->state = OSDK_SPAN_ENDED;
     osdk_processor_t *p = osdk_g.proc[OCELOT_SIGNAL_TRACES];
-    if (OSDK_UNLIKELY(!p || s->rec.epoch != atomic_load_explicit(&osdk_g.epoch,
-                                                                  memory_order_relaxed))) {
+    if (OSDK_UNLIKELY(!p ||
+                      s->rec.epoch != atomic_load_explicit(&osdk_g.epoch, memory_order_relaxed))) {
         osdk_pool_put(&s->rec);
         return;
     }

@@ -26,15 +26,15 @@
 #define MH_MAX_HEADERS 64
 
 typedef struct mh_req {
-    int fd;                          /* connection */
-    char method[16];                 /* GET, POST, ... */
-    char path[1024];                 /* request target */
-    int n_headers;                   /* parsed headers */
-    char *hname[MH_MAX_HEADERS];     /* names (in buf) */
-    char *hvalue[MH_MAX_HEADERS];    /* values (in buf, trimmed) */
-    char buf[16384];                 /* raw header bytes */
-    char *body;                      /* malloc'd, NUL-terminated */
-    size_t body_len;                 /* bytes of body */
+    int fd;                       /* connection */
+    char method[16];              /* GET, POST, ... */
+    char path[1024];              /* request target */
+    int n_headers;                /* parsed headers */
+    char *hname[MH_MAX_HEADERS];  /* names (in buf) */
+    char *hvalue[MH_MAX_HEADERS]; /* values (in buf, trimmed) */
+    char buf[16384];              /* raw header bytes */
+    char *body;                   /* malloc'd, NUL-terminated */
+    size_t body_len;              /* bytes of body */
 } mh_req_t;
 
 typedef void (*mh_handler_fn)(mh_req_t *r, void *ud);
@@ -70,7 +70,10 @@ static inline void mh_respond(mh_req_t *r, int status, const char *ctype, const 
     int k = snprintf(hdr, sizeof hdr,
                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                      "Connection: close\r\n\r\n",
-                     status, status == 200 ? "OK" : status == 404 ? "Not Found" : "Error",
+                     status,
+                     status == 200   ? "OK"
+                     : status == 404 ? "Not Found"
+                                     : "Error",
                      ctype ? ctype : "text/plain", n);
     if (send(r->fd, hdr, (size_t)k, MSG_NOSIGNAL) < 0) return;
     if (n) send(r->fd, body, n, MSG_NOSIGNAL);
@@ -130,9 +133,9 @@ static inline int mh_parse(mh_req_t *r)
 }
 
 typedef struct mh_conn {
-    int fd;              /* accepted socket */
-    mh_handler_fn fn;    /* handler */
-    void *ud;            /* its argument */
+    int fd;           /* accepted socket */
+    mh_handler_fn fn; /* handler */
+    void *ud;         /* its argument */
 } mh_conn_t;
 
 static inline void *mh_conn_main(void *arg)
@@ -195,8 +198,8 @@ static inline int mh_serve(const char *addr, mh_handler_fn fn, void *ud)
 /* Carrier getter over a request, for ocelot_extract: traceparent must
  * appear once (a repeated one is invalid), tracestate headers are joined. */
 typedef struct mh_carrier {
-    const mh_req_t *r;   /* request */
-    char joined[8192];   /* joined value storage */
+    const mh_req_t *r; /* request */
+    char joined[8192]; /* joined value storage */
 } mh_carrier_t;
 
 static inline const char *mh_carrier_get(void *carrier, const char *key, size_t *len)

@@ -55,14 +55,14 @@ typedef void (*ocelot_observe_fn)(ocelot_observer_t *o, void *ud);
 
 /* Optional settings of an instrument. */
 typedef struct ocelot_instrument_options {
-    const char *unit;              /* UCUM unit, e.g. "ms" (copied) */
-    const char *description;       /* copied */
-    const double *boundaries;      /* histogram bucket bounds, ascending (copied) */
-    size_t n_boundaries;           /* 0 = default boundaries */
-    uint32_t cardinality_limit;    /* 0 = 2000 */
-    ocelot_observe_fn callback;    /* required for observable kinds */
-    void *callback_ud;             /* passed to callback */
-    void *reserved[4];             /* future options; must be zero */
+    const char *unit;           /* UCUM unit, e.g. "ms" (copied) */
+    const char *description;    /* copied */
+    const double *boundaries;   /* histogram bucket bounds, ascending (copied) */
+    size_t n_boundaries;        /* 0 = default boundaries */
+    uint32_t cardinality_limit; /* 0 = 2000 */
+    ocelot_observe_fn callback; /* required for observable kinds */
+    void *callback_ud;          /* passed to callback */
+    void *reserved[4];          /* future options; must be zero */
 } ocelot_instrument_options_t;
 
 /* Meter of the global meter provider (same rules as ocelot_tracer_get).

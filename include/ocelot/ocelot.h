@@ -37,13 +37,13 @@ extern "C" {
 /* Error codes: 0 is success, every failure is negative. */
 enum {
     OCELOT_OK = 0,
-    OCELOT_EINVAL = -22,    /* bad argument or malformed input */
-    OCELOT_ENOMEM = -12,    /* the allocator returned NULL */
+    OCELOT_EINVAL = -22,     /* bad argument or malformed input */
+    OCELOT_ENOMEM = -12,     /* the allocator returned NULL */
     OCELOT_ETIMEDOUT = -110, /* a deadline passed before the work finished */
-    OCELOT_ESTATE = -1001,  /* wrong lifecycle state (not initialised, shut down) */
-    OCELOT_EFULL = -1002,   /* a bounded queue or table is full; item dropped */
-    OCELOT_EIO = -1003,     /* an export failed */
-    OCELOT_ENOTSUP = -1004, /* not implemented in this version */
+    OCELOT_ESTATE = -1001,   /* wrong lifecycle state (not initialised, shut down) */
+    OCELOT_EFULL = -1002,    /* a bounded queue or table is full; item dropped */
+    OCELOT_EIO = -1003,      /* an export failed */
+    OCELOT_ENOTSUP = -1004,  /* not implemented in this version */
 };
 
 /* Fixed English text for an error code (static storage). */
@@ -89,9 +89,9 @@ typedef struct ocelot_attr {
             const char *p; /* string bytes */
             size_t len;    /* 0 = strlen(p) */
         } s;
-        int b;       /* bool */
-        int64_t i;   /* int */
-        double d;    /* double */
+        int b;     /* bool */
+        int64_t i; /* int */
+        double d;  /* double */
         struct {
             const void *p; /* array of the element type */
             size_t n;      /* number of elements */
@@ -100,14 +100,14 @@ typedef struct ocelot_attr {
 } ocelot_attr_t;
 
 /* Compound-literal constructors: OCELOT_STR("http.method", "GET"). */
-#define OCELOT_STR(k, val) \
+#define OCELOT_STR(k, val)                                                                         \
     ((ocelot_attr_t){.key = (k), .type = OCELOT_ATTR_STRING, .v.s = {(val), 0}})
-#define OCELOT_STRN(k, val, n) \
+#define OCELOT_STRN(k, val, n)                                                                     \
     ((ocelot_attr_t){.key = (k), .type = OCELOT_ATTR_STRING, .v.s = {(val), (n)}})
 #define OCELOT_INT(k, val) ((ocelot_attr_t){.key = (k), .type = OCELOT_ATTR_INT, .v.i = (val)})
 #define OCELOT_DBL(k, val) ((ocelot_attr_t){.key = (k), .type = OCELOT_ATTR_DOUBLE, .v.d = (val)})
 #define OCELOT_BOOL(k, val) ((ocelot_attr_t){.key = (k), .type = OCELOT_ATTR_BOOL, .v.b = (val)})
-#define OCELOT_ARR(k, t, ptr, count) \
+#define OCELOT_ARR(k, t, ptr, count)                                                               \
     ((ocelot_attr_t){.key = (k), .type = (t), .v.arr = {(ptr), (count)}})
 
 /* ---- configuration --------------------------------------------------------- */
@@ -131,8 +131,7 @@ typedef enum {
  * Export{Trace,Metrics,Logs}ServiceRequest. body is valid only during the
  * call. Return 0 on success, negative to count a failure. Runs on the
  * SDK's export thread. */
-typedef int (*ocelot_export_fn)(void *ud, ocelot_signal_t signal, const uint8_t *body,
-                                size_t len);
+typedef int (*ocelot_export_fn)(void *ud, ocelot_signal_t signal, const uint8_t *body, size_t len);
 
 /* Options for ocelot_init. Zero/NULL fields mean "from the environment,
  * else the specification's default". Options override the environment. */
@@ -144,10 +143,10 @@ typedef struct ocelot_options {
     ocelot_exporter_kind_t traces_exporter; /* per-signal exporter choice */
     ocelot_exporter_kind_t metrics_exporter;
     ocelot_exporter_kind_t logs_exporter;
-    ocelot_export_fn export_cb;             /* for OCELOT_EXPORTER_CALLBACK */
-    void *export_cb_ud;                     /* passed to export_cb */
-    int no_env;                             /* 1 = ignore OTEL_* variables (tests) */
-    void *reserved[8];                      /* future options; must be zero */
+    ocelot_export_fn export_cb; /* for OCELOT_EXPORTER_CALLBACK */
+    void *export_cb_ud;         /* passed to export_cb */
+    int no_env;                 /* 1 = ignore OTEL_* variables (tests) */
+    void *reserved[8];          /* future options; must be zero */
 } ocelot_options_t;
 
 /* Starts the SDK: reads the environment, builds the resource, starts the
@@ -172,22 +171,22 @@ int ocelot_enabled(void);
 /* Counters since init (monotonic) and current gauges. Also exported as
  * metrics named otel.sdk.* by the metrics pipeline when it runs. */
 typedef struct ocelot_stats {
-    uint64_t spans_ended;          /* recording spans ended since init (queued + dropped) */
-    uint64_t spans_dropped;        /* dropped: queue full, limits, or shutdown */
-    uint64_t spans_exported;       /* accepted by the backend */
-    uint64_t spans_rejected;       /* partial_success.rejected_spans */
-    uint64_t span_export_failures; /* export requests that failed for good */
-    uint64_t span_queue_size;      /* spans waiting now */
-    uint64_t logs_emitted;         /* log records emitted since init (queued + dropped) */
-    uint64_t logs_dropped;         /* dropped: queue full or shutdown */
-    uint64_t logs_exported;        /* accepted by the backend */
-    uint64_t log_export_failures;  /* export requests that failed for good */
-    uint64_t log_queue_size;       /* records waiting now */
-    uint64_t metric_exports;       /* metric export requests that succeeded */
+    uint64_t spans_ended;            /* recording spans ended since init (queued + dropped) */
+    uint64_t spans_dropped;          /* dropped: queue full, limits, or shutdown */
+    uint64_t spans_exported;         /* accepted by the backend */
+    uint64_t spans_rejected;         /* partial_success.rejected_spans */
+    uint64_t span_export_failures;   /* export requests that failed for good */
+    uint64_t span_queue_size;        /* spans waiting now */
+    uint64_t logs_emitted;           /* log records emitted since init (queued + dropped) */
+    uint64_t logs_dropped;           /* dropped: queue full or shutdown */
+    uint64_t logs_exported;          /* accepted by the backend */
+    uint64_t log_export_failures;    /* export requests that failed for good */
+    uint64_t log_queue_size;         /* records waiting now */
+    uint64_t metric_exports;         /* metric export requests that succeeded */
     uint64_t metric_export_failures; /* metric export requests that failed */
-    uint64_t metric_overflows;     /* measurements folded into overflow series */
-    uint64_t export_retries;       /* retried requests, all signals */
-    uint64_t reserved[16];         /* future counters (zero) */
+    uint64_t metric_overflows;       /* measurements folded into overflow series */
+    uint64_t export_retries;         /* retried requests, all signals */
+    uint64_t reserved[16];           /* future counters (zero) */
 } ocelot_stats_t;
 
 /* Fills *out (any time, also before init: zeros). */

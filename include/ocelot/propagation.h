@@ -34,7 +34,7 @@ extern "C" {
 #endif
 #pragma GCC visibility push(default)
 
-#define OCELOT_TRACEPARENT_LEN 55   /* version 00 */
+#define OCELOT_TRACEPARENT_LEN 55 /* version 00 */
 #define OCELOT_BAGGAGE_MAX_BYTES 8192
 #define OCELOT_BAGGAGE_MAX_MEMBERS 180
 #define OCELOT_TRACESTATE_MAX_MEMBERS 32
@@ -80,16 +80,15 @@ void ocelot_baggage_destroy(ocelot_baggage_t *b);
 /* Sets key=value (replacing an existing key); props may be NULL (written
  * after the value as ";props"). Copies everything. OCELOT_EINVAL for a
  * non-token key; OCELOT_EFULL past 180 members or 8192 encoded bytes. */
-int ocelot_baggage_set(ocelot_baggage_t *b, const char *key, const char *value,
-                       const char *props);
+int ocelot_baggage_set(ocelot_baggage_t *b, const char *key, const char *value, const char *props);
 /* Value for key or NULL (borrowed). */
 const char *ocelot_baggage_get(const ocelot_baggage_t *b, const char *key);
 int ocelot_baggage_remove(ocelot_baggage_t *b, const char *key);
 size_t ocelot_baggage_count(const ocelot_baggage_t *b);
 /* i-th member (insertion order); 0 or OCELOT_EINVAL. Borrowed strings;
  * *props may be NULL. */
-int ocelot_baggage_entry(const ocelot_baggage_t *b, size_t i, const char **key,
-                         const char **value, const char **props);
+int ocelot_baggage_entry(const ocelot_baggage_t *b, size_t i, const char **key, const char **value,
+                         const char **props);
 
 /* Parses a baggage header (replacing nothing: members are added to b).
  * OCELOT_EINVAL when malformed or over the limits (b unchanged). */

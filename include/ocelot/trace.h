@@ -35,11 +35,11 @@ typedef struct ocelot_span ocelot_span_t;
 
 /* A span context as a value: ids, flags and the tracestate header text. */
 typedef struct ocelot_span_context {
-    uint8_t trace_id[16];  /* all zero = invalid */
-    uint8_t span_id[8];    /* all zero = invalid */
-    uint8_t flags;         /* OCELOT_FLAG_SAMPLED, ... */
-    uint8_t is_remote;     /* 1 when extracted from a carrier */
-    uint16_t trace_state_len; /* bytes used in trace_state */
+    uint8_t trace_id[16];                        /* all zero = invalid */
+    uint8_t span_id[8];                          /* all zero = invalid */
+    uint8_t flags;                               /* OCELOT_FLAG_SAMPLED, ... */
+    uint8_t is_remote;                           /* 1 when extracted from a carrier */
+    uint16_t trace_state_len;                    /* bytes used in trace_state */
     char trace_state[OCELOT_TRACESTATE_MAX + 1]; /* validated W3C tracestate, NUL-terminated */
 } ocelot_span_context_t;
 

@@ -24,7 +24,9 @@ static int dump_cb(void *ud, ocelot_signal_t sig, const uint8_t *b, size_t n)
     (void)ud;
     char path[512];
     snprintf(path, sizeof path, "%s.%s.%d", g_dump,
-             sig == OCELOT_SIGNAL_LOGS ? "logs" : sig == OCELOT_SIGNAL_METRICS ? "metrics" : "traces",
+             sig == OCELOT_SIGNAL_LOGS      ? "logs"
+             : sig == OCELOT_SIGNAL_METRICS ? "metrics"
+                                            : "traces",
              g_n++);
     FILE *f = fopen(path, "wb");
     if (!f) return -1;
@@ -64,8 +66,8 @@ int main(int argc, char **argv)
         OCELOT_BOOL("retry", 1),
         OCELOT_ARR("codes", OCELOT_ATTR_INT_ARRAY, codes, 2),
     };
-    ocelot_span_options_t so = {.kind = OCELOT_SPAN_SERVER, .start_ns = T0, .attrs = a,
-                                .n_attrs = 5, .root = 1};
+    ocelot_span_options_t so = {
+        .kind = OCELOT_SPAN_SERVER, .start_ns = T0, .attrs = a, .n_attrs = 5, .root = 1};
     ocelot_span_t *root = ocelot_span_start(t, "GET /checkout", &so);
     ocelot_attr_t ea = OCELOT_STR("cart.items", "3");
     ocelot_span_add_event(root, "cart.loaded", T0 + 1000, &ea, 1);
@@ -74,8 +76,8 @@ int main(int argc, char **argv)
     ocelot_span_context_t lctx;
     ocelot_traceparent_parse("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", 55, &lctx);
     ocelot_link_t link = {&lctx, NULL, 0};
-    ocelot_span_options_t co = {.kind = OCELOT_SPAN_CLIENT, .start_ns = T0 + 2000, .links = &link,
-                                .n_links = 1};
+    ocelot_span_options_t co = {
+        .kind = OCELOT_SPAN_CLIENT, .start_ns = T0 + 2000, .links = &link, .n_links = 1};
     ocelot_span_t *child = ocelot_span_start(t, "POST /payments", &co);
     ocelot_span_context_t cc_;
     ocelot_span_get_context(child, &cc_);

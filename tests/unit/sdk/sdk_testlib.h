@@ -36,7 +36,8 @@ static __attribute__((unused)) int rd_varint(const uint8_t **p, const uint8_t *e
 
 /* Visits every occurrence of field in msg; returns how many, storing up
  * to max of them (LEN fields as views, numbers in num). */
-static __attribute__((unused)) int pb_fields(view_t msg, uint32_t field, view_t *out, uint64_t *num, int max)
+static __attribute__((unused)) int pb_fields(view_t msg, uint32_t field, view_t *out, uint64_t *num,
+                                             int max)
 {
     const uint8_t *p = msg.p, *end = msg.p + msg.n;
     int n = 0;
@@ -125,7 +126,8 @@ typedef struct capture {
 
 static capture_t g_cap = {PTHREAD_MUTEX_INITIALIZER};
 
-static __attribute__((unused)) int capture_cb(void *ud, ocelot_signal_t sig, const uint8_t *b, size_t n)
+static __attribute__((unused)) int capture_cb(void *ud, ocelot_signal_t sig, const uint8_t *b,
+                                              size_t n)
 {
     (void)ud;
     pthread_mutex_lock(&g_cap.mu);
@@ -176,8 +178,8 @@ static __attribute__((unused)) int captured_spans(view_t *out, int max)
 
 /* ---- counting allocator ---- */
 
-static _Atomic long g_allocs;      /* allocations (realloc with n > 0) */
-static _Atomic long g_live_bytes;  /* approximate bytes live */
+static _Atomic long g_allocs;     /* allocations (realloc with n > 0) */
+static _Atomic long g_live_bytes; /* approximate bytes live */
 
 static __attribute__((unused)) void *count_realloc(void *ud, void *p, size_t n)
 {

@@ -63,33 +63,57 @@ static void defaults(void **st)
 static void valid_values(void **st)
 {
     (void)st;
-    static const char *const env[] = {
-        "OTEL_SDK_DISABLED", "TRUE",
-        "OTEL_SERVICE_NAME", "checkout",
-        "OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=prod,team=a%20b",
-        "OTEL_TRACES_SAMPLER", "parentbased_traceidratio",
-        "OTEL_TRACES_SAMPLER_ARG", "0.25",
-        "OTEL_PROPAGATORS", "tracecontext",
-        "OTEL_BSP_MAX_QUEUE_SIZE", "100",
-        "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "10",
-        "OTEL_BSP_SCHEDULE_DELAY", "0",
-        "OTEL_BLRP_EXPORT_TIMEOUT", "777",
-        "OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/",
-        "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "https://logs.example/custom/path",
-        "OTEL_EXPORTER_OTLP_HEADERS", "api-key=secret,x=1",
-        "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "gzip",
-        "OTEL_EXPORTER_OTLP_TIMEOUT", "2500",
-        "OTEL_METRICS_EXPORTER", "console",
-        "OTEL_LOGS_EXPORTER", "none",
-        "OTEL_ATTRIBUTE_COUNT_LIMIT", "10",
-        "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "5",
-        "OTEL_SPAN_EVENT_COUNT_LIMIT", "3",
-        "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "delta",
-        "OTEL_EXPORTER_OTLP_CERTIFICATE", "/etc/ca.pem",
-        "OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE", "/etc/logs-ca.pem",
-        "OTEL_EXPORTER_OTLP_CLIENT_KEY", "/etc/key.pem",
-        "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", "/etc/cert.pem",
-        NULL};
+    static const char *const env[] = {"OTEL_SDK_DISABLED",
+                                      "TRUE",
+                                      "OTEL_SERVICE_NAME",
+                                      "checkout",
+                                      "OTEL_RESOURCE_ATTRIBUTES",
+                                      "deployment.environment=prod,team=a%20b",
+                                      "OTEL_TRACES_SAMPLER",
+                                      "parentbased_traceidratio",
+                                      "OTEL_TRACES_SAMPLER_ARG",
+                                      "0.25",
+                                      "OTEL_PROPAGATORS",
+                                      "tracecontext",
+                                      "OTEL_BSP_MAX_QUEUE_SIZE",
+                                      "100",
+                                      "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+                                      "10",
+                                      "OTEL_BSP_SCHEDULE_DELAY",
+                                      "0",
+                                      "OTEL_BLRP_EXPORT_TIMEOUT",
+                                      "777",
+                                      "OTEL_EXPORTER_OTLP_ENDPOINT",
+                                      "http://collector:4318/",
+                                      "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+                                      "https://logs.example/custom/path",
+                                      "OTEL_EXPORTER_OTLP_HEADERS",
+                                      "api-key=secret,x=1",
+                                      "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+                                      "gzip",
+                                      "OTEL_EXPORTER_OTLP_TIMEOUT",
+                                      "2500",
+                                      "OTEL_METRICS_EXPORTER",
+                                      "console",
+                                      "OTEL_LOGS_EXPORTER",
+                                      "none",
+                                      "OTEL_ATTRIBUTE_COUNT_LIMIT",
+                                      "10",
+                                      "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+                                      "5",
+                                      "OTEL_SPAN_EVENT_COUNT_LIMIT",
+                                      "3",
+                                      "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+                                      "delta",
+                                      "OTEL_EXPORTER_OTLP_CERTIFICATE",
+                                      "/etc/ca.pem",
+                                      "OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE",
+                                      "/etc/logs-ca.pem",
+                                      "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+                                      "/etc/key.pem",
+                                      "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
+                                      "/etc/cert.pem",
+                                      NULL};
     osdk_config_t c;
     load(&c, env);
     assert_int_equal(c.n_warnings, 0);
@@ -136,23 +160,37 @@ static void valid_values(void **st)
 static void invalid_values(void **st)
 {
     (void)st;
-    static const char *const env[] = {
-        "OTEL_SDK_DISABLED", "yes",
-        "OTEL_TRACES_SAMPLER", "jaeger_remote",
-        "OTEL_BSP_MAX_QUEUE_SIZE", "-5",
-        "OTEL_BSP_SCHEDULE_DELAY", "5s",
-        "OTEL_BSP_EXPORT_TIMEOUT", "99999999999",
-        "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", "0",
-        "OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318",
-        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "ftp://x",
-        "OTEL_EXPORTER_OTLP_COMPRESSION", "zstd",
-        "OTEL_TRACES_EXPORTER", "zipkin",
-        "OTEL_EXPORTER_OTLP_HEADERS", "novalue",
-        "OTEL_ATTRIBUTE_COUNT_LIMIT", "many",
-        "OTEL_PROPAGATORS", "b3",
-        "OTEL_METRIC_EXPORT_INTERVAL", "0",
-        "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "sideways",
-        NULL};
+    static const char *const env[] = {"OTEL_SDK_DISABLED",
+                                      "yes",
+                                      "OTEL_TRACES_SAMPLER",
+                                      "jaeger_remote",
+                                      "OTEL_BSP_MAX_QUEUE_SIZE",
+                                      "-5",
+                                      "OTEL_BSP_SCHEDULE_DELAY",
+                                      "5s",
+                                      "OTEL_BSP_EXPORT_TIMEOUT",
+                                      "99999999999",
+                                      "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE",
+                                      "0",
+                                      "OTEL_EXPORTER_OTLP_ENDPOINT",
+                                      "collector:4318",
+                                      "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                                      "ftp://x",
+                                      "OTEL_EXPORTER_OTLP_COMPRESSION",
+                                      "zstd",
+                                      "OTEL_TRACES_EXPORTER",
+                                      "zipkin",
+                                      "OTEL_EXPORTER_OTLP_HEADERS",
+                                      "novalue",
+                                      "OTEL_ATTRIBUTE_COUNT_LIMIT",
+                                      "many",
+                                      "OTEL_PROPAGATORS",
+                                      "b3",
+                                      "OTEL_METRIC_EXPORT_INTERVAL",
+                                      "0",
+                                      "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+                                      "sideways",
+                                      NULL};
     osdk_config_t c;
     load(&c, env);
     assert_int_equal(c.n_warnings, 15);
@@ -172,10 +210,15 @@ static void invalid_values(void **st)
     osdk_config_dispose(&c);
 
     /* batch larger than queue: clamped with a warning; ratio out of range */
-    static const char *const env2[] = {"OTEL_BSP_MAX_QUEUE_SIZE", "64",
-                                       "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "512",
-                                       "OTEL_TRACES_SAMPLER", "traceidratio",
-                                       "OTEL_TRACES_SAMPLER_ARG", "1.5", NULL};
+    static const char *const env2[] = {"OTEL_BSP_MAX_QUEUE_SIZE",
+                                       "64",
+                                       "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+                                       "512",
+                                       "OTEL_TRACES_SAMPLER",
+                                       "traceidratio",
+                                       "OTEL_TRACES_SAMPLER_ARG",
+                                       "1.5",
+                                       NULL};
     load(&c, env2);
     assert_int_equal(c.n_warnings, 2);
     assert_int_equal(c.bsp.max_batch, 64);
@@ -183,7 +226,8 @@ static void invalid_values(void **st)
     osdk_config_dispose(&c);
 
     /* empty values are unset, not invalid */
-    static const char *const env3[] = {"OTEL_BSP_MAX_QUEUE_SIZE", "", "OTEL_SERVICE_NAME", "", NULL};
+    static const char *const env3[] = {"OTEL_BSP_MAX_QUEUE_SIZE", "", "OTEL_SERVICE_NAME", "",
+                                       NULL};
     load(&c, env3);
     assert_int_equal(c.n_warnings, 0);
     assert_null(c.service_name);
@@ -285,7 +329,8 @@ static void retry_rules(void **st)
 static void partial_success(void **st)
 {
     (void)st;
-    /* ExportTraceServiceResponse { partial_success(1) { rejected_spans(1)=3, error_message(2)="bad" } } */
+    /* ExportTraceServiceResponse { partial_success(1) { rejected_spans(1)=3, error_message(2)="bad"
+     * } } */
     const uint8_t body[] = {0x0a, 0x07, 0x08, 0x03, 0x12, 0x03, 'b', 'a', 'd'};
     int64_t rej;
     const char *msg;
@@ -373,9 +418,9 @@ static void pbwire(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(defaults),        cmocka_unit_test(valid_values),
-        cmocka_unit_test(invalid_values),  cmocka_unit_test(samplers),
-        cmocka_unit_test(retry_rules),     cmocka_unit_test(partial_success),
+        cmocka_unit_test(defaults),       cmocka_unit_test(valid_values),
+        cmocka_unit_test(invalid_values), cmocka_unit_test(samplers),
+        cmocka_unit_test(retry_rules),    cmocka_unit_test(partial_success),
         cmocka_unit_test(pbwire),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

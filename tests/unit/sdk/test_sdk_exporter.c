@@ -26,17 +26,17 @@
 enum { M_OK, M_429_THEN_OK, M_400, M_503, M_SLOW, M_HUGE, M_PARTIAL };
 
 typedef struct server {
-    int fd;                 /* listening socket */
-    int port;               /* bound port */
-    _Atomic int mode;       /* M_* */
-    _Atomic int stop;       /* ask the thread to exit */
-    _Atomic int requests;   /* requests answered or held */
-    pthread_t th;           /* server thread */
+    int fd;                  /* listening socket */
+    int port;                /* bound port */
+    _Atomic int mode;        /* M_* */
+    _Atomic int stop;        /* ask the thread to exit */
+    _Atomic int requests;    /* requests answered or held */
+    pthread_t th;            /* server thread */
     char last_headers[4096]; /* headers of the last request */
-    uint8_t *last_body;     /* body of the last request (malloc) */
-    size_t last_len;        /* its length */
-    uint64_t req_ms[16];    /* arrival times (monotonic ms) */
-    pthread_mutex_t mu;     /* guards last_* */
+    uint8_t *last_body;      /* body of the last request (malloc) */
+    size_t last_len;         /* its length */
+    uint64_t req_ms[16];     /* arrival times (monotonic ms) */
+    pthread_mutex_t mu;      /* guards last_* */
 } server_t;
 
 static uint64_t mono_ms(void)
@@ -110,7 +110,8 @@ static void handle(server_t *s, int c)
         }
         break;
     case M_400: {
-        const char *r = "HTTP/1.1 400 Bad Request\r\nContent-Length: 3\r\nConnection: close\r\n\r\nbad";
+        const char *r =
+            "HTTP/1.1 400 Bad Request\r\nContent-Length: 3\r\nConnection: close\r\n\r\nbad";
         send_all(c, r, strlen(r));
         break;
     }
@@ -226,7 +227,8 @@ static void init_otlp(int port, const char *timeout_ms)
     setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", url, 1);
     setenv("OTEL_BSP_SCHEDULE_DELAY", "20", 1);
     setenv("OTEL_EXPORTER_OTLP_TIMEOUT", timeout_ms, 1);
-    ocelot_options_t o = {.service_name = "exp-test", .traces_exporter = OCELOT_EXPORTER_OTLP,
+    ocelot_options_t o = {.service_name = "exp-test",
+                          .traces_exporter = OCELOT_EXPORTER_OTLP,
                           .logs_exporter = OCELOT_EXPORTER_NONE,
                           .metrics_exporter = OCELOT_EXPORTER_NONE};
     assert_int_equal(ocelot_init(&o), 0);
@@ -465,10 +467,14 @@ int main(void)
     ocelot_allocator_t a = {count_realloc, NULL};
     if (ocelot_set_allocator(&a) != 0) return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(ok_headers_gzip, teardown),        cmocka_unit_test_teardown(retry_after_429, teardown),
-        cmocka_unit_test_teardown(status_400_not_retried, teardown), cmocka_unit_test_teardown(partial_success_counted, teardown),
-        cmocka_unit_test_teardown(backend_down, teardown),           cmocka_unit_test_teardown(backend_slow, teardown),
-        cmocka_unit_test_teardown(backend_503_until_deadline, teardown), cmocka_unit_test_teardown(huge_response, teardown),
+        cmocka_unit_test_teardown(ok_headers_gzip, teardown),
+        cmocka_unit_test_teardown(retry_after_429, teardown),
+        cmocka_unit_test_teardown(status_400_not_retried, teardown),
+        cmocka_unit_test_teardown(partial_success_counted, teardown),
+        cmocka_unit_test_teardown(backend_down, teardown),
+        cmocka_unit_test_teardown(backend_slow, teardown),
+        cmocka_unit_test_teardown(backend_503_until_deadline, teardown),
+        cmocka_unit_test_teardown(huge_response, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

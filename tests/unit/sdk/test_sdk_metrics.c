@@ -77,7 +77,8 @@ static void instruments(void **st)
     assert_int_equal(ocelot_instrument_create(m, OCELOT_COUNTER, "http.requests", NULL, &c2), 0);
     assert_ptr_equal(c, c2);
     assert_int_equal(ocelot_instrument_create(m, OCELOT_COUNTER, "9bad", NULL, &c2), OCELOT_EINVAL);
-    assert_int_equal(ocelot_instrument_create(m, OCELOT_UPDOWN_COUNTER, "queue.depth", NULL, &ud), 0);
+    assert_int_equal(ocelot_instrument_create(m, OCELOT_UPDOWN_COUNTER, "queue.depth", NULL, &ud),
+                     0);
     assert_int_equal(ocelot_instrument_create(m, OCELOT_HISTOGRAM, "latency", NULL, &h), 0);
     assert_int_equal(ocelot_instrument_create(m, OCELOT_GAUGE, "temp", NULL, &g), 0);
 
@@ -178,7 +179,8 @@ static void observable_and_cap(void **st)
     ocelot_instrument_options_t oo = {.callback = observe_cb, .callback_ud = &calls};
     assert_int_equal(ocelot_instrument_create(m, OCELOT_OBSERVABLE_COUNTER, "cpu.time", NULL, &ob),
                      OCELOT_EINVAL); /* callback required */
-    assert_int_equal(ocelot_instrument_create(m, OCELOT_OBSERVABLE_COUNTER, "cpu.time", &oo, &ob), 0);
+    assert_int_equal(ocelot_instrument_create(m, OCELOT_OBSERVABLE_COUNTER, "cpu.time", &oo, &ob),
+                     0);
     ocelot_instrument_options_t co = {.cardinality_limit = 3};
     assert_int_equal(ocelot_instrument_create(m, OCELOT_COUNTER, "capped", &co, &c), 0);
     ocelot_stats_t s0;

@@ -28,21 +28,21 @@ static void traceparent_table(void **st)
     } t[] = {
         {"00-" TID "-" SID "-01", 1},
         {"00-" TID "-" SID "-00", 1},
-        {"  00-" TID "-" SID "-01\t", 1},                /* OWS trimmed */
-        {"00-" TID "-" SID "-0", 0},                     /* short */
-        {"00-" TID "-" SID "-01-", 0},                   /* v00 must be exactly 55 */
+        {"  00-" TID "-" SID "-01\t", 1}, /* OWS trimmed */
+        {"00-" TID "-" SID "-0", 0},      /* short */
+        {"00-" TID "-" SID "-01-", 0},    /* v00 must be exactly 55 */
         {"00-" TID "-" SID "-01-extra", 0},
-        {"ff-" TID "-" SID "-01", 0},                    /* version ff */
-        {"01-" TID "-" SID "-01", 1},                    /* higher version */
-        {"01-" TID "-" SID "-01-what-the-future", 1},    /* higher version, extra fields */
-        {"01-" TID "-" SID "-01what", 0},                /* extra without '-' */
+        {"ff-" TID "-" SID "-01", 0},                 /* version ff */
+        {"01-" TID "-" SID "-01", 1},                 /* higher version */
+        {"01-" TID "-" SID "-01-what-the-future", 1}, /* higher version, extra fields */
+        {"01-" TID "-" SID "-01what", 0},             /* extra without '-' */
         {"cc-" TID "-" SID "-01-x", 1},
-        {"0g-" TID "-" SID "-01", 0},                    /* bad version hex */
+        {"0g-" TID "-" SID "-01", 0},                          /* bad version hex */
         {"00-4BF92F3577B34DA6A3CE929D0E0E4736-" SID "-01", 0}, /* upper case */
         {"00-" TID "-00F067AA0BA902B7-01", 0},
         {"00-" TID "-" SID "-0A", 0},
         {"00-00000000000000000000000000000000-" SID "-01", 0}, /* zero trace id */
-        {"00-" TID "-0000000000000000-01", 0},           /* zero parent id */
+        {"00-" TID "-0000000000000000-01", 0},                 /* zero parent id */
         {"00-4bf92f3577b34da6a3ce929d0e0e473-" SID "-01", 0},  /* 31 digits */
         {"00-4bf92f3577b34da6a3ce929d0e0e47366-" SID "-01", 0},
         {"00-" TID "-00f067aa0ba902b-01", 0},
@@ -86,23 +86,23 @@ static void tracestate_table(void **st)
         {"rojo=00f067aa0ba902b7", 1},
         {"rojo=00f067aa0ba902b7,congo=t61rcWkgMzE", 2},
         {"rojo=1 , congo=2", 2},
-        {"rojo=1,,congo=2", 2},             /* empty member allowed */
+        {"rojo=1,,congo=2", 2}, /* empty member allowed */
         {" , rojo=1", 1},
         {"tenant@system=v", 1},
-        {"0tenant@sys=v", 1},               /* tenant may start with a digit */
-        {"tenant@0sys=v", -1},              /* system must start with lcalpha */
-        {"tenant@systemistoolong=v", -1},   /* system max 14 */
-        {"t@abcdefghijklmn=v", 1},          /* 14 chars ok */
+        {"0tenant@sys=v", 1},             /* tenant may start with a digit */
+        {"tenant@0sys=v", -1},            /* system must start with lcalpha */
+        {"tenant@systemistoolong=v", -1}, /* system max 14 */
+        {"t@abcdefghijklmn=v", 1},        /* 14 chars ok */
         {"@sys=v", -1},
         {"tenant@=v", -1},
-        {"Rojo=1", -1},                     /* upper case key */
-        {"1rojo=1", -1},                    /* simple key starts with lcalpha */
+        {"Rojo=1", -1},  /* upper case key */
+        {"1rojo=1", -1}, /* simple key starts with lcalpha */
         {"ro jo=1", -1},
-        {"rojo=", -1},                      /* empty value */
-        {"rojo=a,b", -1},                   /* member without '=' */
-        {"rojo=a=b", -1},                   /* '=' in value */
-        {"rojo=1,rojo=2", -1},              /* duplicate key */
-        {"rojo=val ue", 1},                 /* inner space ok */
+        {"rojo=", -1},         /* empty value */
+        {"rojo=a,b", -1},      /* member without '=' */
+        {"rojo=a=b", -1},      /* '=' in value */
+        {"rojo=1,rojo=2", -1}, /* duplicate key */
+        {"rojo=val ue", 1},    /* inner space ok */
         {"rojo=\x7f", -1},
         {"a_b-c*d/e=1", 1},
         {"a+b=1", -1},
@@ -181,18 +181,18 @@ static void baggage_table(void **st)
         {" a = 1 , b = 2 ", 1, 2},
         {"a=1;p1;p2=x", 1, 1},
         {"a=1;p1=", 1, 1},
-        {"a=1;=x", 0, 0},            /* property without key */
-        {"a", 0, 0},                 /* no '=' */
-        {"=1", 0, 0},                /* empty key */
-        {"a b=1", 0, 0},             /* space in key */
-        {"a=1 2", 0, 0},             /* space in value */
-        {"a=\"q\"", 0, 0},           /* DQUOTE not a baggage octet */
-        {"a=x\\y", 0, 0},            /* backslash */
-        {"a=%zz", 0, 0},             /* bad percent-encoding */
+        {"a=1;=x", 0, 0},  /* property without key */
+        {"a", 0, 0},       /* no '=' */
+        {"=1", 0, 0},      /* empty key */
+        {"a b=1", 0, 0},   /* space in key */
+        {"a=1 2", 0, 0},   /* space in value */
+        {"a=\"q\"", 0, 0}, /* DQUOTE not a baggage octet */
+        {"a=x\\y", 0, 0},  /* backslash */
+        {"a=%zz", 0, 0},   /* bad percent-encoding */
         {"a=%4", 0, 0},
-        {"a=", 1, 1},                /* empty value is allowed */
+        {"a=", 1, 1}, /* empty value is allowed */
         {"a=1,,b=2", 1, 2},
-        {"k(1)=v", 0, 0},            /* '(' not a tchar */
+        {"k(1)=v", 0, 0}, /* '(' not a tchar */
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         ocelot_baggage_t *b = ocelot_baggage_create();
@@ -330,8 +330,8 @@ static void inject_extract(void **st)
     char ts[2000];
     size_t o = 0;
     for (int i = 0; i < 30; i++)
-        o += (size_t)sprintf(ts + o, "%sk%02d=%s", i ? "," : "",
-                             i, "vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv");
+        o += (size_t)sprintf(ts + o, "%sk%02d=%s", i ? "," : "", i,
+                             "vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv");
     hset(&in, "tracestate", ts);
     assert_int_equal(ocelot_extract(hget, &in, &c, NULL), 0);
     assert_true(c.trace_state_len <= 512 && c.trace_state_len > 400);

@@ -42,13 +42,15 @@ static void span_fields(void **st)
     int64_t ints[] = {1, -2, 3};
     const char *strs[] = {"a", "bc"};
     ocelot_attr_t attrs[] = {
-        OCELOT_STR("http.method", "GET"), OCELOT_INT("http.status_code", 200),
-        OCELOT_DBL("ratio", 0.5),         OCELOT_BOOL("ok", 1),
+        OCELOT_STR("http.method", "GET"),
+        OCELOT_INT("http.status_code", 200),
+        OCELOT_DBL("ratio", 0.5),
+        OCELOT_BOOL("ok", 1),
         OCELOT_ARR("ints", OCELOT_ATTR_INT_ARRAY, ints, 3),
         OCELOT_ARR("strs", OCELOT_ATTR_STRING_ARRAY, strs, 2),
     };
-    ocelot_span_options_t so = {.kind = OCELOT_SPAN_SERVER, .attrs = attrs, .n_attrs = 6,
-                                .start_ns = 1000};
+    ocelot_span_options_t so = {
+        .kind = OCELOT_SPAN_SERVER, .attrs = attrs, .n_attrs = 6, .start_ns = 1000};
     ocelot_span_t *p = ocelot_span_start(t, "parent", &so);
     assert_true(ocelot_span_is_recording(p));
     ocelot_span_set_int(p, "http.status_code", 500); /* overwrite */
@@ -56,7 +58,8 @@ static void span_fields(void **st)
     assert_int_equal(ocelot_span_add_event(p, "ev1", 1500, &ea, 1), 0);
     ocelot_span_context_t lc;
     assert_int_equal(ocelot_traceparent_parse(
-                         "00-0102030405060708090a0b0c0d0e0f10-1112131415161718-01", 55, &lc), 0);
+                         "00-0102030405060708090a0b0c0d0e0f10-1112131415161718-01", 55, &lc),
+                     0);
     ocelot_link_t link = {&lc, &ea, 1};
     assert_int_equal(ocelot_span_add_link(p, &link), 0);
     ocelot_span_set_status(p, OCELOT_STATUS_ERROR, "boom");
@@ -206,7 +209,7 @@ static void limits(void **st)
     assert_int_equal(pb_num(pb_attr(sp[0], 9, "a"), 3), 7);
     assert_true(pb_str_eq(pb_sub(pb_attr(sp[0], 9, "b"), 1), "xyzx")); /* truncated to 4 */
     assert_int_equal(pb_fields(sp[0], 11, NULL, NULL, 0), 1);
-    assert_int_equal(pb_num(sp[0], 12), 1); /* dropped events */
+    assert_int_equal(pb_num(sp[0], 12), 1);            /* dropped events */
     assert_int_equal(pb_num(pb_sub(sp[0], 11), 4), 1); /* dropped event attributes */
     assert_int_equal(pb_fields(sp[0], 13, NULL, NULL, 0), 1);
     assert_int_equal(pb_num(sp[0], 14), 1); /* dropped links */
@@ -217,8 +220,10 @@ static void disabled(void **st)
 {
     (void)st;
     capture_reset();
-    ocelot_options_t o = {.disabled = 1, .traces_exporter = OCELOT_EXPORTER_CALLBACK,
-                          .export_cb = capture_cb, .no_env = 1};
+    ocelot_options_t o = {.disabled = 1,
+                          .traces_exporter = OCELOT_EXPORTER_CALLBACK,
+                          .export_cb = capture_cb,
+                          .no_env = 1};
     assert_int_equal(ocelot_init(&o), 0);
     assert_false(ocelot_enabled());
     ocelot_tracer_t *t = ocelot_tracer_get("x", NULL, NULL);
@@ -268,7 +273,8 @@ static void sampled_out(void **st)
     ocelot_span_end(r, 0);
     /* a sampled remote parent is followed */
     ocelot_span_context_t remote;
-    ocelot_traceparent_parse("00-0102030405060708090a0b0c0d0e0f10-1112131415161718-01", 55, &remote);
+    ocelot_traceparent_parse("00-0102030405060708090a0b0c0d0e0f10-1112131415161718-01", 55,
+                             &remote);
     strcpy(remote.trace_state, "vendor=x");
     remote.trace_state_len = 8;
     ocelot_span_options_t o2 = {.parent = &remote, .kind = OCELOT_SPAN_SERVER};
@@ -289,11 +295,12 @@ static void zero_alloc(void **st)
     (void)st;
     ocelot_options_t o = {.traces_exporter = OCELOT_EXPORTER_NONE,
                           .logs_exporter = OCELOT_EXPORTER_NONE,
-                          .metrics_exporter = OCELOT_EXPORTER_NONE, .no_env = 1};
+                          .metrics_exporter = OCELOT_EXPORTER_NONE,
+                          .no_env = 1};
     assert_int_equal(ocelot_init(&o), 0);
     ocelot_tracer_t *t = ocelot_tracer_get("za", NULL, NULL);
-    ocelot_attr_t a[4] = {OCELOT_STR("http.route", "/api/v1/items/{id}"),
-                          OCELOT_INT("n", 1), OCELOT_DBL("d", 2), OCELOT_BOOL("b", 1)};
+    ocelot_attr_t a[4] = {OCELOT_STR("http.route", "/api/v1/items/{id}"), OCELOT_INT("n", 1),
+                          OCELOT_DBL("d", 2), OCELOT_BOOL("b", 1)};
     for (int round = 0; round < 2; round++) {
         long before = atomic_load(&g_allocs);
         for (int i = 0; i < 20000; i++) {
@@ -417,16 +424,18 @@ static void console_exporter(void **st)
     fflush(stdout);
     int saved = dup(1);
     dup2(fd, 1);
-    ocelot_options_t o = {.service_name = "console-svc", .traces_exporter = OCELOT_EXPORTER_CONSOLE,
+    ocelot_options_t o = {.service_name = "console-svc",
+                          .traces_exporter = OCELOT_EXPORTER_CONSOLE,
                           .logs_exporter = OCELOT_EXPORTER_CONSOLE,
-                          .metrics_exporter = OCELOT_EXPORTER_NONE, .no_env = 1};
+                          .metrics_exporter = OCELOT_EXPORTER_NONE,
+                          .no_env = 1};
     assert_int_equal(ocelot_init(&o), 0);
     ocelot_tracer_t *t = ocelot_tracer_get("console", NULL, NULL);
     ocelot_span_t *s = ocelot_span_start(t, "quote\"span", NULL);
     ocelot_span_set_int(s, "n", 7);
     ocelot_span_t *prev = ocelot_span_attach(s);
-    ocelot_log_record_t r = {.severity = OCELOT_SEV_ERROR, .body = "line\nbreak",
-                             .event_name = "app.failure"};
+    ocelot_log_record_t r = {
+        .severity = OCELOT_SEV_ERROR, .body = "line\nbreak", .event_name = "app.failure"};
     ocelot_log_emit(ocelot_logger_get("console", NULL, NULL), &r);
     ocelot_span_detach(prev);
     ocelot_span_context_t c;
@@ -482,8 +491,12 @@ int main(void)
     ocelot_allocator_t a = {count_realloc, NULL};
     if (ocelot_set_allocator(&a) != 0) return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(span_fields, teardown), cmocka_unit_test_teardown(limits, teardown),     cmocka_unit_test_teardown(disabled, teardown),
-        cmocka_unit_test_teardown(sampled_out, teardown), cmocka_unit_test_teardown(zero_alloc, teardown), cmocka_unit_test_teardown(storm, teardown),
+        cmocka_unit_test_teardown(span_fields, teardown),
+        cmocka_unit_test_teardown(limits, teardown),
+        cmocka_unit_test_teardown(disabled, teardown),
+        cmocka_unit_test_teardown(sampled_out, teardown),
+        cmocka_unit_test_teardown(zero_alloc, teardown),
+        cmocka_unit_test_teardown(storm, teardown),
         cmocka_unit_test_teardown(fork_child_fresh, teardown),
         cmocka_unit_test_teardown(console_exporter, teardown),
     };
