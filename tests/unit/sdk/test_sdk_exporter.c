@@ -39,6 +39,9 @@ typedef struct server {
     pthread_mutex_t mu;      /* guards last_* */
 } server_t;
 
+/* Deadline checks below allow the deadline plus 1 s of scheduling slack
+ * (the machine running the tests may be loaded); a real blocking bug
+ * shows as the 5-10 s the stuck server or the retries would take. */
 static uint64_t mono_ms(void)
 {
     struct timespec ts;
@@ -393,11 +396,11 @@ static void backend_down(void **st)
     assert_true(s.spans_dropped > 0);
     t0 = mono_ms();
     int rc = ocelot_force_flush(300);
-    assert_true(mono_ms() - t0 < 600);
+    assert_true(mono_ms() - t0 < 300 + 1000);
     assert_true(rc == 0 || rc == OCELOT_ETIMEDOUT);
     t0 = mono_ms();
     ocelot_shutdown(500);
-    assert_true(mono_ms() - t0 < 800);
+    assert_true(mono_ms() - t0 < 500 + 1000);
 }
 
 static void backend_slow(void **st)
@@ -408,14 +411,14 @@ static void backend_slow(void **st)
     spans(10, "slow");
     uint64_t t0 = mono_ms();
     assert_int_equal(ocelot_force_flush(400), OCELOT_ETIMEDOUT);
-    assert_true(mono_ms() - t0 < 700);
+    assert_true(mono_ms() - t0 < 400 + 1000);
     t0 = mono_ms();
     uint64_t worst = flood(10000);
     assert_true(mono_ms() - t0 < 10000); /* the export is stuck for 10 s */
     assert_true(worst < 250000);
     t0 = mono_ms();
     ocelot_shutdown(500);
-    assert_true(mono_ms() - t0 < 900);
+    assert_true(mono_ms() - t0 < 500 + 1000);
     server_stop();
 }
 
