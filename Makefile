@@ -4,11 +4,12 @@
 JOBS     ?= $(shell nproc)
 BUILD    ?= build/release
 ASAN     ?= build/asan
+TSAN     ?= build/tsan
 FUZZB    ?= build/fuzz
 FUZZ_SECONDS ?= 10
 DATA_DIR ?= ./ocelot-data
 
-.PHONY: all build run test unit asan fuzz-smoke fuzz integration bench clean format deps
+.PHONY: all build run test unit asan tsan fuzz-smoke fuzz integration bench clean format deps
 
 all: build
 
@@ -27,6 +28,7 @@ test:
 	@$(MAKE) --no-print-directory build
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory tsan
 	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory integration
 
@@ -37,6 +39,12 @@ asan:
 	@cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DOCL_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN) -j $(JOBS)
 	cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest -L unit --output-on-failure -j $(JOBS)
+
+# ThreadSanitizer run of the SDK's unit tests (span storm, exporter threads).
+tsan:
+	@cmake -S . -B $(TSAN) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DOCL_TSAN=ON >/dev/null
+	@cmake --build $(TSAN) -j $(JOBS) --target $$(cd tests/unit/sdk && ls test_*.c | sed 's/\.c$$//' | tr '\n' ' ')
+	cd $(TSAN) && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 die_after_fork=0" ctest -R '^test_sdk_' --output-on-failure -j $(JOBS)
 
 $(FUZZB)/.built: FORCE
 	@cmake -S . -B $(FUZZB) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DOCL_FUZZ=ON >/dev/null

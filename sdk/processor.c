@@ -1,0 +1,292 @@
+/*
+ * processor.c — the batch processor shared by spans and log records: a
+ * bounded lock-free MPSC queue drained by one export thread per signal.
+ *
+ * Invariants:
+ *  - Producers never block and never allocate: osdk_processor_offer is a
+ *    CAS on the ring; when the ring is full the record is dropped and
+ *    counted by the caller. The mutex/condvar is touched by a producer only
+ *    to wake the thread once a batch is ready (at most once per wake-up).
+ *  - The export thread exports at most max_batch records per request, when
+ *    a batch is ready, every delay_ms, on flush and on shutdown.
+ *  - Flush and shutdown wait on a deadline (monotonic clock); past it the
+ *    running export is aborted through abort_at and the caller returns
+ *    OCELOT_ETIMEDOUT. Nothing waits forever.
+ *  - After fork the child gets an empty queue and a new thread; records
+ *    that were queued in the parent are abandoned in the child.
+ *
+ * Workload: up to millions of records/s; batches of 512.
+ */
+#include "records.h"
+
+#include <errno.h>
+#include <signal.h>
+
+int osdk_queue_init(osdk_queue_t *q, size_t min_cap)
+{
+    size_t cap = 2;
+    while (cap < min_cap)
+        cap *= 2;
+    q->cells = osdk_malloc(cap * sizeof *q->cells);
+    if (!q->cells) return OCELOT_ENOMEM;
+    for (size_t i = 0; i < cap; i++) {
+        atomic_init(&q->cells[i].seq, i);
+        q->cells[i].data = NULL;
+    }
+    q->mask = cap - 1;
+    atomic_init(&q->enq, 0);
+    atomic_init(&q->deq, 0);
+    return 0;
+}
+
+void osdk_queue_dispose(osdk_queue_t *q)
+{
+    osdk_free(q->cells);
+    q->cells = NULL;
+}
+
+static void abs_deadline(struct timespec *ts, uint64_t mono_ns)
+{
+    ts->tv_sec = (time_t)(mono_ns / 1000000000u);
+    ts->tv_nsec = (long)(mono_ns % 1000000000u);
+}
+
+void osdk_processor_wake(osdk_processor_t *p)
+{
+    pthread_mutex_lock(&p->mu);
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+void osdk_release(void **recs, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        int pool = (int)((osdk_rec_t *)recs[i])->pool_id;
+        size_t j = i;
+        while (j < n && (int)((osdk_rec_t *)recs[j])->pool_id == pool)
+            j++;
+        osdk_pool_put_many(pool, (osdk_rec_t **)recs + i, j - i);
+        i = j;
+    }
+}
+
+/* Pops up to max_batch records and exports them. Returns the count. */
+static size_t export_one(osdk_processor_t *p, uint64_t deadline)
+{
+    size_t n = 0;
+    void *x;
+    while (n < p->cfg.max_batch && (x = osdk_queue_pop(&p->q)) != NULL)
+        p->batch[n++] = x;
+    if (!n) return 0;
+    osdk_exporter_export(p->exp, p->batch, n, &p->abort_at, deadline);
+    osdk_release(p->batch, n);
+    return n;
+}
+
+static void *thread_main(void *arg)
+{
+    osdk_processor_t *p = arg;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        uint64_t now = osdk_mono_ns();
+        uint64_t wake_at = now + (uint64_t)p->cfg.delay_ms * 1000000u;
+        while (!p->stop && p->flush_req == p->flush_done &&
+               osdk_queue_size(&p->q) < p->cfg.max_batch) {
+            struct timespec ts;
+            abs_deadline(&ts, wake_at);
+            atomic_store(&p->wake_pending, 0);
+            if (osdk_queue_size(&p->q) >= p->cfg.max_batch) break;
+            int rc = pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+            if (rc == ETIMEDOUT) break;
+        }
+        int stop = p->stop;
+        uint64_t flush_target = p->flush_req;
+        uint64_t stop_deadline = p->stop_deadline;
+        pthread_mutex_unlock(&p->mu);
+
+        if (stop || flush_target != p->flush_done) {
+            /* drain everything that is queued now */
+            uint64_t end = stop ? stop_deadline : 0;
+            while (osdk_queue_size(&p->q)) {
+                uint64_t dl = osdk_mono_ns() + (uint64_t)p->cfg.timeout_ms * 1000000u;
+                if (end && dl > end) dl = end;
+                if (end && osdk_mono_ns() >= end) break;
+                if (!export_one(p, dl)) break;
+            }
+        } else {
+            /* one batch, then more while full batches are waiting */
+            do {
+                uint64_t dl = osdk_mono_ns() + (uint64_t)p->cfg.timeout_ms * 1000000u;
+                if (!export_one(p, dl)) break;
+            } while (osdk_queue_size(&p->q) >= p->cfg.max_batch);
+        }
+
+        pthread_mutex_lock(&p->mu);
+        if (flush_target != p->flush_done) {
+            p->flush_done = flush_target;
+            pthread_cond_broadcast(&p->done_cv);
+        }
+        if (stop) break;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+static int start_thread(osdk_processor_t *p)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old); /* the thread takes no signals */
+    int rc = pthread_create(&p->thread, NULL, thread_main, p);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc) return OCELOT_ENOMEM;
+    p->thread_started = 1;
+    return 0;
+}
+
+static int init_sync(osdk_processor_t *p)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, &ca);
+    pthread_cond_init(&p->done_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    return 0;
+}
+
+static osdk_processor_t *g_retired; /* stopped processors (guarded by osdk_g.lock) */
+
+/* Empties a queue, returning the records to their pools; returns how many. */
+static size_t drain_queue(osdk_queue_t *q)
+{
+    void *x;
+    size_t n = 0;
+    while ((x = osdk_queue_pop(q)) != NULL) {
+        osdk_release(&x, 1);
+        n++;
+    }
+    return n;
+}
+
+int osdk_processor_create(int signal, const osdk_batch_cfg_t *cfg, osdk_exporter_t *exp,
+                          _Atomic uint64_t *dropped, osdk_processor_t **out)
+{
+    int rc = OCELOT_ENOMEM;
+    for (osdk_processor_t **pp = &g_retired; *pp; pp = &(*pp)->retired_next) {
+        osdk_processor_t *p = *pp;
+        if (p->signal != signal || p->cfg.max_batch != cfg->max_batch ||
+            p->q.mask + 1 < cfg->max_queue || (p->q.mask + 1) / 2 >= cfg->max_queue)
+            continue;
+        *pp = p->retired_next;
+        osdk_count(dropped, drain_queue(&p->q)); /* raced into a stopped processor */
+        p->cfg = *cfg;
+        p->exp = exp;
+        p->dropped = dropped;
+        p->stop = 0;
+        p->stop_deadline = 0;
+        p->flush_req = p->flush_done = 0;
+        atomic_store(&p->abort_at, 0);
+        atomic_store(&p->wake_pending, 0);
+        p->retired_next = NULL;
+        if ((rc = start_thread(p)) != 0) {
+            p->retired_next = g_retired;
+            g_retired = p;
+            return rc;
+        }
+        *out = p;
+        return 0;
+    }
+    osdk_processor_t *p = osdk_calloc(sizeof *p);
+    *out = NULL;
+    if (!p) return rc;
+    p->signal = signal;
+    p->cfg = *cfg;
+    p->exp = exp;
+    p->dropped = dropped;
+    if (osdk_queue_init(&p->q, cfg->max_queue)) goto fail;
+    p->batch = osdk_malloc(cfg->max_batch * sizeof(void *));
+    if (!p->batch) goto fail;
+    init_sync(p);
+    if ((rc = start_thread(p)) != 0) goto fail;
+    *out = p;
+    return 0;
+fail:
+    osdk_queue_dispose(&p->q);
+    osdk_free(p->batch);
+    osdk_free(p);
+    return rc;
+}
+
+int osdk_processor_flush(osdk_processor_t *p, uint64_t deadline)
+{
+    int rc = 0;
+    pthread_mutex_lock(&p->mu);
+    uint64_t ticket = ++p->flush_req;
+    pthread_cond_signal(&p->cv);
+    while (p->flush_done < ticket) {
+        struct timespec ts;
+        abs_deadline(&ts, deadline);
+        if (pthread_cond_timedwait(&p->done_cv, &p->mu, &ts) == ETIMEDOUT) {
+            rc = OCELOT_ETIMEDOUT;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+int osdk_processor_destroy(osdk_processor_t *p, uint64_t deadline)
+{
+    if (!p) return 0;
+    int rc = 0;
+    pthread_mutex_lock(&p->mu);
+    p->stop = 1;
+    p->stop_deadline = deadline;
+    atomic_store(&p->abort_at, deadline);
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    if (p->thread_started) pthread_join(p->thread, NULL);
+    if (osdk_mono_ns() > deadline) rc = OCELOT_ETIMEDOUT;
+    p->thread_started = 0;
+    /* anything left could not be exported in time */
+    size_t left = drain_queue(&p->q);
+    if (left) {
+        osdk_count(p->dropped, left);
+        rc = OCELOT_ETIMEDOUT;
+    }
+    /* keep the memory (and its mutex) valid for producers racing shutdown */
+    p->retired_next = g_retired;
+    g_retired = p;
+    return rc;
+}
+
+void osdk_processor_atfork_prepare(osdk_processor_t *p)
+{
+    pthread_mutex_lock(&p->mu);
+}
+
+void osdk_processor_atfork_parent(osdk_processor_t *p)
+{
+    pthread_mutex_unlock(&p->mu);
+}
+
+void osdk_processor_atfork_child(osdk_processor_t *p)
+{
+    /* Fresh queue state: the parent's records are abandoned here. */
+    for (size_t i = 0; i <= p->q.mask; i++) {
+        atomic_store(&p->q.cells[i].seq, i);
+        p->q.cells[i].data = NULL;
+    }
+    atomic_store(&p->q.enq, 0);
+    atomic_store(&p->q.deq, 0);
+    atomic_store(&p->wake_pending, 0);
+    atomic_store(&p->abort_at, 0);
+    p->flush_req = p->flush_done = 0;
+    p->stop = 0;
+    p->thread_started = 0;
+    init_sync(p);
+    if (start_thread(p)) osdk_warn("could not restart the export thread after fork");
+}

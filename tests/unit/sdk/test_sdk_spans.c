@@ -1,0 +1,504 @@
+/*
+ * test_sdk_spans.c — spans, logs and the batch pipeline end to end through
+ * a capturing callback exporter: every recorded field is found again in
+ * the OTLP protobuf bytes (decoded by the test's own wire reader), limits
+ * drop and count, the disabled SDK does nothing, sampled-out spans carry
+ * context, zero allocations per span after warm-up (counting allocator),
+ * a multi-threaded span storm (run under ThreadSanitizer by `make tsan`)
+ * and fork safety.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "sdk_testlib.h"
+
+static void init_cb(int no_env)
+{
+    ocelot_options_t o = {0};
+    o.service_name = "unit-svc";
+    o.traces_exporter = OCELOT_EXPORTER_CALLBACK;
+    o.logs_exporter = OCELOT_EXPORTER_CALLBACK;
+    o.metrics_exporter = OCELOT_EXPORTER_NONE;
+    o.export_cb = capture_cb;
+    o.no_env = no_env;
+    assert_int_equal(ocelot_init(&o), 0);
+}
+
+static void span_fields(void **st)
+{
+    (void)st;
+    capture_reset();
+    init_cb(1);
+    assert_int_equal(ocelot_init(NULL), OCELOT_ESTATE);
+    ocelot_tracer_t *t = ocelot_tracer_get("unit.tracer", "1.2.3", NULL);
+    assert_ptr_equal(t, ocelot_tracer_get("unit.tracer", "1.2.3", NULL));
+    int64_t ints[] = {1, -2, 3};
+    const char *strs[] = {"a", "bc"};
+    ocelot_attr_t attrs[] = {
+        OCELOT_STR("http.method", "GET"),
+        OCELOT_INT("http.status_code", 200),
+        OCELOT_DBL("ratio", 0.5),
+        OCELOT_BOOL("ok", 1),
+        OCELOT_ARR("ints", OCELOT_ATTR_INT_ARRAY, ints, 3),
+        OCELOT_ARR("strs", OCELOT_ATTR_STRING_ARRAY, strs, 2),
+    };
+    ocelot_span_options_t so = {
+        .kind = OCELOT_SPAN_SERVER, .attrs = attrs, .n_attrs = 6, .start_ns = 1000};
+    ocelot_span_t *p = ocelot_span_start(t, "parent", &so);
+    assert_true(ocelot_span_is_recording(p));
+    ocelot_span_set_int(p, "http.status_code", 500); /* overwrite */
+    ocelot_attr_t ea = OCELOT_STR("k", "v");
+    assert_int_equal(ocelot_span_add_event(p, "ev1", 1500, &ea, 1), 0);
+    ocelot_span_context_t lc;
+    assert_int_equal(ocelot_traceparent_parse(
+                         "00-0102030405060708090a0b0c0d0e0f10-1112131415161718-01", 55, &lc),
+                     0);
+    ocelot_link_t link = {&lc, &ea, 1};
+    assert_int_equal(ocelot_span_add_link(p, &link), 0);
+    ocelot_span_set_status(p, OCELOT_STATUS_ERROR, "boom");
+    ocelot_span_t *prev = ocelot_span_attach(p);
+    assert_null(prev);
+    assert_ptr_equal(ocelot_span_current(), p);
+    ocelot_span_t *c = ocelot_span_start(t, "child", NULL); /* parent = current */
+    ocelot_logger_t *lg = ocelot_logger_get("unit.logger", NULL, NULL);
+    ocelot_attr_t la = OCELOT_STR("user", "bob");
+    assert_int_equal(ocelot_log(lg, OCELOT_SEV_WARN, "hello log", &la, 1), 0);
+    ocelot_span_end(c, 0);
+    ocelot_span_detach(prev);
+    assert_null(ocelot_span_current());
+    ocelot_span_context_t pc;
+    ocelot_span_get_context(p, &pc);
+    ocelot_span_end(p, 2000);
+    ocelot_span_end(p, 3000); /* second end ignored */
+    assert_int_equal(ocelot_force_flush(5000), 0);
+
+    view_t sp[8];
+    int n = captured_spans(sp, 8);
+    assert_int_equal(n, 2);
+    view_t child = pb_str_eq(pb_sub(sp[0], 5), "child") ? sp[0] : sp[1];
+    view_t par = pb_str_eq(pb_sub(sp[0], 5), "child") ? sp[1] : sp[0];
+    assert_true(pb_str_eq(pb_sub(par, 5), "parent"));
+    assert_int_equal(pb_sub(par, 1).n, 16);
+    assert_memory_equal(pb_sub(par, 1).p, pc.trace_id, 16);
+    assert_memory_equal(pb_sub(par, 2).p, pc.span_id, 8);
+    assert_null(pb_sub(par, 4).p); /* root: no parent id */
+    assert_memory_equal(pb_sub(child, 1).p, pc.trace_id, 16);
+    assert_memory_equal(pb_sub(child, 4).p, pc.span_id, 8);
+    assert_int_equal(pb_num(par, 6), 2);    /* SERVER */
+    assert_int_equal(pb_num(child, 6), 1);  /* INTERNAL */
+    assert_int_equal(pb_num(par, 7), 1000); /* start */
+    assert_int_equal(pb_num(par, 8), 2000); /* end (second end ignored) */
+    assert_true(pb_num(child, 8) >= pb_num(child, 7) && pb_num(child, 7) > 1000000000000000000ull);
+    assert_true(pb_str_eq(pb_sub(pb_attr(par, 9, "http.method"), 1), "GET"));
+    assert_int_equal(pb_num(pb_attr(par, 9, "http.status_code"), 3), 500);
+    assert_int_equal(pb_fields(par, 9, NULL, NULL, 0), 6); /* overwrite kept 6 */
+    uint64_t d = pb_num(pb_attr(par, 9, "ratio"), 4);
+    double dv;
+    memcpy(&dv, &d, 8);
+    assert_true(dv == 0.5);
+    assert_int_equal(pb_num(pb_attr(par, 9, "ok"), 2), 1);
+    view_t arr = pb_sub(pb_attr(par, 9, "ints"), 5);
+    view_t vals[3];
+    assert_int_equal(pb_fields(arr, 1, vals, NULL, 3), 3);
+    assert_int_equal((int64_t)pb_num(vals[1], 3), -2);
+    arr = pb_sub(pb_attr(par, 9, "strs"), 5);
+    assert_int_equal(pb_fields(arr, 1, vals, NULL, 3), 2);
+    assert_true(pb_str_eq(pb_sub(vals[1], 1), "bc"));
+    view_t ev = pb_sub(par, 11);
+    assert_int_equal(pb_num(ev, 1), 1500);
+    assert_true(pb_str_eq(pb_sub(ev, 2), "ev1"));
+    assert_true(pb_str_eq(pb_sub(pb_attr(ev, 3, "k"), 1), "v"));
+    view_t lk = pb_sub(par, 13);
+    assert_memory_equal(pb_sub(lk, 1).p, lc.trace_id, 16);
+    assert_memory_equal(pb_sub(lk, 2).p, lc.span_id, 8);
+    assert_true(pb_str_eq(pb_sub(pb_attr(lk, 4, "k"), 1), "v"));
+    view_t stt = pb_sub(par, 15);
+    assert_int_equal(pb_num(stt, 3), 2);
+    assert_true(pb_str_eq(pb_sub(stt, 2), "boom"));
+    assert_int_equal(pb_num(par, 16), 0x101); /* sampled + HAS_IS_REMOTE */
+
+    /* resource and scope */
+    view_t req = {NULL, 0};
+    view_t logreq = {NULL, 0};
+    for (int i = 0; i < g_cap.n; i++) {
+        if (g_cap.signal[i] == OCELOT_SIGNAL_TRACES) req = (view_t){g_cap.body[i], g_cap.len[i]};
+        if (g_cap.signal[i] == OCELOT_SIGNAL_LOGS) logreq = (view_t){g_cap.body[i], g_cap.len[i]};
+    }
+    view_t res = pb_sub(pb_sub(req, 1), 1);
+    assert_true(pb_str_eq(pb_sub(pb_attr(res, 1, "service.name"), 1), "unit-svc"));
+    assert_true(pb_str_eq(pb_sub(pb_attr(res, 1, "telemetry.sdk.language"), 1), "c"));
+    assert_int_equal(pb_num(pb_attr(res, 1, "process.pid"), 3), (uint64_t)getpid());
+    view_t scope = pb_sub(pb_sub(pb_sub(req, 1), 2), 1);
+    assert_true(pb_str_eq(pb_sub(scope, 1), "unit.tracer"));
+    assert_true(pb_str_eq(pb_sub(scope, 2), "1.2.3"));
+
+    /* the log record carries the child's ids (it was current? no: the
+     * parent was current when the log was emitted) */
+    assert_non_null(logreq.p);
+    view_t lr = pb_sub(pb_sub(pb_sub(logreq, 1), 2), 2);
+    assert_int_equal(pb_num(lr, 2), 13);
+    assert_true(pb_str_eq(pb_sub(lr, 3), "WARN"));
+    assert_true(pb_str_eq(pb_sub(pb_sub(lr, 5), 1), "hello log"));
+    assert_true(pb_str_eq(pb_sub(pb_attr(lr, 6, "user"), 1), "bob"));
+    assert_memory_equal(pb_sub(lr, 9).p, pc.trace_id, 16);
+    assert_memory_equal(pb_sub(lr, 10).p, pc.span_id, 8);
+    assert_true(pb_num(lr, 11) > 0);
+    assert_true(pb_str_eq(pb_sub(pb_sub(pb_sub(logreq, 1), 2), 1), "unit.logger") ||
+                pb_str_eq(pb_sub(pb_sub(pb_sub(pb_sub(logreq, 1), 2), 1), 1), "unit.logger"));
+
+    ocelot_stats_t s;
+    ocelot_stats_get(&s);
+    assert_int_equal(s.spans_exported, 2);
+    assert_int_equal(s.logs_exported, 1);
+    assert_int_equal(s.spans_dropped, 0);
+    assert_int_equal(ocelot_shutdown(2000), 0);
+    /* after shutdown: no-ops */
+    assert_false(ocelot_enabled());
+    ocelot_span_t *z = ocelot_span_start(t, "late", NULL);
+    assert_false(ocelot_span_is_recording(z));
+    ocelot_span_end(z, 0);
+    assert_int_equal(ocelot_shutdown(10), OCELOT_ESTATE);
+}
+
+static void limits(void **st)
+{
+    (void)st;
+    capture_reset();
+    setenv("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "2", 1);
+    setenv("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "4", 1);
+    setenv("OTEL_SPAN_EVENT_COUNT_LIMIT", "1", 1);
+    setenv("OTEL_SPAN_LINK_COUNT_LIMIT", "1", 1);
+    setenv("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", "1", 1);
+    init_cb(0);
+    unsetenv("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT");
+    unsetenv("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT");
+    unsetenv("OTEL_SPAN_EVENT_COUNT_LIMIT");
+    unsetenv("OTEL_SPAN_LINK_COUNT_LIMIT");
+    unsetenv("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT");
+    ocelot_tracer_t *t = ocelot_tracer_get("lim", NULL, NULL);
+    ocelot_span_t *s = ocelot_span_start(t, "s", NULL);
+    assert_int_equal(ocelot_span_set_str(s, "a", "abcdefgh"), 0);
+    assert_int_equal(ocelot_span_set_int(s, "b", 1), 0);
+    assert_int_equal(ocelot_span_set_int(s, "c", 1), OCELOT_EFULL);
+    assert_int_equal(ocelot_span_set_int(s, "a", 7), 0); /* existing key still updatable */
+    assert_int_equal(ocelot_span_set_str(s, "b", "xyzxyz"), 0);
+    ocelot_attr_t ea[2] = {OCELOT_INT("e1", 1), OCELOT_INT("e2", 2)};
+    assert_int_equal(ocelot_span_add_event(s, "e", 0, ea, 2), 0);
+    assert_int_equal(ocelot_span_add_event(s, "f", 0, NULL, 0), OCELOT_EFULL);
+    ocelot_span_context_t lc;
+    ocelot_traceparent_parse("00-0102030405060708090a0b0c0d0e0f10-1112131415161718-01", 55, &lc);
+    ocelot_link_t l = {&lc, NULL, 0};
+    assert_int_equal(ocelot_span_add_link(s, &l), 0);
+    assert_int_equal(ocelot_span_add_link(s, &l), OCELOT_EFULL);
+    assert_int_equal(ocelot_span_set_attrs(s, NULL, 1), OCELOT_EINVAL);
+    ocelot_attr_t bad = {.key = "", .type = OCELOT_ATTR_INT};
+    assert_int_equal(ocelot_span_set_attrs(s, &bad, 1), OCELOT_EINVAL);
+    ocelot_span_end(s, 0);
+    assert_int_equal(ocelot_force_flush(5000), 0);
+    view_t sp[2];
+    assert_int_equal(captured_spans(sp, 2), 1);
+    assert_int_equal(pb_fields(sp[0], 9, NULL, NULL, 0), 2);
+    assert_int_equal(pb_num(sp[0], 10), 1); /* dropped attributes */
+    assert_int_equal(pb_num(pb_attr(sp[0], 9, "a"), 3), 7);
+    assert_true(pb_str_eq(pb_sub(pb_attr(sp[0], 9, "b"), 1), "xyzx")); /* truncated to 4 */
+    assert_int_equal(pb_fields(sp[0], 11, NULL, NULL, 0), 1);
+    assert_int_equal(pb_num(sp[0], 12), 1);            /* dropped events */
+    assert_int_equal(pb_num(pb_sub(sp[0], 11), 4), 1); /* dropped event attributes */
+    assert_int_equal(pb_fields(sp[0], 13, NULL, NULL, 0), 1);
+    assert_int_equal(pb_num(sp[0], 14), 1); /* dropped links */
+    assert_int_equal(ocelot_shutdown(2000), 0);
+}
+
+static void disabled(void **st)
+{
+    (void)st;
+    capture_reset();
+    ocelot_options_t o = {.disabled = 1,
+                          .traces_exporter = OCELOT_EXPORTER_CALLBACK,
+                          .export_cb = capture_cb,
+                          .no_env = 1};
+    assert_int_equal(ocelot_init(&o), 0);
+    assert_false(ocelot_enabled());
+    ocelot_tracer_t *t = ocelot_tracer_get("x", NULL, NULL);
+    assert_non_null(t);
+    ocelot_span_t *s = ocelot_span_start(t, "s", NULL);
+    assert_non_null(s);
+    assert_false(ocelot_span_is_recording(s));
+    assert_int_equal(ocelot_span_set_int(s, "a", 1), 0);
+    ocelot_span_context_t c;
+    ocelot_span_get_context(s, &c);
+    assert_false(ocelot_span_context_valid(&c));
+    ocelot_span_end(s, 0);
+    assert_int_equal(ocelot_log(ocelot_logger_get("l", NULL, NULL), 9, "x", NULL, 0), 0);
+    ocelot_force_flush(100);
+    assert_int_equal(g_cap.n, 0);
+    assert_int_equal(ocelot_shutdown(100), 0);
+    /* also env */
+    setenv("OTEL_SDK_DISABLED", "true", 1);
+    assert_int_equal(ocelot_init(NULL), 0);
+    unsetenv("OTEL_SDK_DISABLED");
+    assert_false(ocelot_enabled());
+    assert_false(ocelot_span_is_recording(ocelot_span_start(ocelot_tracer_get("x", 0, 0), "s", 0)));
+    assert_int_equal(ocelot_shutdown(100), 0);
+}
+
+static void sampled_out(void **st)
+{
+    (void)st;
+    capture_reset();
+    setenv("OTEL_TRACES_SAMPLER", "parentbased_always_off", 1);
+    init_cb(0);
+    unsetenv("OTEL_TRACES_SAMPLER");
+    ocelot_tracer_t *t = ocelot_tracer_get("so", NULL, NULL);
+    ocelot_span_t *r = ocelot_span_start(t, "root", NULL);
+    assert_false(ocelot_span_is_recording(r));
+    ocelot_span_context_t rc;
+    ocelot_span_get_context(r, &rc);
+    assert_true(ocelot_span_context_valid(&rc));
+    assert_int_equal(rc.flags & OCELOT_FLAG_SAMPLED, 0);
+    ocelot_span_options_t o = {.parent_span = r};
+    ocelot_span_t *c = ocelot_span_start(t, "child", &o);
+    ocelot_span_context_t cc;
+    ocelot_span_get_context(c, &cc);
+    assert_memory_equal(cc.trace_id, rc.trace_id, 16);
+    assert_memory_not_equal(cc.span_id, rc.span_id, 8);
+    ocelot_span_end(c, 0);
+    ocelot_span_end(r, 0);
+    /* a sampled remote parent is followed */
+    ocelot_span_context_t remote;
+    ocelot_traceparent_parse("00-0102030405060708090a0b0c0d0e0f10-1112131415161718-01", 55,
+                             &remote);
+    strcpy(remote.trace_state, "vendor=x");
+    remote.trace_state_len = 8;
+    ocelot_span_options_t o2 = {.parent = &remote, .kind = OCELOT_SPAN_SERVER};
+    ocelot_span_t *s = ocelot_span_start(t, "server", &o2);
+    assert_true(ocelot_span_is_recording(s));
+    ocelot_span_end(s, 0);
+    ocelot_force_flush(5000);
+    view_t sp[4];
+    assert_int_equal(captured_spans(sp, 4), 1);
+    assert_true(pb_str_eq(pb_sub(sp[0], 3), "vendor=x"));
+    assert_memory_equal(pb_sub(sp[0], 4).p, remote.span_id, 8);
+    assert_int_equal(pb_num(sp[0], 16), 0x301); /* parent is remote */
+    assert_int_equal(ocelot_shutdown(2000), 0);
+}
+
+static void zero_alloc(void **st)
+{
+    (void)st;
+    ocelot_options_t o = {.traces_exporter = OCELOT_EXPORTER_NONE,
+                          .logs_exporter = OCELOT_EXPORTER_NONE,
+                          .metrics_exporter = OCELOT_EXPORTER_NONE,
+                          .no_env = 1};
+    assert_int_equal(ocelot_init(&o), 0);
+    ocelot_tracer_t *t = ocelot_tracer_get("za", NULL, NULL);
+    ocelot_attr_t a[4] = {OCELOT_STR("http.route", "/api/v1/items/{id}"), OCELOT_INT("n", 1),
+                          OCELOT_DBL("d", 2), OCELOT_BOOL("b", 1)};
+    for (int round = 0; round < 2; round++) {
+        long before = atomic_load(&g_allocs);
+        for (int i = 0; i < 20000; i++) {
+            ocelot_span_options_t so = {.attrs = a, .n_attrs = 4};
+            ocelot_span_t *s = ocelot_span_start(t, "GET /api/v1/items", &so);
+            ocelot_span_set_int(s, "extra", i);
+            ocelot_span_end(s, 0);
+            if (i % 1000 == 999) ocelot_force_flush(1000);
+        }
+        long after = atomic_load(&g_allocs);
+        if (round == 1) assert_int_equal(after - before, 0); /* after warm-up: none */
+    }
+    assert_int_equal(ocelot_shutdown(2000), 0);
+}
+
+/* ---- storm ---- */
+
+static ocelot_tracer_t *g_storm_tracer;
+static void *storm_thread(void *arg)
+{
+    long id = (long)arg;
+    for (int i = 0; i < 5000; i++) {
+        ocelot_span_t *p = ocelot_span_start(g_storm_tracer, "outer", NULL);
+        ocelot_span_t *prev = ocelot_span_attach(p);
+        ocelot_span_t *c = ocelot_span_start(g_storm_tracer, "inner", NULL);
+        ocelot_span_set_int(c, "thread", id);
+        ocelot_span_set_str(c, "s", "some value");
+        if (i % 7 == 0) ocelot_span_add_event(c, "tick", 0, NULL, 0);
+        ocelot_span_end(c, 0);
+        ocelot_span_detach(prev);
+        ocelot_span_end(p, 0);
+        if (i % 500 == 0) {
+            ocelot_stats_t s;
+            ocelot_stats_get(&s);
+        }
+    }
+    return NULL;
+}
+
+static void storm(void **st)
+{
+    (void)st;
+    capture_reset();
+    setenv("OTEL_BSP_SCHEDULE_DELAY", "5", 1);
+    init_cb(0);
+    unsetenv("OTEL_BSP_SCHEDULE_DELAY");
+    ocelot_stats_t s0;
+    ocelot_stats_get(&s0);
+    g_storm_tracer = ocelot_tracer_get("storm", NULL, NULL);
+    pthread_t th[4];
+    for (long i = 0; i < 4; i++)
+        pthread_create(&th[i], NULL, storm_thread, (void *)i);
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    assert_int_equal(ocelot_force_flush(20000), 0);
+    ocelot_stats_t s;
+    ocelot_stats_get(&s);
+    uint64_t exported = s.spans_exported - s0.spans_exported;
+    uint64_t dropped = s.spans_dropped - s0.spans_dropped;
+    assert_int_equal(exported + dropped, 4 * 5000 * 2);
+    assert_int_equal(s.span_queue_size, 0);
+    static view_t sp[CAP_MAX];
+    (void)sp;
+    assert_int_equal(ocelot_shutdown(5000), 0);
+}
+
+static void fork_child_fresh(void **st)
+{
+    (void)st;
+    capture_reset();
+    init_cb(1);
+    ocelot_tracer_t *t = ocelot_tracer_get("fork", NULL, NULL);
+    for (int i = 0; i < 100; i++)
+        ocelot_span_end(ocelot_span_start(t, "before", NULL), 0);
+    ocelot_span_t *open_span = ocelot_span_start(t, "open-across-fork", NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* child: fresh queue and thread; its own spans export; ids differ */
+        capture_reset();
+        ocelot_span_end(open_span, 0); /* started in the parent: dropped */
+        for (int i = 0; i < 10; i++)
+            ocelot_span_end(ocelot_span_start(t, "in-child", NULL), 0);
+        int rc = ocelot_force_flush(3000);
+        view_t sp[64];
+        int n = captured_spans(sp, 64);
+        int ok = rc == 0 && n == 10;
+        for (int i = 0; i < n && i < 64; i++)
+            ok &= pb_str_eq(pb_sub(sp[i], 5), "in-child");
+        ok &= ocelot_shutdown(2000) == 0;
+        _exit(ok ? 0 : 1);
+    }
+    /* parent keeps working */
+    for (int i = 0; i < 10; i++)
+        ocelot_span_end(ocelot_span_start(t, "in-parent", NULL), 0);
+    ocelot_span_end(open_span, 0);
+    int status = 0;
+    for (int i = 0; i < 1000; i++) {
+        if (waitpid(pid, &status, WNOHANG) == pid) break;
+        usleep(10000);
+        if (i == 999) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            fail_msg("child hung");
+        }
+    }
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(ocelot_force_flush(3000), 0);
+    view_t sp[256];
+    assert_int_equal(captured_spans(sp, 256), 100 + 10 + 1);
+    assert_int_equal(ocelot_shutdown(2000), 0);
+}
+
+static void console_exporter(void **st)
+{
+    (void)st;
+    char path[] = "/tmp/ocelot-console-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    fflush(stdout);
+    int saved = dup(1);
+    dup2(fd, 1);
+    ocelot_options_t o = {.service_name = "console-svc",
+                          .traces_exporter = OCELOT_EXPORTER_CONSOLE,
+                          .logs_exporter = OCELOT_EXPORTER_CONSOLE,
+                          .metrics_exporter = OCELOT_EXPORTER_NONE,
+                          .no_env = 1};
+    assert_int_equal(ocelot_init(&o), 0);
+    ocelot_tracer_t *t = ocelot_tracer_get("console", NULL, NULL);
+    ocelot_span_t *s = ocelot_span_start(t, "quote\"span", NULL);
+    ocelot_span_set_int(s, "n", 7);
+    ocelot_span_t *prev = ocelot_span_attach(s);
+    ocelot_log_record_t r = {
+        .severity = OCELOT_SEV_ERROR, .body = "line\nbreak", .event_name = "app.failure"};
+    ocelot_log_emit(ocelot_logger_get("console", NULL, NULL), &r);
+    ocelot_span_detach(prev);
+    ocelot_span_context_t c;
+    ocelot_span_get_context(s, &c);
+    ocelot_span_end(s, 0);
+    ocelot_force_flush(2000);
+    ocelot_shutdown(2000);
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    char buf[8192];
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    close(fd);
+    unlink(path);
+    assert_true(n > 0);
+    buf[n] = 0;
+    char tid[33], sid[17];
+    for (int i = 0; i < 16; i++)
+        sprintf(tid + 2 * i, "%02x", c.trace_id[i]);
+    for (int i = 0; i < 8; i++)
+        sprintf(sid + 2 * i, "%02x", c.span_id[i]);
+    /* two lines, each one JSON object; escaping; ids on both */
+    char *nl = strchr(buf, '\n');
+    assert_non_null(nl);
+    assert_non_null(strchr(nl + 1, '\n'));
+    char *span = strstr(buf, "{\"type\":\"span\"");
+    char *log = strstr(buf, "{\"type\":\"log\"");
+    assert_non_null(span);
+    assert_non_null(log);
+    assert_non_null(strstr(span, "\"name\":\"quote\\\"span\""));
+    assert_non_null(strstr(span, "\"attributes\":{\"n\":7}"));
+    assert_non_null(strstr(log, "\"body\":\"line\\nbreak\""));
+    assert_non_null(strstr(log, "\"event_name\":\"app.failure\""));
+    assert_non_null(strstr(log, "\"severity_text\":\"ERROR\""));
+    char want[80];
+    snprintf(want, sizeof want, "\"trace_id\":\"%s\"", tid);
+    assert_non_null(strstr(span, want));
+    assert_non_null(strstr(log, want));
+    snprintf(want, sizeof want, "\"span_id\":\"%s\"", sid);
+    assert_non_null(strstr(log, want));
+    assert_non_null(strstr(buf, "\"service.name\":\"console-svc\""));
+}
+
+static int teardown(void **st)
+{
+    (void)st;
+    ocelot_shutdown(500); /* after a failed test too */
+    return 0;
+}
+
+int main(void)
+{
+    ocelot_allocator_t a = {count_realloc, NULL};
+    if (ocelot_set_allocator(&a) != 0) return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(span_fields, teardown),
+        cmocka_unit_test_teardown(limits, teardown),
+        cmocka_unit_test_teardown(disabled, teardown),
+        cmocka_unit_test_teardown(sampled_out, teardown),
+        cmocka_unit_test_teardown(zero_alloc, teardown),
+        cmocka_unit_test_teardown(storm, teardown),
+        cmocka_unit_test_teardown(fork_child_fresh, teardown),
+        cmocka_unit_test_teardown(console_exporter, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
