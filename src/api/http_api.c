@@ -112,14 +112,18 @@ static int has_prefix(ocl_str_t s, const char *pfx, ocl_str_t *rest)
 /* The Prometheus API state, created on first use so that the server needs
  * no extra start-up call; creation is serialised by one process-wide mutex. */
 static pthread_mutex_t prom_init_mu = PTHREAD_MUTEX_INITIALIZER;
+/* Held shared while a handler hands a request to the API state, exclusively
+ * while ocl_http_api_stop detaches it, so a handler never uses freed state. */
+static pthread_rwlock_t prom_use_lk = PTHREAD_RWLOCK_INITIALIZER;
 
+/* Call with prom_use_lk held shared; NULL once stopped. */
 static ocl_prom_api_t *prom_api(ocl_http_api_t *api)
 {
     ocl_prom_api_t *pa = __atomic_load_n(&api->prom_api, __ATOMIC_ACQUIRE);
-    if (pa) return pa;
+    if (pa || api->prom_stopped) return pa;
     pthread_mutex_lock(&prom_init_mu);
     pa = api->prom_api;
-    if (!pa) {
+    if (!pa && !api->prom_stopped) {
         pa = ocl_prom_api_create(api->ingest, &api->prom);
         __atomic_store_n(&api->prom_api, pa, __ATOMIC_RELEASE);
     }
@@ -129,10 +133,13 @@ static ocl_prom_api_t *prom_api(ocl_http_api_t *api)
 
 void ocl_http_api_stop(ocl_http_api_t *api)
 {
+    pthread_rwlock_wrlock(&prom_use_lk);
     pthread_mutex_lock(&prom_init_mu);
     ocl_prom_api_t *pa = api->prom_api;
     api->prom_api = NULL;
+    api->prom_stopped = true;
     pthread_mutex_unlock(&prom_init_mu);
+    pthread_rwlock_unlock(&prom_use_lk);
     ocl_prom_api_destroy(pa);
 }
 
@@ -167,7 +174,13 @@ void ocl_http_api_handle(ocl_http_req_t *req, void *ud)
         return;
     }
     if (has_prefix(req->path, "/api/v1/", &rest)) {
-        ocl_prom_api_handle(prom_api(api), req);
+        pthread_rwlock_rdlock(&prom_use_lk);
+        ocl_prom_api_t *pa = prom_api(api);
+        if (pa)
+            ocl_prom_api_handle(pa, req);
+        else
+            text(req, 503, "shutting down\n");
+        pthread_rwlock_unlock(&prom_use_lk);
         return;
     }
     if (!is_get) {

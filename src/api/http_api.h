@@ -12,10 +12,11 @@
 #include "pipeline/ingest.h"
 
 typedef struct {
-    ocl_ingest_t *ingest;   /* stores to query */
-    int ready;              /* set (atomically) once the server serves ingest */
-    ocl_prom_api_cfg_t prom; /* Prometheus API limits (zero = Prometheus's defaults) */
+    ocl_ingest_t *ingest;     /* stores to query */
+    int ready;                /* set (atomically) once the server serves ingest */
+    ocl_prom_api_cfg_t prom;  /* Prometheus API limits (zero = Prometheus's defaults) */
     ocl_prom_api_t *prom_api; /* created on the first /api/v1 request */
+    bool prom_stopped;        /* set by ocl_http_api_stop: /api/v1 answers 503 */
 } ocl_http_api_t;
 
 /* Stops the Prometheus API's query threads (running queries are canceled

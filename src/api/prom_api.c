@@ -26,13 +26,13 @@
 #include <unistd.h>
 
 static const char *const ep_names[PA_EP_COUNT] = {
-    "query", "query_range", "series", "labels", "label_values", "metadata",
-    "format_query", "query_exemplars", "status", "rules", "other"};
+    "query",        "query_range",     "series", "labels", "label_values", "metadata",
+    "format_query", "query_exemplars", "status", "rules",  "other"};
 
 typedef struct {
-    _Atomic uint64_t codes[3];                  /* 2xx, 4xx, 5xx answers */
-    _Atomic uint64_t lat[OCL_LAT_BUCKETS + 1];  /* non-cumulative latency buckets */
-    _Atomic uint64_t lat_sum_ns;                /* total latency */
+    _Atomic uint64_t codes[3];                 /* 2xx, 4xx, 5xx answers */
+    _Atomic uint64_t lat[OCL_LAT_BUCKETS + 1]; /* non-cumulative latency buckets */
+    _Atomic uint64_t lat_sum_ns;               /* total latency */
 } ep_stats_t;
 
 static ep_stats_t ep_stats[PA_EP_COUNT];
@@ -69,8 +69,9 @@ static void collect(ocl_buf_t *out, void *ud)
     for (int e = 0; e < PA_EP_COUNT; e++)
         for (int c = 0; c < 3; c++) {
             snprintf(labels, sizeof labels, "endpoint=\"%s\",code=\"%s\"", ep_names[e], cls[c]);
-            ocl_sm_sample(out, "ocelot_prom_api_requests_total", labels,
-                          (double)atomic_load_explicit(&ep_stats[e].codes[c], memory_order_relaxed));
+            ocl_sm_sample(
+                out, "ocelot_prom_api_requests_total", labels,
+                (double)atomic_load_explicit(&ep_stats[e].codes[c], memory_order_relaxed));
         }
     ocl_sm_header(out, "ocelot_prom_api_request_duration_seconds", "histogram",
                   "Prometheus API request latency from arrival to answer, by endpoint.");
@@ -210,7 +211,8 @@ static int limit_param(pa_req_t *r, int64_t *out)
         return -1;
     }
     if (*out < 0) {
-        answer_error(r, OCL_PROM_ERR_BAD_DATA, "invalid parameter \"limit\": limit must be non-negative");
+        answer_error(r, OCL_PROM_ERR_BAD_DATA,
+                     "invalid parameter \"limit\": limit must be non-negative");
         return -1;
     }
     return 0;
@@ -439,6 +441,26 @@ static bool form_body(const ocl_http_req_t *req)
     return ct.n >= n && ocl_str_ieq_c((ocl_str_t){ct.p, n}, want);
 }
 
+/* Accept-Encoding lists gzip (and not with q=0). */
+static bool accepts_gzip(const ocl_http_req_t *req)
+{
+    ocl_str_t ae = ocl_http_req_header(req, "accept-encoding");
+    for (size_t i = 0; i + 4 <= ae.n; i++) {
+        if (!ocl_str_ieq_c((ocl_str_t){ae.p + i, 4}, "gzip")) continue;
+        /* parameters up to the next ',' */
+        size_t j = i + 4, end = j;
+        while (end < ae.n && ae.p[end] != ',')
+            end++;
+        char prm[32];
+        size_t n = OCL_MIN(end - j, sizeof prm - 1);
+        memcpy(prm, ae.p + j, n);
+        prm[n] = 0;
+        const char *q = strstr(prm, "q=");
+        return !(q && strtod(q + 2, NULL) == 0);
+    }
+    return false;
+}
+
 void ocl_prom_api_handle(ocl_prom_api_t *pa, ocl_http_req_t *req)
 {
     pa_req_t *r = ocl_calloc(1, sizeof *r);
@@ -510,6 +532,7 @@ void ocl_prom_api_handle(ocl_prom_api_t *pa, ocl_http_req_t *req)
         memcpy(ferr, ferr2, sizeof ferr);
     }
 
+    r->accept_gzip = accepts_gzip(req);
     ocl_str_t tenant = ocl_http_req_header(req, "x-scope-orgid");
     if (tenant.n && !ocl_tenant_id_valid(tenant)) {
         answer_error(r, OCL_PROM_ERR_BAD_DATA, "invalid tenant ID in X-Scope-OrgID");

@@ -44,23 +44,24 @@ struct ocl_prom_api {
 
 /* One request. The job must stay the first member (the pool hands it back). */
 typedef struct {
-    ocl_qjob_t job;                       /* pool job */
-    ocl_prom_api_t *pa;                   /* API state */
-    ocl_http_req_t *req;                  /* the request */
-    ocl_arena_t arena;                    /* parameters (decoded) */
-    ocl_form_t form;                      /* all parameters */
-    int ep;                               /* PA_EP_* */
-    uint64_t t0;                          /* arrival, monotonic ns */
-    int64_t deadline_ns;                  /* monotonic deadline of the query */
-    char tenant[OCL_TENANT_MAX_LEN + 1];  /* X-Scope-OrgID ("" = default) */
-    size_t tenant_len;                    /* its length */
-    ocl_str_t query;                      /* query parameter */
-    int64_t t, start, end, step_ms;       /* time parameters, ms */
-    int64_t limit;                        /* limit (0 = none; metadata: -1 = none) */
-    int64_t limit_per_metric;             /* metadata: -1 = none */
-    ocl_str_t *match;                     /* match[] values */
-    size_t n_match;                       /* their number */
-    ocl_str_t name;                       /* label name (label values) or metric (metadata) */
+    ocl_qjob_t job;                      /* pool job */
+    ocl_prom_api_t *pa;                  /* API state */
+    ocl_http_req_t *req;                 /* the request */
+    ocl_arena_t arena;                   /* parameters (decoded) */
+    ocl_form_t form;                     /* all parameters */
+    int ep;                              /* PA_EP_* */
+    uint64_t t0;                         /* arrival, monotonic ns */
+    int64_t deadline_ns;                 /* monotonic deadline of the query */
+    char tenant[OCL_TENANT_MAX_LEN + 1]; /* X-Scope-OrgID ("" = default) */
+    size_t tenant_len;                   /* its length */
+    ocl_str_t query;                     /* query parameter */
+    int64_t t, start, end, step_ms;      /* time parameters, ms */
+    int64_t limit;                       /* limit (0 = none; metadata: -1 = none) */
+    int64_t limit_per_metric;            /* metadata: -1 = none */
+    ocl_str_t *match;                    /* match[] values */
+    size_t n_match;                      /* their number */
+    ocl_str_t name;                      /* label name (label values) or metric (metadata) */
+    bool accept_gzip;                    /* the client accepts gzip answers */
 } pa_req_t;
 
 /* Runs a data endpoint on a query thread (prom_query.c). */

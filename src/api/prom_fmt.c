@@ -107,8 +107,9 @@ int ocl_form_parse(ocl_form_t *f, ocl_arena_t *a, const char *p, size_t n, char 
             ocl_str_t k, v = {"", 0};
             char e2[64];
             int r1 = unescape(a, p + i, eq - i, true, &k, e2, sizeof e2);
-            int r2 = r1 == 0 && eq < j ? unescape(a, p + eq + 1, j - eq - 1, true, &v, e2, sizeof e2)
-                                       : r1;
+            int r2 = r1 == 0 && eq < j
+                         ? unescape(a, p + eq + 1, j - eq - 1, true, &v, e2, sizeof e2)
+                         : r1;
             if (r1 != 0 || r2 != 0) {
                 /* Go skips the bad pair and reports the first error. */
                 if (rc == 0 && err) snprintf(err, errlen, "%s", e2);
@@ -262,8 +263,8 @@ static int parse_rfc3339(ocl_str_t s, int64_t *ms)
     } else {
         return OCL_EINVAL;
     }
-    int64_t secs = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se -
-                   off;
+    int64_t secs =
+        days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se - off;
     *ms = secs * 1000 + nanos / 1000000;
     return 0;
 }
@@ -309,9 +310,12 @@ static int prom_model_duration(ocl_str_t s, int64_t *ns)
     static const struct {
         const char *u; /* unit */
         uint64_t mult; /* nanoseconds */
-    } units[] = {{"y", 365ULL * 86400 * 1000000000}, {"w", 7ULL * 86400 * 1000000000},
-                 {"d", 86400ULL * 1000000000},       {"h", 3600ULL * 1000000000},
-                 {"m", 60ULL * 1000000000},          {"s", 1000000000ULL},
+    } units[] = {{"y", 365ULL * 86400 * 1000000000},
+                 {"w", 7ULL * 86400 * 1000000000},
+                 {"d", 86400ULL * 1000000000},
+                 {"h", 3600ULL * 1000000000},
+                 {"m", 60ULL * 1000000000},
+                 {"s", 1000000000ULL},
                  {"ms", 1000000ULL}};
     if (ocl_str_eq_c(s, "0")) {
         *ns = 0;
@@ -404,19 +408,45 @@ syntax:
 
 /* --- float output ----------------------------------------------------------- */
 
+/* Writes u in decimal; returns the number of digits. */
+static int u64_dec(uint64_t u, char *out)
+{
+    char t[20];
+    int n = 0;
+    do {
+        t[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    for (int i = 0; i < n; i++)
+        out[i] = t[n - 1 - i];
+    return n;
+}
+
 /* Shortest round-trip decimal digits of v (> 0, finite): v = 0.d1d2...dn ×
- * 10^*dp. Returns n (1..17). */
+ * 10^*dp. Returns n (1..17).
+ *
+ * Fast path: when m = v·10^k is an integer below 2^50 for some k ≤ 8 and
+ * m / 10^k == v, the digits of m are the answer: that decimal reads back as
+ * v (10^k and m are exact doubles, so strtod and the division round the
+ * same exact quotient), and no shorter string can, because two distinct
+ * multiples of 10^-k cannot both lie within half an ulp of v when
+ * ulp(v) < 10^-k (true below 2^50·10^-k). This covers counters and most
+ * gauges without printf. */
 static int shortest_digits(double v, char *digits, int *dp)
 {
-    if (v < 1e15 && v == floor(v)) {
-        /* integer fast path */
-        char t[24];
-        int n = snprintf(t, sizeof t, "%llu", (unsigned long long)v);
-        *dp = n;
-        while (n > 1 && t[n - 1] == '0')
-            n--;
-        memcpy(digits, t, (size_t)n);
-        return n;
+    static const double p10[9] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8};
+    for (int k = 0; k <= 8; k++) {
+        double m = v * p10[k];
+        if (m >= 1125899906842624.0) break; /* 2^50 */
+        if (m == floor(m) && m / p10[k] == v) {
+            char t[20];
+            int n = u64_dec((uint64_t)m, t);
+            *dp = n - k;
+            while (n > 1 && t[n - 1] == '0')
+                n--;
+            memcpy(digits, t, (size_t)n);
+            return n;
+        }
     }
     char t[40];
     /* For normal doubles a round-trip at 15 digits is the shortest (53 bits
@@ -508,9 +538,15 @@ size_t ocl_prom_fmt_ts(int64_t ms, char *buf)
     size_t o = 0;
     uint64_t t = (uint64_t)ms;
     if (ms < 0) buf[o++] = '-', t = 0 - (uint64_t)ms;
-    o += (size_t)sprintf(buf + o, "%llu", (unsigned long long)(t / 1000));
+    o += (size_t)u64_dec(t / 1000, buf + o);
     unsigned f = (unsigned)(t % 1000);
-    if (f) o += (size_t)sprintf(buf + o, ".%03u", f);
+    if (f) {
+        buf[o++] = '.';
+        buf[o++] = (char)('0' + f / 100);
+        buf[o++] = (char)('0' + f / 10 % 10);
+        buf[o++] = (char)('0' + f % 10);
+    }
+    buf[o] = 0;
     return o;
 }
 
@@ -580,11 +616,21 @@ void ocl_prom_json_str(ocl_buf_t *out, ocl_str_t s)
         ocl_buf_append(out, p + start, i - start);
         if (c < 0x80) {
             switch (c) {
-            case '"': ocl_buf_puts(out, "\\\""); break;
-            case '\\': ocl_buf_puts(out, "\\\\"); break;
-            case '\n': ocl_buf_puts(out, "\\n"); break;
-            case '\r': ocl_buf_puts(out, "\\r"); break;
-            case '\t': ocl_buf_puts(out, "\\t"); break;
+            case '"':
+                ocl_buf_puts(out, "\\\"");
+                break;
+            case '\\':
+                ocl_buf_puts(out, "\\\\");
+                break;
+            case '\n':
+                ocl_buf_puts(out, "\\n");
+                break;
+            case '\r':
+                ocl_buf_puts(out, "\\r");
+                break;
+            case '\t':
+                ocl_buf_puts(out, "\\t");
+                break;
             default: {
                 char e[7] = {'\\', 'u', '0', '0', hx[c >> 4], hx[c & 15], 0};
                 ocl_buf_append(out, e, 6);
@@ -608,7 +654,7 @@ void ocl_prom_json_str(ocl_buf_t *out, ocl_str_t s)
 
 const char *ocl_prom_errtype_str(ocl_prom_errtype_t t)
 {
-    static const char *const names[] = {"bad_data", "execution", "timeout",  "canceled",
+    static const char *const names[] = {"bad_data", "execution",   "timeout",  "canceled",
                                         "internal", "unavailable", "not_found"};
     return names[t];
 }
@@ -646,8 +692,8 @@ static void str_array(ocl_buf_t *out, const char *key, char *const *v, size_t n)
     ocl_buf_putc(out, ']');
 }
 
-void ocl_prom_ok_end(ocl_buf_t *out, char *const *warnings, size_t n_warnings,
-                     char *const *infos, size_t n_infos)
+void ocl_prom_ok_end(ocl_buf_t *out, char *const *warnings, size_t n_warnings, char *const *infos,
+                     size_t n_infos)
 {
     str_array(out, ",\"warnings\":", warnings, n_warnings);
     str_array(out, ",\"infos\":", infos, n_infos);

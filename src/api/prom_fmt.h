@@ -53,7 +53,8 @@ typedef struct {
 /* Appends the fields of an application/x-www-form-urlencoded string
  * ('&'-separated, '+' = space, %XX escapes) to f. On a bad escape returns
  * OCL_EINVAL with Go's message in err ("invalid URL escape \"%zz\""). */
-int ocl_form_parse(ocl_form_t *f, ocl_arena_t *a, const char *p, size_t n, char *err, size_t errlen);
+int ocl_form_parse(ocl_form_t *f, ocl_arena_t *a, const char *p, size_t n, char *err,
+                   size_t errlen);
 /* First value of `key`; *found tells whether the key was present. */
 ocl_str_t ocl_form_get(const ocl_form_t *f, const char *key, bool *found);
 /* Number of values of `key`; fills out[0..max) with them. */
@@ -120,7 +121,7 @@ int ocl_prom_write_error(ocl_buf_t *out, ocl_prom_errtype_t t, const char *msg);
  * and the caller writes the data value; ocl_prom_ok_end writes the
  * optional "warnings"/"infos" arrays (omitted when empty) and the '}'. */
 void ocl_prom_ok_begin(ocl_buf_t *out);
-void ocl_prom_ok_end(ocl_buf_t *out, char *const *warnings, size_t n_warnings,
-                     char *const *infos, size_t n_infos);
+void ocl_prom_ok_end(ocl_buf_t *out, char *const *warnings, size_t n_warnings, char *const *infos,
+                     size_t n_infos);
 
 #endif

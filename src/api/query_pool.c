@@ -18,16 +18,16 @@
 #define MAX_THREADS 64
 
 struct ocl_qpool {
-    pthread_mutex_t mu;              /* guards everything below */
-    pthread_cond_t cv;               /* signalled on a new job or stop */
-    ocl_qjob_t *head, *tail;         /* waiting jobs, FIFO */
-    size_t queued;                   /* length of the FIFO */
-    size_t max_queue;                /* FIFO bound */
-    int max_threads;                 /* thread bound */
-    int n_threads;                   /* threads started */
-    int idle;                        /* threads waiting for a job */
-    bool stopping;                   /* destroy has begun */
-    pthread_t threads[MAX_THREADS];  /* started threads */
+    pthread_mutex_t mu;               /* guards everything below */
+    pthread_cond_t cv;                /* signalled on a new job or stop */
+    ocl_qjob_t *head, *tail;          /* waiting jobs, FIFO */
+    size_t queued;                    /* length of the FIFO */
+    size_t max_queue;                 /* FIFO bound */
+    int max_threads;                  /* thread bound */
+    int n_threads;                    /* threads started */
+    int idle;                         /* threads waiting for a job */
+    bool stopping;                    /* destroy has begun */
+    pthread_t threads[MAX_THREADS];   /* started threads */
     ocl_qjob_t *running[MAX_THREADS]; /* job per thread slot, or NULL */
 };
 
@@ -47,8 +47,10 @@ static void on_closed(uv_handle_t *h)
 static void on_async(uv_async_t *a)
 {
     ocl_qjob_t *job = a->data;
+    ocl_header_t ce = {"Content-Encoding", 16, "gzip", 4};
     ocl_http_respond(job->req, job->status,
-                     job->content_type ? job->content_type : "application/json", NULL, 0,
+                     job->content_type ? job->content_type : "application/json",
+                     job->gzip ? &ce : NULL, job->gzip ? 1 : 0,
                      job->body.p ? (const void *)job->body.p : "", job->body.len);
     uv_close((uv_handle_t *)a, on_closed);
 }

@@ -40,6 +40,7 @@ struct ocl_qjob {
     int status;               /* HTTP status */
     const char *content_type; /* NULL = application/json */
     ocl_buf_t body;           /* response body (disposed by the pool after the answer) */
+    bool gzip;                /* body is gzip-compressed: send Content-Encoding: gzip */
     bool queue_timeout;       /* the deadline passed before the job ran */
     bool rejected;            /* the pool shut down before the job ran */
     /* set by the pool */

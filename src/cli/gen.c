@@ -27,6 +27,7 @@
 #include "cli/synth.h"
 #include "core/time.h"
 #include "wire/otlp.h"
+#include "wire/remote_write.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -38,6 +39,9 @@
 #include <zlib.h>
 
 enum { PROTO_HTTP_PB, PROTO_HTTP_JSON, PROTO_GRPC };
+/* Prometheus remote-write is a fourth "signal" next to the OTLP ones. */
+#define SIG_PROM OCL_SIGNAL_COUNT
+#define N_SIG (OCL_SIGNAL_COUNT + 1)
 static const char *const proto_names[] = {"http/protobuf", "http/json", "grpc"};
 
 #define MAX_CONCURRENCY 1024
@@ -59,6 +63,14 @@ typedef struct {
     const char *ack_log;             /* file of acknowledged trace ids, or NULL */
     long timeout_ms;                 /* per request */
     struct curl_slist *user_headers; /* --header, as "K: V" */
+    bool prom;                       /* --signals prom-rw: remote-write mode */
+    bool protocol_set;               /* --protocol given (not allowed with prom-rw) */
+    uint32_t series;                 /* prom-rw: series (hosts x 120) */
+    uint64_t steps;                  /* prom-rw: scrape steps to send */
+    int64_t interval_ms;             /* prom-rw: simulated scrape interval */
+    bool realtime;                   /* prom-rw: send step s at start + s x interval */
+    const char *job;                 /* prom-rw: job label value */
+    int64_t start_ms;                /* prom-rw: time of step 0 (0 = from now and --steps) */
 } opts_t;
 
 /* One encoded request body. */
@@ -72,6 +84,10 @@ typedef struct {
     uint16_t *id_idx; /* which of tids sits at each offset */
     uint32_t n_off;   /* entries in id_off / id_idx */
     uint32_t users;   /* slots sending it (or holding it for a retry) */
+    uint64_t step;    /* prom-rw: scrape step of the samples */
+    uint32_t first;   /* prom-rw: first series index */
+    char *ack_text;   /* prom-rw with --ack-log: the lines to log on ack; owned */
+    size_t ack_len;   /* bytes in ack_text */
 } body_t;
 
 typedef struct {
@@ -94,22 +110,27 @@ typedef struct gen {
     opts_t o;
     CURLM *multi;                            /* HTTP transport */
     ocl_h2client_t *h2;                      /* gRPC transport */
-    const char *grpc_path[OCL_SIGNAL_COUNT]; /* per-signal gRPC method path */
+    const char *grpc_path[N_SIG]; /* per-signal gRPC method path */
     slot_t *slots;
     struct curl_slist *headers;  /* request headers, shared by all handles */
-    char *url[OCL_SIGNAL_COUNT]; /* per-signal URL */
+    char *url[N_SIG]; /* per-signal URL */
     ocl_synth_t *synth;
+    ocl_synth_prom_t *prom;     /* prom-rw workload */
+    uint64_t prom_next;         /* prom-rw: index of the next request to build */
+    uint32_t prom_per_step;     /* prom-rw: requests per scrape step */
+    int64_t prom_start_ms;      /* prom-rw: wall time of step 0 */
+    ocl_arena_t prom_arena;     /* prom-rw: batch arena */
     ocl_arena_t arena;             /* per-body model arena */
     ocl_buf_t enc, tmp;            /* encoder output, gzip scratch */
     body_t *pre[OCL_SIGNAL_COUNT]; /* --pregen bodies */
     uint32_t pre_next[OCL_SIGNAL_COUNT];
-    int sig_list[OCL_SIGNAL_COUNT]; /* enabled signals in order */
+    int sig_list[N_SIG]; /* enabled signals in order */
     int n_sig;
     FILE *ack;                               /* --ack-log */
     uint64_t started;                        /* new requests started (not retries) */
     uint64_t id_counter;                     /* renew_ids: trace ids handed out */
     uint64_t sent, acked, throttled, failed; /* completed attempts */
-    uint64_t acked_records[OCL_SIGNAL_COUNT];
+    uint64_t acked_records[N_SIG];
     uint32_t *lat_us; /* latency of acknowledged requests */
     size_t n_lat, cap_lat;
     char first_error[256];     /* first failure, for the summary */
@@ -132,7 +153,8 @@ static void usage(FILE *f)
                "options:\n"
                "  --endpoint URL       base URL (default http://127.0.0.1:4318, grpc: :4317)\n"
                "  --protocol P         http/protobuf (default), http/json or grpc\n"
-               "  --signals LIST       comma-separated traces,metrics,logs (default traces)\n"
+               "  --signals LIST       comma-separated traces,metrics,logs (default traces), or\n"
+               "                       prom-rw alone (alias --signal): Prometheus remote-write\n"
                "  --batch N            spans / data points / log records per request (512)\n"
                "  --concurrency N      requests in flight (4)\n"
                "  --rate R             requests per second overall, 0 = unlimited (0)\n"
@@ -146,6 +168,23 @@ static void usage(FILE *f)
                "  --header K:V         extra request header (repeatable), e.g. X-Scope-OrgID:t1\n"
                "  --timeout-ms N       per-request timeout (10000)\n"
                "  --help               this text\n\n"
+               "prom-rw (Prometheus remote-write 1.0, snappy protobuf, POST <endpoint>/api/v1/write,\n"
+               "default endpoint http://127.0.0.1:3000): node-exporter-like hosts of 120 series\n"
+               "each (CPU, network, disk counters; memory, filesystem, load gauges; four classic\n"
+               "histograms), one sample per series per step; values evolve like real ones.\n"
+               "By default the steps are replayed as fast as possible with timestamps from\n"
+               "now - steps x interval, so that all data is recent; the run ends after the last\n"
+               "step. --batch is samples per request (default 2000, like Prometheus's\n"
+               "max_samples_per_send); a series is never in two requests in flight at once.\n"
+               "  --series N           series (100000; hosts = N / 120, the last one partial)\n"
+               "  --steps N            scrape steps to send (20; 0 = until --duration)\n"
+               "  --interval-ms N      simulated scrape interval (15000)\n"
+               "  --realtime           send step s at start + s x interval, timestamps from now\n"
+               "  --job NAME           job label value (node)\n"
+               "  --start-ms T         timestamp of step 0, ms since the epoch (default: see above);\n"
+               "                       the same --seed, --series and --start-ms send the same samples\n"
+               "  --ack-log FILE       append every acknowledged sample as a line\n"
+               "                       '<t ms> <value %%.17g> <series as Prometheus prints it>'\n\n"
                "Exit status: 0 if no request failed (throttled is not a failure), 1 otherwise.\n");
 }
 
@@ -199,6 +238,7 @@ static void body_free(body_t *b)
     ocl_free(b->tids);
     ocl_free(b->id_off);
     ocl_free(b->id_idx);
+    ocl_free(b->ack_text);
     memset(b, 0, sizeof(*b));
 }
 
@@ -241,9 +281,57 @@ static void renew_ids(gen_t *g, body_t *b)
 }
 
 /* Builds one body of signal `sig` into `b` (previous contents freed). */
+/* prom-rw: the step and first series of request number `idx`. */
+static void prom_slot_of(const gen_t *g, uint64_t idx, uint64_t *step, uint32_t *first)
+{
+    *step = idx / g->prom_per_step;
+    *first = (uint32_t)(idx % g->prom_per_step) * g->o.batch;
+}
+
+/* prom-rw: the next request's samples as a snappy-compressed WriteRequest
+ * (and, with --ack-log, their text lines). */
+static int prom_build(gen_t *g, body_t *b)
+{
+    uint64_t step;
+    uint32_t first, total = ocl_synth_prom_series(g->prom);
+    prom_slot_of(g, g->prom_next++, &step, &first);
+    uint32_t n = OCL_MIN(g->o.batch, total - first);
+    ocl_prom_batch_t batch;
+    ocl_arena_reset(&g->prom_arena);
+    int rc = ocl_synth_prom_batch(g->prom, &g->prom_arena, step, first, n, &batch);
+    if (rc) return rc;
+    g->tmp.len = 0;
+    ocl_rw_encode(&batch, &g->tmp);
+    g->enc.len = 0;
+    ocl_snappy_compress(g->tmp.p, g->tmp.len, &g->enc);
+    b->p = ocl_malloc(g->enc.len ? g->enc.len : 1);
+    memcpy(b->p, g->enc.p, g->enc.len);
+    b->len = g->enc.len;
+    b->records = n;
+    b->step = step;
+    b->first = first;
+    if (g->ack) {
+        ocl_buf_t t;
+        ocl_buf_init(&t);
+        for (size_t i = 0; i < batch.n_series; i++) {
+            const ocl_prom_series_t *ps = &batch.series[i];
+            char num[64];
+            int k = snprintf(num, sizeof(num), "%lld %.17g ", (long long)ps->samples[0].t,
+                             ps->samples[0].v);
+            ocl_buf_append(&t, num, (size_t)k);
+            ocl_labels_format(&ps->labels, &t);
+            ocl_buf_putc(&t, '\n');
+        }
+        b->ack_text = (char *)t.p; /* ownership moves to the body */
+        b->ack_len = t.len;
+    }
+    return 0;
+}
+
 static int body_build(gen_t *g, int sig, body_t *b)
 {
     body_free(b);
+    if (sig == SIG_PROM) return prom_build(g, b);
     ocl_arena_reset(&g->arena);
     g->enc.len = 0;
     bool json = g->o.proto == PROTO_HTTP_JSON;
@@ -491,6 +579,10 @@ static void slot_finish(gen_t *g, slot_t *s, const attempt_t *a, uint64_t now)
     }
     if (outcome == ACK) {
         if (g->ack && s->sig == OCL_SIGNAL_TRACES) write_ack_log(g, s->body);
+        if (g->ack && s->sig == SIG_PROM && s->body->ack_len) {
+            fwrite(s->body->ack_text, 1, s->body->ack_len, g->ack);
+            fflush(g->ack);
+        }
         g->acked++;
         g->acked_records[s->sig] += s->body->records;
         if (g->n_lat == g->cap_lat) {
@@ -578,8 +670,11 @@ static bool parse_f(const char *s, double *out)
 /* Returns 0, 1 for --help, or 2 on a usage error. */
 static int parse_args(int argc, char **argv, opts_t *o)
 {
-    bool duration_set = false;
+    bool duration_set = false, batch_set = false, steps_set = false;
     o->endpoint = NULL;
+    o->series = 100000;
+    o->steps = 20;
+    o->interval_ms = 15000;
     o->proto = PROTO_HTTP_PB;
     o->signals = 1u << OCL_SIGNAL_TRACES;
     o->batch = 512;
@@ -609,13 +704,34 @@ static int parse_args(int argc, char **argv, opts_t *o)
                 return 2;
             }
             o->proto = p;
-        } else if (opt(argc, argv, &i, "--signals", &v)) {
+            o->protocol_set = true;
+        } else if (opt(argc, argv, &i, "--series", &v)) {
+            if (!parse_u64(v, 50000000, &u) || !u) goto bad;
+            o->series = (uint32_t)u;
+        } else if (opt(argc, argv, &i, "--steps", &v)) {
+            if (!parse_u64(v, UINT32_MAX, &u)) goto bad;
+            o->steps = u;
+            steps_set = true;
+        } else if (opt(argc, argv, &i, "--interval-ms", &v)) {
+            if (!parse_u64(v, 86400000, &u) || !u) goto bad;
+            o->interval_ms = (int64_t)u;
+        } else if (opt(argc, argv, &i, "--start-ms", &v)) {
+            if (!parse_u64(v, INT64_MAX, &u) || !u) goto bad;
+            o->start_ms = (int64_t)u;
+        } else if (!strcmp(a, "--realtime")) {
+            o->realtime = true;
+        } else if (opt(argc, argv, &i, "--job", &v)) {
+            if (!v || !*v || strlen(v) > 60) goto bad;
+            o->job = v;
+        } else if (opt(argc, argv, &i, "--signals", &v) || opt(argc, argv, &i, "--signal", &v)) {
             if (!v) return 2;
             o->signals = 0;
+            o->prom = false;
             const char *p = v;
             while (*p) {
                 size_t n = strcspn(p, ",");
                 int found = -1;
+                if (n == 7 && !strncmp(p, "prom-rw", 7)) found = SIG_PROM;
                 for (int k = 0; k < OCL_SIGNAL_COUNT; k++)
                     if (strlen(ocl_signal_names[k]) == n && !strncmp(p, ocl_signal_names[k], n))
                         found = k;
@@ -628,9 +744,17 @@ static int parse_args(int argc, char **argv, opts_t *o)
                 if (*p == ',') p++;
             }
             if (!o->signals) return 2;
+            if (o->signals & (1u << SIG_PROM)) {
+                if (o->signals != (1u << SIG_PROM)) {
+                    fprintf(stderr, "ocelot gen: prom-rw cannot be combined with OTLP signals\n");
+                    return 2;
+                }
+                o->prom = true;
+            }
         } else if (opt(argc, argv, &i, "--batch", &v)) {
             if (!parse_u64(v, MAX_BATCH, &u) || !u) goto bad;
             o->batch = (uint32_t)u;
+            batch_set = true;
         } else if (opt(argc, argv, &i, "--concurrency", &v)) {
             if (!parse_u64(v, MAX_CONCURRENCY, &u) || !u) goto bad;
             o->concurrency = (uint32_t)u;
@@ -677,6 +801,24 @@ static int parse_args(int argc, char **argv, opts_t *o)
         return 2;
     }
     if (o->max_requests && !duration_set) o->duration = 0; /* only --requests bounds the run */
+    if (o->prom) {
+        if (o->protocol_set && o->proto != PROTO_HTTP_PB) {
+            fprintf(stderr, "ocelot gen: prom-rw is sent over HTTP only\n");
+            return 2;
+        }
+        if (o->pregen || o->gzip) {
+            fprintf(stderr, "ocelot gen: --pregen and --gzip do not apply to prom-rw\n");
+            return 2;
+        }
+        if (!batch_set) o->batch = 2000;
+        if (!steps_set && o->realtime) o->steps = 0;
+        if (!o->steps && (!o->realtime || (!duration_set && !o->max_requests))) {
+            fprintf(stderr, "ocelot gen: --steps 0 needs --realtime and --duration or --requests\n");
+            return 2;
+        }
+        if (!duration_set) o->duration = 0; /* the steps bound the run */
+        if (!o->endpoint) o->endpoint = "http://127.0.0.1:3000";
+    }
     if (!o->endpoint)
         o->endpoint = o->proto == PROTO_GRPC ? "http://127.0.0.1:4317" : "http://127.0.0.1:4318";
     return 0;
@@ -702,18 +844,26 @@ static void summary(gen_t *g, double elapsed)
     if (g->n_lat) qsort(g->lat_us, g->n_lat, sizeof(*g->lat_us), cmp_u32);
     double p50 = pct_ms(g->lat_us, g->n_lat, 0.50), p99 = pct_ms(g->lat_us, g->n_lat, 0.99);
     uint64_t recs = 0;
-    for (int k = 0; k < OCL_SIGNAL_COUNT; k++)
+    for (int k = 0; k < N_SIG; k++)
         recs += g->acked_records[k];
     double el = elapsed > 0 ? elapsed : 1e-9;
-    printf("ocelot gen: %s %s, batch %u, concurrency %u%s\n", proto_names[g->o.proto],
+    printf("ocelot gen: %s %s, batch %u, concurrency %u%s\n",
+           g->prom ? "prometheus/remote-write" : proto_names[g->o.proto],
            g->o.endpoint, g->o.batch, g->o.concurrency, g->o.gzip ? ", gzip" : "");
     printf("requests: sent %llu, acknowledged %llu, throttled %llu, failed %llu\n",
            (unsigned long long)g->sent, (unsigned long long)g->acked,
            (unsigned long long)g->throttled, (unsigned long long)g->failed);
-    printf("acknowledged: %llu spans, %llu data points, %llu log records\n",
-           (unsigned long long)g->acked_records[OCL_SIGNAL_TRACES],
-           (unsigned long long)g->acked_records[OCL_SIGNAL_METRICS],
-           (unsigned long long)g->acked_records[OCL_SIGNAL_LOGS]);
+    if (g->prom)
+        printf("acknowledged: %llu Prometheus samples (%u series, %llu of %llu requests of %llu "
+               "steps)\n",
+               (unsigned long long)g->acked_records[SIG_PROM], ocl_synth_prom_series(g->prom),
+               (unsigned long long)g->acked, (unsigned long long)g->o.max_requests,
+               (unsigned long long)g->o.steps);
+    else
+        printf("acknowledged: %llu spans, %llu data points, %llu log records\n",
+               (unsigned long long)g->acked_records[OCL_SIGNAL_TRACES],
+               (unsigned long long)g->acked_records[OCL_SIGNAL_METRICS],
+               (unsigned long long)g->acked_records[OCL_SIGNAL_LOGS]);
     printf("elapsed: %.3f s, records/s: %.1f (spans/s %.1f, points/s %.1f, logs/s %.1f)\n", elapsed,
            (double)recs / el, (double)g->acked_records[OCL_SIGNAL_TRACES] / el,
            (double)g->acked_records[OCL_SIGNAL_METRICS] / el,
@@ -725,17 +875,44 @@ static void summary(gen_t *g, double elapsed)
     /* one machine-readable line for scripts */
     printf("result: sent=%llu acked=%llu throttled=%llu failed=%llu spans=%llu points=%llu "
            "logs=%llu elapsed_s=%.3f records_per_s=%.1f spans_per_s=%.1f p50_ms=%.3f "
-           "p99_ms=%.3f\n",
+           "p99_ms=%.3f samples=%llu samples_per_s=%.1f\n",
            (unsigned long long)g->sent, (unsigned long long)g->acked,
            (unsigned long long)g->throttled, (unsigned long long)g->failed,
            (unsigned long long)g->acked_records[OCL_SIGNAL_TRACES],
            (unsigned long long)g->acked_records[OCL_SIGNAL_METRICS],
            (unsigned long long)g->acked_records[OCL_SIGNAL_LOGS], elapsed, (double)recs / el,
-           (double)g->acked_records[OCL_SIGNAL_TRACES] / el, p50, p99);
+           (double)g->acked_records[OCL_SIGNAL_TRACES] / el, p50, p99,
+           (unsigned long long)g->acked_records[SIG_PROM],
+           (double)g->acked_records[SIG_PROM] / el);
     fflush(stdout);
 }
 
 /* ---- main loop ---- */
+
+/* prom-rw: whether the next request may start now. It may not while a
+ * request of an earlier step with the same series is in flight or waiting
+ * for a retry (samples of a series must arrive in time order), nor, with
+ * --realtime, before its step is due. */
+static bool prom_ready(gen_t *g, uint64_t t_start, uint64_t now, uint64_t *wake)
+{
+    uint64_t step;
+    uint32_t first;
+    prom_slot_of(g, g->prom_next, &step, &first);
+    if (g->o.realtime) {
+        uint64_t due = t_start + step * (uint64_t)g->o.interval_ms * 1000000ull;
+        if (now < due) {
+            if (due < *wake) *wake = due;
+            return false;
+        }
+    }
+    for (uint32_t i = 0; i < g->o.concurrency; i++) {
+        const slot_t *s = &g->slots[i];
+        if ((s->busy || s->retry_pending) && s->body && s->body->first == first &&
+            s->body->step != step)
+            return false;
+    }
+    return true;
+}
 
 static int run(gen_t *g)
 {
@@ -786,6 +963,7 @@ static int run(gen_t *g)
                 }
             }
             if (o->max_requests && g->started >= o->max_requests) continue;
+            if (g->prom && !prom_ready(g, t_start, now, &wake)) continue;
             int rc = slot_start(g, s, now);
             if (rc) {
                 fprintf(stderr, "ocelot gen: cannot build a request: %s\n", ocl_strerror(rc));
@@ -870,6 +1048,25 @@ int ocl_cmd_gen(int argc, char **argv)
             join_url(&g.url[k], o->endpoint, http_paths[k]);
         if (o->signals & (1u << k)) g.sig_list[g.n_sig++] = k;
     }
+    if (o->prom) {
+        join_url(&g.url[SIG_PROM], o->endpoint, "/api/v1/write");
+        g.sig_list[g.n_sig++] = SIG_PROM;
+        g.prom_per_step = (o->series + o->batch - 1) / o->batch;
+        int64_t now_ms = (int64_t)(ocl_now_unix_nano() / 1000000ull);
+        /* replay: every timestamp (step offsets < 1 interval) lies in the past */
+        g.prom_start_ms = o->start_ms         ? o->start_ms
+                          : o->realtime ? now_ms
+                                        : now_ms - (int64_t)(o->steps + 1) * o->interval_ms;
+        ocl_synth_prom_cfg_t pc = {.series = o->series,
+                                   .seed = o->seed,
+                                   .start_ms = g.prom_start_ms,
+                                   .interval_ms = o->interval_ms,
+                                   .job = o->job};
+        g.prom = ocl_synth_prom_create(&pc);
+        ocl_arena_init(&g.prom_arena, 256 * 1024);
+        uint64_t total = (uint64_t)g.prom_per_step * o->steps;
+        if (total && (!g.o.max_requests || g.o.max_requests > total)) g.o.max_requests = total;
+    }
     if (o->proto == PROTO_GRPC) {
         /* gRPC: our own HTTP/2 client, streams multiplexed over
          * ceil(concurrency / 100) connections (more if the server allows
@@ -896,6 +1093,13 @@ int ocl_cmd_gen(int argc, char **argv)
             fprintf(stderr, "ocelot gen: %s: %s\n", o->endpoint, err ? err : "bad endpoint");
             goto done;
         }
+    } else if (o->prom) {
+        g.headers = curl_slist_append(g.headers, "Content-Type: application/x-protobuf");
+        g.headers = curl_slist_append(g.headers, "Content-Encoding: snappy");
+        g.headers = curl_slist_append(g.headers, "X-Prometheus-Remote-Write-Version: 0.1.0");
+        g.headers = curl_slist_append(g.headers, "Expect:");
+        for (struct curl_slist *h = o->user_headers; h; h = h->next)
+            g.headers = curl_slist_append(g.headers, h->data);
     } else {
         g.headers = curl_slist_append(g.headers, o->proto == PROTO_HTTP_JSON
                                                      ? "Content-Type: application/json"
@@ -974,8 +1178,8 @@ done:
         ocl_free(g.slots);
     }
     if (g.multi) curl_multi_cleanup(g.multi);
-    for (int k = 0; k < OCL_SIGNAL_COUNT; k++) {
-        if (g.pre[k]) {
+    for (int k = 0; k < N_SIG; k++) {
+        if (k < OCL_SIGNAL_COUNT && g.pre[k]) {
             for (uint32_t i = 0; i < o->pregen; i++)
                 body_free(&g.pre[k][i]);
             ocl_free(g.pre[k]);
@@ -988,6 +1192,8 @@ done:
     ocl_buf_dispose(&g.tmp);
     ocl_arena_dispose(&g.arena);
     ocl_synth_destroy(g.synth);
+    ocl_synth_prom_destroy(g.prom);
+    if (g.prom) ocl_arena_dispose(&g.prom_arena);
     curl_slist_free_all(g.headers);
     curl_slist_free_all(g.o.user_headers);
     curl_global_cleanup();

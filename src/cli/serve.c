@@ -16,6 +16,7 @@
 #include "net/net.h"
 #include "pipeline/ingest.h"
 #include "receiver/otlp.h"
+#include "receiver/prom_scrape.h"
 
 #include <getopt.h>
 #include <pthread.h>
@@ -64,6 +65,13 @@ static void net_collect(ocl_buf_t *out, void *ud)
     ocl_sm_header(out, "ocelot_net_protocol_errors_total", "counter",
                   "Connections or streams ended for malformed HTTP/1.1 or HTTP/2.");
     ocl_sm_sample(out, "ocelot_net_protocol_errors_total", "", (double)st.protocol_errors);
+}
+
+/* Scraped batches go to the default tenant's metrics store. */
+static int scrape_sink(void *ud, const ocl_prom_batch_t *b)
+{
+    ocl_tsdb_append_result_t res;
+    return ocl_ingest_write_prom(ud, OCL_STR(""), b, NULL, 0, &res);
 }
 
 static int bad_value(const char *opt, const char *v)
@@ -123,9 +131,11 @@ int ocl_cmd_serve(int argc, char **argv, int developer_defaults)
     opterr = 1;
     ocl_config_t cfg;
     ocl_config_defaults(&cfg);
+    static ocl_scrape_config_t scrape_cfg; /* large: not on the stack */
+    ocl_config_scrape_defaults(&scrape_cfg);
     if (config_path) {
         char err[512];
-        if (ocl_config_load(config_path, &cfg, err, sizeof err) != 0) {
+        if (ocl_config_load_all(config_path, &cfg, &scrape_cfg, err, sizeof err) != 0) {
             fprintf(stderr, "ocelot: %s\n", err);
             return 2;
         }
@@ -192,6 +202,7 @@ int ocl_cmd_serve(int argc, char **argv, int developer_defaults)
     int rc = 2;
     ocl_ingest_t *ing = NULL;
     ocl_server_t *srv = NULL;
+    ocl_scraper_t *scraper = NULL;
     if (ocl_ingest_open(&icfg, &ing) != 0) {
         fprintf(stderr, "ocelot: cannot open data dir %s\n", data_dir);
         return 1;
@@ -243,6 +254,22 @@ int ocl_cmd_serve(int argc, char **argv, int developer_defaults)
         printf("ocelot: %s listening on %s:%d\n", ls[i].name, hosts[i], ls[i].port);
         fflush(stdout);
     }
+    {
+        /* Scraping starts once /metrics answers; ocelot scrapes itself
+         * over loopback when it listens on every interface. */
+        char self[160];
+        const char *h = hosts[2];
+        if (!strcmp(h, "0.0.0.0")) h = "127.0.0.1";
+        if (!strcmp(h, "[::]")) h = "[::1]";
+        snprintf(self, sizeof self, "%s:%d", h, ls[2].port);
+        if (ocl_scraper_create(&scrape_cfg, self, scrape_sink, ing, &scraper) != 0 ||
+            ocl_scraper_start(scraper) != 0) {
+            fprintf(stderr, "ocelot: cannot start the scraper\n");
+            goto done;
+        }
+        if (ocl_scraper_targets(scraper))
+            ocl_info("scraping %zu targets", ocl_scraper_targets(scraper));
+    }
     __atomic_store_n(&api.ready, 1, __ATOMIC_RELEASE);
     printf("ocelot: ready\n");
     if (developer_defaults) {
@@ -250,11 +277,12 @@ int ocl_cmd_serve(int argc, char **argv, int developer_defaults)
         if (!strcmp(h, "0.0.0.0")) h = "127.0.0.1";
         printf("\n  ocelot %s is up (data in %s, ready in %.0f ms)\n\n"
                "  Send OTLP to   grpc://%s:%d   or   http://%s:%d\n"
+               "  Prometheus API http://%s:%d/api/v1/query?query=up\n"
                "  Tempo API      http://%s:%d/api/traces/<trace id>\n"
                "  Own metrics    http://%s:%d/metrics\n"
                "  Load test      ocelot gen --endpoint http://%s:%d --duration 10\n\n",
                OCL_VERSION, data_dir, (ocl_mono_nano() - t0) / 1e6, hosts[0], ls[0].port, hosts[1],
-               ls[1].port, h, ls[2].port, h, ls[2].port, hosts[1], ls[1].port);
+               ls[1].port, h, ls[2].port, h, ls[2].port, h, ls[2].port, hosts[1], ls[1].port);
     }
     fflush(stdout);
     ocl_info("ready in %.1f ms", (ocl_mono_nano() - t0) / 1e6);
@@ -264,8 +292,10 @@ int ocl_cmd_serve(int argc, char **argv, int developer_defaults)
     ocl_info("received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     rc = 0;
 done:
+    ocl_scraper_destroy(scraper); /* stops it; its last staleness markers go to ingest */
     if (srv) {
         ocl_sm_unregister(net_collect, srv);
+        ocl_http_api_stop(&api); /* answers running queries before ingest closes */
         ocl_server_stop(srv);
         ocl_server_destroy(srv);
     }

@@ -55,4 +55,41 @@ int ocl_synth_logs(ocl_synth_t *s, ocl_arena_t *a, uint32_t n_logs, uint64_t now
 /* Number of services in the model (resource count upper bound). */
 #define OCL_SYNTH_SERVICES 8
 
+/* ---- Prometheus workload (synth_prom.c): node-exporter-like hosts ----
+ * Each host (instance="host-NNNN:9100") has OCL_SYNTH_PROM_PER_HOST series:
+ * CPU, network, disk counters, memory, filesystem and load gauges and four
+ * classic histograms; one sample per series per step of `interval_ms`.
+ * Label arrays and strings are owned by the generator. Not thread-safe. */
+#include "wire/prom.h"
+
+#define OCL_SYNTH_PROM_PER_HOST 120
+
+typedef struct ocl_synth_prom ocl_synth_prom_t;
+
+typedef struct {
+    uint32_t series;     /* number of series (0 = 100,000) */
+    uint64_t seed;       /* random stream of rates, offsets and values */
+    int64_t start_ms;    /* nominal time of step 0 (ms since the epoch) */
+    int64_t interval_ms; /* simulated scrape interval (0 = 15,000) */
+    const char *job;     /* value of the job label (NULL = "node"); copied */
+} ocl_synth_prom_cfg_t;
+
+ocl_synth_prom_t *ocl_synth_prom_create(const ocl_synth_prom_cfg_t *cfg);
+void ocl_synth_prom_destroy(ocl_synth_prom_t *s);
+uint32_t ocl_synth_prom_series(const ocl_synth_prom_t *s);
+/* Timestamp (ms) of series `series` at step `step`: start + step x interval
+ * + the host's scrape offset + a jitter: 0 for 80 % of the scrapes, +-1 ms
+ * for 15 %, +-2..5 ms for 5 %. The offset lies in [50, interval - 50) ms
+ * (intervals over 200 ms), so with `start` a multiple of the interval no
+ * sample is within 45 ms of a multiple of the interval: PromQL windows whose
+ * edges are such multiples never have a sample on an edge (tests compare
+ * engines whose edges differ: left-open vs left-closed). */
+int64_t ocl_synth_prom_time(const ocl_synth_prom_t *s, uint64_t step, uint32_t series);
+/* Fills `out` with one sample of each series in [first, first + n) at step
+ * `step` (no metadata). Steps must not decrease from call to call; the
+ * series and sample arrays come from `a`, labels from the generator.
+ * Returns 0 or OCL_EINVAL (empty or out-of-range request, step went back). */
+int ocl_synth_prom_batch(ocl_synth_prom_t *s, ocl_arena_t *a, uint64_t step, uint32_t first,
+                         uint32_t n, ocl_prom_batch_t *out);
+
 #endif

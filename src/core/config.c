@@ -399,6 +399,10 @@ typedef struct {
     ocl_arena_t arena;            /* the tree */
     size_t set_line[N_CANON];     /* line where the file set each setting (0 = not) */
     const char *set_key[N_CANON]; /* under which key */
+    ocl_scrape_config_t *sc;      /* scrape settings being filled (never NULL while walking) */
+    ocl_scrape_job_cfg_t *job;    /* scrape_configs entry being walked */
+    uint16_t group;               /* its static_configs entry being walked */
+    size_t global_line;           /* line of `global:` (0 = absent) */
 } ctx_t;
 
 static int fail(ctx_t *c, int rc, size_t line, const char *fmt, ...)
@@ -676,6 +680,438 @@ static int walk_map(ctx_t *c, const node_t *m, const char *path, const field_t *
     return 0;
 }
 
+/* ---- scraping: global, scrape_configs, server.self_scrape_interval ------------ */
+
+static const char *scalar(ctx_t *c, const node_t *v)
+{
+    (void)c;
+    return (v->type == N_SCALAR && !v->is_null) ? v->s : NULL;
+}
+
+static int pool_add(ctx_t *c, size_t line, const char *str, uint32_t *off)
+{
+    ocl_scrape_config_t *sc = c->sc;
+    size_t n = strlen(str) + 1;
+    if (sc->pool_len + n > OCL_SCRAPE_POOL)
+        return fail(c, OCL_EINVAL, line, "scrape settings too large (over %d KiB of names)",
+                    OCL_SCRAPE_POOL >> 10);
+    memcpy(sc->pool + sc->pool_len, str, n);
+    *off = sc->pool_len;
+    sc->pool_len += (uint32_t)n;
+    return 0;
+}
+
+static int item_add(ctx_t *c, size_t line, int kind, const char *k, const char *v)
+{
+    ocl_scrape_config_t *sc = c->sc;
+    if (sc->n_items == OCL_SCRAPE_MAX_ITEMS)
+        return fail(c, OCL_EINVAL, line, "more than %d scrape targets, labels and params",
+                    OCL_SCRAPE_MAX_ITEMS);
+    ocl_scrape_item_t *it = &sc->items[sc->n_items];
+    memset(it, 0, sizeof *it);
+    it->kind = (uint8_t)kind;
+    it->group = c->group;
+    int rc = pool_add(c, line, k, &it->k);
+    if (!rc && v) rc = pool_add(c, line, v, &it->v);
+    if (!rc) sc->n_items++;
+    return rc;
+}
+
+static int scrape_dur(ctx_t *c, const node_t *v, const char *path, uint64_t *out)
+{
+    char b[80];
+    const char *s = scalar(c, v);
+    uint64_t ms;
+    if (!s || ocl_config_parse_duration_ms(s, &ms) || ms < 1 || ms > 86400000)
+        return fail(c, OCL_EINVAL, v->line, "invalid value \"%s\" for %s: expected %s",
+                    shown(s ? s : "", b, sizeof b), path, "a duration from 1ms to 1d");
+    *out = ms;
+    return 0;
+}
+
+static int scrape_bool(ctx_t *c, const node_t *v, const char *path, uint8_t *out)
+{
+    char b[80];
+    const char *s = scalar(c, v);
+    if (s && !strcmp(s, "true"))
+        *out = 1;
+    else if (s && !strcmp(s, "false"))
+        *out = 0;
+    else
+        return fail(c, OCL_EINVAL, v->line, "invalid value \"%s\" for %s: expected true or false",
+                    shown(s ? s : "", b, sizeof b), path);
+    return 0;
+}
+
+static int scrape_count(ctx_t *c, const node_t *v, const char *path, uint32_t *out)
+{
+    char b[80];
+    const char *s = scalar(c, v);
+    size_t n = s ? strlen(s) : 0;
+    if (!n || n > 10 || strspn(s, "0123456789") != n || strtoull(s, NULL, 10) > UINT32_MAX)
+        return fail(c, OCL_EINVAL, v->line,
+                    "invalid value \"%s\" for %s: expected an integer from 0 (no limit) to %u",
+                    shown(s ? s : "", b, sizeof b), path, UINT32_MAX);
+    *out = (uint32_t)strtoull(s, NULL, 10);
+    return 0;
+}
+
+static int self_scrape_interval(ctx_t *c, const node_t *v, const char *path)
+{
+    char b[80];
+    const char *s = scalar(c, v);
+    uint64_t ms;
+    if (!s || ocl_config_parse_duration_ms(s, &ms) || ms > 86400000 || (ms && ms < 1000))
+        return fail(c, OCL_EINVAL, v->line, "invalid value \"%s\" for %s: expected %s",
+                    shown(s ? s : "", b, sizeof b), path, "0 (off) or a duration from 1s to 1d");
+    c->sc->self_interval_ms = ms;
+    return 0;
+}
+
+static int g_interval(ctx_t *c, const node_t *v, const char *path)
+{
+    return scrape_dur(c, v, path, &c->sc->interval_ms);
+}
+static int g_timeout(ctx_t *c, const node_t *v, const char *path)
+{
+    return scrape_dur(c, v, path, &c->sc->timeout_ms);
+}
+
+static const field_t global_fields[] = {
+    FN("scrape_interval", g_interval),
+    FN("scrape_timeout", g_timeout),
+    UNSUPP("evaluation_interval", "rules come later"),
+    UNSUPP("external_labels", "they apply to exporters and alerts, which come later"),
+    UNSUPP("query_log_file", NULL),
+    UNSUPP("scrape_protocols", "text 0.0.4 is asked for, OpenMetrics 1.0 read when answered"),
+    UNSUPP("body_size_limit", "set it per scrape config"),
+    UNSUPP("sample_limit", "set it per scrape config"),
+    UNSUPP("label_limit", "set it per scrape config"),
+    UNSUPP("label_name_length_limit", "set it per scrape config"),
+    UNSUPP("label_value_length_limit", "set it per scrape config"),
+    UNSUPP("target_limit", NULL),
+    UNSUPP("keep_dropped_targets", NULL),
+    END_UNKNOWN,
+};
+
+static int global_section(ctx_t *c, const node_t *v, const char *path)
+{
+    c->global_line = v->line;
+    return walk_map(c, v, path, global_fields, NULL);
+}
+
+/* A target as Prometheus accepts it without relabeling: host or host:port,
+ * host a name, an IPv4 or a bracketed IPv6 literal. */
+static int valid_target(const char *t)
+{
+    size_t n = strlen(t);
+    if (!n || n > 255) return 0;
+    const char *h = t, *end = t + n, *port = NULL;
+    if (*t == '[') {
+        const char *rb = strchr(t, ']');
+        if (!rb || rb == t + 1) return 0;
+        for (const char *q = t + 1; q < rb; q++)
+            if (!strchr("0123456789abcdefABCDEF:.%", *q)) return 0;
+        if (rb[1] && rb[1] != ':') return 0;
+        port = rb[1] ? rb + 2 : NULL;
+    } else {
+        const char *colon = strchr(t, ':');
+        if (colon && strchr(colon + 1, ':')) return 0;
+        for (const char *q = h; q < (colon ? colon : end); q++)
+            if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
+                  (*q >= '0' && *q <= '9') || *q == '.' || *q == '-' || *q == '_'))
+                return 0;
+        if (colon == t) return 0;
+        port = colon ? colon + 1 : NULL;
+    }
+    if (port) {
+        size_t pl = strlen(port);
+        if (!pl || pl > 5 || strspn(port, "0123456789") != pl) return 0;
+        long p = atol(port);
+        if (p < 1 || p > 65535) return 0;
+    }
+    return 1;
+}
+
+static int sc_targets(ctx_t *c, const node_t *v, const char *path)
+{
+    char b[80];
+    if (v->type != N_SEQ) return fail(c, OCL_EINVAL, v->line, "%s must be a list", path);
+    for (size_t i = 0; i < v->n; i++) {
+        const char *t = scalar(c, v->kids[i]);
+        if (!t || !valid_target(t))
+            return fail(c, OCL_EINVAL, v->kids[i]->line,
+                        "invalid target \"%s\" in %s: expected host:port (http scheme only)",
+                        shown(t ? t : "", b, sizeof b), path);
+        int rc = item_add(c, v->kids[i]->line, OCL_SCRAPE_ITEM_TARGET, t, NULL);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+static int label_name_ok(const char *s)
+{
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_')) return 0;
+    for (const char *q = s; *q; q++)
+        if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+              *q == '_'))
+            return 0;
+    return 1;
+}
+
+static int sc_labels(ctx_t *c, const node_t *v, const char *path)
+{
+    char b[80];
+    if (v->type == N_SCALAR && v->is_null) return 0;
+    if (v->type != N_MAP) return fail(c, OCL_EINVAL, v->line, "%s must be a mapping", path);
+    for (size_t i = 0; i + 1 < v->n; i += 2) {
+        const char *k = scalar(c, v->kids[i]),
+                   *val = v->kids[i + 1]->type == N_SCALAR ? v->kids[i + 1]->s : NULL;
+        if (!k || !label_name_ok(k))
+            return fail(c, OCL_EINVAL, v->kids[i]->line, "invalid label name \"%s\" in %s",
+                        shown(k ? k : "", b, sizeof b), path);
+        if (!strncmp(k, "__", 2))
+            return fail(c, OCL_EUNSUPP, v->kids[i]->line,
+                        "%s: label \"%s\" is not supported yet (labels starting with __ drive "
+                        "relabeling)",
+                        path, shown(k, b, sizeof b));
+        if (!val)
+            return fail(c, OCL_EINVAL, v->kids[i + 1]->line, "%s.%s must be a string", path,
+                        shown(k, b, sizeof b));
+        if (v->kids[i + 1]->is_null) val = "";
+        if (!ocl_utf8_valid(val, strlen(val)))
+            return fail(c, OCL_EINVAL, v->kids[i + 1]->line, "invalid UTF-8 in %s", path);
+        for (size_t j = 0; j < i; j += 2)
+            if (!strcmp(v->kids[j]->s, k))
+                return fail(c, OCL_EINVAL, v->kids[i]->line, "%s.%s is given twice", path,
+                            shown(k, b, sizeof b));
+        int rc = item_add(c, v->kids[i]->line, OCL_SCRAPE_ITEM_LABEL, k, val);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+static const field_t static_config_fields[] = {
+    FN("targets", sc_targets),
+    FN("labels", sc_labels),
+    END_UNKNOWN,
+};
+
+static int j_static(ctx_t *c, const node_t *v, const char *path)
+{
+    char sub[512];
+    if (v->type != N_SEQ) return fail(c, OCL_EINVAL, v->line, "%s must be a list", path);
+    if (v->n > 65535) return fail(c, OCL_EINVAL, v->line, "%s has too many entries", path);
+    for (size_t i = 0; i < v->n; i++) {
+        snprintf(sub, sizeof sub, "%s[%zu]", path, i);
+        c->group = (uint16_t)i;
+        int rc = walk_map(c, v->kids[i], sub, static_config_fields, NULL);
+        if (rc) return rc;
+    }
+    c->group = 0;
+    return 0;
+}
+
+static int j_name(ctx_t *c, const node_t *v, const char *path)
+{
+    char b[80];
+    const char *s = scalar(c, v);
+    if (!s || !*s || !ocl_utf8_valid(s, strlen(s)) || strlen(s) > 128)
+        return fail(c, OCL_EINVAL, v->line, "%s must be a non-empty name of at most 128 bytes",
+                    path);
+    for (uint32_t i = 0; c->sc->jobs + i < c->job; i++)
+        if (!strcmp(ocl_scrape_str(c->sc, c->sc->jobs[i].name), s))
+            return fail(c, OCL_EINVAL, v->line,
+                        "found multiple scrape configs with job name \"%s\"",
+                        shown(s, b, sizeof b));
+    return pool_add(c, v->line, s, &c->job->name);
+}
+static int j_interval(ctx_t *c, const node_t *v, const char *path)
+{
+    return scrape_dur(c, v, path, &c->job->interval_ms);
+}
+static int j_timeout(ctx_t *c, const node_t *v, const char *path)
+{
+    return scrape_dur(c, v, path, &c->job->timeout_ms);
+}
+static int j_path(ctx_t *c, const node_t *v, const char *path)
+{
+    char b[80];
+    const char *s = scalar(c, v);
+    if (!s || s[0] != '/' || strlen(s) > 1024 || strpbrk(s, " \t\r\n?#"))
+        return fail(c, OCL_EINVAL, v->line,
+                    "invalid value \"%s\" for %s: expected a path starting with /",
+                    shown(s ? s : "", b, sizeof b), path);
+    return pool_add(c, v->line, s, &c->job->metrics_path);
+}
+static int j_scheme(ctx_t *c, const node_t *v, const char *path)
+{
+    char b[80];
+    const char *s = scalar(c, v);
+    if (s && !strcmp(s, "http")) return 0;
+    if (s && !strcmp(s, "https"))
+        return fail(c, OCL_EUNSUPP, v->line, "%s: https is not supported yet (http only)", path);
+    return fail(c, OCL_EINVAL, v->line, "invalid value \"%s\" for %s: expected http",
+                shown(s ? s : "", b, sizeof b), path);
+}
+static int j_params(ctx_t *c, const node_t *v, const char *path)
+{
+    char b[80];
+    if (v->type != N_MAP) return fail(c, OCL_EINVAL, v->line, "%s must be a mapping", path);
+    for (size_t i = 0; i + 1 < v->n; i += 2) {
+        const char *k = scalar(c, v->kids[i]);
+        const node_t *l = v->kids[i + 1];
+        if (!k || !*k) return fail(c, OCL_EINVAL, v->kids[i]->line, "%s: empty parameter", path);
+        if (l->type != N_SEQ)
+            return fail(c, OCL_EINVAL, l->line, "%s.%s must be a list of values", path,
+                        shown(k, b, sizeof b));
+        for (size_t j = 0; j < l->n; j++) {
+            if (l->kids[j]->type != N_SCALAR)
+                return fail(c, OCL_EINVAL, l->kids[j]->line, "%s.%s must list strings", path,
+                            shown(k, b, sizeof b));
+            const char *val = l->kids[j]->is_null ? "" : l->kids[j]->s;
+            int rc = item_add(c, l->kids[j]->line, OCL_SCRAPE_ITEM_PARAM, k, val);
+            if (rc) return rc;
+        }
+    }
+    return 0;
+}
+static int j_honor_labels(ctx_t *c, const node_t *v, const char *path)
+{
+    return scrape_bool(c, v, path, &c->job->honor_labels);
+}
+static int j_honor_ts(ctx_t *c, const node_t *v, const char *path)
+{
+    return scrape_bool(c, v, path, &c->job->honor_timestamps);
+}
+#define LIMIT_FN(fn, field)                                                                        \
+    static int fn(ctx_t *c, const node_t *v, const char *path)                                     \
+    {                                                                                              \
+        return scrape_count(c, v, path, &c->job->field);                                           \
+    }
+LIMIT_FN(j_sample_limit, sample_limit)
+LIMIT_FN(j_label_limit, label_limit)
+LIMIT_FN(j_label_name_len, label_name_length_limit)
+LIMIT_FN(j_label_value_len, label_value_length_limit)
+static int j_body_size(ctx_t *c, const node_t *v, const char *path)
+{
+    char b[80];
+    const char *s = scalar(c, v);
+    if (!s || ocl_config_parse_bytes(s, &c->job->body_size_limit) ||
+        c->job->body_size_limit > (1ull << 32))
+        return fail(c, OCL_EINVAL, v->line, "invalid value \"%s\" for %s: expected %s",
+                    shown(s ? s : "", b, sizeof b), path, "a size up to 4GiB (0 = 64MiB)");
+    return 0;
+}
+
+#define SD_UNSUPP(k) UNSUPP(k, "static_configs only")
+static const field_t job_fields[] = {
+    FN("job_name", j_name),
+    FN("scrape_interval", j_interval),
+    FN("scrape_timeout", j_timeout),
+    FN("metrics_path", j_path),
+    FN("scheme", j_scheme),
+    FN("params", j_params),
+    FN("honor_labels", j_honor_labels),
+    FN("honor_timestamps", j_honor_ts),
+    FN("static_configs", j_static),
+    FN("sample_limit", j_sample_limit),
+    FN("label_limit", j_label_limit),
+    FN("label_name_length_limit", j_label_name_len),
+    FN("label_value_length_limit", j_label_value_len),
+    FN("body_size_limit", j_body_size),
+    UNSUPP("relabel_configs", NULL),
+    UNSUPP("metric_relabel_configs", NULL),
+    UNSUPP("target_limit", NULL),
+    UNSUPP("keep_dropped_targets", NULL),
+    UNSUPP("track_timestamps_staleness", NULL),
+    UNSUPP("scrape_protocols", "text 0.0.4 is asked for, OpenMetrics 1.0 read when answered"),
+    UNSUPP("scrape_classic_histograms", NULL),
+    UNSUPP("native_histogram_bucket_limit", NULL),
+    UNSUPP("native_histogram_min_bucket_factor", NULL),
+    UNSUPP("enable_compression", "gzip is always accepted"),
+    UNSUPP("basic_auth", NULL),
+    UNSUPP("authorization", NULL),
+    UNSUPP("oauth2", NULL),
+    UNSUPP("bearer_token", NULL),
+    UNSUPP("bearer_token_file", NULL),
+    UNSUPP("tls_config", NULL),
+    UNSUPP("proxy_url", NULL),
+    UNSUPP("follow_redirects", NULL),
+    UNSUPP("enable_http2", NULL),
+    SD_UNSUPP("file_sd_configs"),
+    SD_UNSUPP("dns_sd_configs"),
+    SD_UNSUPP("http_sd_configs"),
+    SD_UNSUPP("kubernetes_sd_configs"),
+    SD_UNSUPP("consul_sd_configs"),
+    SD_UNSUPP("ec2_sd_configs"),
+    SD_UNSUPP("docker_sd_configs"),
+    END_UNKNOWN,
+};
+
+static int scrape_configs(ctx_t *c, const node_t *v, const char *path)
+{
+    char sub[512];
+    ocl_scrape_config_t *sc = c->sc;
+    if (v->type == N_SCALAR && v->is_null) return 0;
+    if (v->type != N_SEQ) return fail(c, OCL_EINVAL, v->line, "%s must be a list", path);
+    for (size_t i = 0; i < v->n; i++) {
+        if (sc->n_jobs == OCL_SCRAPE_MAX_JOBS)
+            return fail(c, OCL_EINVAL, v->kids[i]->line, "more than %d scrape configs",
+                        OCL_SCRAPE_MAX_JOBS);
+        ocl_scrape_job_cfg_t *j = &sc->jobs[sc->n_jobs];
+        memset(j, 0, sizeof *j);
+        j->honor_timestamps = 1;
+        j->first_item = sc->n_items;
+        j->line = v->kids[i]->line;
+        j->name = UINT32_MAX;
+        c->job = j;
+        snprintf(sub, sizeof sub, "%s[%zu]", path, i);
+        int rc = walk_map(c, v->kids[i], sub, job_fields, NULL);
+        if (rc) return rc;
+        if (j->name == UINT32_MAX) return fail(c, OCL_EINVAL, j->line, "%s needs a job_name", sub);
+        if (!j->metrics_path && (rc = pool_add(c, j->line, "/metrics", &j->metrics_path)))
+            return rc;
+        j->n_items = sc->n_items - j->first_item;
+        sc->n_jobs++;
+    }
+    return 0;
+}
+
+/* After the walk: jobs inherit the global interval and timeout (a timeout
+ * is capped at the job's interval when inherited, as in Prometheus). */
+static int scrape_finish(ctx_t *c)
+{
+    ocl_scrape_config_t *sc = c->sc;
+    if (sc->timeout_ms > sc->interval_ms)
+        return fail(c, OCL_EINVAL, c->global_line ? c->global_line : 1,
+                    "global scrape timeout greater than scrape interval");
+    for (uint32_t i = 0; i < sc->n_jobs; i++) {
+        ocl_scrape_job_cfg_t *j = &sc->jobs[i];
+        if (!j->interval_ms) j->interval_ms = sc->interval_ms;
+        if (!j->timeout_ms)
+            j->timeout_ms = sc->timeout_ms < j->interval_ms ? sc->timeout_ms : j->interval_ms;
+        if (j->timeout_ms > j->interval_ms)
+            return fail(c, OCL_EINVAL, j->line,
+                        "scrape timeout greater than scrape interval for scrape config with job "
+                        "name \"%s\"",
+                        ocl_scrape_str(sc, j->name));
+    }
+    return 0;
+}
+
+void ocl_config_scrape_defaults(ocl_scrape_config_t *sc)
+{
+    sc->interval_ms = 60000;
+    sc->timeout_ms = 10000;
+    sc->self_interval_ms = 15000;
+    sc->n_jobs = 0;
+    sc->n_items = 0;
+    sc->first_ext = sc->n_ext = 0;
+    sc->pool_len = 1;
+    sc->pool[0] = 0; /* offset 0 = "" */
+}
+
 /* receivers.otlp.protocols.{grpc,http} */
 static const field_t grpc_fields[] = {
     SET("endpoint", "receivers.otlp.protocols.grpc.endpoint"),
@@ -868,6 +1304,7 @@ static const field_t server_http_fields[] = {
 static const field_t server_fields[] = {
     MAP("http", server_http_fields),
     SET("workers", "server.workers"),
+    FN("self_scrape_interval", self_scrape_interval),
     END_UNKNOWN,
 };
 static const field_t wal_fields[] = {
@@ -920,7 +1357,8 @@ static const field_t top_fields[] = {
     MAP("limits", limits_fields),
     MAP("log", log_fields),
     UNSUPP("rules", "alerting and recording rules come later"),
-    UNSUPP("scrape_configs", "Prometheus scraping comes later"),
+    FN("global", global_section),
+    FN("scrape_configs", scrape_configs),
     UNSUPP("extensions", NULL),
     UNSUPP("connectors", NULL),
     END_UNKNOWN,
@@ -928,6 +1366,12 @@ static const field_t top_fields[] = {
 
 int ocl_config_parse(const char *text, size_t len, const char *name, ocl_config_t *cfg, char *err,
                      size_t errlen)
+{
+    return ocl_config_parse_all(text, len, name, cfg, NULL, err, errlen);
+}
+
+int ocl_config_parse_all(const char *text, size_t len, const char *name, ocl_config_t *cfg,
+                         ocl_scrape_config_t *sc, char *err, size_t errlen)
 {
     ctx_t c;
     memset(&c, 0, sizeof c);
@@ -938,6 +1382,12 @@ int ocl_config_parse(const char *text, size_t len, const char *name, ocl_config_
     if (errlen) err[0] = 0;
     if (len > MAX_INPUT) return fail(&c, OCL_ETOOBIG, 1, "larger than 4 MiB");
     ocl_arena_init(&c.arena, 16384);
+    if (sc) {
+        c.sc = sc;
+    } else { /* validated the same way, then discarded */
+        c.sc = ocl_arena_alloc(&c.arena, sizeof *c.sc);
+        ocl_config_scrape_defaults(c.sc);
+    }
     node_t *root;
     int rc = build_tree(&c, text, len, &root);
     if (!rc && root) {
@@ -946,11 +1396,18 @@ int ocl_config_parse(const char *text, size_t len, const char *name, ocl_config_
         else
             rc = walk_map(&c, root, "", top_fields, NULL);
     }
+    if (!rc) rc = scrape_finish(&c);
     ocl_arena_dispose(&c.arena);
     return rc;
 }
 
 int ocl_config_load(const char *path, ocl_config_t *cfg, char *err, size_t errlen)
+{
+    return ocl_config_load_all(path, cfg, NULL, err, errlen);
+}
+
+int ocl_config_load_all(const char *path, ocl_config_t *cfg, ocl_scrape_config_t *sc, char *err,
+                        size_t errlen)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -966,7 +1423,7 @@ int ocl_config_load(const char *path, ocl_config_t *cfg, char *err, size_t errle
         if (errlen) snprintf(err, errlen, "%s: cannot read: %s", path, strerror(rerr));
         rc = OCL_EIO;
     } else {
-        rc = ocl_config_parse(buf, n, path, cfg, err, errlen);
+        rc = ocl_config_parse_all(buf, n, path, cfg, sc, err, errlen);
     }
     ocl_free(buf);
     return rc;

@@ -96,4 +96,73 @@ void ocl_config_print(const ocl_config_t *cfg, FILE *f);
 int ocl_config_parse_duration_ms(const char *s, uint64_t *out);
 int ocl_config_parse_bytes(const char *s, uint64_t *out);
 
+/* ---- Prometheus scraping (`global:` and `scrape_configs:`) -------------------
+ * Kept apart from ocl_config_t (whose settings are all flat and printable)
+ * but with the same rules: inline storage only (strings in `pool`, referred
+ * to by offset), copyable, every value validated while loading.
+ * After a successful load every job's interval and timeout are resolved
+ * (inherited from `global`, an inherited timeout capped at the interval). */
+#define OCL_SCRAPE_MAX_JOBS 64     /* scrape_configs entries */
+#define OCL_SCRAPE_MAX_ITEMS 4096  /* targets + labels + params, all jobs */
+#define OCL_SCRAPE_POOL (96 << 10) /* bytes of strings, all jobs */
+
+typedef enum {
+    OCL_SCRAPE_ITEM_TARGET, /* k = "host:port" */
+    OCL_SCRAPE_ITEM_LABEL,  /* k = name, v = value (of the static config `group`) */
+    OCL_SCRAPE_ITEM_PARAM,  /* k = URL parameter name, v = one value */
+} ocl_scrape_item_kind_t;
+
+typedef struct {
+    uint8_t kind;   /* ocl_scrape_item_kind_t */
+    uint16_t group; /* index of the static_configs entry (targets, labels) */
+    uint32_t k;     /* pool offset of the first string */
+    uint32_t v;     /* pool offset of the second string (labels, params) */
+} ocl_scrape_item_t;
+
+typedef struct {
+    uint32_t name;                     /* pool offset: job_name */
+    uint32_t metrics_path;             /* pool offset: path starting with '/' */
+    uint64_t interval_ms;              /* scrape_interval (0 = global) */
+    uint64_t timeout_ms;               /* scrape_timeout (0 = global, capped at interval) */
+    uint64_t body_size_limit;          /* bytes of body after decompression (0 = 64 MiB) */
+    uint32_t sample_limit;             /* 0 = none */
+    uint32_t label_limit;              /* 0 = none */
+    uint32_t label_name_length_limit;  /* 0 = none */
+    uint32_t label_value_length_limit; /* 0 = none */
+    uint8_t honor_labels;              /* scraped labels win over target labels */
+    uint8_t honor_timestamps;          /* use the exposition's timestamps (default 1) */
+    uint32_t first_item;               /* its items are items[first_item, +n_items) */
+    uint32_t n_items;                  /* number of items */
+    size_t line;                       /* line of the entry in the file, for messages */
+} ocl_scrape_job_cfg_t;
+
+typedef struct {
+    uint64_t interval_ms;                           /* global.scrape_interval (default 1m) */
+    uint64_t timeout_ms;                            /* global.scrape_timeout (default 10s) */
+    uint64_t self_interval_ms;                      /* server.self_scrape_interval (15s; 0 = off) */
+    uint32_t n_jobs;                                /* entries used in jobs */
+    ocl_scrape_job_cfg_t jobs[OCL_SCRAPE_MAX_JOBS]; /* scrape_configs */
+    uint32_t n_items;                               /* entries used in items */
+    ocl_scrape_item_t items[OCL_SCRAPE_MAX_ITEMS];  /* per job, contiguous */
+    uint32_t first_ext, n_ext;                      /* global.external_labels items */
+    uint32_t pool_len;                              /* bytes used in pool */
+    char pool[OCL_SCRAPE_POOL];                     /* NUL-terminated strings */
+} ocl_scrape_config_t;
+
+/* Defaults: no jobs, interval 1m, timeout 10s, self-scrape every 15s. */
+void ocl_config_scrape_defaults(ocl_scrape_config_t *sc);
+/* The string at pool offset `off`. */
+static inline const char *ocl_scrape_str(const ocl_scrape_config_t *sc, uint32_t off)
+{
+    return sc->pool + off;
+}
+
+/* ocl_config_load / ocl_config_parse that also fill *sc (call
+ * ocl_config_scrape_defaults first). The plain versions validate the scrape
+ * sections the same way and discard them. */
+int ocl_config_load_all(const char *path, ocl_config_t *cfg, ocl_scrape_config_t *sc, char *err,
+                        size_t errlen);
+int ocl_config_parse_all(const char *text, size_t len, const char *name, ocl_config_t *cfg,
+                         ocl_scrape_config_t *sc, char *err, size_t errlen);
+
 #endif

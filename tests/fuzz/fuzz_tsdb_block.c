@@ -8,8 +8,10 @@
  *   2: the block index parser on an image built from the input with valid
  *      checksums, so the section parsers themselves are explored: bytes
  *      1-2 and 3-4 (LE) are the lengths of the symbols and series section
- *      bodies, the remainder is the postings body. A parsed index is then
- *      queried through its postings with a regex matcher.
+ *      bodies, the remainder is the postings body (each zstd-compressed
+ *      here). A parsed index is then queried through its postings with a
+ *      regex matcher.
+ *   3: the decimal (DEC) chunk decoder; bytes 1-2 are the sample count.
  * Seeds: tests/fuzz/corpus/tsdb_block/ (made from a real flushed block).
  */
 #include "core/log.h"
@@ -18,6 +20,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <zstd.h>
 
 static void fuzz_chunk(const uint8_t *d, size_t n)
 {
@@ -90,20 +93,37 @@ static void fuzz_sections(const uint8_t *d, size_t n)
     if (l1 > n) l1 = n;
     if (l2 > n - l1) l2 = n - l1;
     size_t l3 = n - l1 - l2;
-    size_t len = 8 + 3 * 8 + n;
-    uint8_t *img = malloc(len), *p = img;
+    size_t cap =
+        8 + 3 * 12 + ZSTD_compressBound(l1) + ZSTD_compressBound(l2) + ZSTD_compressBound(l3);
+    uint8_t *img = malloc(cap), *p = img;
     memcpy(p, "OCLI\x01\0\0\0", 8);
     p += 8;
     size_t ls[3] = {l1, l2, l3};
     for (int i = 0; i < 3; i++) {
-        put_u32(p, (uint32_t)ls[i]);
-        memcpy(p + 4, d, ls[i]);
-        put_u32(p + 4 + ls[i], ocl_crc32c(0, d, ls[i]));
-        p += 8 + ls[i];
+        size_t cl =
+            ZSTD_compress(p + 8, ZSTD_compressBound(ls[i]), ls[i] ? (const void *)d : "", ls[i], 1);
+        if (ZSTD_isError(cl)) abort();
+        put_u32(p, (uint32_t)cl);
+        put_u32(p + 4, (uint32_t)ls[i]);
+        put_u32(p + 8 + cl, ocl_crc32c(0, p + 8, cl));
+        p += 12 + cl;
         d += ls[i];
     }
-    parse(img, len);
+    parse(img, (size_t)(p - img));
     free(img);
+}
+
+static void fuzz_dec(const uint8_t *d, size_t n)
+{
+    if (n < 2) return;
+    uint32_t cnt = (uint32_t)d[0] | (uint32_t)d[1] << 8;
+    ocl_chunk_iter_t it;
+    ocl_chunk_iter_init_enc(&it, OCL_CHUNK_DEC, d + 2, n - 2, cnt);
+    int64_t t;
+    double v;
+    uint32_t k = 0;
+    while (ocl_chunk_iter_next(&it, &t, &v) == 1)
+        if (++k > cnt) abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -111,9 +131,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     ocl_log_level = OCL_LOG_ERROR + 1;
     if (size < 1) return 0;
-    switch (data[0] % 3) {
+    switch (data[0] % 4) {
     case 0:
         fuzz_chunk(data + 1, size - 1);
+        break;
+    case 3:
+        fuzz_dec(data + 1, size - 1);
         break;
     case 1: {
         uint8_t *copy = malloc(size);
@@ -122,7 +145,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(copy);
         break;
     }
-    default:
+    default: /* 2 */
         fuzz_sections(data + 1, size - 1);
         break;
     }

@@ -101,6 +101,14 @@ grep -q '"values":\[\[0,"2"\],\[0.300,"2"\],\[0.600,"2"\],\[0.900,"2"\]\]' "$OCL
 get "/api/v1/query_range?query=ptest_gauge&start=$T0&end=$T2&step=1m"
 check "step as duration" "d['status'] == 'success' and len(d['data']['result']) == 2"
 
+# Answers over 1 KiB are gzip-compressed for clients that accept it.
+get "/api/v1/query_range?query=ptest_gauge&start=$T0&end=$T2&step=1" --compressed -D "$OCL_TMP/headers"
+grep -qi '^content-encoding: gzip' "$OCL_TMP/headers" || fail "large answer not gzip-compressed: $(cat "$OCL_TMP/headers")"
+check "gzip answer" "len(d['data']['result']) == 2 and len(d['data']['result'][0]['values']) == 121"
+get "/api/v1/query_range?query=ptest_gauge&start=$T0&end=$T2&step=1" -H 'Accept-Encoding: gzip;q=0' -D "$OCL_TMP/headers"
+grep -qi '^content-encoding' "$OCL_TMP/headers" && fail "gzip;q=0 still compressed"
+check "identity answer" "len(d['data']['result']) == 2"
+
 # --- series, labels, label values, metadata -------------------------------
 get "/api/v1/series?match[]=ptest_gauge"
 status "series" 200

@@ -203,7 +203,8 @@ void ocl_pqlx_quote(ocl_str_t s, char *out, size_t len)
         } else if (c >= 0x80) {
             /* valid sequences pass through, invalid bytes as \x */
             size_t l = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
-            if (l && i + l <= s.n && ocl_pqlx_utf8_valid((ocl_str_t){s.p + i, l}) && k + l + 2 < len) {
+            if (l && i + l <= s.n && ocl_pqlx_utf8_valid((ocl_str_t){s.p + i, l}) &&
+                k + l + 2 < len) {
                 memcpy(out + k, s.p + i, l);
                 k += l;
                 i += l - 1;
@@ -219,8 +220,8 @@ void ocl_pqlx_quote(ocl_str_t s, char *out, size_t len)
 }
 
 typedef struct {
-    double v;      /* sample value */
-    uint32_t k;    /* series index */
+    double v;   /* sample value */
+    uint32_t k; /* series index */
 } hent_t;
 
 /* Go container/heap semantics with vectorByValueHeap (topk) or
@@ -281,8 +282,8 @@ static void make_groups(ev_t *ev, const ocl_pql_node_t *n, val_t *v, groups_t *g
     g->ng = 0;
     for (size_t k = 0; k < v->n; k++) {
         bool hn = false;
-        ocl_labels_t gl = ocl_pqlx_group_labels(ev, &v->s[k].ls, n->agg.grouping,
-                                                n->agg.n_grouping, n->agg.without, &hn);
+        ocl_labels_t gl = ocl_pqlx_group_labels(ev, &v->s[k].ls, n->agg.grouping, n->agg.n_grouping,
+                                                n->agg.without, &hn);
         bool created;
         lment_t *e = ocl_pqlx_lmap_get(ev, &map, &gl, &created);
         if (created) {
@@ -331,8 +332,8 @@ static int agg_k(ev_t *ev, const ocl_pql_node_t *n, val_t *v, const double *para
                     ocl_pqlx_fmt_float(p, 'g', a, sizeof a);
                     ocl_pqlx_fmt_float(ratio, 'g', b, sizeof b);
                     ocl_pqlx_annot(ev, true, n->agg.param,
-                                   "ratio value should be between -1 and 1, got %s, capping to %s", a,
-                                   b);
+                                   "ratio value should be between -1 and 1, got %s, capping to %s",
+                                   a, b);
                     warned = true;
                 }
             }
@@ -420,7 +421,7 @@ static int agg_count_values(ev_t *ev, const ocl_pql_node_t *n, val_t *v, ocl_str
     for (uint32_t j = 0; j < n->agg.n_grouping; j++)
         valin |= ocl_str_eq(n->agg.grouping[j], label);
     ocl_str_t *grp = ocl_arena_alloc(ev->a, (n->agg.n_grouping + 1) * sizeof(ocl_str_t));
-    memcpy(grp, n->agg.grouping, n->agg.n_grouping * sizeof(ocl_str_t));
+    if (n->agg.n_grouping) memcpy(grp, n->agg.grouping, n->agg.n_grouping * sizeof(ocl_str_t));
     uint32_t ngrp = n->agg.n_grouping;
     if (!n->agg.without && !valin) grp[ngrp++] = label;
     for (size_t i = 0; i < ev->n; i++) {
@@ -479,11 +480,13 @@ int ocl_pqlx_aggregate(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
     double *qbuf = ocl_arena_alloc(ev->a, (v.n + 1) * sizeof(double));
     bool qwarned = false;
     for (size_t i = 0; i < ev->n; i++) {
-        if ((rc = ocl_pqlx_check(ev))) return rc;
-        if (op == OCL_AGG_QUANTILE && !qwarned && (isnan(pv.sc[i]) || pv.sc[i] < 0 || pv.sc[i] > 1)) {
+        if ((rc = ocl_pqlx_work(ev, v.n + 1))) return rc;
+        if (op == OCL_AGG_QUANTILE && !qwarned &&
+            (isnan(pv.sc[i]) || pv.sc[i] < 0 || pv.sc[i] > 1)) {
             char a[40];
             ocl_pqlx_fmt_float(pv.sc[i], 'g', a, sizeof a);
-            ocl_pqlx_annot(ev, true, n->agg.param, "quantile value should be between 0 and 1, got %s", a);
+            ocl_pqlx_annot(ev, true, n->agg.param,
+                           "quantile value should be between 0 and 1, got %s", a);
             qwarned = true;
         }
         for (uint32_t gi = 0; gi < g.ng; gi++) {
@@ -511,7 +514,9 @@ int ocl_pqlx_aggregate(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
                     continue;
                 }
                 switch (op) {
-                case OCL_AGG_SUM: kahan_inc(f, &a.val, &a.c); break;
+                case OCL_AGG_SUM:
+                    kahan_inc(f, &a.val, &a.c);
+                    break;
                 case OCL_AGG_AVG:
                     a.cnt++;
                     if (!a.incr) {
@@ -535,14 +540,17 @@ int ocl_pqlx_aggregate(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
                         kahan_inc(f / a.cnt - cur / a.cnt, &a.mean, &a.c);
                     }
                     break;
-                case OCL_AGG_COUNT: a.cnt++; break;
+                case OCL_AGG_COUNT:
+                    a.cnt++;
+                    break;
                 case OCL_AGG_MIN:
                     if (a.val > f || isnan(a.val)) a.val = f;
                     break;
                 case OCL_AGG_MAX:
                     if (a.val < f || isnan(a.val)) a.val = f;
                     break;
-                case OCL_AGG_GROUP: break;
+                case OCL_AGG_GROUP:
+                    break;
                 case OCL_AGG_STDDEV:
                 case OCL_AGG_STDVAR: {
                     a.cnt++;
@@ -551,20 +559,37 @@ int ocl_pqlx_aggregate(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
                     a.val += d * (f - a.mean);
                     break;
                 }
-                case OCL_AGG_QUANTILE: qbuf[nq++] = f; break;
-                default: break;
+                case OCL_AGG_QUANTILE:
+                    qbuf[nq++] = f;
+                    break;
+                default:
+                    break;
                 }
             }
             if (!a.seen) continue;
             double r = 0;
             switch (op) {
-            case OCL_AGG_SUM: r = a.val + a.c; break;
-            case OCL_AGG_AVG: r = a.incr ? a.mean + a.c : (a.val + a.c) / a.cnt; break;
-            case OCL_AGG_COUNT: r = a.cnt; break;
-            case OCL_AGG_STDVAR: r = a.val / a.cnt; break;
-            case OCL_AGG_STDDEV: r = sqrt(a.val / a.cnt); break;
-            case OCL_AGG_QUANTILE: r = ocl_pqlx_quantile(pv.sc[i], qbuf, nq); break;
-            default: r = a.val; break;
+            case OCL_AGG_SUM:
+                r = a.val + a.c;
+                break;
+            case OCL_AGG_AVG:
+                r = a.incr ? a.mean + a.c : (a.val + a.c) / a.cnt;
+                break;
+            case OCL_AGG_COUNT:
+                r = a.cnt;
+                break;
+            case OCL_AGG_STDVAR:
+                r = a.val / a.cnt;
+                break;
+            case OCL_AGG_STDDEV:
+                r = sqrt(a.val / a.cnt);
+                break;
+            case OCL_AGG_QUANTILE:
+                r = ocl_pqlx_quantile(pv.sc[i], qbuf, nq);
+                break;
+            default:
+                r = a.val;
+                break;
             }
             out->s[gi].v[i] = r;
             out->s[gi].has[i] = 1;

@@ -81,6 +81,13 @@ typedef struct {
     uint32_t n_labels;
     ocl_str_t *include; /* group_left/group_right extra labels */
     uint32_t n_include;
+    /* Experimental fill modifiers (a + fill(0) b, fill_left(1) fill_right(2)):
+     * a series missing on one side is matched against this value. */
+    bool fill_lhs;         /* a value fills missing left-hand series */
+    bool fill_rhs;         /* a value fills missing right-hand series */
+    bool fill_same;        /* written as fill(v): both sides, printed once */
+    double fill_lhs_value; /* value for missing left-hand series */
+    double fill_rhs_value; /* value for missing right-hand series */
 } ocl_pql_matching_t;
 
 /* Function signature (functions_table.c): argument types and result. */
@@ -160,6 +167,8 @@ struct ocl_pql_node {
             int64_t at_ms;            /* for OCL_PQL_AT_TIME */
             ocl_pql_dur_t *offset_expr; /* offset written as an expression, else NULL; when it is
                                            not is_const, offset_ms is 0 and the evaluator computes it */
+            bool anchored;            /* experimental `anchored` range modifier (on a range: ms.vs) */
+            bool smoothed;            /* experimental `smoothed` range modifier (on a range: ms.vs) */
         } vs; /* OCL_PQL_VECTOR_SEL */
         struct {
             ocl_pql_node_t *vs; /* the OCL_PQL_VECTOR_SEL (holds offset and @) */

@@ -16,20 +16,41 @@ double ocl_pqlx_arith(ocl_pql_binop_t op, double a, double b, bool *keep)
 {
     *keep = true;
     switch (op) {
-    case OCL_BIN_ADD: return a + b;
-    case OCL_BIN_SUB: return a - b;
-    case OCL_BIN_MUL: return a * b;
-    case OCL_BIN_DIV: return a / b;
-    case OCL_BIN_MOD: return fmod(a, b);
-    case OCL_BIN_POW: return pow(a, b);
-    case OCL_BIN_ATAN2: return atan2(a, b);
-    case OCL_BIN_EQ: *keep = a == b; return a;
-    case OCL_BIN_NE: *keep = a != b; return a;
-    case OCL_BIN_GT: *keep = a > b; return a;
-    case OCL_BIN_LT: *keep = a < b; return a;
-    case OCL_BIN_GE: *keep = a >= b; return a;
-    case OCL_BIN_LE: *keep = a <= b; return a;
-    default: *keep = false; return 0;
+    case OCL_BIN_ADD:
+        return a + b;
+    case OCL_BIN_SUB:
+        return a - b;
+    case OCL_BIN_MUL:
+        return a * b;
+    case OCL_BIN_DIV:
+        return a / b;
+    case OCL_BIN_MOD:
+        return fmod(a, b);
+    case OCL_BIN_POW:
+        return pow(a, b);
+    case OCL_BIN_ATAN2:
+        return atan2(a, b);
+    case OCL_BIN_EQ:
+        *keep = a == b;
+        return a;
+    case OCL_BIN_NE:
+        *keep = a != b;
+        return a;
+    case OCL_BIN_GT:
+        *keep = a > b;
+        return a;
+    case OCL_BIN_LT:
+        *keep = a < b;
+        return a;
+    case OCL_BIN_GE:
+        *keep = a >= b;
+        return a;
+    case OCL_BIN_LE:
+        *keep = a <= b;
+        return a;
+    default:
+        *keep = false;
+        return 0;
     }
 }
 
@@ -94,21 +115,12 @@ static ocl_labels_t sig_labels(ev_t *ev, const ocl_labels_t *ls, const ocl_pql_m
 
 /* Groups the series of v by signature: sig[k] = group index. */
 static uint32_t group_sigs(ev_t *ev, lmap_t *map, val_t *v, const ocl_pql_matching_t *m,
-                           uint32_t *sig, bool insert)
+                           uint32_t *sig)
 {
     uint32_t ng = (uint32_t)map->n;
     for (size_t k = 0; k < v->n; k++) {
         ocl_labels_t sl = sig_labels(ev, &v->s[k].ls, m);
         bool created;
-        if (!insert) {
-            /* lookup only: emulate with a probe that does not insert */
-            lment_t *e = ocl_pqlx_lmap_get(ev, map, &sl, &created);
-            if (created) {
-                e->idx = UINT32_MAX;
-            }
-            sig[k] = e->idx;
-            continue;
-        }
         lment_t *e = ocl_pqlx_lmap_get(ev, map, &sl, &created);
         if (created) e->idx = ng++;
         sig[k] = e->idx;
@@ -123,8 +135,8 @@ static int set_op(ev_t *ev, const ocl_pql_node_t *n, val_t *l, val_t *r, val_t *
     uint32_t *ls = ocl_arena_alloc(ev->a, (l->n + 1) * sizeof(uint32_t));
     uint32_t *rs = ocl_arena_alloc(ev->a, (r->n + 1) * sizeof(uint32_t));
     /* groups over both sides */
-    uint32_t ng = group_sigs(ev, &map, l, m, ls, true);
-    ng = group_sigs(ev, &map, r, m, rs, true);
+    uint32_t ng = group_sigs(ev, &map, l, m, ls);
+    ng = group_sigs(ev, &map, r, m, rs);
     uint8_t *pres = ocl_arena_calloc(ev->a, (size_t)ng * ev->n + 1);
     val_t *src = n->bin.op == OCL_BIN_OR ? l : r;
     uint32_t *srcsig = n->bin.op == OCL_BIN_OR ? ls : rs;
@@ -205,8 +217,8 @@ static int vector_vector(ev_t *ev, const ocl_pql_node_t *n, val_t *l, val_t *r, 
     lmap_t map = {0};
     uint32_t *osig = ocl_arena_alloc(ev->a, (one->n + 1) * sizeof(uint32_t));
     uint32_t *msig = ocl_arena_alloc(ev->a, (many->n + 1) * sizeof(uint32_t));
-    uint32_t ng = group_sigs(ev, &map, one, m, osig, true);
-    ng = group_sigs(ev, &map, many, m, msig, true);
+    uint32_t ng = group_sigs(ev, &map, one, m, osig);
+    ng = group_sigs(ev, &map, many, m, msig);
     /* members of each group on the one side, as linked lists */
     int32_t *ohead = ocl_arena_alloc(ev->a, (ng + 1) * sizeof(int32_t));
     int32_t *onext = ocl_arena_alloc(ev->a, (one->n + 1) * sizeof(int32_t));
@@ -233,8 +245,8 @@ static int vector_vector(ev_t *ev, const ocl_pql_node_t *n, val_t *l, val_t *r, 
                 if (!one->s[k].has[i]) continue;
                 if (found >= 0 && many_any[i]) {
                     char a[200], b[200], c[200];
-                    ocl_labels_t ml = ocl_pqlx_group_labels(ev, &one->s[k].ls, m->labels, m->n_labels,
-                                                            !m->on, NULL);
+                    ocl_labels_t ml = ocl_pqlx_group_labels(ev, &one->s[k].ls, m->labels,
+                                                            m->n_labels, !m->on, NULL);
                     fmt_labels(&ml, a, sizeof a);
                     fmt_labels(&one->s[found].ls, b, sizeof b);
                     fmt_labels(&one->s[k].ls, c, sizeof c);
@@ -269,7 +281,7 @@ static int vector_vector(ev_t *ev, const ocl_pql_node_t *n, val_t *l, val_t *r, 
     out->type = OCL_PQL_VECTOR;
     lmap_t outmap = {0};
     for (size_t k = 0; k < many->n; k++) {
-        if (ocl_pqlx_check(ev)) return ev->rc;
+        if (ocl_pqlx_work(ev, ev->n)) return ev->rc;
         es_t *s = &many->s[k];
         int32_t last_one = -1;
         es_t *o = NULL;
@@ -282,7 +294,7 @@ static int vector_vector(ev_t *ev, const ocl_pql_node_t *n, val_t *l, val_t *r, 
                 ocl_labels_t rl = result_labels(ev, &s->ls, &os->ls, m);
                 bool created;
                 lment_t *e = ocl_pqlx_lmap_get(ev, &outmap, &rl, &created);
-                bool dn = (!cmp || rb) ? true : (swap ? os->drop_name : s->drop_name);
+                bool dn = (!cmp || rb) ? true : s->drop_name;
                 if (created) {
                     e->idx = (uint32_t)out->n;
                     ocl_pqlx_vec_add(ev, out, rl, dn);
@@ -322,7 +334,8 @@ int ocl_pqlx_binary(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
     int rc = ocl_pqlx_eval(ev, n->bin.lhs, &l);
     if (rc) return rc;
     if ((rc = ocl_pqlx_eval(ev, n->bin.rhs, &r))) return rc;
-    if (l.type == OCL_PQL_SCALAR && r.type == OCL_PQL_SCALAR) return scalar_scalar(ev, n, &l, &r, out);
+    if (l.type == OCL_PQL_SCALAR && r.type == OCL_PQL_SCALAR)
+        return scalar_scalar(ev, n, &l, &r, out);
     if (l.type == OCL_PQL_VECTOR && r.type == OCL_PQL_SCALAR)
         return vector_scalar(ev, n, &l, r.sc, false, out);
     if (l.type == OCL_PQL_SCALAR && r.type == OCL_PQL_VECTOR)

@@ -12,29 +12,49 @@
 #include <math.h>
 #include <stdio.h>
 
-static int eval(const ocl_pql_dur_t *d, double step, double range, double *v, char *err, size_t errlen)
+static int eval(const ocl_pql_dur_t *d, double step, double range, double *v, char *err,
+                size_t errlen)
 {
     double a = 0, b = 0;
     switch (d->kind) {
-    case OCL_PQL_DUR_NUM: *v = d->num; return 0;
-    case OCL_PQL_DUR_STEP: *v = step; return 0;
-    case OCL_PQL_DUR_RANGE: *v = range; return 0;
+    case OCL_PQL_DUR_NUM:
+        *v = d->num;
+        return 0;
+    case OCL_PQL_DUR_STEP:
+        *v = step;
+        return 0;
+    case OCL_PQL_DUR_RANGE:
+        *v = range;
+        return 0;
     case OCL_PQL_DUR_UNARY:
         if (eval(d->rhs, step, range, &b, err, errlen)) return OCL_EINVAL;
         *v = d->op == '-' ? -b : b;
         return 0;
-    default: break;
+    default:
+        break;
     }
-    if (eval(d->lhs, step, range, &a, err, errlen) || eval(d->rhs, step, range, &b, err, errlen)) return OCL_EINVAL;
+    if (eval(d->lhs, step, range, &a, err, errlen) || eval(d->rhs, step, range, &b, err, errlen))
+        return OCL_EINVAL;
     switch (d->kind) {
-    case OCL_PQL_DUR_MIN: *v = fmin(a, b); return 0;
-    case OCL_PQL_DUR_MAX: *v = fmax(a, b); return 0;
-    default: break;
+    case OCL_PQL_DUR_MIN:
+        *v = isnan(a) || isnan(b) ? NAN : fmin(a, b); /* Go's math.Min */
+        return 0;
+    case OCL_PQL_DUR_MAX:
+        *v = isnan(a) || isnan(b) ? NAN : fmax(a, b);
+        return 0;
+    default:
+        break;
     }
     switch (d->op) {
-    case '+': *v = a + b; return 0;
-    case '-': *v = a - b; return 0;
-    case '*': *v = a * b; return 0;
+    case '+':
+        *v = a + b;
+        return 0;
+    case '-':
+        *v = a - b;
+        return 0;
+    case '*':
+        *v = a * b;
+        return 0;
     case '/':
         if (b == 0) {
             snprintf(err, errlen, "division by zero");
@@ -49,15 +69,18 @@ static int eval(const ocl_pql_dur_t *d, double step, double range, double *v, ch
         }
         *v = fmod(a, b);
         return 0;
-    default: *v = pow(a, b); return 0;
+    default:
+        *v = pow(a, b);
+        return 0;
     }
 }
 
-int ocl_pql_dur_eval(const ocl_pql_dur_t *d, int64_t step_ms, int64_t range_ms, int64_t *ms, char *err,
-                     size_t errlen)
+int ocl_pql_dur_eval(const ocl_pql_dur_t *d, int64_t step_ms, int64_t range_ms, int64_t *ms,
+                     char *err, size_t errlen)
 {
     double v = 0;
-    if (eval(d, (double)step_ms / 1000.0, (double)range_ms / 1000.0, &v, err, errlen)) return OCL_EINVAL;
+    if (eval(d, (double)step_ms / 1000.0, (double)range_ms / 1000.0, &v, err, errlen))
+        return OCL_EINVAL;
     if (!(v <= 9223372036.854775807 && v >= -9223372036.854775808)) {
         snprintf(err, errlen, "duration out of range");
         return OCL_EINVAL;
@@ -84,9 +107,15 @@ void ocl_pql_format_dur(ocl_buf_t *out, const ocl_pql_dur_t *d)
 {
     if (d->wrapped) ocl_buf_putc(out, '(');
     switch (d->kind) {
-    case OCL_PQL_DUR_NUM: format_num(out, d); break;
-    case OCL_PQL_DUR_STEP: ocl_buf_puts(out, "step()"); break;
-    case OCL_PQL_DUR_RANGE: ocl_buf_puts(out, "range()"); break;
+    case OCL_PQL_DUR_NUM:
+        format_num(out, d);
+        break;
+    case OCL_PQL_DUR_STEP:
+        ocl_buf_puts(out, "step()");
+        break;
+    case OCL_PQL_DUR_RANGE:
+        ocl_buf_puts(out, "range()");
+        break;
     case OCL_PQL_DUR_MIN:
     case OCL_PQL_DUR_MAX:
         ocl_buf_puts(out, d->kind == OCL_PQL_DUR_MIN ? "min_of(" : "max_of(");

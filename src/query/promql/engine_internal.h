@@ -60,30 +60,35 @@ typedef struct {
 
 /* Evaluator state of one query. */
 typedef struct ev {
-    ocl_tsdb_t *db;          /* storage */
-    ocl_arena_t *a;          /* arena for everything (the result's) */
-    int64_t start, step;     /* current grid */
-    size_t n;                /* steps in the current grid */
-    int64_t qstart, qend;    /* the query's start/end (for @ start()/end()) */
-    int64_t qstep;           /* the query's step (0 for an instant query) */
-    int64_t lookback;        /* lookback delta */
-    int64_t default_step;    /* subquery step when none is written */
-    uint64_t max_samples;    /* limit on samples held at once */
-    uint64_t cur_samples;    /* samples currently accounted */
-    uint64_t loaded;         /* samples read from storage */
-    int64_t deadline_ns;     /* monotonic deadline */
+    ocl_tsdb_t *db;             /* storage */
+    ocl_arena_t *a;             /* arena for everything (the result's) */
+    int64_t start, step;        /* current grid */
+    size_t n;                   /* steps in the current grid */
+    int64_t qstart, qend;       /* the query's start/end (for @ start()/end()) */
+    int64_t qstep;              /* the query's step (0 for an instant query) */
+    int64_t lookback;           /* lookback delta */
+    int64_t default_step;       /* subquery step when none is written */
+    uint64_t max_samples;       /* limit on samples held at once */
+    uint64_t cur_samples;       /* samples currently accounted */
+    uint64_t loaded;            /* samples read from storage */
+    uint64_t cells;             /* per-step cells allocated for series (memory bound) */
+    double *junk_v;             /* shared arrays handed out once the cell bound is hit */
+    uint8_t *junk_has;          /* (see junk_v) */
+    size_t junk_n;              /* their length */
+    int64_t deadline_ns;        /* monotonic deadline */
     const volatile int *cancel; /* cancel flag or NULL */
-    uint32_t tick;           /* counter for periodic checks */
-    bool is_range;           /* the query is a range query */
-    ocl_pql_error_t *err;    /* where errors go */
-    int rc;                  /* first error code */
-    char **warn;             /* warnings (arena) */
-    size_t n_warn, cap_warn; /*  */
-    char **info;             /* infos (arena) */
-    size_t n_info, cap_info; /*  */
-    const char *query;       /* query text (for positions in annotations) */
-    size_t query_len;        /* its length */
-    bool experimental;       /* experimental functions allowed */
+    uint64_t work;              /* work units done (≈ samples/steps touched) */
+    uint64_t next_check;        /* work count at which to look at the clock/cancel flag again */
+    bool is_range;              /* the query is a range query */
+    ocl_pql_error_t *err;       /* where errors go */
+    int rc;                     /* first error code */
+    char **warn;                /* warnings (arena) */
+    size_t n_warn, cap_warn;    /*  */
+    char **info;                /* infos (arena) */
+    size_t n_info, cap_info;    /*  */
+    const char *query;          /* query text (for positions in annotations) */
+    size_t query_len;           /* its length */
+    bool experimental;          /* experimental functions allowed */
 } ev_t;
 
 static inline int64_t ev_t_at(const ev_t *ev, size_t i)
@@ -98,6 +103,8 @@ int ocl_pqlx_fail(ev_t *ev, ocl_pql_errclass_t cls, const char *fmt, ...)
 void ocl_pqlx_annot(ev_t *ev, bool warn, const ocl_pql_node_t *pos, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 int ocl_pqlx_check(ev_t *ev);
+/* Counts work; every few thousand units checks the cancel flag and the deadline. */
+int ocl_pqlx_work(ev_t *ev, uint64_t units);
 es_t *ocl_pqlx_vec_add(ev_t *ev, val_t *v, ocl_labels_t ls, bool drop_name);
 double *ocl_pqlx_steps(ev_t *ev);
 int ocl_pqlx_account(ev_t *ev, uint64_t n);

@@ -80,10 +80,18 @@ void ocl_pqlx_annot(ev_t *ev, bool warn, const ocl_pql_node_t *pos, const char *
 
 int ocl_pqlx_check(ev_t *ev)
 {
+    return ocl_pqlx_work(ev, 1);
+}
+
+int ocl_pqlx_work(ev_t *ev, uint64_t units)
+{
     if (ev->rc) return ev->rc;
-    if ((++ev->tick & 255) != 0) return 0;
+    ev->work += units;
+    if (ev->work < ev->next_check) return 0;
+    ev->next_check = ev->work + 8192;
     if (ev->cancel && *ev->cancel)
-        return ocl_pqlx_fail(ev, OCL_PQL_ERR_CANCELED, "query was canceled in expression evaluation");
+        return ocl_pqlx_fail(ev, OCL_PQL_ERR_CANCELED,
+                             "query was canceled in expression evaluation");
     if (now_ns() > ev->deadline_ns)
         return ocl_pqlx_fail(ev, OCL_PQL_ERR_TIMEOUT, "query timed out in expression evaluation");
     return 0;
@@ -106,6 +114,21 @@ double *ocl_pqlx_steps(ev_t *ev)
 
 es_t *ocl_pqlx_vec_add(ev_t *ev, val_t *v, ocl_labels_t ls, bool drop_name)
 {
+    /* Dense per-step arrays cost memory even for sparse series: bound the
+     * cells allocated by one query to twice the sample limit. Past it the
+     * series still gets (shared, scratch) arrays so callers need no error
+     * path here; the query fails at the next check. */
+    ev->cells += ev->n;
+    if (ev->cells > 2 * ev->max_samples && ev->rc == 0)
+        ocl_pqlx_fail(ev, OCL_PQL_ERR_TOO_MANY_SAMPLES,
+                      "query processing would load too many samples into memory in query "
+                      "execution");
+    bool junk = ev->rc != 0;
+    if (junk && ev->junk_n < ev->n) {
+        ev->junk_v = ocl_arena_alloc(ev->a, ev->n * sizeof(double) + 8);
+        ev->junk_has = ocl_arena_calloc(ev->a, ev->n + 8);
+        ev->junk_n = ev->n;
+    }
     if (v->n == v->cap) {
         size_t nc = v->cap ? v->cap * 2 : 8;
         v->s = ocl_arena_realloc(ev->a, v->s, v->cap * sizeof(es_t), nc * sizeof(es_t));
@@ -113,8 +136,8 @@ es_t *ocl_pqlx_vec_add(ev_t *ev, val_t *v, ocl_labels_t ls, bool drop_name)
     }
     es_t *s = &v->s[v->n++];
     s->ls = ls;
-    s->v = ocl_arena_alloc(ev->a, ev->n * sizeof(double) + 8);
-    s->has = ocl_arena_calloc(ev->a, ev->n + 8);
+    s->v = junk ? ev->junk_v : ocl_arena_alloc(ev->a, ev->n * sizeof(double) + 8);
+    s->has = junk ? ev->junk_has : ocl_arena_calloc(ev->a, ev->n + 8);
     s->drop_name = drop_name;
     return s;
 }
@@ -134,7 +157,7 @@ void ocl_pqlx_lb_init(ev_t *ev, lb_t *b, const ocl_labels_t *src)
     b->v = ocl_arena_alloc(ev->a, b->cap * sizeof(ocl_label_t));
     b->n = 0;
     if (src) {
-        memcpy(b->v, src->v, src->n * sizeof(ocl_label_t));
+        if (src->n) memcpy(b->v, src->v, src->n * sizeof(ocl_label_t));
         b->n = src->n;
     }
     (void)ev;
@@ -165,7 +188,8 @@ void ocl_pqlx_lb_set(ev_t *ev, lb_t *b, ocl_str_t name, ocl_str_t value)
     }
     if (b->n == b->cap) {
         uint32_t nc = b->cap * 2 + 4;
-        b->v = ocl_arena_realloc(ev->a, b->v, b->cap * sizeof(ocl_label_t), nc * sizeof(ocl_label_t));
+        b->v =
+            ocl_arena_realloc(ev->a, b->v, b->cap * sizeof(ocl_label_t), nc * sizeof(ocl_label_t));
         b->cap = nc;
     }
     b->v[b->n].name = name;
@@ -179,13 +203,20 @@ ocl_labels_t ocl_pqlx_lb_done(lb_t *b)
     return (ocl_labels_t){b->v, b->n};
 }
 
+/* Drops __name__ together with the metadata labels __type__ and __unit__
+ * (Prometheus's DropReserved(IsMetadataLabel)). */
 ocl_labels_t ocl_pqlx_labels_without_name(ev_t *ev, const ocl_labels_t *ls)
 {
-    ocl_str_t nm = ocl_labels_get(ls, OCL_STR(OCL_METRIC_NAME));
-    if (nm.n == 0) return *ls;
+    bool any = false;
+    for (uint32_t i = 0; i < ls->n && !any; i++)
+        any = ocl_str_eq_c(ls->v[i].name, OCL_METRIC_NAME) ||
+              ocl_str_eq_c(ls->v[i].name, "__type__") || ocl_str_eq_c(ls->v[i].name, "__unit__");
+    if (!any) return *ls;
     lb_t b;
     ocl_pqlx_lb_init(ev, &b, ls);
     ocl_pqlx_lb_del(&b, OCL_STR(OCL_METRIC_NAME));
+    ocl_pqlx_lb_del(&b, OCL_STR("__type__"));
+    ocl_pqlx_lb_del(&b, OCL_STR("__unit__"));
     return (ocl_labels_t){b.v, b.n};
 }
 
@@ -234,10 +265,14 @@ static int64_t floor_div(int64_t a, int64_t b)
 static int64_t resolve_at(const ev_t *ev, ocl_pql_at_t at, int64_t at_ms)
 {
     switch (at) {
-    case OCL_PQL_AT_TIME: return at_ms;
-    case OCL_PQL_AT_START: return ev->qstart;
-    case OCL_PQL_AT_END: return ev->qend;
-    default: return 0;
+    case OCL_PQL_AT_TIME:
+        return at_ms;
+    case OCL_PQL_AT_START:
+        return ev->qstart;
+    case OCL_PQL_AT_END:
+        return ev->qend;
+    default:
+        return 0;
     }
 }
 
@@ -245,6 +280,19 @@ static int64_t resolve_at(const ev_t *ev, ocl_pql_at_t at, int64_t at_ms)
 static int64_t ref_time(const ev_t *ev, size_t i, ocl_pql_at_t at, int64_t at_res, int64_t off)
 {
     return (at != OCL_PQL_AT_NONE ? at_res : ev_t_at(ev, i)) - off;
+}
+
+/* A duration that may be an expression of step()/range(). */
+static int dur_ms(ev_t *ev, const ocl_pql_dur_t *d, int64_t lit, int64_t *out)
+{
+    *out = lit;
+    if (!d || d->is_const) return 0;
+    char err[256];
+    int64_t v;
+    if (ocl_pql_dur_eval(d, ev->qstep, ev->qend - ev->qstart, &v, err, sizeof err))
+        return ocl_pqlx_fail(ev, OCL_PQL_ERR_EXECUTION, "%s", err);
+    *out = v;
+    return 0;
 }
 
 static int load(ev_t *ev, const ocl_pql_node_t *vs, int64_t mint, int64_t maxt, ocl_series_t **out,
@@ -256,7 +304,8 @@ static int load(ev_t *ev, const ocl_pql_node_t *vs, int64_t mint, int64_t maxt, 
         return ocl_pqlx_fail(ev, OCL_PQL_ERR_TOO_MANY_SAMPLES,
                              "query processing would load too many samples into memory in query "
                              "execution");
-    if (rc < 0) return ocl_pqlx_fail(ev, OCL_PQL_ERR_INTERNAL, "storage error: %s", ocl_strerror(rc));
+    if (rc < 0)
+        return ocl_pqlx_fail(ev, OCL_PQL_ERR_INTERNAL, "storage error: %s", ocl_strerror(rc));
     for (size_t i = 0; i < *n_out; i++)
         ev->loaded += (*out)[i].n;
     return 0;
@@ -266,21 +315,24 @@ static int load(ev_t *ev, const ocl_pql_node_t *vs, int64_t mint, int64_t maxt, 
 static int eval_vector_sel(ev_t *ev, const ocl_pql_node_t *n, bool ts_out, val_t *out)
 {
     int64_t atr = resolve_at(ev, n->vs.at, n->vs.at_ms);
-    int64_t r0 = ref_time(ev, 0, n->vs.at, atr, n->vs.offset_ms);
-    int64_t r1 = ref_time(ev, ev->n - 1, n->vs.at, atr, n->vs.offset_ms);
+    int64_t off;
+    int rc = dur_ms(ev, n->vs.offset_expr, n->vs.offset_ms, &off);
+    if (rc) return rc;
+    int64_t r0 = ref_time(ev, 0, n->vs.at, atr, off);
+    int64_t r1 = ref_time(ev, ev->n - 1, n->vs.at, atr, off);
     ocl_series_t *ss = NULL;
     size_t ns = 0;
-    int rc = load(ev, n, r0 - ev->lookback + 1, r1, &ss, &ns);
+    rc = load(ev, n, r0 - ev->lookback + 1, r1, &ss, &ns);
     if (rc) return rc;
     out->type = OCL_PQL_VECTOR;
     for (size_t k = 0; k < ns; k++) {
-        if ((rc = ocl_pqlx_check(ev))) return rc;
+        if ((rc = ocl_pqlx_work(ev, ev->n + ss[k].n))) return rc;
         const ocl_series_t *s = &ss[k];
         es_t *e = NULL;
         uint32_t j = 0; /* first sample with t > ref */
         uint64_t pts = 0;
         for (size_t i = 0; i < ev->n; i++) {
-            int64_t ref = ref_time(ev, i, n->vs.at, atr, n->vs.offset_ms);
+            int64_t ref = ref_time(ev, i, n->vs.at, atr, off);
             while (j < s->n && s->t[j] <= ref)
                 j++;
             if (j == 0) continue;
@@ -301,17 +353,21 @@ static int eval_matrix_sel(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
 {
     const ocl_pql_node_t *vs = n->ms.vs;
     int64_t atr = resolve_at(ev, vs->vs.at, vs->vs.at_ms);
-    int64_t r0 = ref_time(ev, 0, vs->vs.at, atr, vs->vs.offset_ms);
-    int64_t r1 = ref_time(ev, ev->n - 1, vs->vs.at, atr, vs->vs.offset_ms);
+    int64_t off, range;
+    int rc = dur_ms(ev, vs->vs.offset_expr, vs->vs.offset_ms, &off);
+    if (rc == 0) rc = dur_ms(ev, n->ms.range_expr, n->ms.range_ms, &range);
+    if (rc) return rc;
+    int64_t r0 = ref_time(ev, 0, vs->vs.at, atr, off);
+    int64_t r1 = ref_time(ev, ev->n - 1, vs->vs.at, atr, off);
     ocl_series_t *ss = NULL;
     size_t ns = 0;
-    int rc = load(ev, vs, r0 - n->ms.range_ms + 1, r1, &ss, &ns);
+    rc = load(ev, vs, r0 - range + 1, r1, &ss, &ns);
     if (rc) return rc;
     out->type = OCL_PQL_MATRIX;
     out->m = ocl_arena_alloc(ev->a, (ns + 1) * sizeof(rs_t));
     out->nm = 0;
-    out->range_ms = n->ms.range_ms;
-    out->offset_ms = vs->vs.offset_ms;
+    out->range_ms = range;
+    out->offset_ms = off;
     out->at = vs->vs.at;
     out->at_ms = atr;
     uint64_t total = 0;
@@ -351,20 +407,28 @@ static int eval_matrix_sel(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
 static int eval_subquery(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
 {
     int64_t atr = resolve_at(ev, n->sq.at, n->sq.at_ms);
-    int64_t r0 = ref_time(ev, 0, n->sq.at, atr, n->sq.offset_ms);
-    int64_t r1 = ref_time(ev, ev->n - 1, n->sq.at, atr, n->sq.offset_ms);
-    int64_t step = n->sq.step_ms > 0 ? n->sq.step_ms : ev->default_step;
-    int64_t lo = r0 - n->sq.range_ms;
+    int64_t off, range, step;
+    int rc = dur_ms(ev, n->sq.offset_expr, n->sq.offset_ms, &off);
+    if (rc == 0) rc = dur_ms(ev, n->sq.range_expr, n->sq.range_ms, &range);
+    if (rc == 0) rc = dur_ms(ev, n->sq.step_expr, n->sq.step_ms, &step);
+    if (rc) return rc;
+    if (step <= 0) step = ev->default_step;
+    int64_t r0 = ref_time(ev, 0, n->sq.at, atr, off);
+    int64_t r1 = ref_time(ev, ev->n - 1, n->sq.at, atr, off);
+    int64_t lo = r0 - range;
     int64_t start = floor_div(lo, step) * step;
     if (start < lo) start += step;
     /* save the grid */
     int64_t o_start = ev->start, o_step = ev->step;
     size_t o_n = ev->n;
     val_t inner = {0};
-    int rc = 0;
     if (start > r1) {
         out->type = OCL_PQL_MATRIX;
         out->nm = 0;
+    } else if ((uint64_t)((r1 - start) / step) + 1 > 2 * ev->max_samples) {
+        rc = ocl_pqlx_fail(ev, OCL_PQL_ERR_TOO_MANY_SAMPLES,
+                           "query processing would load too many samples into memory in query "
+                           "execution");
     } else {
         ev->start = start;
         ev->step = step;
@@ -382,7 +446,8 @@ static int eval_subquery(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
             } else {
                 out->m = ocl_arena_alloc(ev->a, (inner.n + 1) * sizeof(rs_t));
                 out->nm = 0;
-                for (size_t k = 0; k < inner.n; k++) {
+                for (size_t k = 0; k < inner.n && rc == 0; k++) {
+                    rc = ocl_pqlx_work(ev, ev->n);
                     es_t *s = &inner.s[k];
                     uint32_t cnt = 0;
                     for (size_t i = 0; i < ev->n; i++)
@@ -404,8 +469,8 @@ static int eval_subquery(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
     ev->start = o_start;
     ev->step = o_step;
     ev->n = o_n;
-    out->range_ms = n->sq.range_ms;
-    out->offset_ms = n->sq.offset_ms;
+    out->range_ms = range;
+    out->offset_ms = off;
     out->at = n->sq.at;
     out->at_ms = atr;
     return rc;
@@ -462,7 +527,8 @@ static int eval_node(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
         out->type = OCL_PQL_STRING;
         out->str = n->str;
         return 0;
-    case OCL_PQL_PAREN: return ocl_pqlx_eval(ev, n->paren.expr, out);
+    case OCL_PQL_PAREN:
+        return ocl_pqlx_eval(ev, n->paren.expr, out);
     case OCL_PQL_UNARY:
         if ((rc = ocl_pqlx_eval(ev, n->unary.expr, out))) return rc;
         if (n->unary.op != '-') return 0;
@@ -478,12 +544,18 @@ static int eval_node(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
             }
         }
         return 0;
-    case OCL_PQL_VECTOR_SEL: return eval_vector_sel(ev, n, false, out);
-    case OCL_PQL_MATRIX_SEL: return eval_matrix_sel(ev, n, out);
-    case OCL_PQL_SUBQUERY: return eval_subquery(ev, n, out);
-    case OCL_PQL_CALL: return ocl_pqlx_call(ev, n, out);
-    case OCL_PQL_AGGREGATE: return ocl_pqlx_aggregate(ev, n, out);
-    case OCL_PQL_BINARY: return ocl_pqlx_binary(ev, n, out);
+    case OCL_PQL_VECTOR_SEL:
+        return eval_vector_sel(ev, n, false, out);
+    case OCL_PQL_MATRIX_SEL:
+        return eval_matrix_sel(ev, n, out);
+    case OCL_PQL_SUBQUERY:
+        return eval_subquery(ev, n, out);
+    case OCL_PQL_CALL:
+        return ocl_pqlx_call(ev, n, out);
+    case OCL_PQL_AGGREGATE:
+        return ocl_pqlx_aggregate(ev, n, out);
+    case OCL_PQL_BINARY:
+        return ocl_pqlx_binary(ev, n, out);
     }
     return ocl_pqlx_fail(ev, OCL_PQL_ERR_INTERNAL, "unknown node kind %d", (int)n->kind);
 }
@@ -491,8 +563,8 @@ static int eval_node(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
 /* ---- result shaping ---- */
 
 typedef struct {
-    ocl_labels_t ls;      /* final labels */
-    const es_t *s;        /* source series */
+    ocl_labels_t ls; /* final labels */
+    const es_t *s;   /* source series */
 } fin_t;
 
 static int fin_cmp(const void *a, const void *b)
@@ -604,8 +676,9 @@ static int check_experimental(ev_t *ev, const ocl_pql_node_t *n)
     switch (n->kind) {
     case OCL_PQL_CALL:
         if (n->call.func->experimental)
-            return ocl_pqlx_fail(ev, OCL_PQL_ERR_BAD_DATA, "%s: parse error: function \"%s\" is not enabled",
-                                 lc, n->call.func->name);
+            return ocl_pqlx_fail(ev, OCL_PQL_ERR_BAD_DATA,
+                                 "%s: parse error: function \"%s\" is not enabled", lc,
+                                 n->call.func->name);
         for (uint32_t i = 0; i < n->call.n_args; i++)
             if (check_experimental(ev, n->call.args[i])) return ev->rc;
         return 0;
@@ -620,10 +693,14 @@ static int check_experimental(ev_t *ev, const ocl_pql_node_t *n)
     case OCL_PQL_BINARY:
         if (check_experimental(ev, n->bin.lhs)) return ev->rc;
         return check_experimental(ev, n->bin.rhs);
-    case OCL_PQL_UNARY: return check_experimental(ev, n->unary.expr);
-    case OCL_PQL_PAREN: return check_experimental(ev, n->paren.expr);
-    case OCL_PQL_SUBQUERY: return check_experimental(ev, n->sq.expr);
-    default: return 0;
+    case OCL_PQL_UNARY:
+        return check_experimental(ev, n->unary.expr);
+    case OCL_PQL_PAREN:
+        return check_experimental(ev, n->paren.expr);
+    case OCL_PQL_SUBQUERY:
+        return check_experimental(ev, n->sq.expr);
+    default:
+        return 0;
     }
 }
 
@@ -662,7 +739,14 @@ static int run(ocl_tsdb_t *db, const ocl_pql_expr_t *e, int64_t start, int64_t e
     ev.experimental = opts->experimental_funcs;
     int rc = 0;
     if (end < start) {
-        rc = ocl_pqlx_fail(&ev, OCL_PQL_ERR_BAD_DATA, "end timestamp must not be before start time");
+        rc =
+            ocl_pqlx_fail(&ev, OCL_PQL_ERR_BAD_DATA, "end timestamp must not be before start time");
+        goto done;
+    }
+    if ((uint64_t)((end - start) / ev.step) + 1 > 2 * ev.max_samples) {
+        rc = ocl_pqlx_fail(&ev, OCL_PQL_ERR_TOO_MANY_SAMPLES,
+                           "query processing would load too many samples into memory in query "
+                           "execution");
         goto done;
     }
     rc = check_experimental(&ev, e->root);

@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <time.h>
 
-
 static double sgn(double x)
 {
     if (x > 0) return 1;
@@ -40,8 +39,14 @@ static double go_min(double a, double b)
     return a < b ? a : b;
 }
 
-static double deg(double x) { return x * 180 / M_PI; }
-static double rad(double x) { return x * M_PI / 180; }
+static double deg(double x)
+{
+    return x * 180 / M_PI;
+}
+static double rad(double x)
+{
+    return x * M_PI / 180;
+}
 
 typedef double (*mathfn_t)(double);
 
@@ -49,11 +54,11 @@ static const struct {
     const char *name;
     mathfn_t fn;
 } mathfns[] = {
-    {"abs", fabs},   {"ceil", ceil},   {"floor", floor}, {"exp", exp},     {"sqrt", sqrt},
-    {"ln", log},     {"log2", log2},   {"log10", log10}, {"sgn", sgn},     {"sin", sin},
-    {"cos", cos},    {"tan", tan},     {"asin", asin},   {"acos", acos},   {"atan", atan},
-    {"sinh", sinh},  {"cosh", cosh},   {"tanh", tanh},   {"asinh", asinh}, {"acosh", acosh},
-    {"atanh", atanh}, {"deg", deg},    {"rad", rad},
+    {"abs", fabs},    {"ceil", ceil}, {"floor", floor}, {"exp", exp},     {"sqrt", sqrt},
+    {"ln", log},      {"log2", log2}, {"log10", log10}, {"sgn", sgn},     {"sin", sin},
+    {"cos", cos},     {"tan", tan},   {"asin", asin},   {"acos", acos},   {"atan", atan},
+    {"sinh", sinh},   {"cosh", cosh}, {"tanh", tanh},   {"asinh", asinh}, {"acosh", acosh},
+    {"atanh", atanh}, {"deg", deg},   {"rad", rad},
 };
 
 static double fn_time(const char *name, double v)
@@ -81,8 +86,9 @@ static double fn_time(const char *name, double v)
 
 static bool is_time_fn(const char *name)
 {
-    static const char *const names[] = {"day_of_month", "day_of_week", "day_of_year", "hour",
-                                        "minute",       "month",       "year",        "days_in_month"};
+    static const char *const names[] = {"day_of_month", "day_of_week",  "day_of_year",
+                                        "hour",         "minute",       "month",
+                                        "year",         "days_in_month"};
     for (size_t i = 0; i < OCL_ARRAY_LEN(names); i++)
         if (!strcmp(name, names[i])) return true;
     return false;
@@ -122,40 +128,38 @@ static int natcmp(ocl_str_t a, ocl_str_t b)
     return 0;
 }
 
+/* Sort order of a sort* call (qsort_r context; evaluation is reentrant). */
 typedef struct {
-    es_t *s;                    /* series */
-    const ocl_str_t *labels;    /* sort_by_label labels */
-    uint32_t n_labels;          /*  */
-} sortent_t;
+    int kind;                /* 0 asc, 1 desc, 2 by label, 3 by label desc */
+    const ocl_str_t *labels; /* sort_by_label labels */
+    uint32_t n_labels;       /* their count */
+} sortctx_t;
 
-static int sort_kind; /* per-call state for qsort: 0 asc, 1 desc, 2 by label, 3 by label desc */
-static const ocl_str_t *sort_labels;
-static uint32_t sort_n_labels;
-
-static int sort_cmp(const void *pa, const void *pb)
+static int sort_cmp(const void *pa, const void *pb, void *arg)
 {
+    const sortctx_t *sc = arg;
     const es_t *a = *(es_t *const *)pa, *b = *(es_t *const *)pb;
-    if (sort_kind <= 1) {
+    if (sc->kind <= 1) {
         double x = a->v[0], y = b->v[0];
-        /* NaN sorts last either way */
+        /* NaN sorts last either way; ties keep input order */
         if (isnan(x) || isnan(y)) {
             if (isnan(x) && isnan(y)) return a < b ? -1 : a > b;
             return isnan(x) ? 1 : -1;
         }
         int c = x < y ? -1 : x > y;
-        if (sort_kind == 1) c = -c;
+        if (sc->kind == 1) c = -c;
         if (c) return c;
         return a < b ? -1 : a > b;
     }
     int c = 0;
-    for (uint32_t i = 0; i < sort_n_labels && !c; i++) {
-        ocl_str_t x = ocl_labels_get(&a->ls, sort_labels[i]);
-        ocl_str_t y = ocl_labels_get(&b->ls, sort_labels[i]);
+    for (uint32_t i = 0; i < sc->n_labels && !c; i++) {
+        ocl_str_t x = ocl_labels_get(&a->ls, sc->labels[i]);
+        ocl_str_t y = ocl_labels_get(&b->ls, sc->labels[i]);
         if (ocl_str_eq(x, y)) continue;
         c = natcmp(x, y);
     }
     if (!c) c = ocl_labels_cmp(&a->ls, &b->ls);
-    return sort_kind == 3 ? -c : c;
+    return sc->kind == 3 ? -c : c;
 }
 
 static int do_sort(ev_t *ev, const ocl_pql_node_t *n, const char *name, val_t *v, val_t *out)
@@ -163,8 +167,8 @@ static int do_sort(ev_t *ev, const ocl_pql_node_t *n, const char *name, val_t *v
     *out = *v;
     if (ev->is_range) {
         ocl_pqlx_annot(ev, true, n,
-                           "sort is ineffective for range queries since results are always "
-                           "ordered by labels");
+                       "sort is ineffective for range queries since results are always "
+                       "ordered by labels");
         return 0;
     }
     if (ev->n != 1) return 0;
@@ -172,18 +176,21 @@ static int do_sort(ev_t *ev, const ocl_pql_node_t *n, const char *name, val_t *v
     size_t m = 0;
     for (size_t k = 0; k < v->n; k++)
         if (v->s[k].has[0]) p[m++] = &v->s[k];
-    sort_kind = !strcmp(name, "sort") ? 0 : !strcmp(name, "sort_desc") ? 1
-              : !strcmp(name, "sort_by_label") ? 2 : 3;
+    sortctx_t sc;
+    sc.kind = !strcmp(name, "sort")            ? 0
+              : !strcmp(name, "sort_desc")     ? 1
+              : !strcmp(name, "sort_by_label") ? 2
+                                               : 3;
     ocl_str_t *labels = ocl_arena_alloc(ev->a, (n->call.n_args + 1) * sizeof(ocl_str_t));
     uint32_t nl = 0;
     for (uint32_t i = 1; i < n->call.n_args; i++) {
         const ocl_pql_node_t *a = ocl_pqlx_unparen(n->call.args[i]);
         if (a->kind == OCL_PQL_STRING_LIT) labels[nl++] = a->str;
     }
-    sort_labels = labels;
-    sort_n_labels = nl;
-    /* stable: ties broken by original position */
-    qsort(p, m, sizeof(es_t *), sort_cmp);
+    sc.labels = labels;
+    sc.n_labels = nl;
+    /* stable: ties broken by original position (pointers ascend with it) */
+    qsort_r(p, m, sizeof(es_t *), sort_cmp, &sc);
     es_t *ns = ocl_arena_alloc(ev->a, (m + 1) * sizeof(es_t));
     for (size_t k = 0; k < m; k++)
         ns[k] = *p[k];
@@ -240,9 +247,9 @@ static void expand(pcre2_code *re, pcre2_match_data *md, ocl_str_t subj, ocl_str
         bool brace = tmpl.p[s] == '{';
         if (brace) s++;
         e = s;
-        while (e < tmpl.n && (tmpl.p[e] == '_' || (tmpl.p[e] >= '0' && tmpl.p[e] <= '9') ||
-                              (tmpl.p[e] >= 'a' && tmpl.p[e] <= 'z') ||
-                              (tmpl.p[e] >= 'A' && tmpl.p[e] <= 'Z')))
+        while (e < tmpl.n &&
+               (tmpl.p[e] == '_' || (tmpl.p[e] >= '0' && tmpl.p[e] <= '9') ||
+                (tmpl.p[e] >= 'a' && tmpl.p[e] <= 'z') || (tmpl.p[e] >= 'A' && tmpl.p[e] <= 'Z')))
             e++;
         if (e == s || (brace && (e >= tmpl.n || tmpl.p[e] != '}'))) {
             ocl_buf_putc(out, c); /* malformed: literal $ */
@@ -287,8 +294,8 @@ static int label_replace(ev_t *ev, const ocl_pql_node_t *n, val_t *v, val_t *out
     snprintf(pat, rex.n + 16, "^(?s:%.*s)$", (int)rex.n, rex.p ? rex.p : "");
     int ecode;
     PCRE2_SIZE eoff;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_NO_UTF_CHECK * 0,
-                                   &ecode, &eoff, NULL);
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
+                                   PCRE2_UTF | PCRE2_NO_UTF_CHECK * 0, &ecode, &eoff, NULL);
     if (!re) {
         char m[256];
         pcre2_get_error_message(ecode, (PCRE2_UCHAR *)m, sizeof m);
@@ -301,8 +308,8 @@ static int label_replace(ev_t *ev, const ocl_pql_node_t *n, val_t *v, val_t *out
         char q[300];
         ocl_pqlx_quote(dst, q, sizeof q);
         return ocl_pqlx_fail(ev, OCL_PQL_ERR_EXECUTION,
-                             "invalid destination label name in label_replace(): %.*s",
-                             (int)dst.n, dst.p ? dst.p : "");
+                             "invalid destination label name in label_replace(): %.*s", (int)dst.n,
+                             dst.p ? dst.p : "");
     }
     pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
     ocl_buf_t b;
@@ -337,6 +344,14 @@ static int label_join(ev_t *ev, const ocl_pql_node_t *n, val_t *v, val_t *out)
         return ocl_pqlx_fail(ev, OCL_PQL_ERR_EXECUTION,
                              "invalid destination label name in label_join(): %.*s", (int)dst.n,
                              dst.p ? dst.p : "");
+    for (uint32_t i = 3; i < n->call.n_args; i++) {
+        ocl_str_t src = {0};
+        str_arg(n, i, &src);
+        if (!ocl_pqlx_utf8_valid(src))
+            return ocl_pqlx_fail(ev, OCL_PQL_ERR_EXECUTION,
+                                 "invalid source label name in label_join(): %.*s", (int)src.n,
+                                 src.p ? src.p : "");
+    }
     ocl_buf_t b;
     ocl_buf_init(&b);
     *out = *v;
@@ -372,6 +387,8 @@ int ocl_pqlx_call(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
 {
     const char *name = n->call.func->name;
     int rc;
+    if (!strcmp(name, "info") || !strcmp(name, "integral"))
+        return ocl_pqlx_fail(ev, OCL_PQL_ERR_BAD_DATA, "function \"%s\" is not supported", name);
     if (!strcmp(name, "time")) {
         out->type = OCL_PQL_SCALAR;
         out->sc = ocl_pqlx_steps(ev);
@@ -381,11 +398,11 @@ int ocl_pqlx_call(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
     }
     if (!strcmp(name, "pi") || !strcmp(name, "step") || !strcmp(name, "range") ||
         !strcmp(name, "start") || !strcmp(name, "end")) {
-        double c = name[0] == 'p'   ? M_PI
+        double c = name[0] == 'p'                     ? M_PI
                    : name[1] == 't' && name[2] == 'e' ? (double)ev->qstep / 1000
-                   : name[0] == 'r' ? (double)(ev->qend - ev->qstart) / 1000
-                   : name[0] == 's' ? (double)ev->qstart / 1000
-                                    : (double)ev->qend / 1000;
+                   : name[0] == 'r'                   ? (double)(ev->qend - ev->qstart) / 1000
+                   : name[0] == 's'                   ? (double)ev->qstart / 1000
+                                                      : (double)ev->qend / 1000;
         out->type = OCL_PQL_SCALAR;
         out->sc = ocl_pqlx_steps(ev);
         for (size_t i = 0; i < ev->n; i++)
@@ -508,9 +525,15 @@ int ocl_pqlx_call(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
     for (size_t i = 0; i < OCL_ARRAY_LEN(mathfns); i++)
         if (!strcmp(name, mathfns[i].name)) fn = mathfns[i].fn;
     bool tfn = is_time_fn(name);
-    int kind = fn ? 0 : tfn ? 1 : !strcmp(name, "round") ? 2 : !strcmp(name, "clamp") ? 3
-             : !strcmp(name, "clamp_min") ? 4 : !strcmp(name, "clamp_max") ? 5 : -1;
-    if (kind < 0) return ocl_pqlx_fail(ev, OCL_PQL_ERR_BAD_DATA, "function \"%s\" is not supported", name);
+    int kind = fn                           ? 0
+               : tfn                        ? 1
+               : !strcmp(name, "round")     ? 2
+               : !strcmp(name, "clamp")     ? 3
+               : !strcmp(name, "clamp_min") ? 4
+               : !strcmp(name, "clamp_max") ? 5
+                                            : -1;
+    if (kind < 0)
+        return ocl_pqlx_fail(ev, OCL_PQL_ERR_BAD_DATA, "function \"%s\" is not supported", name);
     *out = a0;
     out->type = OCL_PQL_VECTOR;
     if (kind == 3) {
@@ -526,8 +549,12 @@ int ocl_pqlx_call(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
             if (!s->has[i]) continue;
             double x = s->v[i];
             switch (kind) {
-            case 0: x = fn(x); break;
-            case 1: x = fn_time(name, x); break;
+            case 0:
+                x = fn(x);
+                break;
+            case 1:
+                x = fn_time(name, x);
+                break;
             case 2: {
                 double to = pa ? pa[i] : 1;
                 /* Prometheus: floor(v * (1/to) + 0.5) / (1/to) */
@@ -535,9 +562,15 @@ int ocl_pqlx_call(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
                 x = floor(x * inv + 0.5) / inv;
                 break;
             }
-            case 3: x = go_max(pa[i], go_min(pb[i], x)); break;
-            case 4: x = go_max(pa[i], x); break;
-            case 5: x = go_min(pa[i], x); break;
+            case 3:
+                x = go_max(pa[i], go_min(pb[i], x));
+                break;
+            case 4:
+                x = go_max(pa[i], x);
+                break;
+            case 5:
+                x = go_min(pa[i], x);
+                break;
             }
             s->v[i] = x;
         }

@@ -143,12 +143,12 @@ static double bucket_fraction(double lower, double upper, bucket_t *b, size_t n)
         if (ls && us) break;
         if (!ls && lb < lower && ub > lower) {
             lr = isinf(lb) || isinf(ub) ? (isinf(ub) ? rank : b[i].c)
-                                         : rank + (b[i].c - rank) * (lower - lb) / (ub - lb);
+                                        : rank + (b[i].c - rank) * (lower - lb) / (ub - lb);
             ls = true;
         }
         if (!us && lb < upper && ub > upper) {
             ur = isinf(lb) || isinf(ub) ? (isinf(ub) ? rank : b[i].c)
-                                         : rank + (b[i].c - rank) * (upper - lb) / (ub - lb);
+                                        : rank + (b[i].c - rank) * (upper - lb) / (ub - lb);
             us = true;
         }
         if (ls && us) break;
@@ -173,7 +173,8 @@ static bool parse_le(ocl_str_t s, double *out)
 static int classic(ev_t *ev, const ocl_pql_node_t *n, val_t *args, uint32_t vi, bool quantile,
                    val_t *out)
 {
-    const ocl_pql_node_t *vnode = !strcmp(n->call.func->name, "histogram_quantiles") ? n->call.args[0] : n->call.args[vi];
+    const ocl_pql_node_t *vnode =
+        !strcmp(n->call.func->name, "histogram_quantiles") ? n->call.args[0] : n->call.args[vi];
     val_t *v = &args[vi];
     out->type = OCL_PQL_VECTOR;
     lmap_t map = {0};

@@ -19,17 +19,17 @@
 #include <strings.h>
 
 typedef struct {
-    const char *q;         /* input */
-    uint32_t n;            /* input length */
-    uint32_t pos;          /* next byte */
-    uint32_t start;        /* start of the current token */
-    int paren_depth;       /* open '(' */
-    bool bracket_open;     /* inside [...] */
-    bool brace_open;       /* inside {...} */
-    ocl_arena_t *a;        /* token/message memory */
-    ocl_pql_tok_t *v;      /* tokens */
-    uint32_t nt, cap;      /* count, capacity */
-    bool done;             /* EOF or ERROR emitted */
+    const char *q;     /* input */
+    uint32_t n;        /* input length */
+    uint32_t pos;      /* next byte */
+    uint32_t start;    /* start of the current token */
+    int paren_depth;   /* open '(' */
+    bool bracket_open; /* inside [...] */
+    bool brace_open;   /* inside {...} */
+    ocl_arena_t *a;    /* token/message memory */
+    ocl_pql_tok_t *v;  /* tokens */
+    uint32_t nt, cap;  /* count, capacity */
+    bool done;         /* EOF or ERROR emitted */
 } lexer_t;
 
 static void emit(lexer_t *l, ocl_pql_tok_type_t t)
@@ -73,8 +73,8 @@ static int32_t rune_at(const char *s, uint32_t n, uint32_t *w)
         if ((p[i] & 0xC0) != 0x80) return -1;
         r = (r << 6) | (p[i] & 0x3F);
     }
-    if ((len == 2 && r < 0x80) || (len == 3 && r < 0x800) || (len == 4 && r < 0x10000) || r > 0x10FFFF ||
-        (r >= 0xD800 && r <= 0xDFFF))
+    if ((len == 2 && r < 0x80) || (len == 3 && r < 0x800) || (len == 4 && r < 0x10000) ||
+        r > 0x10FFFF || (r >= 0xD800 && r <= 0xDFFF))
         return -1;
     *w = (uint32_t)len;
     return r;
@@ -83,24 +83,39 @@ static int32_t rune_at(const char *s, uint32_t n, uint32_t *w)
 /* Go's %q of a rune: 'x', '\n', '\x00', 'é'. */
 static void quote_rune(int32_t r, char *buf, size_t len)
 {
-    if (r < 0) snprintf(buf, len, "'\\ufffd'");
-    else if (r == '\'') snprintf(buf, len, "'\\''");
-    else if (r == '\\') snprintf(buf, len, "'\\\\'");
-    else if (r == '\n') snprintf(buf, len, "'\\n'");
-    else if (r == '\t') snprintf(buf, len, "'\\t'");
-    else if (r == '\r') snprintf(buf, len, "'\\r'");
-    else if (r == '\a') snprintf(buf, len, "'\\a'");
-    else if (r == '\b') snprintf(buf, len, "'\\b'");
-    else if (r == '\f') snprintf(buf, len, "'\\f'");
-    else if (r == '\v') snprintf(buf, len, "'\\v'");
-    else if (r < 0x20 || r == 0x7f) snprintf(buf, len, "'\\x%02x'", (unsigned)r);
-    else if (r < 0x80) snprintf(buf, len, "'%c'", (char)r);
-    else if (r >= 0x80 && r < 0xA0) snprintf(buf, len, "'\\u%04x'", (unsigned)r);
+    if (r < 0)
+        snprintf(buf, len, "'\\ufffd'");
+    else if (r == '\'')
+        snprintf(buf, len, "'\\''");
+    else if (r == '\\')
+        snprintf(buf, len, "'\\\\'");
+    else if (r == '\n')
+        snprintf(buf, len, "'\\n'");
+    else if (r == '\t')
+        snprintf(buf, len, "'\\t'");
+    else if (r == '\r')
+        snprintf(buf, len, "'\\r'");
+    else if (r == '\a')
+        snprintf(buf, len, "'\\a'");
+    else if (r == '\b')
+        snprintf(buf, len, "'\\b'");
+    else if (r == '\f')
+        snprintf(buf, len, "'\\f'");
+    else if (r == '\v')
+        snprintf(buf, len, "'\\v'");
+    else if (r < 0x20 || r == 0x7f)
+        snprintf(buf, len, "'\\x%02x'", (unsigned)r);
+    else if (r < 0x80)
+        snprintf(buf, len, "'%c'", (char)r);
+    else if (r >= 0x80 && r < 0xA0)
+        snprintf(buf, len, "'\\u%04x'", (unsigned)r);
     else {
         char u[5] = {0};
-        if (r < 0x800) u[0] = (char)(0xC0 | (r >> 6)), u[1] = (char)(0x80 | (r & 0x3F));
+        if (r < 0x800)
+            u[0] = (char)(0xC0 | (r >> 6)), u[1] = (char)(0x80 | (r & 0x3F));
         else if (r < 0x10000)
-            u[0] = (char)(0xE0 | (r >> 12)), u[1] = (char)(0x80 | ((r >> 6) & 0x3F)), u[2] = (char)(0x80 | (r & 0x3F));
+            u[0] = (char)(0xE0 | (r >> 12)), u[1] = (char)(0x80 | ((r >> 6) & 0x3F)),
+            u[2] = (char)(0x80 | (r & 0x3F));
         else
             u[0] = (char)(0xF0 | (r >> 18)), u[1] = (char)(0x80 | ((r >> 12) & 0x3F)),
             u[2] = (char)(0x80 | ((r >> 6) & 0x3F)), u[3] = (char)(0x80 | (r & 0x3F));
@@ -114,8 +129,10 @@ static void sharp_u(int32_t r, char *buf, size_t len)
     char q[16];
     quote_rune(r, q, sizeof q);
     if (r < 0) r = 0xFFFD;
-    if (r < 0x20 || r == 0x7f) snprintf(buf, len, "U+%04X", (unsigned)r);
-    else snprintf(buf, len, "U+%04X %s", (unsigned)r, q);
+    if (r < 0x20 || r == 0x7f)
+        snprintf(buf, len, "U+%04X", (unsigned)r);
+    else
+        snprintf(buf, len, "U+%04X %s", (unsigned)r, q);
 }
 
 static bool is_alpha(int c)
@@ -158,21 +175,46 @@ static const struct {
     const char *word;
     ocl_pql_tok_type_t t;
 } keywords[] = {
-    {"and", OCL_TOK_LAND}, {"or", OCL_TOK_LOR}, {"unless", OCL_TOK_LUNLESS}, {"atan2", OCL_TOK_ATAN2},
-    {"sum", OCL_TOK_SUM}, {"avg", OCL_TOK_AVG}, {"count", OCL_TOK_COUNT}, {"min", OCL_TOK_MIN},
-    {"max", OCL_TOK_MAX}, {"group", OCL_TOK_GROUP}, {"stddev", OCL_TOK_STDDEV}, {"stdvar", OCL_TOK_STDVAR},
-    {"topk", OCL_TOK_TOPK}, {"bottomk", OCL_TOK_BOTTOMK}, {"count_values", OCL_TOK_COUNT_VALUES},
-    {"quantile", OCL_TOK_QUANTILE}, {"limitk", OCL_TOK_LIMITK}, {"limit_ratio", OCL_TOK_LIMIT_RATIO},
-    {"offset", OCL_TOK_OFFSET}, {"by", OCL_TOK_BY}, {"without", OCL_TOK_WITHOUT}, {"on", OCL_TOK_ON},
-    {"ignoring", OCL_TOK_IGNORING}, {"group_left", OCL_TOK_GROUP_LEFT}, {"group_right", OCL_TOK_GROUP_RIGHT},
-    {"bool", OCL_TOK_BOOL}, {"start", OCL_TOK_START}, {"end", OCL_TOK_END}, {"step", OCL_TOK_STEP},
-    {"range", OCL_TOK_RANGE}, {"anchored", OCL_TOK_ANCHORED}, {"smoothed", OCL_TOK_SMOOTHED},
-    {"inf", OCL_TOK_NUMBER}, {"nan", OCL_TOK_NUMBER},
+    {"and", OCL_TOK_LAND},
+    {"or", OCL_TOK_LOR},
+    {"unless", OCL_TOK_LUNLESS},
+    {"atan2", OCL_TOK_ATAN2},
+    {"sum", OCL_TOK_SUM},
+    {"avg", OCL_TOK_AVG},
+    {"count", OCL_TOK_COUNT},
+    {"min", OCL_TOK_MIN},
+    {"max", OCL_TOK_MAX},
+    {"group", OCL_TOK_GROUP},
+    {"stddev", OCL_TOK_STDDEV},
+    {"stdvar", OCL_TOK_STDVAR},
+    {"topk", OCL_TOK_TOPK},
+    {"bottomk", OCL_TOK_BOTTOMK},
+    {"count_values", OCL_TOK_COUNT_VALUES},
+    {"quantile", OCL_TOK_QUANTILE},
+    {"limitk", OCL_TOK_LIMITK},
+    {"limit_ratio", OCL_TOK_LIMIT_RATIO},
+    {"offset", OCL_TOK_OFFSET},
+    {"by", OCL_TOK_BY},
+    {"without", OCL_TOK_WITHOUT},
+    {"on", OCL_TOK_ON},
+    {"ignoring", OCL_TOK_IGNORING},
+    {"group_left", OCL_TOK_GROUP_LEFT},
+    {"group_right", OCL_TOK_GROUP_RIGHT},
+    {"bool", OCL_TOK_BOOL},
+    {"start", OCL_TOK_START},
+    {"end", OCL_TOK_END},
+    {"step", OCL_TOK_STEP},
+    {"range", OCL_TOK_RANGE},
+    {"anchored", OCL_TOK_ANCHORED},
+    {"smoothed", OCL_TOK_SMOOTHED},
+    {"inf", OCL_TOK_NUMBER},
+    {"nan", OCL_TOK_NUMBER},
 };
 
 static void lex_ident(lexer_t *l)
 {
-    while (l->pos < l->n && (is_alnum((unsigned char)l->q[l->pos]) || l->q[l->pos] == ':')) l->pos++;
+    while (l->pos < l->n && (is_alnum((unsigned char)l->q[l->pos]) || l->q[l->pos] == ':'))
+        l->pos++;
     const char *w = l->q + l->start;
     size_t wn = l->pos - l->start;
     for (size_t i = 0; i < OCL_ARRAY_LEN(keywords); i++)
@@ -254,15 +296,35 @@ static bool lex_escape(lexer_t *l, char quote)
     int nd, base;
     uint32_t max;
     switch (ch) {
-    case 'a': case 'b': case 'f': case 'n': case 'r': case 't': case 'v': case '\\':
+    case 'a':
+    case 'b':
+    case 'f':
+    case 'n':
+    case 'r':
+    case 't':
+    case 'v':
+    case '\\':
         return true;
-    case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7':
+    case '0':
+    case '1':
+    case '2':
+    case '3':
+    case '4':
+    case '5':
+    case '6':
+    case '7':
         nd = 3, base = 8, max = 255;
         l->pos--;
         break;
-    case 'x': nd = 2, base = 16, max = 255; break;
-    case 'u': nd = 4, base = 16, max = 0x10FFFF; break;
-    case 'U': nd = 8, base = 16, max = 0x10FFFF; break;
+    case 'x':
+        nd = 2, base = 16, max = 255;
+        break;
+    case 'u':
+        nd = 4, base = 16, max = 0x10FFFF;
+        break;
+    case 'U':
+        nd = 8, base = 16, max = 0x10FFFF;
+        break;
     default:
         if (ch == quote) return true;
         {
@@ -280,7 +342,10 @@ static bool lex_escape(lexer_t *l, char quote)
         }
         int32_t c = rune_at(l->q + l->pos, l->n - l->pos, &w);
         l->pos += w;
-        int d = is_digit(c) ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : 99;
+        int d = is_digit(c)              ? c - '0'
+                : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+                : (c >= 'A' && c <= 'F') ? c - 'A' + 10
+                                         : 99;
         if (d >= base) {
             char u[32];
             sharp_u(c, u, sizeof u);
@@ -365,21 +430,31 @@ static void lex_inside_braces(lexer_t *l)
         return;
     }
     if (is_alpha(c)) {
-        while (l->pos < l->n && is_alnum((unsigned char)l->q[l->pos])) l->pos++;
+        while (l->pos < l->n && is_alnum((unsigned char)l->q[l->pos]))
+            l->pos++;
         emit(l, OCL_TOK_IDENT);
         return;
     }
     switch (c) {
-    case ',': emit(l, OCL_TOK_COMMA); return;
-    case '"': case '\'': lex_string(l, (char)c); return;
-    case '`': lex_raw(l); return;
+    case ',':
+        emit(l, OCL_TOK_COMMA);
+        return;
+    case '"':
+    case '\'':
+        lex_string(l, (char)c);
+        return;
+    case '`':
+        lex_raw(l);
+        return;
     case '=':
         emit(l, accept(l, "~") ? OCL_TOK_EQL_REGEX : OCL_TOK_ASSIGN);
         if (l->v[l->nt - 1].type == OCL_TOK_EQL_REGEX) l->v[l->nt - 1].len = 2;
         return;
     case '!':
-        if (accept(l, "~")) emit(l, OCL_TOK_NEQ_REGEX);
-        else if (accept(l, "=")) emit(l, OCL_TOK_NEQ);
+        if (accept(l, "~"))
+            emit(l, OCL_TOK_NEQ_REGEX);
+        else if (accept(l, "="))
+            emit(l, OCL_TOK_NEQ);
         else {
             if (l->pos >= l->n) {
                 errorf(l, "unexpected end of input inside braces");
@@ -388,7 +463,9 @@ static void lex_inside_braces(lexer_t *l)
             unexpected_char(l, "unexpected character after '!' inside braces: %s", l->pos);
         }
         return;
-    case '{': errorf(l, "unexpected left brace '{' inside braces"); return;
+    case '{':
+        errorf(l, "unexpected left brace '{' inside braces");
+        return;
     case '}':
         l->brace_open = false;
         emit(l, OCL_TOK_RBRACE);
@@ -405,9 +482,12 @@ static void lex_statement(lexer_t *l)
         return;
     }
     if (l->pos >= l->n) {
-        if (l->bracket_open) errorf(l, "unexpected end of input in duration expression");
-        else if (l->paren_depth != 0) errorf(l, "unclosed left parenthesis");
-        else emit(l, OCL_TOK_EOF);
+        if (l->bracket_open)
+            errorf(l, "unexpected end of input in duration expression");
+        else if (l->paren_depth != 0)
+            errorf(l, "unclosed left parenthesis");
+        else
+            emit(l, OCL_TOK_EOF);
         return;
     }
     int c = (unsigned char)l->q[l->pos++];
@@ -420,7 +500,8 @@ static void lex_statement(lexer_t *l)
         return;
     }
     if (c == '#') {
-        while (l->pos < l->n && l->q[l->pos] != '\n') l->pos++;
+        while (l->pos < l->n && l->q[l->pos] != '\n')
+            l->pos++;
         l->start = l->pos;
         return;
     }
@@ -434,29 +515,70 @@ static void lex_statement(lexer_t *l)
         return;
     }
     switch (c) {
-    case ',': emit(l, OCL_TOK_COMMA); return;
-    case '*': emit(l, OCL_TOK_MUL); return;
-    case '/': emit(l, OCL_TOK_DIV); return;
-    case '%': emit(l, OCL_TOK_MOD); return;
-    case '+': emit(l, OCL_TOK_ADD); return;
-    case '-': emit(l, OCL_TOK_SUB); return;
-    case '^': emit(l, OCL_TOK_POW); return;
-    case '@': emit(l, OCL_TOK_AT); return;
-    case ':': emit(l, OCL_TOK_COLON); return;
+    case ',':
+        emit(l, OCL_TOK_COMMA);
+        return;
+    case '*':
+        emit(l, OCL_TOK_MUL);
+        return;
+    case '/':
+        emit(l, OCL_TOK_DIV);
+        return;
+    case '%':
+        emit(l, OCL_TOK_MOD);
+        return;
+    case '+':
+        emit(l, OCL_TOK_ADD);
+        return;
+    case '-':
+        emit(l, OCL_TOK_SUB);
+        return;
+    case '^':
+        emit(l, OCL_TOK_POW);
+        return;
+    case '@':
+        emit(l, OCL_TOK_AT);
+        return;
+    case ':':
+        emit(l, OCL_TOK_COLON);
+        return;
     case '=':
-        if (accept(l, "=")) emit(l, OCL_TOK_EQLC);
-        else if (peek(l) == '~') unexpected_char(l, "unexpected character after '=': %s", l->pos);
-        else emit(l, OCL_TOK_ASSIGN);
+        if (accept(l, "="))
+            emit(l, OCL_TOK_EQLC);
+        else if (peek(l) == '~')
+            unexpected_char(l, "unexpected character after '=': %s", l->pos);
+        else
+            emit(l, OCL_TOK_ASSIGN);
         return;
     case '!':
-        if (accept(l, "=")) emit(l, OCL_TOK_NEQ);
-        else if (l->pos >= l->n) errorf(l, "unexpected character after '!': %s", "'\\x00'");
-        else unexpected_char(l, "unexpected character after '!': %s", l->pos);
+        if (accept(l, "="))
+            emit(l, OCL_TOK_NEQ);
+        else if (l->pos >= l->n)
+            errorf(l, "unexpected character after '!': %s", "'\\x00'");
+        else
+            unexpected_char(l, "unexpected character after '!': %s", l->pos);
         return;
-    case '<': emit(l, accept(l, "=") ? OCL_TOK_LTE : OCL_TOK_LSS); return;
-    case '>': emit(l, accept(l, "=") ? OCL_TOK_GTE : OCL_TOK_GTR); return;
-    case '"': case '\'': lex_string(l, (char)c); return;
-    case '`': lex_raw(l); return;
+    case '<':
+    case '>':
+        if (peek(l) == '/') {
+            /* </ and >/ trim native histograms, which ocelot does not store */
+            l->pos++;
+            errorf(l, "trim operator %c/ is not supported (native histograms are not supported)",
+                   c);
+            return;
+        }
+        if (c == '<')
+            emit(l, accept(l, "=") ? OCL_TOK_LTE : OCL_TOK_LSS);
+        else
+            emit(l, accept(l, "=") ? OCL_TOK_GTE : OCL_TOK_GTR);
+        return;
+    case '"':
+    case '\'':
+        lex_string(l, (char)c);
+        return;
+    case '`':
+        lex_raw(l);
+        return;
     case '(':
         l->paren_depth++;
         emit(l, OCL_TOK_LPAREN);
@@ -489,14 +611,16 @@ static void lex_statement(lexer_t *l)
         l->bracket_open = false;
         emit(l, OCL_TOK_RBRACKET);
         return;
-    default: unexpected_char(l, "unexpected character: %s", l->pos - 1);
+    default:
+        unexpected_char(l, "unexpected character: %s", l->pos - 1);
     }
 }
 
 void ocl_pql_lex(ocl_arena_t *a, const char *q, uint32_t n, ocl_pql_toks_t *out)
 {
     lexer_t l = {.q = q, .n = n, .a = a};
-    while (!l.done) lex_statement(&l);
+    while (!l.done)
+        lex_statement(&l);
     out->v = l.v;
     out->n = l.nt;
 }
@@ -518,20 +642,42 @@ void ocl_pql_quote(ocl_buf_t *out, const char *s, size_t n)
             continue;
         }
         switch (r) {
-        case '"': ocl_buf_puts(out, "\\\""); break;
-        case '\\': ocl_buf_puts(out, "\\\\"); break;
-        case '\a': ocl_buf_puts(out, "\\a"); break;
-        case '\b': ocl_buf_puts(out, "\\b"); break;
-        case '\f': ocl_buf_puts(out, "\\f"); break;
-        case '\n': ocl_buf_puts(out, "\\n"); break;
-        case '\r': ocl_buf_puts(out, "\\r"); break;
-        case '\t': ocl_buf_puts(out, "\\t"); break;
-        case '\v': ocl_buf_puts(out, "\\v"); break;
+        case '"':
+            ocl_buf_puts(out, "\\\"");
+            break;
+        case '\\':
+            ocl_buf_puts(out, "\\\\");
+            break;
+        case '\a':
+            ocl_buf_puts(out, "\\a");
+            break;
+        case '\b':
+            ocl_buf_puts(out, "\\b");
+            break;
+        case '\f':
+            ocl_buf_puts(out, "\\f");
+            break;
+        case '\n':
+            ocl_buf_puts(out, "\\n");
+            break;
+        case '\r':
+            ocl_buf_puts(out, "\\r");
+            break;
+        case '\t':
+            ocl_buf_puts(out, "\\t");
+            break;
+        case '\v':
+            ocl_buf_puts(out, "\\v");
+            break;
         default:
-            if (printable_rune(r)) ocl_buf_append(out, s + i, w);
-            else if (r < 0x80) ocl_buf_printf(out, "\\x%02x", (unsigned)r);
-            else if (r < 0x10000) ocl_buf_printf(out, "\\u%04x", (unsigned)r);
-            else ocl_buf_printf(out, "\\U%08x", (unsigned)r);
+            if (printable_rune(r))
+                ocl_buf_append(out, s + i, w);
+            else if (r < 0x80)
+                ocl_buf_printf(out, "\\x%02x", (unsigned)r);
+            else if (r < 0x10000)
+                ocl_buf_printf(out, "\\u%04x", (unsigned)r);
+            else
+                ocl_buf_printf(out, "\\U%08x", (unsigned)r);
         }
         i += w;
     }
@@ -540,8 +686,10 @@ void ocl_pql_quote(ocl_buf_t *out, const char *s, size_t n)
 
 static void put_utf8(char *d, size_t *k, uint32_t r)
 {
-    if (r < 0x80) d[(*k)++] = (char)r;
-    else if (r < 0x800) d[(*k)++] = (char)(0xC0 | (r >> 6)), d[(*k)++] = (char)(0x80 | (r & 0x3F));
+    if (r < 0x80)
+        d[(*k)++] = (char)r;
+    else if (r < 0x800)
+        d[(*k)++] = (char)(0xC0 | (r >> 6)), d[(*k)++] = (char)(0x80 | (r & 0x3F));
     else if (r < 0x10000)
         d[(*k)++] = (char)(0xE0 | (r >> 12)), d[(*k)++] = (char)(0x80 | ((r >> 6) & 0x3F)),
         d[(*k)++] = (char)(0x80 | (r & 0x3F));
@@ -550,7 +698,8 @@ static void put_utf8(char *d, size_t *k, uint32_t r)
         d[(*k)++] = (char)(0x80 | ((r >> 6) & 0x3F)), d[(*k)++] = (char)(0x80 | (r & 0x3F));
 }
 
-int ocl_pql_unquote(ocl_arena_t *a, const char *s, size_t n, ocl_str_t *out, char *err, size_t errlen)
+int ocl_pql_unquote(ocl_arena_t *a, const char *s, size_t n, ocl_str_t *out, char *err,
+                    size_t errlen)
 {
     if (n < 2 || s[0] != s[n - 1]) {
         snprintf(err, errlen, "invalid syntax");
@@ -575,21 +724,44 @@ int ocl_pql_unquote(ocl_arena_t *a, const char *s, size_t n, ocl_str_t *out, cha
         char c = s[i++];
         int nd = 0, base = 16;
         switch (c) {
-        case 'a': d[k++] = '\a'; continue;
-        case 'b': d[k++] = '\b'; continue;
-        case 'f': d[k++] = '\f'; continue;
-        case 'n': d[k++] = '\n'; continue;
-        case 'r': d[k++] = '\r'; continue;
-        case 't': d[k++] = '\t'; continue;
-        case 'v': d[k++] = '\v'; continue;
-        case '\\': d[k++] = '\\'; continue;
-        case '\'': case '"':
+        case 'a':
+            d[k++] = '\a';
+            continue;
+        case 'b':
+            d[k++] = '\b';
+            continue;
+        case 'f':
+            d[k++] = '\f';
+            continue;
+        case 'n':
+            d[k++] = '\n';
+            continue;
+        case 'r':
+            d[k++] = '\r';
+            continue;
+        case 't':
+            d[k++] = '\t';
+            continue;
+        case 'v':
+            d[k++] = '\v';
+            continue;
+        case '\\':
+            d[k++] = '\\';
+            continue;
+        case '\'':
+        case '"':
             if (c != quote) goto bad;
             d[k++] = c;
             continue;
-        case 'x': nd = 2; break;
-        case 'u': nd = 4; break;
-        case 'U': nd = 8; break;
+        case 'x':
+            nd = 2;
+            break;
+        case 'u':
+            nd = 4;
+            break;
+        case 'U':
+            nd = 8;
+            break;
         default:
             if (c >= '0' && c <= '7') {
                 nd = 3, base = 8;
@@ -628,8 +800,13 @@ int ocl_pql_parse_duration(const char *s, size_t n, int64_t *ms, char *err, size
     static const struct {
         const char *u;
         int64_t mult;
-    } units[] = {{"y", 365LL * 86400000}, {"w", 7LL * 86400000}, {"d", 86400000}, {"h", 3600000},
-                 {"m", 60000},          {"s", 1000},            {"ms", 1}};
+    } units[] = {{"y", 365LL * 86400000},
+                 {"w", 7LL * 86400000},
+                 {"d", 86400000},
+                 {"h", 3600000},
+                 {"m", 60000},
+                 {"s", 1000},
+                 {"ms", 1}};
     ocl_buf_t q;
     ocl_buf_init(&q);
     size_t i = 0, next_unit = 0;
@@ -644,10 +821,12 @@ int ocl_pql_parse_duration(const char *s, size_t n, int64_t *ms, char *err, size
     }
     while (i < n) {
         size_t ds = i;
-        while (i < n && is_digit((unsigned char)s[i])) i++;
+        while (i < n && is_digit((unsigned char)s[i]))
+            i++;
         if (i == ds) goto bad;
         size_t us = i;
-        while (i < n && !is_digit((unsigned char)s[i])) i++;
+        while (i < n && !is_digit((unsigned char)s[i]))
+            i++;
         size_t ul = i - us, u;
         for (u = 0; u < OCL_ARRAY_LEN(units); u++)
             if (strlen(units[u].u) == ul && !memcmp(units[u].u, s + us, ul)) break;
@@ -657,8 +836,8 @@ int ocl_pql_parse_duration(const char *s, size_t n, int64_t *ms, char *err, size
             ocl_buf_init(&uq);
             ocl_pql_quote(&uq, s + us, ul);
             ocl_pql_quote(&q, s, n);
-            snprintf(err, errlen, "unknown unit %.*s in duration %.*s", (int)OCL_MIN(uq.len, 100), (const char *)uq.p,
-                     (int)OCL_MIN(q.len, 200), (const char *)q.p);
+            snprintf(err, errlen, "unknown unit %.*s in duration %.*s", (int)OCL_MIN(uq.len, 100),
+                     (const char *)uq.p, (int)OCL_MIN(q.len, 200), (const char *)q.p);
             ocl_buf_dispose(&uq);
             ocl_buf_dispose(&q);
             return -1;
@@ -686,7 +865,8 @@ range:
     return -1;
 bad:
     ocl_pql_quote(&q, s, n);
-    snprintf(err, errlen, "not a valid duration string: %.*s", (int)OCL_MIN(q.len, 200), (const char *)q.p);
+    snprintf(err, errlen, "not a valid duration string: %.*s", (int)OCL_MIN(q.len, 200),
+             (const char *)q.p);
     ocl_buf_dispose(&q);
     return -1;
 }
@@ -701,8 +881,12 @@ void ocl_pql_format_duration(ocl_buf_t *out, int64_t ms)
         const char *u;
         int64_t mult;
         bool exact;
-    } units[] = {{"y", 365LL * 86400000, true}, {"w", 7LL * 86400000, true}, {"d", 86400000, false},
-                 {"h", 3600000, false},        {"m", 60000, false},        {"s", 1000, false},
+    } units[] = {{"y", 365LL * 86400000, true},
+                 {"w", 7LL * 86400000, true},
+                 {"d", 86400000, false},
+                 {"h", 3600000, false},
+                 {"m", 60000, false},
+                 {"s", 1000, false},
                  {"ms", 1, false}};
     for (size_t i = 0; i < OCL_ARRAY_LEN(units); i++) {
         if (units[i].exact && ms % units[i].mult != 0) continue;
@@ -725,9 +909,9 @@ bool ocl_pql_legacy_label(ocl_str_t s)
 }
 
 static const char *const tok_text[] = {
-    [OCL_TOK_LPAREN] = "(", [OCL_TOK_RPAREN] = ")", [OCL_TOK_LBRACE] = "{", [OCL_TOK_RBRACE] = "}",
-    [OCL_TOK_LBRACKET] = "[", [OCL_TOK_RBRACKET] = "]", [OCL_TOK_COMMA] = ",", [OCL_TOK_COLON] = ":",
-    [OCL_TOK_ASSIGN] = "=",
+    [OCL_TOK_LPAREN] = "(", [OCL_TOK_RPAREN] = ")",   [OCL_TOK_LBRACE] = "{",
+    [OCL_TOK_RBRACE] = "}", [OCL_TOK_LBRACKET] = "[", [OCL_TOK_RBRACKET] = "]",
+    [OCL_TOK_COMMA] = ",",  [OCL_TOK_COLON] = ":",    [OCL_TOK_ASSIGN] = "=",
 };
 
 void ocl_pql_tok_desc(const char *q, const ocl_pql_tok_t *t, char *buf, size_t len)
@@ -735,8 +919,12 @@ void ocl_pql_tok_desc(const char *q, const ocl_pql_tok_t *t, char *buf, size_t l
     const char *text = q + t->pos;
     int tl = (int)t->len;
     switch (t->type) {
-    case OCL_TOK_EOF: snprintf(buf, len, "end of input"); return;
-    case OCL_TOK_ERROR: snprintf(buf, len, "%s", t->msg); return;
+    case OCL_TOK_EOF:
+        snprintf(buf, len, "end of input");
+        return;
+    case OCL_TOK_ERROR:
+        snprintf(buf, len, "%s", t->msg);
+        return;
     case OCL_TOK_IDENT:
     case OCL_TOK_METRIC_ID: {
         ocl_buf_t b;
@@ -747,7 +935,8 @@ void ocl_pql_tok_desc(const char *q, const ocl_pql_tok_t *t, char *buf, size_t l
         ocl_buf_dispose(&b);
         return;
     }
-    default: break;
+    default:
+        break;
     }
     if (t->type >= OCL_TOK_ADD && t->type <= OCL_TOK_ATAN2) {
         snprintf(buf, len, "<op:%.*s>", tl, text);
@@ -763,8 +952,10 @@ void ocl_pql_tok_desc(const char *q, const ocl_pql_tok_t *t, char *buf, size_t l
     }
     /* number, duration, string, punctuation: Go's %q of the text, or the
      * first 10 runes quoted followed by "..." when longer than 10 bytes. */
-    const char *prefix = t->type == OCL_TOK_NUMBER ? "number " : t->type == OCL_TOK_DURATION ? "duration "
-                         : t->type == OCL_TOK_STRING ? "string " : "";
+    const char *prefix = t->type == OCL_TOK_NUMBER     ? "number "
+                         : t->type == OCL_TOK_DURATION ? "duration "
+                         : t->type == OCL_TOK_STRING   ? "string "
+                                                       : "";
     ocl_buf_t b;
     ocl_buf_init(&b);
     if (t->type < OCL_ARRAY_LEN(tok_text) && tok_text[t->type]) {

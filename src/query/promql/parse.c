@@ -10,9 +10,11 @@
  * expression just before them. Syntax errors name the unexpected token the
  * way Prometheus does ("unexpected <op:*>", "unexpected identifier \"b\" in
  * label matching, expected string"); the first error wins.
- * Duration expressions (x[5m+1m], offset (1h/2), min_of/max_of) are folded
- * to constants at parse time; step() and range() inside them are rejected.
- * Limits: nesting depth OCL_PQL_MAX_DEPTH (clean error, bounded stack).
+ * Duration expressions (x[5m+1m], offset (1h/2), min_of/max_of, step(),
+ * range()) are kept as ocl_pql_dur_t trees for printing; constant ones are
+ * also folded into the *_ms fields here, the others are evaluated per query.
+ * Limits: nesting depth OCL_PQL_MAX_DEPTH (clean error, bounded stack), and
+ * at most OCL_PQL_MAX_DEPTH nodes per duration expression.
  * Tuned for short queries parsed once per request.
  */
 #include "query/promql/parse_internal.h"
@@ -74,11 +76,12 @@ static void unexpected(ocl_pql_parser_t *p, const char *context, const char *exp
     }
     char d[300];
     ocl_pql_tok_desc(p->q, t, d, sizeof d);
-    ocl_pql_errorf(p, t->pos, "unexpected %s%s%s%s%s", d, context ? " in " : "", context ? context : "",
-                   expected ? ", expected " : "", expected ? expected : "");
+    ocl_pql_errorf(p, t->pos, "unexpected %s%s%s%s%s", d, context ? " in " : "",
+                   context ? context : "", expected ? ", expected " : "", expected ? expected : "");
 }
 
-static ocl_pql_node_t *new_node(ocl_pql_parser_t *p, ocl_pql_kind_t kind, uint32_t pos, uint32_t end)
+static ocl_pql_node_t *new_node(ocl_pql_parser_t *p, ocl_pql_kind_t kind, uint32_t pos,
+                                uint32_t end)
 {
     ocl_pql_node_t *n = ocl_arena_calloc(p->a, sizeof *n);
     n->kind = kind;
@@ -93,7 +96,8 @@ static void child_depth(ocl_pql_parser_t *p, ocl_pql_node_t *n, const ocl_pql_no
 {
     if (c && c->depth + 1 > n->depth) n->depth = (uint16_t)(c->depth + 1);
     if (n->depth > OCL_PQL_MAX_DEPTH)
-        ocl_pql_errorf(p, n->pos, "expression nesting exceeds the maximum depth of %d", OCL_PQL_MAX_DEPTH);
+        ocl_pql_errorf(p, n->pos, "expression nesting exceeds the maximum depth of %d",
+                       OCL_PQL_MAX_DEPTH);
 }
 
 static ocl_pql_node_t *parse_expr(ocl_pql_parser_t *p, int min_prec);
@@ -102,19 +106,20 @@ static ocl_pql_node_t *parse_expr(ocl_pql_parser_t *p, int min_prec);
 
 static double parse_number_text(ocl_pql_parser_t *p, const ocl_pql_tok_t *t)
 {
-    char buf[128];
     const char *s = p->q + t->pos;
+    char *buf = ocl_arena_alloc(p->a, (size_t)t->len + 1);
     size_t k = 0;
     if (t->len == 3 && (!strncasecmp(s, "inf", 3))) return INFINITY;
     if (t->len == 3 && (!strncasecmp(s, "nan", 3))) return NAN;
-    for (uint32_t i = 0; i < t->len && k + 1 < sizeof buf; i++)
+    for (uint32_t i = 0; i < t->len; i++)
         if (s[i] != '_') buf[k++] = s[i];
     buf[k] = 0;
-    bool ok = k > 0 && t->len < sizeof buf && s[t->len - 1] != '_';
+    bool ok = k > 0 && s[t->len - 1] != '_';
     double v = 0;
     if (ok && k > 2 && buf[0] == '0' && (buf[1] == 'x' || buf[1] == 'X')) {
         char *e;
-        if (strchr(buf, '.')) ok = false;
+        if (strchr(buf, '.'))
+            ok = false;
         else {
             v = strtod(buf, &e); /* hex integer; strtod keeps large values */
             ok = *e == 0;
@@ -125,12 +130,24 @@ static double parse_number_text(ocl_pql_parser_t *p, const ocl_pql_tok_t *t)
         char *e;
         v = strtod(buf, &e);
         ok = *e == 0 && !strpbrk(buf, "xXpPiInN");
+        if (ok && isinf(v)) {
+            ocl_buf_t b;
+            ocl_buf_init(&b);
+            ocl_pql_quote(&b, s, t->len);
+            ocl_pql_errorf(
+                p, t->pos,
+                "error parsing number: strconv.ParseFloat: parsing %.*s: value out of range",
+                (int)OCL_MIN(b.len, 200), (const char *)b.p);
+            ocl_buf_dispose(&b);
+            return v;
+        }
     }
     if (!ok) {
         ocl_buf_t b;
         ocl_buf_init(&b);
         ocl_pql_quote(&b, s, t->len);
-        ocl_pql_errorf(p, t->pos, "error parsing number: strconv.ParseFloat: parsing %.*s: invalid syntax",
+        ocl_pql_errorf(p, t->pos,
+                       "error parsing number: strconv.ParseFloat: parsing %.*s: invalid syntax",
                        (int)OCL_MIN(b.len, 200), (const char *)b.p);
         ocl_buf_dispose(&b);
     }
@@ -143,7 +160,8 @@ static double number_or_duration(ocl_pql_parser_t *p, const ocl_pql_tok_t *t)
     if (t->type == OCL_TOK_NUMBER) return parse_number_text(p, t);
     int64_t ms = 0;
     char err[256];
-    if (ocl_pql_parse_duration(p->q + t->pos, t->len, &ms, err, sizeof err) != 0) ocl_pql_errorf(p, t->pos, "%s", err);
+    if (ocl_pql_parse_duration(p->q + t->pos, t->len, &ms, err, sizeof err) != 0)
+        ocl_pql_errorf(p, t->pos, "%s", err);
     return (double)ms / 1000.0;
 }
 
@@ -155,7 +173,8 @@ static ocl_str_t unquote_tok(ocl_pql_parser_t *p, const ocl_pql_tok_t *t)
         ocl_buf_t b;
         ocl_buf_init(&b);
         ocl_pql_quote(&b, p->q + t->pos, t->len);
-        ocl_pql_errorf(p, t->pos, "error unquoting string %.*s: %s", (int)OCL_MIN(b.len, 200), (const char *)b.p, err);
+        ocl_pql_errorf(p, t->pos, "error unquoting string %.*s: %s", (int)OCL_MIN(b.len, 200),
+                       (const char *)b.p, err);
         ocl_buf_dispose(&b);
         s = (ocl_str_t){"", 0};
     }
@@ -164,17 +183,25 @@ static ocl_str_t unquote_tok(ocl_pql_parser_t *p, const ocl_pql_tok_t *t)
 
 /* ---- duration expressions (trees; constants folded by the caller) ---- */
 
-static ocl_pql_dur_t *dur_expr(ocl_pql_parser_t *p, int min_prec, const char *context, const char *expected);
+static ocl_pql_dur_t *dur_expr(ocl_pql_parser_t *p, int min_prec, const char *context,
+                               const char *expected);
 
 #define DUR_EXPECTED "number, duration, step(), or range()"
 
 static int dur_prec(ocl_pql_tok_type_t t)
 {
     switch (t) {
-    case OCL_TOK_ADD: case OCL_TOK_SUB: return 1;
-    case OCL_TOK_MUL: case OCL_TOK_DIV: case OCL_TOK_MOD: return 2;
-    case OCL_TOK_POW: return 3;
-    default: return -1;
+    case OCL_TOK_ADD:
+    case OCL_TOK_SUB:
+        return 1;
+    case OCL_TOK_MUL:
+    case OCL_TOK_DIV:
+    case OCL_TOK_MOD:
+        return 2;
+    case OCL_TOK_POW:
+        return 3;
+    default:
+        return -1;
     }
 }
 
@@ -182,7 +209,8 @@ static ocl_pql_dur_t *dur_new(ocl_pql_parser_t *p, ocl_pql_dur_kind_t kind)
 {
     /* bounds every recursive walk over duration trees */
     if (++p->dur_nodes > OCL_PQL_MAX_DEPTH)
-        ocl_pql_errorf(p, peek(p)->pos, "expression nesting exceeds the maximum depth of %d", OCL_PQL_MAX_DEPTH);
+        ocl_pql_errorf(p, peek(p)->pos, "expression nesting exceeds the maximum depth of %d",
+                       OCL_PQL_MAX_DEPTH);
     ocl_pql_dur_t *d = ocl_arena_calloc(p->a, sizeof *d);
     d->kind = kind;
     d->is_const = kind != OCL_PQL_DUR_STEP && kind != OCL_PQL_DUR_RANGE;
@@ -244,7 +272,8 @@ static bool is_minmax(ocl_pql_parser_t *p, const ocl_pql_tok_t *t, bool *is_min)
 static ocl_pql_dur_t *dur_primary(ocl_pql_parser_t *p, const char *context, const char *expected)
 {
     if (++p->depth > OCL_PQL_MAX_DEPTH) {
-        ocl_pql_errorf(p, peek(p)->pos, "expression nesting exceeds the maximum depth of %d", OCL_PQL_MAX_DEPTH);
+        ocl_pql_errorf(p, peek(p)->pos, "expression nesting exceeds the maximum depth of %d",
+                       OCL_PQL_MAX_DEPTH);
         return NULL;
     }
     ocl_pql_dur_t *d = NULL;
@@ -272,7 +301,8 @@ static ocl_pql_dur_t *dur_primary(ocl_pql_parser_t *p, const char *context, cons
             d->op = '-';
             d->rhs = e;
             d->is_const = e->is_const;
-        } else d = e;
+        } else
+            d = e;
         break;
     }
     case OCL_TOK_LPAREN: {
@@ -288,7 +318,8 @@ static ocl_pql_dur_t *dur_primary(ocl_pql_parser_t *p, const char *context, cons
             d = dur_new(p, OCL_PQL_DUR_UNARY);
             d->op = '+';
             d->rhs = e;
-        } else d = e;
+        } else
+            d = e;
         d->wrapped = true;
         break;
     }
@@ -318,7 +349,8 @@ static ocl_pql_dur_t *dur_primary(ocl_pql_parser_t *p, const char *context, cons
     return p->failed ? NULL : d;
 }
 
-static ocl_pql_dur_t *dur_expr(ocl_pql_parser_t *p, int min_prec, const char *context, const char *expected)
+static ocl_pql_dur_t *dur_expr(ocl_pql_parser_t *p, int min_prec, const char *context,
+                               const char *expected)
 {
     ocl_pql_dur_t *lhs = dur_primary(p, context, expected);
     while (lhs) {
@@ -326,7 +358,8 @@ static ocl_pql_dur_t *dur_expr(ocl_pql_parser_t *p, int min_prec, const char *co
         int prec = dur_prec(t->type);
         if (prec < 0 || prec < min_prec) break;
         next(p);
-        ocl_pql_dur_t *rhs = dur_expr(p, t->type == OCL_TOK_POW ? prec : prec + 1, "duration expression", DUR_EXPECTED);
+        ocl_pql_dur_t *rhs = dur_expr(p, t->type == OCL_TOK_POW ? prec : prec + 1,
+                                      "duration expression", DUR_EXPECTED);
         if (!rhs) return NULL;
         ocl_pql_dur_t *d = dur_new(p, OCL_PQL_DUR_BINARY);
         d->op = p->q[t->pos];
@@ -345,8 +378,8 @@ static ocl_pql_dur_t *dur_expr(ocl_pql_parser_t *p, int min_prec, const char *co
 /* A duration in brackets or after offset. A bare literal gives only *ms;
  * an expression is also returned in *expr, with *ms its value when it is
  * constant (0 otherwise). `positive`: ranges and steps must be > 0. */
-static bool parse_duration_value(ocl_pql_parser_t *p, ocl_pql_dur_t *d, uint32_t pos, bool positive, int64_t *ms,
-                                 ocl_pql_dur_t **expr)
+static bool parse_duration_value(ocl_pql_parser_t *p, ocl_pql_dur_t *d, uint32_t pos, bool positive,
+                                 int64_t *ms, ocl_pql_dur_t **expr)
 {
     *ms = 0;
     *expr = NULL;
@@ -370,7 +403,8 @@ static bool parse_duration_value(ocl_pql_parser_t *p, ocl_pql_dur_t *d, uint32_t
 /* Label names allowed unquoted in grouping lists: identifiers and keywords. */
 static bool label_tok(const ocl_pql_tok_t *t)
 {
-    return t->type == OCL_TOK_IDENT || t->type >= OCL_TOK_AGG_FIRST || (t->type >= OCL_TOK_LAND && t->type <= OCL_TOK_ATAN2);
+    return t->type == OCL_TOK_IDENT || t->type >= OCL_TOK_AGG_FIRST ||
+           (t->type >= OCL_TOK_LAND && t->type <= OCL_TOK_ATAN2);
 }
 
 static bool valid_utf8(ocl_str_t s)
@@ -378,18 +412,30 @@ static bool valid_utf8(ocl_str_t s)
     const unsigned char *u = (const unsigned char *)s.p;
     for (size_t i = 0; i < s.n;) {
         unsigned char c = u[i];
-        size_t len = c < 0x80 ? 1 : c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
+        size_t len = c < 0x80                 ? 1
+                     : c >= 0xF0 && c <= 0xF4 ? 4
+                     : c >= 0xE0              ? 3
+                     : c >= 0xC2 && c < 0xE0  ? 2
+                                              : 0;
         if (len == 0 || i + len > s.n) return false;
         uint32_t r = len == 1 ? c : (uint32_t)(c & (0x3F >> (len - 1)));
         for (size_t j = 1; j < len; j++) {
             if ((u[i + j] & 0xC0) != 0x80) return false;
             r = (r << 6) | (u[i + j] & 0x3F);
         }
-        if ((len == 3 && r < 0x800) || (len == 4 && (r < 0x10000 || r > 0x10FFFF)) || (r >= 0xD800 && r < 0xE000))
+        if ((len == 3 && r < 0x800) || (len == 4 && (r < 0x10000 || r > 0x10FFFF)) ||
+            (r >= 0xD800 && r < 0xE000))
             return false;
         i += len;
     }
     return true;
+}
+
+/* Inf / NaN lex as numbers but are valid label names. */
+static bool is_alpha_tok(ocl_pql_parser_t *p, const ocl_pql_tok_t *t)
+{
+    char c = p->q[t->pos];
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
 /* ( label, ... ) — grouping labels of by/without/on/ignoring/group_x. */
@@ -406,7 +452,7 @@ static bool parse_label_list(ocl_pql_parser_t *p, ocl_str_t **out, uint32_t *n_o
         ocl_pql_tok_t *t = peek(p);
         if (t->type == OCL_TOK_RPAREN) break;
         ocl_str_t name;
-        if (label_tok(t)) {
+        if (label_tok(t) || (t->type == OCL_TOK_NUMBER && t->len == 3 && is_alpha_tok(p, t))) {
             name = (ocl_str_t){p->q + t->pos, t->len};
         } else if (t->type == OCL_TOK_STRING) {
             name = unquote_tok(p, t);
@@ -442,12 +488,13 @@ static bool parse_label_list(ocl_pql_parser_t *p, ocl_str_t **out, uint32_t *n_o
     return true;
 }
 
-static void add_matcher(ocl_pql_parser_t *p, ocl_pql_node_t *vs, uint32_t *cap, ocl_match_type_t type,
-                        ocl_str_t name, ocl_str_t value, uint32_t pos)
+static void add_matcher(ocl_pql_parser_t *p, ocl_pql_node_t *vs, uint32_t *cap,
+                        ocl_match_type_t type, ocl_str_t name, ocl_str_t value, uint32_t pos)
 {
     if (vs->vs.n_matchers == *cap) {
         uint32_t nc = *cap ? *cap * 2 : 4;
-        vs->vs.matchers = ocl_arena_realloc(p->a, vs->vs.matchers, *cap * sizeof(ocl_matcher_t), nc * sizeof(ocl_matcher_t));
+        vs->vs.matchers = ocl_arena_realloc(p->a, vs->vs.matchers, *cap * sizeof(ocl_matcher_t),
+                                            nc * sizeof(ocl_matcher_t));
         *cap = nc;
     }
     ocl_matcher_t *m = &vs->vs.matchers[vs->vs.n_matchers];
@@ -461,25 +508,31 @@ static void add_matcher(ocl_pql_parser_t *p, ocl_pql_node_t *vs, uint32_t *cap, 
 
 static bool is_match_op(ocl_pql_tok_type_t t)
 {
-    return t == OCL_TOK_ASSIGN || t == OCL_TOK_NEQ || t == OCL_TOK_EQL_REGEX || t == OCL_TOK_NEQ_REGEX;
+    return t == OCL_TOK_ASSIGN || t == OCL_TOK_NEQ || t == OCL_TOK_EQL_REGEX ||
+           t == OCL_TOK_NEQ_REGEX;
 }
 
 static ocl_match_type_t match_type(ocl_pql_tok_type_t t)
 {
-    return t == OCL_TOK_ASSIGN ? OCL_MATCH_EQ : t == OCL_TOK_NEQ ? OCL_MATCH_NEQ : t == OCL_TOK_EQL_REGEX ? OCL_MATCH_RE : OCL_MATCH_NRE;
+    return t == OCL_TOK_ASSIGN      ? OCL_MATCH_EQ
+           : t == OCL_TOK_NEQ       ? OCL_MATCH_NEQ
+           : t == OCL_TOK_EQL_REGEX ? OCL_MATCH_RE
+                                    : OCL_MATCH_NRE;
 }
 
 /* Vector selector: [name] [{matchers}]; `name_tok` may be NULL. */
 static ocl_pql_node_t *parse_selector(ocl_pql_parser_t *p, ocl_pql_tok_t *name_tok)
 {
     uint32_t start = name_tok ? name_tok->pos : peek(p)->pos;
-    ocl_pql_node_t *n = new_node(p, OCL_PQL_VECTOR_SEL, start, name_tok ? name_tok->pos + name_tok->len : start);
+    ocl_pql_node_t *n =
+        new_node(p, OCL_PQL_VECTOR_SEL, start, name_tok ? name_tok->pos + name_tok->len : start);
     n->type = OCL_PQL_VECTOR;
     uint32_t cap = 0;
     if (name_tok) n->vs.name = (ocl_str_t){p->q + name_tok->pos, name_tok->len};
     if (p->n_sels == p->cap_sels) {
         uint32_t nc = p->cap_sels ? p->cap_sels * 2 : 8;
-        p->sels = ocl_arena_realloc(p->a, p->sels, p->cap_sels * sizeof *p->sels, nc * sizeof *p->sels);
+        p->sels =
+            ocl_arena_realloc(p->a, p->sels, p->cap_sels * sizeof *p->sels, nc * sizeof *p->sels);
         p->cap_sels = nc;
     }
     p->sels[p->n_sels++] = n;
@@ -490,7 +543,8 @@ static ocl_pql_node_t *parse_selector(ocl_pql_parser_t *p, ocl_pql_tok_t *name_t
             if (t->type == OCL_TOK_RBRACE) break;
             if (t->type == OCL_TOK_IDENT || t->type == OCL_TOK_STRING) {
                 ocl_str_t lname;
-                if (t->type == OCL_TOK_IDENT) lname = (ocl_str_t){p->q + t->pos, t->len};
+                if (t->type == OCL_TOK_IDENT)
+                    lname = (ocl_str_t){p->q + t->pos, t->len};
                 else {
                     lname = unquote_tok(p, t);
                     if (p->failed) return NULL;
@@ -533,7 +587,8 @@ static ocl_pql_node_t *parse_selector(ocl_pql_parser_t *p, ocl_pql_tok_t *name_t
         }
         n->end = next(p)->pos + 1;
     }
-    if (name_tok) add_matcher(p, n, &cap, OCL_MATCH_EQ, OCL_STR(OCL_METRIC_NAME), n->vs.name, name_tok->pos);
+    if (name_tok)
+        add_matcher(p, n, &cap, OCL_MATCH_EQ, OCL_STR(OCL_METRIC_NAME), n->vs.name, name_tok->pos);
     return p->failed ? NULL : n;
 }
 
@@ -585,14 +640,16 @@ static ocl_pql_node_t *parse_call(ocl_pql_parser_t *p, ocl_pql_tok_t *name)
 {
     ocl_pql_node_t *n = new_node(p, OCL_PQL_CALL, name->pos, 0);
     if (!parse_args(p, &n->call.args, &n->call.n_args, &n->end)) return NULL;
-    for (uint32_t i = 0; i < n->call.n_args; i++) child_depth(p, n, n->call.args[i]);
+    for (uint32_t i = 0; i < n->call.n_args; i++)
+        child_depth(p, n, n->call.args[i]);
     ocl_str_t fname = {p->q + name->pos, name->len};
     n->call.func = ocl_pql_func_lookup(fname);
     if (!n->call.func) {
         ocl_buf_t b;
         ocl_buf_init(&b);
         ocl_pql_quote(&b, fname.p, fname.n);
-        ocl_pql_errorf(p, name->pos, "unknown function with name %.*s", (int)OCL_MIN(b.len, 200), (const char *)b.p);
+        ocl_pql_errorf(p, name->pos, "unknown function with name %.*s", (int)OCL_MIN(b.len, 200),
+                       (const char *)b.p);
         ocl_buf_dispose(&b);
         return NULL;
     }
@@ -602,8 +659,8 @@ static ocl_pql_node_t *parse_call(ocl_pql_parser_t *p, ocl_pql_tok_t *name)
 
 static bool agg_has_param(ocl_pql_aggop_t op)
 {
-    return op == OCL_AGG_TOPK || op == OCL_AGG_BOTTOMK || op == OCL_AGG_COUNT_VALUES || op == OCL_AGG_QUANTILE ||
-           op == OCL_AGG_LIMITK || op == OCL_AGG_LIMIT_RATIO;
+    return op == OCL_AGG_TOPK || op == OCL_AGG_BOTTOMK || op == OCL_AGG_COUNT_VALUES ||
+           op == OCL_AGG_QUANTILE || op == OCL_AGG_LIMITK || op == OCL_AGG_LIMIT_RATIO;
 }
 
 static ocl_pql_node_t *parse_aggregate(ocl_pql_parser_t *p, ocl_pql_tok_t *op)
@@ -640,8 +697,10 @@ static ocl_pql_node_t *parse_aggregate(ocl_pql_parser_t *p, ocl_pql_tok_t *op)
     }
     uint32_t want = agg_has_param(n->agg.op) ? 2 : 1;
     if (n_args != want) {
-        ocl_pql_errorf(p, n->pos, "wrong number of arguments for aggregate expression provided, expected %u, got %u",
-                       want, n_args);
+        ocl_pql_errorf(
+            p, n->pos,
+            "wrong number of arguments for aggregate expression provided, expected %u, got %u",
+            want, n_args);
         return NULL;
     }
     if (want == 2) n->agg.param = args[0];
@@ -657,6 +716,7 @@ static ocl_pql_node_t *parse_range(ocl_pql_parser_t *p, ocl_pql_node_t *e)
 {
     ocl_pql_tok_t *lb = next(p);
     uint32_t rpos = peek(p)->pos;
+    p->dur_nodes = 0; /* the bound is per duration expression */
     int64_t range_ms, step_ms = 0;
     ocl_pql_dur_t *range_expr, *step_expr = NULL;
     ocl_pql_dur_t *rd = dur_expr(p, 0, "subquery or range selector", DUR_EXPECTED);
@@ -666,6 +726,7 @@ static ocl_pql_node_t *parse_range(ocl_pql_parser_t *p, ocl_pql_node_t *e)
         next(p);
         if (peek(p)->type != OCL_TOK_RBRACKET) {
             uint32_t spos = peek(p)->pos;
+            p->dur_nodes = 0;
             ocl_pql_dur_t *sd = dur_expr(p, 0, "subquery selector", DUR_EXPECTED " or \"]\"");
             if (!parse_duration_value(p, sd, spos, true, &step_ms, &step_expr)) return NULL;
             if (peek(p)->type != OCL_TOK_RBRACKET) {
@@ -716,6 +777,7 @@ static ocl_pql_node_t *parse_range(ocl_pql_parser_t *p, ocl_pql_node_t *e)
 static bool parse_offset(ocl_pql_parser_t *p, ocl_pql_node_t *e)
 {
     next(p);
+    p->dur_nodes = 0;
     ocl_pql_tok_t *t = peek(p);
     uint32_t pos = t->pos;
     bool neg = false;
@@ -739,12 +801,16 @@ static bool parse_offset(ocl_pql_parser_t *p, ocl_pql_node_t *e)
     if (!parse_duration_value(p, d, pos, false, &ms, &expr)) return false;
     int64_t *slot;
     ocl_pql_dur_t **xslot;
-    if (e->kind == OCL_PQL_VECTOR_SEL) slot = &e->vs.offset_ms, xslot = &e->vs.offset_expr;
-    else if (e->kind == OCL_PQL_MATRIX_SEL) slot = &e->ms.vs->vs.offset_ms, xslot = &e->ms.vs->vs.offset_expr;
-    else if (e->kind == OCL_PQL_SUBQUERY) slot = &e->sq.offset_ms, xslot = &e->sq.offset_expr;
+    if (e->kind == OCL_PQL_VECTOR_SEL)
+        slot = &e->vs.offset_ms, xslot = &e->vs.offset_expr;
+    else if (e->kind == OCL_PQL_MATRIX_SEL)
+        slot = &e->ms.vs->vs.offset_ms, xslot = &e->ms.vs->vs.offset_expr;
+    else if (e->kind == OCL_PQL_SUBQUERY)
+        slot = &e->sq.offset_ms, xslot = &e->sq.offset_expr;
     else {
         ocl_pql_errorf(p, e->pos,
-                       "offset modifier must be preceded by an instant vector selector or range vector selector or a subquery");
+                       "offset modifier must be preceded by an instant vector selector or range "
+                       "vector selector or a subquery");
         return false;
     }
     if (*slot != 0 || *xslot) {
@@ -789,21 +855,28 @@ static bool parse_at(ocl_pql_parser_t *p, ocl_pql_node_t *e)
         if (neg) ts = -ts;
         if (isinf(ts) || isnan(ts) || ts >= 9223372036854775807.0 || ts <= -9223372036854775808.0) {
             char v[64];
-            if (isnan(ts)) snprintf(v, sizeof v, "NaN");
-            else if (isinf(ts)) snprintf(v, sizeof v, ts > 0 ? "+Inf" : "-Inf");
-            else snprintf(v, sizeof v, "%f", ts);
+            if (isnan(ts))
+                snprintf(v, sizeof v, "NaN");
+            else if (isinf(ts))
+                snprintf(v, sizeof v, ts > 0 ? "+Inf" : "-Inf");
+            else
+                snprintf(v, sizeof v, "%f", ts);
             ocl_pql_errorf(p, e->pos, "timestamp out of bounds for @ modifier: %s", v);
             return false;
         }
     }
     ocl_pql_at_t *slot;
     int64_t *ms;
-    if (e->kind == OCL_PQL_VECTOR_SEL) slot = &e->vs.at, ms = &e->vs.at_ms;
-    else if (e->kind == OCL_PQL_MATRIX_SEL) slot = &e->ms.vs->vs.at, ms = &e->ms.vs->vs.at_ms;
-    else if (e->kind == OCL_PQL_SUBQUERY) slot = &e->sq.at, ms = &e->sq.at_ms;
+    if (e->kind == OCL_PQL_VECTOR_SEL)
+        slot = &e->vs.at, ms = &e->vs.at_ms;
+    else if (e->kind == OCL_PQL_MATRIX_SEL)
+        slot = &e->ms.vs->vs.at, ms = &e->ms.vs->vs.at_ms;
+    else if (e->kind == OCL_PQL_SUBQUERY)
+        slot = &e->sq.at, ms = &e->sq.at_ms;
     else {
         ocl_pql_errorf(p, e->pos,
-                       "@ modifier must be preceded by an instant vector selector or range vector selector or a subquery");
+                       "@ modifier must be preceded by an instant vector selector or range vector "
+                       "selector or a subquery");
         return false;
     }
     if (*slot != OCL_PQL_AT_NONE) {
@@ -813,7 +886,35 @@ static bool parse_at(ocl_pql_parser_t *p, ocl_pql_node_t *e)
     *slot = at;
     if (at == OCL_PQL_AT_TIME) {
         double r = round(ts * 1000.0);
-        *ms = r >= 9.2233720368547758e18 ? INT64_MAX : r <= -9.2233720368547758e18 ? INT64_MIN : (int64_t)r;
+        *ms = r >= 9.2233720368547758e18    ? INT64_MAX
+              : r <= -9.2233720368547758e18 ? INT64_MIN
+                                            : (int64_t)r;
+    }
+    e->end = p->toks.v[p->i - 1].pos + p->toks.v[p->i - 1].len;
+    return true;
+}
+
+/* The experimental `anchored` / `smoothed` modifiers of range selectors. */
+static bool set_extended(ocl_pql_parser_t *p, ocl_pql_node_t *e, bool anchored)
+{
+    const char *name = anchored ? "anchored" : "smoothed";
+    ocl_pql_node_t *vs = e->kind == OCL_PQL_MATRIX_SEL   ? e->ms.vs
+                         : e->kind == OCL_PQL_VECTOR_SEL ? e
+                                                         : NULL;
+    if (!vs) {
+        if (e->kind == OCL_PQL_SUBQUERY)
+            ocl_pql_errorf(p, e->pos, "%s modifier is not supported for subqueries", name);
+        else
+            ocl_pql_errorf(p, e->pos, "%s modifier not implemented", name);
+        return false;
+    }
+    if (anchored)
+        vs->vs.anchored = true;
+    else
+        vs->vs.smoothed = true;
+    if (vs->vs.anchored && vs->vs.smoothed) {
+        ocl_pql_errorf(p, e->pos, "anchored and smoothed modifiers cannot be used together");
+        return false;
     }
     e->end = p->toks.v[p->i - 1].pos + p->toks.v[p->i - 1].len;
     return true;
@@ -823,16 +924,17 @@ static ocl_pql_node_t *parse_postfix(ocl_pql_parser_t *p, ocl_pql_node_t *e)
 {
     while (e && !p->failed) {
         ocl_pql_tok_t *t = peek(p);
-        if (t->type == OCL_TOK_LBRACKET) e = parse_range(p, e);
+        if (t->type == OCL_TOK_LBRACKET)
+            e = parse_range(p, e);
         else if (t->type == OCL_TOK_OFFSET) {
             if (!parse_offset(p, e)) return NULL;
         } else if (t->type == OCL_TOK_AT) {
             if (!parse_at(p, e)) return NULL;
         } else if (t->type == OCL_TOK_ANCHORED || t->type == OCL_TOK_SMOOTHED) {
-            ocl_pql_errorf(p, e->pos, "%s modifier is experimental and not enabled",
-                           t->type == OCL_TOK_ANCHORED ? "anchored" : "smoothed");
-            return NULL;
-        } else break;
+            next(p);
+            if (!set_extended(p, e, t->type == OCL_TOK_ANCHORED)) return NULL;
+        } else
+            break;
     }
     return p->failed ? NULL : e;
 }
@@ -843,9 +945,18 @@ static ocl_pql_node_t *parse_postfix(ocl_pql_parser_t *p, ocl_pql_node_t *e)
 static bool metric_keyword(ocl_pql_tok_type_t t)
 {
     switch (t) {
-    case OCL_TOK_BY: case OCL_TOK_WITHOUT: case OCL_TOK_LAND: case OCL_TOK_LOR: case OCL_TOK_LUNLESS:
-    case OCL_TOK_OFFSET: case OCL_TOK_START: case OCL_TOK_END: case OCL_TOK_STEP: case OCL_TOK_RANGE:
-    case OCL_TOK_ANCHORED: case OCL_TOK_SMOOTHED:
+    case OCL_TOK_BY:
+    case OCL_TOK_WITHOUT:
+    case OCL_TOK_LAND:
+    case OCL_TOK_LOR:
+    case OCL_TOK_LUNLESS:
+    case OCL_TOK_OFFSET:
+    case OCL_TOK_START:
+    case OCL_TOK_END:
+    case OCL_TOK_STEP:
+    case OCL_TOK_RANGE:
+    case OCL_TOK_ANCHORED:
+    case OCL_TOK_SMOOTHED:
         return true;
     default:
         return t >= OCL_TOK_AGG_FIRST && t <= OCL_TOK_AGG_LAST;
@@ -904,7 +1015,8 @@ static ocl_pql_node_t *parse_primary(ocl_pql_parser_t *p)
             return parse_aggregate(p, t);
         }
     }
-    if ((t->type == OCL_TOK_START || t->type == OCL_TOK_END || t->type == OCL_TOK_STEP || t->type == OCL_TOK_RANGE) &&
+    if ((t->type == OCL_TOK_START || t->type == OCL_TOK_END || t->type == OCL_TOK_STEP ||
+         t->type == OCL_TOK_RANGE) &&
         peek2(p)->type == OCL_TOK_LPAREN) {
         next(p);
         return parse_call(p, t);
@@ -943,23 +1055,101 @@ static ocl_pql_node_t *parse_unary(ocl_pql_parser_t *p)
 static int binop_prec(ocl_pql_tok_type_t t, ocl_pql_binop_t *op)
 {
     switch (t) {
-    case OCL_TOK_LOR: *op = OCL_BIN_OR; return 1;
-    case OCL_TOK_LAND: *op = OCL_BIN_AND; return 2;
-    case OCL_TOK_LUNLESS: *op = OCL_BIN_UNLESS; return 2;
-    case OCL_TOK_EQLC: *op = OCL_BIN_EQ; return 3;
-    case OCL_TOK_NEQ: *op = OCL_BIN_NE; return 3;
-    case OCL_TOK_GTR: *op = OCL_BIN_GT; return 3;
-    case OCL_TOK_LSS: *op = OCL_BIN_LT; return 3;
-    case OCL_TOK_GTE: *op = OCL_BIN_GE; return 3;
-    case OCL_TOK_LTE: *op = OCL_BIN_LE; return 3;
-    case OCL_TOK_ADD: *op = OCL_BIN_ADD; return 4;
-    case OCL_TOK_SUB: *op = OCL_BIN_SUB; return 4;
-    case OCL_TOK_MUL: *op = OCL_BIN_MUL; return 5;
-    case OCL_TOK_DIV: *op = OCL_BIN_DIV; return 5;
-    case OCL_TOK_MOD: *op = OCL_BIN_MOD; return 5;
-    case OCL_TOK_ATAN2: *op = OCL_BIN_ATAN2; return 5;
-    case OCL_TOK_POW: *op = OCL_BIN_POW; return 6;
-    default: return -1;
+    case OCL_TOK_LOR:
+        *op = OCL_BIN_OR;
+        return 1;
+    case OCL_TOK_LAND:
+        *op = OCL_BIN_AND;
+        return 2;
+    case OCL_TOK_LUNLESS:
+        *op = OCL_BIN_UNLESS;
+        return 2;
+    case OCL_TOK_EQLC:
+        *op = OCL_BIN_EQ;
+        return 3;
+    case OCL_TOK_NEQ:
+        *op = OCL_BIN_NE;
+        return 3;
+    case OCL_TOK_GTR:
+        *op = OCL_BIN_GT;
+        return 3;
+    case OCL_TOK_LSS:
+        *op = OCL_BIN_LT;
+        return 3;
+    case OCL_TOK_GTE:
+        *op = OCL_BIN_GE;
+        return 3;
+    case OCL_TOK_LTE:
+        *op = OCL_BIN_LE;
+        return 3;
+    case OCL_TOK_ADD:
+        *op = OCL_BIN_ADD;
+        return 4;
+    case OCL_TOK_SUB:
+        *op = OCL_BIN_SUB;
+        return 4;
+    case OCL_TOK_MUL:
+        *op = OCL_BIN_MUL;
+        return 5;
+    case OCL_TOK_DIV:
+        *op = OCL_BIN_DIV;
+        return 5;
+    case OCL_TOK_MOD:
+        *op = OCL_BIN_MOD;
+        return 5;
+    case OCL_TOK_ATAN2:
+        *op = OCL_BIN_ATAN2;
+        return 5;
+    case OCL_TOK_POW:
+        *op = OCL_BIN_POW;
+        return 6;
+    default:
+        return -1;
+    }
+}
+
+/* fill(v) | fill_left(v) [fill_right(v)] | fill_right(v) [fill_left(v)],
+ * v a signed number literal. */
+static bool parse_fill(ocl_pql_parser_t *p, ocl_pql_matching_t *m)
+{
+    for (;;) {
+        ocl_pql_tok_t *t = peek(p);
+        if (t->type != OCL_TOK_IDENT || peek2(p)->type != OCL_TOK_LPAREN) return true;
+        ocl_str_t w = {p->q + t->pos, t->len};
+        int which = ocl_str_eq_c(w, "fill")         ? 0
+                    : ocl_str_eq_c(w, "fill_left")  ? 1
+                    : ocl_str_eq_c(w, "fill_right") ? 2
+                                                    : -1;
+        if (which < 0) return true;
+        if ((which == 0 && (m->fill_lhs || m->fill_rhs)) || (which == 1 && m->fill_lhs) ||
+            (which == 2 && m->fill_rhs)) {
+            unexpected(p, NULL, NULL);
+            return false;
+        }
+        next(p), next(p);
+        ocl_pql_tok_t *v = peek(p);
+        bool neg = false;
+        if (v->type == OCL_TOK_ADD || v->type == OCL_TOK_SUB) {
+            neg = v->type == OCL_TOK_SUB;
+            next(p);
+            v = peek(p);
+        }
+        if (v->type != OCL_TOK_NUMBER) {
+            unexpected(p, "fill modifier", "number");
+            return false;
+        }
+        next(p);
+        double x = parse_number_text(p, v);
+        if (p->failed) return false;
+        if (neg) x = -x;
+        if (peek(p)->type != OCL_TOK_RPAREN) {
+            unexpected(p, "fill modifier", "\")\"");
+            return false;
+        }
+        next(p);
+        if (which != 2) m->fill_lhs = true, m->fill_lhs_value = x;
+        if (which != 1) m->fill_rhs = true, m->fill_rhs_value = x;
+        m->fill_same = which == 0;
     }
 }
 
@@ -982,16 +1172,18 @@ static bool parse_bin_modifiers(ocl_pql_parser_t *p, ocl_pql_node_t *n)
         if (t->type == OCL_TOK_GROUP_LEFT || t->type == OCL_TOK_GROUP_RIGHT) {
             next(p);
             m->card = t->type == OCL_TOK_GROUP_LEFT ? OCL_CARD_MANY_TO_ONE : OCL_CARD_ONE_TO_MANY;
-            if (peek(p)->type == OCL_TOK_LPAREN && !parse_label_list(p, &m->include, &m->n_include)) return false;
+            if (peek(p)->type == OCL_TOK_LPAREN && !parse_label_list(p, &m->include, &m->n_include))
+                return false;
         }
     }
-    return true;
+    return parse_fill(p, m);
 }
 
 static ocl_pql_node_t *parse_expr(ocl_pql_parser_t *p, int min_prec)
 {
     if (++p->depth > OCL_PQL_MAX_DEPTH) {
-        ocl_pql_errorf(p, peek(p)->pos, "expression nesting exceeds the maximum depth of %d", OCL_PQL_MAX_DEPTH);
+        ocl_pql_errorf(p, peek(p)->pos, "expression nesting exceeds the maximum depth of %d",
+                       OCL_PQL_MAX_DEPTH);
         return NULL;
     }
     ocl_pql_node_t *lhs = parse_unary(p);
@@ -1015,7 +1207,8 @@ static ocl_pql_node_t *parse_expr(ocl_pql_parser_t *p, int min_prec)
         }
         n->bin.rhs = rhs;
         n->end = rhs->end;
-        n->type = lhs->type == OCL_PQL_SCALAR && rhs->type == OCL_PQL_SCALAR ? OCL_PQL_SCALAR : OCL_PQL_VECTOR;
+        n->type = lhs->type == OCL_PQL_SCALAR && rhs->type == OCL_PQL_SCALAR ? OCL_PQL_SCALAR
+                                                                             : OCL_PQL_VECTOR;
         child_depth(p, n, lhs);
         child_depth(p, n, rhs);
         lhs = p->failed ? NULL : n;
@@ -1031,13 +1224,19 @@ static void dispose_matchers(ocl_pql_node_t *n)
     if (!n) return;
     switch (n->kind) {
     case OCL_PQL_VECTOR_SEL:
-        for (uint32_t i = 0; i < n->vs.n_matchers; i++) ocl_matcher_dispose(&n->vs.matchers[i]);
+        for (uint32_t i = 0; i < n->vs.n_matchers; i++)
+            ocl_matcher_dispose(&n->vs.matchers[i]);
         n->vs.n_matchers = 0;
         break;
-    case OCL_PQL_MATRIX_SEL: dispose_matchers(n->ms.vs); break;
-    case OCL_PQL_SUBQUERY: dispose_matchers(n->sq.expr); break;
+    case OCL_PQL_MATRIX_SEL:
+        dispose_matchers(n->ms.vs);
+        break;
+    case OCL_PQL_SUBQUERY:
+        dispose_matchers(n->sq.expr);
+        break;
     case OCL_PQL_CALL:
-        for (uint32_t i = 0; i < n->call.n_args; i++) dispose_matchers(n->call.args[i]);
+        for (uint32_t i = 0; i < n->call.n_args; i++)
+            dispose_matchers(n->call.args[i]);
         break;
     case OCL_PQL_AGGREGATE:
         dispose_matchers(n->agg.param);
@@ -1047,9 +1246,14 @@ static void dispose_matchers(ocl_pql_node_t *n)
         dispose_matchers(n->bin.lhs);
         dispose_matchers(n->bin.rhs);
         break;
-    case OCL_PQL_UNARY: dispose_matchers(n->unary.expr); break;
-    case OCL_PQL_PAREN: dispose_matchers(n->paren.expr); break;
-    default: break;
+    case OCL_PQL_UNARY:
+        dispose_matchers(n->unary.expr);
+        break;
+    case OCL_PQL_PAREN:
+        dispose_matchers(n->paren.expr);
+        break;
+    default:
+        break;
     }
 }
 
@@ -1065,7 +1269,8 @@ int ocl_pql_parse(const char *q, size_t n, ocl_pql_expr_t **out, char *err, size
     ocl_arena_init(&e->arena, 4096);
     char *copy = ocl_arena_strndup(&e->arena, q, n);
     e->query = (ocl_str_t){copy, n};
-    ocl_pql_parser_t p = {.q = copy, .n = (uint32_t)n, .a = &e->arena, .err = err, .errlen = errlen};
+    ocl_pql_parser_t p = {
+        .q = copy, .n = (uint32_t)n, .a = &e->arena, .err = err, .errlen = errlen};
     ocl_pql_lex(&e->arena, copy, (uint32_t)n, &p.toks);
     ocl_pql_node_t *root = NULL;
     if (peek(&p)->type == OCL_TOK_EOF) {
@@ -1077,7 +1282,8 @@ int ocl_pql_parse(const char *q, size_t n, ocl_pql_expr_t **out, char *err, size
     if (!p.failed) ocl_pql_check(&p, root);
     if (p.failed) {
         /* release the regexes of every selector built so far, in the tree or not */
-        for (uint32_t i = 0; i < p.n_sels; i++) dispose_matchers(p.sels[i]);
+        for (uint32_t i = 0; i < p.n_sels; i++)
+            dispose_matchers(p.sels[i]);
         ocl_arena_dispose(&e->arena);
         ocl_free(e);
         return OCL_EINVAL;

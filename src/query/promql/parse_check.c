@@ -16,21 +16,28 @@
 static const char *value_type_name(ocl_pql_type_t t)
 {
     switch (t) {
-    case OCL_PQL_SCALAR: return "scalar";
-    case OCL_PQL_VECTOR: return "vector";
-    case OCL_PQL_MATRIX: return "matrix";
-    case OCL_PQL_STRING: return "string";
-    default: return "none";
+    case OCL_PQL_SCALAR:
+        return "scalar";
+    case OCL_PQL_VECTOR:
+        return "vector";
+    case OCL_PQL_MATRIX:
+        return "matrix";
+    case OCL_PQL_STRING:
+        return "string";
+    default:
+        return "none";
     }
 }
 
 static ocl_pql_type_t check(ocl_pql_parser_t *p, ocl_pql_node_t *n, bool bypass_empty);
 
-static void expect_type(ocl_pql_parser_t *p, ocl_pql_node_t *n, ocl_pql_type_t want, const char *context)
+static void expect_type(ocl_pql_parser_t *p, ocl_pql_node_t *n, ocl_pql_type_t want,
+                        const char *context)
 {
     ocl_pql_type_t t = check(p, n, false);
     if (t != want)
-        ocl_pql_errorf(p, n->pos, "expected type %s in %s, got %s", ocl_pql_type_str(want), context, ocl_pql_type_str(t));
+        ocl_pql_errorf(p, n->pos, "expected type %s in %s, got %s", ocl_pql_type_str(want), context,
+                       ocl_pql_type_str(t));
 }
 
 static bool is_space(char c)
@@ -42,7 +49,8 @@ static bool is_space(char c)
 static uint32_t op_pos(ocl_pql_parser_t *p, const ocl_pql_node_t *n)
 {
     uint32_t i = n->bin.lhs->end;
-    while (i < p->n && is_space(p->q[i])) i++;
+    while (i < p->n && is_space(p->q[i]))
+        i++;
     return i;
 }
 
@@ -63,7 +71,8 @@ static void check_binary(ocl_pql_parser_t *p, ocl_pql_node_t *n)
     ocl_pql_matching_t *m = n->bin.matching;
     if (n->bin.return_bool && !ocl_pql_binop_is_comparison(op))
         ocl_pql_errorf(p, op_pos(p, n), "bool modifier can only be used on comparison operators");
-    if (ocl_pql_binop_is_comparison(op) && !n->bin.return_bool && lt == OCL_PQL_SCALAR && rt == OCL_PQL_SCALAR)
+    if (ocl_pql_binop_is_comparison(op) && !n->bin.return_bool && lt == OCL_PQL_SCALAR &&
+        rt == OCL_PQL_SCALAR)
         ocl_pql_errorf(p, op_pos(p, n), "comparisons between scalars must use BOOL modifier");
     if (ocl_pql_binop_is_set(op) && m->card == OCL_CARD_ONE_TO_ONE) m->card = OCL_CARD_MANY_TO_MANY;
     if (m->on)
@@ -72,21 +81,32 @@ static void check_binary(ocl_pql_parser_t *p, ocl_pql_node_t *n)
                 if (ocl_str_eq(m->labels[i], m->include[j])) {
                     char q[300];
                     quote_str(q, sizeof q, m->labels[i]);
-                    ocl_pql_errorf(p, op_pos(p, n), "label %s must not occur in ON and GROUP clause at once", q);
+                    ocl_pql_errorf(p, op_pos(p, n),
+                                   "label %s must not occur in ON and GROUP clause at once", q);
                 }
     if (lt != OCL_PQL_SCALAR && lt != OCL_PQL_VECTOR)
-        ocl_pql_errorf(p, n->bin.lhs->pos, "binary expression must contain only scalar and instant vector types");
+        ocl_pql_errorf(p, n->bin.lhs->pos,
+                       "binary expression must contain only scalar and instant vector types");
     if (rt != OCL_PQL_SCALAR && rt != OCL_PQL_VECTOR)
-        ocl_pql_errorf(p, n->bin.rhs->pos, "binary expression must contain only scalar and instant vector types");
+        ocl_pql_errorf(p, n->bin.rhs->pos,
+                       "binary expression must contain only scalar and instant vector types");
     if (lt != OCL_PQL_VECTOR || rt != OCL_PQL_VECTOR) {
-        if (m->n_labels > 0) ocl_pql_errorf(p, n->pos, "vector matching only allowed between instant vectors");
+        if (m->n_labels > 0)
+            ocl_pql_errorf(p, n->pos, "vector matching only allowed between instant vectors");
+        if (m->fill_lhs || m->fill_rhs)
+            ocl_pql_errorf(p, n->pos,
+                           "filling in missing series only allowed between instant vectors");
         n->bin.matching = NULL;
     } else if (ocl_pql_binop_is_set(op)) {
         if (m->card == OCL_CARD_ONE_TO_MANY || m->card == OCL_CARD_MANY_TO_ONE)
-            ocl_pql_errorf(p, n->pos, "no grouping allowed for \"%s\" operation", ocl_pql_binop_str(op));
+            ocl_pql_errorf(p, n->pos, "no grouping allowed for \"%s\" operation",
+                           ocl_pql_binop_str(op));
+        if (m->fill_lhs || m->fill_rhs)
+            ocl_pql_errorf(p, n->pos, "filling in missing series not allowed for set operators");
     }
     if ((lt == OCL_PQL_SCALAR || rt == OCL_PQL_SCALAR) && ocl_pql_binop_is_set(op))
-        ocl_pql_errorf(p, n->pos, "set operator \"%s\" not allowed in binary scalar expression", ocl_pql_binop_str(op));
+        ocl_pql_errorf(p, n->pos, "set operator \"%s\" not allowed in binary scalar expression",
+                       ocl_pql_binop_str(op));
     n->type = lt == OCL_PQL_SCALAR && rt == OCL_PQL_SCALAR ? OCL_PQL_SCALAR : OCL_PQL_VECTOR;
 }
 
@@ -98,22 +118,28 @@ static void check_call(ocl_pql_parser_t *p, ocl_pql_node_t *n)
     quote_str(fq, sizeof fq, ocl_str_c(f->name));
     if (f->min_args == f->max_args) {
         if (na != f->n_args)
-            ocl_pql_errorf(p, n->pos, "expected %u argument(s) in call to %s, got %u", f->n_args, fq, na);
+            ocl_pql_errorf(p, n->pos, "expected %u argument(s) in call to %s, got %u", f->n_args,
+                           fq, na);
     } else if (na < f->min_args) {
-        ocl_pql_errorf(p, n->pos, "expected at least %u argument(s) in call to %s, got %u", f->min_args, fq, na);
+        ocl_pql_errorf(p, n->pos, "expected at least %u argument(s) in call to %s, got %u",
+                       f->min_args, fq, na);
     } else if (f->max_args != OCL_PQL_ARGS_UNBOUNDED && na > f->max_args) {
-        ocl_pql_errorf(p, n->pos, "expected at most %u argument(s) in call to %s, got %u", f->max_args, fq, na);
+        ocl_pql_errorf(p, n->pos, "expected at most %u argument(s) in call to %s, got %u",
+                       f->max_args, fq, na);
     }
     bool bypass1 = false;
     if (!strcmp(f->name, "info") && na > 1) {
         ocl_pql_node_t *a1 = n->call.args[1];
         if (a1->type != OCL_PQL_VECTOR)
-            ocl_pql_errorf(p, n->pos, "expected type instant vector in call to function %s, got %s", fq,
-                           ocl_pql_type_str(a1->type));
+            ocl_pql_errorf(p, n->pos, "expected type instant vector in call to function %s, got %s",
+                           fq, ocl_pql_type_str(a1->type));
         if (a1->kind == OCL_PQL_VECTOR_SEL && a1->vs.name.n > 0)
-            ocl_pql_errorf(p, a1->pos, "expected label selectors only, got vector selector instead");
-        else if (a1->kind == OCL_PQL_VECTOR_SEL) bypass1 = true;
-        else ocl_pql_errorf(p, a1->pos, "expected label selectors only");
+            ocl_pql_errorf(p, a1->pos,
+                           "expected label selectors only, got vector selector instead");
+        else if (a1->kind == OCL_PQL_VECTOR_SEL)
+            bypass1 = true;
+        else
+            ocl_pql_errorf(p, a1->pos, "expected label selectors only");
     }
     for (uint32_t i = 0; i < na; i++) {
         uint32_t d = i;
@@ -123,7 +149,8 @@ static void check_call(ocl_pql_parser_t *p, ocl_pql_node_t *n)
         }
         ocl_pql_type_t t = check(p, n->call.args[i], i == 1 && bypass1);
         if (t != f->args[d])
-            ocl_pql_errorf(p, n->call.args[i]->pos, "expected type %s in call to function %s, got %s",
+            ocl_pql_errorf(p, n->call.args[i]->pos,
+                           "expected type %s in call to function %s, got %s",
                            ocl_pql_type_str(f->args[d]), fq, ocl_pql_type_str(t));
     }
 }
@@ -153,11 +180,16 @@ static ocl_pql_type_t check(ocl_pql_parser_t *p, ocl_pql_node_t *n, bool bypass_
     case OCL_PQL_AGGREGATE:
         expect_type(p, n->agg.expr, OCL_PQL_VECTOR, "aggregation expression");
         if (n->agg.param)
-            expect_type(p, n->agg.param, n->agg.op == OCL_AGG_COUNT_VALUES ? OCL_PQL_STRING : OCL_PQL_SCALAR,
+            expect_type(p, n->agg.param,
+                        n->agg.op == OCL_AGG_COUNT_VALUES ? OCL_PQL_STRING : OCL_PQL_SCALAR,
                         "aggregation parameter");
         break;
-    case OCL_PQL_BINARY: check_binary(p, n); break;
-    case OCL_PQL_CALL: check_call(p, n); break;
+    case OCL_PQL_BINARY:
+        check_binary(p, n);
+        break;
+    case OCL_PQL_CALL:
+        check_call(p, n);
+        break;
     case OCL_PQL_PAREN:
         n->type = check(p, n->paren.expr, false);
         break;
@@ -165,20 +197,28 @@ static ocl_pql_type_t check(ocl_pql_parser_t *p, ocl_pql_node_t *n, bool bypass_
         ocl_pql_type_t t = check(p, n->unary.expr, false);
         n->type = t;
         if (t != OCL_PQL_SCALAR && t != OCL_PQL_VECTOR)
-            ocl_pql_errorf(p, n->pos, "unary expression only allowed on expressions of type scalar or instant vector, got \"%s\"",
+            ocl_pql_errorf(p, n->pos,
+                           "unary expression only allowed on expressions of type scalar or instant "
+                           "vector, got \"%s\"",
                            ocl_pql_type_str(t));
         break;
     }
     case OCL_PQL_SUBQUERY: {
         ocl_pql_type_t t = check(p, n->sq.expr, false);
         if (t != OCL_PQL_VECTOR)
-            ocl_pql_errorf(p, n->pos, "subquery is only allowed on instant vector, got %s instead", value_type_name(t));
+            ocl_pql_errorf(p, n->pos, "subquery is only allowed on instant vector, got %s instead",
+                           value_type_name(t));
         break;
     }
-    case OCL_PQL_MATRIX_SEL: check(p, n->ms.vs, false); break;
-    case OCL_PQL_VECTOR_SEL: check_selector(p, n, bypass_empty); break;
+    case OCL_PQL_MATRIX_SEL:
+        check(p, n->ms.vs, false);
+        break;
+    case OCL_PQL_VECTOR_SEL:
+        check_selector(p, n, bypass_empty);
+        break;
     case OCL_PQL_NUMBER:
-    case OCL_PQL_STRING_LIT: break;
+    case OCL_PQL_STRING_LIT:
+        break;
     }
     return n->type;
 }

@@ -17,30 +17,73 @@
 
 typedef enum {
     OCL_TOK_EOF = 0,
-    OCL_TOK_ERROR,      /* lexer error; msg holds the text */
-    OCL_TOK_IDENT,      /* identifier without ':' */
-    OCL_TOK_METRIC_ID,  /* identifier with ':' */
-    OCL_TOK_NUMBER,     /* number (incl. Inf/NaN) */
-    OCL_TOK_DURATION,   /* 5m, 1h30m */
-    OCL_TOK_STRING,     /* quoted string, text includes the quotes */
-    OCL_TOK_LPAREN, OCL_TOK_RPAREN, OCL_TOK_LBRACE, OCL_TOK_RBRACE,
-    OCL_TOK_LBRACKET, OCL_TOK_RBRACKET, OCL_TOK_COMMA, OCL_TOK_COLON,
-    OCL_TOK_ASSIGN,     /* '=' (label matching) */
+    OCL_TOK_ERROR,     /* lexer error; msg holds the text */
+    OCL_TOK_IDENT,     /* identifier without ':' */
+    OCL_TOK_METRIC_ID, /* identifier with ':' */
+    OCL_TOK_NUMBER,    /* number (incl. Inf/NaN) */
+    OCL_TOK_DURATION,  /* 5m, 1h30m */
+    OCL_TOK_STRING,    /* quoted string, text includes the quotes */
+    OCL_TOK_LPAREN,
+    OCL_TOK_RPAREN,
+    OCL_TOK_LBRACE,
+    OCL_TOK_RBRACE,
+    OCL_TOK_LBRACKET,
+    OCL_TOK_RBRACKET,
+    OCL_TOK_COMMA,
+    OCL_TOK_COLON,
+    OCL_TOK_ASSIGN, /* '=' (label matching) */
     /* operators */
-    OCL_TOK_ADD, OCL_TOK_SUB, OCL_TOK_MUL, OCL_TOK_DIV, OCL_TOK_MOD, OCL_TOK_POW,
-    OCL_TOK_EQLC, OCL_TOK_NEQ, OCL_TOK_GTR, OCL_TOK_LSS, OCL_TOK_GTE, OCL_TOK_LTE,
-    OCL_TOK_EQL_REGEX, OCL_TOK_NEQ_REGEX, OCL_TOK_AT,
-    OCL_TOK_LAND, OCL_TOK_LOR, OCL_TOK_LUNLESS, OCL_TOK_ATAN2,
+    OCL_TOK_ADD,
+    OCL_TOK_SUB,
+    OCL_TOK_MUL,
+    OCL_TOK_DIV,
+    OCL_TOK_MOD,
+    OCL_TOK_POW,
+    OCL_TOK_EQLC,
+    OCL_TOK_NEQ,
+    OCL_TOK_GTR,
+    OCL_TOK_LSS,
+    OCL_TOK_GTE,
+    OCL_TOK_LTE,
+    OCL_TOK_EQL_REGEX,
+    OCL_TOK_NEQ_REGEX,
+    OCL_TOK_AT,
+    OCL_TOK_LAND,
+    OCL_TOK_LOR,
+    OCL_TOK_LUNLESS,
+    OCL_TOK_ATAN2,
     /* aggregators */
     OCL_TOK_AGG_FIRST,
-    OCL_TOK_SUM = OCL_TOK_AGG_FIRST, OCL_TOK_AVG, OCL_TOK_COUNT, OCL_TOK_MIN, OCL_TOK_MAX,
-    OCL_TOK_GROUP, OCL_TOK_STDDEV, OCL_TOK_STDVAR, OCL_TOK_TOPK, OCL_TOK_BOTTOMK,
-    OCL_TOK_COUNT_VALUES, OCL_TOK_QUANTILE, OCL_TOK_LIMITK, OCL_TOK_LIMIT_RATIO,
+    OCL_TOK_SUM = OCL_TOK_AGG_FIRST,
+    OCL_TOK_AVG,
+    OCL_TOK_COUNT,
+    OCL_TOK_MIN,
+    OCL_TOK_MAX,
+    OCL_TOK_GROUP,
+    OCL_TOK_STDDEV,
+    OCL_TOK_STDVAR,
+    OCL_TOK_TOPK,
+    OCL_TOK_BOTTOMK,
+    OCL_TOK_COUNT_VALUES,
+    OCL_TOK_QUANTILE,
+    OCL_TOK_LIMITK,
+    OCL_TOK_LIMIT_RATIO,
     OCL_TOK_AGG_LAST = OCL_TOK_LIMIT_RATIO,
     /* keywords */
-    OCL_TOK_OFFSET, OCL_TOK_BY, OCL_TOK_WITHOUT, OCL_TOK_ON, OCL_TOK_IGNORING,
-    OCL_TOK_GROUP_LEFT, OCL_TOK_GROUP_RIGHT, OCL_TOK_BOOL, OCL_TOK_START, OCL_TOK_END,
-    OCL_TOK_STEP, OCL_TOK_RANGE, OCL_TOK_ANCHORED, OCL_TOK_SMOOTHED,
+    OCL_TOK_OFFSET,
+    OCL_TOK_BY,
+    OCL_TOK_WITHOUT,
+    OCL_TOK_ON,
+    OCL_TOK_IGNORING,
+    OCL_TOK_GROUP_LEFT,
+    OCL_TOK_GROUP_RIGHT,
+    OCL_TOK_BOOL,
+    OCL_TOK_START,
+    OCL_TOK_END,
+    OCL_TOK_STEP,
+    OCL_TOK_RANGE,
+    OCL_TOK_ANCHORED,
+    OCL_TOK_SMOOTHED,
 } ocl_pql_tok_type_t;
 
 typedef struct {
@@ -68,7 +111,8 @@ void ocl_pql_quote(ocl_buf_t *out, const char *s, size_t n);
 
 /* Unquotes a string token's text (with quotes) into arena memory as
  * Prometheus's strutil.Unquote does. 0, or -1 with a message in err. */
-int ocl_pql_unquote(ocl_arena_t *a, const char *s, size_t n, ocl_str_t *out, char *err, size_t errlen);
+int ocl_pql_unquote(ocl_arena_t *a, const char *s, size_t n, ocl_str_t *out, char *err,
+                    size_t errlen);
 
 /* Parses a Prometheus duration string (1y2w3d4h5m6s7ms) into ms.
  * 0, or -1 with Prometheus's message in err. */

@@ -15,21 +15,65 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-
 typedef enum {
-    RF_RATE, RF_INCREASE, RF_DELTA, RF_IRATE, RF_IDELTA, RF_RESETS, RF_CHANGES, RF_DERIV,
-    RF_PREDICT, RF_DES, RF_AVG, RF_SUM, RF_COUNT, RF_MIN, RF_MAX, RF_QUANTILE, RF_STDDEV,
-    RF_STDVAR, RF_LAST, RF_FIRST, RF_PRESENT, RF_MAD, RF_TS_MIN, RF_TS_MAX, RF_TS_LAST,
-    RF_TS_FIRST, RF_ABSENT, RF_UNKNOWN
+    RF_RATE,
+    RF_INCREASE,
+    RF_DELTA,
+    RF_IRATE,
+    RF_IDELTA,
+    RF_RESETS,
+    RF_CHANGES,
+    RF_DERIV,
+    RF_PREDICT,
+    RF_DES,
+    RF_AVG,
+    RF_SUM,
+    RF_COUNT,
+    RF_MIN,
+    RF_MAX,
+    RF_QUANTILE,
+    RF_STDDEV,
+    RF_STDVAR,
+    RF_LAST,
+    RF_FIRST,
+    RF_PRESENT,
+    RF_MAD,
+    RF_TS_MIN,
+    RF_TS_MAX,
+    RF_TS_LAST,
+    RF_TS_FIRST,
+    RF_ABSENT,
+    RF_UNKNOWN
 } rf_t;
 
 static const char *const rf_names[] = {
-    "rate", "increase", "delta", "irate", "idelta", "resets", "changes", "deriv",
-    "predict_linear", "double_exponential_smoothing", "avg_over_time", "sum_over_time",
-    "count_over_time", "min_over_time", "max_over_time", "quantile_over_time",
-    "stddev_over_time", "stdvar_over_time", "last_over_time", "first_over_time",
-    "present_over_time", "mad_over_time", "ts_of_min_over_time", "ts_of_max_over_time",
-    "ts_of_last_over_time", "ts_of_first_over_time", "absent_over_time",
+    "rate",
+    "increase",
+    "delta",
+    "irate",
+    "idelta",
+    "resets",
+    "changes",
+    "deriv",
+    "predict_linear",
+    "double_exponential_smoothing",
+    "avg_over_time",
+    "sum_over_time",
+    "count_over_time",
+    "min_over_time",
+    "max_over_time",
+    "quantile_over_time",
+    "stddev_over_time",
+    "stdvar_over_time",
+    "last_over_time",
+    "first_over_time",
+    "present_over_time",
+    "mad_over_time",
+    "ts_of_min_over_time",
+    "ts_of_max_over_time",
+    "ts_of_last_over_time",
+    "ts_of_first_over_time",
+    "absent_over_time",
 };
 
 static rf_t rf_lookup(const char *name)
@@ -211,7 +255,9 @@ static bool apply(rf_t f, const int64_t *t, const double *v, uint32_t n, int64_t
         *out = s + c;
         return true;
     }
-    case RF_COUNT: *out = n; return true;
+    case RF_COUNT:
+        *out = n;
+        return true;
     case RF_MIN:
     case RF_MAX: {
         double m = v[0];
@@ -264,12 +310,23 @@ static bool apply(rf_t f, const int64_t *t, const double *v, uint32_t n, int64_t
         *out = f == RF_STDDEV ? sqrt(var) : var;
         return true;
     }
-    case RF_LAST: *out = v[n - 1]; return true;
-    case RF_FIRST: *out = v[0]; return true;
-    case RF_PRESENT: *out = 1; return true;
-    case RF_TS_LAST: *out = (double)t[n - 1] / 1000; return true;
-    case RF_TS_FIRST: *out = (double)t[0] / 1000; return true;
-    default: return false;
+    case RF_LAST:
+        *out = v[n - 1];
+        return true;
+    case RF_FIRST:
+        *out = v[0];
+        return true;
+    case RF_PRESENT:
+        *out = 1;
+        return true;
+    case RF_TS_LAST:
+        *out = (double)t[n - 1] / 1000;
+        return true;
+    case RF_TS_FIRST:
+        *out = (double)t[0] / 1000;
+        return true;
+    default:
+        return false;
     }
 }
 
@@ -292,7 +349,7 @@ int ocl_pqlx_call_range(ev_t *ev, const ocl_pql_node_t *n, val_t *args, val_t *o
     }
     out->type = OCL_PQL_VECTOR;
     bool keep_name = f == RF_LAST || f == RF_FIRST;
-    bool counter = f == RF_RATE || f == RF_INCREASE || f == RF_IRATE;
+    bool counter = f == RF_RATE || f == RF_INCREASE; /* engine.go checks these two */
     size_t maxn = 0;
     for (size_t k = 0; k < m->nm; k++)
         if (m->m[k].n > maxn) maxn = m->m[k].n;
@@ -314,7 +371,8 @@ int ocl_pqlx_call_range(ev_t *ev, const ocl_pql_node_t *n, val_t *args, val_t *o
         for (size_t i = 0; i < ev->n; i++) {
             if (!(p1[i] > 0 && p1[i] < 1))
                 return ocl_pqlx_fail(ev, OCL_PQL_ERR_EXECUTION,
-                                     "invalid smoothing factor. Expected: 0 < sf < 1, got: %f", p1[i]);
+                                     "invalid smoothing factor. Expected: 0 < sf < 1, got: %f",
+                                     p1[i]);
             if (!(p2[i] > 0 && p2[i] < 1))
                 return ocl_pqlx_fail(ev, OCL_PQL_ERR_EXECUTION,
                                      "invalid trend factor. Expected: 0 < tf < 1, got: %f", p2[i]);
@@ -329,7 +387,7 @@ int ocl_pqlx_call_range(ev_t *ev, const ocl_pql_node_t *n, val_t *args, val_t *o
         }
     }
     for (size_t k = 0; k < m->nm; k++) {
-        int rc = ocl_pqlx_check(ev);
+        int rc = ocl_pqlx_work(ev, ev->n + m->m[k].n);
         if (rc) return rc;
         rs_t *s = &m->m[k];
         es_t *o = NULL;
@@ -348,7 +406,12 @@ int ocl_pqlx_call_range(ev_t *ev, const ocl_pql_node_t *n, val_t *args, val_t *o
                 absent->has[i] = 0;
                 continue;
             }
+            double r;
+            if (!apply(f, s->t + lo, s->v + lo, hi - lo, ref, m->range_ms, ts, p1 ? p1[i] : 0,
+                       p2 ? p2[i] : 0, scratch, &r))
+                continue;
             if (counter && !noted) {
+                /* once per series with output, as Prometheus's engine does */
                 ocl_str_t nm = ocl_labels_get(&s->ls, OCL_STR(OCL_METRIC_NAME));
                 if (nm.n && !has_suffix(nm, "_total") && !has_suffix(nm, "_sum") &&
                     !has_suffix(nm, "_count") && !has_suffix(nm, "_bucket"))
@@ -358,10 +421,6 @@ int ocl_pqlx_call_range(ev_t *ev, const ocl_pql_node_t *n, val_t *args, val_t *o
                                    (int)nm.n, nm.p);
                 noted = true;
             }
-            double r;
-            if (!apply(f, s->t + lo, s->v + lo, hi - lo, ref, m->range_ms, ts, p1 ? p1[i] : 0,
-                       p2 ? p2[i] : 0, scratch, &r))
-                continue;
             if (!o) o = ocl_pqlx_vec_add(ev, out, s->ls, keep_name ? s->drop_name : true);
             o->v[i] = r;
             o->has[i] = 1;

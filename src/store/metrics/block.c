@@ -218,6 +218,9 @@ struct ocl_bwriter {
     uint32_t *pairs;      /* scratch label pairs */
     uint32_t cappairs;    /* allocated */
     uint8_t id[16];       /* ULID bytes */
+    int64_t *st;          /* scratch timestamps for re-encoding */
+    double *sv;           /* scratch values */
+    uint32_t scap;        /* allocated scratch samples */
 };
 
 int ocl_bwriter_begin(const char *parent, int64_t mint, int64_t maxt, uint32_t level,
@@ -262,6 +265,8 @@ static void writer_free(ocl_bwriter_t *w)
     ocl_symtab_dispose(&w->syms);
     ocl_postings_dispose(&w->post);
     ocl_free(w->pairs);
+    ocl_free(w->st);
+    ocl_free(w->sv);
     ocl_free(w);
 }
 
@@ -291,11 +296,76 @@ static int flush_page(ocl_bwriter_t *w)
     return 0;
 }
 
+/* Encodes samples [off, off + n) of the scratch arrays as the smaller of
+ * DEC (when representable) and XOR. */
+static void encode_run(ocl_bwriter_t *w, uint32_t off, uint32_t n, ocl_chunk_t *out)
+{
+    ocl_chunk_t x = {0};
+    ocl_chunk_app_t app = {0};
+    for (uint32_t i = 0; i < n; i++)
+        ocl_chunk_append(&x, &app, w->st[off + i], w->sv[off + i]);
+    ocl_chunk_t d;
+    if (ocl_chunk_encode_dec(&d, w->st + off, w->sv + off, n) == 0) {
+        if (ocl_chunk_bytes(&d) < ocl_chunk_bytes(&x)) {
+            ocl_chunk_dispose(&x);
+            *out = d;
+            return;
+        }
+        ocl_chunk_dispose(&d);
+    }
+    *out = x;
+}
+
+/* Appends one encoded chunk to the page and its reference to the series. */
+static int put_chunk(ocl_bwriter_t *w, const ocl_chunk_t *c, int64_t *prev, uint64_t *prevpage)
+{
+    int rc;
+    uint32_t len = ocl_chunk_bytes(c);
+    if (w->page.len && w->page.len + len > OCL_BLOCK_PAGE)
+        if ((rc = flush_page(w)) != 0) return rc;
+    buf_varint(&w->series, (int64_t)((uint64_t)c->mint - (uint64_t)*prev));
+    buf_uvarint(&w->series, (uint64_t)c->maxt - (uint64_t)c->mint);
+    buf_uvarint(&w->series, (uint64_t)c->n << 1 | c->enc);
+    buf_uvarint(&w->series, w->foff - *prevpage);
+    buf_uvarint(&w->series, w->page.len);
+    buf_uvarint(&w->series, len);
+    *prev = c->maxt;
+    *prevpage = w->foff;
+    ocl_buf_append(&w->page, c->b, len);
+    w->nsamples += c->n;
+    w->nchunks++;
+    if (c->mint < w->dmint) w->dmint = c->mint;
+    if (c->maxt > w->dmaxt) w->dmaxt = c->maxt;
+    return 0;
+}
+
 int ocl_bwriter_add(ocl_bwriter_t *w, const ocl_labels_t *ls, const ocl_chunk_t *chunks,
                     uint32_t nchunks)
 {
-    int rc;
-    if (!nchunks) return 0;
+    int rc = 0;
+    /* decode everything, then re-chunk in runs of OCL_BLOCK_CHUNK_SAMPLES */
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < nchunks; i++)
+        total += chunks[i].n;
+    if (!total) return 0;
+    if (total > UINT32_MAX / 2) return OCL_ETOOBIG;
+    if (total > w->scap) {
+        w->scap = (uint32_t)total * 2;
+        w->st = ocl_realloc(w->st, w->scap * sizeof *w->st);
+        w->sv = ocl_realloc(w->sv, w->scap * sizeof *w->sv);
+    }
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < nchunks; i++) {
+        ocl_chunk_iter_t it;
+        ocl_chunk_iter_init_enc(&it, chunks[i].enc, chunks[i].b, ocl_chunk_bytes(&chunks[i]),
+                                chunks[i].n);
+        uint32_t got = 0;
+        while (ocl_chunk_iter_next(&it, &w->st[k], &w->sv[k]) == 1) {
+            if (k && w->st[k] <= w->st[k - 1]) return OCL_EINVAL; /* not increasing */
+            k++, got++;
+        }
+        if (got != chunks[i].n) return OCL_ECORRUPT;
+    }
     if (ls->n > w->cappairs) {
         w->cappairs = ls->n * 2;
         w->pairs = ocl_realloc(w->pairs, 2 * w->cappairs * sizeof *w->pairs);
@@ -308,39 +378,35 @@ int ocl_bwriter_add(ocl_bwriter_t *w, const ocl_labels_t *ls, const ocl_chunk_t 
         buf_uvarint(&w->series, w->pairs[2 * i + 1]);
     }
     ocl_postings_add(&w->post, w->nseries++, w->pairs, ls->n);
-    buf_uvarint(&w->series, nchunks);
+    uint32_t runs = (k + OCL_BLOCK_CHUNK_SAMPLES - 1) / OCL_BLOCK_CHUNK_SAMPLES;
+    buf_uvarint(&w->series, runs);
     int64_t prev = w->mint;
     uint64_t prevpage = 0;
-    for (uint32_t i = 0; i < nchunks; i++) {
-        const ocl_chunk_t *c = &chunks[i];
-        uint32_t len = ocl_chunk_bytes(c);
-        if (w->page.len && w->page.len + len > OCL_BLOCK_PAGE)
-            if ((rc = flush_page(w)) != 0) return rc;
-        buf_varint(&w->series, (int64_t)((uint64_t)c->mint - (uint64_t)prev));
-        buf_uvarint(&w->series, (uint64_t)c->maxt - (uint64_t)c->mint);
-        buf_uvarint(&w->series, c->n);
-        buf_uvarint(&w->series, w->foff - prevpage);
-        buf_uvarint(&w->series, w->page.len);
-        buf_uvarint(&w->series, len);
-        prev = c->maxt;
-        prevpage = w->foff;
-        ocl_buf_append(&w->page, c->b, len);
-        w->nsamples += c->n;
-        w->nchunks++;
-        if (c->mint < w->dmint) w->dmint = c->mint;
-        if (c->maxt > w->dmaxt) w->dmaxt = c->maxt;
+    for (uint32_t r = 0; r < runs && !rc; r++) {
+        uint32_t off = r * OCL_BLOCK_CHUNK_SAMPLES;
+        ocl_chunk_t c;
+        encode_run(w, off, OCL_MIN(OCL_BLOCK_CHUNK_SAMPLES, k - off), &c);
+        rc = put_chunk(w, &c, &prev, &prevpage);
+        ocl_chunk_dispose(&c);
     }
-    return 0;
+    return rc;
 }
 
-static void put_section(ocl_buf_t *out, const ocl_buf_t *body)
+/* Section: u32 stored length, u32 raw length, zstd frame, u32 CRC32C of
+ * the stored bytes. */
+static int put_section(ocl_buf_t *out, const ocl_buf_t *body)
 {
-    uint8_t h[4];
-    put_u32(h, (uint32_t)body->len);
-    ocl_buf_append(out, h, 4);
-    if (body->len) ocl_buf_append(out, body->p, body->len);
-    put_u32(h, ocl_crc32c(0, body->p, body->len));
-    ocl_buf_append(out, h, 4);
+    size_t bound = ZSTD_compressBound(body->len);
+    size_t at = out->len;
+    uint8_t *p = ocl_buf_reserve(out, bound + 12);
+    size_t cl =
+        ZSTD_compress(p + 8, bound, body->p ? (const void *)body->p : "", body->len, ZSTD_LEVEL);
+    if (ZSTD_isError(cl) || cl > UINT32_MAX || body->len > UINT32_MAX) return OCL_EIO;
+    put_u32(p, (uint32_t)cl);
+    put_u32(p + 4, (uint32_t)body->len);
+    put_u32(p + 8 + cl, ocl_crc32c(0, p + 8, cl));
+    out->len = at + cl + 12;
+    return 0;
 }
 
 int ocl_bwriter_finish(ocl_bwriter_t *w, ocl_block_t **out)
@@ -366,11 +432,11 @@ int ocl_bwriter_finish(ocl_bwriter_t *w, ocl_block_t **out)
         buf_uvarint(&sec, w->syms.len[i]);
         ocl_buf_append(&sec, w->syms.str[i], w->syms.len[i]);
     }
-    put_section(&idx, &sec);
+    if ((rc = put_section(&idx, &sec)) != 0) goto error;
     sec.len = 0;
     buf_uvarint(&sec, w->nseries);
     ocl_buf_append(&sec, w->series.p, w->series.len);
-    put_section(&idx, &sec);
+    if ((rc = put_section(&idx, &sec)) != 0) goto error;
     sec.len = 0;
     buf_uvarint(&sec, w->post.nlists);
     for (uint32_t i = 0; i < w->post.nlists; i++) {
@@ -384,7 +450,7 @@ int ocl_bwriter_finish(ocl_bwriter_t *w, ocl_block_t **out)
             prev = l->ids[k];
         }
     }
-    put_section(&idx, &sec);
+    if ((rc = put_section(&idx, &sec)) != 0) goto error;
     snprintf(p, sizeof p, "%s/index", w->tmp);
     if ((rc = write_file(p, idx.p, idx.len)) != 0) goto error;
 
@@ -437,6 +503,10 @@ void ocl_block_index_dispose(ocl_block_t *b)
     ocl_free(b->series);
     ocl_free(b->labmem);
     ocl_free(b->chunkmem);
+    for (int i = 0; i < 3; i++) {
+        ocl_free(b->sec[i]);
+        b->sec[i] = NULL;
+    }
     b->series = NULL;
     b->labmem = NULL;
     b->chunkmem = NULL;
@@ -444,17 +514,27 @@ void ocl_block_index_dispose(ocl_block_t *b)
 }
 
 /* Next section of the index: checks length and checksum. */
-static int next_section(rd_t *r, rd_t *body)
+#define MAX_SECTION_RAW (1u << 30)
+
+/* Next section of the index: checks lengths and checksum and decompresses
+ * the body into b->sec[i] (owned by the block). */
+static int next_section(ocl_block_t *b, int i, rd_t *r, rd_t *body)
 {
-    if (r->end - r->p < 8) return OCL_ECORRUPT;
-    uint32_t len = get_u32(r->p);
-    if ((uint64_t)(r->end - r->p) < (uint64_t)len + 8) return OCL_ECORRUPT;
-    const uint8_t *b = r->p + 4;
-    if (get_u32(b + len) != ocl_crc32c(0, b, len)) return OCL_ECORRUPT;
-    body->p = b;
-    body->end = b + len;
+    if (r->end - r->p < 12) return OCL_ECORRUPT;
+    uint32_t len = get_u32(r->p), raw = get_u32(r->p + 4);
+    if ((uint64_t)(r->end - r->p) < (uint64_t)len + 12 || raw > MAX_SECTION_RAW)
+        return OCL_ECORRUPT;
+    const uint8_t *z = r->p + 8;
+    if (get_u32(z + len) != ocl_crc32c(0, z, len)) return OCL_ECORRUPT;
+    unsigned long long fsz = ZSTD_getFrameContentSize(z, len);
+    if (fsz != raw) return OCL_ECORRUPT;
+    b->sec[i] = ocl_malloc(raw + 1);
+    size_t got = ZSTD_decompress(b->sec[i], raw, z, len);
+    if (ZSTD_isError(got) || got != raw) return OCL_ECORRUPT;
+    body->p = b->sec[i];
+    body->end = b->sec[i] + raw;
     body->bad = false;
-    r->p = b + len + 4;
+    r->p = z + len + 4;
     return 0;
 }
 
@@ -473,7 +553,7 @@ int ocl_block_parse_index(ocl_block_t *b, uint8_t *buf, size_t len)
     r.p += 8;
 
     /* symbols */
-    if (next_section(&r, &s)) goto error;
+    if (next_section(b, 0, &r, &s)) goto error;
     uint64_t nsym = rd_uvarint(&s);
     if (s.bad || nsym > (uint64_t)(s.end - s.p)) goto error;
     for (uint64_t i = 0; i < nsym; i++) {
@@ -484,7 +564,7 @@ int ocl_block_parse_index(ocl_block_t *b, uint8_t *buf, size_t len)
     }
 
     /* series */
-    if (next_section(&r, &s)) goto error;
+    if (next_section(b, 1, &r, &s)) goto error;
     uint64_t nser = rd_uvarint(&s);
     if (s.bad || nser > (uint64_t)(s.end - s.p) || nser > UINT32_MAX / 2) goto error;
     b->nseries = (uint32_t)nser;
@@ -520,7 +600,8 @@ int ocl_block_parse_index(ocl_block_t *b, uint8_t *buf, size_t len)
             ocl_bchunk_t *c = &b->chunkmem[nchk++];
             c->mint = (int64_t)((uint64_t)prev + (uint64_t)rd_varint(&s));
             c->maxt = (int64_t)((uint64_t)c->mint + rd_uvarint(&s));
-            uint64_t n = rd_uvarint(&s);
+            uint64_t ne = rd_uvarint(&s), n = ne >> 1;
+            c->enc = (uint8_t)(ne & 1);
             page += rd_uvarint(&s);
             uint64_t off = rd_uvarint(&s), l = rd_uvarint(&s);
             if (s.bad || n == 0 || n > UINT32_MAX || off > MAX_PAGE_RAW || l > MAX_PAGE_RAW ||
@@ -536,7 +617,7 @@ int ocl_block_parse_index(ocl_block_t *b, uint8_t *buf, size_t len)
     }
 
     /* postings */
-    if (next_section(&r, &s)) goto error;
+    if (next_section(b, 2, &r, &s)) goto error;
     uint64_t nl = rd_uvarint(&s);
     if (s.bad || nl > (uint64_t)(s.end - s.p)) goto error;
     for (uint64_t i = 0; i < nl; i++) {

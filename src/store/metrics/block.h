@@ -20,6 +20,8 @@
 #include "store/metrics/tsdb_int.h"
 
 #define OCL_BLOCK_VERSION 1
+/* Samples per chunk in blocks (the writer re-chunks head chunks). */
+#define OCL_BLOCK_CHUNK_SAMPLES 480
 /* Uncompressed bytes per chunks page (chunks never straddle pages). */
 #define OCL_BLOCK_PAGE 65536
 
@@ -31,6 +33,7 @@ typedef struct {
     uint32_t off;  /* offset of the chunk in the uncompressed page */
     uint32_t len;  /* encoded bytes */
     uint32_t n;    /* samples */
+    uint8_t enc;   /* OCL_CHUNK_XOR or OCL_CHUNK_DEC */
 } ocl_bchunk_t;
 
 typedef struct {
@@ -55,7 +58,8 @@ struct ocl_block {
     ocl_postings_t post;    /* series ids = positions in `series` (label order) */
     ocl_bseries_t *series;  /* by id */
     uint32_t nseries;       /* count */
-    uint8_t *idx;           /* index file contents (owns symbol bytes) */
+    uint8_t *idx;           /* index file contents */
+    uint8_t *sec[3];        /* decompressed index sections (sec[0] owns symbol bytes) */
     size_t idxlen;          /* bytes */
     uint32_t *labmem;       /* all label pairs */
     ocl_bchunk_t *chunkmem; /* all chunk refs */
@@ -97,7 +101,9 @@ typedef struct ocl_bwriter ocl_bwriter_t;
 int ocl_bwriter_begin(const char *parent, int64_t mint, int64_t maxt, uint32_t level,
                       ocl_bwriter_t **out);
 /* Adds one series (labels in increasing order across calls) with encoded
- * chunks (bytes, n, mint, maxt used). */
+ * chunks (enc, bytes, n used; samples strictly increasing in time). The
+ * samples are re-chunked in runs of OCL_BLOCK_CHUNK_SAMPLES, each stored
+ * as the smaller of DEC and XOR. A series without samples is skipped. */
 int ocl_bwriter_add(ocl_bwriter_t *w, const ocl_labels_t *ls, const ocl_chunk_t *chunks,
                     uint32_t nchunks);
 /* Finishes (fsync, rename) and opens the block; on error removes the

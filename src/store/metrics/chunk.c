@@ -16,19 +16,35 @@
  * or a first sample: 10 varint bytes + 8 value bytes. */
 #define MAX_SAMPLE_BYTES 24
 
-static void put_bits(ocl_chunk_t *c, uint64_t v, int nb)
+static inline uint64_t load_be64(const uint8_t *p)
 {
-    while (nb > 0) {
-        uint32_t byte = c->nbits >> 3;
-        int used = (int)(c->nbits & 7);
-        int room = 8 - used;
-        int take = nb < room ? nb : room;
-        uint8_t bits = (uint8_t)((v >> (nb - take)) & ((1u << take) - 1));
-        if (used == 0) c->b[byte] = 0;
-        c->b[byte] |= (uint8_t)(bits << (room - take));
-        nb -= take;
-        c->nbits += (uint32_t)take;
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return __builtin_bswap64(v);
+}
+
+static inline void store_be64(uint8_t *p, uint64_t v)
+{
+    v = __builtin_bswap64(v);
+    memcpy(p, &v, 8);
+}
+
+/* Writes the low nb (1..64) bits of v. The buffer has at least 8 zeroed
+ * bytes past the current byte (see reserve), so one 64-bit read-modify-
+ * write covers up to 57 bits. */
+static inline void put_bits(ocl_chunk_t *c, uint64_t v, int nb)
+{
+    if (nb > 32) {
+        put_bits(c, v >> 32, nb - 32);
+        nb = 32;
     }
+    v &= (1ULL << nb) - 1;
+    uint32_t byte = c->nbits >> 3;
+    int used = (int)(c->nbits & 7);
+    uint64_t w = load_be64(c->b + byte);
+    w |= v << (64 - used - nb);
+    store_be64(c->b + byte, w);
+    c->nbits += (uint32_t)nb;
 }
 
 /* Unsigned varint written as whole 8-bit groups (7 data bits, MSB = more). */
@@ -43,12 +59,13 @@ static void put_uvarint(ocl_chunk_t *c, uint64_t x)
 
 static void reserve(ocl_chunk_t *c)
 {
-    uint32_t need = (c->nbits >> 3) + MAX_SAMPLE_BYTES;
+    uint32_t need = (c->nbits >> 3) + MAX_SAMPLE_BYTES + 8;
     if (need <= c->cap) return;
-    uint32_t cap = c->cap ? c->cap : 32;
+    uint32_t cap = c->cap ? c->cap * 2 : 32;
     while (cap < need)
         cap *= 2;
     c->b = ocl_realloc(c->b, cap);
+    memset(c->b + c->cap, 0, cap - c->cap); /* put_bits ORs into zeroed bytes */
     c->cap = cap;
 }
 
@@ -77,25 +94,18 @@ static void put_value(ocl_chunk_t *c, ocl_chunk_app_t *a, uint64_t vb)
     a->trail = (uint8_t)trail;
 }
 
-void ocl_chunk_append(ocl_chunk_t *c, ocl_chunk_app_t *a, int64_t t, double v)
+/* Timestamp of sample c->n: zigzag varint, then delta, then dod buckets. */
+static void put_time(ocl_chunk_t *c, ocl_chunk_app_t *a, int64_t t)
 {
-    uint64_t vb;
-    memcpy(&vb, &v, sizeof vb);
-    reserve(c);
     if (c->n == 0) {
         uint64_t ut = (uint64_t)t;
         put_uvarint(c, (ut << 1) ^ (uint64_t)(t >> 63)); /* zigzag */
-        put_bits(c, vb, 64);
-        a->v = vb;
-        a->lead = 0xff;
-        a->trail = 0;
         a->delta = 0;
         c->mint = t;
     } else if (c->n == 1) {
         uint64_t d = (uint64_t)t - (uint64_t)a->t;
         put_uvarint(c, d);
         a->delta = (int64_t)d;
-        put_value(c, a, vb);
     } else {
         uint64_t d = (uint64_t)t - (uint64_t)a->t;
         int64_t dod = (int64_t)(d - (uint64_t)a->delta);
@@ -115,11 +125,106 @@ void ocl_chunk_append(ocl_chunk_t *c, ocl_chunk_app_t *a, int64_t t, double v)
             put_bits(c, (uint64_t)dod, 64);
         }
         a->delta = (int64_t)d;
-        put_value(c, a, vb);
     }
     a->t = t;
     c->maxt = t;
+}
+
+void ocl_chunk_append(ocl_chunk_t *c, ocl_chunk_app_t *a, int64_t t, double v)
+{
+    uint64_t vb;
+    memcpy(&vb, &v, sizeof vb);
+    reserve(c);
+    put_time(c, a, t);
+    if (c->n == 0) {
+        put_bits(c, vb, 64);
+        a->v = vb;
+        a->lead = 0xff;
+        a->trail = 0;
+    } else {
+        put_value(c, a, vb);
+    }
     c->n++;
+}
+
+/* ---- decimal encoding ---- */
+
+static const double pow10_tab[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+
+/* Nearest integer of |x| < 2^53 (doubles from 2^52 up are integers). */
+static int64_t round_int(double x)
+{
+    if (x >= 4503599627370496.0 || x <= -4503599627370496.0) return (int64_t)x;
+    return (int64_t)(x < 0 ? x - 0.5 : x + 0.5);
+}
+
+/* The smallest k such that every value is exactly iv / 10^k with an
+ * integer |iv| < 2^53 (bitwise round trip), or -1. */
+static int dec_scale(const double *v, uint32_t n)
+{
+    for (int k = 0; k < (int)OCL_ARRAY_LEN(pow10_tab); k++) {
+        double scale = pow10_tab[k];
+        bool ok = true;
+        for (uint32_t i = 0; i < n && ok; i++) {
+            double x = v[i] * scale;
+            if (!(x > -9007199254740992.0 && x < 9007199254740992.0))
+                return -1;                                       /* NaN, inf, huge */
+            if (v[i] == 0 && __builtin_signbit(v[i])) return -1; /* -0.0 */
+            int64_t iv = round_int(x);
+            ok = (double)iv / scale == v[i];
+        }
+        if (ok) return k;
+    }
+    return -1;
+}
+
+static void put_int_delta(ocl_chunk_t *c, int64_t d)
+{
+    uint64_t z = ((uint64_t)d << 1) ^ (uint64_t)(d >> 63);
+    if (z == 0) {
+        put_bits(c, 0, 1);
+    } else if (z < (1ULL << 6)) {
+        put_bits(c, 2, 2); /* '10' */
+        put_bits(c, z, 6);
+    } else if (z < (1ULL << 13)) {
+        put_bits(c, 6, 3); /* '110' */
+        put_bits(c, z, 13);
+    } else if (z < (1ULL << 20)) {
+        put_bits(c, 14, 4); /* '1110' */
+        put_bits(c, z, 20);
+    } else if (z < (1ULL << 32)) {
+        put_bits(c, 30, 5); /* '11110' */
+        put_bits(c, z, 32);
+    } else {
+        put_bits(c, 31, 5); /* '11111' */
+        put_bits(c, z, 64);
+    }
+}
+
+int ocl_chunk_encode_dec(ocl_chunk_t *c, const int64_t *t, const double *v, uint32_t n)
+{
+    int k = n ? dec_scale(v, n) : -1;
+    if (k < 0) return -1;
+    memset(c, 0, sizeof *c);
+    c->enc = OCL_CHUNK_DEC;
+    ocl_chunk_app_t a = {0};
+    double scale = pow10_tab[k];
+    int64_t prev = 0;
+    reserve(c);
+    put_bits(c, (uint64_t)k, 4);
+    for (uint32_t i = 0; i < n; i++) {
+        reserve(c);
+        double x = v[i] * scale;
+        int64_t iv = round_int(x);
+        put_time(c, &a, t[i]);
+        if (i == 0)
+            put_uvarint(c, ((uint64_t)iv << 1) ^ (uint64_t)(iv >> 63));
+        else
+            put_int_delta(c, iv - prev);
+        prev = iv;
+        c->n++;
+    }
+    return 0;
 }
 
 void ocl_chunk_shrink(ocl_chunk_t *c)
@@ -141,28 +246,42 @@ void ocl_chunk_dispose(ocl_chunk_t *c)
 
 void ocl_chunk_iter_init(ocl_chunk_iter_t *it, const uint8_t *b, size_t len, uint32_t n)
 {
+    ocl_chunk_iter_init_enc(it, OCL_CHUNK_XOR, b, len, n);
+}
+
+void ocl_chunk_iter_init_enc(ocl_chunk_iter_t *it, int enc, const uint8_t *b, size_t len,
+                             uint32_t n)
+{
     memset(it, 0, sizeof *it);
     it->b = b;
     it->len = len;
     it->n = n;
     it->lead = 0xff;
+    it->enc = (uint8_t)enc;
 }
 
 static int get_bits(ocl_chunk_iter_t *it, int nb, uint64_t *out)
 {
     if (it->pos + (size_t)nb > it->len * 8) return OCL_ECORRUPT;
-    uint64_t v = 0;
-    while (nb > 0) {
-        size_t byte = it->pos >> 3;
-        int used = (int)(it->pos & 7);
-        int room = 8 - used;
-        int take = nb < room ? nb : room;
-        uint8_t bits = (uint8_t)((it->b[byte] >> (room - take)) & ((1u << take) - 1));
-        v = (take == 64 ? 0 : v << take) | bits;
-        nb -= take;
-        it->pos += (size_t)take;
+    if (nb > 32) {
+        uint64_t hi, lo;
+        get_bits(it, nb - 32, &hi);
+        get_bits(it, 32, &lo);
+        *out = hi << 32 | lo;
+        return 0;
     }
-    *out = v;
+    size_t byte = it->pos >> 3;
+    int used = (int)(it->pos & 7);
+    uint64_t w;
+    if (byte + 8 <= it->len) {
+        w = load_be64(it->b + byte);
+    } else { /* near the end: assemble from the bytes that exist */
+        w = 0;
+        for (size_t i = 0; i < 8; i++)
+            w = w << 8 | (byte + i < it->len ? it->b[byte + i] : 0);
+    }
+    *out = (w << used) >> (64 - nb);
+    it->pos += (size_t)nb;
     return 0;
 }
 
@@ -211,19 +330,16 @@ static int get_value(ocl_chunk_iter_t *it)
     return 0;
 }
 
-int ocl_chunk_iter_next(ocl_chunk_iter_t *it, int64_t *t, double *v)
+static int get_time(ocl_chunk_iter_t *it)
 {
     uint64_t x;
-    if (it->i >= it->n) return 0;
     if (it->i == 0) {
         if (get_uvarint(it, &x)) return OCL_ECORRUPT;
         it->t = (int64_t)((x >> 1) ^ (0 - (x & 1)));
-        if (get_bits(it, 64, &it->v)) return OCL_ECORRUPT;
     } else if (it->i == 1) {
         if (get_uvarint(it, &x)) return OCL_ECORRUPT;
         it->delta = (int64_t)x;
         it->t = (int64_t)((uint64_t)it->t + x);
-        if (get_value(it)) return OCL_ECORRUPT;
     } else {
         int64_t dod = 0;
         uint64_t bit;
@@ -241,7 +357,58 @@ int ocl_chunk_iter_next(ocl_chunk_iter_t *it, int64_t *t, double *v)
         }
         it->delta = (int64_t)((uint64_t)it->delta + (uint64_t)dod);
         it->t = (int64_t)((uint64_t)it->t + (uint64_t)it->delta);
-        if (get_value(it)) return OCL_ECORRUPT;
+    }
+    return 0;
+}
+
+/* Value delta of sample i >= 1 in the decimal encoding. */
+static int get_dec_value(ocl_chunk_iter_t *it)
+{
+    uint64_t bit, z = 0;
+    int ones = 0;
+    while (ones < 5) {
+        if (get_bits(it, 1, &bit)) return OCL_ECORRUPT;
+        if (!bit) break;
+        ones++;
+    }
+    static const int widths[6] = {0, 6, 13, 20, 32, 64};
+    if (ones > 0 && get_bits(it, widths[ones], &z)) return OCL_ECORRUPT;
+    int64_t d = (int64_t)((z >> 1) ^ (0 - (z & 1)));
+    it->iv = (int64_t)((uint64_t)it->iv + (uint64_t)d);
+    double v = (double)it->iv / pow10_tab[it->scale];
+    memcpy(&it->v, &v, sizeof v);
+    return 0;
+}
+
+int ocl_chunk_iter_next(ocl_chunk_iter_t *it, int64_t *t, double *v)
+{
+    if (it->i >= it->n) return 0;
+    if (it->enc == OCL_CHUNK_DEC) {
+        /* the scale precedes the first timestamp */
+        if (it->i == 0) {
+            uint64_t k;
+            if (get_bits(it, 4, &k) || k >= OCL_ARRAY_LEN(pow10_tab)) return OCL_ECORRUPT;
+            it->scale = (uint8_t)k;
+        }
+        if (get_time(it)) return OCL_ECORRUPT;
+        uint64_t z;
+        if (it->i == 0) {
+            if (get_uvarint(it, &z)) return OCL_ECORRUPT;
+            it->iv = (int64_t)((z >> 1) ^ (0 - (z & 1)));
+            double d = (double)it->iv / pow10_tab[it->scale];
+            memcpy(&it->v, &d, sizeof d);
+        } else if (get_dec_value(it)) {
+            return OCL_ECORRUPT;
+        }
+    } else if (it->enc == OCL_CHUNK_XOR) {
+        if (get_time(it)) return OCL_ECORRUPT;
+        if (it->i == 0) {
+            if (get_bits(it, 64, &it->v)) return OCL_ECORRUPT;
+        } else if (get_value(it)) {
+            return OCL_ECORRUPT;
+        }
+    } else {
+        return OCL_ECORRUPT;
     }
     it->i++;
     *t = it->t;

@@ -18,6 +18,12 @@
 
 #include <stdbool.h>
 
+/* Encodings: XOR (Gorilla; the head's, appendable) and DEC (values that
+ * are decimal numbers with at most 9 fraction digits and |v·10^k| < 2^53,
+ * stored as integer deltas; chosen for blocks when it is smaller). */
+#define OCL_CHUNK_XOR 0
+#define OCL_CHUNK_DEC 1
+
 /* Samples per chunk before the head cuts a new one. */
 #define OCL_CHUNK_SAMPLES 120
 
@@ -27,6 +33,7 @@ typedef struct {
     uint32_t cap;   /* allocated bytes of b */
     uint32_t nbits; /* bits written */
     uint32_t n;     /* samples in the chunk */
+    uint8_t enc;    /* OCL_CHUNK_XOR or OCL_CHUNK_DEC */
     int64_t mint;   /* first timestamp */
     int64_t maxt;   /* last timestamp */
 } ocl_chunk_t;
@@ -43,6 +50,9 @@ typedef struct {
 /* Appends (t, v) to c; t must be greater than the previous timestamp. No
  * allocation unless the bit buffer has to grow (amortised doubling). */
 void ocl_chunk_append(ocl_chunk_t *c, ocl_chunk_app_t *a, int64_t t, double v);
+/* Encodes n samples (increasing times) as a DEC chunk into c (overwritten);
+ * -1 (c untouched) when some value is not representable. */
+int ocl_chunk_encode_dec(ocl_chunk_t *c, const int64_t *t, const double *v, uint32_t n);
 /* Shrinks the buffer of a closed chunk to its size. */
 void ocl_chunk_shrink(ocl_chunk_t *c);
 void ocl_chunk_dispose(ocl_chunk_t *c);
@@ -63,9 +73,14 @@ typedef struct {
     uint64_t v;       /* current value bits */
     uint8_t lead;     /* XOR window */
     uint8_t trail;    /* XOR window */
+    uint8_t enc;      /* encoding */
+    uint8_t scale;    /* DEC: power of ten */
+    int64_t iv;       /* DEC: current scaled integer */
 } ocl_chunk_iter_t;
 
 void ocl_chunk_iter_init(ocl_chunk_iter_t *it, const uint8_t *b, size_t len, uint32_t n);
+void ocl_chunk_iter_init_enc(ocl_chunk_iter_t *it, int enc, const uint8_t *b, size_t len,
+                             uint32_t n);
 /* 1 and (*t, *v) set; 0 at the end; OCL_ECORRUPT on malformed input. */
 int ocl_chunk_iter_next(ocl_chunk_iter_t *it, int64_t *t, double *v);
 

@@ -170,7 +170,7 @@ static int merge_blocks(ocl_tsdb_t *db, ocl_block_t **in, uint32_t nin, int64_t 
                     continue;
                 }
                 ocl_chunk_iter_t it;
-                ocl_chunk_iter_init(&it, p, s->chunks[k].len, s->chunks[k].n);
+                ocl_chunk_iter_init_enc(&it, s->chunks[k].enc, p, s->chunks[k].len, s->chunks[k].n);
                 int64_t t;
                 double v;
                 while (ocl_chunk_iter_next(&it, &t, &v) == 1) {

@@ -48,13 +48,48 @@ void ocl_head_dispose(ocl_head_t *h)
     memset(h, 0, sizeof *h);
 }
 
-static bool series_is(const ocl_head_t *h, const ocl_hseries_t *s, const ocl_labels_t *ls)
+static size_t varint_len(size_t x)
+{
+    size_t n = 1;
+    while (x >= 0x80)
+        x >>= 7, n++;
+    return n;
+}
+
+static uint8_t *put_varint(uint8_t *p, size_t x)
+{
+    while (x >= 0x80) {
+        *p++ = (uint8_t)(x | 0x80);
+        x >>= 7;
+    }
+    *p++ = (uint8_t)x;
+    return p;
+}
+
+static const uint8_t *get_varint(const uint8_t *p, size_t *x)
+{
+    size_t v = 0;
+    for (int shift = 0;; shift += 7) {
+        v |= (size_t)(*p & 0x7f) << shift;
+        if (!(*p++ & 0x80)) break;
+    }
+    *x = v;
+    return p;
+}
+
+/* Compares the series' blob with `ls` in one pass over contiguous bytes. */
+static bool series_is(const ocl_hseries_t *s, const ocl_labels_t *ls)
 {
     if (s->nlab != ls->n) return false;
+    const uint8_t *p = ocl_hseries_blob(s);
     for (uint32_t i = 0; i < ls->n; i++) {
-        if (!ocl_str_eq(ocl_symtab_get(&h->syms, s->lab[2 * i]), ls->v[i].name) ||
-            !ocl_str_eq(ocl_symtab_get(&h->syms, s->lab[2 * i + 1]), ls->v[i].value))
-            return false;
+        size_t n;
+        p = get_varint(p, &n);
+        if (n != ls->v[i].name.n || memcmp(p, ls->v[i].name.p, n) != 0) return false;
+        p += n;
+        p = get_varint(p, &n);
+        if (n != ls->v[i].value.n || memcmp(p, ls->v[i].value.p, n) != 0) return false;
+        p += n;
     }
     return true;
 }
@@ -66,7 +101,7 @@ ocl_hseries_t *ocl_head_find(const ocl_head_t *h, const ocl_labels_t *ls, uint64
         uint32_t e = h->map[i];
         if (!e) return NULL;
         ocl_hseries_t *s = h->series[e - 1];
-        if (s->hash == hash && series_is(h, s, ls)) return s;
+        if (s->hash == hash && series_is(s, ls)) return s;
         i = (i + 1) & mask;
     }
 }
@@ -90,9 +125,23 @@ static void map_rebuild(ocl_head_t *h, uint32_t nmap)
 
 ocl_hseries_t *ocl_head_create(ocl_head_t *h, const ocl_labels_t *ls, uint64_t hash)
 {
-    ocl_hseries_t *s = ocl_calloc(1, sizeof *s + 2 * ls->n * sizeof(uint32_t));
+    size_t blob = 0;
+    for (uint32_t i = 0; i < ls->n; i++)
+        blob += varint_len(ls->v[i].name.n) + ls->v[i].name.n + varint_len(ls->v[i].value.n) +
+                ls->v[i].value.n;
+    ocl_hseries_t *s = ocl_calloc(1, sizeof *s + 2 * ls->n * sizeof(uint32_t) + blob);
     s->hash = hash;
     s->nlab = ls->n;
+    s->bloblen = (uint32_t)blob;
+    uint8_t *p = (uint8_t *)ocl_hseries_blob(s);
+    for (uint32_t i = 0; i < ls->n; i++) {
+        p = put_varint(p, ls->v[i].name.n);
+        if (ls->v[i].name.n) memcpy(p, ls->v[i].name.p, ls->v[i].name.n);
+        p += ls->v[i].name.n;
+        p = put_varint(p, ls->v[i].value.n);
+        if (ls->v[i].value.n) memcpy(p, ls->v[i].value.p, ls->v[i].value.n);
+        p += ls->v[i].value.n;
+    }
     for (uint32_t i = 0; i < ls->n; i++) {
         s->lab[2 * i] = ocl_symtab_intern(&h->syms, ls->v[i].name);
         s->lab[2 * i + 1] = ocl_symtab_intern(&h->syms, ls->v[i].value);
@@ -181,7 +230,7 @@ uint64_t ocl_head_bytes(const ocl_head_t *h)
     uint64_t b = sizeof *h + h->capseries * sizeof(void *) + h->nmap * 4ULL;
     for (uint32_t i = 0; i < h->nseries; i++) {
         const ocl_hseries_t *s = h->series[i];
-        b += sizeof *s + s->nlab * 8ULL + s->capchunks * sizeof(ocl_chunk_t);
+        b += sizeof *s + s->nlab * 8ULL + s->bloblen + s->capchunks * sizeof(ocl_chunk_t);
         for (uint32_t k = 0; k < s->nchunks; k++)
             b += s->chunks[k].cap;
     }
@@ -192,12 +241,20 @@ uint64_t ocl_head_bytes(const ocl_head_t *h)
 
 ocl_labels_t ocl_head_labels(const ocl_head_t *h, const ocl_hseries_t *s, ocl_arena_t *a)
 {
+    (void)h;
     ocl_label_t *v = ocl_arena_alloc(a, (s->nlab ? s->nlab : 1) * sizeof *v);
+    /* one copy of the blob; the label views point into it */
+    char *mem = ocl_arena_alloc(a, s->bloblen ? s->bloblen : 1);
+    memcpy(mem, ocl_hseries_blob(s), s->bloblen);
+    const uint8_t *p = (const uint8_t *)mem;
     for (uint32_t i = 0; i < s->nlab; i++) {
-        ocl_str_t n = ocl_symtab_get(&h->syms, s->lab[2 * i]);
-        ocl_str_t val = ocl_symtab_get(&h->syms, s->lab[2 * i + 1]);
-        v[i].name = (ocl_str_t){ocl_arena_strndup(a, n.p, n.n), n.n};
-        v[i].value = (ocl_str_t){ocl_arena_strndup(a, val.p, val.n), val.n};
+        size_t n;
+        p = get_varint(p, &n);
+        v[i].name = (ocl_str_t){(const char *)p, n};
+        p += n;
+        p = get_varint(p, &n);
+        v[i].value = (ocl_str_t){(const char *)p, n};
+        p += n;
     }
     return (ocl_labels_t){v, s->nlab};
 }

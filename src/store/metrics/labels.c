@@ -217,7 +217,11 @@ int ocl_matcher_init(ocl_matcher_t *m, ocl_match_type_t type, ocl_str_t name, oc
     size_t plen = value.n + 12;
     char *pat = malloc(plen);
     if (!pat) return OCL_ENOMEM;
-    int len = snprintf(pat, plen, "^(?s:%.*s)\\z", (int)value.n, value.p ? value.p : "");
+    /* memcpy, not "%.*s": a NUL byte inside the value must not cut it short */
+    memcpy(pat, "^(?s:", 5);
+    if (value.n) memcpy(pat + 5, value.p, value.n);
+    memcpy(pat + 5 + value.n, ")\\z", 4);
+    size_t len = value.n + 8;
     int ecode;
     PCRE2_SIZE eoff;
     pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, (PCRE2_SIZE)len, PCRE2_UTF,
@@ -234,8 +238,8 @@ int ocl_matcher_init(ocl_matcher_t *m, ocl_match_type_t type, ocl_str_t name, oc
     }
     pcre2_jit_compile(re, PCRE2_JIT_COMPLETE); /* best effort */
     m->re = re;
-    bool empty_ok = ocl_matcher_match(m, (ocl_str_t){"", 0});
-    m->matches_empty = type == OCL_MATCH_RE ? empty_ok : !empty_ok;
+    /* ocl_matcher_match already applies the negation of !~ */
+    m->matches_empty = ocl_matcher_match(m, (ocl_str_t){"", 0});
     return 0;
 }
 

@@ -310,10 +310,10 @@ typedef struct {
     ocl_arena_t *a;       /* caller's arena */
 } query_t;
 
-static int decode_into(query_t *q, const uint8_t *b, size_t len, uint32_t n)
+static int decode_into(query_t *q, int enc, const uint8_t *b, size_t len, uint32_t n)
 {
     ocl_chunk_iter_t it;
-    ocl_chunk_iter_init(&it, b, len, n);
+    ocl_chunk_iter_init_enc(&it, enc, b, len, n);
     int64_t t;
     double v;
     int rc;
@@ -372,7 +372,7 @@ static int collect_head(ocl_tsdb_t *db, query_t *q, const ocl_matcher_t *ms, siz
             if (!overlaps(c->mint, c->maxt, q->mint, q->maxt)) continue;
             hit = true;
             if (!q->samples) break;
-            if ((rc = decode_into(q, c->b, ocl_chunk_bytes(c), c->n)) != 0) goto done;
+            if ((rc = decode_into(q, c->enc, c->b, ocl_chunk_bytes(c), c->n)) != 0) goto done;
         }
         if (!hit || (q->samples && q->sn == 0)) continue;
         if ((rc = push_entry(q, ocl_head_labels(h, s, q->a), UINT32_MAX)) != 0) goto done;
@@ -400,7 +400,8 @@ static int collect_block(ocl_block_t *b, uint32_t src, query_t *q, const ocl_mat
             if (!q->samples) break;
             const uint8_t *p;
             size_t before = q->sn;
-            if (ocl_block_chunk(b, c, &q->pc, &p) != 0 || decode_into(q, p, c->len, c->n) != 0) {
+            if (ocl_block_chunk(b, c, &q->pc, &p) != 0 ||
+                decode_into(q, c->enc, p, c->len, c->n) != 0) {
                 q->sn = before; /* drop whatever a damaged chunk yielded */
                 bad++;
             }

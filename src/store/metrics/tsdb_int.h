@@ -31,7 +31,11 @@ typedef struct {
     uint32_t capchunks;  /* allocated */
     int64_t cut_at;      /* the open chunk ends before this block-range boundary */
     ocl_chunk_app_t app; /* encoder state of the open chunk */
-    uint32_t lab[];      /* (name symbol, value symbol) × nlab, sorted by name */
+    uint32_t bloblen;    /* bytes of the label blob */
+    /* (name symbol, value symbol) × nlab, sorted by name; followed by the
+     * label blob: per label varint name length, name, varint value length,
+     * value — one contiguous copy for cheap comparison and copying */
+    uint32_t lab[];
 } ocl_hseries_t;
 
 typedef struct {
@@ -48,6 +52,11 @@ typedef struct {
     uint64_t nchunks;       /* chunks held */
     int64_t range;          /* block range (chunks never straddle a multiple of it) */
 } ocl_head_t;
+
+static inline const uint8_t *ocl_hseries_blob(const ocl_hseries_t *s)
+{
+    return (const uint8_t *)(s->lab + 2 * s->nlab);
+}
 
 typedef struct ocl_block ocl_block_t;
 

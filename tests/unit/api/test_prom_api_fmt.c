@@ -69,6 +69,54 @@ static void test_values(void **state)
     assert_memory_equal(buf, "17976931348623157000", 20);
 }
 
+/* Reference: shortest round-trip digits by trying every precision. */
+static void ref_e(double v, char *out)
+{
+    char t[64];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(t, sizeof t, "%.*e", prec - 1, v);
+        if (strtod(t, NULL) == v) break;
+    }
+    /* Go's 'e' form: mantissa without trailing zeros, exponent >= 2 digits */
+    char *e = strchr(t, 'e');
+    int ex = atoi(e + 1);
+    *e = 0;
+    snprintf(out, 96, "%.40se%c%02d", t, ex < 0 ? '-' : '+', ex < 0 ? -ex : ex);
+}
+
+static void test_values_random(void **state)
+{
+    (void)state;
+    srand(42);
+    char got[400], want[96];
+    for (int i = 0; i < 200000; i++) {
+        double v;
+        switch (i % 4) {
+        case 0:
+            v = (double)rand() / (double)(1 + rand() % 1000000);
+            break; /* few decimals */
+        case 1:
+            v = (double)(rand() % 100000) / 1000.0;
+            break; /* ms-like */
+        case 2:
+            v = ldexp((double)rand(), rand() % 200 - 100);
+            break; /* any magnitude */
+        default:
+            v = (double)rand() * (double)rand() / 7.0;
+            break;
+        }
+        if (v == 0) continue;
+        size_t n = ocl_prom_fmt_float(v, 'e', got);
+        got[n] = 0;
+        ref_e(v, want);
+        if (strcmp(got, want) != 0) fail_msg("%.17g: got %s, want %s", v, got, want);
+        /* and the 'f' form reads back exactly */
+        n = ocl_prom_fmt_float(v, 'f', got);
+        got[n] = 0;
+        assert_true(strtod(got, NULL) == v);
+    }
+}
+
 static void test_timestamps(void **state)
 {
     (void)state;
@@ -155,10 +203,12 @@ static void test_parse_duration(void **state)
         const char *in;
         int64_t ns;
     } ok[] = {
-        {"15s", 15000000000LL},       {"1m30s", 90000000000LL},   {"1.5", 1500000000LL},
-        {"0", 0},                     {"-1", -1000000000LL},      {"500ms", 500000000LL},
-        {"1d", 86400000000000LL},     {"1w", 604800000000000LL},  {"1y", 31536000000000000LL},
-        {"2h30m", 9000000000000LL},   {"0.001", 1000000LL},       {"1h0m0s", 3600000000000LL},
+        {"15s", 15000000000LL},      {"1m30s", 90000000000LL},
+        {"1.5", 1500000000LL},       {"0", 0},
+        {"-1", -1000000000LL},       {"500ms", 500000000LL},
+        {"1d", 86400000000000LL},    {"1w", 604800000000000LL},
+        {"1y", 31536000000000000LL}, {"2h30m", 9000000000000LL},
+        {"0.001", 1000000LL},        {"1h0m0s", 3600000000000LL},
     };
     char err[256];
     for (size_t i = 0; i < OCL_ARRAY_LEN(ok); i++) {
@@ -247,8 +297,8 @@ static void test_json(void **state)
     assert_string_equal((char *)b.p,
                         "\"a\\u003cb\\u003e\\u0026\\\"\\\\\\n\\u0001\xc3\xa9\\ufffd\\u2028z\"");
     b.len = 0;
-    assert_int_equal(ocl_prom_write_error(&b, OCL_PROM_ERR_BAD_DATA, "no match[] parameter provided"),
-                     400);
+    assert_int_equal(
+        ocl_prom_write_error(&b, OCL_PROM_ERR_BAD_DATA, "no match[] parameter provided"), 400);
     ocl_buf_putc(&b, 0);
     assert_string_equal((char *)b.p, "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":"
                                      "\"no match[] parameter provided\"}");
@@ -260,18 +310,18 @@ static void test_json(void **state)
     ocl_buf_puts(&b, "[]");
     ocl_prom_ok_end(&b, w, 1, NULL, 0);
     ocl_buf_putc(&b, 0);
-    assert_string_equal((char *)b.p,
-                        "{\"status\":\"success\",\"data\":[],\"warnings\":[\"PromQL warning: x\"]}");
+    assert_string_equal(
+        (char *)b.p, "{\"status\":\"success\",\"data\":[],\"warnings\":[\"PromQL warning: x\"]}");
     ocl_buf_dispose(&b);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_values),         cmocka_unit_test(test_timestamps),
-        cmocka_unit_test(test_parse_time),     cmocka_unit_test(test_parse_duration),
-        cmocka_unit_test(test_parse_int),      cmocka_unit_test(test_form),
-        cmocka_unit_test(test_json),
+        cmocka_unit_test(test_values),         cmocka_unit_test(test_values_random),
+        cmocka_unit_test(test_timestamps),     cmocka_unit_test(test_parse_time),
+        cmocka_unit_test(test_parse_duration), cmocka_unit_test(test_parse_int),
+        cmocka_unit_test(test_form),           cmocka_unit_test(test_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

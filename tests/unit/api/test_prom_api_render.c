@@ -33,18 +33,20 @@ static void test_shapes(void **state)
     (void)state;
     ocl_pql_result_t res;
     memset(&res, 0, sizeof res);
-    ocl_label_t l1[] = {{OCL_STR("__name__"), OCL_STR("up")}, {OCL_STR("job"), OCL_STR("a<b&\"c\"")}};
+    ocl_label_t l1[] = {{OCL_STR("__name__"), OCL_STR("up")},
+                        {OCL_STR("job"), OCL_STR("a<b&\"c\"")}};
     ocl_label_t l2[] = {{OCL_STR("__name__"), OCL_STR("up")}, {OCL_STR("job"), OCL_STR("z")}};
     ocl_pql_point_t p1[] = {{1435781451781, 1}}, p2[] = {{1500, 1e-7}};
     ocl_pql_series_t vs[] = {{{l1, 2}, p1, 1}, {{l2, 2}, p2, 1}};
     res.type = OCL_PQL_VECTOR;
     res.series = vs;
     res.n_series = 2;
-    assert_string_equal(rendered(&res, 0),
-                        "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":["
-                        "{\"metric\":{\"__name__\":\"up\",\"job\":\"a\\u003cb\\u0026\\\"c\\\"\"},"
-                        "\"value\":[1435781451.781,\"1\"]},"
-                        "{\"metric\":{\"__name__\":\"up\",\"job\":\"z\"},\"value\":[1.500,\"1e-07\"]}]}}");
+    assert_string_equal(
+        rendered(&res, 0),
+        "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":["
+        "{\"metric\":{\"__name__\":\"up\",\"job\":\"a\\u003cb\\u0026\\\"c\\\"\"},"
+        "\"value\":[1435781451.781,\"1\"]},"
+        "{\"metric\":{\"__name__\":\"up\",\"job\":\"z\"},\"value\":[1.500,\"1e-07\"]}]}}");
     /* limit: first series only, with the truncation warning after the
      * engine's warnings; infos last */
     char *warn[] = {"PromQL warning: w"}, *info[] = {"PromQL info: i"};
@@ -67,8 +69,9 @@ static void test_shapes(void **state)
                         "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":["
                         "{\"metric\":{},\"values\":[[0,\"NaN\"],[0.300,\"+Inf\"],[-1,\"-0\"]]}]}}");
     res.n_series = 0;
-    assert_string_equal(rendered(&res, 0),
-                        "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":[]}}");
+    assert_string_equal(
+        rendered(&res, 0),
+        "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":[]}}");
     /* scalar and string */
     res.type = OCL_PQL_SCALAR;
     res.t = 1435781451780;
@@ -101,6 +104,7 @@ static void test_errors(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_shapes), cmocka_unit_test(test_errors)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_shapes),
+                                       cmocka_unit_test(test_errors)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -312,7 +312,8 @@ static void test_not_supported_yet(void **state)
         const char *want;
     } t[] = {
         {"rules:\n  - groups: []\n", "config.yaml:1: rules is not supported yet"},
-        {"scrape_configs: []\n", "config.yaml:1: scrape_configs is not supported yet"},
+        {"scrape_configs:\n  - job_name: a\n    relabel_configs: []\n",
+         "config.yaml:3: scrape_configs[0].relabel_configs is not supported yet"},
         {"extensions: {health_check: {}}\n", "extensions is not supported yet"},
         {"connectors: {spanmetrics: {}}\n", "connectors is not supported yet"},
         {"exporters:\n  store:\n  otlp:\n    endpoint: x:4317\n",

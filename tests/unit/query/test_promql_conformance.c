@@ -36,9 +36,10 @@
 #endif
 
 static const char *const targets[] = {
-    "aggregators.test", "at_modifier.test",  "collision.test", "functions.test",
-    "limit.test",       "literals.test",     "operators.test", "range_queries.test",
-    "selectors.test",   "staleness.test",    "subquery.test",  "trig_functions.test",
+    "aggregators.test",         "at_modifier.test",   "collision.test",
+    "functions.test",           "limit.test",         "literals.test",
+    "operators.test",           "range_queries.test", "selectors.test",
+    "staleness.test",           "subquery.test",      "trig_functions.test",
     "name_label_dropping.test",
 };
 
@@ -147,9 +148,9 @@ static bool scan_num(const char **p, double *out)
 }
 
 typedef struct {
-    double v;    /* value */
-    bool blank;  /* _ */
-    bool stale;  /* stale marker */
+    double v;   /* value */
+    bool blank; /* _ */
+    bool stale; /* stale marker */
 } sval_t;
 
 typedef struct {
@@ -157,7 +158,7 @@ typedef struct {
     uint32_t n_labels;
     sval_t *vals;
     size_t n_vals, cap_vals;
-    bool native;         /* contains {{...}} */
+    bool native; /* contains {{...}} */
 } sdesc_t;
 
 static void sd_push(sdesc_t *d, sval_t v)
@@ -192,12 +193,30 @@ static bool read_quoted(const char **pp, char **out, size_t *outn)
         if (*p == '\\' && q != '`') {
             p++;
             switch (*p) {
-            case 'n': b[n++] = '\n'; p++; break;
-            case 't': b[n++] = '\t'; p++; break;
-            case 'r': b[n++] = '\r'; p++; break;
-            case '\\': b[n++] = '\\'; p++; break;
-            case '"': b[n++] = '"'; p++; break;
-            case '\'': b[n++] = '\''; p++; break;
+            case 'n':
+                b[n++] = '\n';
+                p++;
+                break;
+            case 't':
+                b[n++] = '\t';
+                p++;
+                break;
+            case 'r':
+                b[n++] = '\r';
+                p++;
+                break;
+            case '\\':
+                b[n++] = '\\';
+                p++;
+                break;
+            case '"':
+                b[n++] = '"';
+                p++;
+                break;
+            case '\'':
+                b[n++] = '\'';
+                p++;
+                break;
             case 'x': {
                 char h[3] = {p[1], p[2], 0};
                 b[n++] = (char)strtol(h, NULL, 16);
@@ -220,7 +239,9 @@ static bool read_quoted(const char **pp, char **out, size_t *outn)
                 }
                 break;
             }
-            default: b[n++] = *p++; break;
+            default:
+                b[n++] = *p++;
+                break;
             }
             continue;
         }
@@ -429,6 +450,7 @@ typedef struct {
     size_t n_known;
     bool *known_hit;
     bool verbose;
+    bool range_check; /* $OCL_CONFORMANCE_RANGE_CHECK=1 */
     int unexpected;
     sdesc_t *native; /* series loaded with native-histogram samples */
     size_t n_native;
@@ -455,9 +477,9 @@ static void fmt_labels(const ocl_label_t *v, uint32_t n, char *out, size_t len)
 }
 
 typedef struct {
-    char *text;      /* eval line */
-    int line;        /* line number */
-    bool range;      /* eval range */
+    char *text; /* eval line */
+    int line;   /* line number */
+    bool range; /* eval range */
     int64_t t0, t1, step;
     const char *expr;
     bool fail, ordered, warn_any, no_warn, info_any, no_info;
@@ -660,8 +682,10 @@ static bool node_touches_native(gstate_t *g, const ocl_pql_node_t *n)
             if (all) return true;
         }
         return false;
-    case OCL_PQL_MATRIX_SEL: return node_touches_native(g, n->ms.vs);
-    case OCL_PQL_SUBQUERY: return node_touches_native(g, n->sq.expr);
+    case OCL_PQL_MATRIX_SEL:
+        return node_touches_native(g, n->ms.vs);
+    case OCL_PQL_SUBQUERY:
+        return node_touches_native(g, n->sq.expr);
     case OCL_PQL_CALL:
         for (uint32_t i = 0; i < n->call.n_args; i++)
             if (node_touches_native(g, n->call.args[i])) return true;
@@ -670,10 +694,63 @@ static bool node_touches_native(gstate_t *g, const ocl_pql_node_t *n)
         return node_touches_native(g, n->agg.expr) || node_touches_native(g, n->agg.param);
     case OCL_PQL_BINARY:
         return node_touches_native(g, n->bin.lhs) || node_touches_native(g, n->bin.rhs);
-    case OCL_PQL_UNARY: return node_touches_native(g, n->unary.expr);
-    case OCL_PQL_PAREN: return node_touches_native(g, n->paren.expr);
-    default: return false;
+    case OCL_PQL_UNARY:
+        return node_touches_native(g, n->unary.expr);
+    case OCL_PQL_PAREN:
+        return node_touches_native(g, n->paren.expr);
+    default:
+        return false;
     }
+}
+
+/* Diagnostic ($OCL_CONFORMANCE_RANGE_CHECK=1): a passing instant query
+ * re-run as a range query ending at the same time must give the same
+ * vector at its last step (the grid evaluation must not depend on where
+ * the grid starts). Mismatches are printed, not counted. */
+static int range_checks, range_mismatches;
+
+static void range_check(ocl_tsdb_t *db, const ocl_pql_expr_t *e, const ecase_t *c,
+                        const ocl_pql_result_t *ir, const char *key)
+{
+    static const char *const skip_words[] = {"start()", "end()", "step()", "range()", "sort", "@"};
+    for (size_t i = 0; i < OCL_ARRAY_LEN(skip_words); i++)
+        if (strstr(c->expr, skip_words[i])) return;
+    if (ir->type != OCL_PQL_VECTOR && ir->type != OCL_PQL_SCALAR) return;
+    ocl_pql_opts_t o = {0};
+    o.experimental_funcs = true;
+    ocl_pql_result_t *r = NULL;
+    ocl_pql_error_t err;
+    range_checks++;
+    if (ocl_pql_eval_range(db, e, c->t0 - 3 * 47000, c->t0, 47000, &o, &r, &err)) {
+        printf("  RANGECHECK %s: %s\n      range query failed: %s\n", key, c->expr, err.msg);
+        return;
+    }
+    size_t n_at_t = 0;
+    const char *bad = NULL;
+    for (size_t k = 0; k < r->n_series; k++) {
+        const ocl_pql_series_t *s = &r->series[k];
+        if (!s->n_points || s->points[s->n_points - 1].t != c->t0) continue;
+        double v = s->points[s->n_points - 1].v;
+        n_at_t++;
+        if (ir->type == OCL_PQL_SCALAR) {
+            if (!almost_equal(v, ir->scalar)) bad = "scalar value differs";
+            continue;
+        }
+        size_t j = 0;
+        while (j < ir->n_series && !ocl_labels_equal(&ir->series[j].labels, &s->labels))
+            j++;
+        if (j == ir->n_series)
+            bad = "series only in the range result";
+        else if (!almost_equal(ir->series[j].points[0].v, v))
+            bad = "value differs";
+    }
+    size_t want = ir->type == OCL_PQL_SCALAR ? 1 : ir->n_series;
+    if (!bad && n_at_t != want) bad = "series count differs";
+    if (bad) {
+        range_mismatches++;
+        printf("  RANGECHECK %s: %s\n      %s\n", key, c->expr, bad);
+    }
+    ocl_pql_result_free(r);
 }
 
 static void run_case(gstate_t *g, fstat_t *fs, ocl_tsdb_t *db, ecase_t *c)
@@ -727,6 +804,7 @@ static void run_case(gstate_t *g, fstat_t *fs, ocl_tsdb_t *db, ecase_t *c)
         }
     }
     bool touches = e && node_touches_native(g, e->root);
+    if (!diff && r && !c->range && g->range_check) range_check(db, e, c, r, key);
     ocl_pql_result_free(r);
     ocl_pql_expr_free(e);
     if (touches) {
@@ -790,8 +868,10 @@ static void note_native(gstate_t *g, sdesc_t *d)
     memset(n, 0, sizeof *n);
     n->labels = malloc((d->n_labels + 1) * sizeof(ocl_label_t));
     for (uint32_t i = 0; i < d->n_labels; i++) {
-        n->labels[i].name = (ocl_str_t){strndup(d->labels[i].name.p, d->labels[i].name.n), d->labels[i].name.n};
-        n->labels[i].value = (ocl_str_t){strndup(d->labels[i].value.p, d->labels[i].value.n), d->labels[i].value.n};
+        n->labels[i].name =
+            (ocl_str_t){strndup(d->labels[i].name.p, d->labels[i].name.n), d->labels[i].name.n};
+        n->labels[i].value =
+            (ocl_str_t){strndup(d->labels[i].value.p, d->labels[i].value.n), d->labels[i].value.n};
     }
     n->n_labels = d->n_labels;
 }
@@ -826,9 +906,9 @@ static void clear_native(gstate_t *g)
 }
 
 typedef struct {
-    sdesc_t d;         /* labels */
-    ocl_sample_t *s;   /* samples, ascending */
-    uint32_t n, cap;   /* count, capacity */
+    sdesc_t d;       /* labels */
+    ocl_sample_t *s; /* samples, ascending */
+    uint32_t n, cap; /* count, capacity */
 } lser_t;
 
 /* Loads one block. A series given twice in a block is merged, the later
@@ -923,7 +1003,8 @@ static void parse_eval(char *line, int lineno, char **body, int nb, ecase_t *c)
             p = trim(p);
         }
         if (strcmp(tok[0], "from") || strcmp(tok[2], "to") || strcmp(tok[4], "step") ||
-            !parse_dur(tok[1], &c->t0) || !parse_dur(tok[3], &c->t1) || !parse_dur(tok[5], &c->step))
+            !parse_dur(tok[1], &c->t0) || !parse_dur(tok[3], &c->t1) ||
+            !parse_dur(tok[5], &c->step))
             c->bad = true;
         c->expr = p;
     } else {
@@ -1087,6 +1168,8 @@ static void test_conformance(void **state)
     gstate_t g = {0};
     const char *v = getenv("OCL_CONFORMANCE_VERBOSE");
     g.verbose = v && !strcmp(v, "1");
+    const char *rcenv = getenv("OCL_CONFORMANCE_RANGE_CHECK");
+    g.range_check = rcenv && !strcmp(rcenv, "1");
     const char *only = getenv("OCL_CONFORMANCE_FILE");
     /* known failures */
     char kpath[1024];
@@ -1117,9 +1200,11 @@ static void test_conformance(void **state)
         size_t l = strlen(de->d_name);
         if (l < 6 || strcmp(de->d_name + l - 5, ".test")) continue;
         if (only && strcmp(only, de->d_name)) continue;
+        if (l >= sizeof files[0].name) continue;
         files = realloc(files, (nf + 1) * sizeof(fstat_t));
         memset(&files[nf], 0, sizeof(fstat_t));
-        snprintf(files[nf].name, sizeof files[nf].name, "%s", de->d_name);
+        if (l >= sizeof files[nf].name) continue;
+        memcpy(files[nf].name, de->d_name, l + 1);
         for (size_t i = 0; i < OCL_ARRAY_LEN(targets); i++)
             if (!strcmp(targets[i], de->d_name)) files[nf].target = true;
         nf++;
@@ -1153,6 +1238,8 @@ static void test_conformance(void **state)
             g.unexpected++;
         }
     }
+    if (g.range_check)
+        printf("range checks: %d, mismatches: %d\n", range_checks, range_mismatches);
     printf("unexpected results in target files: %d\n", g.unexpected);
     free(files);
     free(g.known);

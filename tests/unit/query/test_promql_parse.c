@@ -89,7 +89,8 @@ static const struct {
     {"x[((1h))]", "x[(1h)]", OCL_PQL_MATRIX},
     {"x[(2m)*(3)]", "x[(2m) * (3)]", OCL_PQL_MATRIX},
     {"x[step()]", "x[step()]", OCL_PQL_MATRIX},
-    {"x[STEP()+1ms:range()] offset -step()", "x[step() + 1ms:range()] offset -step()", OCL_PQL_MATRIX},
+    {"x[STEP()+1ms:range()] offset -step()", "x[step() + 1ms:range()] offset -step()",
+     OCL_PQL_MATRIX},
     {"x offset min_of(step(), 1s)+8000", "x offset min_of(step(), 1s) + 8000", OCL_PQL_VECTOR},
     {"x offset -(min_of(step(), 2s)-5)", "x offset -(min_of(step(), 2s) - 5)", OCL_PQL_VECTOR},
     {"x[max(range(),5s)]", "x[max_of(range(), 5s)]", OCL_PQL_MATRIX},
@@ -118,6 +119,9 @@ static const struct {
     {"+inf", "+Inf", OCL_PQL_SCALAR},
     {"-Inf", "-Inf", OCL_PQL_SCALAR},
     {"NaN", "NaN", OCL_PQL_SCALAR},
+    {"Inf ^ 2", "Inf ^ 2", OCL_PQL_SCALAR},
+    {"1 - Inf", "1 - +Inf", OCL_PQL_SCALAR},
+    {"1e-400", "0", OCL_PQL_SCALAR},
     {"- 1", "-1", OCL_PQL_SCALAR},
     {"-(1)", "-(1)", OCL_PQL_SCALAR},
     {"+foo", "+foo", OCL_PQL_VECTOR},
@@ -127,21 +131,29 @@ static const struct {
     {"\"a\\nb\"", "\"a\\nb\"", OCL_PQL_STRING},
     {"'it\\'s \"q\"'", "\"it's \\\"q\\\"\"", OCL_PQL_STRING},
     {"`a\\b`", "\"a\\\\b\"", OCL_PQL_STRING},
-    {"\"\\u00e9\\x41\\101\"", "\"\xc3\xa9" "AA\"", OCL_PQL_STRING},
+    {"\"\\u00e9\\x41\\101\"",
+     "\"\xc3\xa9"
+     "AA\"",
+     OCL_PQL_STRING},
     {"# comment\nfoo # trailing", "foo", OCL_PQL_VECTOR},
-    {"foo{a=\"b\",c=~\"d\",e!=\"f\",g!~\"h\",}", "foo{a=\"b\",c=~\"d\",e!=\"f\",g!~\"h\"}", OCL_PQL_VECTOR},
+    {"foo{a=\"b\",c=~\"d\",e!=\"f\",g!~\"h\",}", "foo{a=\"b\",c=~\"d\",e!=\"f\",g!~\"h\"}",
+     OCL_PQL_VECTOR},
     {"foo{c=\"1\", a=\"2\"}", "foo{a=\"2\",c=\"1\"}", OCL_PQL_VECTOR},
     {"{\"metric.name\"}", "{__name__=\"metric.name\"}", OCL_PQL_VECTOR},
     {"{\"foo.bar\", \"a.b\"=\"x\"}", "{\"a.b\"=\"x\",__name__=\"foo.bar\"}", OCL_PQL_VECTOR},
     {"{__name__=~\"a|b\"}", "{__name__=~\"a|b\"}", OCL_PQL_VECTOR},
     {"foo:bar:rate5m", "foo:bar:rate5m", OCL_PQL_VECTOR},
     {"{job=\"\xc3\xa9t\xc3\xa9\"}", "{job=\"\xc3\xa9t\xc3\xa9\"}", OCL_PQL_VECTOR},
-    {"label_join(foo, \"dst\", \",\", \"a\", \"b\")", "label_join(foo, \"dst\", \",\", \"a\", \"b\")", OCL_PQL_VECTOR},
+    {"label_join(foo, \"dst\", \",\", \"a\", \"b\")",
+     "label_join(foo, \"dst\", \",\", \"a\", \"b\")", OCL_PQL_VECTOR},
     {"label_join(foo, \"dst\", \",\")", "label_join(foo, \"dst\", \",\")", OCL_PQL_VECTOR},
     {"round(foo)", "round(foo)", OCL_PQL_VECTOR},
     {"hour()", "hour()", OCL_PQL_VECTOR},
-    {"histogram_quantile(0.9, rate(b[5m]))", "histogram_quantile(0.9, rate(b[5m]))", OCL_PQL_VECTOR},
+    {"histogram_quantile(0.9, rate(b[5m]))", "histogram_quantile(0.9, rate(b[5m]))",
+     OCL_PQL_VECTOR},
     {"time()", "time()", OCL_PQL_SCALAR},
+    {"min_of(3, max_of(1, 2))", "min_of(3, max_of(1, 2))", OCL_PQL_SCALAR},
+    {"start_timestamp(series)", "start_timestamp(series)", OCL_PQL_VECTOR},
     {"scalar(foo)", "scalar(foo)", OCL_PQL_SCALAR},
     {"vector(1)", "vector(1)", OCL_PQL_VECTOR},
     {"1 == bool 1", "1 == bool 1", OCL_PQL_SCALAR},
@@ -151,6 +163,16 @@ static const struct {
     {"by{a=\"b\"}", "by{a=\"b\"}", OCL_PQL_VECTOR},
     {"foo and on(by) bar", "foo and on (by) bar", OCL_PQL_VECTOR},
     {"((foo))", "((foo))", OCL_PQL_VECTOR},
+    {"increase(metric[1m] anchored)", "increase(metric[1m] anchored)", OCL_PQL_VECTOR},
+    {"rate(metric[1m] smoothed offset 1m)", "rate(metric[1m] smoothed offset 1m)", OCL_PQL_VECTOR},
+    {"metric @ 10 smoothed", "metric @ 10.000 smoothed", OCL_PQL_VECTOR},
+    {"a + fill(0) b", "a + fill (0) b", OCL_PQL_VECTOR},
+    {"a + fill_left(5) fill_right(-Inf) b", "a + fill_left (5) fill_right (-Inf) b",
+     OCL_PQL_VECTOR},
+    {"a + fill(1e6) b", "a + fill (1e+06) b", OCL_PQL_VECTOR},
+    {"a * on(status) group_left fill_right(0.5) b",
+     "a * on (status) group_left () fill_right (0.5) b", OCL_PQL_VECTOR},
+    {"sum by (inf, NaN) (x)", "sum by (inf, NaN) (x)", OCL_PQL_VECTOR},
     {"-foo offset 5m", "-foo offset 5m", OCL_PQL_VECTOR},
 };
 
@@ -161,8 +183,9 @@ static void test_valid(void **state)
         ocl_pql_type_t t = OCL_PQL_NONE;
         char *s = fmt_query(valid[i].in, &t);
         if (!s || strcmp(s, valid[i].out) != 0 || t != valid[i].type) {
-            fprintf(stderr, "input %s\n  got  %s (%s)\n  want %s (%s)\n", valid[i].in, s ? s : "(fail)",
-                    ocl_pql_type_str(t), valid[i].out, ocl_pql_type_str(valid[i].type));
+            fprintf(stderr, "input %s\n  got  %s (%s)\n  want %s (%s)\n", valid[i].in,
+                    s ? s : "(fail)", ocl_pql_type_str(t), valid[i].out,
+                    ocl_pql_type_str(valid[i].type));
             fail();
         }
         /* the printed form parses and prints identically */
@@ -188,22 +211,25 @@ static const struct {
     {"1 == 1", "1:3: parse error: comparisons between scalars must use BOOL modifier"},
     {"1 !~ 1", "1:3: parse error: unexpected character after '!': '~'"},
     {"1 =~ 1", "1:3: parse error: unexpected character after '=': '~'"},
-    {"-\"string\"",
-     "1:1: parse error: unary expression only allowed on expressions of type scalar or instant vector, got \"string\""},
-    {"-test[5m]",
-     "1:1: parse error: unary expression only allowed on expressions of type scalar or instant vector, got \"range vector\""},
+    {"-\"string\"", "1:1: parse error: unary expression only allowed on expressions of type scalar "
+                    "or instant vector, got \"string\""},
+    {"-test[5m]", "1:1: parse error: unary expression only allowed on expressions of type scalar "
+                  "or instant vector, got \"range vector\""},
     {"*test", "1:1: parse error: unexpected <op:*>"},
-    {"1 offset 1d",
-     "1:1: parse error: offset modifier must be preceded by an instant vector selector or range vector selector or a subquery"},
-    {"sum(foo) offset 5m",
-     "1:1: parse error: offset modifier must be preceded by an instant vector selector or range vector selector or a subquery"},
+    {"1 offset 1d", "1:1: parse error: offset modifier must be preceded by an instant vector "
+                    "selector or range vector selector or a subquery"},
+    {"sum(foo) offset 5m", "1:1: parse error: offset modifier must be preceded by an instant "
+                           "vector selector or range vector selector or a subquery"},
     {"foo offset 1s offset 2s", "1:1: parse error: offset may not be set multiple times"},
     {"foo @ 1 @ 2", "1:1: parse error: @ <timestamp> may not be set multiple times"},
     {"a - on(b) ignoring(c) d", "1:11: parse error: unexpected <ignoring>"},
     {"a + group_left b", "1:5: parse error: unexpected <group_left>"},
-    {"foo and on(bar) group_left(baz) bar", "1:1: parse error: no grouping allowed for \"and\" operation"},
-    {"foo unless on(bar) group_right(baz) bar", "1:1: parse error: no grouping allowed for \"unless\" operation"},
-    {"http_requests{group=\"production\"} + on(instance) group_left(job,instance) cpu_count{type=\"smp\"}",
+    {"foo and on(bar) group_left(baz) bar",
+     "1:1: parse error: no grouping allowed for \"and\" operation"},
+    {"foo unless on(bar) group_right(baz) bar",
+     "1:1: parse error: no grouping allowed for \"unless\" operation"},
+    {"http_requests{group=\"production\"} + on(instance) group_left(job,instance) "
+     "cpu_count{type=\"smp\"}",
      "1:35: parse error: label \"instance\" must not occur in ON and GROUP clause at once"},
     {"foo + bool bar", "1:5: parse error: bool modifier can only be used on comparison operators"},
     {"foo + bool 10", "1:5: parse error: bool modifier can only be used on comparison operators"},
@@ -212,34 +238,42 @@ static const struct {
     {"{", "1:2: parse error: unexpected end of input inside braces"},
     {"}", "1:1: parse error: unexpected character: '}'"},
     {"some{", "1:6: parse error: unexpected end of input inside braces"},
-    {"some_metric{a=b}", "1:15: parse error: unexpected identifier \"b\" in label matching, expected string"},
+    {"some_metric{a=b}",
+     "1:15: parse error: unexpected identifier \"b\" in label matching, expected string"},
     {"some_metric{a:b=\"b\"}", "1:14: parse error: unexpected character inside braces: ':'"},
     {"foo{a*\"b\"}", "1:6: parse error: unexpected character inside braces: '*'"},
     {"foo{a>=\"b\"}", "1:6: parse error: unexpected character inside braces: '>'"},
     {"some_metric{a=\"\xff\"}", "1:15: parse error: invalid UTF-8 rune"},
-    {"foo{gibberish}", "1:14: parse error: unexpected \"}\" in label matching, expected label matching operator"},
+    {"foo{gibberish}",
+     "1:14: parse error: unexpected \"}\" in label matching, expected label matching operator"},
     {"foo{1}", "1:5: parse error: unexpected character inside braces: '1'"},
     {"{}", "1:1: parse error: vector selector must contain at least one non-empty matcher"},
     {"{x=\"\"}", "1:1: parse error: vector selector must contain at least one non-empty matcher"},
-    {"{x=~\".*\"}", "1:1: parse error: vector selector must contain at least one non-empty matcher"},
-    {"{x!~\".+\"}", "1:1: parse error: vector selector must contain at least one non-empty matcher"},
+    {"{x=~\".*\"}",
+     "1:1: parse error: vector selector must contain at least one non-empty matcher"},
+    {"{x!~\".+\"}",
+     "1:1: parse error: vector selector must contain at least one non-empty matcher"},
     {"{x!=\"a\"}", "1:1: parse error: vector selector must contain at least one non-empty matcher"},
-    {"foo{__name__=\"bar\"}", "1:1: parse error: metric name must not be set twice: \"foo\" or \"bar\""},
+    {"foo{__name__=\"bar\"}",
+     "1:1: parse error: metric name must not be set twice: \"foo\" or \"bar\""},
     {"foo{__name__= =}", "1:15: parse error: unexpected \"=\" in label matching, expected string"},
-    {"foo{,}", "1:5: parse error: unexpected \",\" in label matching, expected identifier or \"}\""},
-    {"foo{__name__ == \"bar\"}", "1:15: parse error: unexpected \"=\" in label matching, expected string"},
+    {"foo{,}",
+     "1:5: parse error: unexpected \",\" in label matching, expected identifier or \"}\""},
+    {"foo{__name__ == \"bar\"}",
+     "1:15: parse error: unexpected \"=\" in label matching, expected string"},
     {"foo{__name__=\"bar\" lol}",
      "1:20: parse error: unexpected identifier \"lol\" in label matching, expected \",\" or \"}\""},
     {"foo[5mm]", "1:5: parse error: bad number or duration syntax: \"5mm\""},
     {"foo[5m:1m1]", "1:8: parse error: bad number or duration syntax: \"1m1\""},
     {"foo[5m1h]", "1:5: parse error: not a valid duration string: \"5m1h\""},
     {"foo[5m1m]", "1:5: parse error: not a valid duration string: \"5m1m\""},
-    {"foo[\"5m\"]",
-     "1:5: parse error: unexpected character in duration expression: '\"'"},
+    {"foo[\"5m\"]", "1:5: parse error: unexpected character in duration expression: '\"'"},
     {"foo[5m", "1:7: parse error: unexpected end of input in duration expression"},
     {"foo{bar=\"baz\"}[", "1:16: parse error: unexpected end of input in duration expression"},
-    {"foo[]", "1:5: parse error: unexpected \"]\" in subquery or range selector, expected number, duration, step(), or range()"},
-    {"foo[step]", "1:9: parse error: unexpected \"]\" in subquery or range selector, expected number, duration, step(), or range()"},
+    {"foo[]", "1:5: parse error: unexpected \"]\" in subquery or range selector, expected number, "
+              "duration, step(), or range()"},
+    {"foo[step]", "1:9: parse error: unexpected \"]\" in subquery or range selector, expected "
+                  "number, duration, step(), or range()"},
     {"foo[0m]", "1:5: parse error: duration must be greater than 0"},
     {"foo[-1]", "1:5: parse error: duration must be greater than 0"},
     {"foo[5y1hs]", "1:5: parse error: unknown unit \"hs\" in duration \"5y1hs\""},
@@ -252,7 +286,8 @@ static const struct {
     {"sum some_metric by (test)", "1:5: parse error: unexpected identifier \"some_metric\""},
     {"MIN keep_common (some_metric)", "1:5: parse error: unexpected identifier \"keep_common\""},
     {"sum () by (test)", "1:1: parse error: no arguments for aggregate expression provided"},
-    {"test[5d] OFFSET 10s [10m:5s]", "1:1: parse error: subquery is only allowed on instant vector, got matrix instead"},
+    {"test[5d] OFFSET 10s [10m:5s]",
+     "1:1: parse error: subquery is only allowed on instant vector, got matrix instead"},
     {"rate(food[1m])[1h] offset 1h", "1:15: parse error: ranges only allowed for vector selectors"},
     {"foo{\"a\"=}", "1:9: parse error: unexpected \"}\" in label matching, expected string"},
     {"\"\\", "1:1: parse error: escape sequence not terminated"},
@@ -261,49 +296,61 @@ static const struct {
     {"info(http_request_counter_total{namespace=\"zzz\"}, {foo=\"bar\"} == 1)",
      "1:51: parse error: expected label selectors only"},
     {"foo[5m] [1m]", "1:9: parse error: ranges only allowed for vector selectors"},
-    {"some_metric[5m] OFFSET",
-     "1:23: parse error: unexpected end of input in offset, expected number, duration, step(), or range()"},
+    {"some_metric[5m] OFFSET", "1:23: parse error: unexpected end of input in offset, expected "
+                               "number, duration, step(), or range()"},
     {"some_metric OFFSET 1m[5m]", "1:22: parse error: no offset modifiers allowed before range"},
-    {"some_metric[5m] @ foo", "1:19: parse error: unexpected identifier \"foo\" in @, expected timestamp"},
+    {"some_metric[5m] @ foo",
+     "1:19: parse error: unexpected identifier \"foo\" in @, expected timestamp"},
     {"some_metric[5m] @", "1:18: parse error: unexpected end of input in @, expected timestamp"},
     {"some_metric @ 1234 [5m]", "1:20: parse error: no @ modifiers allowed before range"},
     {"foo @ Inf", "1:1: parse error: timestamp out of bounds for @ modifier: +Inf"},
     {"(foo + bar)[5m]", "1:12: parse error: ranges only allowed for vector selectors"},
-    {"sum without(==)(some_metric)", "1:13: parse error: unexpected <op:==> in grouping opts, expected label"},
-    {"sum without(,)(some_metric)", "1:13: parse error: unexpected \",\" in grouping opts, expected label"},
-    {"sum without(foo,,)(some_metric)", "1:17: parse error: unexpected \",\" in grouping opts, expected label"},
+    {"sum without(==)(some_metric)",
+     "1:13: parse error: unexpected <op:==> in grouping opts, expected label"},
+    {"sum without(,)(some_metric)",
+     "1:13: parse error: unexpected \",\" in grouping opts, expected label"},
+    {"sum without(foo,,)(some_metric)",
+     "1:17: parse error: unexpected \",\" in grouping opts, expected label"},
     {"sum (some_metric) by test",
      "1:22: parse error: unexpected identifier \"test\" in grouping opts, expected \"(\""},
     {"sum (some_metric) without (test) by (test)", "1:34: parse error: unexpected <by>"},
-    {"topk(some_metric)",
-     "1:1: parse error: wrong number of arguments for aggregate expression provided, expected 2, got 1"},
+    {"topk(some_metric)", "1:1: parse error: wrong number of arguments for aggregate expression "
+                          "provided, expected 2, got 1"},
     {"sum()", "1:1: parse error: no arguments for aggregate expression provided"},
     {"topk(some_metric,)", "1:17: parse error: trailing commas not allowed in function call args"},
     {"topk(some_metric, other_metric)",
      "1:6: parse error: expected type scalar in aggregation parameter, got instant vector"},
-    {"count_values(5, other_metric)", "1:14: parse error: expected type string in aggregation parameter, got scalar"},
-    {"sum(foo[5m])", "1:5: parse error: expected type instant vector in aggregation expression, got range vector"},
-    {"rate(some_metric[5m]) @ 1234",
-     "1:1: parse error: @ modifier must be preceded by an instant vector selector or range vector selector or a subquery"},
+    {"count_values(5, other_metric)",
+     "1:14: parse error: expected type string in aggregation parameter, got scalar"},
+    {"sum(foo[5m])",
+     "1:5: parse error: expected type instant vector in aggregation expression, got range vector"},
+    {"rate(some_metric[5m]) @ 1234", "1:1: parse error: @ modifier must be preceded by an instant "
+                                     "vector selector or range vector selector or a subquery"},
     {"floor()", "1:1: parse error: expected 1 argument(s) in call to \"floor\", got 0"},
-    {"floor(some_metric, other_metric)", "1:1: parse error: expected 1 argument(s) in call to \"floor\", got 2"},
-    {"floor(1)", "1:7: parse error: expected type instant vector in call to function \"floor\", got scalar"},
+    {"floor(some_metric, other_metric)",
+     "1:1: parse error: expected 1 argument(s) in call to \"floor\", got 2"},
+    {"floor(1)",
+     "1:7: parse error: expected type instant vector in call to function \"floor\", got scalar"},
     {"hour(some_metric, some_metric, some_metric)",
      "1:1: parse error: expected at most 1 argument(s) in call to \"hour\", got 3"},
-    {"label_join(foo, \"a\")", "1:1: parse error: expected at least 3 argument(s) in call to \"label_join\", got 2"},
+    {"label_join(foo, \"a\")",
+     "1:1: parse error: expected at least 3 argument(s) in call to \"label_join\", got 2"},
     {"time(some_metric)", "1:1: parse error: expected 0 argument(s) in call to \"time\", got 1"},
     {"non_existent_function_far_bar()",
      "1:1: parse error: unknown function with name \"non_existent_function_far_bar\""},
-    {"rate(some_metric)",
-     "1:6: parse error: expected type range vector in call to function \"rate\", got instant vector"},
+    {"rate(some_metric)", "1:6: parse error: expected type range vector in call to function "
+                          "\"rate\", got instant vector"},
     {"label_replace(a, `b`, `c\xff`, `d`, `.*`)", "1:23: parse error: invalid UTF-8 rune"},
     {"-=", "1:2: parse error: unexpected \"=\""},
     {"++-++-+-+-<", "1:11: parse error: unexpected <op:<>"},
     {"e-+=/(0)", "1:4: parse error: unexpected \"=\""},
     {"a>b()", "1:3: parse error: unknown function with name \"b\""},
-    {"rate(avg)", "1:6: parse error: expected type range vector in call to function \"rate\", got instant vector"},
-    {"1[5m:1m]", "1:1: parse error: subquery is only allowed on instant vector, got scalar instead"},
-    {"foo[5m] + 1", "1:1: parse error: binary expression must contain only scalar and instant vector types"},
+    {"rate(avg)", "1:6: parse error: expected type range vector in call to function \"rate\", got "
+                  "instant vector"},
+    {"1[5m:1m]",
+     "1:1: parse error: subquery is only allowed on instant vector, got scalar instead"},
+    {"foo[5m] + 1",
+     "1:1: parse error: binary expression must contain only scalar and instant vector types"},
     {"\"abc", "1:1: parse error: unterminated quoted string"},
     {"`abc", "1:1: parse error: unterminated raw string"},
     {"\"a\\qb\"", "1:1: parse error: unknown escape sequence U+0071 'q'"},
@@ -311,10 +358,27 @@ static const struct {
     {"foo{a=\"b\"} bar", "1:12: parse error: unexpected identifier \"bar\""},
     {"sum by (a) foo", "1:12: parse error: unexpected identifier \"foo\""},
 
-    {"foo[5m] anchored", "1:1: parse error: anchored modifier is experimental and not enabled"},
-    {"1e", "1:1: parse error: error parsing number: strconv.ParseFloat: parsing \"1e\": invalid syntax"},
-    {"0x1.8", "1:1: parse error: error parsing number: strconv.ParseFloat: parsing \"0x1.8\": invalid syntax"},
-    {"info(foo, bar)", "1:11: parse error: expected label selectors only, got vector selector instead"},
+    {"foo[5m] anchored smoothed",
+     "1:1: parse error: anchored and smoothed modifiers cannot be used together"},
+    {"foo[5m:] anchored", "1:1: parse error: anchored modifier is not supported for subqueries"},
+    {"sum(foo) smoothed", "1:1: parse error: smoothed modifier not implemented"},
+    {"1 + fill(0) foo",
+     "1:1: parse error: filling in missing series only allowed between instant vectors"},
+    {"a and fill(0) b",
+     "1:1: parse error: filling in missing series not allowed for set operators"},
+    {"a + fill(0) fill_left(1) b", "1:13: parse error: unexpected identifier \"fill_left\""},
+    {"a + fill(x) b",
+     "1:10: parse error: unexpected identifier \"x\" in fill modifier, expected number"},
+    {"h </ 0",
+     "1:3: parse error: trim operator </ is not supported (native histograms are not supported)"},
+    {"1e400", "1:1: parse error: error parsing number: strconv.ParseFloat: parsing \"1e400\": "
+              "value out of range"},
+    {"1e",
+     "1:1: parse error: error parsing number: strconv.ParseFloat: parsing \"1e\": invalid syntax"},
+    {"0x1.8", "1:1: parse error: error parsing number: strconv.ParseFloat: parsing \"0x1.8\": "
+              "invalid syntax"},
+    {"info(foo, bar)",
+     "1:11: parse error: expected label selectors only, got vector selector instead"},
     {"a + 12345678901234567890123456789 * \"xyz\"",
      "1:37: parse error: binary expression must contain only scalar and instant vector types"},
 };
@@ -327,7 +391,8 @@ static void test_invalid(void **state)
         char err[512];
         int rc = ocl_pql_parse(invalid[i].in, strlen(invalid[i].in), &e, err, sizeof err);
         if (rc != OCL_EINVAL || strcmp(err, invalid[i].err) != 0) {
-            fprintf(stderr, "input %s\n  got  %s\n  want %s\n", invalid[i].in, rc ? err : "(success)", invalid[i].err);
+            fprintf(stderr, "input %s\n  got  %s\n  want %s\n", invalid[i].in,
+                    rc ? err : "(success)", invalid[i].err);
             ocl_pql_expr_free(e);
             fail();
         }
@@ -486,26 +551,44 @@ static void test_depth_limit(void **state)
     char err[512];
     ocl_pql_expr_t *e = NULL;
     size_t k = 0;
-    for (int i = 0; i < 1000; i++) q[k++] = '(';
+    for (int i = 0; i < 1000; i++)
+        q[k++] = '(';
     q[k++] = '1';
-    for (int i = 0; i < 1000; i++) q[k++] = ')';
+    for (int i = 0; i < 1000; i++)
+        q[k++] = ')';
     assert_int_equal(ocl_pql_parse(q, k, &e, err, sizeof err), OCL_EINVAL);
     assert_non_null(strstr(err, "maximum depth"));
     /* long left-associative chains are bounded too */
     k = 0;
-    for (int i = 0; i < 1000; i++) k += (size_t)snprintf(q + k, sizeof q - k, "a+");
+    for (int i = 0; i < 1000; i++)
+        k += (size_t)snprintf(q + k, sizeof q - k, "a+");
     q[k++] = 'a';
     assert_int_equal(ocl_pql_parse(q, k, &e, err, sizeof err), OCL_EINVAL);
     assert_non_null(strstr(err, "maximum depth"));
     k = 0;
-    for (int i = 0; i < 1000; i++) q[k++] = '-';
+    for (int i = 0; i < 1000; i++)
+        q[k++] = '-';
     q[k++] = 'a';
     assert_int_equal(ocl_pql_parse(q, k, &e, err, sizeof err), OCL_EINVAL);
+    /* many small duration expressions are fine, one huge one is not */
+    k = 0;
+    for (int i = 0; i < 150; i++)
+        k += (size_t)snprintf(q + k, sizeof q - k, "%srate(x[1m+1s])", i ? "+" : "");
+    assert_int_equal(ocl_pql_parse(q, k, &e, err, sizeof err), 0);
+    ocl_pql_expr_free(e);
+    k = (size_t)snprintf(q, sizeof q, "x[1s");
+    for (int i = 0; i < 300; i++)
+        k += (size_t)snprintf(q + k, sizeof q - k, "+1s");
+    q[k++] = ']';
+    assert_int_equal(ocl_pql_parse(q, k, &e, err, sizeof err), OCL_EINVAL);
+    assert_non_null(strstr(err, "maximum depth"));
     /* 100 levels are fine */
     k = 0;
-    for (int i = 0; i < 100; i++) q[k++] = '(';
+    for (int i = 0; i < 100; i++)
+        q[k++] = '(';
     q[k++] = '1';
-    for (int i = 0; i < 100; i++) q[k++] = ')';
+    for (int i = 0; i < 100; i++)
+        q[k++] = ')';
     assert_int_equal(ocl_pql_parse(q, k, &e, err, sizeof err), 0);
     ocl_pql_expr_free(e);
 }
@@ -525,9 +608,9 @@ static void test_type_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_valid),         cmocka_unit_test(test_invalid),
-        cmocka_unit_test(test_precedence),    cmocka_unit_test(test_tree_fields),
-        cmocka_unit_test(test_regex_error),   cmocka_unit_test(test_depth_limit),
+        cmocka_unit_test(test_valid),       cmocka_unit_test(test_invalid),
+        cmocka_unit_test(test_precedence),  cmocka_unit_test(test_tree_fields),
+        cmocka_unit_test(test_regex_error), cmocka_unit_test(test_depth_limit),
         cmocka_unit_test(test_type_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -173,6 +173,97 @@ static void test_chunk_compression(void **st)
     ocl_chunk_dispose(&c);
 }
 
+static void dec_roundtrip(const int64_t *t, const double *v, uint32_t n)
+{
+    ocl_chunk_t c;
+    assert_int_equal(ocl_chunk_encode_dec(&c, t, v, n), 0);
+    assert_int_equal(c.enc, OCL_CHUNK_DEC);
+    ocl_chunk_iter_t it;
+    ocl_chunk_iter_init_enc(&it, OCL_CHUNK_DEC, c.b, ocl_chunk_bytes(&c), n);
+    int64_t tt;
+    double vv;
+    for (uint32_t i = 0; i < n; i++) {
+        assert_int_equal(ocl_chunk_iter_next(&it, &tt, &vv), 1);
+        assert_true(tt == t[i]);
+        assert_true(bits(vv) == bits(v[i]));
+    }
+    assert_int_equal(ocl_chunk_iter_next(&it, &tt, &vv), 0);
+    for (uint32_t len = 0; len < ocl_chunk_bytes(&c); len++) {
+        ocl_chunk_iter_init_enc(&it, OCL_CHUNK_DEC, c.b, len, n);
+        int rc;
+        while ((rc = ocl_chunk_iter_next(&it, &tt, &vv)) == 1) {
+        }
+        assert_true(rc == OCL_ECORRUPT || rc == 0);
+    }
+    ocl_chunk_dispose(&c);
+}
+
+static void test_chunk_dec(void **st)
+{
+    (void)st;
+    srand(7);
+    int64_t t[200];
+    double v[200];
+    for (int round = 0; round < 300; round++) {
+        uint32_t n = 1 + (uint32_t)(rand() % 200);
+        int k = rand() % 10;
+        double scale = 1;
+        for (int i = 0; i < k; i++)
+            scale *= 10;
+        int64_t iv = (int64_t)(rand() % 2000000) - 1000000, cur = (int64_t)rand() * 100;
+        for (uint32_t i = 0; i < n; i++) {
+            cur += 1 + rand() % 30000;
+            switch (rand() % 4) {
+            case 0:
+                break;
+            case 1:
+                iv += rand() % 100;
+                break;
+            case 2:
+                iv -= rand() % 100000;
+                break;
+            default:
+                iv = ((int64_t)rand() << 20) % 9000000000000000LL;
+            }
+            t[i] = cur;
+            v[i] = (double)iv / scale;
+        }
+        dec_roundtrip(t, v, n);
+    }
+    /* edges: the largest integers, zero, negative decimals */
+    int64_t te[] = {-5, 0, 1, 2, 1000000000000LL};
+    double ve[] = {9007199254740991.0, -9007199254740991.0, 0.0, -5, 123};
+    dec_roundtrip(te, ve, 5);
+    double vf[] = {-0.5, 123.456, 0.001, 1e-9, 4.2};
+    dec_roundtrip(te, vf, 5);
+    /* a huge integer with a fraction elsewhere cannot share one scale */
+    double vg[] = {9007199254740991.0, 0.5};
+    ocl_chunk_t cg = {0};
+    assert_int_equal(ocl_chunk_encode_dec(&cg, te, vg, 2), -1);
+    /* not representable: NaN, -0.0, infinities, 1/3, 2^53 */
+    double bad[] = {NAN, -0.0, INFINITY, 1.0 / 3.0, 9007199254740992.0, ocl_stale_nan()};
+    for (size_t i = 0; i < OCL_ARRAY_LEN(bad); i++) {
+        double vv[2] = {1.0, bad[i]};
+        ocl_chunk_t c = {0};
+        assert_int_equal(ocl_chunk_encode_dec(&c, te, vv, 2), -1);
+        assert_null(c.b);
+    }
+    /* a 15 s counter of CPU seconds (2 decimals) is much smaller than XOR */
+    ocl_chunk_t x = {0}, d;
+    ocl_chunk_app_t app = {0};
+    double cpu = 1000;
+    for (int i = 0; i < 120; i++) {
+        cpu = (double)(int64_t)((cpu + 14.0 + (i * 37 % 100) / 100.0) * 100 + 0.5) / 100;
+        t[i] = 1700000000000LL + i * 15000;
+        v[i] = cpu;
+        ocl_chunk_append(&x, &app, t[i], v[i]);
+    }
+    assert_int_equal(ocl_chunk_encode_dec(&d, t, v, 120), 0);
+    assert_true(ocl_chunk_bytes(&d) * 2 < ocl_chunk_bytes(&x));
+    ocl_chunk_dispose(&x);
+    ocl_chunk_dispose(&d);
+}
+
 static void test_ids_ops(void **st)
 {
     (void)st;
@@ -399,6 +490,15 @@ static void test_matchers(void **st)
     ocl_matcher_dispose(&ms[1]);
     ms[1] = tl_m(OCL_MATCH_RE, "env", "prod|");
     assert_int_equal(sel(db, &a, ms, 2, &out), 7);
+    ocl_matcher_dispose(&ms[1]);
+    ms[1] = tl_m(OCL_MATCH_NRE, "env", "prod");
+    assert_int_equal(sel(db, &a, ms, 2, &out), 6); /* absent env = "" is kept */
+    ocl_matcher_dispose(&ms[1]);
+    ms[1] = tl_m(OCL_MATCH_NRE, "env", ".*");
+    assert_int_equal(sel(db, &a, ms, 2, &out), 0);
+    ocl_matcher_dispose(&ms[1]);
+    ms[1] = tl_m(OCL_MATCH_NRE, "env", ".+");
+    assert_int_equal(sel(db, &a, ms, 2, &out), 6);
     ocl_matcher_dispose(&ms[1]);
     ms[1] = tl_m(OCL_MATCH_RE, "nosuch", ".*");
     assert_int_equal(sel(db, &a, ms, 2, &out), 7);
@@ -656,6 +756,7 @@ int main(void)
         cmocka_unit_test(test_chunk_edges),
         cmocka_unit_test(test_chunk_random),
         cmocka_unit_test(test_chunk_compression),
+        cmocka_unit_test(test_chunk_dec),
         cmocka_unit_test(test_ids_ops),
         cmocka_unit_test(test_symtab),
         cmocka_unit_test(test_append_rules),
