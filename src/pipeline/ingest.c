@@ -384,8 +384,7 @@ int ocl_ingest_open(const ocl_ingest_cfg_t *cfg, ocl_ingest_t **out)
         if (recs)
             ocl_info("metrics WAL replay: %llu records, %llu samples refused by the TSDB "
                      "(expected for data already in blocks), %llu undecodable",
-                     (unsigned long long)recs, (unsigned long long)rej,
-                     (unsigned long long)bad);
+                     (unsigned long long)recs, (unsigned long long)rej, (unsigned long long)bad);
     }
     ocl_sm_register(wal_collect, ing);
     if ((rc = ocl_mingest_start(ing->metrics)) != 0) goto error;
@@ -532,8 +531,7 @@ void ocl_ingest_rw_limits(ocl_ingest_t *ing, ocl_rw_limits_t *lim, uint64_t *max
 {
     ocl_rw_limits_default(lim);
     if (ing->cfg.rw_max_label_name_len) lim->max_label_name_len = ing->cfg.rw_max_label_name_len;
-    if (ing->cfg.rw_max_label_value_len)
-        lim->max_label_value_len = ing->cfg.rw_max_label_value_len;
+    if (ing->cfg.rw_max_label_value_len) lim->max_label_value_len = ing->cfg.rw_max_label_value_len;
     if (ing->cfg.rw_max_labels) lim->max_labels = ing->cfg.rw_max_labels;
     *max_bytes = ing->cfg.rw_max_bytes ? ing->cfg.rw_max_bytes : (20u << 20);
 }

@@ -37,15 +37,15 @@
 typedef struct ocl_ingest ocl_ingest_t;
 
 typedef struct {
-    const char *data_dir;       /* root data directory (created) */
-    ocl_fsync_policy_t fsync;   /* WAL fsync policy */
-    uint32_t fsync_interval_ms; /* for OCL_FSYNC_INTERVAL */
-    uint64_t trace_retention_s; /* trace segment retention (0 = default 7 d) */
-    uint64_t wal_retention_s;   /* logs WAL retention (0 = default 7 d) */
-    uint64_t wal_max_bytes;     /* logs WAL size bound (0 = none) */
-    uint64_t trace_head_bytes;  /* trace head cut size (0 = default) */
-    uint32_t trace_head_age_s;  /* trace head cut age (0 = default) */
-    uint64_t max_memory_bytes;  /* trace head memory limit (0 = default) */
+    const char *data_dir;             /* root data directory (created) */
+    ocl_fsync_policy_t fsync;         /* WAL fsync policy */
+    uint32_t fsync_interval_ms;       /* for OCL_FSYNC_INTERVAL */
+    uint64_t trace_retention_s;       /* trace segment retention (0 = default 7 d) */
+    uint64_t wal_retention_s;         /* logs WAL retention (0 = default 7 d) */
+    uint64_t wal_max_bytes;           /* logs WAL size bound (0 = none) */
+    uint64_t trace_head_bytes;        /* trace head cut size (0 = default) */
+    uint32_t trace_head_age_s;        /* trace head cut age (0 = default) */
+    uint64_t max_memory_bytes;        /* trace head memory limit (0 = default) */
     int64_t metrics_retention_ms;     /* TSDB retention by age (0 = 15 d) */
     uint64_t metrics_retention_bytes; /* TSDB retention by size per tenant (0 = none) */
     uint32_t metrics_max_series;      /* active series per tenant (0 = 1,000,000) */
