@@ -433,24 +433,6 @@ int ocl_ingest_admit(ocl_ingest_t *ing, ocl_signal_t sig)
     return live_bytes(ing, NULL) > ing->max_memory ? OCL_EBUSY : 0;
 }
 
-int64_t ocl_ingest_check_metrics(const ocl_metrics_req_t *req, const char **reason)
-{
-    int64_t bad = 0;
-    for (uint32_t i = 0; i < req->n_rm; i++)
-        for (uint32_t j = 0; j < req->rm[i].n_scope_metrics; j++)
-            for (uint32_t k = 0; k < req->rm[i].scope_metrics[j].n_metrics; k++) {
-                const ocl_metric_t *m = &req->rm[i].scope_metrics[j].metrics[k];
-                if (m->name.n == 0) {
-                    bad += m->n_dp;
-                    if (reason && !*reason) *reason = "metric with empty name";
-                } else if (m->type == OCL_METRIC_NONE) {
-                    bad += 1;
-                    if (reason && !*reason) *reason = "metric without data";
-                }
-            }
-    return bad;
-}
-
 int ocl_ingest_write(ocl_ingest_t *ing, ocl_signal_t sig, ocl_str_t tenant, const void *pb,
                      size_t len, const void *req, ocl_ingest_result_t *res)
 {
