@@ -384,8 +384,7 @@ int ocl_ingest_open(const ocl_ingest_cfg_t *cfg, ocl_ingest_t **out)
         if (recs)
             ocl_info("metrics WAL replay: %llu records, %llu samples refused by the TSDB "
                      "(expected for data already in blocks), %llu undecodable",
-                     (unsigned long long)recs, (unsigned long long)rej,
-                     (unsigned long long)bad);
+                     (unsigned long long)recs, (unsigned long long)rej, (unsigned long long)bad);
     }
     ocl_sm_register(wal_collect, ing);
     if ((rc = ocl_mingest_start(ing->metrics)) != 0) goto error;
@@ -432,24 +431,6 @@ int ocl_ingest_admit(ocl_ingest_t *ing, ocl_signal_t sig)
 {
     if (sig != OCL_SIGNAL_TRACES) return 0;
     return live_bytes(ing, NULL) > ing->max_memory ? OCL_EBUSY : 0;
-}
-
-int64_t ocl_ingest_check_metrics(const ocl_metrics_req_t *req, const char **reason)
-{
-    int64_t bad = 0;
-    for (uint32_t i = 0; i < req->n_rm; i++)
-        for (uint32_t j = 0; j < req->rm[i].n_scope_metrics; j++)
-            for (uint32_t k = 0; k < req->rm[i].scope_metrics[j].n_metrics; k++) {
-                const ocl_metric_t *m = &req->rm[i].scope_metrics[j].metrics[k];
-                if (m->name.n == 0) {
-                    bad += m->n_dp;
-                    if (reason && !*reason) *reason = "metric with empty name";
-                } else if (m->type == OCL_METRIC_NONE) {
-                    bad += 1;
-                    if (reason && !*reason) *reason = "metric without data";
-                }
-            }
-    return bad;
 }
 
 int ocl_ingest_write(ocl_ingest_t *ing, ocl_signal_t sig, ocl_str_t tenant, const void *pb,
@@ -532,8 +513,7 @@ void ocl_ingest_rw_limits(ocl_ingest_t *ing, ocl_rw_limits_t *lim, uint64_t *max
 {
     ocl_rw_limits_default(lim);
     if (ing->cfg.rw_max_label_name_len) lim->max_label_name_len = ing->cfg.rw_max_label_name_len;
-    if (ing->cfg.rw_max_label_value_len)
-        lim->max_label_value_len = ing->cfg.rw_max_label_value_len;
+    if (ing->cfg.rw_max_label_value_len) lim->max_label_value_len = ing->cfg.rw_max_label_value_len;
     if (ing->cfg.rw_max_labels) lim->max_labels = ing->cfg.rw_max_labels;
     *max_bytes = ing->cfg.rw_max_bytes ? ing->cfg.rw_max_bytes : (20u << 20);
 }

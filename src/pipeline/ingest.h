@@ -37,15 +37,15 @@
 typedef struct ocl_ingest ocl_ingest_t;
 
 typedef struct {
-    const char *data_dir;       /* root data directory (created) */
-    ocl_fsync_policy_t fsync;   /* WAL fsync policy */
-    uint32_t fsync_interval_ms; /* for OCL_FSYNC_INTERVAL */
-    uint64_t trace_retention_s; /* trace segment retention (0 = default 7 d) */
-    uint64_t wal_retention_s;   /* logs WAL retention (0 = default 7 d) */
-    uint64_t wal_max_bytes;     /* logs WAL size bound (0 = none) */
-    uint64_t trace_head_bytes;  /* trace head cut size (0 = default) */
-    uint32_t trace_head_age_s;  /* trace head cut age (0 = default) */
-    uint64_t max_memory_bytes;  /* trace head memory limit (0 = default) */
+    const char *data_dir;             /* root data directory (created) */
+    ocl_fsync_policy_t fsync;         /* WAL fsync policy */
+    uint32_t fsync_interval_ms;       /* for OCL_FSYNC_INTERVAL */
+    uint64_t trace_retention_s;       /* trace segment retention (0 = default 7 d) */
+    uint64_t wal_retention_s;         /* logs WAL retention (0 = default 7 d) */
+    uint64_t wal_max_bytes;           /* logs WAL size bound (0 = none) */
+    uint64_t trace_head_bytes;        /* trace head cut size (0 = default) */
+    uint32_t trace_head_age_s;        /* trace head cut age (0 = default) */
+    uint64_t max_memory_bytes;        /* trace head memory limit (0 = default) */
     int64_t metrics_retention_ms;     /* TSDB retention by age (0 = 15 d) */
     uint64_t metrics_retention_bytes; /* TSDB retention by size per tenant (0 = none) */
     uint32_t metrics_max_series;      /* active series per tenant (0 = 1,000,000) */
@@ -72,7 +72,11 @@ void ocl_ingest_close(ocl_ingest_t *ing);
  * acknowledge), OCL_EINVAL (invalid tenant id or tenant limit; res->reason
  * says which; nothing written), OCL_EBUSY (over the memory limit; nothing
  * written) or OCL_EIO (WAL write failed). `req` must point
- * to an ocl_traces_req_t / ocl_metrics_req_t / ocl_logs_req_t per signal. */
+ * to an ocl_traces_req_t / ocl_metrics_req_t / ocl_logs_req_t per signal.
+ * Metrics are translated to Prometheus series (pipeline/otlp2prom.h) and
+ * written as by ocl_ingest_write_prom; `pb` is not used (may be empty);
+ * res counts the data points refused (exponential histograms, samples the
+ * TSDB refused) with a static reason, for OTLP's partial success. */
 int ocl_ingest_write(ocl_ingest_t *ing, ocl_signal_t sig, ocl_str_t tenant, const void *pb,
                      size_t len, const void *req, ocl_ingest_result_t *res);
 
@@ -80,10 +84,6 @@ int ocl_ingest_write(ocl_ingest_t *ing, ocl_signal_t sig, ocl_str_t tenant, cons
  * trace heads are over the memory limit (decoding a request that will be
  * refused would spend the CPU the server lacks), else 0. */
 int ocl_ingest_admit(ocl_ingest_t *ing, ocl_signal_t sig);
-
-/* Counts data points / log records that a store will refuse (called before
- * the write so that the response can report partial success). */
-int64_t ocl_ingest_check_metrics(const ocl_metrics_req_t *req, const char **reason);
 
 /* The trace store of `tenant` ("" = the default tenant), or NULL if that
  * tenant has none or the id is invalid. */

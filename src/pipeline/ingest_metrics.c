@@ -39,10 +39,10 @@ typedef struct {
 } mtenant_t;
 
 typedef struct {
-    uint64_t min_seq, max_seq;          /* WAL seqs accounted (min > max: empty) */
-    int64_t max_t;                      /* newest sample time in those records */
+    uint64_t min_seq, max_seq;              /* WAL seqs accounted (min > max: empty) */
+    int64_t max_t;                          /* newest sample time in those records */
     uint64_t tenants[OCL_MAX_TENANTS / 64]; /* bitset of tenant idx written */
-    uint64_t created_ns;                /* monotonic time the bucket opened */
+    uint64_t created_ns;                    /* monotonic time the bucket opened */
 } bucket_t;
 
 enum { R_OOO, R_DUP, R_OOB, R_LIMIT, R_COUNT };
@@ -50,27 +50,27 @@ static const char *const reason_names[R_COUNT] = {"out_of_order", "duplicate", "
                                                   "series_limit"};
 
 struct ocl_mingest {
-    ocl_mingest_cfg_t cfg;          /* copy (data_dir points at `dir`) */
-    char *dir;                      /* data-dir/metrics */
-    pthread_mutex_t create_mu;      /* serialises tenant creation */
-    size_t n;                       /* published tenants (atomic, release/acquire) */
-    mtenant_t *v[OCL_MAX_TENANTS];  /* tenants */
-    pthread_rwlock_t trunc_lk;      /* read: append+account in flight; write: truncation */
-    pthread_mutex_t bucket_mu;      /* guards buckets */
-    bucket_t *buckets;              /* oldest first; the last one is open */
-    size_t nb, capb;                /* used / allocated */
-    uint64_t appended;              /* samples stored (atomic) */
-    uint64_t rejected[R_COUNT];     /* samples refused by reason (atomic) */
-    uint64_t wal_truncations;       /* truncation passes that advanced (maint thread) */
-    uint64_t replay_records;        /* metrics WAL records replayed */
-    uint64_t replay_bad;            /* records that could not be decoded */
-    uint64_t replay_rejected;       /* samples the TSDB refused during replay */
-    pthread_t maint;                /* maintenance thread (cuts can take seconds, so
-                                     * not on the trace maintenance thread) */
-    pthread_mutex_t maint_mu;       /* guards stop */
-    pthread_cond_t maint_cv;        /* wakes the maintenance thread */
-    bool stop;                      /* set on close */
-    bool maint_started;             /* maint is running */
+    ocl_mingest_cfg_t cfg;         /* copy (data_dir points at `dir`) */
+    char *dir;                     /* data-dir/metrics */
+    pthread_mutex_t create_mu;     /* serialises tenant creation */
+    size_t n;                      /* published tenants (atomic, release/acquire) */
+    mtenant_t *v[OCL_MAX_TENANTS]; /* tenants */
+    pthread_rwlock_t trunc_lk;     /* read: append+account in flight; write: truncation */
+    pthread_mutex_t bucket_mu;     /* guards buckets */
+    bucket_t *buckets;             /* oldest first; the last one is open */
+    size_t nb, capb;               /* used / allocated */
+    uint64_t appended;             /* samples stored (atomic) */
+    uint64_t rejected[R_COUNT];    /* samples refused by reason (atomic) */
+    uint64_t wal_truncations;      /* truncation passes that advanced (maint thread) */
+    uint64_t replay_records;       /* metrics WAL records replayed */
+    uint64_t replay_bad;           /* records that could not be decoded */
+    uint64_t replay_rejected;      /* samples the TSDB refused during replay */
+    pthread_t maint;               /* maintenance thread (cuts can take seconds, so
+                                    * not on the trace maintenance thread) */
+    pthread_mutex_t maint_mu;      /* guards stop */
+    pthread_cond_t maint_cv;       /* wakes the maintenance thread */
+    bool stop;                     /* set on close */
+    bool maint_started;            /* maint is running */
 };
 
 /* ---- tenants ---- */
@@ -199,8 +199,8 @@ static void count_result(ocl_mingest_t *m, const ocl_tsdb_append_result_t *r)
 
 /* The TSDB append and the WAL record, under t->lk (held by the caller)
  * and the truncation read lock. */
-static int append_locked(ocl_mingest_t *m, mtenant_t *t, const ocl_prom_batch_t *b,
-                         const void *pb, size_t pb_len, ocl_tsdb_append_result_t *res)
+static int append_locked(ocl_mingest_t *m, mtenant_t *t, const ocl_prom_batch_t *b, const void *pb,
+                         size_t pb_len, ocl_tsdb_append_result_t *res)
 {
     ocl_buf_t enc;
     ocl_buf_init(&enc);
@@ -217,8 +217,8 @@ static int append_locked(ocl_mingest_t *m, mtenant_t *t, const ocl_prom_batch_t 
     prefix[0] = (unsigned char)t->id_len;
     memcpy(prefix + 1, t->id, t->id_len);
     uint64_t seq;
-    if (ocl_wal_append2(m->cfg.wal, OCL_WAL_PROM_RECORD, prefix, 1 + t->id_len, pb, pb_len,
-                        &seq) != 0) {
+    if (ocl_wal_append2(m->cfg.wal, OCL_WAL_PROM_RECORD, prefix, 1 + t->id_len, pb, pb_len, &seq) !=
+        0) {
         rc = OCL_EIO;
         goto done;
     }

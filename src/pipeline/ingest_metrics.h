@@ -15,8 +15,8 @@
  * receiver does today and they are truncated like the new ones.
  *
  * Truncation: appends are accounted in buckets (one per second of wall
- * time, opened by the first append of the second) holding their WAL seq range, the max sample time and the set of
- * tenants written. A bucket is obsolete once its max time is below
+ * time, opened by the first append of the second) holding their WAL seq range, the max sample time
+ * and the set of tenants written. A bucket is obsolete once its max time is below
  * ocl_tsdb_persisted_before() of every tenant in it; WAL segments below the
  * lowest seq of any live bucket are deleted.
  *
@@ -35,12 +35,12 @@
 typedef struct ocl_mingest ocl_mingest_t;
 
 typedef struct {
-    const char *data_dir;     /* root data directory */
-    ocl_wal_t *wal;           /* the metrics WAL (owned by the caller) */
-    bool sync_after;          /* fsync policy "always": sync after the tenant lock */
-    ocl_tsdb_opts_t tsdb;     /* per-tenant options (dir is replaced) */
-    uint64_t idle_flush_ms;   /* flush a tenant head that holds the WAL back this long
-                               * (0 = 4 h) */
+    const char *data_dir;   /* root data directory */
+    ocl_wal_t *wal;         /* the metrics WAL (owned by the caller) */
+    bool sync_after;        /* fsync policy "always": sync after the tenant lock */
+    ocl_tsdb_opts_t tsdb;   /* per-tenant options (dir is replaced) */
+    uint64_t idle_flush_ms; /* flush a tenant head that holds the WAL back this long
+                             * (0 = 4 h) */
 } ocl_mingest_cfg_t;
 
 int ocl_mingest_open(const ocl_mingest_cfg_t *cfg, ocl_mingest_t **out);

@@ -36,12 +36,12 @@ typedef struct {
 
 /* The specification's unit mapping. */
 static const unit_map_t main_units[] = {
-    {"d", "days"},         {"h", "hours"},        {"min", "minutes"},    {"s", "seconds"},
+    {"d", "days"},          {"h", "hours"},         {"min", "minutes"},    {"s", "seconds"},
     {"ms", "milliseconds"}, {"us", "microseconds"}, {"ns", "nanoseconds"}, {"By", "bytes"},
-    {"KiBy", "kibibytes"}, {"MiBy", "mebibytes"}, {"GiBy", "gibibytes"}, {"TiBy", "tibibytes"},
-    {"KBy", "kilobytes"},  {"MBy", "megabytes"},  {"GBy", "gigabytes"},  {"TBy", "terabytes"},
-    {"m", "meters"},       {"V", "volts"},        {"A", "amperes"},      {"J", "joules"},
-    {"W", "watts"},        {"g", "grams"},        {"Cel", "celsius"},    {"Hz", "hertz"},
+    {"KiBy", "kibibytes"},  {"MiBy", "mebibytes"},  {"GiBy", "gibibytes"}, {"TiBy", "tibibytes"},
+    {"KBy", "kilobytes"},   {"MBy", "megabytes"},   {"GBy", "gigabytes"},  {"TBy", "terabytes"},
+    {"m", "meters"},        {"V", "volts"},         {"A", "amperes"},      {"J", "joules"},
+    {"W", "watts"},         {"g", "grams"},         {"Cel", "celsius"},    {"Hz", "hertz"},
     {"%", "percent"},
 };
 static const unit_map_t per_units[] = {
@@ -71,9 +71,12 @@ static void unit_suffix(ocl_str_t unit, bool gauge, ocl_buf_t *out)
     /* drop {annotations} */
     for (size_t i = 0; i < unit.n && n < sizeof clean; i++) {
         char c = unit.p[i];
-        if (c == '{') depth++;
-        else if (c == '}' && depth) depth--;
-        else if (!depth) clean[n++] = c;
+        if (c == '{')
+            depth++;
+        else if (c == '}' && depth)
+            depth--;
+        else if (!depth)
+            clean[n++] = c;
     }
     ocl_str_t u = {clean, n};
     if (ocl_str_eq_c(u, "1")) {
@@ -116,8 +119,8 @@ static bool has_tokens(const ocl_buf_t *name, const char *tok, size_t n)
 {
     if (!n || name->len < n) return false;
     for (size_t i = 0; i + n <= name->len; i++) {
-        if ((i == 0 || name->p[i - 1] == '_') &&
-            (i + n == name->len || name->p[i + n] == '_') && memcmp(name->p + i, tok, n) == 0)
+        if ((i == 0 || name->p[i - 1] == '_') && (i + n == name->len || name->p[i + n] == '_') &&
+            memcmp(name->p + i, tok, n) == 0)
             return true;
     }
     return false;
@@ -410,17 +413,17 @@ typedef struct {
 } dslot_t;
 
 typedef struct {
-    ocl_arena_t *a;              /* everything lives here */
-    ocl_prom_series_t *series;   /* produced series */
-    size_t n, cap;               /* used / allocated */
-    ocl_prom_meta_t *meta;       /* produced metadata */
-    size_t nm, capm;             /* used / allocated */
-    ocl_o2p_last_fn last;        /* previous sample lookup */
-    void *ud;                    /* for last */
-    dslot_t *map;                /* delta series produced in this batch */
-    size_t map_cap, map_n;       /* slots (power of 2) / used */
-    int64_t now_ms;              /* time for points without one */
-    ocl_o2p_result_t *res;       /* counters */
+    ocl_arena_t *a;            /* everything lives here */
+    ocl_prom_series_t *series; /* produced series */
+    size_t n, cap;             /* used / allocated */
+    ocl_prom_meta_t *meta;     /* produced metadata */
+    size_t nm, capm;           /* used / allocated */
+    ocl_o2p_last_fn last;      /* previous sample lookup */
+    void *ud;                  /* for last */
+    dslot_t *map;              /* delta series produced in this batch */
+    size_t map_cap, map_n;     /* slots (power of 2) / used */
+    int64_t now_ms;            /* time for points without one */
+    ocl_o2p_result_t *res;     /* counters */
 } ctx_t;
 
 static void reject(ctx_t *c, uint64_t n, const char *why)
@@ -433,8 +436,8 @@ static ocl_prom_series_t *push(ctx_t *c, ocl_labels_t ls, int64_t t, double v)
 {
     if (c->n == c->cap) {
         size_t nc = c->cap ? c->cap * 2 : 64;
-        c->series = ocl_arena_realloc(c->a, c->series, c->cap * sizeof *c->series,
-                                      nc * sizeof *c->series);
+        c->series =
+            ocl_arena_realloc(c->a, c->series, c->cap * sizeof *c->series, nc * sizeof *c->series);
         c->cap = nc;
     }
     ocl_sample_t *s = ocl_arena_alloc(c->a, sizeof *s);
@@ -490,8 +493,8 @@ static void push_delta(ctx_t *c, ocl_labels_t ls, int64_t start_ms, bool has_sta
     if (!slot_used) c->map_n++;
 }
 
-static void emit(ctx_t *c, ocl_labels_t ls, bool delta, int64_t start_ms, bool has_start,
-                 int64_t t, double v, bool stale)
+static void emit(ctx_t *c, ocl_labels_t ls, bool delta, int64_t start_ms, bool has_start, int64_t t,
+                 double v, bool stale)
 {
     if (stale)
         push(c, ls, t, ocl_stale_nan());
@@ -507,8 +510,7 @@ static void add_meta(ctx_t *c, ocl_str_t family, ocl_prom_type_t type, ocl_str_t
     if (help.n && !ocl_utf8_valid(help.p, help.n)) help = OCL_STR_NULL;
     if (c->nm == c->capm) {
         size_t nc = c->capm ? c->capm * 2 : 16;
-        c->meta = ocl_arena_realloc(c->a, c->meta, c->capm * sizeof *c->meta,
-                                    nc * sizeof *c->meta);
+        c->meta = ocl_arena_realloc(c->a, c->meta, c->capm * sizeof *c->meta, nc * sizeof *c->meta);
         c->capm = nc;
     }
     c->meta[c->nm++] = (ocl_prom_meta_t){family, type, help, unit};
@@ -634,8 +636,8 @@ static void do_metric(ctx_t *c, const ocl_metric_t *m, const lab_t *gen, size_t 
             for (uint32_t q = 0; q < s->n_quantiles; q++) {
                 ex[1] = (ocl_label_t){OCL_STR("quantile"),
                                       fmt_label_float(c->a, s->quantiles[q].quantile)};
-                emit(c, merge_labels(c->a, base, ex, 2), false, 0, false, t,
-                     s->quantiles[q].value, stale);
+                emit(c, merge_labels(c->a, base, ex, 2), false, 0, false, t, s->quantiles[q].value,
+                     stale);
             }
             ex[0].value = suffixed(c->a, name, "_sum");
             emit(c, merge_labels(c->a, base, ex, 1), false, 0, false, t, s->sum, stale);

@@ -44,8 +44,8 @@
 typedef int (*ocl_o2p_last_fn)(void *ud, const ocl_labels_t *ls, int64_t *t, double *v);
 
 typedef struct {
-    uint64_t points;   /* data points seen */
-    uint64_t rejected; /* data points (or metrics without data) not translated */
+    uint64_t points;    /* data points seen */
+    uint64_t rejected;  /* data points (or metrics without data) not translated */
     const char *reason; /* static text for the first rejection, NULL if none */
 } ocl_o2p_result_t;
 

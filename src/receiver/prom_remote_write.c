@@ -51,8 +51,10 @@ static void register_metrics(void)
 
 static void answer(ocl_http_req_t *req, int status, const char *msg, size_t n)
 {
-    __atomic_fetch_add(&requests[status < 400 ? C_2XX : status < 500 ? C_4XX : C_5XX], 1,
-                       __ATOMIC_RELAXED);
+    __atomic_fetch_add(&requests[status < 400   ? C_2XX
+                                 : status < 500 ? C_4XX
+                                                : C_5XX],
+                       1, __ATOMIC_RELAXED);
     if (status == 204) {
         ocl_http_respond(req, 204, NULL, NULL, 0, NULL, 0);
         return;
@@ -134,8 +136,9 @@ void ocl_prom_rw_handle(ocl_http_req_t *req, ocl_ingest_t *ing)
                     "snappy-compressed\n",
                     (int)OCL_MIN(enc.n, 100), enc.p);
         else
-            answerf(req, 415, "missing Content-Encoding: remote write bodies must be "
-                              "snappy-compressed (Content-Encoding: snappy)\n");
+            answerf(req, 415,
+                    "missing Content-Encoding: remote write bodies must be "
+                    "snappy-compressed (Content-Encoding: snappy)\n");
         goto done;
     }
     ocl_rw_limits_t lim;
@@ -166,8 +169,9 @@ void ocl_prom_rw_handle(ocl_http_req_t *req, ocl_ingest_t *ing)
     ocl_tsdb_append_result_t res;
     rc = ocl_ingest_write_prom(ing, tenant, &b, body.p ? (const void *)body.p : "", body.len, &res);
     if (rc == OCL_EINVAL) {
-        answerf(req, 400, "invalid X-Scope-OrgID or tenant limit reached: 1-150 characters of "
-                          "[A-Za-z0-9!-_.*'()], at most 256 tenants\n");
+        answerf(req, 400,
+                "invalid X-Scope-OrgID or tenant limit reached: 1-150 characters of "
+                "[A-Za-z0-9!-_.*'()], at most 256 tenants\n");
         goto done;
     }
     if (rc) {
@@ -186,10 +190,9 @@ void ocl_prom_rw_handle(ocl_http_req_t *req, ocl_ingest_t *ing)
         answerf(req, 400,
                 "%s (%llu samples refused: %llu out of order, %llu duplicate timestamp with a "
                 "different value, %llu out of bounds; %llu samples stored)\n",
-                res.first_error[0] ? res.first_error : "samples refused",
-                (unsigned long long)bad, (unsigned long long)res.out_of_order,
-                (unsigned long long)res.dup_conflict, (unsigned long long)res.out_of_bounds,
-                (unsigned long long)res.appended);
+                res.first_error[0] ? res.first_error : "samples refused", (unsigned long long)bad,
+                (unsigned long long)res.out_of_order, (unsigned long long)res.dup_conflict,
+                (unsigned long long)res.out_of_bounds, (unsigned long long)res.appended);
         goto done;
     }
     answer(req, 204, NULL, 0);

@@ -12,6 +12,8 @@
 #   - acknowledged samples survive kill -9 (a conflicting re-send is refused)
 #   - a cardinality spike past the per-tenant series limit → 429, while
 #     another tenant keeps writing (204)
+#   - Debian's Prometheus remote-writes its own scrapes (when installed and
+#     the query API is there): the series arrive, up == 1
 # Only 127.0.0.1 is used.
 set -euo pipefail
 . "$(dirname "$0")/lib/lib.sh"
@@ -205,5 +207,41 @@ done
 expect 400 "X-Scope-OrgID" "$(post "$OCL_TMP/calm.bin" -H 'Content-Encoding: snappy' -H 'X-Scope-OrgID: ../x')" \
 	"invalid tenant"
 [ "$(metric 'ocelot_remote_write_requests_total{code="5xx"}')" = 0 ] || fail "5xx answers"
+
+# --- a real sender: Debian's Prometheus scrapes itself and remote-writes ----------
+if command -v prometheus >/dev/null && [ "$code" != 404 ]; then
+	ocl_stop
+	ocl_start # without the small series limit: Prometheus has ~400 series
+	pport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	cat >"$OCL_TMP/prom.yml" <<EOF
+global: {scrape_interval: 1s}
+scrape_configs:
+  - job_name: promself
+    static_configs: [{targets: ['127.0.0.1:$pport']}]
+remote_write:
+  - url: http://$OCL_API/api/v1/write
+    queue_config: {batch_send_deadline: 1s}
+EOF
+	prometheus --config.file="$OCL_TMP/prom.yml" --storage.tsdb.path="$OCL_TMP/promdata" \
+		--web.listen-address="127.0.0.1:$pport" >"$OCL_TMP/prom.log" 2>&1 &
+	ppid=$!
+	got=
+	for _ in $(seq 1 120); do # Prometheus ships its WAL to remote write after ~10-20 s
+		sleep 0.5
+		n=$(curl -sS -m 5 -G "http://$OCL_API/api/v1/query" \
+			--data-urlencode 'query=count({job="promself"})' | sed -n 's/.*"value":\[[^,]*,"\([0-9]*\)".*/\1/p')
+		if [ -n "$n" ] && [ "$n" -gt 100 ]; then got=$n; break; fi
+		last_q=$(curl -sS -m 5 -G "http://$OCL_API/api/v1/query" --data-urlencode 'query=count({job="promself"})')
+	done
+	kill "$ppid" 2>/dev/null
+	wait "$ppid" 2>/dev/null || true
+	[ -n "$got" ] || fail "Prometheus's remote write did not arrive (remote-write requests by class:" \
+		"$(metric 'ocelot_remote_write_requests_total{code="2xx"}')/$(metric 'ocelot_remote_write_requests_total{code="4xx"}');" \
+		"last answer: $last_q): $(grep -i 'remote' "$OCL_TMP/prom.log" | tail -5)"
+	up=$(curl -sS -m 5 -G "http://$OCL_API/api/v1/query" --data-urlencode 'query=up{job="promself"}')
+	grep -q '"1"\]' <<<"$up" || fail "up{job=\"promself\"} is not 1: $up"
+	[ "$(metric 'ocelot_remote_write_requests_total{code="5xx"}')" = 0 ] || fail "5xx answers to Prometheus"
+	[ "$(metric 'ocelot_remote_write_requests_total{code="4xx"}')" = 0 ] || fail "4xx answers to Prometheus"
+fi
 ocl_stop
 echo "PASS"

@@ -29,8 +29,8 @@ static ocl_ingest_t *open_ing(const char *dir)
     return ing;
 }
 
-static int last(ocl_ingest_t *ing, const char *tenant, const ocl_label_t *l, uint32_t n,
-                int64_t *t, double *v)
+static int last(ocl_ingest_t *ing, const char *tenant, const ocl_label_t *l, uint32_t n, int64_t *t,
+                double *v)
 {
     ocl_tsdb_t *db = ocl_ingest_tsdb(ing, ocl_str_c(tenant), false);
     if (!db) return OCL_ENOTFOUND;
@@ -53,10 +53,10 @@ static int otlp_json(ocl_ingest_t *ing, const char *tenant, const char *json,
 }
 
 #define SUM(temporality, start, time, v)                                                           \
-    "{\"resourceMetrics\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{"  \
-    "\"stringValue\":\"svc\"}}]},\"scopeMetrics\":[{\"metrics\":[{\"name\":\"jobs\",\"sum\":{"    \
-    "\"aggregationTemporality\":" temporality ",\"isMonotonic\":true,\"dataPoints\":[{"           \
-    "\"startTimeUnixNano\":\"" start "\",\"timeUnixNano\":\"" time "\",\"asInt\":\"" v "\"}]}},"  \
+    "{\"resourceMetrics\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{"   \
+    "\"stringValue\":\"svc\"}}]},\"scopeMetrics\":[{\"metrics\":[{\"name\":\"jobs\",\"sum\":{"     \
+    "\"aggregationTemporality\":" temporality ",\"isMonotonic\":true,\"dataPoints\":[{"            \
+    "\"startTimeUnixNano\":\"" start "\",\"timeUnixNano\":\"" time "\",\"asInt\":\"" v "\"}]}},"   \
     "{\"name\":\"eh\",\"exponentialHistogram\":{\"dataPoints\":[{\"count\":\"1\"}]}}]}]}]}"
 
 static const ocl_label_t jobs_labels[] = {{OCL_STR("__name__"), OCL_STR("jobs_total")},
@@ -147,8 +147,7 @@ static void test_legacy_wal(void **state)
         ocl_arena_init(&a, 4096);
         ocl_metrics_req_t req;
         const char *err = NULL;
-        assert_int_equal(ocl_otlp_json_decode_metrics(reqs[i], strlen(reqs[i]), &a, &req, &err),
-                         0);
+        assert_int_equal(ocl_otlp_json_decode_metrics(reqs[i], strlen(reqs[i]), &a, &req, &err), 0);
         ocl_buf_t rec;
         ocl_buf_init(&rec);
         ocl_buf_append(&rec, "\x03old", 4);
@@ -239,9 +238,8 @@ static void test_truncation(void **state)
     assert_non_null(db);
     ocl_matcher_t m;
     char err[64];
-    assert_int_equal(ocl_matcher_init(&m, OCL_MATCH_EQ, OCL_STR("__name__"), OCL_STR("m"), err,
-                                      sizeof err),
-                     0);
+    assert_int_equal(
+        ocl_matcher_init(&m, OCL_MATCH_EQ, OCL_STR("__name__"), OCL_STR("m"), err, sizeof err), 0);
     ocl_arena_t a;
     ocl_arena_init(&a, 1 << 16);
     ocl_series_t *ser;
@@ -290,9 +288,8 @@ static void test_truncation_other_tenant(void **state)
     assert_int_equal(ocl_ingest_open(&cfg, &ing), 0);
     int64_t t;
     double v;
-    assert_int_equal(last(ing, "quiet", (ocl_label_t[]){{OCL_STR("__name__"), OCL_STR("m")}}, 1,
-                          &t, &v),
-                     0);
+    assert_int_equal(
+        last(ing, "quiet", (ocl_label_t[]){{OCL_STR("__name__"), OCL_STR("m")}}, 1, &t, &v), 0);
     assert_true(t == 200);
     ocl_ingest_close(ing);
     char cmd[600];

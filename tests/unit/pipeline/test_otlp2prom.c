@@ -91,9 +91,9 @@ static char *translate(const char *json, ocl_o2p_result_t *res, bool remember)
         assert_int_equal(s->n_samples, 1);
         for (uint32_t j = 0; j < s->labels.n; j++) {
             assert_true(s->labels.v[j].value.n > 0);
-            if (j) assert_true(memcmp(s->labels.v[j - 1].name.p, s->labels.v[j].name.p,
-                                      OCL_MIN(s->labels.v[j - 1].name.n, s->labels.v[j].name.n)) <=
-                               0);
+            if (j)
+                assert_true(memcmp(s->labels.v[j - 1].name.p, s->labels.v[j].name.p,
+                                   OCL_MIN(s->labels.v[j - 1].name.n, s->labels.v[j].name.n)) <= 0);
             assert_true(ocl_label_name_valid(s->labels.v[j].name) ||
                         ocl_str_eq_c(s->labels.v[j].name, "__name__"));
         }
@@ -123,7 +123,7 @@ static void check(const char *json, const char *want, uint64_t rejected)
 }
 
 #define RES(attrs, scope, metrics)                                                                 \
-    "{\"resourceMetrics\":[{\"resource\":{\"attributes\":[" attrs "]},\"scopeMetrics\":[{"      \
+    "{\"resourceMetrics\":[{\"resource\":{\"attributes\":[" attrs "]},\"scopeMetrics\":[{"         \
     "\"scope\":" scope ",\"metrics\":[" metrics "]}]}]}"
 #define SATTR(k, v) "{\"key\":\"" k "\",\"value\":{\"stringValue\":\"" v "\"}}"
 #define SVC SATTR("service.name", "api")
@@ -132,8 +132,8 @@ static void check(const char *json, const char *want, uint64_t rejected)
 static void test_gauge_resource_scope(void **state)
 {
     (void)state;
-    check(RES(SVC "," SATTR("service.namespace", "shop") "," SATTR("service.instance.id", "i-1")
-              "," SATTR("host.name", "h1"),
+    check(RES(SVC "," SATTR("service.namespace", "shop") "," SATTR(
+                  "service.instance.id", "i-1") "," SATTR("host.name", "h1"),
               "{\"name\":\"lib\",\"version\":\"1.2\"}",
               "{\"name\":\"system.cpu.utilization\",\"unit\":\"1\",\"gauge\":{\"dataPoints\":[{"
               "\"attributes\":[{\"key\":\"cpu\",\"value\":{\"intValue\":\"0\"}}],"
@@ -247,8 +247,8 @@ static void test_rejections_and_staleness(void **state)
 
 #define DELTA_SUM(start, time, v)                                                                  \
     RES(SVC, NOSCOPE,                                                                              \
-        "{\"name\":\"reqs\",\"sum\":{\"aggregationTemporality\":1,\"isMonotonic\":true,"         \
-        "\"dataPoints\":[{\"startTimeUnixNano\":\"" start "\",\"timeUnixNano\":\"" time           \
+        "{\"name\":\"reqs\",\"sum\":{\"aggregationTemporality\":1,\"isMonotonic\":true,"           \
+        "\"dataPoints\":[{\"startTimeUnixNano\":\"" start "\",\"timeUnixNano\":\"" time            \
         "\",\"asInt\":\"" v "\"}]}}")
 
 static void test_delta(void **state)
@@ -303,9 +303,17 @@ static void test_format_float(void **state)
     struct {
         double v;
         const char *s;
-    } cases[] = {{0, "0"},           {1, "1"},          {0.1, "0.1"},  {0.005, "0.005"},
-                 {2.5e-5, "0.000025"}, {1e6, "1000000"}, {-3.25, "-3.25"}, {INFINITY, "+Inf"},
-                 {-INFINITY, "-Inf"}, {NAN, "NaN"},      {123456.789, "123456.789"}};
+    } cases[] = {{0, "0"},
+                 {1, "1"},
+                 {0.1, "0.1"},
+                 {0.005, "0.005"},
+                 {2.5e-5, "0.000025"},
+                 {1e6, "1000000"},
+                 {-3.25, "-3.25"},
+                 {INFINITY, "+Inf"},
+                 {-INFINITY, "-Inf"},
+                 {NAN, "NaN"},
+                 {123456.789, "123456.789"}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         ocl_o2p_format_float(cases[i].v, b, sizeof b);
         assert_string_equal(b, cases[i].s);

@@ -37,12 +37,12 @@ static const unsigned char ref_unsorted[] = {
 /* protoc --encode of the first series with sorted labels and the metadata:
  * what ocl_rw_encode must produce byte for byte for the decoded batch. */
 static const unsigned char ref_sorted[] = {
-    0x0a, 0x42, 0x0a, 0x0e, 0x0a, 0x08, 0x5f, 0x5f, 0x6e, 0x61, 0x6d, 0x65, 0x5f, 0x5f, 0x12,
-    0x02, 0x75, 0x70, 0x0a, 0x08, 0x0a, 0x03, 0x6a, 0x6f, 0x62, 0x12, 0x01, 0x61, 0x12, 0x10,
-    0x09, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xf8, 0x3f, 0x10, 0x80, 0xd0, 0x95, 0xff, 0xbc,
-    0x31, 0x12, 0x14, 0x09, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, 0x10, 0xfb, 0xff,
-    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x1a, 0x0c, 0x08, 0x01, 0x12, 0x02, 0x75,
-    0x70, 0x22, 0x01, 0x68, 0x2a, 0x01, 0x73};
+    0x0a, 0x42, 0x0a, 0x0e, 0x0a, 0x08, 0x5f, 0x5f, 0x6e, 0x61, 0x6d, 0x65, 0x5f, 0x5f,
+    0x12, 0x02, 0x75, 0x70, 0x0a, 0x08, 0x0a, 0x03, 0x6a, 0x6f, 0x62, 0x12, 0x01, 0x61,
+    0x12, 0x10, 0x09, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xf8, 0x3f, 0x10, 0x80, 0xd0,
+    0x95, 0xff, 0xbc, 0x31, 0x12, 0x14, 0x09, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0xc0, 0x10, 0xfb, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x1a, 0x0c,
+    0x08, 0x01, 0x12, 0x02, 0x75, 0x70, 0x22, 0x01, 0x68, 0x2a, 0x01, 0x73};
 
 static void test_decode_reference(void **state)
 {
@@ -53,8 +53,8 @@ static void test_decode_reference(void **state)
     char err[256];
     ocl_rw_limits_t lim;
     ocl_rw_limits_default(&lim);
-    assert_int_equal(ocl_rw_decode(ref_unsorted, sizeof ref_unsorted, &lim, &a, &b, err, sizeof err),
-                     0);
+    assert_int_equal(
+        ocl_rw_decode(ref_unsorted, sizeof ref_unsorted, &lim, &a, &b, err, sizeof err), 0);
     /* the exemplar-only series has no samples: dropped */
     assert_int_equal(b.n_series, 1);
     const ocl_prom_series_t *s = &b.series[0];
@@ -92,9 +92,8 @@ static void test_roundtrip_special_values(void **state)
     (void)state;
     ocl_label_t l1[] = {{OCL_STR("__name__"), OCL_STR("m")}, {OCL_STR("k"), OCL_STR("v\xc3\xa9")}};
     ocl_label_t l2[] = {{OCL_STR("__name__"), OCL_STR("n")}};
-    ocl_sample_t s1[] = {{0, 0.0},           {1, NAN},       {2, INFINITY},
-                         {3, -INFINITY},     {4, -0.0},      {INT64_MIN, 1e308},
-                         {INT64_MAX, 1e-300}};
+    ocl_sample_t s1[] = {{0, 0.0},  {1, NAN},           {2, INFINITY},      {3, -INFINITY},
+                         {4, -0.0}, {INT64_MIN, 1e308}, {INT64_MAX, 1e-300}};
     ocl_sample_t s2[] = {{10, 0}};
     s1[0].v = ocl_stale_nan();
     ocl_prom_series_t ser[] = {{{l1, 2}, s1, 7}, {{l2, 1}, s2, 1}};
@@ -348,12 +347,9 @@ static void test_snappy_bounds(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_decode_reference),
-        cmocka_unit_test(test_roundtrip_special_values),
-        cmocka_unit_test(test_validation_errors),
-        cmocka_unit_test(test_native_histogram_refused),
-        cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_snappy_bounds),
+        cmocka_unit_test(test_decode_reference),  cmocka_unit_test(test_roundtrip_special_values),
+        cmocka_unit_test(test_validation_errors), cmocka_unit_test(test_native_histogram_refused),
+        cmocka_unit_test(test_malformed),         cmocka_unit_test(test_snappy_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
