@@ -407,7 +407,10 @@ void ocl_mingest_maintain(ocl_mingest_t *m)
                 if (idx >= n || b->max_t >= pb[idx]) {
                     obsolete = false;
                     /* a head that holds this old bucket back: persist it */
-                    if (idx < n && now - b->created_ns > idle_ns) flush[idx] = any_flush = true;
+                    /* (a bucket opened after `now` was read is young, not
+                     * 2^64 ns old) */
+                    if (idx < n && b->created_ns < now && now - b->created_ns > idle_ns)
+                        flush[idx] = any_flush = true;
                 }
             }
         if (!obsolete && b->min_seq < keep) keep = b->min_seq;
