@@ -99,7 +99,7 @@ static int replay_record(uint8_t type, uint64_t seq, const void *payload, size_t
     replay_ctx_t *rc = ud;
     ocl_ingest_t *ing = rc->ing;
     const unsigned char *p = payload;
-    if (type == OCL_WAL_PROM_RECORD || type == OCL_SIGNAL_METRICS) {
+    if (type == OCL_WAL_PROM_RECORD || type == OCL_WAL_PROM_SNAPPY || type == OCL_SIGNAL_METRICS) {
         ing->replay.records[OCL_SIGNAL_METRICS]++;
         return ocl_mingest_replay(ing->metrics, type, seq, payload, len, &rc->arena);
     }

@@ -92,8 +92,9 @@ ocl_tracestore_t *ocl_ingest_trace_store(ocl_ingest_t *ing, ocl_str_t tenant);
 /* Appends a batch of Prometheus samples (remote-write, scrape, translated
  * OTLP) for `tenant`: into the tenant's TSDB and then as one metrics WAL
  * record, both under the tenant's append lock so that WAL order equals
- * head order. `pb`/`pb_len`: the batch already encoded as an uncompressed
- * remote-write WriteRequest (as received), or NULL to have it encoded here.
+ * head order. `pb`/`pb_len`: the batch already encoded as a
+ * snappy-compressed remote-write WriteRequest (the body as received), or
+ * NULL to have it encoded and compressed here.
  * Returns 0 when the WAL append succeeded (res says which samples the TSDB
  * refused: the caller answers 400 for invalid samples, 429 for
  * series_limited, else success), OCL_EINVAL (invalid tenant; nothing

@@ -64,6 +64,7 @@ struct ocl_mingest {
     uint64_t wal_truncations;      /* truncation passes that advanced (maint thread) */
     uint64_t replay_records;       /* metrics WAL records replayed */
     uint64_t replay_bad;           /* records that could not be decoded */
+    ocl_buf_t replay_buf;          /* decompressed record during replay (reused) */
     uint64_t replay_rejected;      /* samples the TSDB refused during replay */
     pthread_t maint;               /* maintenance thread (cuts can take seconds, so
                                     * not on the trace maintenance thread) */
@@ -209,7 +210,11 @@ static int append_locked(ocl_mingest_t *m, mtenant_t *t, const ocl_prom_batch_t 
     /* Nothing stored (all refused or identical re-sends): nothing to log. */
     if (res->appended == 0 && b->n_meta == 0) goto done;
     if (!pb) {
-        ocl_rw_encode(b, &enc);
+        ocl_buf_t raw;
+        ocl_buf_init(&raw);
+        ocl_rw_encode(b, &raw);
+        ocl_snappy_compress(raw.p ? (const void *)raw.p : "", raw.len, &enc);
+        ocl_buf_dispose(&raw);
         pb = enc.p ? (const void *)enc.p : "";
         pb_len = enc.len;
     }
@@ -217,7 +222,7 @@ static int append_locked(ocl_mingest_t *m, mtenant_t *t, const ocl_prom_batch_t 
     prefix[0] = (unsigned char)t->id_len;
     memcpy(prefix + 1, t->id, t->id_len);
     uint64_t seq;
-    if (ocl_wal_append2(m->cfg.wal, OCL_WAL_PROM_RECORD, prefix, 1 + t->id_len, pb, pb_len, &seq) !=
+    if (ocl_wal_append2(m->cfg.wal, OCL_WAL_PROM_SNAPPY, prefix, 1 + t->id_len, pb, pb_len, &seq) !=
         0) {
         rc = OCL_EIO;
         goto done;
@@ -342,9 +347,20 @@ int ocl_mingest_replay(ocl_mingest_t *m, uint8_t type, uint64_t seq, const void 
     size_t off = 1 + p[0];
     ocl_prom_batch_t b;
     ocl_arena_reset(a);
-    if (type == OCL_WAL_PROM_RECORD) {
+    if (type == OCL_WAL_PROM_RECORD || type == OCL_WAL_PROM_SNAPPY) {
         char err[256];
-        if (ocl_rw_decode(p + off, len - off, NULL, a, &b, err, sizeof err) != 0) {
+        const void *pb = p + off;
+        size_t pb_len = len - off;
+        if (type == OCL_WAL_PROM_SNAPPY) {
+            m->replay_buf.len = 0;
+            if (ocl_snappy_decompress(pb, pb_len, OCL_WAL_PROM_MAX_RAW, &m->replay_buf) != 0) {
+                m->replay_bad++;
+                return 0;
+            }
+            pb = m->replay_buf.p ? (const void *)m->replay_buf.p : "";
+            pb_len = m->replay_buf.len;
+        }
+        if (ocl_rw_decode(pb, pb_len, NULL, a, &b, err, sizeof err) != 0) {
             m->replay_bad++;
             return 0;
         }
@@ -587,5 +603,6 @@ void ocl_mingest_close(ocl_mingest_t *m)
     pthread_rwlock_destroy(&m->trunc_lk);
     free(m->buckets);
     free(m->dir);
+    ocl_buf_dispose(&m->replay_buf);
     free(m);
 }

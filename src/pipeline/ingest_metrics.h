@@ -6,9 +6,12 @@
  * as the durability point of every metrics path, its replay and its
  * truncation. Design: docs/adr/0005-metrics-ingest.md.
  *
- * WAL records (type OCL_WAL_PROM_RECORD):
- *     u8 tenant_len | tenant | remote-write WriteRequest (uncompressed)
- * written under the tenant's append lock right after the TSDB append, so
+ * WAL records (type OCL_WAL_PROM_SNAPPY):
+ *     u8 tenant_len | tenant | snappy(remote-write WriteRequest)
+ * — a remote-write body is logged exactly as it arrived (no re-encoding,
+ * ~10x smaller than the uncompressed request), other batches are encoded
+ * and compressed here. Type OCL_WAL_PROM_RECORD (the same, uncompressed)
+ * is still replayed. Records are written under the tenant's append lock right after the TSDB append, so
  * WAL order equals head order per tenant. Records of type
  * OCL_SIGNAL_METRICS are version 0.1's (u8 tenant_len | tenant | OTLP
  * ExportMetricsServiceRequest): replay translates them the same way the
@@ -30,7 +33,11 @@
 #include "wire/remote_write.h"
 
 /* WAL record type of a metrics record (the signals use 0..2). */
-#define OCL_WAL_PROM_RECORD 16
+#define OCL_WAL_PROM_RECORD 16 /* uncompressed WriteRequest (read only) */
+#define OCL_WAL_PROM_SNAPPY 17 /* snappy-compressed WriteRequest */
+/* Bound on a record's decompressed WriteRequest at replay (a record is at
+ * most one request body, itself bounded far lower by the receivers). */
+#define OCL_WAL_PROM_MAX_RAW (512u << 20)
 
 typedef struct ocl_mingest ocl_mingest_t;
 

@@ -167,7 +167,8 @@ void ocl_prom_rw_handle(ocl_http_req_t *req, ocl_ingest_t *ing)
     __atomic_fetch_add(&samples_in, n, __ATOMIC_RELAXED);
     ocl_str_t tenant = ocl_http_req_header(req, "x-scope-orgid");
     ocl_tsdb_append_result_t res;
-    rc = ocl_ingest_write_prom(ing, tenant, &b, body.p ? (const void *)body.p : "", body.len, &res);
+    /* the WAL keeps the snappy body as it arrived */
+    rc = ocl_ingest_write_prom(ing, tenant, &b, req->body, req->body_len, &res);
     if (rc == OCL_EINVAL) {
         answerf(req, 400,
                 "invalid X-Scope-OrgID or tenant limit reached: 1-150 characters of "
