@@ -75,6 +75,8 @@ typedef struct {
     uint8_t trail;    /* XOR window */
     uint8_t enc;      /* encoding */
     uint8_t scale;    /* DEC: power of ten */
+    uint8_t dmode;    /* DEC: 0 = flagged deltas, 1 = plain */
+    uint8_t dwidth;   /* DEC: bits per delta */
     int64_t iv;       /* DEC: current scaled integer */
 } ocl_chunk_iter_t;
 
