@@ -208,6 +208,33 @@ int ocl_chunk_encode_dec(ocl_chunk_t *c, const int64_t *t, const double *v, uint
     uint64_t flagged = (uint64_t)(n - 1) + (uint64_t)(n - 1 - zeros) * (uint64_t)w;
     uint64_t plain = (uint64_t)(n - 1) * (uint64_t)w;
     int mode = plain < flagged; /* 1 = plain */
+    /* timestamps: delta-of-delta, or offsets from the grid t0 + i·step
+     * (a late scrape then costs one offset instead of two dods) */
+    uint64_t step = n > 1 ? ((uint64_t)t[n - 1] - (uint64_t)t[0]) / (n - 1) : 0;
+    uint64_t dod_bits = 0, maxo = 0;
+    uint32_t ozero = 0;
+    for (uint32_t i = 1; i < n; i++) {
+        uint64_t o = zigzag((int64_t)((uint64_t)t[i] - (uint64_t)t[0] - (uint64_t)i * step));
+        if (o > maxo) maxo = o;
+        ozero += o == 0;
+        if (i >= 2) {
+            int64_t dod = (int64_t)(((uint64_t)t[i] - (uint64_t)t[i - 1]) -
+                                    ((uint64_t)t[i - 1] - (uint64_t)t[i - 2]));
+            dod_bits += dod == 0                            ? 1
+                        : (dod >= -64 && dod <= 63)         ? 9
+                        : (dod >= -8192 && dod <= 8191)     ? 17
+                        : (dod >= -524288 && dod <= 524287) ? 24
+                                                            : 68;
+        }
+    }
+    int tw = bit_width(maxo);
+    uint64_t grid_bits = 7 + 8 * (uint64_t)(bit_width(step) / 7 + 1) + (n > 1 ? n - 1 : 0) +
+                         (uint64_t)(n - 1 - ozero) * (uint64_t)tw;
+    if (n > 1) dod_bits += 8 * (uint64_t)(bit_width((uint64_t)t[1] - (uint64_t)t[0]) / 7 + 1);
+    uint64_t grid_plain = grid_bits - (n - 1) - (uint64_t)(n - 1 - ozero) * (uint64_t)tw +
+                          (uint64_t)(n - 1) * (uint64_t)tw;
+    int tmode = n > 2 && OCL_MIN(grid_bits, grid_plain) < dod_bits;
+    int tplain = grid_plain < grid_bits; /* offsets without zero flags */
     memset(c, 0, sizeof *c);
     c->enc = OCL_CHUNK_DEC;
     ocl_chunk_app_t a = {0};
@@ -215,11 +242,27 @@ int ocl_chunk_encode_dec(ocl_chunk_t *c, const int64_t *t, const double *v, uint
     put_bits(c, (uint64_t)k, 4);
     put_bits(c, (uint64_t)mode, 1);
     put_bits(c, (uint64_t)w, 7);
+    put_bits(c, (uint64_t)tmode, 1);
+    if (tmode) {
+        put_bits(c, (uint64_t)tplain, 1);
+        put_bits(c, (uint64_t)tw, 7);
+        put_uvarint(c, step);
+    }
     prev = 0;
     for (uint32_t i = 0; i < n; i++) {
         reserve(c);
         int64_t iv = round_int(v[i] * scale);
-        put_time(c, &a, t[i]);
+        if (!tmode) {
+            put_time(c, &a, t[i]);
+        } else if (i == 0) {
+            put_uvarint(c, zigzag(t[0]));
+            c->mint = t[0];
+        } else {
+            uint64_t o = zigzag((int64_t)((uint64_t)t[i] - (uint64_t)t[0] - (uint64_t)i * step));
+            if (!tplain) put_bits(c, o != 0, 1);
+            if (tw && (tplain || o)) put_bits(c, o, tw);
+        }
+        c->maxt = t[i];
         if (i == 0) {
             put_uvarint(c, zigzag(iv));
         } else {
@@ -392,8 +435,29 @@ int ocl_chunk_iter_next(ocl_chunk_iter_t *it, int64_t *t, double *v)
             it->scale = (uint8_t)k;
             it->dmode = (uint8_t)mode;
             it->dwidth = (uint8_t)w;
+            uint64_t tmode, tplain = 0, tw = 0, step = 0;
+            if (get_bits(it, 1, &tmode)) return OCL_ECORRUPT;
+            if (tmode && (get_bits(it, 1, &tplain) || get_bits(it, 7, &tw) || tw > 64 ||
+                          get_uvarint(it, &step)))
+                return OCL_ECORRUPT;
+            it->tmode = (uint8_t)(tmode ? 1 + tplain : 0);
+            it->twidth = (uint8_t)tw;
+            it->step = step;
         }
-        if (get_time(it)) return OCL_ECORRUPT;
+        if (!it->tmode) {
+            if (get_time(it)) return OCL_ECORRUPT;
+        } else if (it->i == 0) {
+            uint64_t x;
+            if (get_uvarint(it, &x)) return OCL_ECORRUPT;
+            it->t0 = it->t = (int64_t)((x >> 1) ^ (0 - (x & 1)));
+        } else {
+            uint64_t flag = 1, o = 0;
+            if (it->tmode == 1 && get_bits(it, 1, &flag)) return OCL_ECORRUPT;
+            if (flag && it->twidth && get_bits(it, it->twidth, &o)) return OCL_ECORRUPT;
+            if (flag && !it->twidth && it->tmode == 1) return OCL_ECORRUPT;
+            int64_t off = (int64_t)((o >> 1) ^ (0 - (o & 1)));
+            it->t = (int64_t)((uint64_t)it->t0 + (uint64_t)it->i * it->step + (uint64_t)off);
+        }
         uint64_t z;
         if (it->i == 0) {
             if (get_uvarint(it, &z)) return OCL_ECORRUPT;

@@ -230,6 +230,24 @@ static void test_chunk_dec(void **st)
         }
         dec_roundtrip(t, v, n);
     }
+    /* regular scrapes with late ones (grid timestamps), including a huge step */
+    for (int round = 0; round < 50; round++) {
+        uint32_t n = 3 + (uint32_t)(rand() % 190);
+        int64_t step = round % 10 == 0 ? 4000000000000000000LL / 200 : 15000;
+        for (uint32_t i = 0; i < n; i++) {
+            t[i] = -7000000 + (int64_t)i * step + (rand() % 20 == 0 ? rand() % 40 : 0);
+            v[i] = (double)(rand() % 100) / 4;
+        }
+        dec_roundtrip(t, v, n);
+    }
+    /* perfectly regular and constant: a few bytes for the whole chunk */
+    for (uint32_t i = 0; i < 120; i++)
+        t[i] = 1700000000000LL + i * 15000, v[i] = 7.5;
+    dec_roundtrip(t, v, 120);
+    ocl_chunk_t reg;
+    assert_int_equal(ocl_chunk_encode_dec(&reg, t, v, 120), 0);
+    assert_true(ocl_chunk_bytes(&reg) < 16);
+    ocl_chunk_dispose(&reg);
     /* edges: the largest integers, zero, negative decimals */
     int64_t te[] = {-5, 0, 1, 2, 1000000000000LL};
     double ve[] = {9007199254740991.0, -9007199254740991.0, 0.0, -5, 123};
