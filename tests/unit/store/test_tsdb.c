@@ -240,6 +240,10 @@ static void test_chunk_dec(void **st)
         }
         dec_roundtrip(t, v, n);
     }
+    /* extreme timestamps (grid arithmetic wraps modulo 2^64) */
+    int64_t tx[] = {INT64_MIN + 5, INT64_MIN + 6, -1, 0, INT64_MAX - 10, INT64_MAX};
+    double vx[] = {1, 2, 3, 4, 5, 6};
+    dec_roundtrip(tx, vx, 6);
     /* perfectly regular and constant: a few bytes for the whole chunk */
     for (uint32_t i = 0; i < 120; i++)
         t[i] = 1700000000000LL + i * 15000, v[i] = 7.5;
