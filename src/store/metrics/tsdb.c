@@ -82,7 +82,12 @@ int ocl_tsdb_open(const ocl_tsdb_opts_t *opts, ocl_tsdb_t **out)
     if (db->opts.block_range_ms <= 0) db->opts.block_range_ms = DEFAULT_RANGE;
     if (db->opts.retention_ms <= 0) db->opts.retention_ms = DEFAULT_RETENTION;
     if (db->opts.max_series == 0) db->opts.max_series = 1000000;
-    pthread_rwlock_init(&db->lock, NULL);
+    /* writers first: a stream of overlapping queries must not starve appends */
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&db->lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
     pthread_mutex_init(&db->maint, NULL);
     ocl_head_init(&db->head, db->opts.block_range_ms);
     db->min_valid_t = INT64_MIN;
