@@ -65,7 +65,16 @@ struct ocl_block {
     ocl_bchunk_t *chunkmem; /* all chunk refs */
     const uint8_t *cmap;    /* mmapped chunks file */
     size_t clen;            /* its length */
+    int refs;               /* the TSDB's reference + running queries' (atomic) */
 };
+
+/* Queries hold a reference while they read a block outside the TSDB lock;
+ * the last unref closes it (its directory may already be deleted). */
+static inline void ocl_block_ref(ocl_block_t *b)
+{
+    __atomic_add_fetch(&b->refs, 1, __ATOMIC_RELAXED);
+}
+void ocl_block_unref(ocl_block_t *b);
 
 /* Last decompressed page (one per reader). */
 typedef struct {

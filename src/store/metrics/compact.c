@@ -257,10 +257,11 @@ static void replace_blocks(ocl_tsdb_t *db, ocl_block_t **old, uint32_t nold, ocl
         ocl_tsdb_sort_blocks(db);
     if (db->persisted_before < db->min_valid_t) db->persisted_before = db->min_valid_t;
     pthread_rwlock_unlock(&db->lock);
-    /* no query can still see them: queries hold the read lock throughout */
+    /* running queries may still hold references: the last one closes (the
+     * mmapped chunks stay readable after the files are deleted) */
     for (uint32_t k = 0; k < nold; k++) {
         ocl_block_remove_dir(old[k]->path);
-        ocl_block_close(old[k]);
+        ocl_block_unref(old[k]);
     }
 }
 

@@ -4,12 +4,13 @@
  * map, chunks, append, truncation), block.c (on-disk blocks: writer,
  * reader) and compact.c (head → block cut, compaction, retention).
  *
- * Locking: `lock` (rwlock) protects the head, the block list and the
- * metadata; appends and structural changes take it for writing, queries for
- * reading and copy what they return into the caller's arena. `maint`
- * serialises ocl_tsdb_maintain/flush, which do their slow I/O (writing a
- * block, compacting) without holding `lock`: blocks are immutable and only
- * maintenance removes them, under the write lock.
+ * Locking: `lock` (rwlock, writers preferred) protects the head, the block
+ * list and the metadata; appends and structural changes take it for
+ * writing, queries for reading while they reference blocks and copy head
+ * data (see tsdb.c). `maint` serialises ocl_tsdb_maintain/flush, which do
+ * their slow I/O (writing a block, compacting) without holding `lock`:
+ * blocks are immutable, only maintenance removes them from the list (under
+ * the write lock) and the last reference closes them.
  */
 #ifndef OCL_TSDB_INT_H
 #define OCL_TSDB_INT_H

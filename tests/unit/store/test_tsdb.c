@@ -721,9 +721,9 @@ static void test_memory_retention(void **st)
 }
 
 typedef struct {
-    ocl_tsdb_t *db;
-    volatile int stop;
-    int errors;
+    ocl_tsdb_t *db; /* database under test */
+    int stop;       /* set (atomically) when the writer is done */
+    int errors;     /* failed calls or unsorted answers */
 } conc_t;
 
 static void *reader(void *arg)
@@ -732,7 +732,7 @@ static void *reader(void *arg)
     ocl_arena_t a;
     ocl_arena_init(&a, 1 << 16);
     ocl_matcher_t m = tl_m(OCL_MATCH_EQ, "__name__", "c");
-    for (int i = 0; i < 2000 && !c->stop; i++) {
+    for (int i = 0; i < 2000 && !__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE); i++) {
         ocl_series_t *out;
         size_t n;
         if (ocl_tsdb_select(c->db, &m, 1, INT64_MIN, INT64_MAX, 0, &a, &out, &n) != 0) c->errors++;
@@ -764,7 +764,7 @@ static void test_concurrent(void **st)
     for (int64_t t = 0; t < 5000; t++)
         for (int i = 0; i < 4; i++)
             tl_append1(c.db, ls[i], t * 10, (double)t);
-    c.stop = 1;
+    __atomic_store_n(&c.stop, 1, __ATOMIC_RELEASE);
     for (int i = 0; i < 2; i++)
         pthread_join(th[i], NULL);
     assert_int_equal(c.errors, 0);

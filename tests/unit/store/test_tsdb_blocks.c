@@ -346,9 +346,9 @@ static void test_index_truncations(void **st)
 }
 
 typedef struct {
-    ocl_tsdb_t *db;    /* database under test */
-    volatile int stop; /* set when the appender is done */
-    int errors;        /* failed calls or unsorted answers */
+    ocl_tsdb_t *db; /* database under test */
+    int stop;       /* set when the appender is done */
+    int errors;     /* failed calls or unsorted answers */
 } conc_t;
 
 static void *maintainer(void *arg)
@@ -357,7 +357,7 @@ static void *maintainer(void *arg)
     ocl_arena_t a;
     ocl_arena_init(&a, 1 << 16);
     ocl_matcher_t m = tl_m(OCL_MATCH_EQ, "job", "node");
-    for (int i = 0; i < 100000 && !c->stop; i++) {
+    for (int i = 0; i < 100000 && !__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE); i++) {
         if (ocl_tsdb_maintain(c->db) != 0) c->errors++;
         ocl_series_t *out;
         size_t n;
@@ -382,7 +382,7 @@ static void test_maintain_concurrent(void **st)
     pthread_create(&th, NULL, maintainer, &c);
     for (int64_t t0 = 0; t0 < 40000; t0 += 1000)
         load(c.db, t0, t0 + 950, 50);
-    c.stop = 1;
+    __atomic_store_n(&c.stop, 1, __ATOMIC_RELEASE);
     pthread_join(th, NULL);
     assert_int_equal(c.errors, 0);
     assert_int_equal(ocl_tsdb_maintain(c.db), 0);
