@@ -626,9 +626,10 @@ static void finish_strs(ocl_str_t *v, size_t n, ocl_arena_t *a, ocl_str_t **out,
     *n_out = w;
 }
 
+/* Growable array of borrowed strings. */
 typedef struct {
-    ocl_str_t *v;
-    size_t n, cap;
+    ocl_str_t *v;  /* strings */
+    size_t n, cap; /* count, allocated */
 } strvec_t;
 
 static void strvec_push(strvec_t *s, ocl_str_t x)
