@@ -3,7 +3,8 @@
  * hash (open addressing, collisions resolved by comparing labels), each
  * with a list of Gorilla chunks of at most OCL_CHUNK_SAMPLES samples that
  * never straddle a block-range boundary (so a block cut takes whole
- * chunks), labels stored as interned symbol ids, and postings.
+ * chunks), labels stored both as interned symbol ids (for the postings)
+ * and as one contiguous blob (for cheap comparison and copying).
  *
  * Invariants: series ids are 0..nseries-1 and postings lists are in id
  * order; the map holds every series exactly once. Appending to an existing
@@ -98,9 +99,8 @@ ocl_hseries_t *ocl_head_find(const ocl_head_t *h, const ocl_labels_t *ls, uint64
 {
     uint32_t mask = h->nmap - 1, i = (uint32_t)hash & mask;
     for (;;) {
-        uint32_t e = h->map[i];
-        if (!e) return NULL;
-        ocl_hseries_t *s = h->series[e - 1];
+        ocl_hseries_t *s = h->map[i];
+        if (!s) return NULL;
         if (s->hash == hash && series_is(s, ls)) return s;
         i = (i + 1) & mask;
     }
@@ -111,7 +111,7 @@ static void map_insert(ocl_head_t *h, ocl_hseries_t *s)
     uint32_t mask = h->nmap - 1, i = (uint32_t)s->hash & mask;
     while (h->map[i])
         i = (i + 1) & mask;
-    h->map[i] = s->id + 1;
+    h->map[i] = s;
 }
 
 static void map_rebuild(ocl_head_t *h, uint32_t nmap)
@@ -166,7 +166,7 @@ void ocl_head_append(ocl_head_t *h, ocl_hseries_t *s, int64_t t, double v)
     if (OCL_UNLIKELY(!c || c->n >= OCL_CHUNK_SAMPLES || t >= s->cut_at)) {
         if (c) ocl_chunk_shrink(c);
         if (s->nchunks == s->capchunks) {
-            s->capchunks = s->capchunks ? s->capchunks * 2 : 2;
+            s->capchunks = s->capchunks ? s->capchunks * 2 : 1;
             s->chunks = ocl_realloc(s->chunks, s->capchunks * sizeof *s->chunks);
         }
         c = &s->chunks[s->nchunks++];
@@ -227,7 +227,7 @@ void ocl_head_truncate(ocl_head_t *h, int64_t before)
 
 uint64_t ocl_head_bytes(const ocl_head_t *h)
 {
-    uint64_t b = sizeof *h + h->capseries * sizeof(void *) + h->nmap * 4ULL;
+    uint64_t b = sizeof *h + h->capseries * sizeof(void *) + h->nmap * sizeof(void *);
     for (uint32_t i = 0; i < h->nseries; i++) {
         const ocl_hseries_t *s = h->series[i];
         b += sizeof *s + s->nlab * 8ULL + s->bloblen + s->capchunks * sizeof(ocl_chunk_t);
