@@ -8,7 +8,7 @@
  * Prints: append throughput (new series / existing series), head memory
  * (bytes per sample, per series, RSS growth per series), on-disk bytes per
  * sample after a flush, and select latencies from head and from blocks.
- * Usage: ./bench_tsdb [series] [rounds] [dir-under-tmp]
+ * Usage: ./bench_tsdb [series] [rounds] [late-scrape-%] [dir-under-tmp]
  */
 #include "core/arena.h"
 #include "core/time.h"
@@ -144,7 +144,8 @@ int main(int argc, char **argv)
     uint32_t S = argc > 1 ? (uint32_t)atoi(argv[1]) : 100000;
     uint32_t N = argc > 2 ? (uint32_t)atoi(argv[2]) : 120;
     char dir[256];
-    snprintf(dir, sizeof dir, "%s", argc > 3 ? argv[3] : "/tmp/ocl_bench_tsdb_XXXXXX");
+    uint32_t late = argc > 3 ? (uint32_t)atoi(argv[3]) : 5;
+    snprintf(dir, sizeof dir, "%s", argc > 4 ? argv[4] : "/tmp/ocl_bench_tsdb_XXXXXX");
     if (!mkdtemp(dir)) abort();
     const uint32_t per_target = 100, batch = 1000;
     ocl_arena_t la;
@@ -181,7 +182,7 @@ int main(int argc, char **argv)
     uint64_t n_old = 0;
     for (uint32_t r = 0; r < N; r++) {
         for (uint32_t i = 0; i < S; i++) {
-            int64_t jitter = xr() % 20 == 0 ? (int64_t)(xr() % 25) : 0;
+            int64_t jitter = xr() % 100 < late ? (int64_t)(xr() % 25) : 0;
             smp[i] = (ocl_sample_t){t0 + (int64_t)r * 15000 + jitter, next_value(&gen[i])};
         }
         double s0 = now_s(), c0 = cpu_s();
@@ -199,7 +200,7 @@ int main(int argc, char **argv)
     long rss1 = rss_kb();
     ocl_tsdb_stats_t st;
     ocl_tsdb_stats(db, &st);
-    printf("series %u, samples per series %u, total samples %llu\n", S, N,
+    printf("series %u, samples per series %u, %u %% late scrapes, total samples %llu\n", S, N, late,
            (unsigned long long)st.head_samples);
     printf("append, new series:      %10.0f samples/s wall, %10.0f per CPU-second\n", S / t_new,
            S / c_new);

@@ -6,7 +6,8 @@
  * fixed in-memory TSDB (counters with a reset, NaN and ±Inf values, a
  * staleness marker, a classic histogram) as an instant query and as a
  * range query, with a low sample limit and timeout. Invariants: no crash
- * or leak; an error has a class and a terminated one-line message; a
+ * or leak; an error has a class and a terminated message (it may quote
+ * query text, newlines included, as Prometheus's do); a
  * vector has one point per series at the evaluation time; a matrix is
  * sorted by labels without duplicates and its points ascend within the
  * range, on the step grid for range queries.
@@ -114,7 +115,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             check(r == NULL, "result on error", q);
             check(err.cls != OCL_PQL_OK, "error without class", q);
             check(memchr(err.msg, 0, sizeof err.msg) != NULL, "message not terminated", q);
-            check(strchr(err.msg, '\n') == NULL, "message spans lines", q);
             continue;
         }
         check_result(r, mode == 1, t0, t1, step, q);

@@ -93,6 +93,18 @@ typedef struct ev {
     bool experimental;          /* experimental functions allowed */
 } ev_t;
 
+/* Times, offsets and ranges are clamped to ±2^61 ms (73 million years) so
+ * that sums of a few of them never overflow. */
+#define OCL_PQLX_TMAX ((int64_t)1 << 61)
+static inline int64_t tclamp(int64_t t)
+{
+    return t > OCL_PQLX_TMAX ? OCL_PQLX_TMAX : t < -OCL_PQLX_TMAX ? -OCL_PQLX_TMAX : t;
+}
+static inline int64_t tsub(int64_t a, int64_t b)
+{
+    return tclamp(tclamp(a) - tclamp(b));
+}
+
 static inline int64_t ev_t_at(const ev_t *ev, size_t i)
 {
     return ev->start + (int64_t)i * ev->step;

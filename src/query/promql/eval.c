@@ -278,7 +278,7 @@ static int64_t resolve_at(const ev_t *ev, ocl_pql_at_t at, int64_t at_ms)
 {
     switch (at) {
     case OCL_PQL_AT_TIME:
-        return at_ms;
+        return tclamp(at_ms);
     case OCL_PQL_AT_START:
         return ev->qstart;
     case OCL_PQL_AT_END:
@@ -291,19 +291,19 @@ static int64_t resolve_at(const ev_t *ev, ocl_pql_at_t at, int64_t at_ms)
 /* Reference time of step i for a selector/subquery with offset and @. */
 static int64_t ref_time(const ev_t *ev, size_t i, ocl_pql_at_t at, int64_t at_res, int64_t off)
 {
-    return (at != OCL_PQL_AT_NONE ? at_res : ev_t_at(ev, i)) - off;
+    return tsub(at != OCL_PQL_AT_NONE ? at_res : ev_t_at(ev, i), off);
 }
 
 /* A duration that may be an expression of step()/range(). */
 static int dur_ms(ev_t *ev, const ocl_pql_dur_t *d, int64_t lit, int64_t *out)
 {
-    *out = lit;
+    *out = tclamp(lit);
     if (!d || d->is_const) return 0;
     char err[256];
     int64_t v;
     if (ocl_pql_dur_eval(d, ev->qstep, ev->qend - ev->qstart, &v, err, sizeof err))
         return ocl_pqlx_fail(ev, OCL_PQL_ERR_EXECUTION, "%s", err);
-    *out = v;
+    *out = tclamp(v);
     return 0;
 }
 
@@ -437,7 +437,7 @@ static int eval_subquery(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
     if (step <= 0) step = ev->default_step;
     int64_t r0 = ref_time(ev, 0, n->sq.at, atr, off);
     int64_t r1 = ref_time(ev, ev->n - 1, n->sq.at, atr, off);
-    int64_t lo = r0 - range;
+    int64_t lo = tsub(r0, range);
     int64_t start = floor_div(lo, step) * step;
     if (start < lo) start += step;
     /* save the grid */
@@ -672,7 +672,7 @@ static int shape_matrix(ev_t *ev, val_t *v, ocl_pql_result_t *r)
         o->points = ocl_arena_alloc(ev->a, (s->n + 1) * sizeof(ocl_pql_point_t));
         o->n_points = 0;
         for (uint32_t i = 0; i < s->n; i++)
-            if (s->t[i] > ref - v->range_ms && s->t[i] <= ref)
+            if (s->t[i] > tsub(ref, v->range_ms) && s->t[i] <= ref)
                 o->points[o->n_points++] = (ocl_pql_point_t){s->t[i], s->v[i]};
         if (o->n_points) r->n_series++;
     }
@@ -743,13 +743,15 @@ static int run(ocl_tsdb_t *db, const ocl_pql_expr_t *e, int64_t start, int64_t e
     ev_t ev = {0};
     ev.db = db;
     ev.a = &r->arena;
+    start = tclamp(start);
+    end = tclamp(end);
     ev.start = start;
     ev.step = step > 0 ? step : 1;
     ev.n = (size_t)((end - start) / ev.step) + 1;
     ev.qstart = start;
     ev.qend = end;
     ev.qstep = is_range ? step : 0;
-    ev.lookback = opts->lookback_ms > 0 ? opts->lookback_ms : 300000;
+    ev.lookback = opts->lookback_ms > 0 ? tclamp(opts->lookback_ms) : 300000;
     ev.default_step = 60000;
     ev.max_samples = opts->max_samples ? opts->max_samples : 50000000;
     ev.deadline_ns = now_ns() + (opts->timeout_ms > 0 ? opts->timeout_ms : 120000) * 1000000LL;

@@ -63,10 +63,12 @@ static const struct {
 
 static double fn_time(const char *name, double v)
 {
-    if (isnan(v) || isinf(v)) return NAN;
+    /* out of int64 range: Go's conversion gives INT64_MIN on amd64, a year
+     * gmtime cannot represent; answer NaN for it and for NaN/Inf */
+    if (!(v >= -9.2e18 && v < 9.2e18)) return NAN;
     time_t t = (time_t)(int64_t)v;
     struct tm tm;
-    gmtime_r(&t, &tm);
+    if (!gmtime_r(&t, &tm)) return NAN;
     if (!strcmp(name, "day_of_month")) return tm.tm_mday;
     if (!strcmp(name, "day_of_week")) return tm.tm_wday;
     if (!strcmp(name, "day_of_year")) return tm.tm_yday + 1;

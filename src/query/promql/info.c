@@ -43,7 +43,7 @@ static int64_t ref_of(const ev_t *ev, const ocl_pql_node_t *n, int64_t t)
                          : n->vs.at == OCL_PQL_AT_START ? ev->qstart
                          : n->vs.at == OCL_PQL_AT_END   ? ev->qend
                                                         : t;
-            return at - n->vs.offset_ms;
+            return tsub(at, n->vs.offset_ms);
         }
         case OCL_PQL_MATRIX_SEL:
             n = n->ms.vs;
@@ -53,7 +53,7 @@ static int64_t ref_of(const ev_t *ev, const ocl_pql_node_t *n, int64_t t)
                          : n->sq.at == OCL_PQL_AT_START ? ev->qstart
                          : n->sq.at == OCL_PQL_AT_END   ? ev->qend
                                                         : t;
-            t = at - n->sq.offset_ms;
+            t = tsub(at, n->sq.offset_ms);
             n = n->sq.expr;
             break;
         }

@@ -498,11 +498,11 @@ int ocl_pqlx_call_range(ev_t *ev, const ocl_pql_node_t *n, val_t *args, val_t *o
         bool noted = false;
         for (size_t i = 0; i < ev->n; i++) {
             int64_t ts = ev_t_at(ev, i);
-            int64_t ref = (m->at != OCL_PQL_AT_NONE ? m->at_ms : ts) - m->offset_ms;
+            int64_t ref = tsub(m->at != OCL_PQL_AT_NONE ? m->at_ms : ts, m->offset_ms);
             if (m->at != OCL_PQL_AT_NONE) ts = ev->start;
             while (hi < s->n && s->t[hi] <= ref)
                 hi++;
-            while (lo < hi && s->t[lo] <= ref - m->range_ms)
+            while (lo < hi && s->t[lo] <= tsub(ref, m->range_ms))
                 lo++;
             if (ext) {
                 double r;

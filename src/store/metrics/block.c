@@ -701,6 +701,7 @@ int ocl_block_open(const char *path, ocl_block_t **out)
     if (memcmp(b->cmap, CHUNKS_MAGIC, 4) != 0 || b->cmap[4] != OCL_BLOCK_VERSION) goto error;
     close(fd);
     ocl_free(meta);
+    b->refs = 1;
     *out = b;
     return 0;
 error:
@@ -709,6 +710,11 @@ error:
     ocl_block_close(b);
     *out = NULL;
     return rc;
+}
+
+void ocl_block_unref(ocl_block_t *b)
+{
+    if (b && __atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL) == 0) ocl_block_close(b);
 }
 
 void ocl_block_close(ocl_block_t *b)

@@ -1,15 +1,16 @@
 /*
  * block.h — immutable on-disk blocks of the metrics TSDB: a directory
  * named by a 26-character ULID holding `chunks` (zstd-compressed pages of
- * Gorilla chunks), `index` (symbols, series with label and chunk
- * references, postings) and `meta` (version, id, time range, stats), each
- * section checksummed (CRC32C). Layout: docs/FORMATS.md, "Metrics TSDB".
+ * XOR or DEC chunks), `index` (zstd-compressed sections: symbols, series
+ * with label and chunk references, postings) and `meta` (version, id, time
+ * range, stats), everything checksummed (CRC32C). Layout: docs/FORMATS.md,
+ * "Metrics TSDB".
  *
  * Writing: series are added in label order (ocl_labels_cmp); the block is
  * assembled in "<ulid>.tmp", fsynced, renamed and the parent directory
  * fsynced, so a block directory without ".tmp" is complete. Reading: the
- * index is parsed into memory (symbols borrowed from the index buffer,
- * postings rebuilt as in the head) and every offset is bounds-checked; the
+ * index is parsed into memory (symbols borrowed from the decompressed
+ * symbols section, postings rebuilt as in the head) and every offset is bounds-checked; the
  * chunks file is mmapped and pages are decompressed on demand.
  * An opened block is read-only and safe for concurrent readers, each with
  * its own ocl_page_cache_t.
@@ -65,7 +66,16 @@ struct ocl_block {
     ocl_bchunk_t *chunkmem; /* all chunk refs */
     const uint8_t *cmap;    /* mmapped chunks file */
     size_t clen;            /* its length */
+    int refs;               /* the TSDB's reference + running queries' (atomic) */
 };
+
+/* Queries hold a reference while they read a block outside the TSDB lock;
+ * the last unref closes it (its directory may already be deleted). */
+static inline void ocl_block_ref(ocl_block_t *b)
+{
+    __atomic_add_fetch(&b->refs, 1, __ATOMIC_RELAXED);
+}
+void ocl_block_unref(ocl_block_t *b);
 
 /* Last decompressed page (one per reader). */
 typedef struct {

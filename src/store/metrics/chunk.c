@@ -178,49 +178,98 @@ static int dec_scale(const double *v, uint32_t n)
     return -1;
 }
 
-static void put_int_delta(ocl_chunk_t *c, int64_t d)
+static int bit_width(uint64_t x)
 {
-    uint64_t z = ((uint64_t)d << 1) ^ (uint64_t)(d >> 63);
-    if (z == 0) {
-        put_bits(c, 0, 1);
-    } else if (z < (1ULL << 6)) {
-        put_bits(c, 2, 2); /* '10' */
-        put_bits(c, z, 6);
-    } else if (z < (1ULL << 13)) {
-        put_bits(c, 6, 3); /* '110' */
-        put_bits(c, z, 13);
-    } else if (z < (1ULL << 20)) {
-        put_bits(c, 14, 4); /* '1110' */
-        put_bits(c, z, 20);
-    } else if (z < (1ULL << 32)) {
-        put_bits(c, 30, 5); /* '11110' */
-        put_bits(c, z, 32);
-    } else {
-        put_bits(c, 31, 5); /* '11111' */
-        put_bits(c, z, 64);
-    }
+    return x ? 64 - __builtin_clzll(x) : 0;
+}
+
+static uint64_t zigzag(int64_t d)
+{
+    return ((uint64_t)d << 1) ^ (uint64_t)(d >> 63);
 }
 
 int ocl_chunk_encode_dec(ocl_chunk_t *c, const int64_t *t, const double *v, uint32_t n)
 {
     int k = n ? dec_scale(v, n) : -1;
     if (k < 0) return -1;
+    double scale = pow10_tab[k];
+    /* width of the widest delta; zero deltas decide between the modes */
+    uint64_t maxz = 0;
+    uint32_t zeros = 0;
+    int64_t prev = round_int(v[0] * scale);
+    for (uint32_t i = 1; i < n; i++) {
+        int64_t iv = round_int(v[i] * scale);
+        uint64_t z = zigzag(iv - prev);
+        if (z > maxz) maxz = z;
+        zeros += z == 0;
+        prev = iv;
+    }
+    int w = bit_width(maxz);
+    uint64_t flagged = (uint64_t)(n - 1) + (uint64_t)(n - 1 - zeros) * (uint64_t)w;
+    uint64_t plain = (uint64_t)(n - 1) * (uint64_t)w;
+    int mode = plain < flagged; /* 1 = plain */
+    /* timestamps: delta-of-delta, or offsets from the grid t0 + i·step
+     * (a late scrape then costs one offset instead of two dods) */
+    uint64_t step = n > 1 ? ((uint64_t)t[n - 1] - (uint64_t)t[0]) / (n - 1) : 0;
+    uint64_t dod_bits = 0, maxo = 0;
+    uint32_t ozero = 0;
+    for (uint32_t i = 1; i < n; i++) {
+        uint64_t o = zigzag((int64_t)((uint64_t)t[i] - (uint64_t)t[0] - (uint64_t)i * step));
+        if (o > maxo) maxo = o;
+        ozero += o == 0;
+        if (i >= 2) {
+            int64_t dod = (int64_t)(((uint64_t)t[i] - (uint64_t)t[i - 1]) -
+                                    ((uint64_t)t[i - 1] - (uint64_t)t[i - 2]));
+            dod_bits += dod == 0                            ? 1
+                        : (dod >= -64 && dod <= 63)         ? 9
+                        : (dod >= -8192 && dod <= 8191)     ? 17
+                        : (dod >= -524288 && dod <= 524287) ? 24
+                                                            : 68;
+        }
+    }
+    int tw = bit_width(maxo);
+    uint64_t grid_bits = 7 + 8 * (uint64_t)(bit_width(step) / 7 + 1) + (n > 1 ? n - 1 : 0) +
+                         (uint64_t)(n - 1 - ozero) * (uint64_t)tw;
+    if (n > 1) dod_bits += 8 * (uint64_t)(bit_width((uint64_t)t[1] - (uint64_t)t[0]) / 7 + 1);
+    uint64_t grid_plain = grid_bits - (n - 1) - (uint64_t)(n - 1 - ozero) * (uint64_t)tw +
+                          (uint64_t)(n - 1) * (uint64_t)tw;
+    int tmode = n > 2 && OCL_MIN(grid_bits, grid_plain) < dod_bits;
+    int tplain = grid_plain < grid_bits; /* offsets without zero flags */
     memset(c, 0, sizeof *c);
     c->enc = OCL_CHUNK_DEC;
     ocl_chunk_app_t a = {0};
-    double scale = pow10_tab[k];
-    int64_t prev = 0;
     reserve(c);
     put_bits(c, (uint64_t)k, 4);
+    put_bits(c, (uint64_t)mode, 1);
+    put_bits(c, (uint64_t)w, 7);
+    put_bits(c, (uint64_t)tmode, 1);
+    if (tmode) {
+        put_bits(c, (uint64_t)tplain, 1);
+        put_bits(c, (uint64_t)tw, 7);
+        put_uvarint(c, step);
+    }
+    prev = 0;
     for (uint32_t i = 0; i < n; i++) {
         reserve(c);
-        double x = v[i] * scale;
-        int64_t iv = round_int(x);
-        put_time(c, &a, t[i]);
-        if (i == 0)
-            put_uvarint(c, ((uint64_t)iv << 1) ^ (uint64_t)(iv >> 63));
-        else
-            put_int_delta(c, iv - prev);
+        int64_t iv = round_int(v[i] * scale);
+        if (!tmode) {
+            put_time(c, &a, t[i]);
+        } else if (i == 0) {
+            put_uvarint(c, zigzag(t[0]));
+            c->mint = t[0];
+        } else {
+            uint64_t o = zigzag((int64_t)((uint64_t)t[i] - (uint64_t)t[0] - (uint64_t)i * step));
+            if (!tplain) put_bits(c, o != 0, 1);
+            if (tw && (tplain || o)) put_bits(c, o, tw);
+        }
+        c->maxt = t[i];
+        if (i == 0) {
+            put_uvarint(c, zigzag(iv));
+        } else {
+            uint64_t z = zigzag(iv - prev);
+            if (!mode) put_bits(c, z != 0, 1);
+            if (w && (mode || z)) put_bits(c, z, w);
+        }
         prev = iv;
         c->n++;
     }
@@ -364,15 +413,9 @@ static int get_time(ocl_chunk_iter_t *it)
 /* Value delta of sample i >= 1 in the decimal encoding. */
 static int get_dec_value(ocl_chunk_iter_t *it)
 {
-    uint64_t bit, z = 0;
-    int ones = 0;
-    while (ones < 5) {
-        if (get_bits(it, 1, &bit)) return OCL_ECORRUPT;
-        if (!bit) break;
-        ones++;
-    }
-    static const int widths[6] = {0, 6, 13, 20, 32, 64};
-    if (ones > 0 && get_bits(it, widths[ones], &z)) return OCL_ECORRUPT;
+    uint64_t z = 0, flag = 1;
+    if (!it->dmode && get_bits(it, 1, &flag)) return OCL_ECORRUPT;
+    if (flag && it->dwidth && get_bits(it, it->dwidth, &z)) return OCL_ECORRUPT;
     int64_t d = (int64_t)((z >> 1) ^ (0 - (z & 1)));
     it->iv = (int64_t)((uint64_t)it->iv + (uint64_t)d);
     double v = (double)it->iv / pow10_tab[it->scale];
@@ -384,13 +427,37 @@ int ocl_chunk_iter_next(ocl_chunk_iter_t *it, int64_t *t, double *v)
 {
     if (it->i >= it->n) return 0;
     if (it->enc == OCL_CHUNK_DEC) {
-        /* the scale precedes the first timestamp */
+        /* the header (scale, mode, width) precedes the first timestamp */
         if (it->i == 0) {
-            uint64_t k;
+            uint64_t k, mode, w;
             if (get_bits(it, 4, &k) || k >= OCL_ARRAY_LEN(pow10_tab)) return OCL_ECORRUPT;
+            if (get_bits(it, 1, &mode) || get_bits(it, 7, &w) || w > 64) return OCL_ECORRUPT;
             it->scale = (uint8_t)k;
+            it->dmode = (uint8_t)mode;
+            it->dwidth = (uint8_t)w;
+            uint64_t tmode, tplain = 0, tw = 0, step = 0;
+            if (get_bits(it, 1, &tmode)) return OCL_ECORRUPT;
+            if (tmode && (get_bits(it, 1, &tplain) || get_bits(it, 7, &tw) || tw > 64 ||
+                          get_uvarint(it, &step)))
+                return OCL_ECORRUPT;
+            it->tmode = (uint8_t)(tmode ? 1 + tplain : 0);
+            it->twidth = (uint8_t)tw;
+            it->step = step;
         }
-        if (get_time(it)) return OCL_ECORRUPT;
+        if (!it->tmode) {
+            if (get_time(it)) return OCL_ECORRUPT;
+        } else if (it->i == 0) {
+            uint64_t x;
+            if (get_uvarint(it, &x)) return OCL_ECORRUPT;
+            it->t0 = it->t = (int64_t)((x >> 1) ^ (0 - (x & 1)));
+        } else {
+            uint64_t flag = 1, o = 0;
+            if (it->tmode == 1 && get_bits(it, 1, &flag)) return OCL_ECORRUPT;
+            if (flag && it->twidth && get_bits(it, it->twidth, &o)) return OCL_ECORRUPT;
+            if (flag && !it->twidth && it->tmode == 1) return OCL_ECORRUPT;
+            int64_t off = (int64_t)((o >> 1) ^ (0 - (o & 1)));
+            it->t = (int64_t)((uint64_t)it->t0 + (uint64_t)it->i * it->step + (uint64_t)off);
+        }
         uint64_t z;
         if (it->i == 0) {
             if (get_uvarint(it, &z)) return OCL_ECORRUPT;

@@ -75,6 +75,12 @@ typedef struct {
     uint8_t trail;    /* XOR window */
     uint8_t enc;      /* encoding */
     uint8_t scale;    /* DEC: power of ten */
+    uint8_t dmode;    /* DEC: 0 = flagged deltas, 1 = plain */
+    uint8_t dwidth;   /* DEC: bits per delta */
+    uint8_t tmode;    /* DEC: 0 = dod timestamps, 1 = grid offsets with flags, 2 = without */
+    uint8_t twidth;   /* DEC grid: bits per offset */
+    uint64_t step;    /* DEC grid: step (ms) */
+    int64_t t0;       /* DEC grid: first timestamp */
     int64_t iv;       /* DEC: current scaled integer */
 } ocl_chunk_iter_t;
 

@@ -257,10 +257,11 @@ static void replace_blocks(ocl_tsdb_t *db, ocl_block_t **old, uint32_t nold, ocl
         ocl_tsdb_sort_blocks(db);
     if (db->persisted_before < db->min_valid_t) db->persisted_before = db->min_valid_t;
     pthread_rwlock_unlock(&db->lock);
-    /* no query can still see them: queries hold the read lock throughout */
+    /* running queries may still hold references: the last one closes (the
+     * mmapped chunks stay readable after the files are deleted) */
     for (uint32_t k = 0; k < nold; k++) {
         ocl_block_remove_dir(old[k]->path);
-        ocl_block_close(old[k]);
+        ocl_block_unref(old[k]);
     }
 }
 
@@ -274,25 +275,29 @@ static int compact_once(ocl_tsdb_t *db)
     int64_t newest = INT64_MIN;
     for (uint32_t i = 0; i < nb; i++)
         if (db->blocks[i]->maxt > newest) newest = db->blocks[i]->maxt;
-    for (int64_t L = R * 3; L <= limit && L > 0; L *= 3) {
+    int64_t L;
+    for (bool ok = !__builtin_mul_overflow(R, 3, &L); ok && L <= limit;
+         ok = !__builtin_mul_overflow(L, 3, &L)) {
+        int64_t wend;
         for (uint32_t i = 0; i < nb;) {
             int64_t ws = ocl_tsdb_align(db->blocks[i]->mint, L);
+            wend = ocl_tsdb_add_sat(ws, L);
             uint32_t j = i;
             bool fits = true;
             while (j < nb && ocl_tsdb_align(db->blocks[j]->mint, L) == ws) {
-                if (db->blocks[j]->maxt > ws + L) fits = false;
+                if (db->blocks[j]->maxt > wend) fits = false;
                 j++;
             }
-            if (j - i >= 2 && fits && ws + L <= newest) {
+            if (j - i >= 2 && fits && wend <= newest) {
                 ocl_block_t *out, **grp = ocl_malloc((j - i) * sizeof *grp);
                 memcpy(grp, db->blocks + i, (j - i) * sizeof *grp);
                 uint32_t level = 0;
                 for (uint32_t k = 0; k < j - i; k++)
                     level = OCL_MAX(level, grp[k]->level);
-                int rc = merge_blocks(db, grp, j - i, ws, ws + L, level + 1, &out);
+                int rc = merge_blocks(db, grp, j - i, ws, wend, level + 1, &out);
                 if (rc == 0) {
                     ocl_info("tsdb: compacted %u blocks into %s [%lld, %lld)", j - i, out->name,
-                             (long long)ws, (long long)(ws + L));
+                             (long long)ws, (long long)wend);
                     replace_blocks(db, grp, j - i, out);
                 }
                 ocl_free(grp);
@@ -317,7 +322,7 @@ static void retention(ocl_tsdb_t *db)
         }
         if (db->nblocks) {
             ocl_block_t *oldest = db->blocks[0];
-            if (oldest->maxt <= newest - db->opts.retention_ms ||
+            if (oldest->maxt <= ocl_tsdb_sub_sat(newest, db->opts.retention_ms) ||
                 (db->opts.retention_bytes && total > db->opts.retention_bytes))
                 victim = oldest;
         }
@@ -335,22 +340,25 @@ int ocl_tsdb_maintain(ocl_tsdb_t *db)
     if (!db->dir) {
         pthread_rwlock_wrlock(&db->lock);
         ocl_head_t *h = &db->head;
-        if (h->nsamples && h->maxt - h->mint > db->opts.retention_ms) {
-            int64_t before = ocl_tsdb_align(h->maxt - db->opts.retention_ms, h->range);
+        if (h->nsamples && ocl_tsdb_span(h->mint, h->maxt) > (uint64_t)db->opts.retention_ms) {
+            int64_t before =
+                ocl_tsdb_align(ocl_tsdb_sub_sat(h->maxt, db->opts.retention_ms), h->range);
             if (before > h->mint) ocl_head_truncate(h, before);
         }
         pthread_rwlock_unlock(&db->lock);
         goto done;
     }
-    int64_t R = db->opts.block_range_ms;
+    int64_t R = db->opts.block_range_ms, last_mint = 0;
     for (int guard = 0; guard < 100000; guard++) {
         pthread_rwlock_rdlock(&db->lock);
         bool empty = db->head.nsamples == 0;
         int64_t mint = db->head.mint, maxt = db->head.maxt;
         pthread_rwlock_unlock(&db->lock);
-        if (empty || maxt - mint <= R / 2 * 3 || maxt - mint < 0) break;
+        if (empty || ocl_tsdb_span(mint, maxt) <= (uint64_t)(R / 2) * 3) break;
+        if (guard && mint == last_mint) break; /* no progress */
+        last_mint = mint;
         int64_t start = ocl_tsdb_align(mint, R);
-        if ((rc = cut(db, start, start + R)) != 0) goto done;
+        if ((rc = cut(db, start, ocl_tsdb_add_sat(start, R))) != 0) goto done;
     }
     for (int guard = 0; guard < 1000; guard++) {
         int r = compact_once(db);
@@ -371,15 +379,16 @@ int ocl_tsdb_flush(ocl_tsdb_t *db)
     int rc = 0;
     if (!db->dir) return 0;
     pthread_mutex_lock(&db->maint);
-    int64_t R = db->opts.block_range_ms;
+    int64_t R = db->opts.block_range_ms, last_mint = 0;
     for (int guard = 0; guard < 1000000; guard++) {
         pthread_rwlock_rdlock(&db->lock);
         bool empty = db->head.nsamples == 0;
         int64_t mint = db->head.mint, maxt = db->head.maxt;
         pthread_rwlock_unlock(&db->lock);
-        if (empty) break;
+        if (empty || (guard && mint == last_mint)) break; /* no progress: t = INT64_MAX */
+        last_mint = mint;
         int64_t start = ocl_tsdb_align(mint, R);
-        int64_t end = start + R;
+        int64_t end = ocl_tsdb_add_sat(start, R);
         if (maxt < end - 1) end = maxt + 1; /* seal only up to the newest sample */
         if ((rc = cut(db, start, end)) != 0) break;
     }

@@ -3,7 +3,8 @@
  * hash (open addressing, collisions resolved by comparing labels), each
  * with a list of Gorilla chunks of at most OCL_CHUNK_SAMPLES samples that
  * never straddle a block-range boundary (so a block cut takes whole
- * chunks), labels stored as interned symbol ids, and postings.
+ * chunks), labels stored both as interned symbol ids (for the postings)
+ * and as one contiguous blob (for cheap comparison and copying).
  *
  * Invariants: series ids are 0..nseries-1 and postings lists are in id
  * order; the map holds every series exactly once. Appending to an existing

@@ -5,10 +5,12 @@
  * compaction, retention) lives in compact.c, the head in head.c, the block
  * format in block.c.
  *
- * Queries take the read lock for their whole duration and copy labels and
- * samples into the caller's arena; a source (each overlapping block, then
- * the head) contributes entries that are then sorted by labels and merged
- * (samples by time, a timestamp present in several sources kept once).
+ * Queries take the read lock only to pick (and reference) the overlapping
+ * blocks and to copy the head's matching labels and chunk bytes; block
+ * lookups and all decoding run without it, into the caller's arena. Each
+ * source (blocks, then the head) contributes entries that are then sorted
+ * by labels and merged (samples by time, a timestamp present in several
+ * sources kept once). The lock prefers writers.
  * Tuned for many small appends (one batch per remote-write request or
  * scrape) and for queries touching up to ~10^5 series.
  */
@@ -82,7 +84,12 @@ int ocl_tsdb_open(const ocl_tsdb_opts_t *opts, ocl_tsdb_t **out)
     if (db->opts.block_range_ms <= 0) db->opts.block_range_ms = DEFAULT_RANGE;
     if (db->opts.retention_ms <= 0) db->opts.retention_ms = DEFAULT_RETENTION;
     if (db->opts.max_series == 0) db->opts.max_series = 1000000;
-    pthread_rwlock_init(&db->lock, NULL);
+    /* writers first: a stream of overlapping queries must not starve appends */
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&db->lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
     pthread_mutex_init(&db->maint, NULL);
     ocl_head_init(&db->head, db->opts.block_range_ms);
     db->min_valid_t = INT64_MIN;
@@ -104,7 +111,7 @@ void ocl_tsdb_close(ocl_tsdb_t *db)
 {
     if (!db) return;
     for (uint32_t i = 0; i < db->nblocks; i++)
-        ocl_block_close(db->blocks[i]);
+        ocl_block_unref(db->blocks[i]);
     ocl_free(db->blocks);
     for (uint32_t i = 0; i < db->nmeta; i++)
         ocl_free(db->meta[i].mem);
@@ -320,6 +327,20 @@ typedef struct {
     int64_t mint, maxt;   /* time range (inclusive) */
     ocl_page_cache_t pc;  /* block page cache */
     ocl_arena_t *a;       /* caller's arena */
+    /* head series copied under the lock, decoded after it */
+    struct hpend {
+        ocl_labels_t ls; /* arena copy */
+        uint32_t c0, nc; /* first chunk in hc, count */
+    } * hp;
+    size_t nhp, caphp; /* count, allocated */
+    struct hchunk {
+        size_t off;   /* offset of the bytes in raw */
+        uint32_t len; /* encoded length */
+        uint32_t n;   /* samples */
+        uint8_t enc;  /* encoding */
+    } * hc;
+    size_t nhc, caphc; /* count, allocated */
+    ocl_buf_t raw;     /* copied chunk bytes */
 } query_t;
 
 static int decode_into(query_t *q, int enc, const uint8_t *b, size_t len, uint32_t n)
@@ -368,6 +389,8 @@ static bool overlaps(int64_t a0, int64_t a1, int64_t mint, int64_t maxt)
     return a0 <= maxt && a1 >= mint;
 }
 
+/* Under the read lock: selects head series and copies their labels and the
+ * bytes of their overlapping chunks (decoding happens after the lock). */
 static int collect_head(ocl_tsdb_t *db, query_t *q, const ocl_matcher_t *ms, size_t n_ms)
 {
     ocl_head_t *h = &db->head;
@@ -377,21 +400,52 @@ static int collect_head(ocl_tsdb_t *db, query_t *q, const ocl_matcher_t *ms, siz
     ocl_postings_select(&h->post, &h->syms, ms, n_ms, &ids, &nids);
     for (uint32_t i = 0; i < nids; i++) {
         ocl_hseries_t *s = h->series[ids[i]];
+        uint32_t c0 = (uint32_t)q->nhc;
         bool hit = false;
-        q->sn = 0;
         for (uint32_t k = 0; k < s->nchunks; k++) {
             const ocl_chunk_t *c = &s->chunks[k];
             if (!overlaps(c->mint, c->maxt, q->mint, q->maxt)) continue;
             hit = true;
             if (!q->samples) break;
-            if ((rc = decode_into(q, c->enc, c->b, ocl_chunk_bytes(c), c->n)) != 0) goto done;
+            if (q->nhc == q->caphc) {
+                q->caphc = q->caphc ? q->caphc * 2 : 256;
+                q->hc = ocl_realloc(q->hc, q->caphc * sizeof *q->hc);
+            }
+            uint32_t len = ocl_chunk_bytes(c);
+            q->hc[q->nhc++] = (struct hchunk){q->raw.len, len, c->n, c->enc};
+            ocl_buf_append(&q->raw, c->b, len);
         }
-        if (!hit || (q->samples && q->sn == 0)) continue;
-        if ((rc = push_entry(q, ocl_head_labels(h, s, q->a), UINT32_MAX)) != 0) goto done;
+        if (!hit) continue;
+        if (!q->samples) {
+            if ((rc = push_entry(q, ocl_head_labels(h, s, q->a), UINT32_MAX)) != 0) break;
+            continue;
+        }
+        if (q->nhp == q->caphp) {
+            q->caphp = q->caphp ? q->caphp * 2 : 256;
+            q->hp = ocl_realloc(q->hp, q->caphp * sizeof *q->hp);
+        }
+        q->hp[q->nhp++] = (struct hpend){ocl_head_labels(h, s, q->a), c0, (uint32_t)q->nhc - c0};
     }
-done:
     ocl_free(ids);
     return rc;
+}
+
+/* After the lock: decodes the copied head chunks into entries. */
+static int decode_head(query_t *q)
+{
+    for (size_t i = 0; i < q->nhp; i++) {
+        const struct hpend *p = &q->hp[i];
+        q->sn = 0;
+        for (uint32_t k = 0; k < p->nc; k++) {
+            const struct hchunk *c = &q->hc[p->c0 + k];
+            int rc = decode_into(q, c->enc, q->raw.p + c->off, c->len, c->n);
+            if (rc) return rc;
+        }
+        if (q->sn == 0) continue;
+        int rc = push_entry(q, p->ls, UINT32_MAX);
+        if (rc) return rc;
+    }
+    return 0;
 }
 
 static int collect_block(ocl_block_t *b, uint32_t src, query_t *q, const ocl_matcher_t *ms,
@@ -438,16 +492,33 @@ static int qent_cmp(const void *a, const void *b)
     return x->src < y->src ? -1 : x->src > y->src;
 }
 
-/* Runs the query over blocks and head, leaving sorted, merged entries. */
+/* Runs the query over blocks and head, leaving sorted, merged entries.
+ * The read lock covers only the choice of blocks (each referenced) and the
+ * copy of head data; postings lookups in blocks and all decoding run
+ * without it. */
 static int collect(ocl_tsdb_t *db, query_t *q, const ocl_matcher_t *ms, size_t n_ms)
 {
     int rc = 0;
-    for (uint32_t i = 0; i < db->nblocks && !rc; i++) {
+    pthread_rwlock_rdlock(&db->lock);
+    uint32_t nb = 0;
+    ocl_block_t **bl = ocl_malloc((db->nblocks + 1) * sizeof *bl);
+    uint32_t *src = ocl_malloc((db->nblocks + 1) * sizeof *src);
+    for (uint32_t i = 0; i < db->nblocks; i++) {
         ocl_block_t *b = db->blocks[i];
         if (!overlaps(b->data_mint, b->data_maxt, q->mint, q->maxt)) continue;
-        rc = collect_block(b, i, q, ms, n_ms);
+        ocl_block_ref(b);
+        src[nb] = i;
+        bl[nb++] = b;
     }
-    if (!rc) rc = collect_head(db, q, ms, n_ms);
+    rc = collect_head(db, q, ms, n_ms);
+    pthread_rwlock_unlock(&db->lock);
+    for (uint32_t i = 0; i < nb; i++) {
+        if (!rc) rc = collect_block(bl[i], src[i], q, ms, n_ms);
+        ocl_block_unref(bl[i]);
+    }
+    ocl_free(bl);
+    ocl_free(src);
+    if (!rc) rc = decode_head(q);
     if (rc || q->n < 2) return rc;
     qsort(q->e, q->n, sizeof *q->e, qent_cmp);
     size_t w = 0;
@@ -480,6 +551,9 @@ static void query_dispose(query_t *q)
     ocl_free(q->e);
     ocl_free(q->st);
     ocl_free(q->sv);
+    ocl_free(q->hp);
+    ocl_free(q->hc);
+    ocl_buf_dispose(&q->raw);
     ocl_page_cache_dispose(&q->pc);
 }
 
@@ -495,9 +569,7 @@ int ocl_tsdb_select(ocl_tsdb_t *db, const ocl_matcher_t *ms, size_t n_ms, int64_
     if (!ok) return OCL_EINVAL;
     if (mint > maxt) return 0;
     query_t q = {.samples = true, .max_samples = max_samples, .mint = mint, .maxt = maxt, .a = a};
-    pthread_rwlock_rdlock(&db->lock);
     int rc = collect(db, &q, ms, n_ms);
-    pthread_rwlock_unlock(&db->lock);
     if (rc) goto done;
     ocl_series_t *v = ocl_arena_alloc(a, (q.n ? q.n : 1) * sizeof *v);
     for (size_t i = 0; i < q.n; i++)
@@ -518,9 +590,7 @@ int ocl_tsdb_series(ocl_tsdb_t *db, const ocl_matcher_t *ms, size_t n_ms, int64_
     if (truncated) *truncated = false;
     if (mint > maxt) return 0;
     query_t q = {.mint = mint, .maxt = maxt, .a = a};
-    pthread_rwlock_rdlock(&db->lock);
     int rc = collect(db, &q, ms, n_ms);
-    pthread_rwlock_unlock(&db->lock);
     if (rc) goto done;
     size_t n = q.n;
     if (limit && n > limit) {
@@ -556,9 +626,10 @@ static void finish_strs(ocl_str_t *v, size_t n, ocl_arena_t *a, ocl_str_t **out,
     *n_out = w;
 }
 
+/* Growable array of borrowed strings. */
 typedef struct {
-    ocl_str_t *v;
-    size_t n, cap;
+    ocl_str_t *v;  /* strings */
+    size_t n, cap; /* count, allocated */
 } strvec_t;
 
 static void strvec_push(strvec_t *s, ocl_str_t x)
@@ -581,8 +652,8 @@ static int label_query(ocl_tsdb_t *db, const ocl_str_t *name, const ocl_matcher_
     int rc = 0;
     query_t q = {.mint = mint, .maxt = maxt, .a = a};
     if (mint > maxt) goto done;
-    pthread_rwlock_rdlock(&db->lock);
     if (n_ms == 0) {
+        pthread_rwlock_rdlock(&db->lock);
         for (uint32_t i = 0; i <= db->nblocks; i++) {
             const ocl_symtab_t *st;
             const ocl_postings_t *p;
@@ -617,7 +688,6 @@ static int label_query(ocl_tsdb_t *db, const ocl_str_t *name, const ocl_matcher_
         goto done;
     }
     rc = collect(db, &q, ms, n_ms);
-    pthread_rwlock_unlock(&db->lock);
     if (rc) goto done;
     for (size_t i = 0; i < q.n; i++) {
         const ocl_labels_t *ls = &q.e[i].ls;

@@ -4,12 +4,13 @@
  * map, chunks, append, truncation), block.c (on-disk blocks: writer,
  * reader) and compact.c (head → block cut, compaction, retention).
  *
- * Locking: `lock` (rwlock) protects the head, the block list and the
- * metadata; appends and structural changes take it for writing, queries for
- * reading and copy what they return into the caller's arena. `maint`
- * serialises ocl_tsdb_maintain/flush, which do their slow I/O (writing a
- * block, compacting) without holding `lock`: blocks are immutable and only
- * maintenance removes them, under the write lock.
+ * Locking: `lock` (rwlock, writers preferred) protects the head, the block
+ * list and the metadata; appends and structural changes take it for
+ * writing, queries for reading while they reference blocks and copy head
+ * data (see tsdb.c). `maint` serialises ocl_tsdb_maintain/flush, which do
+ * their slow I/O (writing a block, compacting) without holding `lock`:
+ * blocks are immutable, only maintenance removes them from the list (under
+ * the write lock) and the last reference closes them.
  */
 #ifndef OCL_TSDB_INT_H
 #define OCL_TSDB_INT_H
@@ -102,12 +103,32 @@ uint64_t ocl_head_bytes(const ocl_head_t *h);
 /* Copies the labels of s into `a`. */
 ocl_labels_t ocl_head_labels(const ocl_head_t *h, const ocl_hseries_t *s, ocl_arena_t *a);
 
-/* floor(t / r) * r without overflow surprises for negative t. */
+/* floor(t / r) * r (saturating at INT64_MIN). */
 static inline int64_t ocl_tsdb_align(int64_t t, int64_t r)
 {
-    int64_t q = t / r;
-    if (t % r != 0 && t < 0) q--;
-    return q * r;
+    int64_t m = t % r, out;
+    if (m < 0) m += r;
+    return __builtin_sub_overflow(t, m, &out) ? INT64_MIN : out;
+}
+
+/* a + b and a - b saturated to the int64 range. */
+static inline int64_t ocl_tsdb_add_sat(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_add_overflow(a, b, &r)) return b > 0 ? INT64_MAX : INT64_MIN;
+    return r;
+}
+static inline int64_t ocl_tsdb_sub_sat(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_sub_overflow(a, b, &r)) return b > 0 ? INT64_MIN : INT64_MAX;
+    return r;
+}
+
+/* maxt - mint for maxt >= mint, exact. */
+static inline uint64_t ocl_tsdb_span(int64_t mint, int64_t maxt)
+{
+    return (uint64_t)maxt - (uint64_t)mint;
 }
 
 #endif

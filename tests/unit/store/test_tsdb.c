@@ -230,6 +230,28 @@ static void test_chunk_dec(void **st)
         }
         dec_roundtrip(t, v, n);
     }
+    /* regular scrapes with late ones (grid timestamps), including a huge step */
+    for (int round = 0; round < 50; round++) {
+        uint32_t n = 3 + (uint32_t)(rand() % 190);
+        int64_t step = round % 10 == 0 ? 4000000000000000000LL / 200 : 15000;
+        for (uint32_t i = 0; i < n; i++) {
+            t[i] = -7000000 + (int64_t)i * step + (rand() % 20 == 0 ? rand() % 40 : 0);
+            v[i] = (double)(rand() % 100) / 4;
+        }
+        dec_roundtrip(t, v, n);
+    }
+    /* extreme timestamps (grid arithmetic wraps modulo 2^64) */
+    int64_t tx[] = {INT64_MIN + 5, INT64_MIN + 6, -1, 0, INT64_MAX - 10, INT64_MAX};
+    double vx[] = {1, 2, 3, 4, 5, 6};
+    dec_roundtrip(tx, vx, 6);
+    /* perfectly regular and constant: a few bytes for the whole chunk */
+    for (uint32_t i = 0; i < 120; i++)
+        t[i] = 1700000000000LL + i * 15000, v[i] = 7.5;
+    dec_roundtrip(t, v, 120);
+    ocl_chunk_t reg;
+    assert_int_equal(ocl_chunk_encode_dec(&reg, t, v, 120), 0);
+    assert_true(ocl_chunk_bytes(&reg) < 16);
+    ocl_chunk_dispose(&reg);
     /* edges: the largest integers, zero, negative decimals */
     int64_t te[] = {-5, 0, 1, 2, 1000000000000LL};
     double ve[] = {9007199254740991.0, -9007199254740991.0, 0.0, -5, 123};
@@ -699,9 +721,9 @@ static void test_memory_retention(void **st)
 }
 
 typedef struct {
-    ocl_tsdb_t *db;
-    volatile int stop;
-    int errors;
+    ocl_tsdb_t *db; /* database under test */
+    int stop;       /* set (atomically) when the writer is done */
+    int errors;     /* failed calls or unsorted answers */
 } conc_t;
 
 static void *reader(void *arg)
@@ -710,7 +732,7 @@ static void *reader(void *arg)
     ocl_arena_t a;
     ocl_arena_init(&a, 1 << 16);
     ocl_matcher_t m = tl_m(OCL_MATCH_EQ, "__name__", "c");
-    for (int i = 0; i < 2000 && !c->stop; i++) {
+    for (int i = 0; i < 2000 && !__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE); i++) {
         ocl_series_t *out;
         size_t n;
         if (ocl_tsdb_select(c->db, &m, 1, INT64_MIN, INT64_MAX, 0, &a, &out, &n) != 0) c->errors++;
@@ -742,7 +764,7 @@ static void test_concurrent(void **st)
     for (int64_t t = 0; t < 5000; t++)
         for (int i = 0; i < 4; i++)
             tl_append1(c.db, ls[i], t * 10, (double)t);
-    c.stop = 1;
+    __atomic_store_n(&c.stop, 1, __ATOMIC_RELEASE);
     for (int i = 0; i < 2; i++)
         pthread_join(th[i], NULL);
     assert_int_equal(c.errors, 0);
