@@ -1,9 +1,9 @@
 /*
  * labels.c — label sets and matchers (see labels.h).
  *
- * Regex matchers use PCRE2 with the pattern wrapped as ^(?s:re)$ so that,
- * like Prometheus's RE2 matchers, they are fully anchored and '.' matches a
- * newline. Match data is kept per thread so one compiled matcher can serve
+ * Regex matchers use PCRE2 compiled ANCHORED | ENDANCHORED | DOTALL so that,
+ * like Prometheus's RE2 matchers (^(?s:re)$), they are fully anchored and
+ * '.' matches a newline. Match data is kept per thread so one compiled matcher can serve
  * concurrent queries without locks. Tuned for short label values.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -212,21 +212,14 @@ int ocl_matcher_init(ocl_matcher_t *m, ocl_match_type_t type, ocl_str_t name, oc
         m->matches_empty = (value.n == 0) == (type == OCL_MATCH_EQ);
         return 0;
     }
-    /* ^(?s:value)$ ; \z would differ from $ only before a final newline,
-     * and $ without PCRE2_DOLLAR_ENDONLY matches there, so use \z. */
-    size_t plen = value.n + 12;
-    char *pat = malloc(plen);
-    if (!pat) return OCL_ENOMEM;
-    /* memcpy, not "%.*s": a NUL byte inside the value must not cut it short */
-    memcpy(pat, "^(?s:", 5);
-    if (value.n) memcpy(pat + 5, value.p, value.n);
-    memcpy(pat + 5 + value.n, ")\\z", 4);
-    size_t len = value.n + 8;
+    /* Fully anchored, '.' matches newline: options rather than wrapping the
+     * source as ^(?s:...)\z, so that a pattern such as "a)|(b" is a syntax
+     * error (as in RE2) instead of escaping the group and its anchors. */
     int ecode;
     PCRE2_SIZE eoff;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, (PCRE2_SIZE)len, PCRE2_UTF,
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)(value.p ? value.p : ""), (PCRE2_SIZE)value.n,
+                                   PCRE2_UTF | PCRE2_DOTALL | PCRE2_ANCHORED | PCRE2_ENDANCHORED,
                                    &ecode, &eoff, NULL);
-    free(pat);
     if (!re) {
         if (err && errlen) {
             PCRE2_UCHAR msg[160];

@@ -168,6 +168,33 @@ static void test_matchers(void **st)
 
 static ocl_matcher_t shared;
 
+/* Anchoring is a compile option, not text around the pattern: a pattern
+ * cannot close the group and escape the anchors. */
+static void test_matcher_anchoring(void **st)
+{
+    (void)st;
+    ocl_matcher_t m;
+    char err[256];
+    assert_int_equal(ocl_matcher_init(&m, OCL_MATCH_RE, OCL_STR("a"), OCL_STR("a)|(b"), err,
+                                      sizeof err),
+                     OCL_EINVAL);
+    assert_non_null(strstr(err, "error parsing regexp"));
+    assert_int_equal(ocl_matcher_init(&m, OCL_MATCH_RE, OCL_STR("a"), OCL_STR("a|ab"), err,
+                                      sizeof err),
+                     0);
+    assert_true(ocl_matcher_match(&m, OCL_STR("ab")));
+    assert_true(ocl_matcher_match(&m, OCL_STR("a")));
+    assert_false(ocl_matcher_match(&m, OCL_STR("abc")));
+    assert_false(ocl_matcher_match(&m, OCL_STR("xab")));
+    ocl_matcher_dispose(&m);
+    assert_int_equal(ocl_matcher_init(&m, OCL_MATCH_RE, OCL_STR("a"), OCL_STR("a.b"), err,
+                                      sizeof err),
+                     0);
+    assert_true(ocl_matcher_match(&m, OCL_STR("a\nb")));
+    assert_false(ocl_matcher_match(&m, OCL_STR("a\nbb")));
+    ocl_matcher_dispose(&m);
+}
+
 static void *thr(void *arg)
 {
     int *bad = arg;
@@ -198,7 +225,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sort_cmp_hash),   cmocka_unit_test(test_get_copy_format),
         cmocka_unit_test(test_names_and_stale), cmocka_unit_test(test_matchers),
-        cmocka_unit_test(test_matcher_threads),
+        cmocka_unit_test(test_matcher_threads), cmocka_unit_test(test_matcher_anchoring),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
