@@ -6,7 +6,15 @@
  *  - An instrument owns a fixed open-addressing table sized at creation
  *    (2 x cardinality limit, power of two) of series pointers: lookups are
  *    lock-free (acquire loads), inserts take the instrument's mutex, the
- *    table never grows and series are never freed before shutdown.
+ *    table never grows.
+ *  - Nothing a recording thread can reach is ever freed before the process
+ *    exits: not the reader state (static), not instruments (one global list;
+ *    shutdown only marks them inactive) and not series (kept in their
+ *    instrument's table across shutdown/init; re-creating the instrument
+ *    after the next init zeroes their values and hides them until recorded
+ *    again). A measurement racing ocelot_shutdown therefore touches live
+ *    memory: it lands in the old run, in the next run, or nowhere. Memory
+ *    stays bounded by instruments x cardinality limit.
  *  - At most cardinality_limit - 1 attribute sets get their own series;
  *    later ones fold into the overflow series (otel.metric.overflow=true),
  *    counted in ocelot_stats_t.metric_overflows.
@@ -42,14 +50,16 @@ typedef struct series {
     _Atomic uint64_t value;       /* sum / last value (double bits) */
     _Atomic uint64_t min, max;    /* histogram min/max (double bits) */
     _Atomic uint64_t *buckets;    /* histogram bucket counts (nb + 1) */
-    _Atomic int touched;          /* recorded since the last delta collection */
+    _Atomic int touched;          /* bit 0: recorded since the last delta collection;
+                                   * bit 1: used in this run (created, bound or recorded
+                                   * since the instrument was (re)activated) */
     double last_obs;              /* observable counters under delta: last cumulative value */
     uint64_t start_ns;            /* start of the current cumulative/delta window */
     struct series *next_all;      /* list of all series (collection order) */
 } series_t;
 
 struct ocelot_instrument {
-    struct ocelot_instrument *next; /* meter provider's list */
+    struct ocelot_instrument *next; /* global list (g_ms.lock); never unlinked */
     osdk_scope_t *meter;            /* scope */
     ocelot_instrument_kind_t kind;  /* what it is */
     char *name, *unit, *desc;       /* owned */
@@ -65,7 +75,6 @@ struct ocelot_instrument {
     series_t *_Atomic overflow;     /* overflow series or NULL */
     pthread_mutex_t mu;             /* inserts */
     _Atomic int active;             /* 1 while it belongs to the running SDK */
-    _Atomic uint32_t gen;           /* bumped when the series are freed (shutdown) */
 };
 
 /* Per-thread memo of the last series found per instrument slot: a call
@@ -74,7 +83,6 @@ struct ocelot_instrument {
 typedef struct mcache {
     struct ocelot_instrument *in; /* instrument */
     struct series *s;             /* its series last used on this thread */
-    uint32_t gen;                 /* in->gen when cached (stale after shutdown) */
 } mcache_t;
 static OSDK_TLS mcache_t tl_mcache[8];
 
@@ -83,14 +91,17 @@ struct ocelot_observer {
 };
 
 typedef struct mstate {
-    ocelot_instrument_t *insts; /* all instruments (guarded by lock) */
-    pthread_mutex_t lock;       /* instrument list */
+    ocelot_instrument_t *insts; /* every instrument ever created (guarded by lock) */
+    int running;                /* between metrics start and stop (guarded by lock) */
+    int started;                /* reader thread running (guarded by mu) */
+    uint32_t timeout_ms;        /* OTEL_METRIC_EXPORT_TIMEOUT of this run (guarded by mu) */
+    _Atomic uint64_t window;    /* start time given to new series (last collection) */
+    pthread_mutex_t lock;       /* instrument list, collection */
     pthread_mutex_t mu;         /* reader thread wake-up */
     pthread_cond_t cv;          /* wakes the reader */
     pthread_cond_t done_cv;     /* collection finished */
     uint64_t req, done;         /* collect requests / completions */
     int stop;                   /* shutdown */
-    int started;                /* thread running */
     pthread_t thread;           /* periodic reader */
     osdk_exporter_t *exp;       /* metrics exporter */
     pbw_buf_t body;             /* encode buffer */
@@ -100,7 +111,11 @@ typedef struct mstate {
     uint64_t deadline;          /* current flush/stop deadline */
 } mstate_t;
 
-static mstate_t *g_m;
+/* The reader state is static: never freed, its mutexes never destroyed
+ * (the condition variables are initialised once, and again in a fork
+ * child). */
+static mstate_t g_ms = {.lock = PTHREAD_MUTEX_INITIALIZER, .mu = PTHREAD_MUTEX_INITIALIZER};
+static pthread_once_t g_ms_once = PTHREAD_ONCE_INIT;
 
 /* ---- hashing ---- */
 
@@ -247,7 +262,8 @@ static series_t *series_new(ocelot_instrument_t *in, uint64_t h, const ocelot_at
         memcpy(&x, &ninf, 8);
         atomic_init(&s->max, x);
     }
-    s->start_ns = g_m ? (g_m->last_collect_ns ? g_m->last_collect_ns : g_m->start_ns) : 0;
+    s->start_ns = atomic_load_explicit(&g_ms.window, memory_order_relaxed);
+    atomic_init(&s->touched, 2);
     return s;
 fail:
     osdk_attrs_dispose(&s->attrs);
@@ -291,6 +307,7 @@ static series_t *lookup(ocelot_instrument_t *in, const ocelot_attr_t *a, size_t 
 {
     pattr_t pa[MAX_SET_ATTRS];
     if (OSDK_UNLIKELY(n > MAX_SET_ATTRS)) return NULL;
+    pa[0].a = NULL; /* (silences a false maybe-uninitialized for n == 0) */
     for (size_t k = 0; k < n; k++) {
         if (OSDK_UNLIKELY(!a[k].key)) return NULL;
         pa[k].a = &a[k];
@@ -298,8 +315,7 @@ static series_t *lookup(ocelot_instrument_t *in, const ocelot_attr_t *a, size_t 
         pa[k].vlen = a[k].type == OCELOT_ATTR_STRING ? str_len(&a[k]) : 0;
     }
     mcache_t *mc = &tl_mcache[((uintptr_t)in >> 6) & 7];
-    uint32_t gen = atomic_load_explicit(&in->gen, memory_order_acquire);
-    if (mc->in == in && mc->gen == gen && set_eq(mc->s, pa, n)) return mc->s;
+    if (mc->in == in && set_eq(mc->s, pa, n)) return mc->s;
     uint64_t h = set_hash(pa, n);
     size_t i = (size_t)h & in->mask;
     for (size_t probes = 0; probes <= in->mask; probes++, i = (i + 1) & in->mask) {
@@ -308,7 +324,6 @@ static series_t *lookup(ocelot_instrument_t *in, const ocelot_attr_t *a, size_t 
         if (s->hash == h && set_eq(s, pa, n)) {
             mc->in = in;
             mc->s = s;
-            mc->gen = gen;
             return s;
         }
     }
@@ -404,13 +419,13 @@ static void record(ocelot_instrument_t *in, series_t *s, double v)
     default:
         set_double(&s->value, v); /* observable: last observation */
     }
-    if (!atomic_load_explicit(&s->touched, memory_order_relaxed))
-        atomic_store_explicit(&s->touched, 1, memory_order_relaxed);
+    if (atomic_load_explicit(&s->touched, memory_order_relaxed) != 3)
+        atomic_store_explicit(&s->touched, 3, memory_order_relaxed);
 }
 
 static inline int live(void)
 {
-    return atomic_load_explicit(&osdk_g.enabled, memory_order_relaxed) && g_m;
+    return atomic_load_explicit(&osdk_g.enabled, memory_order_relaxed);
 }
 
 static inline int usable(ocelot_instrument_t *i)
@@ -444,20 +459,22 @@ ocelot_series_t *ocelot_instrument_bind(ocelot_instrument_t *i, const ocelot_att
 {
     if (!usable(i) || (n && !a)) return NULL;
     if (i->kind > OCELOT_GAUGE) return NULL;
-    return (ocelot_series_t *)lookup(i, a, n);
+    series_t *s = lookup(i, a, n);
+    if (s) atomic_fetch_or_explicit(&s->touched, 2, memory_order_relaxed); /* exported */
+    return (ocelot_series_t *)s;
 }
 
 void ocelot_series_add(ocelot_series_t *bs, double v)
 {
     series_t *s = (series_t *)bs;
-    if (OSDK_UNLIKELY(!s || !live())) return;
+    if (OSDK_UNLIKELY(!s || !usable(s->in))) return;
     if (s->in->kind == OCELOT_COUNTER || s->in->kind == OCELOT_UPDOWN_COUNTER) record(s->in, s, v);
 }
 
 void ocelot_series_record(ocelot_series_t *bs, double v)
 {
     series_t *s = (series_t *)bs;
-    if (OSDK_UNLIKELY(!s || !live())) return;
+    if (OSDK_UNLIKELY(!s || !usable(s->in))) return;
     if (s->in->kind == OCELOT_HISTOGRAM || s->in->kind == OCELOT_GAUGE) record(s->in, s, v);
 }
 
@@ -492,26 +509,32 @@ static int valid_name(const char *n)
     return i <= 255;
 }
 
-/* Instruments outlive shutdown (their handles stay valid); their series
- * are freed and they wait here until created again. */
-static ocelot_instrument_t *g_kept;
-static pthread_mutex_t g_kept_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void inst_reset(ocelot_instrument_t *in)
+/* Makes an instrument of an earlier run current again: its series keep
+ * their memory (and attribute sets) but restart from zero and are not
+ * exported until used. Called under g_ms.lock while the instrument is
+ * inactive; a straggler of the old run may still add to a value (atomics),
+ * which then counts in this run. */
+static void inst_revive(ocelot_instrument_t *in, uint64_t start)
 {
-    atomic_store(&in->active, 0);
-    atomic_fetch_add(&in->gen, 1);
-    series_t *s = in->all;
-    while (s) {
-        series_t *nx = s->next_all;
-        series_free(s);
-        s = nx;
+    double inf = INFINITY, ninf = -INFINITY;
+    uint64_t xi, xn;
+    memcpy(&xi, &inf, 8);
+    memcpy(&xn, &ninf, 8);
+    pthread_mutex_lock(&in->mu);
+    for (series_t *s = in->all; s; s = s->next_all) {
+        atomic_store_explicit(&s->touched, 0, memory_order_relaxed);
+        atomic_store_explicit(&s->value, 0, memory_order_relaxed);
+        if (s->buckets) {
+            for (size_t i = 0; i <= in->nb; i++)
+                atomic_store_explicit(&s->buckets[i], 0, memory_order_relaxed);
+            atomic_store_explicit(&s->min, xi, memory_order_relaxed);
+            atomic_store_explicit(&s->max, xn, memory_order_relaxed);
+        }
+        s->last_obs = 0;
+        s->start_ns = start;
     }
-    in->all = NULL;
-    in->n_series = 0;
-    atomic_store(&in->overflow, NULL);
-    for (size_t i = 0; i <= in->mask; i++)
-        atomic_store_explicit(&in->table[i], NULL, memory_order_relaxed);
+    pthread_mutex_unlock(&in->mu);
+    atomic_store(&in->active, 1);
 }
 
 static void inst_free(ocelot_instrument_t *in)
@@ -546,31 +569,21 @@ int ocelot_instrument_create(ocelot_meter_t *m, ocelot_instrument_kind_t kind, c
             if (!isfinite(o->boundaries[i]) || (i && !(o->boundaries[i] > o->boundaries[i - 1])))
                 return OCELOT_EINVAL;
     }
-    mstate_t *ms = g_m;
-    pthread_mutex_lock(&ms->lock);
-    for (ocelot_instrument_t *in = ms->insts; in; in = in->next)
-        if (in->meter == (osdk_scope_t *)m && in->kind == kind && !strcasecmp(in->name, name)) {
-            *out = in;
-            pthread_mutex_unlock(&ms->lock);
-            return 0;
-        }
+    mstate_t *ms = &g_ms;
     int rc = OCELOT_ENOMEM;
     ocelot_instrument_t *in;
-    pthread_mutex_lock(&g_kept_lock);
-    for (ocelot_instrument_t **pp = &g_kept; *pp; pp = &(*pp)->next)
-        if ((*pp)->meter == (osdk_scope_t *)m && (*pp)->kind == kind &&
-            !strcasecmp((*pp)->name, name)) {
-            in = *pp;
-            *pp = in->next;
-            pthread_mutex_unlock(&g_kept_lock);
-            in->next = ms->insts;
-            ms->insts = in;
-            atomic_store(&in->active, 1);
+    pthread_mutex_lock(&ms->lock);
+    if (!ms->running) {
+        rc = OCELOT_ESTATE; /* raced shutdown */
+        goto done;
+    }
+    for (in = ms->insts; in; in = in->next)
+        if (in->meter == (osdk_scope_t *)m && in->kind == kind && !strcasecmp(in->name, name)) {
+            if (!atomic_load(&in->active)) inst_revive(in, ms->start_ns);
             *out = in;
             rc = 0;
             goto done;
         }
-    pthread_mutex_unlock(&g_kept_lock);
     in = osdk_calloc(sizeof *in);
     if (!in) goto done;
     pthread_mutex_init(&in->mu, NULL);
@@ -671,7 +684,7 @@ static void enc_hist_dp(pbw_buf_t *b, const ocelot_instrument_t *in, series_t *s
 static void enc_instrument(pbw_buf_t *b, ocelot_instrument_t *in, uint64_t now)
 {
     int delta = is_delta(in);
-    mstate_t *ms = g_m;
+    mstate_t *ms = &g_ms;
     pthread_mutex_lock(&in->mu);
     series_t *all = in->all;
     pthread_mutex_unlock(&in->mu);
@@ -685,7 +698,9 @@ static void enc_instrument(pbw_buf_t *b, ocelot_instrument_t *in, uint64_t now)
     if (in->kind == OCELOT_HISTOGRAM) dfield = 9;
     size_t ds = pbw_msg_begin(b, dfield, 3);
     for (series_t *s = all; s; s = s->next_all) {
-        int touched = atomic_exchange_explicit(&s->touched, 0, memory_order_relaxed);
+        int t = atomic_fetch_and_explicit(&s->touched, ~1, memory_order_relaxed);
+        if (!(t & 2)) continue; /* kept from an earlier run, not used in this one */
+        int touched = t & 1;
         uint64_t start = delta ? s->start_ns : ms->start_ns;
         if (delta && !touched) {
             s->start_ns = now;
@@ -746,7 +761,7 @@ static void enc_self(pbw_buf_t *b, uint64_t now)
         pbw_bytes(b, 3, "{item}", 6);
         size_t ds = pbw_msg_begin(b, t[i].gauge ? 5 : 7, 1);
         size_t dp = pbw_msg_begin(b, 1, 1);
-        if (!t[i].gauge) pbw_fixed64(b, 2, g_m->start_ns);
+        if (!t[i].gauge) pbw_fixed64(b, 2, g_ms.start_ns);
         pbw_fixed64(b, 3, now);
         pbw_fixed64(b, 6, v); /* as_int (sfixed64) */
         pbw_msg_end(b, dp, 1);
@@ -764,12 +779,12 @@ static void enc_self(pbw_buf_t *b, uint64_t now)
 void osdk_metrics_collect(pbw_buf_t *b);
 void osdk_metrics_collect(pbw_buf_t *b)
 {
-    mstate_t *ms = g_m;
+    mstate_t *ms = &g_ms;
     uint64_t now = osdk_now_ns();
     pthread_mutex_lock(&ms->lock);
     /* observable callbacks first */
     for (ocelot_instrument_t *in = ms->insts; in; in = in->next)
-        if (in->cb) {
+        if (in->cb && atomic_load(&in->active)) {
             ocelot_observer_t o = {in};
             in->cb(&o, in->cb_ud);
         }
@@ -779,6 +794,7 @@ void osdk_metrics_collect(pbw_buf_t *b)
     osdk_scope_t *done[64];
     size_t nd = 0;
     for (ocelot_instrument_t *in = ms->insts; in; in = in->next) {
+        if (!atomic_load(&in->active)) continue;
         size_t k;
         for (k = 0; k < nd; k++)
             if (done[k] == in->meter) break;
@@ -789,7 +805,7 @@ void osdk_metrics_collect(pbw_buf_t *b)
         pbw_raw(b, in->meter->pb.p, in->meter->pb.len);
         pbw_msg_end(b, sc, 1);
         for (ocelot_instrument_t *j = in; j; j = j->next)
-            if (j->meter == in->meter) enc_instrument(b, j, now);
+            if (j->meter == in->meter && atomic_load(&j->active)) enc_instrument(b, j, now);
         if (in->meter->schema_url)
             pbw_bytes(b, 3, in->meter->schema_url, strlen(in->meter->schema_url));
         pbw_msg_end(b, ss, 3);
@@ -797,6 +813,7 @@ void osdk_metrics_collect(pbw_buf_t *b)
     enc_self(b, now);
     pbw_msg_end(b, rs, 3);
     ms->last_collect_ns = now;
+    atomic_store_explicit(&ms->window, now, memory_order_relaxed);
     pthread_mutex_unlock(&ms->lock);
 }
 
@@ -849,16 +866,19 @@ static void *reader_main(void *arg)
     return NULL;
 }
 
-static void init_sync(mstate_t *ms)
+static void init_conds(mstate_t *ms)
 {
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_mutex_init(&ms->mu, NULL);
-    pthread_mutex_init(&ms->lock, NULL);
     pthread_cond_init(&ms->cv, &ca);
     pthread_cond_init(&ms->done_cv, &ca);
     pthread_condattr_destroy(&ca);
+}
+
+static void ms_once(void)
+{
+    init_conds(&g_ms);
 }
 
 static int start_thread(mstate_t *ms)
@@ -872,27 +892,49 @@ static int start_thread(mstate_t *ms)
     return rc ? OCELOT_ENOMEM : 0;
 }
 
+/* Called by ocelot_init under osdk_g.lock. */
 int osdk_metrics_start(void)
 {
-    mstate_t *ms = osdk_calloc(sizeof *ms);
-    if (!ms) return OCELOT_ENOMEM;
-    init_sync(ms);
+    mstate_t *ms = &g_ms;
+    pthread_once(&g_ms_once, ms_once);
+    osdk_exporter_t *exp =
+        osdk_exporter_create(OCELOT_SIGNAL_METRICS, &osdk_g.cfg.exp[OCELOT_SIGNAL_METRICS]);
+    if (!exp) return OCELOT_ENOMEM;
+    int rc;
+    pthread_mutex_lock(&ms->lock);
+    pthread_mutex_lock(&ms->mu);
     pbw_init(&ms->body, osdk_pbw_realloc, NULL);
     ms->start_ns = osdk_now_ns();
-    ms->exp = osdk_exporter_create(OCELOT_SIGNAL_METRICS, &osdk_g.cfg.exp[OCELOT_SIGNAL_METRICS]);
-    if (!ms->exp || start_thread(ms)) {
-        osdk_exporter_destroy(ms->exp);
-        osdk_free(ms);
-        return OCELOT_ENOMEM;
+    ms->last_collect_ns = 0;
+    atomic_store(&ms->window, ms->start_ns);
+    ms->req = ms->done = 0;
+    ms->stop = 0;
+    ms->deadline = 0;
+    ms->timeout_ms = osdk_g.cfg.metric_timeout_ms;
+    atomic_store(&ms->abort_at, 0);
+    ms->exp = exp;
+    rc = start_thread(ms);
+    if (rc) {
+        ms->exp = NULL;
+        osdk_exporter_destroy(exp);
+    } else {
+        ms->running = 1;
     }
-    g_m = ms;
-    return 0;
+    pthread_mutex_unlock(&ms->mu);
+    pthread_mutex_unlock(&ms->lock);
+    return rc;
 }
 
+/* Asks the reader for a collection (and to stop) and waits until deadline.
+ * OCELOT_ESTATE when the reader is not running (or is stopping). */
 static int request(mstate_t *ms, uint64_t deadline, int stop)
 {
     int rc = 0;
     pthread_mutex_lock(&ms->mu);
+    if (!ms->started || ms->stop) {
+        pthread_mutex_unlock(&ms->mu);
+        return OCELOT_ESTATE;
+    }
     uint64_t ticket = ++ms->req;
     ms->deadline = deadline;
     if (stop) {
@@ -914,64 +956,59 @@ static int request(mstate_t *ms, uint64_t deadline, int stop)
 
 int ocelot_metrics_flush(uint32_t timeout_ms)
 {
-    mstate_t *ms = g_m;
-    if (!ms || !osdk_g.initialised) return OCELOT_ESTATE;
-    uint32_t t = timeout_ms ? timeout_ms : osdk_g.cfg.metric_timeout_ms;
+    mstate_t *ms = &g_ms;
+    pthread_once(&g_ms_once, ms_once);
+    pthread_mutex_lock(&ms->mu);
+    uint32_t t = timeout_ms ? timeout_ms : ms->timeout_ms;
+    pthread_mutex_unlock(&ms->mu);
     return request(ms, osdk_mono_ns() + (uint64_t)t * 1000000u, 0);
 }
 
+/* Final collection, then the reader stops and every instrument becomes
+ * inactive (nothing is freed: see the invariants). */
 void osdk_metrics_stop(uint64_t deadline)
 {
-    mstate_t *ms = g_m;
-    if (!ms) return;
-    request(ms, deadline, 1);
-    if (ms->started) pthread_join(ms->thread, NULL);
-    g_m = NULL;
-    ocelot_instrument_t *in = ms->insts;
-    pthread_mutex_lock(&g_kept_lock);
-    while (in) {
-        ocelot_instrument_t *nx = in->next;
-        inst_reset(in);
-        in->next = g_kept;
-        g_kept = in;
-        in = nx;
-    }
-    pthread_mutex_unlock(&g_kept_lock);
-    osdk_exporter_destroy(ms->exp);
+    mstate_t *ms = &g_ms;
+    if (request(ms, deadline, 1) == OCELOT_ESTATE) return; /* not running */
+    pthread_join(ms->thread, NULL);
+    pthread_mutex_lock(&ms->lock);
+    ms->running = 0;
+    for (ocelot_instrument_t *in = ms->insts; in; in = in->next)
+        atomic_store(&in->active, 0);
+    pthread_mutex_unlock(&ms->lock);
+    pthread_mutex_lock(&ms->mu);
+    ms->started = 0;
+    osdk_exporter_t *exp = ms->exp;
+    ms->exp = NULL;
     pbw_free(&ms->body);
-    pthread_mutex_destroy(&ms->mu);
-    pthread_mutex_destroy(&ms->lock);
-    pthread_cond_destroy(&ms->cv);
-    pthread_cond_destroy(&ms->done_cv);
-    osdk_free(ms);
+    pthread_mutex_unlock(&ms->mu);
+    osdk_exporter_destroy(exp);
 }
 
 void osdk_metrics_atfork_prepare(void);
 void osdk_metrics_atfork_prepare(void)
 {
-    if (g_m) {
-        pthread_mutex_lock(&g_m->lock);
-        pthread_mutex_lock(&g_m->mu);
-    }
+    pthread_mutex_lock(&g_ms.lock);
+    pthread_mutex_lock(&g_ms.mu);
 }
 
 void osdk_metrics_atfork_parent(void);
 void osdk_metrics_atfork_parent(void)
 {
-    if (g_m) {
-        pthread_mutex_unlock(&g_m->mu);
-        pthread_mutex_unlock(&g_m->lock);
-    }
+    pthread_mutex_unlock(&g_ms.mu);
+    pthread_mutex_unlock(&g_ms.lock);
 }
 
 void osdk_exporter_atfork_child(osdk_exporter_t *e);
 void osdk_metrics_atfork_child(void)
 {
-    mstate_t *ms = g_m;
-    if (!ms) return;
-    init_sync(ms);
+    mstate_t *ms = &g_ms;
+    pthread_mutex_init(&ms->mu, NULL);
+    pthread_mutex_init(&ms->lock, NULL);
+    init_conds(ms);
     for (ocelot_instrument_t *in = ms->insts; in; in = in->next)
         pthread_mutex_init(&in->mu, NULL);
+    if (!ms->started) return;
     ms->req = ms->done = 0;
     ms->stop = 0;
     atomic_store(&ms->abort_at, 0);

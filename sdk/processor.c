@@ -204,6 +204,7 @@ int osdk_processor_create(int signal, const osdk_batch_cfg_t *cfg, osdk_exporter
     if (!p) return rc;
     p->signal = signal;
     p->cfg = *cfg;
+    p->wake_batch = cfg->max_batch;
     p->exp = exp;
     p->dropped = dropped;
     if (osdk_queue_init(&p->q, cfg->max_queue)) goto fail;
