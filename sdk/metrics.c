@@ -32,9 +32,13 @@
 #include "records.h"
 
 #include <errno.h>
+#include <link.h>
 #include <math.h>
 #include <signal.h>
 #include <strings.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define DEFAULT_CARD 2000
 #define MAX_BOUNDS 64
@@ -77,14 +81,31 @@ struct ocelot_instrument {
     _Atomic int active;             /* 1 while it belongs to the running SDK */
 };
 
-/* Per-thread memo of the last series found per instrument slot: a call
- * with the same attribute set as the previous one on this thread skips the
- * hash and the probe (the full equality check still runs). */
+/* Per-thread memo of the last attribute set recorded per instrument slot
+ * and its series. When every key and string value of that set lies in the
+ * read-only segments of the main program (string literals, which cannot
+ * change), the next call is a hit if it passes the same pointers and the
+ * same scalar values: no strlen, no hash, no memcmp. Otherwise ("slow"
+ * entries) the series' stored attributes are compared in full. */
+#define MC_SLOTS 16
+#define MC_ATTRS 8
+typedef struct mc_attr {
+    const char *key; /* key pointer (immutable bytes) */
+    uint32_t type;   /* ocelot_attr_type_t */
+    int b;           /* BOOL: the int passed */
+    uint64_t v;      /* STRING: the pointer; INT / DOUBLE: the 8 bytes */
+    size_t len;      /* STRING: the explicit length field (0 = NUL-terminated) */
+} mc_attr_t;
 typedef struct mcache {
     struct ocelot_instrument *in; /* instrument */
     struct series *s;             /* its series last used on this thread */
+    uint32_t n;                   /* attributes in the set */
+    uint32_t fast;                /* 1: a[] holds immutable pointers, compare them */
+    mc_attr_t a[MC_ATTRS];        /* the set as passed (fast entries) */
 } mcache_t;
-static OSDK_TLS mcache_t tl_mcache[8];
+/* MC_SLOTS entries, allocated on a thread's first lookup (freed at thread
+ * exit); only the pointer is in static TLS so a dlopen'ed libocelot fits. */
+static OSDK_TLS mcache_t *tl_mc;
 
 struct ocelot_observer {
     ocelot_instrument_t *inst; /* instrument being observed */
@@ -301,10 +322,160 @@ static series_t *overflow_series(ocelot_instrument_t *in)
 
 #define MAX_SET_ATTRS 64
 
-/* Finds or creates the series of an attribute set. NULL on ENOMEM or for
- * more than MAX_SET_ATTRS attributes. */
-static series_t *lookup(ocelot_instrument_t *in, const ocelot_attr_t *a, size_t n)
+/* ---- immutable memory: the main program's read-only segments ---- */
+
+#define RO_MAX 8
+static uintptr_t g_ro_lo[RO_MAX], g_ro_hi[RO_MAX]; /* [lo, hi) ranges (set once) */
+static int g_ro_n;                                  /* ranges used */
+static pthread_once_t g_mc_once = PTHREAD_ONCE_INIT;
+static pthread_key_t g_mc_key; /* frees a thread's cache at exit */
+static int g_mc_key_ok;        /* key created */
+
+static int ro_cb(struct dl_phdr_info *info, size_t size, void *ud)
 {
+    (void)size;
+    (void)ud;
+    /* the first object is the main program: it is never unloaded, so its
+     * read-only bytes never change while the process runs */
+    for (int i = 0; i < info->dlpi_phnum && g_ro_n < RO_MAX; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || (ph->p_flags & PF_W)) continue;
+        g_ro_lo[g_ro_n] = (uintptr_t)info->dlpi_addr + ph->p_vaddr;
+        g_ro_hi[g_ro_n] = g_ro_lo[g_ro_n] + ph->p_memsz;
+        g_ro_n++;
+    }
+    return 1; /* stop after the first object */
+}
+
+static void mc_free(void *p)
+{
+    osdk_free(p);
+}
+
+static void mc_once(void)
+{
+    dl_iterate_phdr(ro_cb, NULL);
+    g_mc_key_ok = pthread_key_create(&g_mc_key, mc_free) == 0;
+}
+
+/* Are the n bytes at p in the main program's read-only segments? */
+static int immutable(const void *p, size_t n)
+{
+    uintptr_t x = (uintptr_t)p;
+    for (int i = 0; i < g_ro_n; i++)
+        if (x >= g_ro_lo[i] && x < g_ro_hi[i] && n <= g_ro_hi[i] - x) return 1;
+    return 0;
+}
+
+static inline size_t mc_slot(const ocelot_instrument_t *in)
+{
+    return (size_t)((((uintptr_t)in >> 4) * 0x9E3779B97F4A7C15ull) >> 60) & (MC_SLOTS - 1);
+}
+
+/* The memo form of one public attribute; 0 when it cannot be memoised. */
+static int mc_form(const ocelot_attr_t *a, mc_attr_t *c)
+{
+    c->key = a->key;
+    c->type = (uint32_t)a->type;
+    c->b = 0;
+    c->v = 0;
+    c->len = 0;
+    switch (a->type) {
+    case OCELOT_ATTR_STRING:
+        c->v = (uintptr_t)a->v.s.p;
+        c->len = a->v.s.len;
+        return 1;
+    case OCELOT_ATTR_BOOL:
+        c->b = a->v.b;
+        return 1;
+    case OCELOT_ATTR_INT:
+        c->v = (uint64_t)a->v.i;
+        return 1;
+    case OCELOT_ATTR_DOUBLE:
+        memcpy(&c->v, &a->v.d, 8);
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Same pointers and scalar bits as the memoised (immutable) set? Equal
+ * pointers to immutable bytes mean equal attributes, so this implies the
+ * sets are equal (the converse need not hold: a miss just goes slow). */
+static inline int mc_hit(const mcache_t *mc, const ocelot_attr_t *a, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        const mc_attr_t *c = &mc->a[k];
+        if (a[k].key != c->key || (uint32_t)a[k].type != c->type) return 0;
+        if (c->type == OCELOT_ATTR_STRING) {
+            if ((uintptr_t)a[k].v.s.p != c->v || a[k].v.s.len != c->len) return 0;
+        } else if (c->type == OCELOT_ATTR_BOOL) {
+            if (a[k].v.b != c->b) return 0;
+        } else { /* INT, DOUBLE: the union's first 8 bytes */
+            uint64_t x;
+            memcpy(&x, &a[k].v, 8);
+            if (x != c->v) return 0;
+        }
+    }
+    return 1;
+}
+
+/* Memoises (a, n) -> s in mc. */
+static void mc_fill(mcache_t *mc, ocelot_instrument_t *in, series_t *s, const pattr_t *pa,
+                    size_t n)
+{
+    int fast = n <= MC_ATTRS;
+    for (size_t k = 0; k < n && fast; k++) {
+        const ocelot_attr_t *a = pa[k].a;
+        mc_attr_t *c = &mc->a[k];
+        if (!immutable(a->key, pa[k].klen + 1) || !mc_form(a, c)) fast = 0;
+        else if (a->type == OCELOT_ATTR_STRING)
+            fast = a->v.s.p && immutable(a->v.s.p, pa[k].vlen + (a->v.s.len ? 0 : 1));
+    }
+    mc->in = in;
+    mc->s = s;
+    mc->n = (uint32_t)n;
+    mc->fast = (uint32_t)fast;
+}
+
+static mcache_t *mc_get(void)
+{
+    mcache_t *mc = tl_mc;
+    if (OSDK_LIKELY(mc != NULL)) return mc;
+    pthread_once(&g_mc_once, mc_once);
+    if (!g_mc_key_ok) return NULL;
+    mc = osdk_calloc(MC_SLOTS * sizeof *mc);
+    if (mc && pthread_setspecific(g_mc_key, mc) != 0) {
+        osdk_free(mc);
+        mc = NULL;
+    }
+    tl_mc = mc;
+    return mc;
+}
+
+static series_t *lookup_slow(ocelot_instrument_t *in, const ocelot_attr_t *a, size_t n,
+                             mcache_t *mc);
+
+/* Finds or creates the series of an attribute set. NULL on ENOMEM or for
+ * more than MAX_SET_ATTRS attributes. The memo hit stays inline. */
+static inline series_t *lookup(ocelot_instrument_t *in, const ocelot_attr_t *a, size_t n)
+{
+    mcache_t *mc = tl_mc;
+    if (OSDK_LIKELY(mc != NULL)) {
+        mc += mc_slot(in);
+        if (OSDK_LIKELY(mc->in == in && mc->fast && mc->n == n && mc_hit(mc, a, n))) return mc->s;
+    }
+    return lookup_slow(in, a, n, mc);
+}
+
+static __attribute__((noinline)) series_t *lookup_slow(ocelot_instrument_t *in,
+                                                       const ocelot_attr_t *a, size_t n,
+                                                       mcache_t *mc)
+{
+    if (!mc) {
+        mc = mc_get(); /* first lookup on this thread */
+        if (mc) mc += mc_slot(in);
+    }
     pattr_t pa[MAX_SET_ATTRS];
     if (OSDK_UNLIKELY(n > MAX_SET_ATTRS)) return NULL;
     pa[0].a = NULL; /* (silences a false maybe-uninitialized for n == 0) */
@@ -314,16 +485,14 @@ static series_t *lookup(ocelot_instrument_t *in, const ocelot_attr_t *a, size_t 
         pa[k].klen = strlen(a[k].key);
         pa[k].vlen = a[k].type == OCELOT_ATTR_STRING ? str_len(&a[k]) : 0;
     }
-    mcache_t *mc = &tl_mcache[((uintptr_t)in >> 6) & 7];
-    if (mc->in == in && set_eq(mc->s, pa, n)) return mc->s;
+    if (mc && mc->in == in && !mc->fast && set_eq(mc->s, pa, n)) return mc->s;
     uint64_t h = set_hash(pa, n);
     size_t i = (size_t)h & in->mask;
     for (size_t probes = 0; probes <= in->mask; probes++, i = (i + 1) & in->mask) {
         series_t *s = atomic_load_explicit(&in->table[i], memory_order_acquire);
         if (!s) break;
         if (s->hash == h && set_eq(s, pa, n)) {
-            mc->in = in;
-            mc->s = s;
+            if (mc) mc_fill(mc, in, s, pa, n);
             return s;
         }
     }
@@ -350,6 +519,7 @@ static series_t *lookup(ocelot_instrument_t *in, const ocelot_attr_t *a, size_t 
             atomic_store_explicit(&in->table[i], found, memory_order_release);
         }
         pthread_mutex_unlock(&in->mu);
+        if (found && mc) mc_fill(mc, in, found, pa, n);
         return found;
     }
     pthread_mutex_unlock(&in->mu);
@@ -391,6 +561,35 @@ static inline void set_double(_Atomic uint64_t *p, double v)
     atomic_store_explicit(p, x, memory_order_relaxed);
 }
 
+/* Bucket of v (not NaN): buckets are (prev, bound], so the index is the
+ * number of bounds below v. Up to 16 bounds a branchless count over all of
+ * them beats any search; more use a binary search. */
+static inline size_t bucket_of(const ocelot_instrument_t *in, double v)
+{
+    const double *bd = in->bounds;
+    size_t nb = in->nb;
+    if (nb <= 16) {
+        size_t k = 0, i = 0;
+#ifdef __SSE2__
+        __m128d vv = _mm_set1_pd(v);
+        for (; i + 2 <= nb; i += 2) { /* two bounds per compare */
+            int m = _mm_movemask_pd(_mm_cmplt_pd(_mm_loadu_pd(bd + i), vv));
+            k += (size_t)((m & 1) + (m >> 1));
+        }
+#endif
+        for (; i < nb; i++)
+            k += v > bd[i];
+        return k;
+    }
+    size_t lo = 0, hi = nb; /* first bound >= v */
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (v > bd[mid]) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
 static void record(ocelot_instrument_t *in, series_t *s, double v)
 {
     switch (in->kind) {
@@ -407,9 +606,7 @@ static void record(ocelot_instrument_t *in, series_t *s, double v)
         break;
     case OCELOT_HISTOGRAM: {
         if (isnan(v)) return;
-        size_t b = 0;
-        while (b < in->nb && v > in->bounds[b]) /* buckets are (prev, bound] */
-            b++;
+        size_t b = bucket_of(in, v);
         atomic_fetch_add_explicit(&s->buckets[b], 1, memory_order_relaxed); /* count = sum */
         atomic_add_double(&s->value, v);
         atomic_min_max(&s->min, v, 1);
