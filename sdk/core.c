@@ -170,6 +170,7 @@ static void stop_all(uint64_t deadline, int *rc)
             pthread_mutex_unlock(&g_plock);
             int r = osdk_processor_destroy(p, deadline);
             if (r && !*rc) *rc = r;
+            if (p->abandoned) g_exp[i] = NULL; /* still in use by the abandoned thread */
         }
         osdk_exporter_destroy(g_exp[i]);
         g_exp[i] = NULL;

@@ -377,6 +377,8 @@ typedef struct osdk_processor {
     osdk_exporter_t *exp;                /* where batches go */
     pthread_t thread;                    /* export thread */
     int thread_started;                  /* 1 when thread is joinable */
+    int abandoned;                       /* thread missed the shutdown deadline: detached,
+                                          * it keeps this struct and its exporter forever */
     pthread_mutex_t mu;                  /* guards the fields below */
     pthread_cond_t cv;                   /* wakes the thread */
     pthread_cond_t done_cv;              /* signals flush completion */
@@ -396,6 +398,11 @@ int osdk_processor_create(int signal, const osdk_batch_cfg_t *cfg, osdk_exporter
 /* Enqueues (never blocks). 0 or OCELOT_EFULL (caller recycles the record). */
 static inline int osdk_processor_offer(osdk_processor_t *p, void *rec);
 int osdk_processor_flush(osdk_processor_t *p, uint64_t deadline_mono);
+/* Joins t if it exits by deadline_mono + OSDK_JOIN_GRACE_MS; otherwise
+ * detaches it and returns OCELOT_ETIMEDOUT (the caller must then leave the
+ * thread's memory alone forever). */
+#define OSDK_JOIN_GRACE_MS 200
+int osdk_join_until(pthread_t t, uint64_t deadline_mono);
 /* Stops the thread (drains until deadline). The struct is not freed but
  * retired for reuse by the next create (same sizes): a producer racing
  * shutdown may still touch it safely. Called under osdk_g.lock. */
@@ -418,10 +425,16 @@ static inline int osdk_processor_offer(osdk_processor_t *p, void *rec)
 
 /* ---- exporters (exporter.c, otlp_http.c, console.c) ---- */
 
+/* An exporter owns everything its thread reads while exporting (resource
+ * bytes, callback), so a thread abandoned at a shutdown deadline keeps
+ * working on valid memory after osdk_g is reinitialised. */
 struct osdk_exporter {
     int signal;            /* ocelot_signal_t */
-    osdk_export_cfg_t cfg; /* borrowed from osdk_g.cfg */
+    osdk_export_cfg_t cfg; /* copy; its strings are borrowed from osdk_g.cfg (used at create only) */
     pbw_buf_t body;        /* reused encode buffer */
+    pbw_buf_t resource;    /* copy of the encoded Resource (osdk_g.resource_pb at create) */
+    int (*cb)(void *ud, ocelot_signal_t sig, const uint8_t *body, size_t len); /* CALLBACK kind */
+    void *cb_ud;           /* its argument */
     void *http;            /* otlp_http state or NULL */
 };
 
@@ -455,9 +468,9 @@ long osdk_parse_retry_after(const char *v, size_t n, time_t now);
 int osdk_parse_partial_success(const uint8_t *p, size_t n, int64_t *rejected, const char **msg,
                                size_t *msg_len);
 
-/* Encoders (encode.c). */
-void osdk_encode_spans(pbw_buf_t *b, void **spans, size_t n);
-void osdk_encode_logs(pbw_buf_t *b, void **logs, size_t n);
+/* Encoders (encode.c); res is the encoded Resource body. */
+void osdk_encode_spans(pbw_buf_t *b, const pbw_buf_t *res, void **spans, size_t n);
+void osdk_encode_logs(pbw_buf_t *b, const pbw_buf_t *res, void **logs, size_t n);
 void osdk_console_spans(FILE *f, void **spans, size_t n);
 void osdk_console_logs(FILE *f, void **logs, size_t n);
 

@@ -57,13 +57,13 @@ typedef struct series {
     _Atomic int touched;          /* bit 0: recorded since the last delta collection;
                                    * bit 1: used in this run (created, bound or recorded
                                    * since the instrument was (re)activated) */
-    double last_obs;              /* observable counters under delta: last cumulative value */
-    uint64_t start_ns;            /* start of the current cumulative/delta window */
+    _Atomic double last_obs;      /* observable counters under delta: last cumulative value */
+    _Atomic uint64_t start_ns;    /* start of the current delta window (collector, revive) */
     struct series *next_all;      /* list of all series (collection order) */
 } series_t;
 
 struct ocelot_instrument {
-    struct ocelot_instrument *next; /* global list (g_ms.lock); never unlinked */
+    struct ocelot_instrument *next; /* global list; set before publication, never changed */
     osdk_scope_t *meter;            /* scope */
     ocelot_instrument_kind_t kind;  /* what it is */
     char *name, *unit, *desc;       /* owned */
@@ -112,12 +112,19 @@ struct ocelot_observer {
 };
 
 typedef struct mstate {
-    ocelot_instrument_t *insts; /* every instrument ever created (guarded by lock) */
-    int running;                /* between metrics start and stop (guarded by lock) */
+    ocelot_instrument_t *_Atomic insts; /* every instrument ever created: pushed under
+                                         * lock, never unlinked, read without lock */
+    _Atomic int running;        /* between metrics start and stop */
     int started;                /* reader thread running (guarded by mu) */
-    uint32_t timeout_ms;        /* OTEL_METRIC_EXPORT_TIMEOUT of this run (guarded by mu) */
+    uint32_t timeout_ms;        /* OTEL_METRIC_EXPORT_TIMEOUT of the reader's run (guarded by mu) */
+    uint32_t interval_ms;       /* OTEL_METRIC_EXPORT_INTERVAL of the reader's run (guarded by mu) */
+    _Atomic int delta;          /* delta temporality preferred in this run */
+    int zombie;                 /* the reader missed the shutdown deadline and was
+                                 * detached; it frees exp and body when it exits, and
+                                 * no new reader starts before that (guarded by mu) */
     _Atomic uint64_t window;    /* start time given to new series (last collection) */
-    pthread_mutex_t lock;       /* instrument list, collection */
+    pthread_mutex_t lock;       /* serialises instrument create / revive with start; never
+                                 * held while user code (callbacks, exporters) runs */
     pthread_mutex_t mu;         /* reader thread wake-up */
     pthread_cond_t cv;          /* wakes the reader */
     pthread_cond_t done_cv;     /* collection finished */
@@ -127,7 +134,7 @@ typedef struct mstate {
     osdk_exporter_t *exp;       /* metrics exporter */
     pbw_buf_t body;             /* encode buffer */
     uint64_t last_collect_ns;   /* previous collection time (delta start) */
-    uint64_t start_ns;          /* SDK start (cumulative start) */
+    _Atomic uint64_t start_ns;  /* SDK start (cumulative start) */
     _Atomic uint64_t abort_at;  /* export abort deadline */
     uint64_t deadline;          /* current flush/stop deadline */
 } mstate_t;
@@ -779,7 +786,7 @@ int ocelot_instrument_create(ocelot_meter_t *m, ocelot_instrument_kind_t kind, c
             if (!atomic_load(&in->active)) inst_revive(in, ms->start_ns);
             *out = in;
             rc = 0;
-            goto done;
+            goto recheck;
         }
     in = osdk_calloc(sizeof *in);
     if (!in) goto done;
@@ -812,6 +819,10 @@ int ocelot_instrument_create(ocelot_meter_t *m, ocelot_instrument_kind_t kind, c
     atomic_store(&in->active, 1);
     *out = in;
     rc = 0;
+recheck:
+    /* stop clears running, then deactivates the list without the lock: if
+     * it ran meanwhile, this instrument must not stay active (seq_cst) */
+    if (!ms->running) atomic_store(&in->active, 0);
 done:
     pthread_mutex_unlock(&ms->lock);
     return rc;
@@ -830,7 +841,7 @@ static double load_d(_Atomic uint64_t *p, int reset)
 
 static int is_delta(const ocelot_instrument_t *in)
 {
-    if (!osdk_g.cfg.metric_delta) return 0;
+    if (!g_ms.delta) return 0;
     return in->kind == OCELOT_COUNTER || in->kind == OCELOT_HISTOGRAM ||
            in->kind == OCELOT_OBSERVABLE_COUNTER;
 }
@@ -973,12 +984,13 @@ static void enc_self(pbw_buf_t *b, uint64_t now)
 }
 
 /* Builds the ExportMetricsServiceRequest of one collection into b. */
-void osdk_metrics_collect(pbw_buf_t *b);
-void osdk_metrics_collect(pbw_buf_t *b)
+void osdk_metrics_collect(pbw_buf_t *b, const pbw_buf_t *res);
+void osdk_metrics_collect(pbw_buf_t *b, const pbw_buf_t *res)
 {
     mstate_t *ms = &g_ms;
     uint64_t now = osdk_now_ns();
-    pthread_mutex_lock(&ms->lock);
+    /* no lock: the list is append-only, instruments and series are never
+     * freed, and only one reader collects at a time */
     /* observable callbacks first */
     for (ocelot_instrument_t *in = ms->insts; in; in = in->next)
         if (in->cb && atomic_load(&in->active)) {
@@ -986,7 +998,7 @@ void osdk_metrics_collect(pbw_buf_t *b)
             in->cb(&o, in->cb_ud);
         }
     size_t rs = pbw_msg_begin(b, 1, 3);
-    if (osdk_g.resource_pb.len) pbw_bytes(b, 1, osdk_g.resource_pb.p, osdk_g.resource_pb.len);
+    if (res->len) pbw_bytes(b, 1, res->p, res->len);
     /* one ScopeMetrics per meter, in first-seen order */
     osdk_scope_t *done[64];
     size_t nd = 0;
@@ -1011,14 +1023,13 @@ void osdk_metrics_collect(pbw_buf_t *b)
     pbw_msg_end(b, rs, 3);
     ms->last_collect_ns = now;
     atomic_store_explicit(&ms->window, now, memory_order_relaxed);
-    pthread_mutex_unlock(&ms->lock);
 }
 
 static void collect_and_export(mstate_t *ms, uint64_t deadline)
 {
     if (ms->exp->cfg.kind == OCELOT_EXPORTER_NONE) return;
     pbw_reset(&ms->body);
-    osdk_metrics_collect(&ms->body);
+    osdk_metrics_collect(&ms->body, &ms->exp->resource);
     if (ms->body.err) {
         osdk_count(&osdk_g.metric_export_failures, 1);
         return;
@@ -1042,7 +1053,7 @@ static void *reader_main(void *arg)
     mstate_t *ms = arg;
     pthread_mutex_lock(&ms->mu);
     for (;;) {
-        uint64_t wake = osdk_mono_ns() + (uint64_t)osdk_g.cfg.metric_interval_ms * 1000000u;
+        uint64_t wake = osdk_mono_ns() + (uint64_t)ms->interval_ms * 1000000u;
         while (!ms->stop && ms->req == ms->done) {
             struct timespec ts = {(time_t)(wake / 1000000000u), (long)(wake % 1000000000u)};
             if (pthread_cond_timedwait(&ms->cv, &ms->mu, &ts) == ETIMEDOUT) break;
@@ -1050,8 +1061,8 @@ static void *reader_main(void *arg)
         uint64_t target = ms->req;
         int stop = ms->stop;
         uint64_t dl = ms->deadline;
+        uint64_t own = osdk_mono_ns() + (uint64_t)ms->timeout_ms * 1000000u;
         pthread_mutex_unlock(&ms->mu);
-        uint64_t own = osdk_mono_ns() + (uint64_t)osdk_g.cfg.metric_timeout_ms * 1000000u;
         if (!dl || (target == ms->done && !stop) || own < dl) dl = own;
         collect_and_export(ms, dl);
         pthread_mutex_lock(&ms->mu);
@@ -1059,7 +1070,16 @@ static void *reader_main(void *arg)
         pthread_cond_broadcast(&ms->done_cv);
         if (stop) break;
     }
+    osdk_exporter_t *exp = NULL;
+    if (ms->zombie) { /* abandoned by shutdown: clean up after ourselves */
+        exp = ms->exp;
+        ms->exp = NULL;
+        pbw_free(&ms->body);
+        ms->zombie = 0;
+        ms->started = 0;
+    }
     pthread_mutex_unlock(&ms->mu);
+    osdk_exporter_destroy(exp);
     return NULL;
 }
 
@@ -1097,9 +1117,20 @@ int osdk_metrics_start(void)
     osdk_exporter_t *exp =
         osdk_exporter_create(OCELOT_SIGNAL_METRICS, &osdk_g.cfg.exp[OCELOT_SIGNAL_METRICS]);
     if (!exp) return OCELOT_ENOMEM;
-    int rc;
+    int rc = 0;
     pthread_mutex_lock(&ms->lock);
     pthread_mutex_lock(&ms->mu);
+    ms->delta = osdk_g.cfg.metric_delta;
+    if (ms->started) {
+        /* the previous run's reader is still stuck (zombie): record, but do
+         * not collect or export in this run */
+        osdk_warn("the previous metric reader has not exited; metrics are not exported");
+        ms->running = 1;
+        pthread_mutex_unlock(&ms->mu);
+        pthread_mutex_unlock(&ms->lock);
+        osdk_exporter_destroy(exp);
+        return 0;
+    }
     pbw_init(&ms->body, osdk_pbw_realloc, NULL);
     ms->start_ns = osdk_now_ns();
     ms->last_collect_ns = 0;
@@ -1108,6 +1139,7 @@ int osdk_metrics_start(void)
     ms->stop = 0;
     ms->deadline = 0;
     ms->timeout_ms = osdk_g.cfg.metric_timeout_ms;
+    ms->interval_ms = osdk_g.cfg.metric_interval_ms;
     atomic_store(&ms->abort_at, 0);
     ms->exp = exp;
     rc = start_thread(ms);
@@ -1166,19 +1198,26 @@ int ocelot_metrics_flush(uint32_t timeout_ms)
 void osdk_metrics_stop(uint64_t deadline)
 {
     mstate_t *ms = &g_ms;
-    if (request(ms, deadline, 1) == OCELOT_ESTATE) return; /* not running */
-    pthread_join(ms->thread, NULL);
-    pthread_mutex_lock(&ms->lock);
+    osdk_exporter_t *exp = NULL;
+    if (request(ms, deadline, 1) != OCELOT_ESTATE) { /* the reader was running */
+        int joined = osdk_join_until(ms->thread, deadline) == 0;
+        pthread_mutex_lock(&ms->mu);
+        if (joined) {
+            ms->started = 0;
+            exp = ms->exp;
+            ms->exp = NULL;
+            pbw_free(&ms->body);
+        } else {
+            ms->zombie = 1; /* an observable callback or the exporter is stuck */
+            osdk_warn("metric reader still busy %d ms after the shutdown deadline; abandoned",
+                      OSDK_JOIN_GRACE_MS);
+        }
+        pthread_mutex_unlock(&ms->mu);
+    }
+    /* without ms->lock: an abandoned reader is never waited for */
     ms->running = 0;
     for (ocelot_instrument_t *in = ms->insts; in; in = in->next)
         atomic_store(&in->active, 0);
-    pthread_mutex_unlock(&ms->lock);
-    pthread_mutex_lock(&ms->mu);
-    ms->started = 0;
-    osdk_exporter_t *exp = ms->exp;
-    ms->exp = NULL;
-    pbw_free(&ms->body);
-    pthread_mutex_unlock(&ms->mu);
     osdk_exporter_destroy(exp);
 }
 
@@ -1206,6 +1245,11 @@ void osdk_metrics_atfork_child(void)
     for (ocelot_instrument_t *in = ms->insts; in; in = in->next)
         pthread_mutex_init(&in->mu, NULL);
     if (!ms->started) return;
+    if (ms->zombie) { /* the stuck reader did not come along: nothing to restart */
+        ms->zombie = 0;
+        ms->started = 0;
+        return;
+    }
     ms->req = ms->done = 0;
     ms->stop = 0;
     atomic_store(&ms->abort_at, 0);

@@ -7,7 +7,10 @@
  * initialises it again, ROUNDS times. Nothing may crash, and under
  * `make tsan` ThreadSanitizer must report no race. Afterwards a clean run
  * checks that kept instruments and series restart from zero and that a
- * series bound in an earlier run records into the current one.
+ * series bound in an earlier run records into the current one. Last, an
+ * export callback and an observable callback that block: ocelot_shutdown
+ * still returns by its deadline plus the join grace, and the next run
+ * works while the abandoned threads are still stuck.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +23,7 @@
 #include "sdk_testlib.h"
 
 #define ROUNDS 40
+#define OSDK_GRACE 200 /* sdk/internal.h OSDK_JOIN_GRACE_MS */
 #define RECORDERS 3
 
 static _Atomic int g_stop;
@@ -210,6 +214,82 @@ static void kept_series_restart(void **st)
     assert_int_equal(ocelot_shutdown(2000), 0);
 }
 
+/* ---- a stuck export callback or observable callback cannot hang shutdown ---- */
+
+static _Atomic int g_gate;    /* 1 releases the stuck callbacks */
+static _Atomic int g_entered; /* stuck callbacks entered */
+
+static void wait_gate(void)
+{
+    atomic_fetch_add(&g_entered, 1);
+    for (int i = 0; i < 1000 && !atomic_load(&g_gate); i++) /* at most ~5 s */
+        sleep_ms(5);
+}
+
+static int stuck_cb(void *ud, ocelot_signal_t sig, const uint8_t *b, size_t n)
+{
+    (void)ud;
+    (void)b;
+    (void)n;
+    if (sig == OCELOT_SIGNAL_TRACES) wait_gate();
+    return 0;
+}
+
+static void stuck_observe(ocelot_observer_t *o, void *ud)
+{
+    (void)ud;
+    ocelot_observe(o, 1, NULL, 0);
+    wait_gate();
+}
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void stuck_callbacks_bounded(void **st)
+{
+    (void)st;
+    atomic_store(&g_gate, 0);
+    atomic_store(&g_entered, 0);
+    ocelot_options_t o = {.service_name = "stuck",
+                          .no_env = 1,
+                          .traces_exporter = OCELOT_EXPORTER_CALLBACK,
+                          .logs_exporter = OCELOT_EXPORTER_NONE,
+                          .metrics_exporter = OCELOT_EXPORTER_CALLBACK,
+                          .export_cb = stuck_cb};
+    assert_int_equal(ocelot_init(&o), 0);
+    ocelot_meter_t *m = ocelot_meter_get("stuck.meter", NULL, NULL);
+    ocelot_instrument_t *obs;
+    ocelot_instrument_options_t io = {.callback = stuck_observe};
+    assert_int_equal(ocelot_instrument_create(m, OCELOT_OBSERVABLE_GAUGE, "stuck.g", &io, &obs), 0);
+    ocelot_span_end(ocelot_span_start(ocelot_tracer_get("stuck", NULL, NULL), "s", NULL), 0);
+    uint64_t t0 = mono_ms();
+    assert_int_equal(ocelot_shutdown(100), OCELOT_ETIMEDOUT);
+    uint64_t took = mono_ms() - t0;
+    /* 100 ms deadline + 200 ms grace per stuck thread (reader, then spans) */
+    assert_true(took < 100 + 2 * OSDK_GRACE + 400);
+    assert_int_equal(atomic_load(&g_entered), 2); /* both really were stuck */
+
+    /* the next run works while the old threads are still stuck */
+    capture_reset();
+    o.export_cb = capture_cb;
+    assert_int_equal(ocelot_init(&o), 0);
+    ocelot_span_end(ocelot_span_start(ocelot_tracer_get("stuck", NULL, NULL), "s2", NULL), 0);
+    assert_int_equal(ocelot_force_flush(2000), OCELOT_OK);
+    view_t spans[4];
+    assert_int_equal(captured_spans(spans, 4), 1);
+    atomic_store(&g_gate, 1); /* the abandoned threads finish and exit */
+    sleep_ms(100);
+    assert_int_equal(ocelot_shutdown(2000), 0);
+    /* a later run has its metric reader again (the stuck one has exited) */
+    assert_int_equal(ocelot_init(&o), 0);
+    assert_int_equal(ocelot_metrics_flush(2000), 0);
+    assert_int_equal(ocelot_shutdown(2000), 0);
+}
+
 static int teardown(void **st)
 {
     (void)st;
@@ -222,6 +302,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(record_through_shutdown, teardown),
         cmocka_unit_test_teardown(kept_series_restart, teardown),
+        cmocka_unit_test_teardown(stuck_callbacks_bounded, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
