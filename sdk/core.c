@@ -20,7 +20,53 @@
 
 #include <curl/curl.h>
 
-osdk_global_t osdk_g = {.lock = PTHREAD_MUTEX_INITIALIZER};
+/* What recording paths see while the SDK is not initialised. */
+static osdk_hotcfg_t g_hot_default = {
+    .sampler = OSDK_SAMPLER_PB_ALWAYS_ON,
+    .sampler_arg = 1.0,
+    .propagators = OSDK_PROP_TRACECONTEXT | OSDK_PROP_BAGGAGE,
+    .span_limits = {128, UINT32_MAX, 128, 128, 128, 128},
+    .log_limits = {128, UINT32_MAX, 128, 128, 128, 128},
+};
+
+osdk_global_t osdk_g = {.lock = PTHREAD_MUTEX_INITIALIZER, .hot = &g_hot_default};
+
+static int limits_eq(const osdk_limits_t *a, const osdk_limits_t *b)
+{
+    return a->attr_count == b->attr_count && a->value_len == b->value_len &&
+           a->event_count == b->event_count && a->link_count == b->link_count &&
+           a->event_attr_count == b->event_attr_count && a->link_attr_count == b->link_attr_count;
+}
+
+/* Publishes the recording paths' view of c (under osdk_g.lock). A snapshot
+ * equal to one published before is reused: snapshots are never freed (a
+ * thread racing init/shutdown may still read an old one), so memory stays
+ * bounded by the number of distinct configurations. ENOMEM keeps the
+ * current snapshot. */
+static int publish_hot(const osdk_config_t *c)
+{
+    osdk_hotcfg_t want = {.sampler = c->sampler,
+                          .sampler_arg = c->sampler_arg,
+                          .propagators = c->propagators,
+                          .span_limits = c->span_limits,
+                          .log_limits = c->log_limits};
+    osdk_hotcfg_t *h;
+    for (h = &g_hot_default; h; h = h->next)
+        if (h->sampler == want.sampler && h->propagators == want.propagators &&
+            !memcmp(&h->sampler_arg, &want.sampler_arg, sizeof want.sampler_arg) &&
+            limits_eq(&h->span_limits, &want.span_limits) &&
+            limits_eq(&h->log_limits, &want.log_limits))
+            break;
+    if (!h) {
+        h = osdk_malloc(sizeof *h);
+        if (!h) return OCELOT_ENOMEM;
+        *h = want;
+        h->next = g_hot_default.next;
+        g_hot_default.next = h;
+    }
+    atomic_store_explicit(&osdk_g.hot, h, memory_order_release);
+    return 0;
+}
 
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t g_plock =
@@ -104,7 +150,7 @@ static void fork_child(void)
         if (g_exp[i]) osdk_exporter_atfork_child(g_exp[i]);
         if (osdk_g.proc[i]) osdk_processor_atfork_child(osdk_g.proc[i]);
     }
-    if (osdk_g.initialised) osdk_metrics_atfork_child();
+    osdk_metrics_atfork_child();
 }
 
 static void once(void)
@@ -120,10 +166,11 @@ static void stop_all(uint64_t deadline, int *rc)
         if (osdk_g.proc[i]) {
             osdk_processor_t *p = osdk_g.proc[i];
             pthread_mutex_lock(&g_plock);
-            osdk_g.proc[i] = NULL;
+            atomic_store_explicit(&osdk_g.proc[i], NULL, memory_order_release);
             pthread_mutex_unlock(&g_plock);
             int r = osdk_processor_destroy(p, deadline);
             if (r && !*rc) *rc = r;
+            if (p->abandoned) g_exp[i] = NULL; /* still in use by the abandoned thread */
         }
         osdk_exporter_destroy(g_exp[i]);
         g_exp[i] = NULL;
@@ -149,6 +196,10 @@ int ocelot_init(const ocelot_options_t *opts)
                                        opts ? opts->logs_exporter : 0};
     for (int i = 0; i < 3; i++)
         if (kinds[i] != OCELOT_EXPORTER_DEFAULT) osdk_g.cfg.exp[i].kind = kinds[i];
+    if ((rc = publish_hot(&osdk_g.cfg)) != 0) {
+        osdk_config_dispose(&osdk_g.cfg);
+        goto done;
+    }
     osdk_g.initialised = 1;
     if (osdk_g.cfg.disabled) goto done; /* everything stays a no-op */
 
@@ -162,16 +213,18 @@ int ocelot_init(const ocelot_options_t *opts)
             rc = OCELOT_ENOMEM;
             goto fail;
         }
+        osdk_processor_t *p = NULL;
         rc = osdk_processor_create(
             i, i == OCELOT_SIGNAL_LOGS ? &osdk_g.cfg.blrp : &osdk_g.cfg.bsp, g_exp[i],
-            i == OCELOT_SIGNAL_LOGS ? &osdk_g.logs_dropped : &osdk_g.spans_dropped,
-            &osdk_g.proc[i]);
+            i == OCELOT_SIGNAL_LOGS ? &osdk_g.logs_dropped : &osdk_g.spans_dropped, &p);
         if (rc) goto fail;
+        atomic_store_explicit(&osdk_g.proc[i], p, memory_order_release);
     }
     if ((rc = osdk_metrics_start()) != 0) goto fail;
     atomic_store(&osdk_g.enabled, 1);
     goto done;
 fail:
+    atomic_store_explicit(&osdk_g.hot, &g_hot_default, memory_order_release);
     stop_all(osdk_mono_ns(), &(int){0});
     pbw_free(&osdk_g.resource_pb);
     osdk_config_dispose(&osdk_g.cfg);
@@ -229,6 +282,7 @@ int ocelot_shutdown(uint32_t timeout_ms)
     osdk_metrics_stop(dl);
     pthread_mutex_lock(&osdk_g.lock);
     stop_all(dl, &rc);
+    atomic_store_explicit(&osdk_g.hot, &g_hot_default, memory_order_release);
     pbw_free(&osdk_g.resource_pb);
     osdk_config_dispose(&osdk_g.cfg);
     osdk_g.initialised = 0;

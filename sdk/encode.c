@@ -98,12 +98,12 @@ static osdk_scope_t *scope_of(int logs, void *r)
     return logs ? ((osdk_log_t *)r)->scope : ((ocelot_span_t *)r)->scope;
 }
 
-static void encode(pbw_buf_t *b, void **recs, size_t n, int logs)
+static void encode(pbw_buf_t *b, const pbw_buf_t *res, void **recs, size_t n, int logs)
 {
     osdk_scope_t *seen[64];
     size_t nseen = 0;
     size_t rs = pbw_msg_begin(b, 1, 3);
-    if (osdk_g.resource_pb.len) pbw_bytes(b, 1, osdk_g.resource_pb.p, osdk_g.resource_pb.len);
+    if (res->len) pbw_bytes(b, 1, res->p, res->len);
     for (size_t i = 0; i < n; i++) {
         osdk_scope_t *sc = scope_of(logs, recs[i]);
         size_t k;
@@ -128,14 +128,14 @@ static void encode(pbw_buf_t *b, void **recs, size_t n, int logs)
     pbw_msg_end(b, rs, 3);
 }
 
-void osdk_encode_spans(pbw_buf_t *b, void **spans, size_t n)
+void osdk_encode_spans(pbw_buf_t *b, const pbw_buf_t *res, void **spans, size_t n)
 {
-    encode(b, spans, n, 0);
+    encode(b, res, spans, n, 0);
 }
 
-void osdk_encode_logs(pbw_buf_t *b, void **logs, size_t n)
+void osdk_encode_logs(pbw_buf_t *b, const pbw_buf_t *res, void **logs, size_t n)
 {
-    encode(b, logs, n, 1);
+    encode(b, res, logs, n, 1);
 }
 
 /* ---- console JSON ---- */

@@ -17,15 +17,21 @@ osdk_exporter_t *osdk_exporter_create(int signal, const osdk_export_cfg_t *cfg)
     if (!e) return NULL;
     e->signal = signal;
     e->cfg = *cfg;
+    e->cb = osdk_g.opts.export_cb;
+    e->cb_ud = osdk_g.opts.export_cb_ud;
     pbw_init(&e->body, osdk_pbw_realloc, NULL);
+    pbw_init(&e->resource, osdk_pbw_realloc, NULL);
+    if (osdk_g.resource_pb.len) pbw_raw(&e->resource, osdk_g.resource_pb.p, osdk_g.resource_pb.len);
+    if (e->resource.err) goto fail;
     if (cfg->kind == OCELOT_EXPORTER_OTLP) {
         e->http = osdk_http_create(cfg, signal);
-        if (!e->http) {
-            osdk_free(e);
-            return NULL;
-        }
+        if (!e->http) goto fail;
     }
     return e;
+fail:
+    pbw_free(&e->resource);
+    osdk_free(e);
+    return NULL;
 }
 
 void osdk_exporter_destroy(osdk_exporter_t *e)
@@ -33,6 +39,7 @@ void osdk_exporter_destroy(osdk_exporter_t *e)
     if (!e) return;
     osdk_http_destroy(e->http);
     pbw_free(&e->body);
+    pbw_free(&e->resource);
     osdk_free(e);
 }
 
@@ -54,9 +61,8 @@ int osdk_exporter_send(osdk_exporter_t *e, const uint8_t *body, size_t len,
         if (!e->http) return OCELOT_EIO;
         return osdk_http_send(e->http, body, len, abort_at, deadline, rejected);
     case OCELOT_EXPORTER_CALLBACK:
-        if (!osdk_g.opts.export_cb) return 0;
-        return osdk_g.opts.export_cb(osdk_g.opts.export_cb_ud, (ocelot_signal_t)e->signal, body,
-                                     len) < 0
+        if (!e->cb) return 0;
+        return e->cb(e->cb_ud, (ocelot_signal_t)e->signal, body, len) < 0
                    ? OCELOT_EIO
                    : 0;
     default:
@@ -88,9 +94,9 @@ int osdk_exporter_export(osdk_exporter_t *e, void **recs, size_t n, _Atomic uint
     }
     pbw_reset(&e->body);
     if (logs)
-        osdk_encode_logs(&e->body, recs, n);
+        osdk_encode_logs(&e->body, &e->resource, recs, n);
     else
-        osdk_encode_spans(&e->body, recs, n);
+        osdk_encode_spans(&e->body, &e->resource, recs, n);
     if (e->body.err) {
         rc = OCELOT_ENOMEM;
     } else {

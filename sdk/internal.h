@@ -101,6 +101,22 @@ typedef struct osdk_limits {
     uint32_t link_attr_count;  /* attributes per link */
 } osdk_limits_t;
 
+/* The configuration values the recording paths read (spans, logs,
+ * propagation). Immutable once published through osdk_g.hot: init
+ * publishes a snapshot, shutdown publishes the defaults, and a thread that
+ * records while init or shutdown runs reads either the old or the new
+ * snapshot, never a half-written one. Snapshots are never freed; equal
+ * ones are shared, so memory is bounded by the distinct configurations a
+ * process uses. */
+typedef struct osdk_hotcfg {
+    int sampler;                     /* OSDK_SAMPLER_* */
+    double sampler_arg;              /* ratio for *RATIO */
+    int propagators;                 /* OSDK_PROP_* bits */
+    osdk_limits_t span_limits;       /* OTEL_SPAN_* / OTEL_ATTRIBUTE_* */
+    osdk_limits_t log_limits;        /* OTEL_LOGRECORD_* */
+    struct osdk_hotcfg *next;        /* list of published snapshots (osdk_g.lock) */
+} osdk_hotcfg_t;
+
 /* Everything the environment and options decide. */
 typedef struct osdk_config {
     int disabled;                /* OTEL_SDK_DISABLED */
@@ -301,7 +317,9 @@ typedef struct osdk_global {
     ocelot_options_t opts;          /* copy of the init options */
     pbw_buf_t resource_pb;          /* encoded Resource message body */
     char service_name[256];         /* resolved service.name (console output) */
-    struct osdk_processor *proc[3]; /* batch processors by signal (metrics unused) */
+    struct osdk_processor *_Atomic proc[3]; /* batch processors by signal (metrics unused);
+                                             * read by recording threads, never freed */
+    const osdk_hotcfg_t *_Atomic hot;       /* values the recording paths read (never NULL) */
     void *metrics;                  /* metrics state (metrics.c) */
     pthread_mutex_t lock;           /* init/shutdown/tracer table */
     /* self-metrics */
@@ -311,6 +329,16 @@ typedef struct osdk_global {
 } osdk_global_t;
 
 extern osdk_global_t osdk_g;
+
+/* The configuration snapshot recording paths use (one acquire load). */
+static inline const osdk_hotcfg_t *osdk_hot(void)
+{
+    return atomic_load_explicit(&osdk_g.hot, memory_order_acquire);
+}
+static inline struct osdk_processor *osdk_proc(int signal)
+{
+    return atomic_load_explicit(&osdk_g.proc[signal], memory_order_acquire);
+}
 
 static inline void osdk_count(_Atomic uint64_t *c, uint64_t n)
 {
@@ -341,11 +369,16 @@ typedef struct osdk_exporter osdk_exporter_t;
 
 typedef struct osdk_processor {
     int signal;                          /* ocelot_signal_t */
-    osdk_batch_cfg_t cfg;                /* sizes and delays */
+    osdk_batch_cfg_t cfg;                /* sizes and delays (export thread only) */
+    uint32_t wake_batch;                 /* queue size that wakes the thread: the
+                                          * max_batch of the first create, never changed
+                                          * (producers read it; reuse needs equal max_batch) */
     osdk_queue_t q;                      /* records waiting */
     osdk_exporter_t *exp;                /* where batches go */
     pthread_t thread;                    /* export thread */
     int thread_started;                  /* 1 when thread is joinable */
+    int abandoned;                       /* thread missed the shutdown deadline: detached,
+                                          * it keeps this struct and its exporter forever */
     pthread_mutex_t mu;                  /* guards the fields below */
     pthread_cond_t cv;                   /* wakes the thread */
     pthread_cond_t done_cv;              /* signals flush completion */
@@ -365,6 +398,11 @@ int osdk_processor_create(int signal, const osdk_batch_cfg_t *cfg, osdk_exporter
 /* Enqueues (never blocks). 0 or OCELOT_EFULL (caller recycles the record). */
 static inline int osdk_processor_offer(osdk_processor_t *p, void *rec);
 int osdk_processor_flush(osdk_processor_t *p, uint64_t deadline_mono);
+/* Joins t if it exits by deadline_mono + OSDK_JOIN_GRACE_MS; otherwise
+ * detaches it and returns OCELOT_ETIMEDOUT (the caller must then leave the
+ * thread's memory alone forever). */
+#define OSDK_JOIN_GRACE_MS 200
+int osdk_join_until(pthread_t t, uint64_t deadline_mono);
 /* Stops the thread (drains until deadline). The struct is not freed but
  * retired for reuse by the next create (same sizes): a producer racing
  * shutdown may still touch it safely. Called under osdk_g.lock. */
@@ -378,7 +416,7 @@ static inline int osdk_processor_offer(osdk_processor_t *p, void *rec)
 {
     size_t n = osdk_queue_push(&p->q, rec);
     if (OSDK_UNLIKELY(n == 0)) return OCELOT_EFULL;
-    if (OSDK_UNLIKELY(n >= p->cfg.max_batch) &&
+    if (OSDK_UNLIKELY(n >= p->wake_batch) &&
         !atomic_load_explicit(&p->wake_pending, memory_order_relaxed) &&
         !atomic_exchange_explicit(&p->wake_pending, 1, memory_order_acq_rel))
         osdk_processor_wake(p);
@@ -387,10 +425,16 @@ static inline int osdk_processor_offer(osdk_processor_t *p, void *rec)
 
 /* ---- exporters (exporter.c, otlp_http.c, console.c) ---- */
 
+/* An exporter owns everything its thread reads while exporting (resource
+ * bytes, callback), so a thread abandoned at a shutdown deadline keeps
+ * working on valid memory after osdk_g is reinitialised. */
 struct osdk_exporter {
     int signal;            /* ocelot_signal_t */
-    osdk_export_cfg_t cfg; /* borrowed from osdk_g.cfg */
+    osdk_export_cfg_t cfg; /* copy; its strings are borrowed from osdk_g.cfg (used at create only) */
     pbw_buf_t body;        /* reused encode buffer */
+    pbw_buf_t resource;    /* copy of the encoded Resource (osdk_g.resource_pb at create) */
+    int (*cb)(void *ud, ocelot_signal_t sig, const uint8_t *body, size_t len); /* CALLBACK kind */
+    void *cb_ud;           /* its argument */
     void *http;            /* otlp_http state or NULL */
 };
 
@@ -424,9 +468,9 @@ long osdk_parse_retry_after(const char *v, size_t n, time_t now);
 int osdk_parse_partial_success(const uint8_t *p, size_t n, int64_t *rejected, const char **msg,
                                size_t *msg_len);
 
-/* Encoders (encode.c). */
-void osdk_encode_spans(pbw_buf_t *b, void **spans, size_t n);
-void osdk_encode_logs(pbw_buf_t *b, void **logs, size_t n);
+/* Encoders (encode.c); res is the encoded Resource body. */
+void osdk_encode_spans(pbw_buf_t *b, const pbw_buf_t *res, void **spans, size_t n);
+void osdk_encode_logs(pbw_buf_t *b, const pbw_buf_t *res, void **logs, size_t n);
 void osdk_console_spans(FILE *f, void **spans, size_t n);
 void osdk_console_logs(FILE *f, void **logs, size_t n);
 

@@ -49,7 +49,7 @@ int ocelot_log_emit(ocelot_logger_t *lg, const ocelot_log_record_t *r)
         (osdk_scope_t *)lg == &g_noop_logger)
         return 0;
     if (!r || r->severity < 0 || r->severity > 24) return OCELOT_EINVAL;
-    osdk_processor_t *p = osdk_g.proc[OCELOT_SIGNAL_LOGS];
+    osdk_processor_t *p = osdk_proc(OCELOT_SIGNAL_LOGS);
     if (!p) return 0;
     osdk_log_t *l = (osdk_log_t *)osdk_pool_get(OSDK_POOL_LOGS);
     if (!l) {
@@ -64,7 +64,7 @@ int ocelot_log_emit(ocelot_logger_t *lg, const ocelot_log_record_t *r)
     l->time_ns = r->time_ns;
     l->observed_ns = osdk_now_ns();
     l->severity = r->severity;
-    const osdk_limits_t *lim = &osdk_g.cfg.log_limits;
+    const osdk_limits_t *lim = &osdk_hot()->log_limits;
     const char *st = r->severity_text ? r->severity_text : sev_text(r->severity);
     l->sevtext_len = 0;
     if (st) l->sevtext_off = put(l, st, &l->sevtext_len, 64);

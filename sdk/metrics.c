@@ -6,7 +6,15 @@
  *  - An instrument owns a fixed open-addressing table sized at creation
  *    (2 x cardinality limit, power of two) of series pointers: lookups are
  *    lock-free (acquire loads), inserts take the instrument's mutex, the
- *    table never grows and series are never freed before shutdown.
+ *    table never grows.
+ *  - Nothing a recording thread can reach is ever freed before the process
+ *    exits: not the reader state (static), not instruments (one global list;
+ *    shutdown only marks them inactive) and not series (kept in their
+ *    instrument's table across shutdown/init; re-creating the instrument
+ *    after the next init zeroes their values and hides them until recorded
+ *    again). A measurement racing ocelot_shutdown therefore touches live
+ *    memory: it lands in the old run, in the next run, or nowhere. Memory
+ *    stays bounded by instruments x cardinality limit.
  *  - At most cardinality_limit - 1 attribute sets get their own series;
  *    later ones fold into the overflow series (otel.metric.overflow=true),
  *    counted in ocelot_stats_t.metric_overflows.
@@ -24,9 +32,13 @@
 #include "records.h"
 
 #include <errno.h>
+#include <link.h>
 #include <math.h>
 #include <signal.h>
 #include <strings.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define DEFAULT_CARD 2000
 #define MAX_BOUNDS 64
@@ -42,14 +54,16 @@ typedef struct series {
     _Atomic uint64_t value;       /* sum / last value (double bits) */
     _Atomic uint64_t min, max;    /* histogram min/max (double bits) */
     _Atomic uint64_t *buckets;    /* histogram bucket counts (nb + 1) */
-    _Atomic int touched;          /* recorded since the last delta collection */
-    double last_obs;              /* observable counters under delta: last cumulative value */
-    uint64_t start_ns;            /* start of the current cumulative/delta window */
+    _Atomic int touched;          /* bit 0: recorded since the last delta collection;
+                                   * bit 1: used in this run (created, bound or recorded
+                                   * since the instrument was (re)activated) */
+    _Atomic double last_obs;      /* observable counters under delta: last cumulative value */
+    _Atomic uint64_t start_ns;    /* start of the current delta window (collector, revive) */
     struct series *next_all;      /* list of all series (collection order) */
 } series_t;
 
 struct ocelot_instrument {
-    struct ocelot_instrument *next; /* meter provider's list */
+    struct ocelot_instrument *next; /* global list; set before publication, never changed */
     osdk_scope_t *meter;            /* scope */
     ocelot_instrument_kind_t kind;  /* what it is */
     char *name, *unit, *desc;       /* owned */
@@ -65,42 +79,71 @@ struct ocelot_instrument {
     series_t *_Atomic overflow;     /* overflow series or NULL */
     pthread_mutex_t mu;             /* inserts */
     _Atomic int active;             /* 1 while it belongs to the running SDK */
-    _Atomic uint32_t gen;           /* bumped when the series are freed (shutdown) */
 };
 
-/* Per-thread memo of the last series found per instrument slot: a call
- * with the same attribute set as the previous one on this thread skips the
- * hash and the probe (the full equality check still runs). */
+/* Per-thread memo of the last attribute set recorded per instrument slot
+ * and its series. When every key and string value of that set lies in the
+ * read-only segments of the main program (string literals, which cannot
+ * change), the next call is a hit if it passes the same pointers and the
+ * same scalar values: no strlen, no hash, no memcmp. Otherwise ("slow"
+ * entries) the series' stored attributes are compared in full. */
+#define MC_SLOTS 16
+#define MC_ATTRS 8
+typedef struct mc_attr {
+    const char *key; /* key pointer (immutable bytes) */
+    uint32_t type;   /* ocelot_attr_type_t */
+    int b;           /* BOOL: the int passed */
+    uint64_t v;      /* STRING: the pointer; INT / DOUBLE: the 8 bytes */
+    size_t len;      /* STRING: the explicit length field (0 = NUL-terminated) */
+} mc_attr_t;
 typedef struct mcache {
     struct ocelot_instrument *in; /* instrument */
     struct series *s;             /* its series last used on this thread */
-    uint32_t gen;                 /* in->gen when cached (stale after shutdown) */
+    uint32_t n;                   /* attributes in the set */
+    uint32_t fast;                /* 1: a[] holds immutable pointers, compare them */
+    mc_attr_t a[MC_ATTRS];        /* the set as passed (fast entries) */
 } mcache_t;
-static OSDK_TLS mcache_t tl_mcache[8];
+/* MC_SLOTS entries, allocated on a thread's first lookup (freed at thread
+ * exit); only the pointer is in static TLS so a dlopen'ed libocelot fits. */
+static OSDK_TLS mcache_t *tl_mc;
 
 struct ocelot_observer {
     ocelot_instrument_t *inst; /* instrument being observed */
 };
 
 typedef struct mstate {
-    ocelot_instrument_t *insts; /* all instruments (guarded by lock) */
-    pthread_mutex_t lock;       /* instrument list */
+    ocelot_instrument_t *_Atomic insts; /* every instrument ever created: pushed under
+                                         * lock, never unlinked, read without lock */
+    _Atomic int running;        /* between metrics start and stop */
+    int started;                /* reader thread running (guarded by mu) */
+    uint32_t timeout_ms;        /* OTEL_METRIC_EXPORT_TIMEOUT of the reader's run (guarded by mu) */
+    uint32_t interval_ms;       /* OTEL_METRIC_EXPORT_INTERVAL of the reader's run (guarded by mu) */
+    _Atomic int delta;          /* delta temporality preferred in this run */
+    int zombie;                 /* the reader missed the shutdown deadline and was
+                                 * detached; it frees exp and body when it exits, and
+                                 * no new reader starts before that (guarded by mu) */
+    _Atomic uint64_t window;    /* start time given to new series (last collection) */
+    pthread_mutex_t lock;       /* serialises instrument create / revive with start; never
+                                 * held while user code (callbacks, exporters) runs */
     pthread_mutex_t mu;         /* reader thread wake-up */
     pthread_cond_t cv;          /* wakes the reader */
     pthread_cond_t done_cv;     /* collection finished */
     uint64_t req, done;         /* collect requests / completions */
     int stop;                   /* shutdown */
-    int started;                /* thread running */
     pthread_t thread;           /* periodic reader */
     osdk_exporter_t *exp;       /* metrics exporter */
     pbw_buf_t body;             /* encode buffer */
     uint64_t last_collect_ns;   /* previous collection time (delta start) */
-    uint64_t start_ns;          /* SDK start (cumulative start) */
+    _Atomic uint64_t start_ns;  /* SDK start (cumulative start) */
     _Atomic uint64_t abort_at;  /* export abort deadline */
     uint64_t deadline;          /* current flush/stop deadline */
 } mstate_t;
 
-static mstate_t *g_m;
+/* The reader state is static: never freed, its mutexes never destroyed
+ * (the condition variables are initialised once, and again in a fork
+ * child). */
+static mstate_t g_ms = {.lock = PTHREAD_MUTEX_INITIALIZER, .mu = PTHREAD_MUTEX_INITIALIZER};
+static pthread_once_t g_ms_once = PTHREAD_ONCE_INIT;
 
 /* ---- hashing ---- */
 
@@ -247,7 +290,8 @@ static series_t *series_new(ocelot_instrument_t *in, uint64_t h, const ocelot_at
         memcpy(&x, &ninf, 8);
         atomic_init(&s->max, x);
     }
-    s->start_ns = g_m ? (g_m->last_collect_ns ? g_m->last_collect_ns : g_m->start_ns) : 0;
+    s->start_ns = atomic_load_explicit(&g_ms.window, memory_order_relaxed);
+    atomic_init(&s->touched, 2);
     return s;
 fail:
     osdk_attrs_dispose(&s->attrs);
@@ -285,30 +329,177 @@ static series_t *overflow_series(ocelot_instrument_t *in)
 
 #define MAX_SET_ATTRS 64
 
-/* Finds or creates the series of an attribute set. NULL on ENOMEM or for
- * more than MAX_SET_ATTRS attributes. */
-static series_t *lookup(ocelot_instrument_t *in, const ocelot_attr_t *a, size_t n)
+/* ---- immutable memory: the main program's read-only segments ---- */
+
+#define RO_MAX 8
+static uintptr_t g_ro_lo[RO_MAX], g_ro_hi[RO_MAX]; /* [lo, hi) ranges (set once) */
+static int g_ro_n;                                  /* ranges used */
+static pthread_once_t g_mc_once = PTHREAD_ONCE_INIT;
+static pthread_key_t g_mc_key; /* frees a thread's cache at exit */
+static int g_mc_key_ok;        /* key created */
+
+static int ro_cb(struct dl_phdr_info *info, size_t size, void *ud)
 {
+    (void)size;
+    (void)ud;
+    /* the first object is the main program: it is never unloaded, so its
+     * read-only bytes never change while the process runs */
+    for (int i = 0; i < info->dlpi_phnum && g_ro_n < RO_MAX; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || (ph->p_flags & PF_W)) continue;
+        g_ro_lo[g_ro_n] = (uintptr_t)info->dlpi_addr + ph->p_vaddr;
+        g_ro_hi[g_ro_n] = g_ro_lo[g_ro_n] + ph->p_memsz;
+        g_ro_n++;
+    }
+    return 1; /* stop after the first object */
+}
+
+static void mc_free(void *p)
+{
+    osdk_free(p);
+}
+
+static void mc_once(void)
+{
+    dl_iterate_phdr(ro_cb, NULL);
+    g_mc_key_ok = pthread_key_create(&g_mc_key, mc_free) == 0;
+}
+
+/* Are the n bytes at p in the main program's read-only segments? */
+static int immutable(const void *p, size_t n)
+{
+    uintptr_t x = (uintptr_t)p;
+    for (int i = 0; i < g_ro_n; i++)
+        if (x >= g_ro_lo[i] && x < g_ro_hi[i] && n <= g_ro_hi[i] - x) return 1;
+    return 0;
+}
+
+static inline size_t mc_slot(const ocelot_instrument_t *in)
+{
+    return (size_t)((((uintptr_t)in >> 4) * 0x9E3779B97F4A7C15ull) >> 60) & (MC_SLOTS - 1);
+}
+
+/* The memo form of one public attribute; 0 when it cannot be memoised. */
+static int mc_form(const ocelot_attr_t *a, mc_attr_t *c)
+{
+    c->key = a->key;
+    c->type = (uint32_t)a->type;
+    c->b = 0;
+    c->v = 0;
+    c->len = 0;
+    switch (a->type) {
+    case OCELOT_ATTR_STRING:
+        c->v = (uintptr_t)a->v.s.p;
+        c->len = a->v.s.len;
+        return 1;
+    case OCELOT_ATTR_BOOL:
+        c->b = a->v.b;
+        return 1;
+    case OCELOT_ATTR_INT:
+        c->v = (uint64_t)a->v.i;
+        return 1;
+    case OCELOT_ATTR_DOUBLE:
+        memcpy(&c->v, &a->v.d, 8);
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Same pointers and scalar bits as the memoised (immutable) set? Equal
+ * pointers to immutable bytes mean equal attributes, so this implies the
+ * sets are equal (the converse need not hold: a miss just goes slow). */
+static inline int mc_hit(const mcache_t *mc, const ocelot_attr_t *a, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        const mc_attr_t *c = &mc->a[k];
+        if (a[k].key != c->key || (uint32_t)a[k].type != c->type) return 0;
+        if (c->type == OCELOT_ATTR_STRING) {
+            if ((uintptr_t)a[k].v.s.p != c->v || a[k].v.s.len != c->len) return 0;
+        } else if (c->type == OCELOT_ATTR_BOOL) {
+            if (a[k].v.b != c->b) return 0;
+        } else { /* INT, DOUBLE: the union's first 8 bytes */
+            uint64_t x;
+            memcpy(&x, &a[k].v, 8);
+            if (x != c->v) return 0;
+        }
+    }
+    return 1;
+}
+
+/* Memoises (a, n) -> s in mc. */
+static void mc_fill(mcache_t *mc, ocelot_instrument_t *in, series_t *s, const pattr_t *pa,
+                    size_t n)
+{
+    int fast = n <= MC_ATTRS;
+    for (size_t k = 0; k < n && fast; k++) {
+        const ocelot_attr_t *a = pa[k].a;
+        mc_attr_t *c = &mc->a[k];
+        if (!immutable(a->key, pa[k].klen + 1) || !mc_form(a, c)) fast = 0;
+        else if (a->type == OCELOT_ATTR_STRING)
+            fast = a->v.s.p && immutable(a->v.s.p, pa[k].vlen + (a->v.s.len ? 0 : 1));
+    }
+    mc->in = in;
+    mc->s = s;
+    mc->n = (uint32_t)n;
+    mc->fast = (uint32_t)fast;
+}
+
+static mcache_t *mc_get(void)
+{
+    mcache_t *mc = tl_mc;
+    if (OSDK_LIKELY(mc != NULL)) return mc;
+    pthread_once(&g_mc_once, mc_once);
+    if (!g_mc_key_ok) return NULL;
+    mc = osdk_calloc(MC_SLOTS * sizeof *mc);
+    if (mc && pthread_setspecific(g_mc_key, mc) != 0) {
+        osdk_free(mc);
+        mc = NULL;
+    }
+    tl_mc = mc;
+    return mc;
+}
+
+static series_t *lookup_slow(ocelot_instrument_t *in, const ocelot_attr_t *a, size_t n,
+                             mcache_t *mc);
+
+/* Finds or creates the series of an attribute set. NULL on ENOMEM or for
+ * more than MAX_SET_ATTRS attributes. The memo hit stays inline. */
+static inline series_t *lookup(ocelot_instrument_t *in, const ocelot_attr_t *a, size_t n)
+{
+    mcache_t *mc = tl_mc;
+    if (OSDK_LIKELY(mc != NULL)) {
+        mc += mc_slot(in);
+        if (OSDK_LIKELY(mc->in == in && mc->fast && mc->n == n && mc_hit(mc, a, n))) return mc->s;
+    }
+    return lookup_slow(in, a, n, mc);
+}
+
+static __attribute__((noinline)) series_t *lookup_slow(ocelot_instrument_t *in,
+                                                       const ocelot_attr_t *a, size_t n,
+                                                       mcache_t *mc)
+{
+    if (!mc) {
+        mc = mc_get(); /* first lookup on this thread */
+        if (mc) mc += mc_slot(in);
+    }
     pattr_t pa[MAX_SET_ATTRS];
     if (OSDK_UNLIKELY(n > MAX_SET_ATTRS)) return NULL;
+    pa[0].a = NULL; /* (silences a false maybe-uninitialized for n == 0) */
     for (size_t k = 0; k < n; k++) {
         if (OSDK_UNLIKELY(!a[k].key)) return NULL;
         pa[k].a = &a[k];
         pa[k].klen = strlen(a[k].key);
         pa[k].vlen = a[k].type == OCELOT_ATTR_STRING ? str_len(&a[k]) : 0;
     }
-    mcache_t *mc = &tl_mcache[((uintptr_t)in >> 6) & 7];
-    uint32_t gen = atomic_load_explicit(&in->gen, memory_order_acquire);
-    if (mc->in == in && mc->gen == gen && set_eq(mc->s, pa, n)) return mc->s;
+    if (mc && mc->in == in && !mc->fast && set_eq(mc->s, pa, n)) return mc->s;
     uint64_t h = set_hash(pa, n);
     size_t i = (size_t)h & in->mask;
     for (size_t probes = 0; probes <= in->mask; probes++, i = (i + 1) & in->mask) {
         series_t *s = atomic_load_explicit(&in->table[i], memory_order_acquire);
         if (!s) break;
         if (s->hash == h && set_eq(s, pa, n)) {
-            mc->in = in;
-            mc->s = s;
-            mc->gen = gen;
+            if (mc) mc_fill(mc, in, s, pa, n);
             return s;
         }
     }
@@ -335,6 +526,7 @@ static series_t *lookup(ocelot_instrument_t *in, const ocelot_attr_t *a, size_t 
             atomic_store_explicit(&in->table[i], found, memory_order_release);
         }
         pthread_mutex_unlock(&in->mu);
+        if (found && mc) mc_fill(mc, in, found, pa, n);
         return found;
     }
     pthread_mutex_unlock(&in->mu);
@@ -376,6 +568,35 @@ static inline void set_double(_Atomic uint64_t *p, double v)
     atomic_store_explicit(p, x, memory_order_relaxed);
 }
 
+/* Bucket of v (not NaN): buckets are (prev, bound], so the index is the
+ * number of bounds below v. Up to 16 bounds a branchless count over all of
+ * them beats any search; more use a binary search. */
+static inline size_t bucket_of(const ocelot_instrument_t *in, double v)
+{
+    const double *bd = in->bounds;
+    size_t nb = in->nb;
+    if (nb <= 16) {
+        size_t k = 0, i = 0;
+#ifdef __SSE2__
+        __m128d vv = _mm_set1_pd(v);
+        for (; i + 2 <= nb; i += 2) { /* two bounds per compare */
+            int m = _mm_movemask_pd(_mm_cmplt_pd(_mm_loadu_pd(bd + i), vv));
+            k += (size_t)((m & 1) + (m >> 1));
+        }
+#endif
+        for (; i < nb; i++)
+            k += v > bd[i];
+        return k;
+    }
+    size_t lo = 0, hi = nb; /* first bound >= v */
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (v > bd[mid]) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
 static void record(ocelot_instrument_t *in, series_t *s, double v)
 {
     switch (in->kind) {
@@ -392,9 +613,7 @@ static void record(ocelot_instrument_t *in, series_t *s, double v)
         break;
     case OCELOT_HISTOGRAM: {
         if (isnan(v)) return;
-        size_t b = 0;
-        while (b < in->nb && v > in->bounds[b]) /* buckets are (prev, bound] */
-            b++;
+        size_t b = bucket_of(in, v);
         atomic_fetch_add_explicit(&s->buckets[b], 1, memory_order_relaxed); /* count = sum */
         atomic_add_double(&s->value, v);
         atomic_min_max(&s->min, v, 1);
@@ -404,13 +623,13 @@ static void record(ocelot_instrument_t *in, series_t *s, double v)
     default:
         set_double(&s->value, v); /* observable: last observation */
     }
-    if (!atomic_load_explicit(&s->touched, memory_order_relaxed))
-        atomic_store_explicit(&s->touched, 1, memory_order_relaxed);
+    if (atomic_load_explicit(&s->touched, memory_order_relaxed) != 3)
+        atomic_store_explicit(&s->touched, 3, memory_order_relaxed);
 }
 
 static inline int live(void)
 {
-    return atomic_load_explicit(&osdk_g.enabled, memory_order_relaxed) && g_m;
+    return atomic_load_explicit(&osdk_g.enabled, memory_order_relaxed);
 }
 
 static inline int usable(ocelot_instrument_t *i)
@@ -444,20 +663,22 @@ ocelot_series_t *ocelot_instrument_bind(ocelot_instrument_t *i, const ocelot_att
 {
     if (!usable(i) || (n && !a)) return NULL;
     if (i->kind > OCELOT_GAUGE) return NULL;
-    return (ocelot_series_t *)lookup(i, a, n);
+    series_t *s = lookup(i, a, n);
+    if (s) atomic_fetch_or_explicit(&s->touched, 2, memory_order_relaxed); /* exported */
+    return (ocelot_series_t *)s;
 }
 
 void ocelot_series_add(ocelot_series_t *bs, double v)
 {
     series_t *s = (series_t *)bs;
-    if (OSDK_UNLIKELY(!s || !live())) return;
+    if (OSDK_UNLIKELY(!s || !usable(s->in))) return;
     if (s->in->kind == OCELOT_COUNTER || s->in->kind == OCELOT_UPDOWN_COUNTER) record(s->in, s, v);
 }
 
 void ocelot_series_record(ocelot_series_t *bs, double v)
 {
     series_t *s = (series_t *)bs;
-    if (OSDK_UNLIKELY(!s || !live())) return;
+    if (OSDK_UNLIKELY(!s || !usable(s->in))) return;
     if (s->in->kind == OCELOT_HISTOGRAM || s->in->kind == OCELOT_GAUGE) record(s->in, s, v);
 }
 
@@ -492,26 +713,32 @@ static int valid_name(const char *n)
     return i <= 255;
 }
 
-/* Instruments outlive shutdown (their handles stay valid); their series
- * are freed and they wait here until created again. */
-static ocelot_instrument_t *g_kept;
-static pthread_mutex_t g_kept_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void inst_reset(ocelot_instrument_t *in)
+/* Makes an instrument of an earlier run current again: its series keep
+ * their memory (and attribute sets) but restart from zero and are not
+ * exported until used. Called under g_ms.lock while the instrument is
+ * inactive; a straggler of the old run may still add to a value (atomics),
+ * which then counts in this run. */
+static void inst_revive(ocelot_instrument_t *in, uint64_t start)
 {
-    atomic_store(&in->active, 0);
-    atomic_fetch_add(&in->gen, 1);
-    series_t *s = in->all;
-    while (s) {
-        series_t *nx = s->next_all;
-        series_free(s);
-        s = nx;
+    double inf = INFINITY, ninf = -INFINITY;
+    uint64_t xi, xn;
+    memcpy(&xi, &inf, 8);
+    memcpy(&xn, &ninf, 8);
+    pthread_mutex_lock(&in->mu);
+    for (series_t *s = in->all; s; s = s->next_all) {
+        atomic_store_explicit(&s->touched, 0, memory_order_relaxed);
+        atomic_store_explicit(&s->value, 0, memory_order_relaxed);
+        if (s->buckets) {
+            for (size_t i = 0; i <= in->nb; i++)
+                atomic_store_explicit(&s->buckets[i], 0, memory_order_relaxed);
+            atomic_store_explicit(&s->min, xi, memory_order_relaxed);
+            atomic_store_explicit(&s->max, xn, memory_order_relaxed);
+        }
+        s->last_obs = 0;
+        s->start_ns = start;
     }
-    in->all = NULL;
-    in->n_series = 0;
-    atomic_store(&in->overflow, NULL);
-    for (size_t i = 0; i <= in->mask; i++)
-        atomic_store_explicit(&in->table[i], NULL, memory_order_relaxed);
+    pthread_mutex_unlock(&in->mu);
+    atomic_store(&in->active, 1);
 }
 
 static void inst_free(ocelot_instrument_t *in)
@@ -546,31 +773,21 @@ int ocelot_instrument_create(ocelot_meter_t *m, ocelot_instrument_kind_t kind, c
             if (!isfinite(o->boundaries[i]) || (i && !(o->boundaries[i] > o->boundaries[i - 1])))
                 return OCELOT_EINVAL;
     }
-    mstate_t *ms = g_m;
-    pthread_mutex_lock(&ms->lock);
-    for (ocelot_instrument_t *in = ms->insts; in; in = in->next)
-        if (in->meter == (osdk_scope_t *)m && in->kind == kind && !strcasecmp(in->name, name)) {
-            *out = in;
-            pthread_mutex_unlock(&ms->lock);
-            return 0;
-        }
+    mstate_t *ms = &g_ms;
     int rc = OCELOT_ENOMEM;
     ocelot_instrument_t *in;
-    pthread_mutex_lock(&g_kept_lock);
-    for (ocelot_instrument_t **pp = &g_kept; *pp; pp = &(*pp)->next)
-        if ((*pp)->meter == (osdk_scope_t *)m && (*pp)->kind == kind &&
-            !strcasecmp((*pp)->name, name)) {
-            in = *pp;
-            *pp = in->next;
-            pthread_mutex_unlock(&g_kept_lock);
-            in->next = ms->insts;
-            ms->insts = in;
-            atomic_store(&in->active, 1);
+    pthread_mutex_lock(&ms->lock);
+    if (!ms->running) {
+        rc = OCELOT_ESTATE; /* raced shutdown */
+        goto done;
+    }
+    for (in = ms->insts; in; in = in->next)
+        if (in->meter == (osdk_scope_t *)m && in->kind == kind && !strcasecmp(in->name, name)) {
+            if (!atomic_load(&in->active)) inst_revive(in, ms->start_ns);
             *out = in;
             rc = 0;
-            goto done;
+            goto recheck;
         }
-    pthread_mutex_unlock(&g_kept_lock);
     in = osdk_calloc(sizeof *in);
     if (!in) goto done;
     pthread_mutex_init(&in->mu, NULL);
@@ -602,6 +819,10 @@ int ocelot_instrument_create(ocelot_meter_t *m, ocelot_instrument_kind_t kind, c
     atomic_store(&in->active, 1);
     *out = in;
     rc = 0;
+recheck:
+    /* stop clears running, then deactivates the list without the lock: if
+     * it ran meanwhile, this instrument must not stay active (seq_cst) */
+    if (!ms->running) atomic_store(&in->active, 0);
 done:
     pthread_mutex_unlock(&ms->lock);
     return rc;
@@ -620,7 +841,7 @@ static double load_d(_Atomic uint64_t *p, int reset)
 
 static int is_delta(const ocelot_instrument_t *in)
 {
-    if (!osdk_g.cfg.metric_delta) return 0;
+    if (!g_ms.delta) return 0;
     return in->kind == OCELOT_COUNTER || in->kind == OCELOT_HISTOGRAM ||
            in->kind == OCELOT_OBSERVABLE_COUNTER;
 }
@@ -671,7 +892,7 @@ static void enc_hist_dp(pbw_buf_t *b, const ocelot_instrument_t *in, series_t *s
 static void enc_instrument(pbw_buf_t *b, ocelot_instrument_t *in, uint64_t now)
 {
     int delta = is_delta(in);
-    mstate_t *ms = g_m;
+    mstate_t *ms = &g_ms;
     pthread_mutex_lock(&in->mu);
     series_t *all = in->all;
     pthread_mutex_unlock(&in->mu);
@@ -685,7 +906,9 @@ static void enc_instrument(pbw_buf_t *b, ocelot_instrument_t *in, uint64_t now)
     if (in->kind == OCELOT_HISTOGRAM) dfield = 9;
     size_t ds = pbw_msg_begin(b, dfield, 3);
     for (series_t *s = all; s; s = s->next_all) {
-        int touched = atomic_exchange_explicit(&s->touched, 0, memory_order_relaxed);
+        int t = atomic_fetch_and_explicit(&s->touched, ~1, memory_order_relaxed);
+        if (!(t & 2)) continue; /* kept from an earlier run, not used in this one */
+        int touched = t & 1;
         uint64_t start = delta ? s->start_ns : ms->start_ns;
         if (delta && !touched) {
             s->start_ns = now;
@@ -746,7 +969,7 @@ static void enc_self(pbw_buf_t *b, uint64_t now)
         pbw_bytes(b, 3, "{item}", 6);
         size_t ds = pbw_msg_begin(b, t[i].gauge ? 5 : 7, 1);
         size_t dp = pbw_msg_begin(b, 1, 1);
-        if (!t[i].gauge) pbw_fixed64(b, 2, g_m->start_ns);
+        if (!t[i].gauge) pbw_fixed64(b, 2, g_ms.start_ns);
         pbw_fixed64(b, 3, now);
         pbw_fixed64(b, 6, v); /* as_int (sfixed64) */
         pbw_msg_end(b, dp, 1);
@@ -761,24 +984,26 @@ static void enc_self(pbw_buf_t *b, uint64_t now)
 }
 
 /* Builds the ExportMetricsServiceRequest of one collection into b. */
-void osdk_metrics_collect(pbw_buf_t *b);
-void osdk_metrics_collect(pbw_buf_t *b)
+void osdk_metrics_collect(pbw_buf_t *b, const pbw_buf_t *res);
+void osdk_metrics_collect(pbw_buf_t *b, const pbw_buf_t *res)
 {
-    mstate_t *ms = g_m;
+    mstate_t *ms = &g_ms;
     uint64_t now = osdk_now_ns();
-    pthread_mutex_lock(&ms->lock);
+    /* no lock: the list is append-only, instruments and series are never
+     * freed, and only one reader collects at a time */
     /* observable callbacks first */
     for (ocelot_instrument_t *in = ms->insts; in; in = in->next)
-        if (in->cb) {
+        if (in->cb && atomic_load(&in->active)) {
             ocelot_observer_t o = {in};
             in->cb(&o, in->cb_ud);
         }
     size_t rs = pbw_msg_begin(b, 1, 3);
-    if (osdk_g.resource_pb.len) pbw_bytes(b, 1, osdk_g.resource_pb.p, osdk_g.resource_pb.len);
+    if (res->len) pbw_bytes(b, 1, res->p, res->len);
     /* one ScopeMetrics per meter, in first-seen order */
     osdk_scope_t *done[64];
     size_t nd = 0;
     for (ocelot_instrument_t *in = ms->insts; in; in = in->next) {
+        if (!atomic_load(&in->active)) continue;
         size_t k;
         for (k = 0; k < nd; k++)
             if (done[k] == in->meter) break;
@@ -789,7 +1014,7 @@ void osdk_metrics_collect(pbw_buf_t *b)
         pbw_raw(b, in->meter->pb.p, in->meter->pb.len);
         pbw_msg_end(b, sc, 1);
         for (ocelot_instrument_t *j = in; j; j = j->next)
-            if (j->meter == in->meter) enc_instrument(b, j, now);
+            if (j->meter == in->meter && atomic_load(&j->active)) enc_instrument(b, j, now);
         if (in->meter->schema_url)
             pbw_bytes(b, 3, in->meter->schema_url, strlen(in->meter->schema_url));
         pbw_msg_end(b, ss, 3);
@@ -797,14 +1022,14 @@ void osdk_metrics_collect(pbw_buf_t *b)
     enc_self(b, now);
     pbw_msg_end(b, rs, 3);
     ms->last_collect_ns = now;
-    pthread_mutex_unlock(&ms->lock);
+    atomic_store_explicit(&ms->window, now, memory_order_relaxed);
 }
 
 static void collect_and_export(mstate_t *ms, uint64_t deadline)
 {
     if (ms->exp->cfg.kind == OCELOT_EXPORTER_NONE) return;
     pbw_reset(&ms->body);
-    osdk_metrics_collect(&ms->body);
+    osdk_metrics_collect(&ms->body, &ms->exp->resource);
     if (ms->body.err) {
         osdk_count(&osdk_g.metric_export_failures, 1);
         return;
@@ -828,7 +1053,7 @@ static void *reader_main(void *arg)
     mstate_t *ms = arg;
     pthread_mutex_lock(&ms->mu);
     for (;;) {
-        uint64_t wake = osdk_mono_ns() + (uint64_t)osdk_g.cfg.metric_interval_ms * 1000000u;
+        uint64_t wake = osdk_mono_ns() + (uint64_t)ms->interval_ms * 1000000u;
         while (!ms->stop && ms->req == ms->done) {
             struct timespec ts = {(time_t)(wake / 1000000000u), (long)(wake % 1000000000u)};
             if (pthread_cond_timedwait(&ms->cv, &ms->mu, &ts) == ETIMEDOUT) break;
@@ -836,8 +1061,8 @@ static void *reader_main(void *arg)
         uint64_t target = ms->req;
         int stop = ms->stop;
         uint64_t dl = ms->deadline;
+        uint64_t own = osdk_mono_ns() + (uint64_t)ms->timeout_ms * 1000000u;
         pthread_mutex_unlock(&ms->mu);
-        uint64_t own = osdk_mono_ns() + (uint64_t)osdk_g.cfg.metric_timeout_ms * 1000000u;
         if (!dl || (target == ms->done && !stop) || own < dl) dl = own;
         collect_and_export(ms, dl);
         pthread_mutex_lock(&ms->mu);
@@ -845,20 +1070,32 @@ static void *reader_main(void *arg)
         pthread_cond_broadcast(&ms->done_cv);
         if (stop) break;
     }
+    osdk_exporter_t *exp = NULL;
+    if (ms->zombie) { /* abandoned by shutdown: clean up after ourselves */
+        exp = ms->exp;
+        ms->exp = NULL;
+        pbw_free(&ms->body);
+        ms->zombie = 0;
+        ms->started = 0;
+    }
     pthread_mutex_unlock(&ms->mu);
+    osdk_exporter_destroy(exp);
     return NULL;
 }
 
-static void init_sync(mstate_t *ms)
+static void init_conds(mstate_t *ms)
 {
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_mutex_init(&ms->mu, NULL);
-    pthread_mutex_init(&ms->lock, NULL);
     pthread_cond_init(&ms->cv, &ca);
     pthread_cond_init(&ms->done_cv, &ca);
     pthread_condattr_destroy(&ca);
+}
+
+static void ms_once(void)
+{
+    init_conds(&g_ms);
 }
 
 static int start_thread(mstate_t *ms)
@@ -872,27 +1109,61 @@ static int start_thread(mstate_t *ms)
     return rc ? OCELOT_ENOMEM : 0;
 }
 
+/* Called by ocelot_init under osdk_g.lock. */
 int osdk_metrics_start(void)
 {
-    mstate_t *ms = osdk_calloc(sizeof *ms);
-    if (!ms) return OCELOT_ENOMEM;
-    init_sync(ms);
+    mstate_t *ms = &g_ms;
+    pthread_once(&g_ms_once, ms_once);
+    osdk_exporter_t *exp =
+        osdk_exporter_create(OCELOT_SIGNAL_METRICS, &osdk_g.cfg.exp[OCELOT_SIGNAL_METRICS]);
+    if (!exp) return OCELOT_ENOMEM;
+    int rc = 0;
+    pthread_mutex_lock(&ms->lock);
+    pthread_mutex_lock(&ms->mu);
+    ms->delta = osdk_g.cfg.metric_delta;
+    if (ms->started) {
+        /* the previous run's reader is still stuck (zombie): record, but do
+         * not collect or export in this run */
+        osdk_warn("the previous metric reader has not exited; metrics are not exported");
+        ms->running = 1;
+        pthread_mutex_unlock(&ms->mu);
+        pthread_mutex_unlock(&ms->lock);
+        osdk_exporter_destroy(exp);
+        return 0;
+    }
     pbw_init(&ms->body, osdk_pbw_realloc, NULL);
     ms->start_ns = osdk_now_ns();
-    ms->exp = osdk_exporter_create(OCELOT_SIGNAL_METRICS, &osdk_g.cfg.exp[OCELOT_SIGNAL_METRICS]);
-    if (!ms->exp || start_thread(ms)) {
-        osdk_exporter_destroy(ms->exp);
-        osdk_free(ms);
-        return OCELOT_ENOMEM;
+    ms->last_collect_ns = 0;
+    atomic_store(&ms->window, ms->start_ns);
+    ms->req = ms->done = 0;
+    ms->stop = 0;
+    ms->deadline = 0;
+    ms->timeout_ms = osdk_g.cfg.metric_timeout_ms;
+    ms->interval_ms = osdk_g.cfg.metric_interval_ms;
+    atomic_store(&ms->abort_at, 0);
+    ms->exp = exp;
+    rc = start_thread(ms);
+    if (rc) {
+        ms->exp = NULL;
+        osdk_exporter_destroy(exp);
+    } else {
+        ms->running = 1;
     }
-    g_m = ms;
-    return 0;
+    pthread_mutex_unlock(&ms->mu);
+    pthread_mutex_unlock(&ms->lock);
+    return rc;
 }
 
+/* Asks the reader for a collection (and to stop) and waits until deadline.
+ * OCELOT_ESTATE when the reader is not running (or is stopping). */
 static int request(mstate_t *ms, uint64_t deadline, int stop)
 {
     int rc = 0;
     pthread_mutex_lock(&ms->mu);
+    if (!ms->started || ms->stop) {
+        pthread_mutex_unlock(&ms->mu);
+        return OCELOT_ESTATE;
+    }
     uint64_t ticket = ++ms->req;
     ms->deadline = deadline;
     if (stop) {
@@ -914,64 +1185,71 @@ static int request(mstate_t *ms, uint64_t deadline, int stop)
 
 int ocelot_metrics_flush(uint32_t timeout_ms)
 {
-    mstate_t *ms = g_m;
-    if (!ms || !osdk_g.initialised) return OCELOT_ESTATE;
-    uint32_t t = timeout_ms ? timeout_ms : osdk_g.cfg.metric_timeout_ms;
+    mstate_t *ms = &g_ms;
+    pthread_once(&g_ms_once, ms_once);
+    pthread_mutex_lock(&ms->mu);
+    uint32_t t = timeout_ms ? timeout_ms : ms->timeout_ms;
+    pthread_mutex_unlock(&ms->mu);
     return request(ms, osdk_mono_ns() + (uint64_t)t * 1000000u, 0);
 }
 
+/* Final collection, then the reader stops and every instrument becomes
+ * inactive (nothing is freed: see the invariants). */
 void osdk_metrics_stop(uint64_t deadline)
 {
-    mstate_t *ms = g_m;
-    if (!ms) return;
-    request(ms, deadline, 1);
-    if (ms->started) pthread_join(ms->thread, NULL);
-    g_m = NULL;
-    ocelot_instrument_t *in = ms->insts;
-    pthread_mutex_lock(&g_kept_lock);
-    while (in) {
-        ocelot_instrument_t *nx = in->next;
-        inst_reset(in);
-        in->next = g_kept;
-        g_kept = in;
-        in = nx;
+    mstate_t *ms = &g_ms;
+    osdk_exporter_t *exp = NULL;
+    if (request(ms, deadline, 1) != OCELOT_ESTATE) { /* the reader was running */
+        int joined = osdk_join_until(ms->thread, deadline) == 0;
+        pthread_mutex_lock(&ms->mu);
+        if (joined) {
+            ms->started = 0;
+            exp = ms->exp;
+            ms->exp = NULL;
+            pbw_free(&ms->body);
+        } else {
+            ms->zombie = 1; /* an observable callback or the exporter is stuck */
+            osdk_warn("metric reader still busy %d ms after the shutdown deadline; abandoned",
+                      OSDK_JOIN_GRACE_MS);
+        }
+        pthread_mutex_unlock(&ms->mu);
     }
-    pthread_mutex_unlock(&g_kept_lock);
-    osdk_exporter_destroy(ms->exp);
-    pbw_free(&ms->body);
-    pthread_mutex_destroy(&ms->mu);
-    pthread_mutex_destroy(&ms->lock);
-    pthread_cond_destroy(&ms->cv);
-    pthread_cond_destroy(&ms->done_cv);
-    osdk_free(ms);
+    /* without ms->lock: an abandoned reader is never waited for */
+    ms->running = 0;
+    for (ocelot_instrument_t *in = ms->insts; in; in = in->next)
+        atomic_store(&in->active, 0);
+    osdk_exporter_destroy(exp);
 }
 
 void osdk_metrics_atfork_prepare(void);
 void osdk_metrics_atfork_prepare(void)
 {
-    if (g_m) {
-        pthread_mutex_lock(&g_m->lock);
-        pthread_mutex_lock(&g_m->mu);
-    }
+    pthread_mutex_lock(&g_ms.lock);
+    pthread_mutex_lock(&g_ms.mu);
 }
 
 void osdk_metrics_atfork_parent(void);
 void osdk_metrics_atfork_parent(void)
 {
-    if (g_m) {
-        pthread_mutex_unlock(&g_m->mu);
-        pthread_mutex_unlock(&g_m->lock);
-    }
+    pthread_mutex_unlock(&g_ms.mu);
+    pthread_mutex_unlock(&g_ms.lock);
 }
 
 void osdk_exporter_atfork_child(osdk_exporter_t *e);
 void osdk_metrics_atfork_child(void)
 {
-    mstate_t *ms = g_m;
-    if (!ms) return;
-    init_sync(ms);
+    mstate_t *ms = &g_ms;
+    pthread_mutex_init(&ms->mu, NULL);
+    pthread_mutex_init(&ms->lock, NULL);
+    init_conds(ms);
     for (ocelot_instrument_t *in = ms->insts; in; in = in->next)
         pthread_mutex_init(&in->mu, NULL);
+    if (!ms->started) return;
+    if (ms->zombie) { /* the stuck reader did not come along: nothing to restart */
+        ms->zombie = 0;
+        ms->started = 0;
+        return;
+    }
     ms->req = ms->done = 0;
     ms->stop = 0;
     atomic_store(&ms->abort_at, 0);

@@ -204,6 +204,7 @@ int osdk_processor_create(int signal, const osdk_batch_cfg_t *cfg, osdk_exporter
     if (!p) return rc;
     p->signal = signal;
     p->cfg = *cfg;
+    p->wake_batch = cfg->max_batch;
     p->exp = exp;
     p->dropped = dropped;
     if (osdk_queue_init(&p->q, cfg->max_queue)) goto fail;
@@ -218,6 +219,21 @@ fail:
     osdk_free(p->batch);
     osdk_free(p);
     return rc;
+}
+
+int osdk_join_until(pthread_t t, uint64_t deadline_mono)
+{
+    uint64_t now = osdk_mono_ns();
+    uint64_t wait = (deadline_mono > now ? deadline_mono - now : 0) +
+                    (uint64_t)OSDK_JOIN_GRACE_MS * 1000000u;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts); /* pthread_timedjoin_np's clock */
+    uint64_t ns = (uint64_t)ts.tv_nsec + wait % 1000000000u;
+    ts.tv_sec += (time_t)(wait / 1000000000u + ns / 1000000000u);
+    ts.tv_nsec = (long)(ns % 1000000000u);
+    if (pthread_timedjoin_np(t, NULL, &ts) == 0) return 0;
+    pthread_detach(t);
+    return OCELOT_ETIMEDOUT;
 }
 
 int osdk_processor_flush(osdk_processor_t *p, uint64_t deadline)
@@ -248,7 +264,15 @@ int osdk_processor_destroy(osdk_processor_t *p, uint64_t deadline)
     atomic_store(&p->abort_at, deadline);
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
-    if (p->thread_started) pthread_join(p->thread, NULL);
+    if (p->thread_started && osdk_join_until(p->thread, deadline) != 0) {
+        /* stuck past the deadline (an export callback, a blocked stdout):
+         * the thread keeps p and its exporter; nothing here is reused */
+        p->thread_started = 0;
+        p->abandoned = 1;
+        osdk_warn("export thread still busy %d ms after the shutdown deadline; abandoned",
+                  OSDK_JOIN_GRACE_MS);
+        return OCELOT_ETIMEDOUT;
+    }
     if (osdk_mono_ns() > deadline) rc = OCELOT_ETIMEDOUT;
     p->thread_started = 0;
     /* anything left could not be exported in time */

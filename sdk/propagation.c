@@ -517,7 +517,7 @@ int ocelot_baggage_format(const ocelot_baggage_t *b, char *out, size_t cap)
 
 static int propagators(void)
 {
-    return osdk_g.initialised ? osdk_g.cfg.propagators : OSDK_PROP_TRACECONTEXT | OSDK_PROP_BAGGAGE;
+    return osdk_hot()->propagators; /* the defaults when not initialised */
 }
 
 int ocelot_extract(ocelot_carrier_get_fn get, void *carrier, ocelot_span_context_t *out,

@@ -326,7 +326,8 @@ static __attribute__((noinline)) ocelot_span_t *span_start(ocelot_tracer_t *t, c
     s->scope = (osdk_scope_t *)t;
     if (OSDK_UNLIKELY(ptsn)) put_ts(s, pts, ptsn);
 
-    int sampled = sample(osdk_g.cfg.sampler, osdk_g.cfg.sampler_arg, ptid != NULL,
+    const osdk_hotcfg_t *hot = osdk_hot();
+    int sampled = sample(hot->sampler, hot->sampler_arg, ptid != NULL,
                          pflags & OCELOT_FLAG_SAMPLED, premote, s->trace_id);
     if (!sampled) {
         s->state = OSDK_SPAN_NONREC;
@@ -344,7 +345,7 @@ static __attribute__((noinline)) ocelot_span_t *span_start(ocelot_tracer_t *t, c
     s->name_off = off == UINT32_MAX ? 0 : off;
     s->name_len = off == UINT32_MAX ? 0 : (uint32_t)nl;
     if (o) {
-        const osdk_limits_t *lim = &osdk_g.cfg.span_limits;
+        const osdk_limits_t *lim = &hot->span_limits;
         for (size_t i = 0; i < o->n_attrs; i++)
             osdk_attrs_set(&s->attrs, &s->arena, &o->attrs[i], lim->attr_count, lim->value_len, 1);
         for (size_t i = 0; i < o->n_links; i++)
@@ -365,7 +366,7 @@ void ocelot_span_end(ocelot_span_t *s, uint64_t end_ns)
     if (st != OSDK_SPAN_RECORDING) return; /* no-op span or ended twice */
     s->end_ns = end_ns ? end_ns : osdk_now_ns();
     s->state = OSDK_SPAN_ENDED;
-    osdk_processor_t *p = osdk_g.proc[OCELOT_SIGNAL_TRACES];
+    osdk_processor_t *p = osdk_proc(OCELOT_SIGNAL_TRACES);
     if (OSDK_UNLIKELY(!p ||
                       s->rec.epoch != atomic_load_explicit(&osdk_g.epoch, memory_order_relaxed))) {
         osdk_pool_put(&s->rec);
@@ -401,7 +402,7 @@ int ocelot_span_set_attrs(ocelot_span_t *s, const ocelot_attr_t *attrs, size_t n
 {
     if (!s || s->state != OSDK_SPAN_RECORDING) return s ? 0 : OCELOT_EINVAL;
     if (n && !attrs) return OCELOT_EINVAL;
-    const osdk_limits_t *lim = &osdk_g.cfg.span_limits;
+    const osdk_limits_t *lim = &osdk_hot()->span_limits;
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
         int r = osdk_attrs_set(&s->attrs, &s->arena, &attrs[i], lim->attr_count, lim->value_len, 1);
@@ -438,7 +439,7 @@ int ocelot_span_set_bool(ocelot_span_t *s, const char *key, int value)
 static int add_sub(ocelot_span_t *s, const ocelot_attr_t *attrs, size_t n, uint32_t max,
                    uint32_t *first, uint32_t *count, uint32_t *dropped)
 {
-    const osdk_limits_t *lim = &osdk_g.cfg.span_limits;
+    const osdk_limits_t *lim = &osdk_hot()->span_limits;
     *first = s->n_sub;
     *count = 0;
     *dropped = 0;
@@ -474,7 +475,7 @@ int ocelot_span_add_event(ocelot_span_t *s, const char *name, uint64_t time_ns,
 {
     if (!s || s->state != OSDK_SPAN_RECORDING) return s ? 0 : OCELOT_EINVAL;
     if (n && !attrs) return OCELOT_EINVAL;
-    const osdk_limits_t *lim = &osdk_g.cfg.span_limits;
+    const osdk_limits_t *lim = &osdk_hot()->span_limits;
     if (s->n_events >= lim->event_count) {
         s->dropped_events++;
         return OCELOT_EFULL;
@@ -511,7 +512,7 @@ int ocelot_span_record_exception(ocelot_span_t *s, const char *type, const char 
 static int add_link(ocelot_span_t *s, const ocelot_link_t *l)
 {
     if (!l || !ocelot_span_context_valid(l->ctx)) return OCELOT_EINVAL;
-    const osdk_limits_t *lim = &osdk_g.cfg.span_limits;
+    const osdk_limits_t *lim = &osdk_hot()->span_limits;
     if (s->n_links >= lim->link_count) {
         s->dropped_links++;
         return OCELOT_EFULL;

@@ -263,6 +263,101 @@ static void handles_survive_reinit(void **st)
     assert_int_equal(ocelot_shutdown(2000), 0);
 }
 
+/* The per-thread memo: literal attributes hit by pointer; a mutable buffer
+ * reused at the same address with other bytes, another explicit length or
+ * another scalar is another series. Bucket choice with 3 and 40 bounds
+ * (branchless count and binary search) on and between the bounds. */
+static void memo_and_buckets(void **st)
+{
+    (void)st;
+    init_metrics();
+    ocelot_meter_t *m = ocelot_meter_get("memo.meter", NULL, NULL);
+    ocelot_instrument_t *c, *h3, *h40;
+    assert_int_equal(ocelot_instrument_create(m, OCELOT_COUNTER, "memo.count", NULL, &c), 0);
+    char buf[8];
+    for (int i = 0; i < 6; i++) {
+        ocelot_attr_t lit[2] = {OCELOT_STR("route", "/a"), OCELOT_INT("code", 200)};
+        ocelot_counter_add(c, 1, lit, 2); /* 6 x the same literal set */
+        snprintf(buf, sizeof buf, "b%d", i % 2); /* same pointer, 2 contents */
+        ocelot_attr_t mut[1] = {OCELOT_STR("route", buf)};
+        ocelot_counter_add(c, 10, mut, 1);
+    }
+    ocelot_attr_t n1[1] = {OCELOT_STRN("route", "/abc", 2)}; /* "/a" by length */
+    ocelot_attr_t n2[1] = {OCELOT_STRN("route", "/abc", 3)}; /* "/ab" */
+    ocelot_counter_add(c, 100, n1, 1);
+    ocelot_counter_add(c, 100, n2, 1);
+    ocelot_counter_add(c, 100, n1, 1);
+    ocelot_attr_t i1[2] = {OCELOT_STR("route", "/a"), OCELOT_INT("code", 500)};
+    ocelot_counter_add(c, 1000, i1, 2); /* same pointers, other int */
+
+    double b3[] = {1, 2, 3};
+    double b40[40];
+    for (int i = 0; i < 40; i++)
+        b40[i] = i * 10;
+    ocelot_instrument_options_t o3 = {.boundaries = b3, .n_boundaries = 3};
+    ocelot_instrument_options_t o40 = {.boundaries = b40, .n_boundaries = 40};
+    assert_int_equal(ocelot_instrument_create(m, OCELOT_HISTOGRAM, "memo.h3", &o3, &h3), 0);
+    assert_int_equal(ocelot_instrument_create(m, OCELOT_HISTOGRAM, "memo.h40", &o40, &h40), 0);
+    double v3[] = {-5, 1, 1.5, 2, 3, 3.01, INFINITY};
+    for (int i = 0; i < 7; i++)
+        ocelot_histogram_record(h3, v3[i], NULL, 0);
+    double v40[] = {-1, 0, 0.5, 10, 11, 385, 390, 391, 1e9};
+    for (int i = 0; i < 9; i++)
+        ocelot_histogram_record(h40, v40[i], NULL, 0);
+    assert_int_equal(ocelot_metrics_flush(5000), 0);
+
+    view_t sum = pb_sub(find_metric("memo.count"), 7);
+    assert_int_equal(pb_fields(sum, 1, NULL, NULL, 0), 6);
+    view_t dps[8];
+    int n = pb_fields(sum, 1, dps, NULL, 8);
+    double seen[6];
+    for (int i = 0; i < n && i < 6; i++)
+        seen[i] = as_double(pb_num(dps[i], 4));
+    /* {/a,200} 6, {b0} 30, {b1} 30, {"/a" by length} 200, {"/ab"} 100,
+     * {/a,500} 1000: compared as a multiset (series order is not defined) */
+    double want[] = {6, 30, 30, 200, 100, 1000};
+    for (int w = 0; w < 6; w++) {
+        int found = 0;
+        for (int i = 0; i < 6; i++)
+            if (seen[i] == want[w]) {
+                seen[i] = -1;
+                found = 1;
+                break;
+            }
+        assert_true(found);
+    }
+    assert_true(as_double(pb_num(dp_with(sum, "route", "b0"), 4)) == 30.0);
+    assert_true(as_double(pb_num(dp_with(sum, "route", "/ab"), 4)) == 100.0);
+
+    uint64_t cnt[64];
+    view_t hd = pb_sub(pb_sub(find_metric("memo.h3"), 9), 1);
+    view_t packed = pb_sub(hd, 6);
+    assert_int_equal(packed.n, 4 * 8);
+    for (int i = 0; i < 4; i++) {
+        cnt[i] = 0;
+        for (int k = 7; k >= 0; k--)
+            cnt[i] = cnt[i] << 8 | packed.p[i * 8 + k];
+    }
+    /* (-inf,1] {-5,1}; (1,2] {1.5,2}; (2,3] {3}; (3,+inf) {3.01,inf} */
+    assert_int_equal(cnt[0], 2);
+    assert_int_equal(cnt[1], 2);
+    assert_int_equal(cnt[2], 1);
+    assert_int_equal(cnt[3], 2);
+    hd = pb_sub(pb_sub(find_metric("memo.h40"), 9), 1);
+    packed = pb_sub(hd, 6);
+    assert_int_equal(packed.n, 41 * 8);
+    for (int i = 0; i < 41; i++) {
+        cnt[i] = 0;
+        for (int k = 7; k >= 0; k--)
+            cnt[i] = cnt[i] << 8 | packed.p[i * 8 + k];
+    }
+    assert_int_equal(cnt[0], 2);  /* -1, 0 */
+    assert_int_equal(cnt[1], 2);  /* 0.5, 10 */
+    assert_int_equal(cnt[2], 1);  /* 11 */
+    assert_int_equal(cnt[39], 2); /* 385, 390 */
+    assert_int_equal(cnt[40], 2); /* 391, 1e9 */
+}
+
 static int teardown(void **st)
 {
     (void)st;
@@ -277,6 +372,7 @@ int main(void)
         cmocka_unit_test_teardown(observable_and_cap, teardown),
         cmocka_unit_test_teardown(delta, teardown),
         cmocka_unit_test_teardown(handles_survive_reinit, teardown),
+        cmocka_unit_test_teardown(memo_and_buckets, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

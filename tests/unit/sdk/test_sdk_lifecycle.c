@@ -1,0 +1,308 @@
+/*
+ * test_sdk_lifecycle.c — recording while ocelot_shutdown / ocelot_init run
+ * on another thread. Three recorder threads add counters, histogram
+ * records, gauges and bound-series values (new attribute sets too, so
+ * inserts race the shutdown), start and end spans with attributes, and
+ * emit log records, while the main thread shuts the SDK down and
+ * initialises it again, ROUNDS times. Nothing may crash, and under
+ * `make tsan` ThreadSanitizer must report no race. Afterwards a clean run
+ * checks that kept instruments and series restart from zero and that a
+ * series bound in an earlier run records into the current one. Last, an
+ * export callback and an observable callback that block: ocelot_shutdown
+ * still returns by its deadline plus the join grace, and the next run
+ * works while the abandoned threads are still stuck.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <cmocka.h>
+
+#include "sdk_testlib.h"
+
+#define ROUNDS 40
+#define OSDK_GRACE 200 /* sdk/internal.h OSDK_JOIN_GRACE_MS */
+#define RECORDERS 3
+
+static _Atomic int g_stop;
+static _Atomic long g_ops;
+static _Atomic long g_bad; /* wrong handles seen by recorders */
+static _Atomic(ocelot_instrument_t *) g_counter, g_hist, g_gauge;
+static _Atomic(ocelot_tracer_t *) g_tracer;
+static _Atomic(ocelot_logger_t *) g_logger;
+
+static int count_cb(void *ud, ocelot_signal_t sig, const uint8_t *b, size_t n)
+{
+    (void)ud;
+    (void)sig;
+    (void)b;
+    (void)n;
+    return 0;
+}
+
+static void init_sdk(ocelot_exporter_kind_t metrics)
+{
+    ocelot_options_t o = {.service_name = "lifecycle",
+                          .no_env = 1,
+                          .traces_exporter = OCELOT_EXPORTER_CALLBACK,
+                          .logs_exporter = OCELOT_EXPORTER_CALLBACK,
+                          .metrics_exporter = metrics,
+                          .export_cb = count_cb};
+    assert_int_equal(ocelot_init(&o), 0);
+}
+
+/* (Re)creates the instruments of this run: recreating returns the handles
+ * of the first run (asserted by the caller). */
+static void create_all(ocelot_instrument_t **c, ocelot_instrument_t **h, ocelot_instrument_t **g)
+{
+    ocelot_meter_t *m = ocelot_meter_get("lifecycle.meter", NULL, NULL);
+    assert_non_null(m);
+    assert_int_equal(ocelot_instrument_create(m, OCELOT_COUNTER, "lc.count", NULL, c), 0);
+    assert_int_equal(ocelot_instrument_create(m, OCELOT_HISTOGRAM, "lc.hist", NULL, h), 0);
+    assert_int_equal(ocelot_instrument_create(m, OCELOT_GAUGE, "lc.gauge", NULL, g), 0);
+}
+
+static void *recorder(void *arg)
+{
+    long id = (long)(intptr_t)arg;
+    char buf[16];
+    for (long i = 0; !atomic_load(&g_stop); i++) {
+        ocelot_instrument_t *c = atomic_load(&g_counter), *h = atomic_load(&g_hist),
+                            *g = atomic_load(&g_gauge);
+        snprintf(buf, sizeof buf, "v%ld", i % 50); /* a mutable buffer: 50 sets */
+        ocelot_attr_t a[3] = {OCELOT_STR("route", "/x"), OCELOT_INT("thread", id),
+                              OCELOT_STR("buf", buf)};
+        ocelot_counter_add(c, 1, a, 3);
+        ocelot_histogram_record(h, (double)(i % 300), a, 2);
+        ocelot_gauge_set(g, (double)i, a, 1);
+        ocelot_series_t *s = ocelot_instrument_bind(c, a, 2);
+        ocelot_series_add(s, 2);
+        if ((i & 7) == 0) {
+            ocelot_span_t *sp = ocelot_span_start(atomic_load(&g_tracer), "work", NULL);
+            ocelot_span_set_str(sp, "k", buf);
+            ocelot_span_set_int(sp, "i", i);
+            ocelot_log(atomic_load(&g_logger), OCELOT_SEV_INFO, "hello", a, 3);
+            ocelot_span_end(sp, 0);
+        }
+        if ((i & 255) == 0) { /* lookups of scopes and instruments race too */
+            ocelot_meter_t *m = ocelot_meter_get("lifecycle.meter", NULL, NULL);
+            ocelot_instrument_t *x = NULL;
+            ocelot_instrument_create(m, OCELOT_COUNTER, "lc.count", NULL, &x);
+            if (x && x != c) atomic_fetch_add(&g_bad, 1); /* cmocka asserts: main thread only */
+            ocelot_span_context_t ctx;
+            ocelot_span_get_context(ocelot_span_current(), &ctx);
+        }
+        atomic_fetch_add(&g_ops, 1);
+    }
+    return NULL;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {0, ms * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void record_through_shutdown(void **st)
+{
+    (void)st;
+    init_sdk(OCELOT_EXPORTER_CALLBACK);
+    ocelot_instrument_t *c, *h, *g;
+    create_all(&c, &h, &g);
+    atomic_store(&g_counter, c);
+    atomic_store(&g_hist, h);
+    atomic_store(&g_gauge, g);
+    atomic_store(&g_tracer, ocelot_tracer_get("lifecycle.tracer", NULL, NULL));
+    atomic_store(&g_logger, ocelot_logger_get("lifecycle.logger", NULL, NULL));
+    pthread_t th[RECORDERS];
+    for (long i = 0; i < RECORDERS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, recorder, (void *)(intptr_t)i), 0);
+    long rounds_with_progress = 0;
+    for (int r = 0; r < ROUNDS; r++) {
+        long before = atomic_load(&g_ops);
+        sleep_ms(2);
+        if (atomic_load(&g_ops) > before) rounds_with_progress++;
+        if (r & 1) ocelot_force_flush(1000);
+        assert_int_equal(ocelot_shutdown(2000), 0);
+        sleep_ms(1); /* recorders now run against a shut-down SDK */
+        init_sdk(OCELOT_EXPORTER_CALLBACK);
+        ocelot_instrument_t *c2, *h2, *g2;
+        create_all(&c2, &h2, &g2);
+        assert_ptr_equal(c2, c); /* instruments are kept across runs */
+        assert_ptr_equal(h2, h);
+        assert_ptr_equal(g2, g);
+    }
+    atomic_store(&g_stop, 1);
+    for (int i = 0; i < RECORDERS; i++)
+        pthread_join(th[i], NULL);
+    assert_true(rounds_with_progress > 0);
+    assert_int_equal(atomic_load(&g_bad), 0);
+    assert_true(atomic_load(&g_ops) > ROUNDS);
+    assert_int_equal(ocelot_shutdown(2000), 0);
+}
+
+/* A Sum's data point count and its first value in the last capture. */
+static double counter_value(const char *name, int *points)
+{
+    for (int i = g_cap.n - 1; i >= 0; i--) {
+        if (g_cap.signal[i] != OCELOT_SIGNAL_METRICS) continue;
+        view_t req = {g_cap.body[i], g_cap.len[i]};
+        view_t rm = pb_sub(req, 1), sm[16], m[64];
+        int ns = pb_fields(rm, 2, sm, NULL, 16);
+        for (int a = 0; a < ns && a < 16; a++) {
+            int nm = pb_fields(sm[a], 2, m, NULL, 64);
+            for (int b = 0; b < nm && b < 64; b++) {
+                if (!pb_str_eq(pb_sub(m[b], 1), name)) continue;
+                view_t sum = pb_sub(m[b], 7);
+                *points = pb_fields(sum, 1, NULL, NULL, 0);
+                uint64_t bits = pb_num(pb_sub(sum, 1), 4);
+                double d;
+                memcpy(&d, &bits, 8);
+                return d;
+            }
+        }
+        break;
+    }
+    *points = -1;
+    return -1;
+}
+
+static void kept_series_restart(void **st)
+{
+    (void)st;
+    capture_reset();
+    ocelot_options_t o = {.service_name = "lifecycle",
+                          .no_env = 1,
+                          .traces_exporter = OCELOT_EXPORTER_NONE,
+                          .logs_exporter = OCELOT_EXPORTER_NONE,
+                          .metrics_exporter = OCELOT_EXPORTER_CALLBACK,
+                          .export_cb = capture_cb};
+    assert_int_equal(ocelot_init(&o), 0);
+    ocelot_meter_t *m = ocelot_meter_get("kept.meter", NULL, NULL);
+    ocelot_instrument_t *c;
+    assert_int_equal(ocelot_instrument_create(m, OCELOT_COUNTER, "kept.count", NULL, &c), 0);
+    ocelot_attr_t a[2] = {OCELOT_STR("x", "1"), OCELOT_STR("y", "2")};
+    ocelot_attr_t b[1] = {OCELOT_STR("x", "other")};
+    ocelot_series_t *bound = ocelot_instrument_bind(c, a, 2);
+    assert_non_null(bound);
+    ocelot_series_add(bound, 7);
+    ocelot_counter_add(c, 1, b, 1);
+    assert_int_equal(ocelot_shutdown(2000), 0);
+    int pts;
+    counter_value("kept.count", &pts);
+    assert_int_equal(pts, 2); /* the final collection of the first run */
+    ocelot_series_add(bound, 100); /* after shutdown: no-op, memory still valid */
+
+    capture_reset();
+    assert_int_equal(ocelot_init(&o), 0);
+    ocelot_series_add(bound, 100); /* instrument not re-created yet: no-op */
+    m = ocelot_meter_get("kept.meter", NULL, NULL);
+    ocelot_instrument_t *c2;
+    assert_int_equal(ocelot_instrument_create(m, OCELOT_COUNTER, "kept.count", NULL, &c2), 0);
+    assert_ptr_equal(c, c2);
+    ocelot_series_add(bound, 3); /* the old binding counts in this run */
+    assert_int_equal(ocelot_metrics_flush(5000), 0);
+    /* only the series used in this run, restarted from zero */
+    assert_true(counter_value("kept.count", &pts) == 3.0);
+    assert_int_equal(pts, 1);
+    ocelot_counter_add(c, 2, a, 2); /* same set as the binding */
+    assert_int_equal(ocelot_metrics_flush(5000), 0);
+    assert_true(counter_value("kept.count", &pts) == 5.0);
+    assert_int_equal(pts, 1);
+    assert_int_equal(ocelot_shutdown(2000), 0);
+}
+
+/* ---- a stuck export callback or observable callback cannot hang shutdown ---- */
+
+static _Atomic int g_gate;    /* 1 releases the stuck callbacks */
+static _Atomic int g_entered; /* stuck callbacks entered */
+
+static void wait_gate(void)
+{
+    atomic_fetch_add(&g_entered, 1);
+    for (int i = 0; i < 1000 && !atomic_load(&g_gate); i++) /* at most ~5 s */
+        sleep_ms(5);
+}
+
+static int stuck_cb(void *ud, ocelot_signal_t sig, const uint8_t *b, size_t n)
+{
+    (void)ud;
+    (void)b;
+    (void)n;
+    if (sig == OCELOT_SIGNAL_TRACES) wait_gate();
+    return 0;
+}
+
+static void stuck_observe(ocelot_observer_t *o, void *ud)
+{
+    (void)ud;
+    ocelot_observe(o, 1, NULL, 0);
+    wait_gate();
+}
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void stuck_callbacks_bounded(void **st)
+{
+    (void)st;
+    atomic_store(&g_gate, 0);
+    atomic_store(&g_entered, 0);
+    ocelot_options_t o = {.service_name = "stuck",
+                          .no_env = 1,
+                          .traces_exporter = OCELOT_EXPORTER_CALLBACK,
+                          .logs_exporter = OCELOT_EXPORTER_NONE,
+                          .metrics_exporter = OCELOT_EXPORTER_CALLBACK,
+                          .export_cb = stuck_cb};
+    assert_int_equal(ocelot_init(&o), 0);
+    ocelot_meter_t *m = ocelot_meter_get("stuck.meter", NULL, NULL);
+    ocelot_instrument_t *obs;
+    ocelot_instrument_options_t io = {.callback = stuck_observe};
+    assert_int_equal(ocelot_instrument_create(m, OCELOT_OBSERVABLE_GAUGE, "stuck.g", &io, &obs), 0);
+    ocelot_span_end(ocelot_span_start(ocelot_tracer_get("stuck", NULL, NULL), "s", NULL), 0);
+    uint64_t t0 = mono_ms();
+    assert_int_equal(ocelot_shutdown(100), OCELOT_ETIMEDOUT);
+    uint64_t took = mono_ms() - t0;
+    /* 100 ms deadline + 200 ms grace per stuck thread (reader, then spans) */
+    assert_true(took < 100 + 2 * OSDK_GRACE + 400);
+    assert_int_equal(atomic_load(&g_entered), 2); /* both really were stuck */
+
+    /* the next run works while the old threads are still stuck */
+    capture_reset();
+    o.export_cb = capture_cb;
+    assert_int_equal(ocelot_init(&o), 0);
+    ocelot_span_end(ocelot_span_start(ocelot_tracer_get("stuck", NULL, NULL), "s2", NULL), 0);
+    assert_int_equal(ocelot_force_flush(2000), OCELOT_OK);
+    view_t spans[4];
+    assert_int_equal(captured_spans(spans, 4), 1);
+    atomic_store(&g_gate, 1); /* the abandoned threads finish and exit */
+    sleep_ms(100);
+    assert_int_equal(ocelot_shutdown(2000), 0);
+    /* a later run has its metric reader again (the stuck one has exited) */
+    assert_int_equal(ocelot_init(&o), 0);
+    assert_int_equal(ocelot_metrics_flush(2000), 0);
+    assert_int_equal(ocelot_shutdown(2000), 0);
+}
+
+static int teardown(void **st)
+{
+    (void)st;
+    ocelot_shutdown(500);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(record_through_shutdown, teardown),
+        cmocka_unit_test_teardown(kept_series_restart, teardown),
+        cmocka_unit_test_teardown(stuck_callbacks_bounded, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
