@@ -290,9 +290,21 @@ static void sampled_out(void **st)
     assert_int_equal(ocelot_shutdown(2000), 0);
 }
 
+/* ThreadSanitizer slows the export thread so much that the span pool may
+ * still be growing after the warm-up round: the zero-allocation property is
+ * asserted in the release and ASan runs, skipped (and reported so) here. */
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define UNDER_TSAN 1
+#endif
+#endif
+
 static void zero_alloc(void **st)
 {
     (void)st;
+#ifdef UNDER_TSAN
+    skip();
+#endif
     ocelot_options_t o = {.traces_exporter = OCELOT_EXPORTER_NONE,
                           .logs_exporter = OCELOT_EXPORTER_NONE,
                           .metrics_exporter = OCELOT_EXPORTER_NONE,
