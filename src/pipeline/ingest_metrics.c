@@ -207,8 +207,12 @@ static int append_locked(ocl_mingest_t *m, mtenant_t *t, const ocl_prom_batch_t 
     ocl_buf_init(&enc);
     int rc = ocl_tsdb_append(t->db, b, res);
     if (rc) goto done;
-    /* Nothing stored (all refused or identical re-sends): nothing to log. */
-    if (res->appended == 0 && b->n_meta == 0) goto done;
+    /* Nothing stored and nothing re-sent (all refused): nothing to log.
+     * Identical re-sends are logged: they may be the retry of a batch whose
+     * WAL write failed (stored in the head, never logged), and the retry
+     * is acknowledged, so its record must reach the WAL. Replay ignores
+     * the duplicates. */
+    if (res->appended == 0 && res->duplicates == 0 && b->n_meta == 0) goto done;
     if (!pb) {
         ocl_buf_t raw;
         ocl_buf_init(&raw);

@@ -1,0 +1,130 @@
+/*
+ * test_ingest_metrics_wal.c — durability corner cases of the metrics ingest
+ * path (src/pipeline/ingest_metrics.c, included here with its WAL append
+ * wrapped so that a test can make it fail): a batch whose WAL write failed
+ * is in the head but unacknowledged; when the sender retries it, the TSDB
+ * sees only identical duplicates, and the retry must still be logged
+ * before it is acknowledged, otherwise a crash loses acknowledged samples.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "store/wal/wal.h"
+
+static int fail_wal_appends; /* the next N appends fail */
+
+static int flaky_wal_append2(ocl_wal_t *w, uint8_t type, const void *p1, size_t n1, const void *p2,
+                             size_t n2, uint64_t *seq_out);
+#define ocl_wal_append2 flaky_wal_append2
+#include "../../../src/pipeline/ingest_metrics.c"
+#undef ocl_wal_append2
+
+static int flaky_wal_append2(ocl_wal_t *w, uint8_t type, const void *p1, size_t n1, const void *p2,
+                             size_t n2, uint64_t *seq_out)
+{
+    if (fail_wal_appends > 0) {
+        fail_wal_appends--;
+        return OCL_EIO;
+    }
+    return ocl_wal_append2(w, type, p1, n1, p2, n2, seq_out);
+}
+
+typedef struct {
+    ocl_mingest_t *m; /* replay target */
+    ocl_arena_t a;    /* decode memory */
+} replay_t;
+
+static int replay_cb(uint8_t type, uint64_t seq, const void *p, size_t len, void *ud)
+{
+    replay_t *r = ud;
+    return ocl_mingest_replay(r->m, type, seq, p, len, &r->a);
+}
+
+static ocl_wal_t *open_wal(const char *dir)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/wal", dir);
+    assert_int_equal(ocl_mkdir_p(path), 0);
+    ocl_wal_cfg_t wc = {.dir = path, .fsync = OCL_FSYNC_NEVER};
+    ocl_wal_t *w = NULL;
+    assert_int_equal(ocl_wal_open(&wc, &w), 0);
+    return w;
+}
+
+/* Opens data dir + WAL, replays it; *wal_out receives the WAL. */
+static ocl_mingest_t *open_all(const char *dir, ocl_wal_t **wal_out)
+{
+    ocl_wal_t *w = open_wal(dir);
+    ocl_mingest_cfg_t cfg = {.data_dir = dir, .wal = w};
+    ocl_mingest_t *m = NULL;
+    assert_int_equal(ocl_mingest_open(&cfg, &m), 0);
+    replay_t r = {.m = m};
+    ocl_arena_init(&r.a, 1 << 16);
+    assert_int_equal(ocl_wal_replay(w, replay_cb, &r), 0);
+    ocl_arena_dispose(&r.a);
+    *wal_out = w;
+    return m;
+}
+
+static void test_retry_after_wal_failure_is_logged(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ocl_mingest_walfail_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    ocl_wal_t *w;
+    ocl_mingest_t *m = open_all(dir, &w);
+
+    /* one sample per series, as Prometheus sends them */
+    ocl_label_t l[] = {{OCL_STR("__name__"), OCL_STR("up")}, {OCL_STR("job"), OCL_STR("x")}};
+    ocl_label_t l2[] = {{OCL_STR("__name__"), OCL_STR("up")}, {OCL_STR("job"), OCL_STR("y")}};
+    ocl_sample_t s[] = {{2000, 0}, {2000, 1}};
+    ocl_prom_series_t ser[] = {{{l, 2}, &s[0], 1}, {{l2, 2}, &s[1], 1}};
+    ocl_prom_batch_t b = {ser, 2, NULL, 0};
+    ocl_tsdb_append_result_t res;
+
+    /* first attempt: stored in the head, WAL write fails → not acknowledged */
+    fail_wal_appends = 1;
+    assert_int_equal(ocl_mingest_write_prom(m, OCL_STR(""), &b, NULL, 0, &res), OCL_EIO);
+    assert_int_equal(res.appended, 2);
+    /* the sender retries the identical batch: acknowledged now ... */
+    assert_int_equal(ocl_mingest_write_prom(m, OCL_STR(""), &b, NULL, 0, &res), 0);
+    assert_int_equal(res.appended, 0);
+    assert_int_equal(res.duplicates, 2);
+    assert_int_equal(res.out_of_order + res.dup_conflict + res.out_of_bounds, 0);
+    ocl_mingest_close(m);
+    ocl_wal_sync(w);
+    ocl_wal_close(w); /* the head is gone, as after a crash */
+
+    /* ... so the samples must come back from the WAL */
+    m = open_all(dir, &w);
+    ocl_tsdb_t *db = ocl_mingest_tsdb(m, OCL_STR(""), false);
+    assert_non_null(db);
+    int64_t t = 0;
+    double v = -1;
+    ocl_labels_t ls = {l, 2};
+    assert_int_equal(ocl_tsdb_last_sample(db, &ls, &t, &v), 0);
+    assert_true(t == 2000 && v == 0);
+    ls.v = l2;
+    assert_int_equal(ocl_tsdb_last_sample(db, &ls, &t, &v), 0);
+    assert_true(t == 2000 && v == 1);
+    ocl_mingest_close(m);
+    ocl_wal_close(w);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_retry_after_wal_failure_is_logged),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
