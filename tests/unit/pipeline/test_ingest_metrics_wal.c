@@ -5,6 +5,9 @@
  * is in the head but unacknowledged; when the sender retries it, the TSDB
  * sees only identical duplicates, and the retry must still be logged
  * before it is acknowledged, otherwise a crash loses acknowledged samples.
+ * Also the WAL-truncation bookkeeping: a tenant whose records in a bucket
+ * are persisted is not blamed (idle-flushed) for another tenant's newer
+ * samples in the same bucket.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -121,10 +124,70 @@ static void test_retry_after_wal_failure_is_logged(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+static void write1(ocl_mingest_t *m, const char *tenant, const char *job, int64_t t)
+{
+    ocl_label_t l[] = {{OCL_STR("__name__"), OCL_STR("m")}, {OCL_STR("job"), ocl_str_c(job)}};
+    ocl_sample_t s = {t, (double)t};
+    ocl_prom_series_t ser = {{l, 2}, &s, 1};
+    ocl_prom_batch_t b = {&ser, 1, NULL, 0};
+    ocl_tsdb_append_result_t res;
+    assert_int_equal(ocl_mingest_write_prom(m, ocl_str_c(tenant), &b, NULL, 0, &res), 0);
+    assert_int_equal(res.appended, 1);
+}
+
+/* Makes every accounting bucket look `ns` older. */
+static void age_buckets(ocl_mingest_t *m, uint64_t ns)
+{
+    for (size_t i = 0; i < m->nb; i++)
+        m->buckets[i].created_ns -= ns;
+}
+
+static void test_lagging_tenant_not_flushed_for_another(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ocl_mingest_lag_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    ocl_wal_t *w = open_wal(dir);
+    ocl_mingest_cfg_t cfg = {.data_dir = dir,
+                             .wal = w,
+                             .tsdb = {.block_range_ms = 1000},
+                             .idle_flush_ms = 1000};
+    ocl_mingest_t *m = NULL;
+    assert_int_equal(ocl_mingest_open(&cfg, &m), 0);
+    /* bucket 1: the lagging tenant's old samples, the live tenant's new one */
+    for (int64_t t = 0; t <= 5000; t += 100)
+        write1(m, "lag", "a", t);
+    write1(m, "live", "a", 1000000);
+    /* bucket 1 is now older than idle_flush_ms, and the next append opens
+     * bucket 2 (young) */
+    age_buckets(m, 2 * BUCKET_NS);
+    /* bucket 2: the lagging tenant moves on; its head spans > 1.5 ranges */
+    for (int64_t t = 5100; t <= 10000; t += 100)
+        write1(m, "lag", "a", t);
+    write1(m, "lag", "b", 10000);
+    ocl_mingest_maintain(m);
+    ocl_tsdb_t *lag = ocl_mingest_tsdb(m, OCL_STR("lag"), false);
+    ocl_tsdb_t *live = ocl_mingest_tsdb(m, OCL_STR("live"), false);
+    /* the cut persisted lag's bucket-1 samples; bucket 1 is held back by
+     * "live" alone, so only "live" is flushed */
+    int64_t pb_lag = ocl_tsdb_persisted_before(lag);
+    assert_true(pb_lag > 5000);
+    assert_true(pb_lag <= 10000);
+    assert_true(ocl_tsdb_persisted_before(live) > 1000000);
+    /* lag's head still takes a late sample of another series */
+    write1(m, "lag", "c", pb_lag);
+    ocl_mingest_close(m);
+    ocl_wal_close(w);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_retry_after_wal_failure_is_logged),
+        cmocka_unit_test(test_lagging_tenant_not_flushed_for_another),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
