@@ -12,7 +12,7 @@
  *   histogram → _bucket{le} (cumulative, +Inf = count), _sum, _count;
  *   summary   → {quantile}, _sum, _count; exponential histogram → rejected.
  *   labels    data point attributes (sanitised; names that collide are
- *             merged, values joined with ';'), otel_scope_name /
+ *             merged, values joined with ';' in the order of the original keys), otel_scope_name /
  *             otel_scope_version, job (service.namespace/service.name) and
  *             instance (service.instance.id); one target_info series per
  *             resource with the other resource attributes, value 1.

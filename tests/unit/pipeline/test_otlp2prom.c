@@ -196,6 +196,22 @@ static void test_labels(void **state)
           0);
 }
 
+/* Colliding keys join their values in the lexicographical order of the
+ * original keys, whatever the order of the attributes ("a.b" < "a:b" <
+ * "a_b" bytewise). */
+static void test_label_collision_order(void **state)
+{
+    (void)state;
+    check(RES(SVC, NOSCOPE,
+              "{\"name\":\"g\",\"gauge\":{\"dataPoints\":[{\"timeUnixNano\":\"5000000\","
+              "\"asDouble\":1,\"attributes\":["
+              "{\"key\":\"a_b\",\"value\":{\"stringValue\":\"third\"}},"
+              "{\"key\":\"a.b\",\"value\":{\"stringValue\":\"first\"}},"
+              "{\"key\":\"a:b\",\"value\":{\"stringValue\":\"second\"}}"
+              "]}]}}"),
+          "g{a_b=\"first;second;third\", job=\"api\"} 1 @5\n", 0);
+}
+
 static void test_histogram_summary(void **state)
 {
     (void)state;
@@ -326,6 +342,7 @@ int main(void)
         cmocka_unit_test(test_gauge_resource_scope),
         cmocka_unit_test(test_names_and_units),
         cmocka_unit_test(test_labels),
+        cmocka_unit_test(test_label_collision_order),
         cmocka_unit_test(test_histogram_summary),
         cmocka_unit_test(test_rejections_and_staleness),
         cmocka_unit_test(test_delta),
