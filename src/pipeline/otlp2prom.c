@@ -187,11 +187,13 @@ ocl_str_t ocl_o2p_metric_name(const ocl_metric_t *m, ocl_arena_t *a)
 ocl_str_t ocl_o2p_label_name(ocl_str_t key, ocl_arena_t *a)
 {
     if (key.n == 0) return OCL_STR_NULL;
+    /* the prefix rules look at the sanitised name: ".x" is "_x" → "key_x" */
     unsigned char c0 = (unsigned char)key.p[0];
+    bool u0 = !is_alnum(c0), u1 = key.n > 1 && !is_alnum((unsigned char)key.p[1]);
     const char *prefix = "";
     if (c0 >= '0' && c0 <= '9')
         prefix = "key_";
-    else if (c0 == '_' && !(key.n > 1 && key.p[1] == '_'))
+    else if (u0 && !u1)
         prefix = "key";
     size_t pn = strlen(prefix);
     char *s = ocl_arena_alloc(a, pn + key.n + 1);

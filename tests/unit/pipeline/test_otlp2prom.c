@@ -212,6 +212,21 @@ static void test_label_collision_order(void **state)
           "g{a_b=\"first;second;third\", job=\"api\"} 1 @5\n", 0);
 }
 
+/* The "key" prefixes apply to the sanitised name (".x" becomes "_x", so
+ * "key_x"; "_.y" becomes "__y", which is kept). */
+static void test_label_prefix_after_sanitising(void **state)
+{
+    (void)state;
+    check(RES(SVC, NOSCOPE,
+              "{\"name\":\"g\",\"gauge\":{\"dataPoints\":[{\"timeUnixNano\":\"5000000\","
+              "\"asDouble\":1,\"attributes\":["
+              "{\"key\":\".x\",\"value\":{\"stringValue\":\"1\"}},"
+              "{\"key\":\"_.y\",\"value\":{\"stringValue\":\"2\"}},"
+              "{\"key\":\"-\",\"value\":{\"stringValue\":\"3\"}}"
+              "]}]}}"),
+          "g{__y=\"2\", job=\"api\", key_=\"3\", key_x=\"1\"} 1 @5\n", 0);
+}
+
 static void test_histogram_summary(void **state)
 {
     (void)state;
@@ -343,6 +358,7 @@ int main(void)
         cmocka_unit_test(test_names_and_units),
         cmocka_unit_test(test_labels),
         cmocka_unit_test(test_label_collision_order),
+        cmocka_unit_test(test_label_prefix_after_sanitising),
         cmocka_unit_test(test_histogram_summary),
         cmocka_unit_test(test_rejections_and_staleness),
         cmocka_unit_test(test_delta),
