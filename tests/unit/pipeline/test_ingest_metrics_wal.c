@@ -148,10 +148,8 @@ static void test_lagging_tenant_not_flushed_for_another(void **state)
     char dir[] = "/tmp/ocl_mingest_lag_XXXXXX";
     assert_non_null(mkdtemp(dir));
     ocl_wal_t *w = open_wal(dir);
-    ocl_mingest_cfg_t cfg = {.data_dir = dir,
-                             .wal = w,
-                             .tsdb = {.block_range_ms = 1000},
-                             .idle_flush_ms = 1000};
+    ocl_mingest_cfg_t cfg = {
+        .data_dir = dir, .wal = w, .tsdb = {.block_range_ms = 1000}, .idle_flush_ms = 1000};
     ocl_mingest_t *m = NULL;
     assert_int_equal(ocl_mingest_open(&cfg, &m), 0);
     /* bucket 1: the lagging tenant's old samples, the live tenant's new one */
