@@ -623,7 +623,9 @@ static void do_metric(ctx_t *c, const ocl_metric_t *m, const lab_t *gen, size_t 
             ex[0].value = bname;
             uint64_t cum = 0;
             for (uint32_t b = 0; b + 1 < h->n_bucket_counts; b++) {
-                cum += h->bucket_counts[b];
+                /* saturating: a wrapped sum would make the buckets decrease */
+                cum =
+                    h->bucket_counts[b] > UINT64_MAX - cum ? UINT64_MAX : cum + h->bucket_counts[b];
                 ex[1] = (ocl_label_t){OCL_STR("le"), fmt_label_float(c->a, h->explicit_bounds[b])};
                 emit(c, merge_labels(c->a, base, ex, 2), delta, st, has_start, t, (double)cum,
                      stale);

@@ -251,6 +251,23 @@ static void test_histogram_summary(void **state)
           0);
 }
 
+/* Bucket counts whose sum exceeds 2^64 saturate instead of wrapping (the
+ * cumulative buckets never decrease). */
+static void test_histogram_count_overflow(void **state)
+{
+    (void)state;
+    check(RES(SVC, NOSCOPE,
+              "{\"name\":\"h\",\"histogram\":{"
+              "\"aggregationTemporality\":2,\"dataPoints\":[{\"timeUnixNano\":\"9000000\","
+              "\"count\":\"18446744073709551615\",\"bucketCounts\":[\"18446744073709551615\","
+              "\"2\",\"0\"],\"explicitBounds\":[1,2]}]}}"),
+          "h_bucket{job=\"api\", le=\"1\"} 18446744073709551616 @9\n"
+          "h_bucket{job=\"api\", le=\"2\"} 18446744073709551616 @9\n"
+          "h_bucket{job=\"api\", le=\"+Inf\"} 18446744073709551616 @9\n"
+          "h_count{job=\"api\"} 18446744073709551616 @9\n",
+          0);
+}
+
 static void test_rejections_and_staleness(void **state)
 {
     (void)state;
@@ -360,6 +377,7 @@ int main(void)
         cmocka_unit_test(test_label_collision_order),
         cmocka_unit_test(test_label_prefix_after_sanitising),
         cmocka_unit_test(test_histogram_summary),
+        cmocka_unit_test(test_histogram_count_overflow),
         cmocka_unit_test(test_rejections_and_staleness),
         cmocka_unit_test(test_delta),
         cmocka_unit_test(test_format_float),
