@@ -252,7 +252,9 @@ static void test_validation_errors(void **state)
 
 /* A series with far too many labels is refused on the count, before the
  * labels are sorted (which is where a duplicate would be found): 100k
- * labels with repeated names give the limit error, not the duplicate one. */
+ * labels with repeated names give the limit error, not the duplicate one.
+ * Labels with empty values (absent) are dropped before anything else, so
+ * 100k of them cost neither a sort nor an error. */
 static void test_label_count_checked_before_sort(void **state)
 {
     (void)state;
@@ -280,6 +282,27 @@ static void test_label_count_checked_before_sort(void **state)
     char err[320];
     assert_int_equal(ocl_rw_decode(req.p, req.len, &lim, &a, &b, err, sizeof err), OCL_EINVAL);
     assert_non_null(strstr(err, "number of labels (100001) exceeds the limit of 30, series: 'm'"));
+
+    /* the same with empty values: one label (__name__) remains */
+    ocl_buf_t ts2;
+    ocl_buf_init(&ts2);
+    ocl_buf_append(&ts2, name, sizeof name);
+    for (int i = 0; i < N; i++) {
+        unsigned char l[] = {0x0a, 0x03, 0x0a, 0x01, (unsigned char)('a' + i % 26)};
+        ocl_buf_append(&ts2, l, sizeof l);
+    }
+    static const unsigned char sample[] = {0x12, 0x0b, 0x09, 0,    0,    0,   0,
+                                           0,    0,    0xf0, 0x3f, 0x10, 0x01};
+    ocl_buf_append(&ts2, sample, sizeof sample);
+    req.len = 0;
+    ocl_buf_append(&req, &tag, 1);
+    ocl_pb_put_varint(&req, ts2.len);
+    ocl_buf_append(&req, ts2.p, ts2.len);
+    assert_int_equal(ocl_rw_decode(req.p, req.len, &lim, &a, &b, err, sizeof err), 0);
+    assert_int_equal(b.n_series, 1);
+    assert_int_equal(b.series[0].labels.n, 1);
+    assert_true(b.series[0].n_samples == 1 && b.series[0].samples[0].v == 1.0);
+    ocl_buf_dispose(&ts2);
     ocl_arena_dispose(&a);
     ocl_buf_dispose(&ts);
     ocl_buf_dispose(&req);
