@@ -495,7 +495,9 @@ static void push_delta(ctx_t *c, ocl_labels_t ls, int64_t start_ms, bool has_sta
     bool slot_used = c->map[j].h != 0;
     if (!have && c->last && c->last(c->ud, &ls, &pt, &pv) == 0) have = true;
     double v = delta;
-    if (have && !ocl_is_stale_nan(pv) && (!has_start || start_ms >= pt)) v = pv + delta;
+    /* a NaN (staleness marker or a NaN point) starts a new run: added to,
+     * it would make every later value of the series NaN */
+    if (have && !isnan(pv) && (!has_start || start_ms >= pt)) v = pv + delta;
     push(c, ls, t, v);
     c->map[j].h = h;
     c->map[j].idx = (uint32_t)(c->n - 1);

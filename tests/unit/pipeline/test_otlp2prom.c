@@ -309,6 +309,13 @@ static void test_delta(void **state)
     check(DELTA_SUM("2000000000", "3000000000", "3"), "reqs_total{job=\"api\"} 8 @3000\n", 0);
     /* a gap (start after the previous point) still accumulates */
     check(DELTA_SUM("4000000000", "5000000000", "1"), "reqs_total{job=\"api\"} 9 @5000\n", 0);
+    /* a stored NaN does not poison the run: the next point starts anew */
+    assert_int_equal(n_store, 1);
+    double keep = store[0].v;
+    store[0].v = NAN;
+    check(DELTA_SUM("5000000000", "5500000000", "4"), "reqs_total{job=\"api\"} 4 @5500\n", 0);
+    store[0].v = keep;
+    store[0].t = 5000;
     /* overlapping start (the producer restarted): a new run */
     check(DELTA_SUM("4500000000", "6000000000", "2"), "reqs_total{job=\"api\"} 2 @6000\n", 0);
     /* two points in one request: the second builds on the first */
