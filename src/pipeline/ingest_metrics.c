@@ -175,9 +175,14 @@ static void bucket_open(ocl_mingest_t *m)
 
 static void account(ocl_mingest_t *m, uint64_t seq, int64_t max_t, uint32_t idx)
 {
-    uint64_t now = ocl_mono_nano();
     pthread_mutex_lock(&m->bucket_mu);
-    if (!m->nb || now - m->buckets[m->nb - 1].created_ns >= BUCKET_NS) bucket_open(m);
+    /* the clock is read under the mutex: read before it, a waiter's time
+     * could precede the bucket another thread just opened, and the
+     * unsigned difference opened one more bucket per waiter */
+    uint64_t now = ocl_mono_nano();
+    if (!m->nb || (now > m->buckets[m->nb - 1].created_ns &&
+                   now - m->buckets[m->nb - 1].created_ns >= BUCKET_NS))
+        bucket_open(m);
     bucket_t *b = &m->buckets[m->nb - 1];
     if (seq < b->min_seq) b->min_seq = seq;
     if (seq > b->max_seq) b->max_seq = seq;

@@ -181,11 +181,37 @@ static void test_lagging_tenant_not_flushed_for_another(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A bucket whose opening time is after the clock a writer read is young:
+ * appends go into it instead of opening one bucket each. */
+static void test_bucket_opened_after_clock_read(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ocl_mingest_bucket_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    ocl_wal_t *w = open_wal(dir);
+    ocl_mingest_cfg_t cfg = {.data_dir = dir, .wal = w};
+    ocl_mingest_t *m = NULL;
+    assert_int_equal(ocl_mingest_open(&cfg, &m), 0);
+    write1(m, "", "a", 1000);
+    assert_int_equal(m->nb, 1);
+    m->buckets[0].created_ns = ocl_mono_nano() + 10 * BUCKET_NS;
+    for (int i = 0; i < 5; i++)
+        write1(m, "", "a", 2000 + i);
+    assert_int_equal(m->nb, 1);
+    assert_int_equal(m->buckets[0].max_seq - m->buckets[0].min_seq, 5);
+    ocl_mingest_close(m);
+    ocl_wal_close(w);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_retry_after_wal_failure_is_logged),
         cmocka_unit_test(test_lagging_tenant_not_flushed_for_another),
+        cmocka_unit_test(test_bucket_opened_after_clock_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
