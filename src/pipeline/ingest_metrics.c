@@ -254,7 +254,18 @@ static int append_locked(ocl_mingest_t *m, mtenant_t *t, const ocl_prom_batch_t 
         rc = OCL_EIO;
         goto done;
     }
-    account(m, seq, batch_max_t(b), t->idx);
+    int64_t max_t = batch_max_t(b);
+    if (res->series_limited) {
+        /* Samples of refused series never reach the head, so the head's
+         * cuts never pass them: counted in the bucket, a refused sample far
+         * in the future would pin the WAL (and everything after it)
+         * forever. Everything stored is at most the head's newest time
+         * (an empty head means a concurrent flush persisted it all). */
+        ocl_tsdb_stats_t st;
+        ocl_tsdb_stats(t->db, &st);
+        if (st.head_max_t < max_t) max_t = st.head_max_t;
+    }
+    account(m, seq, max_t, t->idx);
 done:
     ocl_buf_dispose(&enc);
     return rc;
