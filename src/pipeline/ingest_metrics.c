@@ -39,10 +39,18 @@ typedef struct {
 } mtenant_t;
 
 typedef struct {
-    uint64_t min_seq, max_seq;              /* WAL seqs accounted (min > max: empty) */
-    int64_t max_t;                          /* newest sample time in those records */
-    uint64_t tenants[OCL_MAX_TENANTS / 64]; /* bitset of tenant idx written */
-    uint64_t created_ns;                    /* monotonic time the bucket opened */
+    uint32_t idx;  /* tenant index */
+    int64_t max_t; /* newest sample time of that tenant's records in the bucket */
+} btenant_t;
+
+typedef struct {
+    uint64_t min_seq, max_seq; /* WAL seqs accounted (min > max: empty) */
+    btenant_t *tv;             /* tenants written, each with its own max time
+                                * (one tenant's newer samples must not hold a
+                                * bucket back for another: that forced idle
+                                * flushes of tenants whose data was persisted) */
+    uint32_t ntv, captv;       /* used / allocated */
+    uint64_t created_ns;       /* monotonic time the bucket opened */
 } bucket_t;
 
 enum { R_OOO, R_DUP, R_OOB, R_LIMIT, R_COUNT };
@@ -148,6 +156,7 @@ static void bucket_open(ocl_mingest_t *m)
 {
     if (m->nb && m->buckets[m->nb - 1].min_seq > m->buckets[m->nb - 1].max_seq) {
         m->buckets[m->nb - 1].created_ns = ocl_mono_nano(); /* reuse the empty one */
+        m->buckets[m->nb - 1].ntv = 0;
         return;
     }
     if (m->nb == m->capb) {
@@ -158,7 +167,6 @@ static void bucket_open(ocl_mingest_t *m)
     memset(b, 0, sizeof *b);
     b->min_seq = UINT64_MAX;
     b->max_seq = 0;
-    b->max_t = INT64_MIN;
     b->created_ns = ocl_mono_nano();
 }
 
@@ -167,14 +175,29 @@ static void bucket_open(ocl_mingest_t *m)
 
 static void account(ocl_mingest_t *m, uint64_t seq, int64_t max_t, uint32_t idx)
 {
-    uint64_t now = ocl_mono_nano();
     pthread_mutex_lock(&m->bucket_mu);
-    if (!m->nb || now - m->buckets[m->nb - 1].created_ns >= BUCKET_NS) bucket_open(m);
+    /* the clock is read under the mutex: read before it, a waiter's time
+     * could precede the bucket another thread just opened, and the
+     * unsigned difference opened one more bucket per waiter */
+    uint64_t now = ocl_mono_nano();
+    if (!m->nb || (now > m->buckets[m->nb - 1].created_ns &&
+                   now - m->buckets[m->nb - 1].created_ns >= BUCKET_NS))
+        bucket_open(m);
     bucket_t *b = &m->buckets[m->nb - 1];
     if (seq < b->min_seq) b->min_seq = seq;
     if (seq > b->max_seq) b->max_seq = seq;
-    if (max_t > b->max_t) b->max_t = max_t;
-    b->tenants[idx / 64] |= 1ull << (idx % 64);
+    uint32_t i = 0;
+    while (i < b->ntv && b->tv[i].idx != idx) /* a few tenants per second */
+        i++;
+    if (i == b->ntv) {
+        if (b->ntv == b->captv) {
+            b->captv = b->captv ? b->captv * 2 : 4;
+            b->tv = ocl_realloc(b->tv, b->captv * sizeof *b->tv);
+        }
+        b->tv[b->ntv++] = (btenant_t){idx, max_t};
+    } else if (max_t > b->tv[i].max_t) {
+        b->tv[i].max_t = max_t;
+    }
     pthread_mutex_unlock(&m->bucket_mu);
 }
 
@@ -207,8 +230,12 @@ static int append_locked(ocl_mingest_t *m, mtenant_t *t, const ocl_prom_batch_t 
     ocl_buf_init(&enc);
     int rc = ocl_tsdb_append(t->db, b, res);
     if (rc) goto done;
-    /* Nothing stored (all refused or identical re-sends): nothing to log. */
-    if (res->appended == 0 && b->n_meta == 0) goto done;
+    /* Nothing stored and nothing re-sent (all refused): nothing to log.
+     * Identical re-sends are logged: they may be the retry of a batch whose
+     * WAL write failed (stored in the head, never logged), and the retry
+     * is acknowledged, so its record must reach the WAL. Replay ignores
+     * the duplicates. */
+    if (res->appended == 0 && res->duplicates == 0 && b->n_meta == 0) goto done;
     if (!pb) {
         ocl_buf_t raw;
         ocl_buf_init(&raw);
@@ -227,7 +254,18 @@ static int append_locked(ocl_mingest_t *m, mtenant_t *t, const ocl_prom_batch_t 
         rc = OCL_EIO;
         goto done;
     }
-    account(m, seq, batch_max_t(b), t->idx);
+    int64_t max_t = batch_max_t(b);
+    if (res->series_limited) {
+        /* Samples of refused series never reach the head, so the head's
+         * cuts never pass them: counted in the bucket, a refused sample far
+         * in the future would pin the WAL (and everything after it)
+         * forever. Everything stored is at most the head's newest time
+         * (an empty head means a concurrent flush persisted it all). */
+        ocl_tsdb_stats_t st;
+        ocl_tsdb_stats(t->db, &st);
+        if (st.head_max_t < max_t) max_t = st.head_max_t;
+    }
+    account(m, seq, max_t, t->idx);
 done:
     ocl_buf_dispose(&enc);
     return rc;
@@ -417,18 +455,17 @@ void ocl_mingest_maintain(ocl_mingest_t *m)
         if (b->min_seq > b->max_seq) continue; /* empty */
         if (b->max_seq > last) last = b->max_seq;
         bool obsolete = true;
-        for (size_t w = 0; w < OCL_MAX_TENANTS / 64; w++)
-            for (uint64_t bits = b->tenants[w]; bits; bits &= bits - 1) {
-                size_t idx = w * 64 + (size_t)__builtin_ctzll(bits);
-                if (idx >= n || b->max_t >= pb[idx]) {
-                    obsolete = false;
-                    /* a head that holds this old bucket back: persist it */
-                    /* (a bucket opened after `now` was read is young, not
-                     * 2^64 ns old) */
-                    if (idx < n && b->created_ns < now && now - b->created_ns > idle_ns)
-                        flush[idx] = any_flush = true;
-                }
+        for (uint32_t j = 0; j < b->ntv; j++) {
+            size_t idx = b->tv[j].idx;
+            if (idx >= n || b->tv[j].max_t >= pb[idx]) {
+                obsolete = false;
+                /* a head that holds this old bucket back: persist it */
+                /* (a bucket opened after `now` was read is young, not
+                 * 2^64 ns old) */
+                if (idx < n && b->created_ns < now && now - b->created_ns > idle_ns)
+                    flush[idx] = any_flush = true;
             }
+        }
         if (!obsolete && b->min_seq < keep) keep = b->min_seq;
     }
     if (keep == UINT64_MAX) keep = last + 1; /* everything obsolete */
@@ -437,8 +474,10 @@ void ocl_mingest_maintain(ocl_mingest_t *m)
     for (size_t i = 0; i < m->nb; i++) {
         bucket_t *b = &m->buckets[i];
         bool empty = b->min_seq > b->max_seq;
-        if (!empty && b->max_seq < keep) continue;
-        if (empty && i + 1 < m->nb) continue;
+        if ((!empty && b->max_seq < keep) || (empty && i + 1 < m->nb)) {
+            free(b->tv);
+            continue;
+        }
         m->buckets[k++] = *b;
     }
     m->nb = k;
@@ -601,6 +640,8 @@ void ocl_mingest_close(ocl_mingest_t *m)
     pthread_mutex_destroy(&m->maint_mu);
     pthread_cond_destroy(&m->maint_cv);
     pthread_rwlock_destroy(&m->trunc_lk);
+    for (size_t i = 0; i < m->nb; i++)
+        free(m->buckets[i].tv);
     free(m->buckets);
     free(m->dir);
     ocl_buf_dispose(&m->replay_buf);

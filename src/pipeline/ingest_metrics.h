@@ -18,9 +18,10 @@
  * receiver does today and they are truncated like the new ones.
  *
  * Truncation: appends are accounted in buckets (one per second of wall
- * time, opened by the first append of the second) holding their WAL seq range, the max sample time
- * and the set of tenants written. A bucket is obsolete once its max time is below
- * ocl_tsdb_persisted_before() of every tenant in it; WAL segments below the
+ * time, opened by the first append of the second) holding their WAL seq range and,
+ * per tenant written, the max sample time of its records. A bucket is obsolete
+ * once each tenant's max time is below that tenant's
+ * ocl_tsdb_persisted_before(); WAL segments below the
  * lowest seq of any live bucket are deleted.
  *
  * Thread-safety: every function is safe from any thread; appends of one

@@ -187,11 +187,13 @@ ocl_str_t ocl_o2p_metric_name(const ocl_metric_t *m, ocl_arena_t *a)
 ocl_str_t ocl_o2p_label_name(ocl_str_t key, ocl_arena_t *a)
 {
     if (key.n == 0) return OCL_STR_NULL;
+    /* the prefix rules look at the sanitised name: ".x" is "_x" → "key_x" */
     unsigned char c0 = (unsigned char)key.p[0];
+    bool u0 = !is_alnum(c0), u1 = key.n > 1 && !is_alnum((unsigned char)key.p[1]);
     const char *prefix = "";
     if (c0 >= '0' && c0 <= '9')
         prefix = "key_";
-    else if (c0 == '_' && !(key.n > 1 && key.p[1] == '_'))
+    else if (u0 && !u1)
         prefix = "key";
     size_t pn = strlen(prefix);
     char *s = ocl_arena_alloc(a, pn + key.n + 1);
@@ -227,6 +229,7 @@ size_t ocl_o2p_format_float(double v, char *buf, size_t n)
 
 typedef struct {
     ocl_str_t name;  /* sanitised name */
+    ocl_str_t key;   /* original attribute key (orders the ';' joins) */
     ocl_str_t value; /* value */
     uint8_t prio;    /* 0 attribute, 1 generated (wins) */
     uint32_t order;  /* position among the inputs (for ';' joins) */
@@ -240,6 +243,12 @@ static int cmp_lab(const void *x, const void *y)
     if (c) return c;
     if (a->name.n != b->name.n) return a->name.n < b->name.n ? -1 : 1;
     if (a->prio != b->prio) return a->prio < b->prio ? -1 : 1;
+    /* colliding keys: values are joined in the lexicographical order of
+     * the original keys (the specification's rule) */
+    n = OCL_MIN(a->key.n, b->key.n);
+    c = n ? memcmp(a->key.p, b->key.p, n) : 0;
+    if (c) return c;
+    if (a->key.n != b->key.n) return a->key.n < b->key.n ? -1 : 1;
     return a->order < b->order ? -1 : a->order > b->order;
 }
 
@@ -334,7 +343,7 @@ static ocl_labels_t build_labels(ocl_arena_t *a, const ocl_attrs_t *attrs, const
         if (!name.n || ocl_str_eq_c(name, OCL_METRIC_NAME)) continue;
         ocl_str_t val = av_string(&kv->value, a);
         if (!val.n) continue;
-        t[n++] = (lab_t){name, val, 0, i};
+        t[n++] = (lab_t){name, kv->key, val, 0, i};
     }
     for (size_t i = 0; i < n_gen; i++)
         if (gen[i].value.n) {
@@ -355,7 +364,7 @@ static ocl_labels_t build_labels(ocl_arena_t *a, const ocl_attrs_t *attrs, const
         } else if (j - i == 1) {
             out[k++] = (ocl_label_t){t[i].name, t[i].value};
         } else {
-            /* colliding attribute names: values joined with ';' in order */
+            /* colliding attribute names: values joined with ';' in key order */
             size_t len = 0;
             for (size_t x = i; x < j; x++)
                 len += t[x].value.n + 1;
@@ -486,7 +495,9 @@ static void push_delta(ctx_t *c, ocl_labels_t ls, int64_t start_ms, bool has_sta
     bool slot_used = c->map[j].h != 0;
     if (!have && c->last && c->last(c->ud, &ls, &pt, &pv) == 0) have = true;
     double v = delta;
-    if (have && !ocl_is_stale_nan(pv) && (!has_start || start_ms >= pt)) v = pv + delta;
+    /* a NaN (staleness marker or a NaN point) starts a new run: added to,
+     * it would make every later value of the series NaN */
+    if (have && !isnan(pv) && (!has_start || start_ms >= pt)) v = pv + delta;
     push(c, ls, t, v);
     c->map[j].h = h;
     c->map[j].idx = (uint32_t)(c->n - 1);
@@ -614,7 +625,9 @@ static void do_metric(ctx_t *c, const ocl_metric_t *m, const lab_t *gen, size_t 
             ex[0].value = bname;
             uint64_t cum = 0;
             for (uint32_t b = 0; b + 1 < h->n_bucket_counts; b++) {
-                cum += h->bucket_counts[b];
+                /* saturating: a wrapped sum would make the buckets decrease */
+                cum =
+                    h->bucket_counts[b] > UINT64_MAX - cum ? UINT64_MAX : cum + h->bucket_counts[b];
                 ex[1] = (ocl_label_t){OCL_STR("le"), fmt_label_float(c->a, h->explicit_bounds[b])};
                 emit(c, merge_labels(c->a, base, ex, 2), delta, st, has_start, t, (double)cum,
                      stale);
@@ -690,10 +703,12 @@ int ocl_otlp2prom(const ocl_metrics_req_t *req, int64_t now_ms, ocl_o2p_last_fn 
         for (uint32_t s = 0; s < rm->n_scope_metrics; s++) {
             const ocl_scope_metrics_t *sm = &rm->scope_metrics[s];
             size_t ng = 0;
-            gen[ng++] = (lab_t){OCL_STR("job"), job, 1, 0};
-            gen[ng++] = (lab_t){OCL_STR("instance"), inst, 1, 0};
-            gen[ng++] = (lab_t){OCL_STR("otel_scope_name"), sm->scope.name, 1, 0};
-            gen[ng++] = (lab_t){OCL_STR("otel_scope_version"), sm->scope.version, 1, 0};
+            gen[ng++] = (lab_t){OCL_STR("job"), OCL_STR("job"), job, 1, 0};
+            gen[ng++] = (lab_t){OCL_STR("instance"), OCL_STR("instance"), inst, 1, 0};
+            gen[ng++] = (lab_t){OCL_STR("otel_scope_name"), OCL_STR("otel_scope_name"),
+                                sm->scope.name, 1, 0};
+            gen[ng++] = (lab_t){OCL_STR("otel_scope_version"), OCL_STR("otel_scope_version"),
+                                sm->scope.version, 1, 0};
             for (uint32_t k = 0; k < sm->n_metrics; k++)
                 do_metric(&c, &sm->metrics[k], gen, ng, &max_t);
         }
@@ -702,7 +717,8 @@ int ocl_otlp2prom(const ocl_metrics_req_t *req, int64_t now_ms, ocl_o2p_last_fn 
         for (uint32_t i = 0; i < rs->attrs.n; i++)
             if (!is_service_attr(rs->attrs.v[i].key)) other = true;
         if (other && max_t != INT64_MIN) {
-            lab_t g[2] = {{OCL_STR("job"), job, 1, 0}, {OCL_STR("instance"), inst, 1, 0}};
+            lab_t g[2] = {{OCL_STR("job"), OCL_STR("job"), job, 1, 0},
+                          {OCL_STR("instance"), OCL_STR("instance"), inst, 1, 0}};
             ocl_labels_t base = build_labels(a, &rs->attrs, g, 2, is_service_attr);
             ocl_label_t nm = {OCL_STR(OCL_METRIC_NAME), OCL_STR("target_info")};
             push(&c, merge_labels(a, base, &nm, 1), max_t, 1.0);

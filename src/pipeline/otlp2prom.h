@@ -11,9 +11,10 @@
  *   gauge, non-monotonic sum → gauge; monotonic sum → counter _total;
  *   histogram → _bucket{le} (cumulative, +Inf = count), _sum, _count;
  *   summary   → {quantile}, _sum, _count; exponential histogram → rejected.
- *   labels    data point attributes (sanitised; names that collide are
- *             merged, values joined with ';'), otel_scope_name /
- *             otel_scope_version, job (service.namespace/service.name) and
+ *   labels    data point attributes (sanitised, then "key_" before a leading
+ *             digit, "key" before a single leading '_'; names that collide
+ *             are merged, values joined with ';' in the order of the
+ *             original keys), otel_scope_name / otel_scope_version, job (service.namespace/service.name) and
  *             instance (service.instance.id); one target_info series per
  *             resource with the other resource attributes, value 1.
  *   time      ns → ms (truncated); a point without a time gets `now_ms`.

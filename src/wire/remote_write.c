@@ -145,7 +145,23 @@ static int decode_sample(ocl_str_t m, ocl_sample_t *s)
 static int check_labels(ocl_label_t *v, uint32_t *n, bool ascii, const ocl_rw_limits_t *lim,
                         char *err, size_t errlen)
 {
-    uint32_t cnt = *n;
+    uint32_t cnt = 0;
+    /* An empty value means "label absent": drop those first, so that only
+     * real labels are counted, checked and sorted. */
+    for (uint32_t i = 0; i < *n; i++)
+        if (v[i].value.n) v[cnt++] = v[i];
+    /* Over the limit before any sort: a 20 MiB body can hold millions of
+     * labels in one series, and sorting them first cost seconds of CPU per
+     * request. */
+    if (lim && cnt > lim->max_labels) {
+        ocl_str_t mn = metric_name(v, cnt);
+        if (!utf8_ok(mn)) mn = OCL_STR_NULL;
+        seterr(err, errlen,
+               "received a series whose number of labels (%u) exceeds the limit of %u, "
+               "series: '%.*s'",
+               cnt, lim->max_labels, clip(mn, ECHO), mn.p);
+        return OCL_EINVAL;
+    }
     for (uint32_t i = 0; !ascii && i < cnt; i++) {
         if (!utf8_ok(v[i].name) || !utf8_ok(v[i].value)) {
             seterr(err, errlen, "received a series with invalid UTF-8 in a label name or value");
@@ -162,15 +178,11 @@ static int check_labels(ocl_label_t *v, uint32_t *n, bool ascii, const ocl_rw_li
             return OCL_EINVAL;
         }
     }
-    uint32_t k = 0;
-    for (uint32_t i = 0; i < cnt; i++) {
-        if (v[i].value.n == 0) continue; /* empty value = label absent */
-        if (v[i].name.n == 0) {
-            seterr(err, errlen, "received a series with an empty label name");
-            return OCL_EINVAL;
-        }
-        v[k++] = v[i];
+    if (cnt && v[0].name.n == 0) { /* sorted: an empty name comes first */
+        seterr(err, errlen, "received a series with an empty label name");
+        return OCL_EINVAL;
     }
+    uint32_t k = cnt;
     *n = k;
     ocl_str_t mn = metric_name(v, k);
     if (mn.n == 0) {
@@ -178,13 +190,6 @@ static int check_labels(ocl_label_t *v, uint32_t *n, bool ascii, const ocl_rw_li
         return OCL_EINVAL;
     }
     if (!lim) return 0;
-    if (k > lim->max_labels) {
-        seterr(err, errlen,
-               "received a series whose number of labels (%u) exceeds the limit of %u, "
-               "series: '%.*s'",
-               k, lim->max_labels, clip(mn, ECHO), mn.p);
-        return OCL_EINVAL;
-    }
     for (uint32_t i = 0; i < k; i++) {
         if (v[i].name.n > lim->max_label_name_len) {
             seterr(err, errlen,

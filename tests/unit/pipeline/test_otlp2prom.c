@@ -196,6 +196,37 @@ static void test_labels(void **state)
           0);
 }
 
+/* Colliding keys join their values in the lexicographical order of the
+ * original keys, whatever the order of the attributes ("a.b" < "a:b" <
+ * "a_b" bytewise). */
+static void test_label_collision_order(void **state)
+{
+    (void)state;
+    check(RES(SVC, NOSCOPE,
+              "{\"name\":\"g\",\"gauge\":{\"dataPoints\":[{\"timeUnixNano\":\"5000000\","
+              "\"asDouble\":1,\"attributes\":["
+              "{\"key\":\"a_b\",\"value\":{\"stringValue\":\"third\"}},"
+              "{\"key\":\"a.b\",\"value\":{\"stringValue\":\"first\"}},"
+              "{\"key\":\"a:b\",\"value\":{\"stringValue\":\"second\"}}"
+              "]}]}}"),
+          "g{a_b=\"first;second;third\", job=\"api\"} 1 @5\n", 0);
+}
+
+/* The "key" prefixes apply to the sanitised name (".x" becomes "_x", so
+ * "key_x"; "_.y" becomes "__y", which is kept). */
+static void test_label_prefix_after_sanitising(void **state)
+{
+    (void)state;
+    check(RES(SVC, NOSCOPE,
+              "{\"name\":\"g\",\"gauge\":{\"dataPoints\":[{\"timeUnixNano\":\"5000000\","
+              "\"asDouble\":1,\"attributes\":["
+              "{\"key\":\".x\",\"value\":{\"stringValue\":\"1\"}},"
+              "{\"key\":\"_.y\",\"value\":{\"stringValue\":\"2\"}},"
+              "{\"key\":\"-\",\"value\":{\"stringValue\":\"3\"}}"
+              "]}]}}"),
+          "g{__y=\"2\", job=\"api\", key_=\"3\", key_x=\"1\"} 1 @5\n", 0);
+}
+
 static void test_histogram_summary(void **state)
 {
     (void)state;
@@ -217,6 +248,23 @@ static void test_histogram_summary(void **state)
           "lat{job=\"api\", quantile=\"0.99\"} 0.9 @9\n"
           "lat_sum{job=\"api\"} 2 @9\n"
           "lat_count{job=\"api\"} 4 @9\n",
+          0);
+}
+
+/* Bucket counts whose sum exceeds 2^64 saturate instead of wrapping (the
+ * cumulative buckets never decrease). */
+static void test_histogram_count_overflow(void **state)
+{
+    (void)state;
+    check(RES(SVC, NOSCOPE,
+              "{\"name\":\"h\",\"histogram\":{"
+              "\"aggregationTemporality\":2,\"dataPoints\":[{\"timeUnixNano\":\"9000000\","
+              "\"count\":\"18446744073709551615\",\"bucketCounts\":[\"18446744073709551615\","
+              "\"2\",\"0\"],\"explicitBounds\":[1,2]}]}}"),
+          "h_bucket{job=\"api\", le=\"1\"} 18446744073709551616 @9\n"
+          "h_bucket{job=\"api\", le=\"2\"} 18446744073709551616 @9\n"
+          "h_bucket{job=\"api\", le=\"+Inf\"} 18446744073709551616 @9\n"
+          "h_count{job=\"api\"} 18446744073709551616 @9\n",
           0);
 }
 
@@ -261,6 +309,13 @@ static void test_delta(void **state)
     check(DELTA_SUM("2000000000", "3000000000", "3"), "reqs_total{job=\"api\"} 8 @3000\n", 0);
     /* a gap (start after the previous point) still accumulates */
     check(DELTA_SUM("4000000000", "5000000000", "1"), "reqs_total{job=\"api\"} 9 @5000\n", 0);
+    /* a stored NaN does not poison the run: the next point starts anew */
+    assert_int_equal(n_store, 1);
+    double keep = store[0].v;
+    store[0].v = NAN;
+    check(DELTA_SUM("5000000000", "5500000000", "4"), "reqs_total{job=\"api\"} 4 @5500\n", 0);
+    store[0].v = keep;
+    store[0].t = 5000;
     /* overlapping start (the producer restarted): a new run */
     check(DELTA_SUM("4500000000", "6000000000", "2"), "reqs_total{job=\"api\"} 2 @6000\n", 0);
     /* two points in one request: the second builds on the first */
@@ -326,7 +381,10 @@ int main(void)
         cmocka_unit_test(test_gauge_resource_scope),
         cmocka_unit_test(test_names_and_units),
         cmocka_unit_test(test_labels),
+        cmocka_unit_test(test_label_collision_order),
+        cmocka_unit_test(test_label_prefix_after_sanitising),
         cmocka_unit_test(test_histogram_summary),
+        cmocka_unit_test(test_histogram_count_overflow),
         cmocka_unit_test(test_rejections_and_staleness),
         cmocka_unit_test(test_delta),
         cmocka_unit_test(test_format_float),

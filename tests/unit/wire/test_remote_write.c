@@ -250,6 +250,64 @@ static void test_validation_errors(void **state)
     assert_int_equal(decode_kv(many, err, sizeof err), 0);
 }
 
+/* A series with far too many labels is refused on the count, before the
+ * labels are sorted (which is where a duplicate would be found): 100k
+ * labels with repeated names give the limit error, not the duplicate one.
+ * Labels with empty values (absent) are dropped before anything else, so
+ * 100k of them cost neither a sort nor an error. */
+static void test_label_count_checked_before_sort(void **state)
+{
+    (void)state;
+    enum { N = 100000 };
+    ocl_buf_t ts, req;
+    ocl_buf_init(&ts);
+    ocl_buf_init(&req);
+    static const unsigned char name[] = {0x0a, 0x0d, 0x0a, 0x08, '_',  '_',  'n', 'a',
+                                         'm',  'e',  '_',  '_',  0x12, 0x01, 'm'};
+    ocl_buf_append(&ts, name, sizeof name);
+    for (int i = 0; i < N; i++) {
+        unsigned char l[] = {0x0a, 0x06, 0x0a, 0x01, (unsigned char)('a' + i % 26),
+                             0x12, 0x01, 'v'};
+        ocl_buf_append(&ts, l, sizeof l);
+    }
+    unsigned char tag = 0x0a;
+    ocl_buf_append(&req, &tag, 1);
+    ocl_pb_put_varint(&req, ts.len);
+    ocl_buf_append(&req, ts.p, ts.len);
+    ocl_rw_limits_t lim;
+    ocl_rw_limits_default(&lim);
+    ocl_arena_t a;
+    ocl_arena_init(&a, 1 << 16);
+    ocl_prom_batch_t b;
+    char err[320];
+    assert_int_equal(ocl_rw_decode(req.p, req.len, &lim, &a, &b, err, sizeof err), OCL_EINVAL);
+    assert_non_null(strstr(err, "number of labels (100001) exceeds the limit of 30, series: 'm'"));
+
+    /* the same with empty values: one label (__name__) remains */
+    ocl_buf_t ts2;
+    ocl_buf_init(&ts2);
+    ocl_buf_append(&ts2, name, sizeof name);
+    for (int i = 0; i < N; i++) {
+        unsigned char l[] = {0x0a, 0x03, 0x0a, 0x01, (unsigned char)('a' + i % 26)};
+        ocl_buf_append(&ts2, l, sizeof l);
+    }
+    static const unsigned char sample[] = {0x12, 0x0b, 0x09, 0,    0,    0,   0,
+                                           0,    0,    0xf0, 0x3f, 0x10, 0x01};
+    ocl_buf_append(&ts2, sample, sizeof sample);
+    req.len = 0;
+    ocl_buf_append(&req, &tag, 1);
+    ocl_pb_put_varint(&req, ts2.len);
+    ocl_buf_append(&req, ts2.p, ts2.len);
+    assert_int_equal(ocl_rw_decode(req.p, req.len, &lim, &a, &b, err, sizeof err), 0);
+    assert_int_equal(b.n_series, 1);
+    assert_int_equal(b.series[0].labels.n, 1);
+    assert_true(b.series[0].n_samples == 1 && b.series[0].samples[0].v == 1.0);
+    ocl_buf_dispose(&ts2);
+    ocl_arena_dispose(&a);
+    ocl_buf_dispose(&ts);
+    ocl_buf_dispose(&req);
+}
+
 static void test_native_histogram_refused(void **state)
 {
     (void)state;
@@ -347,9 +405,13 @@ static void test_snappy_bounds(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_decode_reference),  cmocka_unit_test(test_roundtrip_special_values),
-        cmocka_unit_test(test_validation_errors), cmocka_unit_test(test_native_histogram_refused),
-        cmocka_unit_test(test_malformed),         cmocka_unit_test(test_snappy_bounds),
+        cmocka_unit_test(test_decode_reference),
+        cmocka_unit_test(test_roundtrip_special_values),
+        cmocka_unit_test(test_validation_errors),
+        cmocka_unit_test(test_native_histogram_refused),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_snappy_bounds),
+        cmocka_unit_test(test_label_count_checked_before_sort),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
