@@ -108,6 +108,9 @@ static int add_locked(ocl_mingest_t *m, ocl_str_t id, mtenant_t **out)
     ocl_fsync_dir(m->dir);
     ocl_tsdb_opts_t o = m->cfg.tsdb;
     o.dir = dir;
+    /* like Mimir's creation grace period: one far-future sample must not
+     * poison a tenant's head */
+    if (!o.max_future_ms) o.max_future_ms = OCL_METRICS_MAX_FUTURE_MS;
     ocl_tsdb_t *db;
     int rc = ocl_tsdb_open(&o, &db);
     if (rc) {
@@ -415,7 +418,7 @@ int ocl_mingest_replay(ocl_mingest_t *m, uint8_t type, uint64_t seq, const void 
         ocl_otlp2prom(&req, now_ms(), last_sample, &lc, a, &b, &tr);
     }
     ocl_tsdb_append_result_t r;
-    if (ocl_tsdb_append(t->db, &b, &r) != 0) {
+    if (ocl_tsdb_append_replay(t->db, &b, &r) != 0) {
         m->replay_bad++;
         return 0;
     }

@@ -36,6 +36,9 @@
 /* WAL record type of a metrics record (the signals use 0..2). */
 #define OCL_WAL_PROM_RECORD 16 /* uncompressed WriteRequest (read only) */
 #define OCL_WAL_PROM_SNAPPY 17 /* snappy-compressed WriteRequest */
+/* Samples later than wall clock + this are refused (400, "too far in the
+ * future"), as Mimir's creation grace period. */
+#define OCL_METRICS_MAX_FUTURE_MS (10 * 60 * 1000)
 /* Bound on a record's decompressed WriteRequest at replay (a record is at
  * most one request body, itself bounded far lower by the receivers). */
 #define OCL_WAL_PROM_MAX_RAW (512u << 20)

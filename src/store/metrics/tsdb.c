@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #define DEFAULT_RANGE (2 * 3600 * 1000LL)
 #define DEFAULT_RETENTION (15 * 24 * 3600 * 1000LL)
@@ -210,12 +211,26 @@ static void meta_upsert(ocl_tsdb_t *db, const ocl_prom_meta_t *m)
     db->nmeta++;
 }
 
-int ocl_tsdb_append(ocl_tsdb_t *db, const ocl_prom_batch_t *b, ocl_tsdb_append_result_t *res)
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int append(ocl_tsdb_t *db, const ocl_prom_batch_t *b, ocl_tsdb_append_result_t *res,
+                  bool replay)
 {
     ocl_tsdb_append_result_t local;
     if (!res) res = &local;
     memset(res, 0, sizeof *res);
     if (!batch_valid(b)) return OCL_EINVAL;
+    uint32_t max_series = replay ? UINT32_MAX : db->opts.max_series;
+    int64_t max_t = INT64_MAX;
+    if (db->opts.max_future_ms > 0) {
+        int64_t now = wall_ms();
+        max_t = now > INT64_MAX - db->opts.max_future_ms ? INT64_MAX : now + db->opts.max_future_ms;
+    }
     pthread_rwlock_wrlock(&db->lock);
     ocl_head_t *h = &db->head;
     /* Hashes are computed PF series ahead and their map slots prefetched,
@@ -236,7 +251,7 @@ int ocl_tsdb_append(ocl_tsdb_t *db, const ocl_prom_batch_t *b, ocl_tsdb_append_r
         if (!ps->n_samples) continue;
         ocl_hseries_t *s = ocl_head_find(h, &ps->labels, hash);
         if (!s) {
-            if (h->nseries >= db->opts.max_series) {
+            if (h->nseries >= max_series) {
                 res->series_limited += ps->n_samples;
                 if (!res->first_error[0])
                     snprintf(res->first_error, sizeof res->first_error,
@@ -247,10 +262,13 @@ int ocl_tsdb_append(ocl_tsdb_t *db, const ocl_prom_batch_t *b, ocl_tsdb_append_r
             /* a series whose samples are all out of bounds is not created */
             bool any = false;
             for (uint32_t k = 0; k < ps->n_samples && !any; k++)
-                any = ps->samples[k].t >= db->min_valid_t;
+                any = ps->samples[k].t >= db->min_valid_t && ps->samples[k].t <= max_t;
             if (!any) {
                 res->out_of_bounds += ps->n_samples;
-                set_error(res, "out of bounds", &ps->labels, ps->samples[0].t);
+                set_error(res,
+                          ps->samples[0].t > max_t ? "sample timestamp too far in the future"
+                                                   : "out of bounds",
+                          &ps->labels, ps->samples[0].t);
                 continue;
             }
             s = ocl_head_create(h, &ps->labels, hash);
@@ -262,6 +280,14 @@ int ocl_tsdb_append(ocl_tsdb_t *db, const ocl_prom_batch_t *b, ocl_tsdb_append_r
             if (OCL_UNLIKELY(t < db->min_valid_t)) {
                 res->out_of_bounds++;
                 set_error(res, "out of bounds", &ps->labels, t);
+                continue;
+            }
+            if (OCL_UNLIKELY(t > max_t)) {
+                /* one far-future sample would make everything after it
+                 * "out of order" for its series and, once persisted, push
+                 * the head's lower bound past every real sample */
+                res->out_of_bounds++;
+                set_error(res, "sample timestamp too far in the future", &ps->labels, t);
                 continue;
             }
             if (s->nchunks && t <= s->app.t) {
@@ -288,6 +314,17 @@ int ocl_tsdb_append(ocl_tsdb_t *db, const ocl_prom_batch_t *b, ocl_tsdb_append_r
         if (b->meta[i].family.n) meta_upsert(db, &b->meta[i]);
     pthread_rwlock_unlock(&db->lock);
     return 0;
+}
+
+int ocl_tsdb_append(ocl_tsdb_t *db, const ocl_prom_batch_t *b, ocl_tsdb_append_result_t *res)
+{
+    return append(db, b, res, false);
+}
+
+int ocl_tsdb_append_replay(ocl_tsdb_t *db, const ocl_prom_batch_t *b,
+                           ocl_tsdb_append_result_t *res)
+{
+    return append(db, b, res, true);
 }
 
 int ocl_tsdb_last_sample(ocl_tsdb_t *db, const ocl_labels_t *ls, int64_t *t, double *v)

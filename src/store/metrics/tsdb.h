@@ -37,6 +37,7 @@ typedef struct {
     int64_t retention_ms;     /* drop blocks whose max time is older than newest - this (0 = 15 d) */
     uint64_t retention_bytes; /* drop oldest blocks while blocks exceed this (0 = no size bound) */
     uint32_t max_series;      /* active (head) series limit (0 = 1,000,000) */
+    int64_t max_future_ms;    /* refuse samples later than wall clock + this (0 = no bound) */
 } ocl_tsdb_opts_t;
 
 int ocl_tsdb_open(const ocl_tsdb_opts_t *opts, ocl_tsdb_t **out);
@@ -58,6 +59,12 @@ typedef struct {
  * what it can; returns 0, or OCL_EINVAL for a batch that breaks the
  * invariants of wire/prom.h (nothing stored). `res` may be NULL. */
 int ocl_tsdb_append(ocl_tsdb_t *db, const ocl_prom_batch_t *b, ocl_tsdb_append_result_t *res);
+
+/* ocl_tsdb_append for WAL replay: the series limit does not apply (the
+ * samples were acknowledged when the limit held for a head that was being
+ * cut; a replayed head is not cut until replay ends). */
+int ocl_tsdb_append_replay(ocl_tsdb_t *db, const ocl_prom_batch_t *b,
+                           ocl_tsdb_append_result_t *res);
 
 /* The newest sample of the series with exactly these labels in the head:
  * 0 and *t, *v set, or OCL_ENOTFOUND. (Delta-to-cumulative translation
