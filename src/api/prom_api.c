@@ -236,7 +236,9 @@ static int timeout_param(pa_req_t *r, int64_t *out)
         answer_error(r, OCL_PROM_ERR_TIMEOUT, "query timed out in query execution");
         return 1;
     }
-    int64_t ms = (ns + 999999) / 1000000;
+    /* Round up to whole ms without (ns + 999999), which overflows for
+     * float timeouts just below 2^63 ns (timeout=9223372036.854775). */
+    int64_t ms = ns / 1000000 + (ns % 1000000 != 0);
     if (ms < *out) *out = ms;
     return 0;
 }
