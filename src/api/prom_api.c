@@ -529,9 +529,15 @@ void ocl_prom_api_handle(ocl_prom_api_t *pa, ocl_http_req_t *req)
     char ferr2[128] = "";
     int frc2 = ocl_form_parse(&r->form, &r->arena, req->query.p ? req->query.p : "", req->query.n,
                               ferr2, sizeof ferr2);
-    if (frc == 0 && frc2 != 0) {
+    if ((frc == 0 && frc2 != 0) || frc2 == OCL_ETOOBIG) {
         frc = frc2;
         memcpy(ferr, ferr2, sizeof ferr);
+    }
+    if (frc == OCL_ETOOBIG) {
+        /* Unlike a bad escape (Go skips that pair), a truncated form would
+         * silently drop parameters (match[]): refuse the request. */
+        answer_error(r, OCL_PROM_ERR_BAD_DATA, "error parsing form values: %s", ferr);
+        goto free;
     }
 
     r->accept_gzip = accepts_gzip(req);

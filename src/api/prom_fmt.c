@@ -115,6 +115,12 @@ int ocl_form_parse(ocl_form_t *f, ocl_arena_t *a, const char *p, size_t n, char 
                 if (rc == 0 && err) snprintf(err, errlen, "%s", e2);
                 rc = OCL_EINVAL;
             } else {
+                if (f->n >= OCL_FORM_MAX_FIELDS) {
+                    if (err)
+                        snprintf(err, errlen, "too many form fields (over %d)",
+                                 OCL_FORM_MAX_FIELDS);
+                    return OCL_ETOOBIG;
+                }
                 if (f->n == f->cap) {
                     size_t nc = f->cap ? f->cap * 2 : 16;
                     f->kv = ocl_arena_realloc(a, f->kv, f->cap * sizeof *f->kv, nc * sizeof *f->kv);

@@ -50,9 +50,16 @@ typedef struct {
     size_t cap;        /* allocated entries */
 } ocl_form_t;
 
+/* Most fields a form may hold (over all ocl_form_parse calls on it): each
+ * costs ~50 bytes of arena for as little as 2 input bytes ("a&"), so a
+ * 20 MiB body would otherwise cost ~1 GB. Far above what clients send. */
+#define OCL_FORM_MAX_FIELDS 100000
+
 /* Appends the fields of an application/x-www-form-urlencoded string
  * ('&'-separated, '+' = space, %XX escapes) to f. On a bad escape returns
- * OCL_EINVAL with Go's message in err ("invalid URL escape \"%zz\""). */
+ * OCL_EINVAL with Go's message in err ("invalid URL escape \"%zz\""); past
+ * OCL_FORM_MAX_FIELDS fields it stops and returns OCL_ETOOBIG ("too many
+ * form fields ..."), which takes precedence over a bad escape. */
 int ocl_form_parse(ocl_form_t *f, ocl_arena_t *a, const char *p, size_t n, char *err,
                    size_t errlen);
 /* First value of `key`; *found tells whether the key was present. */

@@ -176,6 +176,16 @@ get "/api/v1/metadata?limit=x"
 error "metadata limit" 400 bad_data 'limit must be a number'
 get "/api/v1/query?query=1&timeout=-1"
 error "expired timeout" 503 timeout 'query timed out in query execution'
+# review regressions: a float timeout just below 2^63 ns keeps the engine
+# limit (it overflowed into an instant timeout); a form of more than
+# 100,000 fields is refused (it cost ~25x its size in memory)
+get "/api/v1/query?query=1&timeout=9223372036.854775&time=1"
+status "huge float timeout" 200
+check "huge float timeout" "d['data']['result'] == [1, '1']"
+python3 -c 'import sys; sys.stdout.write("match[]=up&" * 100001)' >"$OCL_TMP/many"
+req POST "" /api/v1/series -H 'Content-Type: application/x-www-form-urlencoded' \
+	--data-binary "@$OCL_TMP/many"
+error "too many form fields" 400 bad_data 'error parsing form values: too many form fields (over 100000)'
 get "/api/v1/nope"
 status "unknown endpoint" 404
 check "unknown endpoint" "d['status'] == 'error' and d['errorType'] == 'not_found'"
