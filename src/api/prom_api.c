@@ -622,8 +622,10 @@ void ocl_prom_api_handle(ocl_prom_api_t *pa, ocl_http_req_t *req)
         return;
     case PA_EP_LABEL_VALUES: {
         ocl_str_t raw = {path.p + 6, path.n - 6 - 7};
-        if (ocl_url_path_unescape(&r->arena, raw, &r->name) != 0 || r->name.n == 0 ||
-            !ocl_utf8_valid(r->name.p, r->name.n)) {
+        int urc = ocl_url_path_unescape(&r->arena, raw, &r->name);
+        /* "U__..." names are value-encoding escaped UTF-8 names (Grafana) */
+        if (urc == 0) r->name = ocl_prom_unescape_label_name(&r->arena, r->name);
+        if (urc != 0 || r->name.n == 0 || !ocl_utf8_valid(r->name.p, r->name.n)) {
             char q[300];
             int n = snprintf(q, sizeof q, "%.*s", (int)OCL_MIN(raw.n, 250), raw.p);
             (void)n;

@@ -71,6 +71,14 @@ size_t ocl_form_all(const ocl_form_t *f, const char *key, ocl_str_t *out, size_t
  * OCL_EINVAL on a bad escape. */
 int ocl_url_path_unescape(ocl_arena_t *a, ocl_str_t in, ocl_str_t *out);
 
+/* The label name of /api/v1/label/<name>/values as Prometheus 3.x reads it:
+ * a name starting with "U__" is value-encoding escaped (Grafana sends UTF-8
+ * names that way, e.g. "U__http_2e_method" for "http.method"): "__" is
+ * '_', "_<hex>_" one code point, other bytes themselves. A malformed
+ * escape (or a code point that is not a valid rune) leaves `in` unchanged,
+ * as model.UnescapeName does. Decoded names go into the arena. */
+ocl_str_t ocl_prom_unescape_label_name(ocl_arena_t *a, ocl_str_t in);
+
 /* Prometheus's parseTime: a decimal float of Unix seconds (fraction rounded
  * to milliseconds) or RFC 3339 with optional fraction and zone, or the
  * formatted MinTime/MaxTime. On failure writes

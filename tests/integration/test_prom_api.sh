@@ -125,6 +125,10 @@ get "/api/v1/labels?match[]=ptest_requests_total"
 check "labels with match" "'host' not in d['data'] and '__name__' in d['data']"
 get "/api/v1/label/host/values"
 check "label values" "d == {'status': 'success', 'data': ['a', 'b']}"
+# "U__" names are value-encoding escaped (Grafana's form for UTF-8 names):
+# U__h_6f_st is "host"
+get "/api/v1/label/U__h_6f_st/values"
+check "label values, escaped name" "d == {'status': 'success', 'data': ['a', 'b']}"
 req GET team-b /api/v1/label/host/values
 check "label values team-b" "d['data'] == ['c', 'd']"
 get "/api/v1/label/__name__/values"

@@ -303,6 +303,41 @@ static void test_form(void **state)
     ocl_arena_dispose(&a);
 }
 
+/* /api/v1/label/<name>/values: "U__" names are value-encoding escaped
+ * (model.UnescapeName); Grafana sends UTF-8 label names that way. They
+ * used to be looked up literally (no values). */
+static void test_unescape_label_name(void **state)
+{
+    (void)state;
+    ocl_arena_t a;
+    ocl_arena_init(&a, 4096);
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"job", "job"},
+        {"U__http_2e_method", "http.method"},
+        {"U__a__b", "a_b"},
+        {"U___1F600_", "\xf0\x9f\x98\x80"},
+        {"U___e9_t_E9_", "\xc3\xa9t\xc3\xa9"},
+        {"U__", ""},
+        /* malformed: unchanged */
+        {"U__a_", "U__a_"},
+        {"U__a_2e", "U__a_2e"},
+        {"U__a_xy_", "U__a_xy_"},
+        {"U___d800_", "U___d800_"},
+        {"U___110000_", "U___110000_"},
+        {"U___010ffff_", "U___010ffff_"},
+        {"u__a_2e_b", "u__a_2e_b"},
+    };
+    for (size_t i = 0; i < OCL_ARRAY_LEN(cases); i++) {
+        ocl_str_t got = ocl_prom_unescape_label_name(&a, ocl_str_c(cases[i].in));
+        if (!ocl_str_eq_c(got, cases[i].out))
+            fail_msg("case %zu: %s → '%.*s', want '%s'", i, cases[i].in, (int)got.n, got.p,
+                     cases[i].out);
+    }
+    ocl_arena_dispose(&a);
+}
+
 static void test_json(void **state)
 {
     (void)state;
@@ -338,6 +373,7 @@ int main(void)
         cmocka_unit_test(test_timestamps),     cmocka_unit_test(test_parse_time),
         cmocka_unit_test(test_parse_duration), cmocka_unit_test(test_parse_int),
         cmocka_unit_test(test_form),           cmocka_unit_test(test_json),
+        cmocka_unit_test(test_unescape_label_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
