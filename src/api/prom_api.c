@@ -151,9 +151,30 @@ static void free_req(pa_req_t *r)
     ocl_free(r);
 }
 
+/* Counts the request's bytes into pa->held_bytes; false (nothing counted)
+ * when that would pass PA_MAX_HELD_BYTES while other requests hold bytes. */
+static bool hold_bytes(pa_req_t *r)
+{
+    size_t n = r->req->body_len + r->req->query.n;
+    size_t before = __atomic_fetch_add(&r->pa->held_bytes, n, __ATOMIC_RELAXED);
+    if (before && before + n > PA_MAX_HELD_BYTES) {
+        __atomic_fetch_sub(&r->pa->held_bytes, n, __ATOMIC_RELAXED);
+        return false;
+    }
+    r->held = n;
+    return true;
+}
+
+static void release_bytes(pa_req_t *r)
+{
+    __atomic_fetch_sub(&r->pa->held_bytes, r->held, __ATOMIC_RELAXED);
+    r->held = 0;
+}
+
 static void job_done(ocl_qjob_t *job)
 {
     pa_req_t *r = (pa_req_t *)job;
+    release_bytes(r);
     pa_observe(r->ep, job->status, r->t0);
     free_req(r);
 }
@@ -166,7 +187,13 @@ static void submit(pa_req_t *r, int64_t timeout_ms)
     r->job.done = job_done;
     r->deadline_ns = (int64_t)r->t0 + timeout_ms * 1000000;
     r->job.deadline_ns = r->deadline_ns;
+    if (!hold_bytes(r)) {
+        answer_error(r, OCL_PROM_ERR_UNAVAILABLE, "too many queries waiting; try again later");
+        free_req(r);
+        return;
+    }
     if (ocl_qpool_submit(r->pa->pool, &r->job) != 0) {
+        release_bytes(r);
         answer_error(r, OCL_PROM_ERR_UNAVAILABLE, "too many queries waiting; try again later");
         free_req(r);
     }

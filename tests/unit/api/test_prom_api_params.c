@@ -50,10 +50,40 @@ static void test_timeout_huge(void **state)
     ocl_arena_dispose(&r.arena);
 }
 
+/* Jobs in the pool hold their request (body up to 20 MiB) until answered;
+ * their bytes are bounded by PA_MAX_HELD_BYTES (1,044 big POSTs used to pin
+ * ~40 GB). The first request is always taken, whatever its size. */
+static void test_held_bytes(void **state)
+{
+    (void)state;
+    ocl_prom_api_t pa;
+    memset(&pa, 0, sizeof pa);
+    ocl_http_req_t big = {.body_len = 20u << 20}, huge = {.body_len = PA_MAX_HELD_BYTES + 1};
+    pa_req_t r[16];
+    memset(r, 0, sizeof r);
+    size_t taken = 0;
+    for (size_t i = 0; i < 16; i++) {
+        r[i].pa = &pa;
+        r[i].req = &big;
+        if (hold_bytes(&r[i])) taken++;
+    }
+    assert_int_equal(taken, PA_MAX_HELD_BYTES / (20u << 20)); /* 12 of 16 */
+    assert_int_equal(pa.held_bytes, taken * (20u << 20));
+    for (size_t i = 0; i < taken; i++)
+        release_bytes(&r[i]);
+    assert_int_equal(pa.held_bytes, 0);
+    pa_req_t h = {.pa = &pa, .req = &huge};
+    assert_true(hold_bytes(&h)); /* alone: taken */
+    assert_false(hold_bytes(&r[0]));
+    release_bytes(&h);
+    assert_int_equal(pa.held_bytes, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_timeout_huge),
+        cmocka_unit_test(test_held_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
