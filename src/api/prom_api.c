@@ -165,8 +165,12 @@ static bool hold_bytes(pa_req_t *r)
     return true;
 }
 
-static void release_bytes(pa_req_t *r)
+/* Called on the query thread at the end of the job (pa_run), never from
+ * job_done: the pool (and pa) may be gone by the time the worker loop
+ * sends the answer (ocl_prom_api_destroy joins only the query threads). */
+void pa_release_bytes(pa_req_t *r)
 {
+    if (!r->held) return;
     __atomic_fetch_sub(&r->pa->held_bytes, r->held, __ATOMIC_RELAXED);
     r->held = 0;
 }
@@ -174,7 +178,6 @@ static void release_bytes(pa_req_t *r)
 static void job_done(ocl_qjob_t *job)
 {
     pa_req_t *r = (pa_req_t *)job;
-    release_bytes(r);
     pa_observe(r->ep, job->status, r->t0);
     free_req(r);
 }
@@ -193,7 +196,7 @@ static void submit(pa_req_t *r, int64_t timeout_ms)
         return;
     }
     if (ocl_qpool_submit(r->pa->pool, &r->job) != 0) {
-        release_bytes(r);
+        pa_release_bytes(r);
         answer_error(r, OCL_PROM_ERR_UNAVAILABLE, "too many queries waiting; try again later");
         free_req(r);
     }

@@ -75,6 +75,9 @@ typedef struct {
 
 /* Runs a data endpoint on a query thread (prom_query.c). */
 void pa_run(ocl_qjob_t *job);
+/* Returns the request's bytes to pa->held_bytes (prom_api.c); pa_run calls
+ * it last, on the query thread. */
+void pa_release_bytes(pa_req_t *r);
 /* Counts an answered request (prom_api.c). */
 void pa_observe(int ep, int status, uint64_t t0);
 

@@ -502,6 +502,8 @@ void pa_run(ocl_qjob_t *job)
 {
     run_endpoint((pa_req_t *)job);
     maybe_gzip((pa_req_t *)job);
+    /* last use of r->pa: destroy may free it once this thread is done */
+    pa_release_bytes((pa_req_t *)job);
 }
 
 static void run_endpoint(pa_req_t *r)

@@ -70,12 +70,12 @@ static void test_held_bytes(void **state)
     assert_int_equal(taken, PA_MAX_HELD_BYTES / (20u << 20)); /* 12 of 16 */
     assert_int_equal(pa.held_bytes, taken * (20u << 20));
     for (size_t i = 0; i < taken; i++)
-        release_bytes(&r[i]);
+        pa_release_bytes(&r[i]);
     assert_int_equal(pa.held_bytes, 0);
     pa_req_t h = {.pa = &pa, .req = &huge};
     assert_true(hold_bytes(&h)); /* alone: taken */
     assert_false(hold_bytes(&r[0]));
-    release_bytes(&h);
+    pa_release_bytes(&h);
     assert_int_equal(pa.held_bytes, 0);
 }
 
