@@ -151,6 +151,30 @@ static void free_req(pa_req_t *r)
     ocl_free(r);
 }
 
+/* Counts the request's bytes into pa->held_bytes; false (nothing counted)
+ * when that would pass PA_MAX_HELD_BYTES while other requests hold bytes. */
+static bool hold_bytes(pa_req_t *r)
+{
+    size_t n = r->req->body_len + r->req->query.n;
+    size_t before = __atomic_fetch_add(&r->pa->held_bytes, n, __ATOMIC_RELAXED);
+    if (before && before + n > PA_MAX_HELD_BYTES) {
+        __atomic_fetch_sub(&r->pa->held_bytes, n, __ATOMIC_RELAXED);
+        return false;
+    }
+    r->held = n;
+    return true;
+}
+
+/* Called on the query thread at the end of the job (pa_run), never from
+ * job_done: the pool (and pa) may be gone by the time the worker loop
+ * sends the answer (ocl_prom_api_destroy joins only the query threads). */
+void pa_release_bytes(pa_req_t *r)
+{
+    if (!r->held) return;
+    __atomic_fetch_sub(&r->pa->held_bytes, r->held, __ATOMIC_RELAXED);
+    r->held = 0;
+}
+
 static void job_done(ocl_qjob_t *job)
 {
     pa_req_t *r = (pa_req_t *)job;
@@ -166,7 +190,13 @@ static void submit(pa_req_t *r, int64_t timeout_ms)
     r->job.done = job_done;
     r->deadline_ns = (int64_t)r->t0 + timeout_ms * 1000000;
     r->job.deadline_ns = r->deadline_ns;
+    if (!hold_bytes(r)) {
+        answer_error(r, OCL_PROM_ERR_UNAVAILABLE, "too many queries waiting; try again later");
+        free_req(r);
+        return;
+    }
     if (ocl_qpool_submit(r->pa->pool, &r->job) != 0) {
+        pa_release_bytes(r);
         answer_error(r, OCL_PROM_ERR_UNAVAILABLE, "too many queries waiting; try again later");
         free_req(r);
     }
@@ -236,7 +266,9 @@ static int timeout_param(pa_req_t *r, int64_t *out)
         answer_error(r, OCL_PROM_ERR_TIMEOUT, "query timed out in query execution");
         return 1;
     }
-    int64_t ms = (ns + 999999) / 1000000;
+    /* Round up to whole ms without (ns + 999999), which overflows for
+     * float timeouts just below 2^63 ns (timeout=9223372036.854775). */
+    int64_t ms = ns / 1000000 + (ns % 1000000 != 0);
     if (ms < *out) *out = ms;
     return 0;
 }
@@ -527,9 +559,15 @@ void ocl_prom_api_handle(ocl_prom_api_t *pa, ocl_http_req_t *req)
     char ferr2[128] = "";
     int frc2 = ocl_form_parse(&r->form, &r->arena, req->query.p ? req->query.p : "", req->query.n,
                               ferr2, sizeof ferr2);
-    if (frc == 0 && frc2 != 0) {
+    if ((frc == 0 && frc2 != 0) || frc2 == OCL_ETOOBIG) {
         frc = frc2;
         memcpy(ferr, ferr2, sizeof ferr);
+    }
+    if (frc == OCL_ETOOBIG) {
+        /* Unlike a bad escape (Go skips that pair), a truncated form would
+         * silently drop parameters (match[]): refuse the request. */
+        answer_error(r, OCL_PROM_ERR_BAD_DATA, "error parsing form values: %s", ferr);
+        goto free;
     }
 
     r->accept_gzip = accepts_gzip(req);
@@ -614,8 +652,10 @@ void ocl_prom_api_handle(ocl_prom_api_t *pa, ocl_http_req_t *req)
         return;
     case PA_EP_LABEL_VALUES: {
         ocl_str_t raw = {path.p + 6, path.n - 6 - 7};
-        if (ocl_url_path_unescape(&r->arena, raw, &r->name) != 0 || r->name.n == 0 ||
-            !ocl_utf8_valid(r->name.p, r->name.n)) {
+        int urc = ocl_url_path_unescape(&r->arena, raw, &r->name);
+        /* "U__..." names are value-encoding escaped UTF-8 names (Grafana) */
+        if (urc == 0) r->name = ocl_prom_unescape_label_name(&r->arena, r->name);
+        if (urc != 0 || r->name.n == 0 || !ocl_utf8_valid(r->name.p, r->name.n)) {
             char q[300];
             int n = snprintf(q, sizeof q, "%.*s", (int)OCL_MIN(raw.n, 250), raw.p);
             (void)n;

@@ -40,7 +40,15 @@ struct ocl_prom_api {
     ocl_qpool_t *pool;      /* query threads */
     pthread_mutex_t mu;     /* guards `empty` creation */
     ocl_tsdb_t *empty;      /* memory-only empty TSDB for tenants without data */
+    size_t held_bytes;      /* request bytes (body + query string) held by jobs
+                               in the pool, queued or running (atomic) */
 };
+
+/* Most request bytes the jobs in the pool may hold at once: each holds its
+ * body (up to the 20 MiB network limit) and its decoded parameters until
+ * answered, so 1,044 queued and running form POSTs could otherwise pin
+ * ~40 GB. A request that finds the pool empty is always taken. */
+#define PA_MAX_HELD_BYTES (256u << 20)
 
 /* One request. The job must stay the first member (the pool hands it back). */
 typedef struct {
@@ -62,10 +70,14 @@ typedef struct {
     size_t n_match;                      /* their number */
     ocl_str_t name;                      /* label name (label values) or metric (metadata) */
     bool accept_gzip;                    /* the client accepts gzip answers */
+    size_t held;                         /* bytes counted in pa->held_bytes */
 } pa_req_t;
 
 /* Runs a data endpoint on a query thread (prom_query.c). */
 void pa_run(ocl_qjob_t *job);
+/* Returns the request's bytes to pa->held_bytes (prom_api.c); pa_run calls
+ * it last, on the query thread. */
+void pa_release_bytes(pa_req_t *r);
 /* Counts an answered request (prom_api.c). */
 void pa_observe(int ep, int status, uint64_t t0);
 

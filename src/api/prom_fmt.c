@@ -115,6 +115,12 @@ int ocl_form_parse(ocl_form_t *f, ocl_arena_t *a, const char *p, size_t n, char 
                 if (rc == 0 && err) snprintf(err, errlen, "%s", e2);
                 rc = OCL_EINVAL;
             } else {
+                if (f->n >= OCL_FORM_MAX_FIELDS) {
+                    if (err)
+                        snprintf(err, errlen, "too many form fields (over %d)",
+                                 OCL_FORM_MAX_FIELDS);
+                    return OCL_ETOOBIG;
+                }
                 if (f->n == f->cap) {
                     size_t nc = f->cap ? f->cap * 2 : 16;
                     f->kv = ocl_arena_realloc(a, f->kv, f->cap * sizeof *f->kv, nc * sizeof *f->kv);
@@ -153,6 +159,54 @@ size_t ocl_form_all(const ocl_form_t *f, const char *key, ocl_str_t *out, size_t
 int ocl_url_path_unescape(ocl_arena_t *a, ocl_str_t in, ocl_str_t *out)
 {
     return unescape(a, in.p ? in.p : "", in.n, false, out, NULL, 0);
+}
+
+ocl_str_t ocl_prom_unescape_label_name(ocl_arena_t *a, ocl_str_t in)
+{
+    if (in.n < 3 || memcmp(in.p, "U__", 3) != 0) return in;
+    /* Never longer than the input (see the UTF-8 lengths below). */
+    char *d = ocl_arena_alloc(a, in.n + 1);
+    size_t o = 0;
+    for (size_t i = 3; i < in.n; i++) {
+        char c = in.p[i];
+        if (c != '_') {
+            d[o++] = c;
+            continue;
+        }
+        if (++i >= in.n) return in;
+        if (in.p[i] == '_') {
+            d[o++] = '_';
+            continue;
+        }
+        uint32_t cp = 0;
+        size_t nd = 0;
+        while (i < in.n && in.p[i] != '_') {
+            int h = hexv(in.p[i]);
+            if (h < 0 || ++nd > 5) return in; /* Go gives up after 5 digits */
+            cp = cp << 4 | (uint32_t)h;
+            i++;
+        }
+        if (i >= in.n || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return in;
+        /* UTF-8 of cp: "_<hex>_" took nd + 2 >= 3 bytes; 2 output bytes
+         * need nd >= 2, 3 need nd >= 3, 4 need nd = 5. */
+        if (cp < 0x80) {
+            d[o++] = (char)cp;
+        } else if (cp < 0x800) {
+            d[o++] = (char)(0xc0 | cp >> 6);
+            d[o++] = (char)(0x80 | (cp & 0x3f));
+        } else if (cp < 0x10000) {
+            d[o++] = (char)(0xe0 | cp >> 12);
+            d[o++] = (char)(0x80 | (cp >> 6 & 0x3f));
+            d[o++] = (char)(0x80 | (cp & 0x3f));
+        } else {
+            d[o++] = (char)(0xf0 | cp >> 18);
+            d[o++] = (char)(0x80 | (cp >> 12 & 0x3f));
+            d[o++] = (char)(0x80 | (cp >> 6 & 0x3f));
+            d[o++] = (char)(0x80 | (cp & 0x3f));
+        }
+    }
+    d[o] = 0;
+    return (ocl_str_t){d, o};
 }
 
 /* --- numbers in parameters --------------------------------------------- */

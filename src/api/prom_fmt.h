@@ -50,9 +50,16 @@ typedef struct {
     size_t cap;        /* allocated entries */
 } ocl_form_t;
 
+/* Most fields a form may hold (over all ocl_form_parse calls on it): each
+ * costs ~50 bytes of arena for as little as 2 input bytes ("a&"), so a
+ * 20 MiB body would otherwise cost ~1 GB. Far above what clients send. */
+#define OCL_FORM_MAX_FIELDS 100000
+
 /* Appends the fields of an application/x-www-form-urlencoded string
  * ('&'-separated, '+' = space, %XX escapes) to f. On a bad escape returns
- * OCL_EINVAL with Go's message in err ("invalid URL escape \"%zz\""). */
+ * OCL_EINVAL with Go's message in err ("invalid URL escape \"%zz\""); past
+ * OCL_FORM_MAX_FIELDS fields it stops and returns OCL_ETOOBIG ("too many
+ * form fields ..."), which takes precedence over a bad escape. */
 int ocl_form_parse(ocl_form_t *f, ocl_arena_t *a, const char *p, size_t n, char *err,
                    size_t errlen);
 /* First value of `key`; *found tells whether the key was present. */
@@ -63,6 +70,14 @@ size_t ocl_form_all(const ocl_form_t *f, const char *key, ocl_str_t *out, size_t
 /* Percent-decodes a URL path segment into the arena (no '+' rule).
  * OCL_EINVAL on a bad escape. */
 int ocl_url_path_unescape(ocl_arena_t *a, ocl_str_t in, ocl_str_t *out);
+
+/* The label name of /api/v1/label/<name>/values as Prometheus 3.x reads it:
+ * a name starting with "U__" is value-encoding escaped (Grafana sends UTF-8
+ * names that way, e.g. "U__http_2e_method" for "http.method"): "__" is
+ * '_', "_<hex>_" one code point, other bytes themselves. A malformed
+ * escape (or a code point that is not a valid rune) leaves `in` unchanged,
+ * as model.UnescapeName does. Decoded names go into the arena. */
+ocl_str_t ocl_prom_unescape_label_name(ocl_arena_t *a, ocl_str_t in);
 
 /* Prometheus's parseTime: a decimal float of Unix seconds (fraction rounded
  * to milliseconds) or RFC 3339 with optional fraction and zone, or the

@@ -221,6 +221,17 @@ done:
 
 /* --- series, labels, label values -------------------------------------------- */
 
+/* Series and label requests take any number of match[] values, each parsed
+ * and looked up on its own; the request's deadline (checked per match[])
+ * bounds the time (and so the memory) a huge list can take, as the
+ * context deadline does in Prometheus. Fails the job when it has passed. */
+static bool past_deadline(pa_req_t *r)
+{
+    if (!r->deadline_ns || (int64_t)ocl_mono_nano() < r->deadline_ns) return false;
+    job_fail(r, OCL_PROM_ERR_TIMEOUT, "context deadline exceeded");
+    return true;
+}
+
 /* Parses every match[] as a metric selector. `wrap`: prefix errors with
  * `invalid parameter "match[]": ` (series does, labels do not). Returns the
  * parsed expressions (caller frees each) or NULL after failing the job. */
@@ -233,6 +244,7 @@ static ocl_pql_expr_t **parse_selectors(pa_req_t *r, bool wrap)
     bool empty = false;
     for (size_t i = 0; i < r->n_match; i++) {
         ocl_str_t m = r->match[i];
+        if (past_deadline(r)) goto error;
         if (ocl_pql_parse(m.p ? m.p : "", m.n, &es[i], err, sizeof err) != 0) {
             /* The PromQL parser refuses {a=""} as an expression; Prometheus's
              * metric-selector parser accepts it and the API then reports
@@ -320,6 +332,7 @@ static void run_series(pa_req_t *r)
         ocl_series_t *out = NULL;
         size_t n = 0;
         bool tr = false;
+        if (past_deadline(r)) goto done;
         int rc = ocl_tsdb_series(db, vs->vs.matchers, vs->vs.n_matchers, r->start, r->end, per, &a,
                                  &out, &n, &tr);
         if (rc != 0) {
@@ -384,6 +397,7 @@ static void run_labels(pa_req_t *r, bool values)
         }
         ocl_str_t *out = NULL;
         size_t n = 0;
+        if (past_deadline(r)) goto done;
         int rc = values
                      ? ocl_tsdb_label_values(db, r->name, ms, nms, r->start, r->end, &a, &out, &n)
                      : ocl_tsdb_label_names(db, ms, nms, r->start, r->end, &a, &out, &n);
@@ -488,6 +502,8 @@ void pa_run(ocl_qjob_t *job)
 {
     run_endpoint((pa_req_t *)job);
     maybe_gzip((pa_req_t *)job);
+    /* last use of r->pa: destroy may free it once this thread is done */
+    pa_release_bytes((pa_req_t *)job);
 }
 
 static void run_endpoint(pa_req_t *r)

@@ -12,8 +12,10 @@
 #include "core/log.h"
 #include "core/time.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 #define MAX_THREADS 64
 
@@ -27,6 +29,9 @@ struct ocl_qpool {
     int n_threads;                    /* threads started */
     int idle;                         /* threads waiting for a job */
     bool stopping;                    /* destroy has begun */
+    size_t unanswered;                /* jobs submitted whose answer the worker has
+                                         not sent yet (on_closed not run) */
+    pthread_cond_t answered_cv;       /* signalled when unanswered drops to 0 */
     pthread_t threads[MAX_THREADS];   /* started threads */
     ocl_qjob_t *running[MAX_THREADS]; /* job per thread slot, or NULL */
 };
@@ -39,8 +44,12 @@ typedef struct {
 static void on_closed(uv_handle_t *h)
 {
     ocl_qjob_t *job = h->data;
+    ocl_qpool_t *p = job->pool;
     ocl_buf_dispose(&job->body);
-    job->done(job);
+    job->done(job); /* frees the job */
+    pthread_mutex_lock(&p->mu);
+    if (--p->unanswered == 0) pthread_cond_broadcast(&p->answered_cv);
+    pthread_mutex_unlock(&p->mu);
 }
 
 /* On the worker thread that owns job->req. */
@@ -96,6 +105,7 @@ ocl_qpool_t *ocl_qpool_create(int max_threads, size_t max_queue)
     ocl_qpool_t *p = ocl_calloc(1, sizeof *p);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
+    pthread_cond_init(&p->answered_cv, NULL);
     p->max_threads = max_threads > 0 ? OCL_MIN(max_threads, MAX_THREADS) : 20;
     p->max_queue = max_queue ? max_queue : 1024;
     return p;
@@ -125,6 +135,7 @@ int ocl_qpool_submit(ocl_qpool_t *p, ocl_qjob_t *job)
         }
     }
     job->next = NULL;
+    job->pool = p;
     job->cancel = 0;
     job->queue_timeout = job->rejected = false;
     uv_async_init(ocl_http_req_loop(job->req), &job->async, on_async);
@@ -135,6 +146,7 @@ int ocl_qpool_submit(ocl_qpool_t *p, ocl_qjob_t *job)
         p->head = job;
     p->tail = job;
     p->queued++;
+    p->unanswered++;
     pthread_cond_signal(&p->cv);
 done:
     pthread_mutex_unlock(&p->mu);
@@ -164,6 +176,24 @@ void ocl_qpool_destroy(ocl_qpool_t *p)
     pthread_mutex_unlock(&p->mu);
     for (int i = 0; i < n; i++)
         pthread_join(p->threads[i], NULL);
+    /* The threads have handed every answer to its worker (uv_async_send),
+     * but the worker sends it later; ocl_server_stop closing the
+     * connections first would drop it (clients saw the connection close
+     * without an answer). Wait for the workers, boundedly. */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    pthread_mutex_lock(&p->mu);
+    while (p->unanswered &&
+           pthread_cond_timedwait(&p->answered_cv, &p->mu, &until) != ETIMEDOUT) {
+    }
+    size_t left = p->unanswered;
+    pthread_mutex_unlock(&p->mu);
+    if (left) {
+        ocl_warn("api: %zu query answers not sent within 10 s of shutdown", left);
+        return; /* a late on_closed still finds the pool */
+    }
+    pthread_cond_destroy(&p->answered_cv);
     pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->mu);
     ocl_free(p);

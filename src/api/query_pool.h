@@ -12,9 +12,10 @@
  * A job whose deadline passes while it waits is answered without running.
  *
  * Shutdown: ocl_qpool_destroy() sets every running job's cancel flag,
- * answers waiting jobs with 503 and joins the threads; call it while the
- * network workers still run (before ocl_server_stop), so that the answers
- * owed are delivered.
+ * answers waiting jobs with 503, joins the threads and then waits (up to
+ * 10 s) until the workers have sent every answer; call it while the
+ * network workers still run (before ocl_server_stop) and not from a
+ * worker thread, so that the answers owed are delivered.
  * Thread-safety: submit from worker threads, destroy from one thread.
  */
 #ifndef OCL_QUERY_POOL_H
@@ -46,6 +47,7 @@ struct ocl_qjob {
     /* set by the pool */
     volatile int cancel; /* nonzero: stop early (shutdown) */
     uv_async_t async;    /* wakes the worker's loop */
+    ocl_qpool_t *pool;   /* the pool, told when the answer has been sent */
     ocl_qjob_t *next;    /* queue link */
 };
 
@@ -57,7 +59,9 @@ int ocl_qpool_submit(ocl_qpool_t *p, ocl_qjob_t *job);
 /* Jobs running and waiting (for self-metrics). */
 void ocl_qpool_load(ocl_qpool_t *p, size_t *running, size_t *queued);
 /* Cancels running jobs, answers waiting ones (rejected set, then job->run
- * writes the error), joins the threads, frees the pool. */
+ * writes the error), joins the threads, waits until the workers have sent
+ * every answer, frees the pool (or, if a worker never sends within 10 s,
+ * leaves it allocated so that a late answer does not touch freed memory). */
 void ocl_qpool_destroy(ocl_qpool_t *p);
 
 #endif

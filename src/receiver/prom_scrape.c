@@ -374,6 +374,8 @@ typedef struct {
     uint64_t body_limit;            /* bytes */
     uint64_t next_ns;               /* monotonic time of the next scrape */
     CURL *easy;                     /* reused handle */
+    struct curl_slist *hdrs;        /* s->hdrs' Accept plus this target's
+                                       X-Prometheus-Scrape-Timeout-Seconds */
     bool busy;                      /* a scrape is in flight */
     bool too_big;                   /* the body went over body_limit */
     bool was_up;                    /* last scrape's result, for logging changes */
@@ -391,7 +393,7 @@ struct ocl_scraper {
     ocl_scrape_sink_fn sink; /* batch consumer */
     void *ud;                /* its argument */
     CURLM *multi;            /* the multi handle (scraper thread only) */
-    struct curl_slist *hdrs; /* request headers (shared by all easies) */
+    struct curl_slist *hdrs; /* the Accept header (copied into each loop's list) */
     pthread_t thr;           /* scraper thread */
     bool started;            /* thr is running */
     int stop;                /* set to end the thread (atomic) */
@@ -533,7 +535,18 @@ static int add_loop(ocl_scraper_t *s, size_t *cap, const ocl_scrape_job_cfg_t *j
     l->body_limit = jc && jc->body_size_limit ? jc->body_size_limit : DEFAULT_BODY_LIMIT;
     l->was_up = true;
     l->easy = curl_easy_init();
-    if (!l->easy) {
+    /* Prometheus tells every target its scrape timeout; exporters that
+     * probe something else (blackbox, snmp) bound their work by it. */
+    char th[96];
+    snprintf(th, sizeof th, "X-Prometheus-Scrape-Timeout-Seconds: %g", (double)timeout_ms / 1000);
+    l->hdrs = curl_slist_append(NULL, s->hdrs->data);
+    if (l->hdrs) {
+        struct curl_slist *h2 = curl_slist_append(l->hdrs, th);
+        if (h2) l->hdrs = h2;
+    }
+    if (!l->easy || !l->hdrs) {
+        if (l->easy) curl_easy_cleanup(l->easy);
+        if (l->hdrs) curl_slist_free_all(l->hdrs);
         ocl_scrape_target_destroy(l->t);
         ocl_free(l->url);
         ocl_free(l->desc);
@@ -541,7 +554,7 @@ static int add_loop(ocl_scraper_t *s, size_t *cap, const ocl_scrape_job_cfg_t *j
     }
     CURL *e = l->easy;
     curl_easy_setopt(e, CURLOPT_URL, l->url);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, s->hdrs);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, l->hdrs);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "ocelot/" OCL_VERSION);
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "gzip");
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
@@ -766,6 +779,7 @@ void ocl_scraper_destroy(ocl_scraper_t *s)
     if (s->registered) ocl_sm_unregister(collect, s);
     for (size_t i = 0; i < s->n; i++) {
         if (s->loops[i].easy) curl_easy_cleanup(s->loops[i].easy);
+        if (s->loops[i].hdrs) curl_slist_free_all(s->loops[i].hdrs);
         ocl_scrape_target_destroy(s->loops[i].t);
         ocl_free(s->loops[i].url);
         ocl_free(s->loops[i].desc);

@@ -209,7 +209,13 @@ static int lex_quoted(parser_t *p, const char *s, size_t e, size_t *i, ocl_str_t
     size_t j = *i + 1, esc = 0;
     while (j < e && s[j] != '"') {
         if (s[j] == '\\') {
-            if (j + 1 >= e) break;
+            /* A backslash ending the line: unterminated (breaking out with
+             * j < e used to end the string at the backslash and accept
+             * e.g. `# HELP "name\` with the name "name"). */
+            if (j + 1 >= e) {
+                j = e;
+                break;
+            }
             char c = s[j + 1];
             if (c != '\\' && c != '"' && c != 'n')
                 return fail(p, OCL_EINVAL, "invalid escape sequence \"\\%c\" in a quoted string",

@@ -284,6 +284,57 @@ static void test_form(void **state)
     ocl_str_t p;
     assert_int_equal(ocl_url_path_unescape(&a, OCL_STR("a%2Fb+c"), &p), 0);
     assert_true(ocl_str_eq_c(p, "a/b+c"));
+    /* A body of OCL_FORM_MAX_FIELDS + 1 tiny fields ("a&a&...") is refused
+     * instead of costing ~25x its size in arena (it used to be parsed
+     * whole: a 20 MiB body took ~1 GB). The limit counts across calls. */
+    ocl_form_t h = {0};
+    size_t nb = 2 * ((size_t)OCL_FORM_MAX_FIELDS + 1);
+    char *many = malloc(nb);
+    for (size_t i = 0; i < nb; i += 2)
+        many[i] = 'a', many[i + 1] = '&';
+    assert_int_equal(ocl_form_parse(&h, &a, many, nb - 2, err, sizeof err), 0);
+    assert_int_equal(h.n, OCL_FORM_MAX_FIELDS);
+    assert_int_equal(ocl_form_parse(&h, &a, "b=1", 3, err, sizeof err), OCL_ETOOBIG);
+    assert_string_equal(err, "too many form fields (over 100000)");
+    ocl_form_t h2 = {0};
+    assert_int_equal(ocl_form_parse(&h2, &a, many, nb, err, sizeof err), OCL_ETOOBIG);
+    assert_int_equal(h2.n, OCL_FORM_MAX_FIELDS);
+    free(many);
+    ocl_arena_dispose(&a);
+}
+
+/* /api/v1/label/<name>/values: "U__" names are value-encoding escaped
+ * (model.UnescapeName); Grafana sends UTF-8 label names that way. They
+ * used to be looked up literally (no values). */
+static void test_unescape_label_name(void **state)
+{
+    (void)state;
+    ocl_arena_t a;
+    ocl_arena_init(&a, 4096);
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"job", "job"},
+        {"U__http_2e_method", "http.method"},
+        {"U__a__b", "a_b"},
+        {"U___1F600_", "\xf0\x9f\x98\x80"},
+        {"U___e9_t_E9_", "\xc3\xa9t\xc3\xa9"},
+        {"U__", ""},
+        /* malformed: unchanged */
+        {"U__a_", "U__a_"},
+        {"U__a_2e", "U__a_2e"},
+        {"U__a_xy_", "U__a_xy_"},
+        {"U___d800_", "U___d800_"},
+        {"U___110000_", "U___110000_"},
+        {"U___010ffff_", "U___010ffff_"},
+        {"u__a_2e_b", "u__a_2e_b"},
+    };
+    for (size_t i = 0; i < OCL_ARRAY_LEN(cases); i++) {
+        ocl_str_t got = ocl_prom_unescape_label_name(&a, ocl_str_c(cases[i].in));
+        if (!ocl_str_eq_c(got, cases[i].out))
+            fail_msg("case %zu: %s → '%.*s', want '%s'", i, cases[i].in, (int)got.n, got.p,
+                     cases[i].out);
+    }
     ocl_arena_dispose(&a);
 }
 
@@ -322,6 +373,7 @@ int main(void)
         cmocka_unit_test(test_timestamps),     cmocka_unit_test(test_parse_time),
         cmocka_unit_test(test_parse_duration), cmocka_unit_test(test_parse_int),
         cmocka_unit_test(test_form),           cmocka_unit_test(test_json),
+        cmocka_unit_test(test_unescape_label_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,9 +42,12 @@ static void run(ocl_qjob_t *job)
     ocl_buf_puts(&job->body, job->cancel ? "canceled" : t->slow_ms ? "slow" : "fast");
 }
 
+static _Atomic int done_jobs; /* jobs whose answer the worker has sent */
+
 static void done(ocl_qjob_t *job)
 {
     free(job);
+    done_jobs++;
 }
 
 static void handler(ocl_http_req_t *req, void *ud)
@@ -149,14 +152,24 @@ static void test_pool(void **state)
     read_resp(b, buf, sizeof buf);
     close(a), close(b), close(c), close(d), close(e);
 
-    /* Destroy cancels a running job, which is still answered. */
-    int f = get(port, "/slow");
-    wait_load(1, 0);
-    ocl_qpool_destroy(pool); /* returns once the canceled job is done */
-    read_resp(f, buf, sizeof buf);
-    assert_non_null(strstr(buf, "\r\n\r\ncanceled"));
-    assert_int_equal(canceled_runs, 1);
-    close(f);
+    /* Destroy cancels the running jobs and rejects the queued one, and
+     * returns only once the worker has sent all three answers (it used to
+     * return when the threads were joined, and ocl_server_stop right after
+     * could close the connections first: the client got no answer). */
+    int fs[3];
+    for (int i = 0; i < 3; i++) {
+        fs[i] = get(port, "/slow");
+        wait_load(i < 2 ? (size_t)i + 1 : 2, i < 2 ? 0 : 1);
+    }
+    int done_before = done_jobs;
+    ocl_qpool_destroy(pool);
+    assert_int_equal(done_jobs - done_before, 3);
+    for (int i = 0; i < 3; i++) {
+        read_resp(fs[i], buf, sizeof buf);
+        assert_non_null(strstr(buf, i < 2 ? "\r\n\r\ncanceled" : "\r\n\r\nrejected"));
+        close(fs[i]);
+    }
+    assert_int_equal(canceled_runs, 2);
     ocl_server_stop(s);
     ocl_server_destroy(s);
 }

@@ -102,9 +102,46 @@ static void test_errors(void **state)
     req.job.queue_timeout = false;
 }
 
+/* A series/labels request whose deadline passed while it worked through a
+ * huge match[] list stops with a timeout instead of running on past it
+ * (it used to parse and look up every match[] whatever the time). */
+static void test_match_deadline(void **state)
+{
+    (void)state;
+    pa_req_t r;
+    memset(&r, 0, sizeof r);
+    ocl_prom_api_t pa;
+    memset(&pa, 0, sizeof pa);
+    r.pa = &pa;
+    ocl_str_t m[3] = {OCL_STR("up"), OCL_STR("{a=\"b\"}"), OCL_STR("x")};
+    r.match = m;
+    r.n_match = 3;
+    r.deadline_ns = (int64_t)ocl_mono_nano() - 1;
+    for (int ep = PA_EP_SERIES; ep <= PA_EP_LABEL_VALUES; ep++) {
+        r.ep = ep;
+        ocl_buf_init(&r.job.body);
+        pa_run(&r.job);
+        assert_int_equal(r.job.status, 503);
+        ocl_buf_putc(&r.job.body, 0);
+        assert_string_equal((char *)r.job.body.p, "{\"status\":\"error\",\"errorType\":\"timeout\","
+                                                  "\"error\":\"context deadline exceeded\"}");
+        ocl_buf_dispose(&r.job.body);
+    }
+    /* with time left the same request succeeds (no data: empty lists) */
+    r.deadline_ns = (int64_t)ocl_mono_nano() + 60 * 1000000000LL;
+    r.ep = PA_EP_SERIES;
+    ocl_buf_init(&r.job.body);
+    pa_run(&r.job);
+    assert_int_equal(r.job.status, 200);
+    ocl_buf_putc(&r.job.body, 0);
+    assert_string_equal((char *)r.job.body.p, "{\"status\":\"success\",\"data\":[]}");
+    ocl_buf_dispose(&r.job.body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_shapes),
-                                       cmocka_unit_test(test_errors)};
+                                       cmocka_unit_test(test_errors),
+                                       cmocka_unit_test(test_match_deadline)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

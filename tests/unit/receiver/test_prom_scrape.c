@@ -495,6 +495,9 @@ static void test_manager(void **state)
     assert_non_null(strstr(srv.req, "Accept: text/plain;version=0.0.4;q=1,application/"
                                     "openmetrics-text;version=1.0.0;q=0.5,*/*;q=0.1\r\n"));
     assert_non_null(strstr(srv.req, "Accept-Encoding: gzip\r\n"));
+    /* the target learns its timeout (min(10 s, interval) here), as from
+     * Prometheus; it used to be missing */
+    assert_non_null(strstr(srv.req, "X-Prometheus-Scrape-Timeout-Seconds: 0.1\r\n"));
     assert_non_null(strstr(srv.req, "User-Agent: ocelot/"));
     close(srv.fd);
 }

@@ -146,6 +146,11 @@ static void test_invalid(void **state)
         {"# HELP a x\n# HELP a y\n", OCL_EINVAL, "line 2: second HELP line for metric a"},
         {"# TYPE 1a counter\n", OCL_EINVAL, "line 1: invalid metric name in TYPE"},
         {"a 1\nb 1\nc 1\n", OCL_ETOOBIG, "line 3: sample_limit exceeded (2)"},
+        /* a quoted string whose line ends in a backslash is unterminated
+         * (the HELP/TYPE forms used to be accepted, cut at the backslash) */
+        {"# HELP \"a\\\n", OCL_EINVAL, "line 1: unterminated quoted string"},
+        {"# TYPE \"a\\", OCL_EINVAL, "line 1: unterminated quoted string"},
+        {"a{b=\"c\\\n", OCL_EINVAL, "line 1: unterminated quoted string"},
     };
     ocl_prom_text_opts_t o = {.default_ts = 1000, .sample_limit = 2};
     for (size_t i = 0; i < OCL_ARRAY_LEN(cases); i++) {
