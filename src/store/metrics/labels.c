@@ -198,9 +198,17 @@ static void md_free(void *p)
 {
     pcre2_match_data_free(p);
 }
+/* Shared, read-only match settings: a backtracking bound so that a
+ * catastrophic pattern costs bounded CPU per value (a value that hits the
+ * bound does not match). */
+static pcre2_match_context *match_ctx;
+#define MATCH_LIMIT 100000
+
 static void md_key_init(void)
 {
     pthread_key_create(&md_key, md_free);
+    match_ctx = pcre2_match_context_create(NULL);
+    if (match_ctx) pcre2_set_match_limit(match_ctx, MATCH_LIMIT);
 }
 
 int ocl_matcher_init(ocl_matcher_t *m, ocl_match_type_t type, ocl_str_t name, ocl_str_t value,
@@ -256,7 +264,8 @@ bool ocl_matcher_match(const ocl_matcher_t *m, ocl_str_t value)
         pthread_setspecific(md_key, tl_md);
     }
     /* Invalid UTF-8 in a value is a non-match (PCRE2 checks it). */
-    int rc = pcre2_match(m->re, (PCRE2_SPTR)(value.p ? value.p : ""), value.n, 0, 0, tl_md, NULL);
+    int rc = pcre2_match(m->re, (PCRE2_SPTR)(value.p ? value.p : ""), value.n, 0, 0, tl_md,
+                         match_ctx);
     bool hit = rc >= 0;
     return m->type == OCL_MATCH_RE ? hit : !hit;
 }

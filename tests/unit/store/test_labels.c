@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <time.h>
 
 #include "store/metrics/labels.h"
 
@@ -195,6 +196,29 @@ static void test_matcher_anchoring(void **st)
     ocl_matcher_dispose(&m);
 }
 
+/* A catastrophic pattern is bounded per value (no match), not minutes. */
+static void test_matcher_backtracking_bound(void **st)
+{
+    (void)st;
+    ocl_matcher_t m;
+    char err[256];
+    assert_int_equal(ocl_matcher_init(&m, OCL_MATCH_RE, OCL_STR("a"), OCL_STR("((a|aa)+)+b"), err,
+                                      sizeof err),
+                     0);
+    /* 40 a's then "cb": every split of the a's is tried before failing */
+    char v[42];
+    memset(v, 'a', 40);
+    v[40] = 'c', v[41] = 'b';
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_false(ocl_matcher_match(&m, (ocl_str_t){v, sizeof v}));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+    assert_true(secs < 0.5); /* PCRE2's default bound (10^7 steps) is ~0.1 s per value */
+    assert_true(ocl_matcher_match(&m, OCL_STR("aaab")));
+    ocl_matcher_dispose(&m);
+}
+
 static void *thr(void *arg)
 {
     int *bad = arg;
@@ -226,6 +250,7 @@ int main(void)
         cmocka_unit_test(test_sort_cmp_hash),   cmocka_unit_test(test_get_copy_format),
         cmocka_unit_test(test_names_and_stale), cmocka_unit_test(test_matchers),
         cmocka_unit_test(test_matcher_threads), cmocka_unit_test(test_matcher_anchoring),
+        cmocka_unit_test(test_matcher_backtracking_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
