@@ -158,6 +158,10 @@ static int init_sync(osdk_processor_t *p)
 }
 
 static osdk_processor_t *g_retired; /* stopped processors (guarded by osdk_g.lock) */
+/* Processors whose export thread was abandoned at shutdown: still in use by
+ * that thread, so never reused or freed; kept reachable here (guarded by
+ * osdk_g.lock). */
+static osdk_processor_t *g_abandoned;
 
 /* Empties a queue, returning the records to their pools; returns how many. */
 static size_t drain_queue(osdk_queue_t *q)
@@ -269,6 +273,8 @@ int osdk_processor_destroy(osdk_processor_t *p, uint64_t deadline)
          * the thread keeps p and its exporter; nothing here is reused */
         p->thread_started = 0;
         p->abandoned = 1;
+        p->retired_next = g_abandoned;
+        g_abandoned = p;
         osdk_warn("export thread still busy %d ms after the shutdown deadline; abandoned",
                   OSDK_JOIN_GRACE_MS);
         return OCELOT_ETIMEDOUT;
