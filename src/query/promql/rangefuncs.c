@@ -502,18 +502,27 @@ int ocl_pqlx_call_range(ev_t *ev, const ocl_pql_node_t *n, val_t *args, val_t *o
          * the series, and a window [lo, hi) holds a reset iff rz < hi */
         uint32_t rz = 1;
         bool noted = false;
-        for (size_t i = 0; i < ev->n; i++) {
-            int64_t ts = ev_t_at(ev, i);
-            int64_t ref = tsub(m->at != OCL_PQL_AT_NONE ? m->at_ms : ts, m->offset_ms);
-            if (m->at != OCL_PQL_AT_NONE) ts = ev->start;
-            while (hi < s->n && s->t[hi] <= ref)
+        /* locals: the stores into o->has (bytes) would otherwise force
+         * reloads of every field through the pointers in each iteration */
+        const int64_t *st = s->t;
+        const double *sv = s->v;
+        const uint32_t sn = s->n;
+        const int64_t g0 = ev->start, gstep = ev->step, mrange = m->range_ms;
+        const int64_t moff = m->offset_ms, mat = m->at_ms;
+        const bool has_at = m->at != OCL_PQL_AT_NONE;
+        const size_t steps = ev->n;
+        for (size_t i = 0; i < steps; i++) {
+            int64_t ts = g0 + (int64_t)i * gstep;
+            int64_t ref = tsub(has_at ? mat : ts, moff);
+            if (has_at) ts = g0;
+            while (hi < sn && st[hi] <= ref)
                 hi++;
-            int64_t left = tsub(ref, m->range_ms);
-            while (lo < hi && s->t[lo] <= left)
+            int64_t left = tsub(ref, mrange);
+            while (lo < hi && st[lo] <= left)
                 lo++;
             if (counter) {
                 if (rz <= lo) rz = lo + 1;
-                while (rz < s->n && !(s->v[rz] < s->v[rz - 1]))
+                while (rz < sn && !(sv[rz] < sv[rz - 1]))
                     rz++;
             }
             if (ext) {
@@ -531,7 +540,7 @@ int ocl_pqlx_call_range(ev_t *ev, const ocl_pql_node_t *n, val_t *args, val_t *o
                 continue;
             }
             double r;
-            if (!apply(f, s->t + lo, s->v + lo, hi - lo, ref, m->range_ms, ts, p1 ? p1[i] : 0,
+            if (!apply(f, st + lo, sv + lo, hi - lo, ref, mrange, ts, p1 ? p1[i] : 0,
                        p2 ? p2[i] : 0, scratch, !counter || rz < hi, &r))
                 continue;
             if (counter && !noted) {
