@@ -487,18 +487,22 @@ int ocl_chunk_iter_next(ocl_chunk_iter_t *it, int64_t *t, double *v)
  *
  * Same format as the iterator above, decoded in one loop per encoding with
  * the reader state in locals. The window `w` holds the stream from bit
- * `pos` at its top, `avail` bits valid (57..64 after a refill). A refill
+ * pos = end - avail at its top, `avail` bits valid (57..64 after a
+ * refill; only w, avail change per read). A refill
  * loads 8 bytes at pos / 8 (bytewise, zero-padded, in the last 8 bytes), so
  * bits past the end read as zero; a sample that consumed them is reported
  * as OCL_ECORRUPT by the check at its end (pos > 8 * len). Every read is at
- * most 57 bits wide; 64-bit fields are read as two halves. */
+ * most 57 bits wide; 64-bit fields are read as two halves. The reader's
+ * helpers are forced inline: an out-of-line call would put it in memory. */
+
+#define AINLINE static inline __attribute__((always_inline))
 
 typedef struct {
     const uint8_t *b; /* bytes */
     size_t len;       /* length of b */
-    size_t pos;       /* stream position of the top bit of w */
+    size_t end;       /* stream position just past the bottom bit of w */
     uint64_t w;       /* bit window, MSB first */
-    unsigned avail;   /* valid bits at the top of w */
+    unsigned avail;   /* valid bits at the top of w (the stream from end - avail) */
 } br_t;
 
 /* The 8 bytes at `byte`, zero-padded past len (kept out of line so that
@@ -511,28 +515,35 @@ static __attribute__((noinline)) uint64_t load_tail(const uint8_t *b, size_t len
     return x;
 }
 
-static inline void br_refill(br_t *r)
+/* Stream position of the next bit. */
+AINLINE size_t br_pos(const br_t *r)
 {
-    size_t byte = r->pos >> 3;
-    uint64_t x = OCL_LIKELY(byte + 8 <= r->len) ? load_be64(r->b + byte) : load_tail(r->b, r->len, byte);
-    unsigned used = (unsigned)(r->pos & 7);
+    return r->end - r->avail;
+}
+
+AINLINE void br_refill(br_t *r)
+{
+    size_t pos = br_pos(r), byte = pos >> 3;
+    uint64_t x =
+        OCL_LIKELY(byte + 8 <= r->len) ? load_be64(r->b + byte) : load_tail(r->b, r->len, byte);
+    unsigned used = (unsigned)(pos & 7);
     r->w = x << used;
     r->avail = 64 - used;
+    r->end = byte * 8 + 64;
 }
 
 /* The next k bits, 1 <= k <= 57. */
-static inline uint64_t br_get(br_t *r, unsigned k)
+AINLINE uint64_t br_get(br_t *r, unsigned k)
 {
     if (OCL_UNLIKELY(r->avail < k)) br_refill(r);
     uint64_t x = r->w >> (64 - k);
     r->w <<= k;
     r->avail -= k;
-    r->pos += k;
     return x;
 }
 
 /* The next k bits, 0 <= k <= 64. */
-static inline uint64_t br_get64(br_t *r, unsigned k)
+AINLINE uint64_t br_get64(br_t *r, unsigned k)
 {
     if (k == 0) return 0;
     if (k <= 57) return br_get(r, k);
@@ -540,11 +551,11 @@ static inline uint64_t br_get64(br_t *r, unsigned k)
     return hi << 32 | br_get(r, 32);
 }
 
-static inline void br_skip(br_t *r, unsigned k)
+/* Drops k bits known to be in the window. */
+AINLINE void br_skip(br_t *r, unsigned k)
 {
     r->w <<= k;
     r->avail -= k;
-    r->pos += k;
 }
 
 /* Same rules as get_uvarint: 8-bit groups, at most 10, no bits past 64. */
@@ -569,7 +580,7 @@ static inline int64_t unzigzag(uint64_t x)
 }
 
 /* Delta-of-delta of samples 2.. (prefix '0', '10', '110', '1110', '1111'). */
-static inline int64_t br_dod(br_t *r)
+AINLINE int64_t br_dod(br_t *r)
 {
     if (OCL_UNLIKELY(r->avail < 4)) br_refill(r);
     unsigned ones = (unsigned)__builtin_clzll(~r->w | (1ULL << 59)); /* 0..4 */
@@ -588,16 +599,17 @@ static inline int64_t br_dod(br_t *r)
  * decoding (decode_* locals: k, ot, ov, label done). */
 #define STORE(T, VB)                                                                               \
     do {                                                                                           \
-        if ((T) >= mint) {                                                                         \
-            if ((T) > maxt) goto done;                                                             \
+        if (!ranged || (T) >= mint) {                                                              \
+            if (ranged && (T) > maxt) goto done;                                                   \
             ot[k] = (T);                                                                           \
             memcpy(&ov[k], &(VB), sizeof ov[k]);                                                   \
             k++;                                                                                   \
         }                                                                                          \
     } while (0)
 
-static int decode_xor(const uint8_t *b, size_t len, uint32_t n, int64_t mint, int64_t maxt,
-                      int64_t *ot, double *ov)
+/* `ranged` false: every sample is in [mint, maxt] (no comparisons). */
+AINLINE int decode_xor(const uint8_t *b, size_t len, uint32_t n, bool ranged, int64_t mint,
+                       int64_t maxt, int64_t *ot, double *ov)
 {
     br_t r = {.b = b, .len = len};
     const size_t limit = len * 8;
@@ -606,7 +618,7 @@ static int decode_xor(const uint8_t *b, size_t len, uint32_t n, int64_t mint, in
     if (br_uvarint(&r, &x)) return OCL_ECORRUPT;
     int64_t t = unzigzag(x), delta = 0;
     v = br_get64(&r, 64);
-    if (r.pos > limit) return OCL_ECORRUPT;
+    if (br_pos(&r) > limit) return OCL_ECORRUPT;
     STORE(t, v);
     unsigned lead = 0xff, trail = 0;
     for (uint32_t i = 1; i < n; i++) {
@@ -637,15 +649,15 @@ static int decode_xor(const uint8_t *b, size_t len, uint32_t n, int64_t mint, in
             x = br_get64(&r, sig);
             v ^= x << trail;
         }
-        if (OCL_UNLIKELY(r.pos > limit)) return OCL_ECORRUPT;
+        if (OCL_UNLIKELY(br_pos(&r) > limit)) return OCL_ECORRUPT;
         STORE(t, v);
     }
 done:
     return (int)k;
 }
 
-static int decode_dec(const uint8_t *b, size_t len, uint32_t n, int64_t mint, int64_t maxt,
-                      int64_t *ot, double *ov)
+AINLINE int decode_dec(const uint8_t *b, size_t len, uint32_t n, bool ranged, int64_t mint,
+                       int64_t maxt, int64_t *ot, double *ov)
 {
     br_t r = {.b = b, .len = len};
     const size_t limit = len * 8;
@@ -666,7 +678,7 @@ static int decode_dec(const uint8_t *b, size_t len, uint32_t n, int64_t mint, in
     int64_t t = unzigzag(x), t0 = t, delta = 0;
     if (br_uvarint(&r, &x)) return OCL_ECORRUPT;
     int64_t iv = unzigzag(x);
-    if (r.pos > limit) return OCL_ECORRUPT;
+    if (br_pos(&r) > limit) return OCL_ECORRUPT;
     double d = scale ? (double)iv / div : (double)iv;
     STORE(t, d);
     for (uint32_t i = 1; i < n; i++) {
@@ -691,7 +703,7 @@ static int decode_dec(const uint8_t *b, size_t len, uint32_t n, int64_t mint, in
         uint64_t z = 0, flag = dmode ? 1 : br_get(&r, 1);
         if (flag) z = br_get64(&r, dw);
         iv = (int64_t)((uint64_t)iv + (uint64_t)unzigzag(z));
-        if (OCL_UNLIKELY(r.pos > limit)) return OCL_ECORRUPT;
+        if (OCL_UNLIKELY(br_pos(&r) > limit)) return OCL_ECORRUPT;
         d = scale ? (double)iv / div : (double)iv;
         STORE(t, d);
     }
@@ -701,11 +713,19 @@ done:
 
 #undef STORE
 
-int ocl_chunk_decode(int enc, const uint8_t *b, size_t len, uint32_t n, int64_t mint,
-                     int64_t maxt, int64_t *t, double *v)
+int ocl_chunk_decode(int enc, const uint8_t *b, size_t len, uint32_t n, int64_t mint, int64_t maxt,
+                     int64_t *t, double *v)
 {
     if (n == 0) return 0;
-    if (enc == OCL_CHUNK_XOR) return decode_xor(b, len, n, mint, maxt, t, v);
-    if (enc == OCL_CHUNK_DEC) return decode_dec(b, len, n, mint, maxt, t, v);
+    /* whole-chunk decoding (the common case) is compiled without the range
+     * tests; the caller passes INT64_MIN, INT64_MAX when the chunk's time
+     * range lies inside the query's */
+    bool all = mint == INT64_MIN && maxt == INT64_MAX;
+    if (enc == OCL_CHUNK_XOR)
+        return all ? decode_xor(b, len, n, false, mint, maxt, t, v)
+                   : decode_xor(b, len, n, true, mint, maxt, t, v);
+    if (enc == OCL_CHUNK_DEC)
+        return all ? decode_dec(b, len, n, false, mint, maxt, t, v)
+                   : decode_dec(b, len, n, true, mint, maxt, t, v);
     return OCL_ECORRUPT;
 }

@@ -338,6 +338,7 @@ typedef struct {
         uint32_t len; /* encoded length */
         uint32_t n;   /* samples */
         uint8_t enc;  /* encoding */
+        bool inside;  /* every sample is in [mint, maxt] */
     } * hc;
     size_t nhc, caphc; /* count, allocated */
     ocl_buf_t raw;     /* copied chunk bytes */
@@ -347,9 +348,9 @@ typedef struct {
  * one region of cap timestamps followed by cap values, cap = the samples
  * of the overlapping chunks (an upper bound), trimmed by sdec_finish. */
 typedef struct {
-    int64_t *t; /* region start (timestamps) */
-    double *v;  /* values: t + cap */
-    uint32_t n; /* decoded so far */
+    int64_t *t;   /* region start (timestamps) */
+    double *v;    /* values: t + cap */
+    uint32_t n;   /* decoded so far */
     uint32_t cap; /* room */
 } sdec_t;
 
@@ -361,11 +362,15 @@ static void sdec_begin(query_t *q, sdec_t *d, uint32_t cap)
     d->cap = cap;
 }
 
-/* Decodes one chunk (at most cap - n samples) after the ones decoded. */
-static int sdec_chunk(query_t *q, sdec_t *d, int enc, const uint8_t *b, size_t len, uint32_t n)
+/* Decodes one chunk (at most cap - n samples) after the ones decoded.
+ * `inside`: the chunk's samples are known to lie in [mint, maxt] (head
+ * chunks, whose time range is exact), so the decoder skips the tests. */
+static int sdec_chunk(query_t *q, sdec_t *d, int enc, const uint8_t *b, size_t len, uint32_t n,
+                      bool inside)
 {
     if (n > d->cap - d->n) return OCL_ECORRUPT;
-    int rc = ocl_chunk_decode(enc, b, len, n, q->mint, q->maxt, d->t + d->n, d->v + d->n);
+    int rc = ocl_chunk_decode(enc, b, len, n, inside ? INT64_MIN : q->mint,
+                              inside ? INT64_MAX : q->maxt, d->t + d->n, d->v + d->n);
     if (rc < 0) return rc;
     d->n += (uint32_t)rc;
     return 0;
@@ -429,7 +434,8 @@ static int collect_head(ocl_tsdb_t *db, query_t *q, const ocl_matcher_t *ms, siz
                 q->hc = ocl_realloc(q->hc, q->caphc * sizeof *q->hc);
             }
             uint32_t len = ocl_chunk_bytes(c);
-            q->hc[q->nhc++] = (struct hchunk){q->raw.len, len, c->n, c->enc};
+            q->hc[q->nhc++] = (struct hchunk){q->raw.len, len, c->n, c->enc,
+                                              c->mint >= q->mint && c->maxt <= q->maxt};
             ns += c->n;
             ocl_buf_append(&q->raw, c->b, len);
         }
@@ -458,7 +464,7 @@ static int decode_head(query_t *q)
         sdec_begin(q, &d, p->ns);
         for (uint32_t k = 0; k < p->nc; k++) {
             const struct hchunk *c = &q->hc[p->c0 + k];
-            int rc = sdec_chunk(q, &d, c->enc, q->raw.p + c->off, c->len, c->n);
+            int rc = sdec_chunk(q, &d, c->enc, q->raw.p + c->off, c->len, c->n, c->inside);
             if (rc) return rc;
         }
         sdec_finish(q, &d);
@@ -496,7 +502,7 @@ static int collect_block(ocl_block_t *b, uint32_t src, query_t *q, const ocl_mat
                 const uint8_t *p;
                 /* a damaged chunk yields nothing (its samples are dropped) */
                 if (ocl_block_chunk(b, c, &q->pc, &p) != 0 ||
-                    sdec_chunk(q, &d, c->enc, p, c->len, c->n) != 0)
+                    sdec_chunk(q, &d, c->enc, p, c->len, c->n, false) != 0)
                     bad++;
             }
             sdec_finish(q, &d);
