@@ -97,7 +97,7 @@ int ocl_chunk_iter_next(ocl_chunk_iter_t *it, int64_t *t, double *v);
  * (the samples after maxt are not decoded, hence not checked). Yields
  * exactly what ocl_chunk_iter_next yields for the same range, 5-10x
  * faster: one bit window refilled by 64-bit loads, no call per sample. */
-int ocl_chunk_decode(int enc, const uint8_t *b, size_t len, uint32_t n, int64_t mint,
-                     int64_t maxt, int64_t *t, double *v);
+int ocl_chunk_decode(int enc, const uint8_t *b, size_t len, uint32_t n, int64_t mint, int64_t maxt,
+                     int64_t *t, double *v);
 
 #endif
