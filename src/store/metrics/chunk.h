@@ -95,8 +95,9 @@ int ocl_chunk_iter_next(ocl_chunk_iter_t *it, int64_t *t, double *v);
  * v[] (room for n each), stopping at the first sample after maxt. Returns
  * the number stored, or OCL_ECORRUPT when a decoded sample is malformed
  * (the samples after maxt are not decoded, hence not checked). Yields
- * exactly what ocl_chunk_iter_next yields for the same range, 5-10x
- * faster: one bit window refilled by 64-bit loads, no call per sample. */
+ * exactly what ocl_chunk_iter_next yields for the same range with ~4x
+ * fewer instructions: one bit window refilled by 64-bit loads, no call
+ * per sample. */
 int ocl_chunk_decode(int enc, const uint8_t *b, size_t len, uint32_t n, int64_t mint, int64_t maxt,
                      int64_t *t, double *v);
 
