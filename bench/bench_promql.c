@@ -6,7 +6,8 @@
  * steps) and instant queries at the end. Prints per query the thread CPU
  * time (the bench machine is shared) and samples read from storage. Not a
  * test: `cmake --build build/release --target bench_promql &&
- * build/release/bench_promql`.
+ * build/release/bench_promql [query-number]` (1-based; all by default —
+ * one query is handy under callgrind).
  */
 #include "query/promql/promql.h"
 #include "store/metrics/tsdb.h"
@@ -38,8 +39,9 @@ static void add(ocl_tsdb_t *db, ocl_label_t *l, uint32_t nl, ocl_sample_t *smp, 
     ocl_tsdb_append(db, &b, NULL);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    size_t only = argc > 1 ? (size_t)atoi(argv[1]) : 0;
     ocl_tsdb_opts_t o = {0};
     ocl_tsdb_t *db = NULL;
     if (ocl_tsdb_open(&o, &db)) return 1;
@@ -73,9 +75,12 @@ int main(void)
         "rate(http_requests_total[5m]) / on(job) group_left sum by (job) "
         "(rate(http_requests_total[5m]))",
         "max_over_time(rate(http_requests_total{job=\"job1\"}[5m])[30m:1m])",
+        "max_over_time(rate(http_requests_total[1m])[10m:1m])",
+        "avg by (job) (avg_over_time(http_requests_total[10m]))",
     };
     int64_t end = (int64_t)(NPTS - 1) * STEP;
     for (size_t q = 0; q < sizeof queries / sizeof queries[0]; q++) {
+        if (only && q + 1 != only) continue;
         ocl_pql_expr_t *e = NULL;
         char err[256];
         if (ocl_pql_parse(queries[q], strlen(queries[q]), &e, err, sizeof err)) {

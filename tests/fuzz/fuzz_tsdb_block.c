@@ -12,6 +12,9 @@
  *      here). A parsed index is then queried through its postings with a
  *      regex matcher.
  *   3: the decimal (DEC) chunk decoder; bytes 1-2 are the sample count.
+ * In modes 0 and 3 the bulk decoder (ocl_chunk_decode) must agree with the
+ * iterator: the same samples, or OCL_ECORRUPT exactly when it fails — over
+ * the whole chunk and over a sub-range of the decoded times.
  * Seeds: tests/fuzz/corpus/tsdb_block/ (made from a real flushed block).
  */
 #include "core/log.h"
@@ -22,6 +25,35 @@
 #include <stdlib.h>
 #include <zstd.h>
 
+/* The bulk decoder over [mint, maxt] against the iterator's query loop. */
+static void bulk_check(int enc, const uint8_t *d, size_t n, uint32_t cnt, int64_t mint,
+                       int64_t maxt)
+{
+    int64_t *et = malloc((cnt + 1) * sizeof *et), *gt = malloc((cnt + 1) * sizeof *gt);
+    double *ev = malloc((cnt + 1) * sizeof *ev), *gv = malloc((cnt + 1) * sizeof *gv);
+    ocl_chunk_iter_t it;
+    ocl_chunk_iter_init_enc(&it, enc, d, n, cnt);
+    int64_t tt;
+    double vv;
+    int rc, k = 0;
+    while ((rc = ocl_chunk_iter_next(&it, &tt, &vv)) == 1) {
+        if (tt < mint) continue;
+        if (tt > maxt) break;
+        et[k] = tt, ev[k++] = vv;
+    }
+    int got = ocl_chunk_decode(enc, d, n, cnt, mint, maxt, gt, gv);
+    if (rc < 0) {
+        if (got != OCL_ECORRUPT) abort();
+    } else {
+        if (got != k) abort();
+        for (int i = 0; i < k; i++)
+            if (gt[i] != et[i] || memcmp(&gv[i], &ev[i], sizeof gv[i]) != 0) abort();
+    }
+    int64_t lo = k > 2 ? et[1] : 0, hi = k > 2 ? et[k - 2] : 0;
+    free(et), free(gt), free(ev), free(gv);
+    if (mint == INT64_MIN && maxt == INT64_MAX && lo < hi) bulk_check(enc, d, n, cnt, lo, hi);
+}
+
 static void fuzz_chunk(const uint8_t *d, size_t n)
 {
     if (n < 2) return;
@@ -29,6 +61,7 @@ static void fuzz_chunk(const uint8_t *d, size_t n)
     d += 2, n -= 2;
     int64_t *t = malloc((cnt + 1) * sizeof *t);
     double *v = malloc((cnt + 1) * sizeof *v);
+    bulk_check(OCL_CHUNK_XOR, d, n, cnt, INT64_MIN, INT64_MAX);
     ocl_chunk_iter_t it;
     ocl_chunk_iter_init(&it, d, n, cnt);
     uint32_t k = 0;
@@ -117,6 +150,7 @@ static void fuzz_dec(const uint8_t *d, size_t n)
 {
     if (n < 2) return;
     uint32_t cnt = (uint32_t)d[0] | (uint32_t)d[1] << 8;
+    bulk_check(OCL_CHUNK_DEC, d + 2, n - 2, cnt, INT64_MIN, INT64_MAX);
     ocl_chunk_iter_t it;
     ocl_chunk_iter_init_enc(&it, OCL_CHUNK_DEC, d + 2, n - 2, cnt);
     int64_t t;

@@ -90,13 +90,15 @@ static bool has_suffix(ocl_str_t s, const char *suf)
     return s.n >= n && memcmp(s.p + s.n - n, suf, n) == 0;
 }
 
+/* `resets`: the window may hold a counter reset (false only when the
+ * caller knows it holds none; the correction loop is then skipped). */
 static double extrapolated(const int64_t *t, const double *v, uint32_t n, int64_t rs, int64_t re,
-                           int64_t range, bool counter, bool is_rate)
+                           int64_t range, bool counter, bool resets, bool is_rate)
 {
     uint32_t nm1 = n - 1;
     int64_t ft = t[0], lt = t[nm1];
     double res = v[nm1] - v[0];
-    if (counter) {
+    if (counter && resets) {
         double prev = v[0];
         for (uint32_t i = 1; i < n; i++) {
             if (v[i] < prev) res += prev;
@@ -158,14 +160,14 @@ static void linreg(const int64_t *t, const double *v, uint32_t n, int64_t it, do
 
 /* Computes the function over one window; false = no output. */
 static bool apply(rf_t f, const int64_t *t, const double *v, uint32_t n, int64_t ref, int64_t range,
-                  int64_t ts, double p1, double p2, double *scratch, double *out)
+                  int64_t ts, double p1, double p2, double *scratch, bool resets, double *out)
 {
     switch (f) {
     case RF_RATE:
     case RF_INCREASE:
     case RF_DELTA:
         if (n < 2) return false;
-        *out = extrapolated(t, v, n, ref - range, ref, range, f != RF_DELTA, f == RF_RATE);
+        *out = extrapolated(t, v, n, ref - range, ref, range, f != RF_DELTA, resets, f == RF_RATE);
         return true;
     case RF_IRATE:
     case RF_IDELTA: {
@@ -495,15 +497,34 @@ int ocl_pqlx_call_range(ev_t *ev, const ocl_pql_node_t *n, val_t *args, val_t *o
         rs_t *s = &m->m[k];
         es_t *o = NULL;
         uint32_t lo = 0, hi = 0;
+        /* rz: the first index > lo where a counter resets (v[rz] < v[rz - 1]),
+         * or s->n; it only moves forward, so finding it costs one pass over
+         * the series, and a window [lo, hi) holds a reset iff rz < hi */
+        uint32_t rz = 1;
         bool noted = false;
-        for (size_t i = 0; i < ev->n; i++) {
-            int64_t ts = ev_t_at(ev, i);
-            int64_t ref = tsub(m->at != OCL_PQL_AT_NONE ? m->at_ms : ts, m->offset_ms);
-            if (m->at != OCL_PQL_AT_NONE) ts = ev->start;
-            while (hi < s->n && s->t[hi] <= ref)
+        /* locals: the stores into o->has (bytes) would otherwise force
+         * reloads of every field through the pointers in each iteration */
+        const int64_t *st = s->t;
+        const double *sv = s->v;
+        const uint32_t sn = s->n;
+        const int64_t g0 = ev->start, gstep = ev->step, mrange = m->range_ms;
+        const int64_t moff = m->offset_ms, mat = m->at_ms;
+        const bool has_at = m->at != OCL_PQL_AT_NONE;
+        const size_t steps = ev->n;
+        for (size_t i = 0; i < steps; i++) {
+            int64_t ts = g0 + (int64_t)i * gstep;
+            int64_t ref = tsub(has_at ? mat : ts, moff);
+            if (has_at) ts = g0;
+            while (hi < sn && st[hi] <= ref)
                 hi++;
-            while (lo < hi && s->t[lo] <= tsub(ref, m->range_ms))
+            int64_t left = tsub(ref, mrange);
+            while (lo < hi && st[lo] <= left)
                 lo++;
+            if (counter) {
+                if (rz <= lo) rz = lo + 1;
+                while (rz < sn && !(sv[rz] < sv[rz - 1]))
+                    rz++;
+            }
             if (ext) {
                 double r;
                 if (!apply_extended(f, s, lo, hi, ref, m->range_ms, ev->lookback, m->smoothed, &r))
@@ -519,8 +540,8 @@ int ocl_pqlx_call_range(ev_t *ev, const ocl_pql_node_t *n, val_t *args, val_t *o
                 continue;
             }
             double r;
-            if (!apply(f, s->t + lo, s->v + lo, hi - lo, ref, m->range_ms, ts, p1 ? p1[i] : 0,
-                       p2 ? p2[i] : 0, scratch, &r))
+            if (!apply(f, st + lo, sv + lo, hi - lo, ref, mrange, ts, p1 ? p1[i] : 0,
+                       p2 ? p2[i] : 0, scratch, !counter || rz < hi, &r))
                 continue;
             if (counter && !noted) {
                 /* once per series with output, as Prometheus's engine does */

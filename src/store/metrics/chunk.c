@@ -482,3 +482,250 @@ int ocl_chunk_iter_next(ocl_chunk_iter_t *it, int64_t *t, double *v)
     memcpy(v, &it->v, sizeof *v);
     return 1;
 }
+
+/* ---- bulk decoder (ocl_chunk_decode) ----
+ *
+ * Same format as the iterator above, decoded in one loop per encoding with
+ * the reader state in locals. The window `w` holds the stream from bit
+ * pos = end - avail at its top, `avail` bits valid (57..64 after a
+ * refill; only w, avail change per read). A refill
+ * loads 8 bytes at pos / 8 (bytewise, zero-padded, in the last 8 bytes), so
+ * bits past the end read as zero; a sample that consumed them is reported
+ * as OCL_ECORRUPT by the check at its end (pos > 8 * len). Every read is at
+ * most 57 bits wide; 64-bit fields are read as two halves. The reader's
+ * helpers are forced inline: an out-of-line call would put it in memory. */
+
+#define AINLINE static inline __attribute__((always_inline))
+
+typedef struct {
+    const uint8_t *b; /* bytes */
+    size_t len;       /* length of b */
+    size_t end;       /* stream position just past the bottom bit of w */
+    uint64_t w;       /* bit window, MSB first */
+    unsigned avail;   /* valid bits at the top of w (the stream from end - avail) */
+} br_t;
+
+/* The 8 bytes at `byte`, zero-padded past len (kept out of line so that
+ * the reader's state stays in registers). */
+static __attribute__((noinline)) uint64_t load_tail(const uint8_t *b, size_t len, size_t byte)
+{
+    uint64_t x = 0;
+    for (size_t i = 0; i < 8; i++)
+        x = x << 8 | (byte + i < len ? b[byte + i] : 0);
+    return x;
+}
+
+/* Stream position of the next bit. */
+AINLINE size_t br_pos(const br_t *r)
+{
+    return r->end - r->avail;
+}
+
+AINLINE void br_refill(br_t *r)
+{
+    size_t pos = br_pos(r), byte = pos >> 3;
+    uint64_t x =
+        OCL_LIKELY(byte + 8 <= r->len) ? load_be64(r->b + byte) : load_tail(r->b, r->len, byte);
+    unsigned used = (unsigned)(pos & 7);
+    r->w = x << used;
+    r->avail = 64 - used;
+    r->end = byte * 8 + 64;
+}
+
+/* The next k bits, 1 <= k <= 57. */
+AINLINE uint64_t br_get(br_t *r, unsigned k)
+{
+    if (OCL_UNLIKELY(r->avail < k)) br_refill(r);
+    uint64_t x = r->w >> (64 - k);
+    r->w <<= k;
+    r->avail -= k;
+    return x;
+}
+
+/* The next k bits, 0 <= k <= 64. */
+AINLINE uint64_t br_get64(br_t *r, unsigned k)
+{
+    if (k == 0) return 0;
+    if (k <= 57) return br_get(r, k);
+    uint64_t hi = br_get(r, k - 32);
+    return hi << 32 | br_get(r, 32);
+}
+
+/* Drops k bits known to be in the window. */
+AINLINE void br_skip(br_t *r, unsigned k)
+{
+    r->w <<= k;
+    r->avail -= k;
+}
+
+/* Same rules as get_uvarint: 8-bit groups, at most 10, no bits past 64. */
+static inline int br_uvarint(br_t *r, uint64_t *out)
+{
+    uint64_t x = 0;
+    for (int shift = 0; shift < 70; shift += 7) {
+        uint64_t g = br_get(r, 8);
+        if (shift == 63 && (g & 0x7e)) return OCL_ECORRUPT;
+        x |= (g & 0x7f) << shift;
+        if (!(g & 0x80)) {
+            *out = x;
+            return 0;
+        }
+    }
+    return OCL_ECORRUPT;
+}
+
+static inline int64_t unzigzag(uint64_t x)
+{
+    return (int64_t)((x >> 1) ^ (0 - (x & 1)));
+}
+
+/* Delta-of-delta of samples 2.. (prefix '0', '10', '110', '1110', '1111'). */
+AINLINE int64_t br_dod(br_t *r)
+{
+    if (OCL_UNLIKELY(r->avail < 4)) br_refill(r);
+    unsigned ones = (unsigned)__builtin_clzll(~r->w | (1ULL << 59)); /* 0..4 */
+    if (OCL_LIKELY(ones == 0)) {
+        br_skip(r, 1);
+        return 0;
+    }
+    br_skip(r, ones < 4 ? ones + 1 : 4);
+    static const unsigned widths[5] = {0, 7, 14, 20, 64};
+    unsigned w = widths[ones];
+    uint64_t x = br_get64(r, w);
+    return w == 64 ? (int64_t)x : sign_extend(x, (int)w);
+}
+
+/* Stores sample (T, bits of VB) if it is in [mint, maxt]; past maxt ends the
+ * decoding (decode_* locals: k, ot, ov, label done). */
+#define STORE(T, VB)                                                                               \
+    do {                                                                                           \
+        if (!ranged || (T) >= mint) {                                                              \
+            if (ranged && (T) > maxt) goto done;                                                   \
+            ot[k] = (T);                                                                           \
+            memcpy(&ov[k], &(VB), sizeof ov[k]);                                                   \
+            k++;                                                                                   \
+        }                                                                                          \
+    } while (0)
+
+/* `ranged` false: every sample is in [mint, maxt] (no comparisons). */
+AINLINE int decode_xor(const uint8_t *b, size_t len, uint32_t n, bool ranged, int64_t mint,
+                       int64_t maxt, int64_t *ot, double *ov)
+{
+    br_t r = {.b = b, .len = len};
+    const size_t limit = len * 8;
+    uint32_t k = 0;
+    uint64_t x, v;
+    if (br_uvarint(&r, &x)) return OCL_ECORRUPT;
+    int64_t t = unzigzag(x), delta = 0;
+    v = br_get64(&r, 64);
+    if (br_pos(&r) > limit) return OCL_ECORRUPT;
+    STORE(t, v);
+    unsigned lead = 0xff, trail = 0;
+    for (uint32_t i = 1; i < n; i++) {
+        if (OCL_UNLIKELY(i == 1)) {
+            if (br_uvarint(&r, &x)) return OCL_ECORRUPT;
+            delta = (int64_t)x;
+        } else {
+            delta = (int64_t)((uint64_t)delta + (uint64_t)br_dod(&r));
+        }
+        t = (int64_t)((uint64_t)t + (uint64_t)delta);
+        if (OCL_UNLIKELY(r.avail < 2)) br_refill(&r);
+        uint64_t ctl = r.w >> 62;
+        if (ctl < 2) { /* '0': unchanged */
+            br_skip(&r, 1);
+        } else if (ctl == 2) { /* '10': previous window */
+            br_skip(&r, 2);
+            if (lead == 0xff) return OCL_ECORRUPT;
+            x = br_get64(&r, 64 - lead - trail);
+            v ^= x << trail;
+        } else { /* '11': new window */
+            br_skip(&r, 2);
+            uint64_t hdr = br_get(&r, 11);
+            unsigned l = (unsigned)(hdr >> 6), sig = (unsigned)(hdr & 63);
+            if (sig == 0) sig = 64;
+            if (l + sig > 64) return OCL_ECORRUPT;
+            lead = l;
+            trail = 64 - l - sig;
+            x = br_get64(&r, sig);
+            v ^= x << trail;
+        }
+        if (OCL_UNLIKELY(br_pos(&r) > limit)) return OCL_ECORRUPT;
+        STORE(t, v);
+    }
+done:
+    return (int)k;
+}
+
+AINLINE int decode_dec(const uint8_t *b, size_t len, uint32_t n, bool ranged, int64_t mint,
+                       int64_t maxt, int64_t *ot, double *ov)
+{
+    br_t r = {.b = b, .len = len};
+    const size_t limit = len * 8;
+    uint32_t k = 0;
+    uint64_t x, step = 0;
+    uint64_t hdr = br_get(&r, 13); /* scale 4, mode 1, width 7, tmode 1 */
+    unsigned scale = (unsigned)(hdr >> 9), dmode = (unsigned)(hdr >> 8) & 1;
+    unsigned dw = (unsigned)(hdr >> 1) & 127, tmode = (unsigned)hdr & 1, tw = 0;
+    if (scale >= OCL_ARRAY_LEN(pow10_tab) || dw > 64) return OCL_ECORRUPT;
+    if (tmode) {
+        uint64_t th = br_get(&r, 8); /* plain 1, width 7 */
+        tmode = 1 + (unsigned)(th >> 7);
+        tw = (unsigned)th & 127;
+        if (tw > 64 || br_uvarint(&r, &step)) return OCL_ECORRUPT;
+    }
+    const double div = pow10_tab[scale];
+    if (br_uvarint(&r, &x)) return OCL_ECORRUPT;
+    int64_t t = unzigzag(x), t0 = t, delta = 0;
+    if (br_uvarint(&r, &x)) return OCL_ECORRUPT;
+    int64_t iv = unzigzag(x);
+    if (br_pos(&r) > limit) return OCL_ECORRUPT;
+    double d = scale ? (double)iv / div : (double)iv;
+    STORE(t, d);
+    for (uint32_t i = 1; i < n; i++) {
+        if (!tmode) {
+            if (OCL_UNLIKELY(i == 1)) {
+                if (br_uvarint(&r, &x)) return OCL_ECORRUPT;
+                delta = (int64_t)x;
+            } else {
+                delta = (int64_t)((uint64_t)delta + (uint64_t)br_dod(&r));
+            }
+            t = (int64_t)((uint64_t)t + (uint64_t)delta);
+        } else {
+            uint64_t flag = tmode == 1 ? br_get(&r, 1) : 1, o = 0;
+            if (flag) {
+                if (tw)
+                    o = br_get64(&r, tw);
+                else if (tmode == 1)
+                    return OCL_ECORRUPT;
+            }
+            t = (int64_t)((uint64_t)t0 + (uint64_t)i * step + (uint64_t)unzigzag(o));
+        }
+        uint64_t z = 0, flag = dmode ? 1 : br_get(&r, 1);
+        if (flag) z = br_get64(&r, dw);
+        iv = (int64_t)((uint64_t)iv + (uint64_t)unzigzag(z));
+        if (OCL_UNLIKELY(br_pos(&r) > limit)) return OCL_ECORRUPT;
+        d = scale ? (double)iv / div : (double)iv;
+        STORE(t, d);
+    }
+done:
+    return (int)k;
+}
+
+#undef STORE
+
+int ocl_chunk_decode(int enc, const uint8_t *b, size_t len, uint32_t n, int64_t mint, int64_t maxt,
+                     int64_t *t, double *v)
+{
+    if (n == 0) return 0;
+    /* whole-chunk decoding (the common case) is compiled without the range
+     * tests; the caller passes INT64_MIN, INT64_MAX when the chunk's time
+     * range lies inside the query's */
+    bool all = mint == INT64_MIN && maxt == INT64_MAX;
+    if (enc == OCL_CHUNK_XOR)
+        return all ? decode_xor(b, len, n, false, mint, maxt, t, v)
+                   : decode_xor(b, len, n, true, mint, maxt, t, v);
+    if (enc == OCL_CHUNK_DEC)
+        return all ? decode_dec(b, len, n, false, mint, maxt, t, v)
+                   : decode_dec(b, len, n, true, mint, maxt, t, v);
+    return OCL_ECORRUPT;
+}

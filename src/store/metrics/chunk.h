@@ -90,4 +90,15 @@ void ocl_chunk_iter_init_enc(ocl_chunk_iter_t *it, int enc, const uint8_t *b, si
 /* 1 and (*t, *v) set; 0 at the end; OCL_ECORRUPT on malformed input. */
 int ocl_chunk_iter_next(ocl_chunk_iter_t *it, int64_t *t, double *v);
 
+/* Bulk decoder for queries: decodes the chunk (encoding `enc`, `len` bytes,
+ * `n` samples) and stores the samples with mint <= t <= maxt into t[] and
+ * v[] (room for n each), stopping at the first sample after maxt. Returns
+ * the number stored, or OCL_ECORRUPT when a decoded sample is malformed
+ * (the samples after maxt are not decoded, hence not checked). Yields
+ * exactly what ocl_chunk_iter_next yields for the same range with ~4x
+ * fewer instructions: one bit window refilled by 64-bit loads, no call
+ * per sample. */
+int ocl_chunk_decode(int enc, const uint8_t *b, size_t len, uint32_t n, int64_t mint, int64_t maxt,
+                     int64_t *t, double *v);
+
 #endif

@@ -24,13 +24,6 @@ double ocl_stale_nan(void)
     return d;
 }
 
-bool ocl_is_stale_nan(double v)
-{
-    uint64_t bits;
-    memcpy(&bits, &v, sizeof bits);
-    return bits == OCL_STALE_NAN_BITS;
-}
-
 static int str_cmp(ocl_str_t a, ocl_str_t b)
 {
     size_t n = OCL_MIN(a.n, b.n);

@@ -43,7 +43,13 @@ typedef struct {
  * stored like a sample and ends a series for PromQL's lookback. */
 #define OCL_STALE_NAN_BITS 0x7ff0000000000002ULL
 double ocl_stale_nan(void);
-bool ocl_is_stale_nan(double v);
+/* Inline: PromQL tests every loaded sample. */
+static inline bool ocl_is_stale_nan(double v)
+{
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    return bits == OCL_STALE_NAN_BITS;
+}
 
 /* Sorts `v` by name (insertion sort for small sets, else qsort). */
 void ocl_labels_sort(ocl_label_t *v, uint32_t n);

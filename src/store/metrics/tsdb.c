@@ -7,7 +7,9 @@
  *
  * Queries take the read lock only to pick (and reference) the overlapping
  * blocks and to copy the head's matching labels and chunk bytes; block
- * lookups and all decoding run without it, into the caller's arena. Each
+ * lookups and all decoding run without it, straight into the caller's
+ * arena (ocl_chunk_decode into one region per series, sized by the
+ * overlapping chunks' sample counts and trimmed after). Each
  * source (blocks, then the head) contributes entries that are then sorted
  * by labels and merged (samples by time, a timestamp present in several
  * sources kept once). The lock prefers writers.
@@ -355,9 +357,6 @@ typedef struct {
 typedef struct {
     qent_t *e;            /* entries */
     size_t n, cap;        /* count, allocated */
-    int64_t *st;          /* scratch timestamps */
-    double *sv;           /* scratch values */
-    size_t sn, scap;      /* scratch count, allocated */
     bool samples;         /* select mode (else labels only) */
     uint64_t max_samples; /* limit (0 = none) */
     uint64_t total;       /* samples loaded */
@@ -368,6 +367,7 @@ typedef struct {
     struct hpend {
         ocl_labels_t ls; /* arena copy */
         uint32_t c0, nc; /* first chunk in hc, count */
+        uint32_t ns;     /* samples in those chunks */
     } * hp;
     size_t nhp, caphp; /* count, allocated */
     struct hchunk {
@@ -375,33 +375,57 @@ typedef struct {
         uint32_t len; /* encoded length */
         uint32_t n;   /* samples */
         uint8_t enc;  /* encoding */
+        bool inside;  /* every sample is in [mint, maxt] */
     } * hc;
     size_t nhc, caphc; /* count, allocated */
     ocl_buf_t raw;     /* copied chunk bytes */
 } query_t;
 
-static int decode_into(query_t *q, int enc, const uint8_t *b, size_t len, uint32_t n)
+/* Samples of one series being decoded straight into the caller's arena:
+ * one region of cap timestamps followed by cap values, cap = the samples
+ * of the overlapping chunks (an upper bound), trimmed by sdec_finish. */
+typedef struct {
+    int64_t *t;   /* region start (timestamps) */
+    double *v;    /* values: t + cap */
+    uint32_t n;   /* decoded so far */
+    uint32_t cap; /* room */
+} sdec_t;
+
+static void sdec_begin(query_t *q, sdec_t *d, uint32_t cap)
 {
-    ocl_chunk_iter_t it;
-    ocl_chunk_iter_init_enc(&it, enc, b, len, n);
-    int64_t t;
-    double v;
-    int rc;
-    while ((rc = ocl_chunk_iter_next(&it, &t, &v)) == 1) {
-        if (t < q->mint) continue;
-        if (t > q->maxt) break;
-        if (q->sn == q->scap) {
-            q->scap = q->scap ? q->scap * 2 : 1024;
-            q->st = ocl_realloc(q->st, q->scap * sizeof *q->st);
-            q->sv = ocl_realloc(q->sv, q->scap * sizeof *q->sv);
-        }
-        q->st[q->sn] = t;
-        q->sv[q->sn++] = v;
-    }
-    return rc < 0 ? rc : 0;
+    d->t = ocl_arena_alloc(q->a, (size_t)(cap ? cap : 1) * 16);
+    d->v = (double *)(d->t + cap);
+    d->n = 0;
+    d->cap = cap;
 }
 
-static int push_entry(query_t *q, ocl_labels_t ls, uint32_t src)
+/* Decodes one chunk (at most cap - n samples) after the ones decoded.
+ * `inside`: the chunk's samples are known to lie in [mint, maxt] (head
+ * chunks, whose time range is exact), so the decoder skips the tests. */
+static int sdec_chunk(query_t *q, sdec_t *d, int enc, const uint8_t *b, size_t len, uint32_t n,
+                      bool inside)
+{
+    if (n > d->cap - d->n) return OCL_ECORRUPT;
+    int rc = ocl_chunk_decode(enc, b, len, n, inside ? INT64_MIN : q->mint,
+                              inside ? INT64_MAX : q->maxt, d->t + d->n, d->v + d->n);
+    if (rc < 0) return rc;
+    d->n += (uint32_t)rc;
+    return 0;
+}
+
+/* Moves the values next to the timestamps and gives the rest back. */
+static void sdec_finish(query_t *q, sdec_t *d)
+{
+    if (d->n == d->cap) return;
+    memmove(d->t + d->n, d->v, (size_t)d->n * sizeof *d->v);
+    d->v = (double *)(d->t + d->n);
+    int64_t *t = ocl_arena_realloc(q->a, d->t, (size_t)d->cap * 16, (size_t)(d->n ? d->n : 1) * 16);
+    d->v = (double *)(t + d->n);
+    d->t = t;
+}
+
+/* Adds an entry (samples already in the arena in select mode). */
+static int push_entry(query_t *q, ocl_labels_t ls, uint32_t src, const sdec_t *d)
 {
     if (q->n == q->cap) {
         q->cap = q->cap ? q->cap * 2 : 256;
@@ -410,13 +434,11 @@ static int push_entry(query_t *q, ocl_labels_t ls, uint32_t src)
     qent_t *e = &q->e[q->n++];
     *e = (qent_t){.ls = ls, .src = src};
     if (q->samples) {
-        q->total += q->sn;
+        q->total += d->n;
         if (q->max_samples && q->total > q->max_samples) return OCL_ETOOBIG;
-        e->n = (uint32_t)q->sn;
-        e->t = ocl_arena_alloc(q->a, q->sn * sizeof *e->t);
-        e->v = ocl_arena_alloc(q->a, q->sn * sizeof *e->v);
-        memcpy(e->t, q->st, q->sn * sizeof *e->t);
-        memcpy(e->v, q->sv, q->sn * sizeof *e->v);
+        e->n = d->n;
+        e->t = d->t;
+        e->v = d->v;
     }
     return 0;
 }
@@ -437,7 +459,7 @@ static int collect_head(ocl_tsdb_t *db, query_t *q, const ocl_matcher_t *ms, siz
     ocl_postings_select(&h->post, &h->syms, ms, n_ms, &ids, &nids);
     for (uint32_t i = 0; i < nids; i++) {
         ocl_hseries_t *s = h->series[ids[i]];
-        uint32_t c0 = (uint32_t)q->nhc;
+        uint32_t c0 = (uint32_t)q->nhc, ns = 0;
         bool hit = false;
         for (uint32_t k = 0; k < s->nchunks; k++) {
             const ocl_chunk_t *c = &s->chunks[k];
@@ -449,19 +471,22 @@ static int collect_head(ocl_tsdb_t *db, query_t *q, const ocl_matcher_t *ms, siz
                 q->hc = ocl_realloc(q->hc, q->caphc * sizeof *q->hc);
             }
             uint32_t len = ocl_chunk_bytes(c);
-            q->hc[q->nhc++] = (struct hchunk){q->raw.len, len, c->n, c->enc};
+            q->hc[q->nhc++] = (struct hchunk){q->raw.len, len, c->n, c->enc,
+                                              c->mint >= q->mint && c->maxt <= q->maxt};
+            ns += c->n;
             ocl_buf_append(&q->raw, c->b, len);
         }
         if (!hit) continue;
         if (!q->samples) {
-            if ((rc = push_entry(q, ocl_head_labels(h, s, q->a), UINT32_MAX)) != 0) break;
+            if ((rc = push_entry(q, ocl_head_labels(h, s, q->a), UINT32_MAX, NULL)) != 0) break;
             continue;
         }
         if (q->nhp == q->caphp) {
             q->caphp = q->caphp ? q->caphp * 2 : 256;
             q->hp = ocl_realloc(q->hp, q->caphp * sizeof *q->hp);
         }
-        q->hp[q->nhp++] = (struct hpend){ocl_head_labels(h, s, q->a), c0, (uint32_t)q->nhc - c0};
+        q->hp[q->nhp++] =
+            (struct hpend){ocl_head_labels(h, s, q->a), c0, (uint32_t)q->nhc - c0, ns};
     }
     ocl_free(ids);
     return rc;
@@ -472,14 +497,16 @@ static int decode_head(query_t *q)
 {
     for (size_t i = 0; i < q->nhp; i++) {
         const struct hpend *p = &q->hp[i];
-        q->sn = 0;
+        sdec_t d;
+        sdec_begin(q, &d, p->ns);
         for (uint32_t k = 0; k < p->nc; k++) {
             const struct hchunk *c = &q->hc[p->c0 + k];
-            int rc = decode_into(q, c->enc, q->raw.p + c->off, c->len, c->n);
+            int rc = sdec_chunk(q, &d, c->enc, q->raw.p + c->off, c->len, c->n, c->inside);
             if (rc) return rc;
         }
-        if (q->sn == 0) continue;
-        int rc = push_entry(q, p->ls, UINT32_MAX);
+        sdec_finish(q, &d);
+        if (d.n == 0) continue;
+        int rc = push_entry(q, p->ls, UINT32_MAX, &d);
         if (rc) return rc;
     }
     return 0;
@@ -495,26 +522,34 @@ static int collect_block(ocl_block_t *b, uint32_t src, query_t *q, const ocl_mat
     for (uint32_t i = 0; i < nids; i++) {
         const ocl_bseries_t *s = &b->series[ids[i]];
         bool hit = false;
-        q->sn = 0;
+        sdec_t d = {0};
+        uint32_t ns = 0;
         for (uint32_t k = 0; k < s->nchunks; k++) {
             const ocl_bchunk_t *c = &s->chunks[k];
             if (!overlaps(c->mint, c->maxt, q->mint, q->maxt)) continue;
             hit = true;
             if (!q->samples) break;
-            const uint8_t *p;
-            size_t before = q->sn;
-            if (ocl_block_chunk(b, c, &q->pc, &p) != 0 ||
-                decode_into(q, c->enc, p, c->len, c->n) != 0) {
-                q->sn = before; /* drop whatever a damaged chunk yielded */
-                bad++;
+            ns += c->n;
+        }
+        if (hit && q->samples) {
+            sdec_begin(q, &d, ns);
+            for (uint32_t k = 0; k < s->nchunks; k++) {
+                const ocl_bchunk_t *c = &s->chunks[k];
+                if (!overlaps(c->mint, c->maxt, q->mint, q->maxt)) continue;
+                const uint8_t *p;
+                /* a damaged chunk yields nothing (its samples are dropped) */
+                if (ocl_block_chunk(b, c, &q->pc, &p) != 0 ||
+                    sdec_chunk(q, &d, c->enc, p, c->len, c->n, false) != 0)
+                    bad++;
             }
+            sdec_finish(q, &d);
         }
         if (bad && !warned) {
             ocl_warn("tsdb: block %s: unreadable chunks skipped", b->name);
             warned = true;
         }
-        if (!hit || (q->samples && q->sn == 0)) continue;
-        if ((rc = push_entry(q, ocl_block_labels(b, ids[i], q->a), src)) != 0) goto done;
+        if (!hit || (q->samples && d.n == 0)) continue;
+        if ((rc = push_entry(q, ocl_block_labels(b, ids[i], q->a), src, &d)) != 0) goto done;
     }
 done:
     ocl_free(ids);
@@ -586,8 +621,6 @@ static int collect(ocl_tsdb_t *db, query_t *q, const ocl_matcher_t *ms, size_t n
 static void query_dispose(query_t *q)
 {
     ocl_free(q->e);
-    ocl_free(q->st);
-    ocl_free(q->sv);
     ocl_free(q->hp);
     ocl_free(q->hc);
     ocl_buf_dispose(&q->raw);
