@@ -206,6 +206,22 @@ static ocl_labels_t result_labels(ev_t *ev, const ocl_labels_t *ml, const ocl_la
     return ocl_pqlx_lb_done(&b);
 }
 
+/* One vector-vector step: `many_v op one_v` (operands swapped back when the
+ * many side is the right-hand one), then the bool modifier. False when a
+ * comparison drops the sample. */
+static bool apply_pair(ocl_pql_binop_t op, double many_v, double one_v, bool swap, bool rb,
+                       double *v)
+{
+    double lv = swap ? one_v : many_v, rv = swap ? many_v : one_v;
+    bool keep;
+    *v = ocl_pqlx_arith(op, lv, rv, &keep);
+    if (rb) {
+        *v = keep ? 1 : 0;
+        keep = true;
+    }
+    return keep;
+}
+
 static int vector_vector(ev_t *ev, const ocl_pql_node_t *n, val_t *l, val_t *r, val_t *out)
 {
     ocl_pql_matching_t defm = {0};
@@ -308,19 +324,8 @@ static int vector_vector(ev_t *ev, const ocl_pql_node_t *n, val_t *l, val_t *r, 
                 o = &out->s[e->idx];
                 last_one = ok;
             }
-            double lv = s->v[i], rv = os ? os->v[i] : fill_one_v;
-            if (swap) {
-                double t = lv;
-                lv = rv;
-                rv = t;
-            }
-            bool keep;
-            double v = ocl_pqlx_arith(op, lv, rv, &keep);
-            if (rb) {
-                v = keep ? 1 : 0;
-                keep = true;
-            }
-            if (!keep) continue;
+            double v;
+            if (!apply_pair(op, s->v[i], os ? os->v[i] : fill_one_v, swap, rb, &v)) continue;
             if (o->has[i]) {
                 if (m->card == OCL_CARD_ONE_TO_ONE) continue;
                 return ocl_pqlx_fail(ev, OCL_PQL_ERR_EXECUTION,
@@ -343,19 +348,8 @@ static int vector_vector(ev_t *ev, const ocl_pql_node_t *n, val_t *l, val_t *r, 
         es_t *o = NULL;
         for (size_t i = 0; i < ev->n; i++) {
             if (!os->has[i] || mpres[(size_t)osig[k] * ev->n + i]) continue;
-            double lv = fill_many_v, rv = os->v[i];
-            if (swap) {
-                double t = lv;
-                lv = rv;
-                rv = t;
-            }
-            bool keep;
-            double v = ocl_pqlx_arith(op, lv, rv, &keep);
-            if (rb) {
-                v = keep ? 1 : 0;
-                keep = true;
-            }
-            if (!keep) continue;
+            double v;
+            if (!apply_pair(op, fill_many_v, os->v[i], swap, rb, &v)) continue;
             if (!o) {
                 ocl_labels_t rl = sig_labels(ev, &os->ls, n->bin.matching);
                 bool created;
