@@ -258,7 +258,11 @@ static inline size_t osdk_queue_push(osdk_queue_t *q, void *x)
     }
     c->data = x;
     atomic_store_explicit(&c->seq, pos + 1, memory_order_release);
-    return pos + 1 - atomic_load_explicit(&q->deq, memory_order_relaxed);
+    /* The consumer may already have popped this record (and more): the
+     * estimate must never read as 0 ("full"), or the caller would recycle
+     * a record the export thread owns. */
+    intptr_t n = (intptr_t)(pos + 1 - atomic_load_explicit(&q->deq, memory_order_relaxed));
+    return n > 0 ? (size_t)n : 1;
 }
 
 /* Single consumer. NULL when empty. */

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "sdk_testlib.h"
+#include "../../../sdk/internal.h"
 
 static void init_cb(int no_env)
 {
@@ -339,6 +340,51 @@ static void zero_alloc(void **st)
     assert_int_equal(ocelot_shutdown(2000), 0);
 }
 
+/* ---- the ring: "full" must mean "not queued" ---- */
+
+/* One producer, one consumer popping as fast as it can. Every push that
+ * reports "full" (0) must not have queued the item: the SDK then recycles
+ * the record, so a popped "full" item is a record owned twice. (The
+ * consumer popping right after the publish once made push return 0.) */
+enum { QN = 1000000 };
+static osdk_queue_t g_q;
+static _Atomic int g_q_done;
+static unsigned char g_q_seen[QN];
+static void *q_consumer(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        int done = atomic_load(&g_q_done); /* read before the pop that may find it empty */
+        void *x = osdk_queue_pop(&g_q);
+        if (x)
+            g_q_seen[(uintptr_t)x - 1] = 1;
+        else if (done)
+            break;
+    }
+    return NULL;
+}
+
+static void queue_full_means_not_queued(void **st)
+{
+    (void)st;
+    static unsigned char refused[QN];
+    assert_int_equal(osdk_queue_init(&g_q, 8), 0);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, q_consumer, NULL), 0);
+    for (uintptr_t i = 0; i < QN; i++)
+        refused[i] = osdk_queue_push(&g_q, (void *)(i + 1)) == 0;
+    atomic_store(&g_q_done, 1);
+    pthread_join(th, NULL);
+    long both = 0, lost = 0;
+    for (size_t i = 0; i < QN; i++) {
+        both += refused[i] && g_q_seen[i];
+        lost += !refused[i] && !g_q_seen[i];
+    }
+    assert_int_equal(both, 0);
+    assert_int_equal(lost, 0);
+    osdk_queue_dispose(&g_q);
+}
+
 /* ---- storm ---- */
 
 static ocelot_tracer_t *g_storm_tracer;
@@ -519,6 +565,7 @@ int main(void)
         cmocka_unit_test_teardown(disabled, teardown),
         cmocka_unit_test_teardown(sampled_out, teardown),
         cmocka_unit_test_teardown(zero_alloc, teardown),
+        cmocka_unit_test(queue_full_means_not_queued),
         cmocka_unit_test_teardown(storm, teardown),
         cmocka_unit_test_teardown(fork_child_fresh, teardown),
         cmocka_unit_test_teardown(console_exporter, teardown),
