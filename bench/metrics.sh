@@ -113,6 +113,7 @@ start_server() {
 			sleep 0.1
 		done
 	else
+		: >"$log" # truncated here: a restart must not see the last run's "ready"
 		"${PIN_SRV[@]}" "$OCELOT_BIN" serve --workers 1 --data-dir "$dir" \
 			--otlp-grpc 127.0.0.1:0 --otlp-http 127.0.0.1:0 --http 127.0.0.1:0 >"$log" 2>&1 &
 		SRV_PID=$!

@@ -121,7 +121,9 @@ code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H 'Content-Type: app
 	fail "cannot connect to otlp-grpc $addr_otlp_grpc"
 ocl_stop
 
-# Without the override the file's warn level holds: no info lines.
+# Without the override the file's warn level holds: no info lines. (A new
+# log file: the old one still says "ready" until the child truncates it.)
+OCL_LOG=$OCL_TMP/serve-warn.log
 "$OCELOT_BIN" serve --config "$good" >"$OCL_LOG" 2>&1 &
 OCL_PID=$!
 deadline=$((SECONDS + 10))
