@@ -313,7 +313,7 @@ static int get_bits(ocl_chunk_iter_t *it, int nb, uint64_t *out)
 {
     if (it->pos + (size_t)nb > it->len * 8) return OCL_ECORRUPT;
     if (nb > 32) {
-        uint64_t hi, lo;
+        uint64_t hi = 0, lo = 0; /* set: the range was checked above */
         get_bits(it, nb - 32, &hi);
         get_bits(it, 32, &lo);
         *out = hi << 32 | lo;
