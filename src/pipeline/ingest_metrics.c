@@ -258,11 +258,12 @@ static int append_locked(ocl_mingest_t *m, mtenant_t *t, const ocl_prom_batch_t 
         goto done;
     }
     int64_t max_t = batch_max_t(b);
-    if (res->series_limited) {
-        /* Samples of refused series never reach the head, so the head's
-         * cuts never pass them: counted in the bucket, a refused sample far
-         * in the future would pin the WAL (and everything after it)
-         * forever. Everything stored is at most the head's newest time
+    if (res->series_limited || res->out_of_bounds) {
+        /* Samples of refused series (and samples refused as too far in
+         * the future) never reach the head, so the head's cuts never pass
+         * them: counted in the bucket, a refused sample far in the future
+         * would pin the WAL (and everything after it) for as long as it
+         * stays ahead. Everything stored is at most the head's newest time
          * (an empty head means a concurrent flush persisted it all). */
         ocl_tsdb_stats_t st;
         ocl_tsdb_stats(t->db, &st);

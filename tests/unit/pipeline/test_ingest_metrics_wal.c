@@ -242,6 +242,38 @@ static void test_series_limited_sample_does_not_pin_wal(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Same for a sample refused as too far in the future (max_future_ms): the
+ * batch's other samples are stored and logged, the refused one must not
+ * set the bucket's time. */
+static void test_future_sample_does_not_pin_wal(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ocl_mingest_future_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    ocl_wal_t *w = open_wal(dir);
+    ocl_mingest_cfg_t cfg = {.data_dir = dir, .wal = w};
+    ocl_mingest_t *m = NULL;
+    assert_int_equal(ocl_mingest_open(&cfg, &m), 0);
+    ocl_label_t la[] = {{OCL_STR("__name__"), OCL_STR("m")}, {OCL_STR("job"), OCL_STR("a")}};
+    ocl_label_t lb[] = {{OCL_STR("__name__"), OCL_STR("m")}, {OCL_STR("job"), OCL_STR("b")}};
+    ocl_sample_t sa = {2000, 2}, sb = {INT64_C(1) << 60, 1};
+    ocl_prom_series_t ser[] = {{{la, 2}, &sa, 1}, {{lb, 2}, &sb, 1}};
+    ocl_prom_batch_t b = {ser, 2, NULL, 0};
+    ocl_tsdb_append_result_t res;
+    assert_int_equal(ocl_mingest_write_prom(m, OCL_STR(""), &b, NULL, 0, &res), 0);
+    assert_int_equal(res.appended, 1);
+    assert_int_equal(res.out_of_bounds, 1);
+    assert_int_equal(ocl_tsdb_flush(ocl_mingest_tsdb(m, OCL_STR(""), false)), 0);
+    ocl_mingest_maintain(m);
+    for (size_t i = 0; i < m->nb; i++)
+        assert_true(m->buckets[i].min_seq > m->buckets[i].max_seq); /* empty */
+    ocl_mingest_close(m);
+    ocl_wal_close(w);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 enum { STRESS_WRITERS = 4, STRESS_PER_WRITER = 1500 };
 
 typedef struct {
@@ -362,6 +394,7 @@ int main(void)
         cmocka_unit_test(test_lagging_tenant_not_flushed_for_another),
         cmocka_unit_test(test_bucket_opened_after_clock_read),
         cmocka_unit_test(test_series_limited_sample_does_not_pin_wal),
+        cmocka_unit_test(test_future_sample_does_not_pin_wal),
         cmocka_unit_test(test_stress_restart_keeps_acked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
