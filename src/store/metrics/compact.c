@@ -45,8 +45,11 @@ static void publish(ocl_tsdb_t *db, ocl_block_t *b)
 }
 
 /* Writes head samples in [start, end) to a block and truncates the head.
- * `end` is a range boundary or, for a flush, just past the head's max. */
-static int cut(ocl_tsdb_t *db, int64_t start, int64_t end)
+ * `end` is a range boundary; `seal` (flush) lowers it to just past the
+ * head's newest sample, read under the same lock as the snapshot: read
+ * before, an append in between would leave a chunk straddling `end` in the
+ * head, below a watermark that says it is on disk. */
+static int cut(ocl_tsdb_t *db, int64_t start, int64_t end, bool seal)
 {
     int rc = 0;
     ocl_arena_t a;
@@ -54,9 +57,10 @@ static int cut(ocl_tsdb_t *db, int64_t start, int64_t end)
     snap_t *sv = NULL;
     size_t n = 0;
     pthread_rwlock_wrlock(&db->lock);
+    ocl_head_t *h = &db->head;
+    if (seal && h->nsamples && h->maxt < end - 1) end = h->maxt + 1;
     int64_t old_valid = db->min_valid_t;
     if (end > db->min_valid_t) db->min_valid_t = end;
-    ocl_head_t *h = &db->head;
     sv = ocl_malloc((h->nseries ? h->nseries : 1) * sizeof *sv);
     for (uint32_t i = 0; i < h->nseries; i++) {
         ocl_hseries_t *s = h->series[i];
@@ -358,7 +362,7 @@ int ocl_tsdb_maintain(ocl_tsdb_t *db)
         if (guard && mint == last_mint) break; /* no progress */
         last_mint = mint;
         int64_t start = ocl_tsdb_align(mint, R);
-        if ((rc = cut(db, start, ocl_tsdb_add_sat(start, R))) != 0) goto done;
+        if ((rc = cut(db, start, ocl_tsdb_add_sat(start, R), false)) != 0) goto done;
     }
     for (int guard = 0; guard < 1000; guard++) {
         int r = compact_once(db);
@@ -383,14 +387,13 @@ int ocl_tsdb_flush(ocl_tsdb_t *db)
     for (int guard = 0; guard < 1000000; guard++) {
         pthread_rwlock_rdlock(&db->lock);
         bool empty = db->head.nsamples == 0;
-        int64_t mint = db->head.mint, maxt = db->head.maxt;
+        int64_t mint = db->head.mint;
         pthread_rwlock_unlock(&db->lock);
         if (empty || (guard && mint == last_mint)) break; /* no progress: t = INT64_MAX */
         last_mint = mint;
         int64_t start = ocl_tsdb_align(mint, R);
-        int64_t end = ocl_tsdb_add_sat(start, R);
-        if (maxt < end - 1) end = maxt + 1; /* seal only up to the newest sample */
-        if ((rc = cut(db, start, end)) != 0) break;
+        /* seals only up to the newest sample (read by cut, under its lock) */
+        if ((rc = cut(db, start, ocl_tsdb_add_sat(start, R), true)) != 0) break;
     }
     pthread_mutex_unlock(&db->maint);
     return rc;
