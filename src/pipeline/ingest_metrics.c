@@ -213,6 +213,25 @@ static int64_t batch_max_t(const ocl_prom_batch_t *b)
     return mx;
 }
 
+/* The newest time a WAL record of batch `b` holds for the head: the batch's
+ * maximum, except that samples the TSDB refused for their series (limit)
+ * or for being too far in the future never reach the head, so the head's
+ * cuts never pass them: counted in the bucket, a refused sample far in the
+ * future would pin the WAL (and everything after it) for as long as it
+ * stays ahead. Everything stored is at most the head's newest time (an
+ * empty head means a concurrent flush persisted it all). t->lk held. */
+static int64_t stored_max_t(mtenant_t *t, const ocl_prom_batch_t *b,
+                            const ocl_tsdb_append_result_t *res)
+{
+    int64_t max_t = batch_max_t(b);
+    if (res->series_limited || res->out_of_bounds) {
+        ocl_tsdb_stats_t st;
+        ocl_tsdb_stats(t->db, &st);
+        if (st.head_max_t < max_t) max_t = st.head_max_t;
+    }
+    return max_t;
+}
+
 static void count_result(ocl_mingest_t *m, const ocl_tsdb_append_result_t *r)
 {
     __atomic_fetch_add(&m->appended, r->appended, __ATOMIC_RELAXED);
@@ -257,18 +276,7 @@ static int append_locked(ocl_mingest_t *m, mtenant_t *t, const ocl_prom_batch_t 
         rc = OCL_EIO;
         goto done;
     }
-    int64_t max_t = batch_max_t(b);
-    if (res->series_limited || res->out_of_bounds) {
-        /* Samples of refused series (and samples refused as too far in
-         * the future) never reach the head, so the head's cuts never pass
-         * them: counted in the bucket, a refused sample far in the future
-         * would pin the WAL (and everything after it) for as long as it
-         * stays ahead. Everything stored is at most the head's newest time
-         * (an empty head means a concurrent flush persisted it all). */
-        ocl_tsdb_stats_t st;
-        ocl_tsdb_stats(t->db, &st);
-        if (st.head_max_t < max_t) max_t = st.head_max_t;
-    }
+    int64_t max_t = stored_max_t(t, b, res);
     account(m, seq, max_t, t->idx);
 done:
     ocl_buf_dispose(&enc);
@@ -424,7 +432,7 @@ int ocl_mingest_replay(ocl_mingest_t *m, uint8_t type, uint64_t seq, const void 
         return 0;
     }
     m->replay_rejected += r.out_of_order + r.dup_conflict + r.out_of_bounds + r.series_limited;
-    account(m, seq, batch_max_t(&b), t->idx);
+    account(m, seq, stored_max_t(t, &b, &r), t->idx);
     return 0;
 }
 
