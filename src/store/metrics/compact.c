@@ -140,6 +140,37 @@ static void samples_push(samples_t *s, int64_t t, double v)
     s->v[s->n++] = v;
 }
 
+/* Stable sort by time: bottom-up merge sort through `tmp` (swapped with s
+ * after each pass), O(n log n) — blocks left overlapping by a crash during
+ * a compaction hold every sample twice, and an insertion sort was
+ * quadratic in the samples per series there. */
+static void samples_sort(samples_t *s, samples_t *tmp)
+{
+    size_t n = s->n;
+    if (tmp->cap < n) {
+        tmp->cap = n;
+        tmp->t = ocl_realloc(tmp->t, n * sizeof *tmp->t);
+        tmp->v = ocl_realloc(tmp->v, n * sizeof *tmp->v);
+    }
+    for (size_t w = 1; w < n; w *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * w) {
+            size_t mid = OCL_MIN(lo + w, n), hi = OCL_MIN(lo + 2 * w, n);
+            size_t i = lo, j = mid, k = lo;
+            while (i < mid || j < hi) {
+                /* the left run wins ties: stable */
+                bool left = j >= hi || (i < mid && s->t[i] <= s->t[j]);
+                size_t x = left ? i++ : j++;
+                tmp->t[k] = s->t[x];
+                tmp->v[k++] = s->v[x];
+            }
+        }
+        samples_t sw = *s;
+        *s = *tmp;
+        *tmp = sw;
+        s->n = n;
+    }
+}
+
 /* Merges blocks `in` (sorted by mint) into one block [mint, maxt). */
 static int merge_blocks(ocl_tsdb_t *db, ocl_block_t **in, uint32_t nin, int64_t mint, int64_t maxt,
                         uint32_t level, ocl_block_t **out)
@@ -186,27 +217,12 @@ static int merge_blocks(ocl_tsdb_t *db, ocl_block_t **in, uint32_t nin, int64_t 
                 }
             }
         }
-        if (!sorted) { /* overlapping blocks: insertion merge keeping the first of equal times */
-            tmp.n = 0;
+        if (!sorted) { /* overlapping blocks: stable sort, keeping the first of equal times */
+            samples_sort(&sm, &tmp);
+            size_t nu = 0;
             for (size_t i = 0; i < sm.n; i++)
-                samples_push(&tmp, sm.t[i], sm.v[i]);
-            size_t idx_n = tmp.n;
-            /* stable sort by time (merge sort would be nicer; overlaps are rare) */
-            for (size_t i = 1; i < idx_n; i++) {
-                int64_t t = tmp.t[i];
-                double v = tmp.v[i];
-                size_t j = i;
-                while (j > 0 && tmp.t[j - 1] > t) {
-                    tmp.t[j] = tmp.t[j - 1];
-                    tmp.v[j] = tmp.v[j - 1];
-                    j--;
-                }
-                tmp.t[j] = t;
-                tmp.v[j] = v;
-            }
-            sm.n = 0;
-            for (size_t i = 0; i < idx_n; i++)
-                if (!sm.n || tmp.t[i] != sm.t[sm.n - 1]) samples_push(&sm, tmp.t[i], tmp.v[i]);
+                if (!nu || sm.t[i] != sm.t[nu - 1]) sm.t[nu] = sm.t[i], sm.v[nu++] = sm.v[i];
+            sm.n = nu;
         }
         uint32_t nch = 0;
         ocl_chunk_app_t app = {0};

@@ -205,6 +205,72 @@ static void test_overlapping_blocks_after_crash(void **st)
     free(dir);
 }
 
+static void test_interleaved_overlap_compaction(void **st)
+{
+    (void)st;
+    /* two blocks of one window from different databases interleave in
+     * time (and share some timestamps with other values): queries and the
+     * compaction agree on the result, sorted, each timestamp once, the
+     * block first in the list winning */
+    char *d1 = tl_tmpdir(), *d2 = tl_tmpdir();
+    ocl_arena_t a;
+    ocl_arena_init(&a, 4096);
+    ocl_labels_t ls = tl_labels(&a, "__name__=x", NULL);
+    enum { N = 500 };
+    int64_t t[N];
+    double v[N];
+    ocl_tsdb_t *db = open_dir(d1, 1000, 1000000);
+    for (int i = 0; i < N; i++)
+        t[i] = 2 * i, v[i] = 1; /* 0, 2, ..., 998 */
+    assert_int_equal(tl_append(db, ls, t, v, N).appended, N);
+    assert_int_equal(tl_append1(db, ls, 3500, 3).appended, 1); /* lets [0,3000) compact */
+    assert_int_equal(ocl_tsdb_flush(db), 0);
+    ocl_tsdb_close(db);
+    db = open_dir(d2, 1000, 1000000);
+    for (int i = 0; i < N; i++)
+        t[i] = 3 * i, v[i] = 2; /* 0, 3, ..., 1497: every 6 ms a shared time */
+    assert_int_equal(tl_append(db, ls, t, v, N).appended, N);
+    assert_int_equal(ocl_tsdb_flush(db), 0);
+    struct ocl_tsdb *in = (struct ocl_tsdb *)db;
+    assert_int_equal(in->nblocks, 2);
+    char p[4400];
+    for (uint32_t i = 0; i < in->nblocks; i++) {
+        snprintf(p, sizeof p, "%.2000s/%s", d1, in->blocks[i]->name);
+        assert_int_equal(rename(in->blocks[i]->path, p), 0);
+    }
+    ocl_tsdb_close(db);
+    db = open_dir(d1, 1000, 1000000);
+    in = (struct ocl_tsdb *)db;
+    assert_int_equal(in->nblocks, 4);
+    /* expected: union of times; on a shared time the first block's value
+     * (blocks sorted by mint, then name: d1's [0,1000) block first) */
+    int64_t et[2 * N + 1];
+    double ev[2 * N + 1];
+    uint32_t ne = 0;
+    for (int64_t x = 0; x <= 1497; x++) {
+        bool even = x % 2 == 0 && x <= 998, third = x % 3 == 0;
+        if (!even && !third) continue;
+        et[ne] = x;
+        ev[ne++] = even ? 1 : 2;
+    }
+    et[ne] = 3500, ev[ne++] = 3;
+    int64_t ot[2 * N + 1];
+    double ov[2 * N + 1];
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(sel(db, INT64_MIN, INT64_MAX, ot, ov), ne);
+        for (uint32_t i = 0; i < ne; i++)
+            assert_true(ot[i] == et[i] && ov[i] == ev[i]);
+        assert_int_equal(ocl_tsdb_maintain(db), 0); /* compacts the 3 blocks of [0, 3000) */
+        assert_int_equal(in->nblocks, 2);
+    }
+    ocl_tsdb_close(db);
+    ocl_arena_dispose(&a);
+    tl_rmrf(d1);
+    tl_rmrf(d2);
+    free(d1);
+    free(d2);
+}
+
 /* Number of series selected by the matchers. */
 static size_t count(ocl_tsdb_t *db, const ocl_matcher_t *ms, size_t n)
 {
@@ -283,6 +349,7 @@ int main(void)
         cmocka_unit_test(test_block_boundaries),
         cmocka_unit_test(test_stale_through_blocks),
         cmocka_unit_test(test_overlapping_blocks_after_crash),
+        cmocka_unit_test(test_interleaved_overlap_compaction),
         cmocka_unit_test(test_empty_matchers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
