@@ -604,8 +604,9 @@ int ocl_block_parse_index(ocl_block_t *b, uint8_t *buf, size_t len)
             c->enc = (uint8_t)(ne & 1);
             page += rd_uvarint(&s);
             uint64_t off = rd_uvarint(&s), l = rd_uvarint(&s);
-            if (s.bad || n == 0 || n > UINT32_MAX || off > MAX_PAGE_RAW || l > MAX_PAGE_RAW ||
-                c->maxt < c->mint)
+            /* n is bounded as written (queries size their buffers by it) */
+            if (s.bad || n == 0 || n > OCL_BLOCK_CHUNK_SAMPLES || off > MAX_PAGE_RAW ||
+                l > MAX_PAGE_RAW || c->maxt < c->mint)
                 goto error;
             c->n = (uint32_t)n, c->page = page, c->off = (uint32_t)off, c->len = (uint32_t)l;
             prev = c->maxt;
