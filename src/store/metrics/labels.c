@@ -1,10 +1,12 @@
 /*
  * labels.c — label sets and matchers (see labels.h).
  *
- * Regex matchers use PCRE2 compiled ANCHORED | ENDANCHORED | DOTALL so that,
- * like Prometheus's RE2 matchers (^(?s:re)$), they are fully anchored and
- * '.' matches a newline. Match data is kept per thread so one compiled matcher can serve
- * concurrent queries without locks. Tuned for short label values.
+ * Regex matchers use PCRE2 compiled ANCHORED | ENDANCHORED | DOTALL |
+ * DOLLAR_ENDONLY so that, like Prometheus's RE2 matchers (^(?s:re)$), they
+ * are fully anchored, '.' matches a newline and '$' is the end of the text
+ * only (RE2 without multi-line mode). Match data is kept per thread so one
+ * compiled matcher can serve concurrent queries without locks. Tuned for
+ * short label values.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "store/metrics/labels.h"
@@ -219,7 +221,8 @@ int ocl_matcher_init(ocl_matcher_t *m, ocl_match_type_t type, ocl_str_t name, oc
     int ecode;
     PCRE2_SIZE eoff;
     pcre2_code *re = pcre2_compile((PCRE2_SPTR)(value.p ? value.p : ""), (PCRE2_SIZE)value.n,
-                                   PCRE2_UTF | PCRE2_DOTALL | PCRE2_ANCHORED | PCRE2_ENDANCHORED,
+                                   PCRE2_UTF | PCRE2_DOTALL | PCRE2_ANCHORED | PCRE2_ENDANCHORED |
+                                       PCRE2_DOLLAR_ENDONLY,
                                    &ecode, &eoff, NULL);
     if (!re) {
         if (err && errlen) {

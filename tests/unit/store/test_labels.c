@@ -194,6 +194,18 @@ static void test_matcher_anchoring(void **st)
     assert_true(ocl_matcher_match(&m, OCL_STR("a\nb")));
     assert_false(ocl_matcher_match(&m, OCL_STR("a\nbb")));
     ocl_matcher_dispose(&m);
+    /* '$' is the end of the text as in RE2 (no multi-line mode), not also
+     * "before a final newline" as PCRE's default */
+    assert_int_equal(ocl_matcher_init(&m, OCL_MATCH_RE, OCL_STR("a"), OCL_STR("a$\n"), err,
+                                      sizeof err),
+                     0);
+    assert_false(ocl_matcher_match(&m, OCL_STR("a\n")));
+    ocl_matcher_dispose(&m);
+    assert_int_equal(ocl_matcher_init(&m, OCL_MATCH_RE, OCL_STR("a"), OCL_STR("a\n$"), err,
+                                      sizeof err),
+                     0);
+    assert_true(ocl_matcher_match(&m, OCL_STR("a\n")));
+    ocl_matcher_dispose(&m);
 }
 
 /* A catastrophic pattern is bounded per value (no match), not minutes. */
