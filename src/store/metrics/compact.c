@@ -378,9 +378,11 @@ int ocl_tsdb_maintain(ocl_tsdb_t *db)
         if (guard && mint == last_mint) break; /* no progress */
         last_mint = mint;
         int64_t start = ocl_tsdb_align(mint, R);
-        if ((rc = cut(db, start, ocl_tsdb_add_sat(start, R), false)) != 0) goto done;
+        /* a failed write (disk full?) skips compaction, not retention: it
+         * only deletes, and may free what the next attempt needs */
+        if ((rc = cut(db, start, ocl_tsdb_add_sat(start, R), false)) != 0) break;
     }
-    for (int guard = 0; guard < 1000; guard++) {
+    for (int guard = 0; rc == 0 && guard < 1000; guard++) {
         int r = compact_once(db);
         if (r < 0) {
             rc = r;
