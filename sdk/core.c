@@ -3,7 +3,9 @@
  * handlers, self-metrics and error strings.
  *
  * Invariants:
- *  - init/shutdown are serialised by osdk_g.lock; the hot paths read only
+ *  - init/shutdown are serialised by osdk_g.lock (shutdown drops it around
+ *    the metrics stop; `shutting_down` keeps a second shutdown or an init
+ *    out meanwhile); the hot paths read only
  *    osdk_g.enabled, osdk_g.epoch, osdk_g.cfg (immutable between init and
  *    shutdown) and osdk_g.proc.
  *  - shutdown first clears `enabled` (new spans become no-ops), bumps the
@@ -144,6 +146,9 @@ static void fork_child(void)
 {
     osdk_pool_atfork_child();
     pthread_mutex_init(&osdk_g.lock, NULL);
+    /* a shutdown in progress in the parent (forked while it stopped the
+     * metrics) did not come along: the child can shut down itself */
+    osdk_g.shutting_down = 0;
     osdk_trace_atfork_child();
     atomic_fetch_add(&osdk_g.epoch, 1);
     for (int i = 0; i < 3; i++) {
@@ -266,10 +271,12 @@ int ocelot_shutdown(uint32_t timeout_ms)
 {
     int rc = 0;
     pthread_mutex_lock(&osdk_g.lock);
-    if (!osdk_g.initialised) {
+    if (!osdk_g.initialised || osdk_g.shutting_down) {
+        /* a shutdown running on another thread owns the teardown */
         pthread_mutex_unlock(&osdk_g.lock);
         return OCELOT_ESTATE;
     }
+    osdk_g.shutting_down = 1; /* the lock is released around the metrics stop below */
     uint64_t dl = deadline_of(timeout_ms);
     atomic_store(&osdk_g.enabled, 0);
     /* Spans ended from now on by other threads see proc == NULL or the new
@@ -286,6 +293,7 @@ int ocelot_shutdown(uint32_t timeout_ms)
     pbw_free(&osdk_g.resource_pb);
     osdk_config_dispose(&osdk_g.cfg);
     osdk_g.initialised = 0;
+    osdk_g.shutting_down = 0;
     pthread_mutex_unlock(&osdk_g.lock);
     return rc;
 }

@@ -317,6 +317,8 @@ typedef struct osdk_global {
     _Atomic int enabled;            /* 1 while initialised and not disabled (hot-path check) */
     _Atomic uint32_t epoch;         /* bumped by init, shutdown and fork (child) */
     int initialised;                /* ocelot_init succeeded and no shutdown since */
+    int shutting_down;              /* an ocelot_shutdown is between its two locked phases
+                                     * (initialised is still 1; others get OCELOT_ESTATE) */
     osdk_config_t cfg;              /* configuration of this run */
     ocelot_options_t opts;          /* copy of the init options */
     pbw_buf_t resource_pb;          /* encoded Resource message body */

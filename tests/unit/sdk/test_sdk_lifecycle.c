@@ -290,6 +290,73 @@ static void stuck_callbacks_bounded(void **st)
     assert_int_equal(ocelot_shutdown(2000), 0);
 }
 
+/* ---- a second shutdown while the first is still running ---- */
+
+static _Atomic int g_cs_gate;    /* 1 releases the blocked observable callback */
+static _Atomic int g_cs_entered; /* the callback is blocked */
+
+static void cs_observe(ocelot_observer_t *o, void *ud)
+{
+    (void)ud;
+    ocelot_observe(o, 1, NULL, 0);
+    atomic_store(&g_cs_entered, 1);
+    for (int i = 0; i < 1000 && !atomic_load(&g_cs_gate); i++) /* at most ~5 s */
+        sleep_ms(5);
+}
+
+static void *cs_shutdown(void *arg)
+{
+    *(int *)arg = ocelot_shutdown(10000);
+    return NULL;
+}
+
+/* Thread A's shutdown is inside its final metric collection (it released
+ * osdk_g.lock for it). A second ocelot_shutdown must not also tear the SDK
+ * down (it returned 0, and A then destroyed whatever a racing ocelot_init
+ * had started), and ocelot_init must not start a run that A is about to
+ * tear down: both get OCELOT_ESTATE until A has finished. */
+static void concurrent_shutdown(void **st)
+{
+    (void)st;
+    atomic_store(&g_cs_gate, 0);
+    atomic_store(&g_cs_entered, 0);
+    init_sdk(OCELOT_EXPORTER_CALLBACK);
+    ocelot_meter_t *m = ocelot_meter_get("cs.meter", NULL, NULL);
+    ocelot_instrument_t *obs;
+    ocelot_instrument_options_t io = {.callback = cs_observe};
+    assert_int_equal(ocelot_instrument_create(m, OCELOT_OBSERVABLE_GAUGE, "cs.g", &io, &obs), 0);
+    int rc_a = 1;
+    pthread_t a;
+    assert_int_equal(pthread_create(&a, NULL, cs_shutdown, &rc_a), 0);
+    for (int i = 0; i < 2000 && !atomic_load(&g_cs_entered); i++) /* at most ~10 s */
+        sleep_ms(5);
+    assert_int_equal(atomic_load(&g_cs_entered), 1);
+    /* A is blocked in the callback until the gate opens: no timing here */
+    int rc_b = ocelot_shutdown(100);
+    ocelot_options_t o = {.service_name = "cs", .no_env = 1};
+    int rc_init = ocelot_init(&o);
+    atomic_store(&g_cs_gate, 1);
+    pthread_join(a, NULL);
+    assert_int_equal(rc_b, OCELOT_ESTATE);
+    assert_int_equal(rc_init, OCELOT_ESTATE);
+    assert_int_equal(rc_a, 0);
+    assert_int_equal(ocelot_enabled(), 0);
+    /* and the SDK can be started again, with a working span pipeline */
+    capture_reset();
+    ocelot_options_t o2 = {.service_name = "cs2",
+                           .no_env = 1,
+                           .traces_exporter = OCELOT_EXPORTER_CALLBACK,
+                           .logs_exporter = OCELOT_EXPORTER_NONE,
+                           .metrics_exporter = OCELOT_EXPORTER_NONE,
+                           .export_cb = capture_cb};
+    assert_int_equal(ocelot_init(&o2), 0);
+    ocelot_span_end(ocelot_span_start(ocelot_tracer_get("cs", NULL, NULL), "s", NULL), 0);
+    assert_int_equal(ocelot_force_flush(5000), 0);
+    view_t spans[4];
+    assert_int_equal(captured_spans(spans, 4), 1);
+    assert_int_equal(ocelot_shutdown(2000), 0);
+}
+
 static int teardown(void **st)
 {
     (void)st;
@@ -303,6 +370,7 @@ int main(void)
         cmocka_unit_test_teardown(record_through_shutdown, teardown),
         cmocka_unit_test_teardown(kept_series_restart, teardown),
         cmocka_unit_test_teardown(stuck_callbacks_bounded, teardown),
+        cmocka_unit_test_teardown(concurrent_shutdown, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
