@@ -125,6 +125,7 @@ int ocelot_enabled(void)
 static void fork_prepare(void)
 {
     pthread_mutex_lock(&osdk_g.lock);
+    pthread_mutex_lock(&g_plock); /* stats readers (the metric reader among them) */
     for (int i = 0; i < 3; i++)
         if (osdk_g.proc[i]) osdk_processor_atfork_prepare(osdk_g.proc[i]);
     osdk_pool_atfork_prepare();
@@ -139,6 +140,7 @@ static void fork_parent(void)
     osdk_pool_atfork_parent();
     for (int i = 2; i >= 0; i--)
         if (osdk_g.proc[i]) osdk_processor_atfork_parent(osdk_g.proc[i]);
+    pthread_mutex_unlock(&g_plock);
     pthread_mutex_unlock(&osdk_g.lock);
 }
 
@@ -146,6 +148,7 @@ static void fork_child(void)
 {
     osdk_pool_atfork_child();
     pthread_mutex_init(&osdk_g.lock, NULL);
+    pthread_mutex_init(&g_plock, NULL);
     /* a shutdown in progress in the parent (forked while it stopped the
      * metrics) did not come along: the child can shut down itself */
     osdk_g.shutting_down = 0;

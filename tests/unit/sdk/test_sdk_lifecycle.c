@@ -17,6 +17,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -357,6 +360,69 @@ static void concurrent_shutdown(void **st)
     assert_int_equal(ocelot_shutdown(2000), 0);
 }
 
+/* ---- fork while another thread reads the self-metrics ---- */
+
+static _Atomic int g_fs_stop;
+
+static void *stats_spinner(void *arg)
+{
+    (void)arg;
+    ocelot_stats_t st;
+    while (!atomic_load(&g_fs_stop))
+        ocelot_stats_get(&st);
+    return NULL;
+}
+
+/* ocelot_stats_get (also called by the metric reader at every collection)
+ * takes a lock the fork handlers did not: a fork while another thread held
+ * it left the child's copy locked forever, so the child's ocelot_stats_get
+ * and ocelot_shutdown hung. Each child must finish (the parent waits at
+ * most ~10 s per child, then kills it and fails). Without the fix a child
+ * hangs with high probability within FORKS forks; with it, never. */
+#define FORKS 60
+static void fork_while_stats_read(void **st)
+{
+    (void)st;
+    ocelot_options_t o = {.service_name = "fs",
+                          .no_env = 1,
+                          .traces_exporter = OCELOT_EXPORTER_NONE,
+                          .logs_exporter = OCELOT_EXPORTER_NONE,
+                          .metrics_exporter = OCELOT_EXPORTER_NONE};
+    assert_int_equal(ocelot_init(&o), 0);
+    atomic_store(&g_fs_stop, 0);
+    pthread_t spin[2];
+    for (int k = 0; k < 2; k++)
+        assert_int_equal(pthread_create(&spin[k], NULL, stats_spinner, NULL), 0);
+    int hung = 0, bad = 0;
+    for (int f = 0; f < FORKS && !hung; f++) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            ocelot_stats_t s;
+            int ok = ocelot_stats_get(&s) == 0;
+            ok &= ocelot_shutdown(1000) == 0;
+            _exit(ok ? 0 : 1);
+        }
+        int status = 0;
+        for (int i = 0; i < 1000; i++) {
+            if (waitpid(pid, &status, WNOHANG) == pid) break;
+            sleep_ms(10);
+            if (i == 999) {
+                kill(pid, SIGKILL);
+                waitpid(pid, &status, 0);
+                hung = 1;
+            }
+        }
+        if (!hung && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) bad++;
+    }
+    atomic_store(&g_fs_stop, 1);
+    for (int k = 0; k < 2; k++)
+        pthread_join(spin[k], NULL);
+    assert_int_equal(hung, 0);
+    assert_int_equal(bad, 0);
+    assert_int_equal(ocelot_shutdown(2000), 0);
+}
+
 static int teardown(void **st)
 {
     (void)st;
@@ -371,6 +437,7 @@ int main(void)
         cmocka_unit_test_teardown(kept_series_restart, teardown),
         cmocka_unit_test_teardown(stuck_callbacks_bounded, teardown),
         cmocka_unit_test_teardown(concurrent_shutdown, teardown),
+        cmocka_unit_test_teardown(fork_while_stats_read, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
