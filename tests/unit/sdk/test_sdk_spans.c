@@ -548,6 +548,60 @@ static void console_exporter(void **st)
     assert_non_null(strstr(buf, "\"service.name\":\"console-svc\""));
 }
 
+/* ---- slots returned by a thread that only ends spans ---- */
+
+uint64_t osdk_pool_allocated(int pool);
+
+enum { HO_SPANS = 48, HO_ROUNDS = 200 }; /* 9600 slots: more than earlier tests left in the pool */
+static ocelot_span_t *g_ho[HO_SPANS];
+
+static void *ho_ender(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < HO_SPANS; i++)
+        ocelot_span_end(g_ho[i], 0);
+    return NULL;
+}
+
+/* Spans started on one thread and ended on short-lived other threads (a
+ * hand-off to a worker): the ending thread's slot cache must go back to
+ * the pool when it exits. Only threads that had taken a slot registered
+ * the exit hook, so each such thread leaked up to 63 slots and the pool
+ * grew by HO_SPANS per round. Sampled-out spans (non-sampled parent) go
+ * straight back to the ending thread's cache, so no export thread is
+ * involved and the counts are exact. */
+static void handoff_threads_return_slots(void **st)
+{
+    (void)st;
+    ocelot_options_t o = {.traces_exporter = OCELOT_EXPORTER_NONE,
+                          .logs_exporter = OCELOT_EXPORTER_NONE,
+                          .metrics_exporter = OCELOT_EXPORTER_NONE,
+                          .no_env = 1};
+    assert_int_equal(ocelot_init(&o), 0);
+    ocelot_tracer_t *t = ocelot_tracer_get("handoff", NULL, NULL);
+    ocelot_span_context_t parent;
+    memset(&parent, 0, sizeof parent);
+    memset(parent.trace_id, 0x11, 16);
+    memset(parent.span_id, 0x22, 8);
+    parent.flags = 0; /* not sampled: children are sampled out */
+    ocelot_span_options_t so = {.parent = &parent};
+    uint64_t base = 0;
+    for (int r = 0; r < HO_ROUNDS; r++) {
+        for (int i = 0; i < HO_SPANS; i++) {
+            g_ho[i] = ocelot_span_start(t, "handed-off", &so);
+            assert_int_equal(ocelot_span_is_recording(g_ho[i]), 0);
+        }
+        pthread_t th;
+        assert_int_equal(pthread_create(&th, NULL, ho_ender, NULL), 0);
+        assert_int_equal(pthread_join(th, NULL), 0);
+        if (r == 0) base = osdk_pool_allocated(OSDK_POOL_SPANS);
+    }
+    uint64_t grown = osdk_pool_allocated(OSDK_POOL_SPANS) - base;
+    /* reuse: at most one more chunk (32) for the main thread's cache */
+    assert_true(grown <= 64);
+    assert_int_equal(ocelot_shutdown(2000), 0);
+}
+
 static int teardown(void **st)
 {
     (void)st;
@@ -569,6 +623,7 @@ int main(void)
         cmocka_unit_test_teardown(storm, teardown),
         cmocka_unit_test_teardown(fork_child_fresh, teardown),
         cmocka_unit_test_teardown(console_exporter, teardown),
+        cmocka_unit_test_teardown(handoff_threads_return_slots, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
