@@ -257,12 +257,18 @@ int ocelot_force_flush(uint32_t timeout_ms)
         return OCELOT_ESTATE;
     }
     uint64_t dl = deadline_of(timeout_ms);
+    osdk_processor_t *procs[3];
+    for (int i = 0; i < 3; i++)
+        procs[i] = osdk_g.proc[i];
+    /* Wait without the lock: a shutdown (or fork) on another thread must
+     * not wait for this flush. Processors are never freed; one stopped
+     * meanwhile releases its flush waiters when its thread has exited. */
+    pthread_mutex_unlock(&osdk_g.lock);
     for (int i = 0; i < 3; i++) {
-        if (!osdk_g.proc[i]) continue;
-        int r = osdk_processor_flush(osdk_g.proc[i], dl);
+        if (!procs[i]) continue;
+        int r = osdk_processor_flush(procs[i], dl);
         if (r && !rc) rc = r;
     }
-    pthread_mutex_unlock(&osdk_g.lock);
     uint64_t now = osdk_mono_ns();
     uint32_t left = now < dl ? (uint32_t)((dl - now) / 1000000u) + 1 : 1;
     int r = ocelot_metrics_flush(left);

@@ -403,6 +403,8 @@ int osdk_processor_create(int signal, const osdk_batch_cfg_t *cfg, osdk_exporter
                           _Atomic uint64_t *dropped, osdk_processor_t **out);
 /* Enqueues (never blocks). 0 or OCELOT_EFULL (caller recycles the record). */
 static inline int osdk_processor_offer(osdk_processor_t *p, void *rec);
+/* Exports what is queued; 0, OCELOT_ETIMEDOUT, or OCELOT_ESTATE when p is
+ * stopped or stopping (callable without osdk_g.lock: p is never freed). */
 int osdk_processor_flush(osdk_processor_t *p, uint64_t deadline_mono);
 /* Joins t if it exits by deadline_mono + OSDK_JOIN_GRACE_MS; otherwise
  * detaches it and returns OCELOT_ETIMEDOUT (the caller must then leave the

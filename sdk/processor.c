@@ -189,9 +189,12 @@ int osdk_processor_create(int signal, const osdk_batch_cfg_t *cfg, osdk_exporter
         p->cfg = *cfg;
         p->exp = exp;
         p->dropped = dropped;
+        pthread_mutex_lock(&p->mu); /* a late force_flush may read stop */
         p->stop = 0;
+        pthread_mutex_unlock(&p->mu);
         p->stop_deadline = 0;
-        p->flush_req = p->flush_done = 0;
+        /* flush_req / flush_done keep counting: a force_flush of the old
+         * run may still be waiting for its ticket */
         atomic_store(&p->abort_at, 0);
         atomic_store(&p->wake_pending, 0);
         p->retired_next = NULL;
@@ -244,6 +247,10 @@ int osdk_processor_flush(osdk_processor_t *p, uint64_t deadline)
 {
     int rc = 0;
     pthread_mutex_lock(&p->mu);
+    if (p->stop) { /* stopped (or stopping) by a shutdown: nothing will answer */
+        pthread_mutex_unlock(&p->mu);
+        return OCELOT_ESTATE;
+    }
     uint64_t ticket = ++p->flush_req;
     pthread_cond_signal(&p->cv);
     while (p->flush_done < ticket) {
@@ -281,6 +288,14 @@ int osdk_processor_destroy(osdk_processor_t *p, uint64_t deadline)
     }
     if (osdk_mono_ns() > deadline) rc = OCELOT_ETIMEDOUT;
     p->thread_started = 0;
+    /* A force_flush that asked after the thread's last look would wait for
+     * its whole timeout: the thread drained what it could, so release it. */
+    pthread_mutex_lock(&p->mu);
+    if (p->flush_done != p->flush_req) {
+        p->flush_done = p->flush_req;
+        pthread_cond_broadcast(&p->done_cv);
+    }
+    pthread_mutex_unlock(&p->mu);
     /* The thread exported everything queued before it stopped, unless the
      * deadline passed (rc says so). What is left now was offered by a
      * producer racing shutdown: dropped and counted, not a timeout. */

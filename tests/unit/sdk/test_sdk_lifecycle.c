@@ -423,6 +423,65 @@ static void fork_while_stats_read(void **st)
     assert_int_equal(ocelot_shutdown(2000), 0);
 }
 
+/* ---- shutdown while another thread's force_flush waits on a slow export ---- */
+
+static _Atomic int g_ff_gate;    /* 1 releases the blocked export callback */
+static _Atomic int g_ff_entered; /* the export callback is blocked */
+
+static int ff_cb(void *ud, ocelot_signal_t sig, const uint8_t *b, size_t n)
+{
+    (void)ud;
+    (void)b;
+    (void)n;
+    if (sig != OCELOT_SIGNAL_TRACES) return 0;
+    atomic_store(&g_ff_entered, 1);
+    for (int i = 0; i < 2000 && !atomic_load(&g_ff_gate); i++) /* at most ~10 s */
+        sleep_ms(5);
+    return 0;
+}
+
+static void *ff_flush(void *arg)
+{
+    *(int *)arg = ocelot_force_flush(8000);
+    return NULL;
+}
+
+/* ocelot_force_flush(8000) waited for the export with the SDK lock held,
+ * so ocelot_shutdown(100) on another thread could not even start before
+ * the flush gave up 8 s later. Shutdown must keep its own deadline (plus
+ * the join grace for the stuck export thread): the bound below is 4x
+ * what it needs and half of what the bug costs. */
+static void shutdown_during_flush(void **st)
+{
+    (void)st;
+    atomic_store(&g_ff_gate, 0);
+    atomic_store(&g_ff_entered, 0);
+    ocelot_options_t o = {.service_name = "ff",
+                          .no_env = 1,
+                          .traces_exporter = OCELOT_EXPORTER_CALLBACK,
+                          .logs_exporter = OCELOT_EXPORTER_NONE,
+                          .metrics_exporter = OCELOT_EXPORTER_NONE,
+                          .export_cb = ff_cb};
+    assert_int_equal(ocelot_init(&o), 0);
+    ocelot_span_end(ocelot_span_start(ocelot_tracer_get("ff", NULL, NULL), "s", NULL), 0);
+    int rc_flush = 1;
+    pthread_t a;
+    assert_int_equal(pthread_create(&a, NULL, ff_flush, &rc_flush), 0);
+    for (int i = 0; i < 2000 && !atomic_load(&g_ff_entered); i++) /* at most ~10 s */
+        sleep_ms(5);
+    assert_int_equal(atomic_load(&g_ff_entered), 1);
+    sleep_ms(50); /* let the flusher reach its wait (either way the bound holds) */
+    uint64_t t0 = mono_ms();
+    int rc = ocelot_shutdown(100);
+    uint64_t took = mono_ms() - t0;
+    atomic_store(&g_ff_gate, 1);
+    pthread_join(a, NULL);
+    assert_int_equal(rc, OCELOT_ETIMEDOUT); /* the export thread was stuck */
+    assert_true(took < 100 + OSDK_GRACE + 3700);
+    assert_int_not_equal(rc_flush, 1);
+    sleep_ms(50); /* the abandoned export thread exits */
+}
+
 static int teardown(void **st)
 {
     (void)st;
@@ -438,6 +497,7 @@ int main(void)
         cmocka_unit_test_teardown(stuck_callbacks_bounded, teardown),
         cmocka_unit_test_teardown(concurrent_shutdown, teardown),
         cmocka_unit_test_teardown(fork_while_stats_read, teardown),
+        cmocka_unit_test_teardown(shutdown_during_flush, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
