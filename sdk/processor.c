@@ -103,15 +103,24 @@ static void *thread_main(void *arg)
         int stop = p->stop;
         uint64_t flush_target = p->flush_req;
         uint64_t stop_deadline = p->stop_deadline;
+        /* a flush covers what was queued when it was asked for (the
+         * request happened before this): records ended later must not
+         * keep it going under steady load */
+        size_t upto = atomic_load_explicit(&p->q.enq, memory_order_relaxed);
         pthread_mutex_unlock(&p->mu);
 
-        if (stop || flush_target != p->flush_done) {
-            /* drain everything that is queued now */
-            uint64_t end = stop ? stop_deadline : 0;
+        if (stop) {
+            /* drain everything, until the deadline */
             while (osdk_queue_size(&p->q)) {
                 uint64_t dl = osdk_mono_ns() + (uint64_t)p->cfg.timeout_ms * 1000000u;
-                if (end && dl > end) dl = end;
-                if (end && osdk_mono_ns() >= end) break;
+                if (dl > stop_deadline) dl = stop_deadline;
+                if (osdk_mono_ns() >= stop_deadline) break;
+                if (!export_one(p, dl)) break;
+            }
+        } else if (flush_target != p->flush_done) {
+            /* drain up to the enqueue position seen with the request */
+            while ((intptr_t)(upto - atomic_load_explicit(&p->q.deq, memory_order_relaxed)) > 0) {
+                uint64_t dl = osdk_mono_ns() + (uint64_t)p->cfg.timeout_ms * 1000000u;
                 if (!export_one(p, dl)) break;
             }
         } else {

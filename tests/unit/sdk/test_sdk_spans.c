@@ -602,6 +602,51 @@ static void handoff_threads_return_slots(void **st)
     assert_int_equal(ocelot_shutdown(2000), 0);
 }
 
+/* ---- force_flush under a steady stream of new spans ---- */
+
+static _Atomic int g_ff_calls;
+
+/* Each export ends one more span (from the export thread itself), so the
+ * queue is never empty when the processor looks again: new spans keep
+ * arriving while a flush drains, as under steady load. */
+static int refill_cb(void *ud, ocelot_signal_t sig, const uint8_t *b, size_t n)
+{
+    (void)ud;
+    (void)b;
+    (void)n;
+    if (sig != OCELOT_SIGNAL_TRACES) return 0;
+    if (atomic_fetch_add(&g_ff_calls, 1) < 20000) {
+        ocelot_tracer_t *t = ocelot_tracer_get("refill", NULL, NULL);
+        ocelot_span_end(ocelot_span_start(t, "more", NULL), 0);
+        struct timespec ts = {0, 1000000}; /* 1 ms per export */
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+/* A flush drained until the queue was empty, so spans ended after the
+ * flush was asked for kept it going: here it never finished (20 s of
+ * exports) and force_flush(2000) returned OCELOT_ETIMEDOUT although the
+ * span queued before it had long been exported. */
+static void flush_ends_under_load(void **st)
+{
+    (void)st;
+    atomic_store(&g_ff_calls, 0);
+    ocelot_options_t o = {.service_name = "ffl",
+                          .no_env = 1,
+                          .traces_exporter = OCELOT_EXPORTER_CALLBACK,
+                          .logs_exporter = OCELOT_EXPORTER_NONE,
+                          .metrics_exporter = OCELOT_EXPORTER_NONE,
+                          .export_cb = refill_cb};
+    assert_int_equal(ocelot_init(&o), 0);
+    ocelot_tracer_t *t = ocelot_tracer_get("refill", NULL, NULL);
+    ocelot_span_end(ocelot_span_start(t, "first", NULL), 0);
+    assert_int_equal(ocelot_force_flush(2000), 0);
+    assert_true(atomic_load(&g_ff_calls) >= 1);
+    atomic_store(&g_ff_calls, 1 << 30); /* stop refilling */
+    assert_int_equal(ocelot_shutdown(2000), 0);
+}
+
 static int teardown(void **st)
 {
     (void)st;
@@ -624,6 +669,7 @@ int main(void)
         cmocka_unit_test_teardown(fork_child_fresh, teardown),
         cmocka_unit_test_teardown(console_exporter, teardown),
         cmocka_unit_test_teardown(handoff_threads_return_slots, teardown),
+        cmocka_unit_test_teardown(flush_ends_under_load, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
