@@ -158,6 +158,7 @@ static void fork_child(void)
         if (g_exp[i]) osdk_exporter_atfork_child(g_exp[i]);
         if (osdk_g.proc[i]) osdk_processor_atfork_child(osdk_g.proc[i]);
     }
+    osdk_processor_atfork_child_retired();
     osdk_metrics_atfork_child();
 }
 

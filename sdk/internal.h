@@ -419,6 +419,7 @@ void osdk_processor_wake(osdk_processor_t *p);
 void osdk_processor_atfork_prepare(osdk_processor_t *p);
 void osdk_processor_atfork_parent(osdk_processor_t *p);
 void osdk_processor_atfork_child(osdk_processor_t *p);
+void osdk_processor_atfork_child_retired(void); /* stopped processors kept for reuse */
 
 static inline int osdk_processor_offer(osdk_processor_t *p, void *rec)
 {

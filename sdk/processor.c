@@ -342,3 +342,12 @@ void osdk_processor_atfork_child(osdk_processor_t *p)
     init_sync(p);
     if (start_thread(p)) osdk_warn("could not restart the export thread after fork");
 }
+
+void osdk_processor_atfork_child_retired(void)
+{
+    /* A producer that raced a shutdown may have been waking a stopped
+     * processor (holding its mutex) in the parent: a later init here
+     * reuses it, so its mutex and condition variables start fresh. */
+    for (osdk_processor_t *p = g_retired; p; p = p->retired_next)
+        init_sync(p);
+}

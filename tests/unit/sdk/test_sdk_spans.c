@@ -647,6 +647,74 @@ static void flush_ends_under_load(void **st)
     assert_int_equal(ocelot_shutdown(2000), 0);
 }
 
+/* ---- fork while a straggler holds a stopped processor's mutex ---- */
+
+static osdk_processor_t *g_fr_p;
+static _Atomic int g_fr_held, g_fr_release;
+
+/* The straggler: a producer that raced ocelot_shutdown, inside
+ * osdk_processor_wake on the stopped processor (which holds its mutex). */
+static void *fr_straggler(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&g_fr_p->mu);
+    atomic_store(&g_fr_held, 1);
+    for (int i = 0; i < 2000 && !atomic_load(&g_fr_release); i++) /* at most ~10 s */
+        usleep(5000);
+    pthread_mutex_unlock(&g_fr_p->mu);
+    return NULL;
+}
+
+/* Another thread forks meanwhile. The child's next ocelot_init reuses that
+ * processor: its copy of the mutex stayed locked, so the new export thread
+ * and the child's shutdown hung. */
+static void fork_with_retired_processor_locked(void **st)
+{
+    (void)st;
+    ocelot_options_t o = {.service_name = "fr",
+                          .no_env = 1,
+                          .traces_exporter = OCELOT_EXPORTER_NONE,
+                          .logs_exporter = OCELOT_EXPORTER_NONE,
+                          .metrics_exporter = OCELOT_EXPORTER_NONE};
+    assert_int_equal(ocelot_init(&o), 0);
+    osdk_processor_t *p = osdk_proc(OCELOT_SIGNAL_TRACES);
+    assert_non_null(p);
+    assert_int_equal(ocelot_shutdown(2000), 0);
+    g_fr_p = p;
+    atomic_store(&g_fr_held, 0);
+    atomic_store(&g_fr_release, 0);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, fr_straggler, NULL), 0);
+    for (int i = 0; i < 2000 && !atomic_load(&g_fr_held); i++) /* at most ~10 s */
+        usleep(5000);
+    assert_int_equal(atomic_load(&g_fr_held), 1);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int ok = ocelot_init(&o) == 0;
+        ok &= osdk_proc(OCELOT_SIGNAL_TRACES) == p; /* reused */
+        ocelot_span_end(ocelot_span_start(ocelot_tracer_get("fr", NULL, NULL), "s", NULL), 0);
+        ok &= ocelot_force_flush(2000) == 0;
+        ok &= ocelot_shutdown(2000) == 0;
+        _exit(ok ? 0 : 1);
+    }
+    atomic_store(&g_fr_release, 1);
+    pthread_join(th, NULL);
+    int status = 0, hung = 0;
+    for (int i = 0; i < 1000; i++) { /* at most ~10 s */
+        if (waitpid(pid, &status, WNOHANG) == pid) break;
+        usleep(10000);
+        if (i == 999) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            hung = 1;
+        }
+    }
+    assert_int_equal(hung, 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static int teardown(void **st)
 {
     (void)st;
@@ -670,6 +738,7 @@ int main(void)
         cmocka_unit_test_teardown(console_exporter, teardown),
         cmocka_unit_test_teardown(handoff_threads_return_slots, teardown),
         cmocka_unit_test_teardown(flush_ends_under_load, teardown),
+        cmocka_unit_test_teardown(fork_with_retired_processor_locked, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
