@@ -126,6 +126,7 @@ typedef struct mstate {
     uint32_t timeout_ms;        /* OTEL_METRIC_EXPORT_TIMEOUT of the reader's run (guarded by mu) */
     uint32_t interval_ms;       /* OTEL_METRIC_EXPORT_INTERVAL of the reader's run (guarded by mu) */
     _Atomic int delta;          /* delta temporality preferred in this run */
+    int reader_left;            /* the reader has left its loop for good (guarded by mu) */
     int zombie;                 /* the reader missed the shutdown deadline and was
                                  * detached; it frees exp and body when it exits, and
                                  * no new reader starts before that (guarded by mu) */
@@ -1175,6 +1176,8 @@ static void *reader_main(void *arg)
         pbw_free(&ms->body);
         ms->zombie = 0;
         ms->started = 0;
+    } else {
+        ms->reader_left = 1; /* the stopper cleans up, joined or not */
     }
     pthread_mutex_unlock(&ms->mu);
     osdk_exporter_destroy(exp);
@@ -1201,6 +1204,7 @@ static int start_thread(mstate_t *ms)
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
+    ms->reader_left = 0;
     int rc = pthread_create(&ms->thread, NULL, reader_main, ms);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     ms->started = rc == 0;
@@ -1300,7 +1304,10 @@ void osdk_metrics_stop(uint64_t deadline)
     if (request(ms, deadline, 1) != OCELOT_ESTATE) { /* the reader was running */
         int joined = osdk_join_until(ms->thread, deadline) == 0;
         pthread_mutex_lock(&ms->mu);
-        if (joined) {
+        /* the reader may have finished between the join timing out and
+         * here: it saw no zombie flag, so nobody else will clean up (and
+         * started would stay set, keeping every later run's reader off) */
+        if (joined || ms->reader_left) {
             ms->started = 0;
             exp = ms->exp;
             ms->exp = NULL;
