@@ -176,6 +176,10 @@ static void stop_all(uint64_t deadline, int *rc)
             osdk_processor_t *p = osdk_g.proc[i];
             pthread_mutex_lock(&g_plock);
             atomic_store_explicit(&osdk_g.proc[i], NULL, memory_order_release);
+            /* what it queued stays counted (a record raced in later is
+             * counted when it is dropped) */
+            osdk_g.queued_base[i] +=
+                atomic_load_explicit(&p->q.enq, memory_order_relaxed) - p->enq_base;
             pthread_mutex_unlock(&g_plock);
             int r = osdk_processor_destroy(p, deadline);
             if (r && !*rc) *rc = r;
@@ -326,15 +330,17 @@ int ocelot_stats_get(ocelot_stats_t *o)
     o->export_retries = L(export_retries);
 #undef L
     pthread_mutex_lock(&g_plock);
+    o->spans_ended = osdk_g.queued_base[OCELOT_SIGNAL_TRACES];
+    o->logs_emitted = osdk_g.queued_base[OCELOT_SIGNAL_LOGS];
     osdk_processor_t *p = osdk_g.proc[OCELOT_SIGNAL_TRACES];
     if (p) {
         o->span_queue_size = osdk_queue_size(&p->q);
-        o->spans_ended = atomic_load_explicit(&p->q.enq, memory_order_relaxed);
+        o->spans_ended += atomic_load_explicit(&p->q.enq, memory_order_relaxed) - p->enq_base;
     }
     p = osdk_g.proc[OCELOT_SIGNAL_LOGS];
     if (p) {
         o->log_queue_size = osdk_queue_size(&p->q);
-        o->logs_emitted = atomic_load_explicit(&p->q.enq, memory_order_relaxed);
+        o->logs_emitted += atomic_load_explicit(&p->q.enq, memory_order_relaxed) - p->enq_base;
     }
     pthread_mutex_unlock(&g_plock);
     o->spans_ended += o->spans_dropped;

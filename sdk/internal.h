@@ -327,6 +327,8 @@ typedef struct osdk_global {
                                              * read by recording threads, never freed */
     const osdk_hotcfg_t *_Atomic hot;       /* values the recording paths read (never NULL) */
     void *metrics;                  /* metrics state (metrics.c) */
+    uint64_t queued_base[3];        /* records queued by processors of earlier runs, by
+                                     * signal (stats: ended/emitted; guarded by g_plock) */
     pthread_mutex_t lock;           /* init/shutdown/tracer table */
     /* self-metrics */
     _Atomic uint64_t spans_started, spans_ended, spans_dropped, spans_exported, spans_rejected,
@@ -395,6 +397,7 @@ typedef struct osdk_processor {
     uint64_t flush_done;                 /* flush requests completed */
     _Atomic uint64_t abort_at;           /* monotonic ns past which exports abort (0 = none) */
     _Atomic uint64_t *dropped;           /* counter for drops */
+    size_t enq_base;                     /* q.enq when this run started (stats) */
     void **batch;                        /* max_batch scratch pointers */
     struct osdk_processor *retired_next; /* list of stopped processors kept for reuse */
 } osdk_processor_t;

@@ -195,6 +195,7 @@ int osdk_processor_create(int signal, const osdk_batch_cfg_t *cfg, osdk_exporter
             continue;
         *pp = p->retired_next;
         osdk_count(dropped, drain_queue(&p->q)); /* raced into a stopped processor */
+        p->enq_base = atomic_load_explicit(&p->q.enq, memory_order_relaxed);
         p->cfg = *cfg;
         p->exp = exp;
         p->dropped = dropped;
@@ -334,6 +335,7 @@ void osdk_processor_atfork_child(osdk_processor_t *p)
     }
     atomic_store(&p->q.enq, 0);
     atomic_store(&p->q.deq, 0);
+    p->enq_base = 0;
     atomic_store(&p->wake_pending, 0);
     atomic_store(&p->abort_at, 0);
     p->flush_req = p->flush_done = 0;

@@ -715,6 +715,49 @@ static void fork_with_retired_processor_locked(void **st)
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* ---- spans_ended stays monotonic across shutdown and init ---- */
+
+static void end_n(ocelot_tracer_t *t, int n)
+{
+    for (int i = 0; i < n; i++)
+        ocelot_span_end(ocelot_span_start(t, "counted", NULL), 0);
+}
+
+/* ocelot_stats_t promises monotonic counters. spans_ended was read from
+ * the current processor's enqueue index: 0 after shutdown (while
+ * spans_exported kept its value), and restarted from 0 when the next init
+ * needed a processor of another queue size. */
+static void stats_ended_monotonic(void **st)
+{
+    (void)st;
+    ocelot_options_t o = {.traces_exporter = OCELOT_EXPORTER_NONE,
+                          .logs_exporter = OCELOT_EXPORTER_NONE,
+                          .metrics_exporter = OCELOT_EXPORTER_NONE};
+    setenv("OTEL_BSP_MAX_QUEUE_SIZE", "256", 1); /* a processor no other test uses */
+    assert_int_equal(ocelot_init(&o), 0);
+    ocelot_stats_t s0, s1, s2, s3;
+    ocelot_stats_get(&s0);
+    ocelot_tracer_t *t = ocelot_tracer_get("mono", NULL, NULL);
+    end_n(t, 100);
+    assert_int_equal(ocelot_force_flush(5000), 0);
+    ocelot_stats_get(&s1);
+    assert_int_equal(s1.spans_ended - s0.spans_ended, 100);
+    assert_int_equal(s1.spans_exported - s0.spans_exported, 100);
+    assert_int_equal(ocelot_shutdown(2000), 0);
+    ocelot_stats_get(&s2);
+    assert_int_equal(s2.spans_ended, s1.spans_ended); /* not forgotten by shutdown */
+    setenv("OTEL_BSP_MAX_QUEUE_SIZE", "512", 1); /* a new processor */
+    assert_int_equal(ocelot_init(&o), 0);
+    unsetenv("OTEL_BSP_MAX_QUEUE_SIZE");
+    t = ocelot_tracer_get("mono", NULL, NULL);
+    end_n(t, 10);
+    assert_int_equal(ocelot_force_flush(5000), 0);
+    ocelot_stats_get(&s3);
+    assert_int_equal(s3.spans_ended - s0.spans_ended, 110);
+    assert_int_equal(s3.spans_exported - s0.spans_exported, 110);
+    assert_int_equal(ocelot_shutdown(2000), 0);
+}
+
 static int teardown(void **st)
 {
     (void)st;
@@ -739,6 +782,7 @@ int main(void)
         cmocka_unit_test_teardown(handoff_threads_return_slots, teardown),
         cmocka_unit_test_teardown(flush_ends_under_load, teardown),
         cmocka_unit_test_teardown(fork_with_retired_processor_locked, teardown),
+        cmocka_unit_test_teardown(stats_ended_monotonic, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
