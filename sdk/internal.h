@@ -445,6 +445,7 @@ struct osdk_exporter {
     osdk_export_cfg_t cfg; /* copy; its strings are borrowed from osdk_g.cfg (used at create only) */
     pbw_buf_t body;        /* reused encode buffer */
     pbw_buf_t resource;    /* copy of the encoded Resource (osdk_g.resource_pb at create) */
+    char service_name[256]; /* copy of osdk_g.service_name at create (console output) */
     int (*cb)(void *ud, ocelot_signal_t sig, const uint8_t *body, size_t len); /* CALLBACK kind */
     void *cb_ud;           /* its argument */
     void *http;            /* otlp_http state or NULL */
@@ -483,8 +484,10 @@ int osdk_parse_partial_success(const uint8_t *p, size_t n, int64_t *rejected, co
 /* Encoders (encode.c); res is the encoded Resource body. */
 void osdk_encode_spans(pbw_buf_t *b, const pbw_buf_t *res, void **spans, size_t n);
 void osdk_encode_logs(pbw_buf_t *b, const pbw_buf_t *res, void **logs, size_t n);
-void osdk_console_spans(FILE *f, void **spans, size_t n);
-void osdk_console_logs(FILE *f, void **logs, size_t n);
+/* service: the run's service.name (the exporter's copy: osdk_g's is
+ * rewritten by the next init while an abandoned thread may still print) */
+void osdk_console_spans(FILE *f, const char *service, void **spans, size_t n);
+void osdk_console_logs(FILE *f, const char *service, void **logs, size_t n);
 
 /* Resource (resource.c). */
 int osdk_resource_build(pbw_buf_t *out, const osdk_config_t *c, const ocelot_options_t *o);

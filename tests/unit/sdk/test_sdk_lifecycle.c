@@ -20,6 +20,8 @@
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <poll.h>
 
 #include <cmocka.h>
 
@@ -485,6 +487,107 @@ static void shutdown_during_flush(void **st)
     sleep_ms(50); /* the abandoned export thread exits */
 }
 
+/* ---- an abandoned console export thread keeps its run's service name ---- */
+
+#define CO_SPANS 100
+
+/* The console exporter blocks on a full stdout pipe; shutdown abandons its
+ * thread, and the next init (another service name) runs while it is still
+ * stuck. What it prints afterwards belongs to the old run, so it must say
+ * the old service name: it read the global that init rewrites (a data
+ * race, and the next run's name on the old run's spans). */
+static void abandoned_console_keeps_service_name(void **st)
+{
+    (void)st;
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    /* fill the pipe so the first write of the export thread blocks */
+    int fl = fcntl(pfd[1], F_GETFL);
+    fcntl(pfd[1], F_SETFL, fl | O_NONBLOCK);
+    static char junk[4096];
+    memset(junk, '#', sizeof junk);
+    size_t filled = 0;
+    for (int i = 0; i < 4096; i++) { /* at most 16 MiB */
+        ssize_t w = write(pfd[1], junk, sizeof junk);
+        if (w <= 0) break;
+        filled += (size_t)w;
+    }
+    fcntl(pfd[1], F_SETFL, fl);
+    fflush(stdout);
+    int saved = dup(1);
+    assert_true(saved >= 0);
+    dup2(pfd[1], 1);
+    close(pfd[1]);
+
+    ocelot_options_t o = {.service_name = "old-svc",
+                          .no_env = 1,
+                          .traces_exporter = OCELOT_EXPORTER_CONSOLE,
+                          .logs_exporter = OCELOT_EXPORTER_NONE,
+                          .metrics_exporter = OCELOT_EXPORTER_NONE};
+    int rc_init1 = ocelot_init(&o);
+    ocelot_tracer_t *t = ocelot_tracer_get("co", NULL, NULL);
+    for (int i = 0; i < CO_SPANS; i++)
+        ocelot_span_end(ocelot_span_start(t, "old-span", NULL), 0);
+    /* ask for the export (not waiting), then wait until the thread has
+     * taken the batch: it cannot print ~30 KB into the full pipe, so from
+     * then on it is stuck, whatever the machine's load */
+    ocelot_force_flush(1);
+    ocelot_stats_t cs;
+    for (int i = 0; i < 2000; i++) { /* at most ~10 s */
+        ocelot_stats_get(&cs);
+        if (cs.span_queue_size == 0) break;
+        sleep_ms(5);
+    }
+    int rc_shut = ocelot_shutdown(100); /* the export thread is stuck: abandoned */
+    ocelot_options_t o2 = {.service_name = "new-svc",
+                           .no_env = 1,
+                           .traces_exporter = OCELOT_EXPORTER_NONE,
+                           .logs_exporter = OCELOT_EXPORTER_NONE,
+                           .metrics_exporter = OCELOT_EXPORTER_NONE};
+    int rc_init2 = ocelot_init(&o2);
+
+    /* unblock: read the filler, then the old run's lines */
+    static char buf[1 << 16];
+    size_t skip = filled, got = 0;
+    int lines = 0, old_name = 0, new_name = 0;
+    static char line[8192];
+    size_t ll = 0;
+    for (int polls = 0; polls < 1000 && lines < CO_SPANS; polls++) { /* at most ~10 s */
+        struct pollfd pf = {.fd = pfd[0], .events = POLLIN};
+        if (poll(&pf, 1, 10) <= 0) continue;
+        ssize_t r = read(pfd[0], buf, sizeof buf);
+        if (r <= 0) break;
+        for (ssize_t k = 0; k < r; k++) {
+            if (skip) {
+                skip--;
+                continue;
+            }
+            got++;
+            if (buf[k] != '\n') {
+                if (ll < sizeof line - 1) line[ll++] = buf[k];
+                continue;
+            }
+            line[ll] = 0;
+            ll = 0;
+            lines++;
+            if (strstr(line, "\"service.name\":\"old-svc\"")) old_name++;
+            if (strstr(line, "\"service.name\":\"new-svc\"")) new_name++;
+        }
+    }
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    close(pfd[0]);
+    assert_int_equal(rc_init1, 0);
+    assert_int_equal(rc_shut, OCELOT_ETIMEDOUT);
+    assert_int_equal(rc_init2, 0);
+    assert_true(got > 0);
+    assert_int_equal(lines, CO_SPANS);
+    assert_int_equal(new_name, 0);
+    assert_int_equal(old_name, CO_SPANS);
+    assert_int_equal(ocelot_shutdown(2000), 0);
+}
+
 static int teardown(void **st)
 {
     (void)st;
@@ -501,6 +604,7 @@ int main(void)
         cmocka_unit_test_teardown(concurrent_shutdown, teardown),
         cmocka_unit_test_teardown(fork_while_stats_read, teardown),
         cmocka_unit_test_teardown(shutdown_during_flush, teardown),
+        cmocka_unit_test_teardown(abandoned_console_keeps_service_name, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
