@@ -3,7 +3,9 @@
  * handlers, self-metrics and error strings.
  *
  * Invariants:
- *  - init/shutdown are serialised by osdk_g.lock; the hot paths read only
+ *  - init/shutdown are serialised by osdk_g.lock (shutdown drops it around
+ *    the metrics stop; `shutting_down` keeps a second shutdown or an init
+ *    out meanwhile); the hot paths read only
  *    osdk_g.enabled, osdk_g.epoch, osdk_g.cfg (immutable between init and
  *    shutdown) and osdk_g.proc.
  *  - shutdown first clears `enabled` (new spans become no-ops), bumps the
@@ -123,6 +125,7 @@ int ocelot_enabled(void)
 static void fork_prepare(void)
 {
     pthread_mutex_lock(&osdk_g.lock);
+    pthread_mutex_lock(&g_plock); /* stats readers (the metric reader among them) */
     for (int i = 0; i < 3; i++)
         if (osdk_g.proc[i]) osdk_processor_atfork_prepare(osdk_g.proc[i]);
     osdk_pool_atfork_prepare();
@@ -137,6 +140,7 @@ static void fork_parent(void)
     osdk_pool_atfork_parent();
     for (int i = 2; i >= 0; i--)
         if (osdk_g.proc[i]) osdk_processor_atfork_parent(osdk_g.proc[i]);
+    pthread_mutex_unlock(&g_plock);
     pthread_mutex_unlock(&osdk_g.lock);
 }
 
@@ -144,12 +148,17 @@ static void fork_child(void)
 {
     osdk_pool_atfork_child();
     pthread_mutex_init(&osdk_g.lock, NULL);
+    pthread_mutex_init(&g_plock, NULL);
+    /* a shutdown in progress in the parent (forked while it stopped the
+     * metrics) did not come along: the child can shut down itself */
+    osdk_g.shutting_down = 0;
     osdk_trace_atfork_child();
     atomic_fetch_add(&osdk_g.epoch, 1);
     for (int i = 0; i < 3; i++) {
         if (g_exp[i]) osdk_exporter_atfork_child(g_exp[i]);
         if (osdk_g.proc[i]) osdk_processor_atfork_child(osdk_g.proc[i]);
     }
+    osdk_processor_atfork_child_retired();
     osdk_metrics_atfork_child();
 }
 
@@ -167,6 +176,10 @@ static void stop_all(uint64_t deadline, int *rc)
             osdk_processor_t *p = osdk_g.proc[i];
             pthread_mutex_lock(&g_plock);
             atomic_store_explicit(&osdk_g.proc[i], NULL, memory_order_release);
+            /* what it queued stays counted (a record raced in later is
+             * counted when it is dropped) */
+            osdk_g.queued_base[i] +=
+                atomic_load_explicit(&p->q.enq, memory_order_relaxed) - p->enq_base;
             pthread_mutex_unlock(&g_plock);
             int r = osdk_processor_destroy(p, deadline);
             if (r && !*rc) *rc = r;
@@ -249,12 +262,18 @@ int ocelot_force_flush(uint32_t timeout_ms)
         return OCELOT_ESTATE;
     }
     uint64_t dl = deadline_of(timeout_ms);
+    osdk_processor_t *procs[3];
+    for (int i = 0; i < 3; i++)
+        procs[i] = osdk_g.proc[i];
+    /* Wait without the lock: a shutdown (or fork) on another thread must
+     * not wait for this flush. Processors are never freed; one stopped
+     * meanwhile releases its flush waiters when its thread has exited. */
+    pthread_mutex_unlock(&osdk_g.lock);
     for (int i = 0; i < 3; i++) {
-        if (!osdk_g.proc[i]) continue;
-        int r = osdk_processor_flush(osdk_g.proc[i], dl);
+        if (!procs[i]) continue;
+        int r = osdk_processor_flush(procs[i], dl);
         if (r && !rc) rc = r;
     }
-    pthread_mutex_unlock(&osdk_g.lock);
     uint64_t now = osdk_mono_ns();
     uint32_t left = now < dl ? (uint32_t)((dl - now) / 1000000u) + 1 : 1;
     int r = ocelot_metrics_flush(left);
@@ -266,10 +285,12 @@ int ocelot_shutdown(uint32_t timeout_ms)
 {
     int rc = 0;
     pthread_mutex_lock(&osdk_g.lock);
-    if (!osdk_g.initialised) {
+    if (!osdk_g.initialised || osdk_g.shutting_down) {
+        /* a shutdown running on another thread owns the teardown */
         pthread_mutex_unlock(&osdk_g.lock);
         return OCELOT_ESTATE;
     }
+    osdk_g.shutting_down = 1; /* the lock is released around the metrics stop below */
     uint64_t dl = deadline_of(timeout_ms);
     atomic_store(&osdk_g.enabled, 0);
     /* Spans ended from now on by other threads see proc == NULL or the new
@@ -286,6 +307,7 @@ int ocelot_shutdown(uint32_t timeout_ms)
     pbw_free(&osdk_g.resource_pb);
     osdk_config_dispose(&osdk_g.cfg);
     osdk_g.initialised = 0;
+    osdk_g.shutting_down = 0;
     pthread_mutex_unlock(&osdk_g.lock);
     return rc;
 }
@@ -308,15 +330,17 @@ int ocelot_stats_get(ocelot_stats_t *o)
     o->export_retries = L(export_retries);
 #undef L
     pthread_mutex_lock(&g_plock);
+    o->spans_ended = osdk_g.queued_base[OCELOT_SIGNAL_TRACES];
+    o->logs_emitted = osdk_g.queued_base[OCELOT_SIGNAL_LOGS];
     osdk_processor_t *p = osdk_g.proc[OCELOT_SIGNAL_TRACES];
     if (p) {
         o->span_queue_size = osdk_queue_size(&p->q);
-        o->spans_ended = atomic_load_explicit(&p->q.enq, memory_order_relaxed);
+        o->spans_ended += atomic_load_explicit(&p->q.enq, memory_order_relaxed) - p->enq_base;
     }
     p = osdk_g.proc[OCELOT_SIGNAL_LOGS];
     if (p) {
         o->log_queue_size = osdk_queue_size(&p->q);
-        o->logs_emitted = atomic_load_explicit(&p->q.enq, memory_order_relaxed);
+        o->logs_emitted += atomic_load_explicit(&p->q.enq, memory_order_relaxed) - p->enq_base;
     }
     pthread_mutex_unlock(&g_plock);
     o->spans_ended += o->spans_dropped;

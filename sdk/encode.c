@@ -151,15 +151,15 @@ static void hex(FILE *f, const uint8_t *p, size_t n)
     fputc('"', f);
 }
 
-static void scope_json(FILE *f, const osdk_scope_t *sc)
+static void scope_json(FILE *f, const osdk_scope_t *sc, const char *service)
 {
     fputs(",\"scope\":", f);
     osdk_json_str(f, sc->name, strlen(sc->name));
     fputs(",\"service.name\":", f);
-    osdk_json_str(f, osdk_g.service_name, strlen(osdk_g.service_name));
+    osdk_json_str(f, service, strlen(service));
 }
 
-void osdk_console_spans(FILE *f, void **spans, size_t n)
+void osdk_console_spans(FILE *f, const char *service, void **spans, size_t n)
 {
     static const char *const kinds[] = {"UNSPECIFIED", "INTERNAL", "SERVER",
                                         "CLIENT",      "PRODUCER", "CONSUMER"};
@@ -201,13 +201,13 @@ void osdk_console_spans(FILE *f, void **spans, size_t n)
             osdk_json_str(f, a->p + s->status_off, s->status_len);
         }
         fputc('}', f);
-        scope_json(f, s->scope);
+        scope_json(f, s->scope, service);
         fputs("}\n", f);
     }
     fflush(f);
 }
 
-void osdk_console_logs(FILE *f, void **logs, size_t n)
+void osdk_console_logs(FILE *f, const char *service, void **logs, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         const osdk_log_t *l = logs[i];
@@ -236,7 +236,7 @@ void osdk_console_logs(FILE *f, void **logs, size_t n)
         }
         fputs(",\"attributes\":", f);
         osdk_attrs_json(f, l->attrs.v, l->attrs.n, a);
-        scope_json(f, l->scope);
+        scope_json(f, l->scope, service);
         fputs("}\n", f);
     }
     fflush(f);

@@ -19,6 +19,8 @@ osdk_exporter_t *osdk_exporter_create(int signal, const osdk_export_cfg_t *cfg)
     e->cfg = *cfg;
     e->cb = osdk_g.opts.export_cb;
     e->cb_ud = osdk_g.opts.export_cb_ud;
+    memcpy(e->service_name, osdk_g.service_name, sizeof e->service_name);
+    e->service_name[sizeof e->service_name - 1] = 0;
     pbw_init(&e->body, osdk_pbw_realloc, NULL);
     pbw_init(&e->resource, osdk_pbw_realloc, NULL);
     if (osdk_g.resource_pb.len) pbw_raw(&e->resource, osdk_g.resource_pb.p, osdk_g.resource_pb.len);
@@ -84,9 +86,9 @@ int osdk_exporter_export(osdk_exporter_t *e, void **recs, size_t n, _Atomic uint
         return 0;
     case OCELOT_EXPORTER_CONSOLE:
         if (logs)
-            osdk_console_logs(stdout, recs, n);
+            osdk_console_logs(stdout, e->service_name, recs, n);
         else
-            osdk_console_spans(stdout, recs, n);
+            osdk_console_spans(stdout, e->service_name, recs, n);
         osdk_count(ok, n);
         return 0;
     default:

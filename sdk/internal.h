@@ -317,6 +317,8 @@ typedef struct osdk_global {
     _Atomic int enabled;            /* 1 while initialised and not disabled (hot-path check) */
     _Atomic uint32_t epoch;         /* bumped by init, shutdown and fork (child) */
     int initialised;                /* ocelot_init succeeded and no shutdown since */
+    int shutting_down;              /* an ocelot_shutdown is between its two locked phases
+                                     * (initialised is still 1; others get OCELOT_ESTATE) */
     osdk_config_t cfg;              /* configuration of this run */
     ocelot_options_t opts;          /* copy of the init options */
     pbw_buf_t resource_pb;          /* encoded Resource message body */
@@ -325,6 +327,8 @@ typedef struct osdk_global {
                                              * read by recording threads, never freed */
     const osdk_hotcfg_t *_Atomic hot;       /* values the recording paths read (never NULL) */
     void *metrics;                  /* metrics state (metrics.c) */
+    uint64_t queued_base[3];        /* records queued by processors of earlier runs, by
+                                     * signal (stats: ended/emitted; guarded by g_plock) */
     pthread_mutex_t lock;           /* init/shutdown/tracer table */
     /* self-metrics */
     _Atomic uint64_t spans_started, spans_ended, spans_dropped, spans_exported, spans_rejected,
@@ -393,6 +397,7 @@ typedef struct osdk_processor {
     uint64_t flush_done;                 /* flush requests completed */
     _Atomic uint64_t abort_at;           /* monotonic ns past which exports abort (0 = none) */
     _Atomic uint64_t *dropped;           /* counter for drops */
+    size_t enq_base;                     /* q.enq when this run started (stats) */
     void **batch;                        /* max_batch scratch pointers */
     struct osdk_processor *retired_next; /* list of stopped processors kept for reuse */
 } osdk_processor_t;
@@ -401,6 +406,8 @@ int osdk_processor_create(int signal, const osdk_batch_cfg_t *cfg, osdk_exporter
                           _Atomic uint64_t *dropped, osdk_processor_t **out);
 /* Enqueues (never blocks). 0 or OCELOT_EFULL (caller recycles the record). */
 static inline int osdk_processor_offer(osdk_processor_t *p, void *rec);
+/* Exports what is queued; 0, OCELOT_ETIMEDOUT, or OCELOT_ESTATE when p is
+ * stopped or stopping (callable without osdk_g.lock: p is never freed). */
 int osdk_processor_flush(osdk_processor_t *p, uint64_t deadline_mono);
 /* Joins t if it exits by deadline_mono + OSDK_JOIN_GRACE_MS; otherwise
  * detaches it and returns OCELOT_ETIMEDOUT (the caller must then leave the
@@ -415,6 +422,7 @@ void osdk_processor_wake(osdk_processor_t *p);
 void osdk_processor_atfork_prepare(osdk_processor_t *p);
 void osdk_processor_atfork_parent(osdk_processor_t *p);
 void osdk_processor_atfork_child(osdk_processor_t *p);
+void osdk_processor_atfork_child_retired(void); /* stopped processors kept for reuse */
 
 static inline int osdk_processor_offer(osdk_processor_t *p, void *rec)
 {
@@ -437,6 +445,7 @@ struct osdk_exporter {
     osdk_export_cfg_t cfg; /* copy; its strings are borrowed from osdk_g.cfg (used at create only) */
     pbw_buf_t body;        /* reused encode buffer */
     pbw_buf_t resource;    /* copy of the encoded Resource (osdk_g.resource_pb at create) */
+    char service_name[256]; /* copy of osdk_g.service_name at create (console output) */
     int (*cb)(void *ud, ocelot_signal_t sig, const uint8_t *body, size_t len); /* CALLBACK kind */
     void *cb_ud;           /* its argument */
     void *http;            /* otlp_http state or NULL */
@@ -475,8 +484,10 @@ int osdk_parse_partial_success(const uint8_t *p, size_t n, int64_t *rejected, co
 /* Encoders (encode.c); res is the encoded Resource body. */
 void osdk_encode_spans(pbw_buf_t *b, const pbw_buf_t *res, void **spans, size_t n);
 void osdk_encode_logs(pbw_buf_t *b, const pbw_buf_t *res, void **logs, size_t n);
-void osdk_console_spans(FILE *f, void **spans, size_t n);
-void osdk_console_logs(FILE *f, void **logs, size_t n);
+/* service: the run's service.name (the exporter's copy: osdk_g's is
+ * rewritten by the next init while an abandoned thread may still print) */
+void osdk_console_spans(FILE *f, const char *service, void **spans, size_t n);
+void osdk_console_logs(FILE *f, const char *service, void **logs, size_t n);
 
 /* Resource (resource.c). */
 int osdk_resource_build(pbw_buf_t *out, const osdk_config_t *c, const ocelot_options_t *o);

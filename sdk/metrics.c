@@ -17,7 +17,10 @@
  *    stays bounded by instruments x cardinality limit.
  *  - At most cardinality_limit - 1 attribute sets get their own series;
  *    later ones fold into the overflow series (otel.metric.overflow=true),
- *    counted in ocelot_stats_t.metric_overflows.
+ *    counted in ocelot_stats_t.metric_overflows. A set that repeats a key
+ *    is its deduplicated set (last value wins), reached through an alias
+ *    entry (at most cardinality_limit - 1 of them); a set with an invalid
+ *    attribute is ignored.
  *  - The attribute-set hash is order-independent (sum of per-attribute
  *    hashes), so {a,b} and {b,a} are one series; equality is checked in
  *    full after a hash match.
@@ -60,6 +63,8 @@ typedef struct series {
     _Atomic double last_obs;      /* observable counters under delta: last cumulative value */
     _Atomic uint64_t start_ns;    /* start of the current delta window (collector, revive) */
     struct series *next_all;      /* list of all series (collection order) */
+    struct series *canon;         /* alias entry of a set that repeats a key: the series
+                                   * of its deduplicated form (NULL for real series) */
 } series_t;
 
 struct ocelot_instrument {
@@ -75,6 +80,8 @@ struct ocelot_instrument {
     _Atomic(series_t *) *table;     /* open addressing; NULL = empty */
     size_t mask;                    /* table size - 1 */
     uint32_t n_series;              /* series created (guarded by mu) */
+    uint32_t n_alias;               /* alias entries (guarded by mu; < card, so the
+                                     * table of 2 x card always keeps an empty slot) */
     series_t *all;                  /* all series (guarded by mu) */
     series_t *_Atomic overflow;     /* overflow series or NULL */
     pthread_mutex_t mu;             /* inserts */
@@ -119,6 +126,7 @@ typedef struct mstate {
     uint32_t timeout_ms;        /* OTEL_METRIC_EXPORT_TIMEOUT of the reader's run (guarded by mu) */
     uint32_t interval_ms;       /* OTEL_METRIC_EXPORT_INTERVAL of the reader's run (guarded by mu) */
     _Atomic int delta;          /* delta temporality preferred in this run */
+    int reader_left;            /* the reader has left its loop for good (guarded by mu) */
     int zombie;                 /* the reader missed the shutdown deadline and was
                                  * detached; it frees exp and body when it exits, and
                                  * no new reader starts before that (guarded by mu) */
@@ -268,7 +276,10 @@ static int set_eq(const series_t *s, const pattr_t *pa, size_t n)
 
 /* ---- series ---- */
 
-static series_t *series_new(ocelot_instrument_t *in, uint64_t h, const ocelot_attr_t *a, size_t n)
+/* A new series of the set a[n]; alias: an alias entry (stored as given,
+ * repeated keys included, no values: never exported). */
+static series_t *series_new(ocelot_instrument_t *in, uint64_t h, const ocelot_attr_t *a, size_t n,
+                            int alias)
 {
     series_t *s = osdk_calloc(sizeof *s);
     if (!s) return NULL;
@@ -277,10 +288,10 @@ static series_t *series_new(ocelot_instrument_t *in, uint64_t h, const ocelot_at
     s->in = in;
     s->hash = h;
     for (size_t i = 0; i < n; i++) {
-        if (osdk_attrs_set(&s->attrs, &s->arena, &a[i], 128, UINT32_MAX, 1) == OCELOT_ENOMEM)
+        if (osdk_attrs_set(&s->attrs, &s->arena, &a[i], 128, UINT32_MAX, !alias) == OCELOT_ENOMEM)
             goto fail;
     }
-    if (in->kind == OCELOT_HISTOGRAM) {
+    if (in->kind == OCELOT_HISTOGRAM && !alias) {
         s->buckets = osdk_calloc((in->nb + 1) * sizeof *s->buckets);
         if (!s->buckets) goto fail;
         double inf = INFINITY, ninf = -INFINITY;
@@ -316,7 +327,7 @@ static series_t *overflow_series(ocelot_instrument_t *in)
     o = atomic_load_explicit(&in->overflow, memory_order_relaxed);
     if (!o) {
         ocelot_attr_t ov = OCELOT_BOOL("otel.metric.overflow", 1);
-        o = series_new(in, 0, &ov, 1);
+        o = series_new(in, 0, &ov, 1, 0);
         if (o) {
             o->next_all = in->all;
             in->all = o;
@@ -463,6 +474,90 @@ static mcache_t *mc_get(void)
 static series_t *lookup_slow(ocelot_instrument_t *in, const ocelot_attr_t *a, size_t n,
                              mcache_t *mc);
 
+/* Can the attribute be stored (osdk_attrs_set accepts it)? */
+static inline int valid_attr(const ocelot_attr_t *a)
+{
+    if (a->type == OCELOT_ATTR_STRING || a->type == OCELOT_ATTR_BOOL ||
+        a->type == OCELOT_ATTR_INT || a->type == OCELOT_ATTR_DOUBLE)
+        return 1;
+    if (a->type < OCELOT_ATTR_STRING_ARRAY || a->type > OCELOT_ATTR_DOUBLE_ARRAY) return 0;
+    return a->v.arr.n <= 65536 && (!a->v.arr.n || a->v.arr.p);
+}
+
+/* Under in->mu: the table entry of (pa, n) with hash h, or NULL with *slot
+ * set to the free slot where it would go. */
+static series_t *find_locked(ocelot_instrument_t *in, uint64_t h, const pattr_t *pa, size_t n,
+                             size_t *slot)
+{
+    size_t i = (size_t)h & in->mask;
+    for (size_t probes = 0; probes <= in->mask; probes++, i = (i + 1) & in->mask) {
+        series_t *s = atomic_load_explicit(&in->table[i], memory_order_relaxed);
+        if (!s) break;
+        if (s->hash == h && set_eq(s, pa, n)) return s;
+    }
+    *slot = i;
+    return NULL;
+}
+
+/* Does a key appear twice in the set? (insert path only) */
+static int has_dup_keys(const pattr_t *pa, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = 0; j < i; j++)
+            if (pa[i].klen == pa[j].klen && !memcmp(pa[i].a->key, pa[j].a->key, pa[i].klen))
+                return 1;
+    return 0;
+}
+
+/* Under in->mu, for a set that repeats a key: finds or creates the series
+ * of its deduplicated form (a key keeps its first position and its last
+ * value, as osdk_attrs_set stores it) and adds an alias entry for the set
+ * as given, so the next call finds it without the lock. NULL on ENOMEM,
+ * or with *full set when the deduplicated set is new and the instrument
+ * is at its cardinality limit. */
+static series_t *insert_dup(ocelot_instrument_t *in, uint64_t h, const ocelot_attr_t *a,
+                            const pattr_t *pa, size_t n, int *full)
+{
+    ocelot_attr_t ca[MAX_SET_ATTRS];
+    pattr_t cpa[MAX_SET_ATTRS];
+    size_t cn = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t j;
+        for (j = 0; j < cn; j++)
+            if (cpa[j].klen == pa[i].klen && !memcmp(ca[j].key, pa[i].a->key, pa[i].klen)) break;
+        ca[j] = *pa[i].a;
+        cpa[j] = pa[i];
+        cpa[j].a = &ca[j];
+        if (j == cn) cn++;
+    }
+    uint64_t ch = set_hash(cpa, cn);
+    size_t slot = 0;
+    series_t *canon = find_locked(in, ch, cpa, cn, &slot);
+    if (!canon) {
+        if (in->n_series + 1 >= in->card) {
+            *full = 1;
+            return NULL;
+        }
+        canon = series_new(in, ch, ca, cn, 0);
+        if (!canon) return NULL;
+        canon->next_all = in->all;
+        in->all = canon;
+        in->n_series++;
+        atomic_store_explicit(&in->table[slot], canon, memory_order_release);
+    }
+    /* aliases have their own limit: with at most card - 1 of each, the
+     * table (2 x card) keeps an empty slot; past it, such calls lock */
+    if (in->n_alias + 1 < in->card && !find_locked(in, h, pa, n, &slot)) {
+        series_t *al = series_new(in, h, a, n, 1);
+        if (al) {
+            al->canon = canon;
+            in->n_alias++;
+            atomic_store_explicit(&in->table[slot], al, memory_order_release);
+        }
+    }
+    return canon;
+}
+
 /* Finds or creates the series of an attribute set. NULL on ENOMEM or for
  * more than MAX_SET_ATTRS attributes. The memo hit stays inline. */
 static inline series_t *lookup(ocelot_instrument_t *in, const ocelot_attr_t *a, size_t n)
@@ -487,7 +582,9 @@ static __attribute__((noinline)) series_t *lookup_slow(ocelot_instrument_t *in,
     if (OSDK_UNLIKELY(n > MAX_SET_ATTRS)) return NULL;
     pa[0].a = NULL; /* (silences a false maybe-uninitialized for n == 0) */
     for (size_t k = 0; k < n; k++) {
-        if (OSDK_UNLIKELY(!a[k].key)) return NULL;
+        /* an invalid attribute could never be stored, so the set would
+         * never compare equal to its series: the measurement is ignored */
+        if (OSDK_UNLIKELY(!a[k].key || !valid_attr(&a[k]))) return NULL;
         pa[k].a = &a[k];
         pa[k].klen = strlen(a[k].key);
         pa[k].vlen = a[k].type == OCELOT_ATTR_STRING ? str_len(&a[k]) : 0;
@@ -499,6 +596,7 @@ static __attribute__((noinline)) series_t *lookup_slow(ocelot_instrument_t *in,
         series_t *s = atomic_load_explicit(&in->table[i], memory_order_acquire);
         if (!s) break;
         if (s->hash == h && set_eq(s, pa, n)) {
+            if (s->canon) s = s->canon;
             if (mc) mc_fill(mc, in, s, pa, n);
             return s;
         }
@@ -507,18 +605,19 @@ static __attribute__((noinline)) series_t *lookup_slow(ocelot_instrument_t *in,
     for (size_t k = 0; k < n; k++)
         if (!pa[k].klen) return NULL;
     pthread_mutex_lock(&in->mu);
-    series_t *found = NULL;
-    i = (size_t)h & in->mask;
-    for (size_t probes = 0; probes <= in->mask; probes++, i = (i + 1) & in->mask) {
-        series_t *s = atomic_load_explicit(&in->table[i], memory_order_relaxed);
-        if (!s) break;
-        if (s->hash == h && set_eq(s, pa, n)) {
-            found = s;
-            break;
-        }
+    series_t *found = find_locked(in, h, pa, n, &i);
+    if (found && found->canon) found = found->canon;
+    if (!found && has_dup_keys(pa, n)) {
+        int full = 0;
+        found = insert_dup(in, h, a, pa, n, &full);
+        pthread_mutex_unlock(&in->mu);
+        if (found && mc) mc_fill(mc, in, found, pa, n);
+        if (found || !full) return found;
+        osdk_count(&osdk_g.metric_overflows, 1);
+        return overflow_series(in);
     }
     if (!found && in->n_series + 1 < in->card) {
-        found = series_new(in, h, a, n);
+        found = series_new(in, h, a, n, 0);
         if (found) {
             found->next_all = in->all;
             in->all = found;
@@ -1077,6 +1176,8 @@ static void *reader_main(void *arg)
         pbw_free(&ms->body);
         ms->zombie = 0;
         ms->started = 0;
+    } else {
+        ms->reader_left = 1; /* the stopper cleans up, joined or not */
     }
     pthread_mutex_unlock(&ms->mu);
     osdk_exporter_destroy(exp);
@@ -1103,6 +1204,7 @@ static int start_thread(mstate_t *ms)
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
+    ms->reader_left = 0;
     int rc = pthread_create(&ms->thread, NULL, reader_main, ms);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     ms->started = rc == 0;
@@ -1202,7 +1304,10 @@ void osdk_metrics_stop(uint64_t deadline)
     if (request(ms, deadline, 1) != OCELOT_ESTATE) { /* the reader was running */
         int joined = osdk_join_until(ms->thread, deadline) == 0;
         pthread_mutex_lock(&ms->mu);
-        if (joined) {
+        /* the reader may have finished between the join timing out and
+         * here: it saw no zombie flag, so nobody else will clean up (and
+         * started would stay set, keeping every later run's reader off) */
+        if (joined || ms->reader_left) {
             ms->started = 0;
             exp = ms->exp;
             ms->exp = NULL;

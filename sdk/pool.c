@@ -5,7 +5,9 @@
  * Invariants: slots are allocated in chunks and never freed while the
  * process runs (a handle kept by the application past shutdown still
  * points at valid memory); a thread's cache is returned to the global list
- * when the thread exits (pthread key destructor). The global lock is taken
+ * when the thread exits (pthread key destructor, registered by the first
+ * get or by a put into an empty cache, so threads that only end spans
+ * started elsewhere give their slots back too). The global lock is taken
  * once per POOL_BATCH slots at most, never per span.
  *
  * Workload: millions of get/put per second per thread; the export thread
@@ -57,6 +59,7 @@ static void thread_exit(void *unused)
         spill(i, tl_cache[i].v, tl_cache[i].n);
         tl_cache[i].n = 0;
     }
+    tl_registered = 0; /* a later destructor that ends spans registers again */
 }
 
 static void make_key(void)
@@ -73,15 +76,22 @@ static void init_slot(int pool, osdk_rec_t *r)
     r->pool_id = (uint32_t)pool;
 }
 
+/* Makes thread_exit run when this thread exits: a thread that holds slots
+ * in its cache (it took some, or only ended spans other threads started)
+ * must hand them back. */
+static void register_thread(void)
+{
+    if (tl_registered) return;
+    pthread_once(&g_key_once, make_key);
+    pthread_setspecific(g_key, (void *)1);
+    tl_registered = 1;
+}
+
 static __attribute__((noinline)) osdk_rec_t *refill(int pool)
 {
     tcache_t *c = &tl_cache[pool];
     pool_t *p = &g_pools[pool];
-    if (!tl_registered) {
-        pthread_once(&g_key_once, make_key);
-        pthread_setspecific(g_key, (void *)1);
-        tl_registered = 1;
-    }
+    register_thread();
     pthread_mutex_lock(&p->mu);
     while (p->free && c->n < POOL_BATCH) {
         c->v[c->n++] = p->free;
@@ -110,12 +120,23 @@ osdk_rec_t *osdk_pool_get(int pool)
     return refill(pool);
 }
 
+static __attribute__((noinline)) void put_slow(tcache_t *c, osdk_rec_t *r)
+{
+    if (c->n == CACHE_MAX) {
+        c->n -= POOL_BATCH;
+        spill((int)r->pool_id, c->v + c->n, POOL_BATCH);
+    } else {
+        register_thread(); /* first slot into an empty cache */
+    }
+    c->v[c->n++] = r;
+}
+
 void osdk_pool_put(osdk_rec_t *r)
 {
     tcache_t *c = &tl_cache[r->pool_id];
-    if (OSDK_UNLIKELY(c->n == CACHE_MAX)) {
-        c->n -= POOL_BATCH;
-        spill((int)r->pool_id, c->v + c->n, POOL_BATCH);
+    if (OSDK_UNLIKELY(c->n == CACHE_MAX || c->n == 0)) {
+        put_slow(c, r);
+        return;
     }
     c->v[c->n++] = r;
 }

@@ -103,15 +103,24 @@ static void *thread_main(void *arg)
         int stop = p->stop;
         uint64_t flush_target = p->flush_req;
         uint64_t stop_deadline = p->stop_deadline;
+        /* a flush covers what was queued when it was asked for (the
+         * request happened before this): records ended later must not
+         * keep it going under steady load */
+        size_t upto = atomic_load_explicit(&p->q.enq, memory_order_relaxed);
         pthread_mutex_unlock(&p->mu);
 
-        if (stop || flush_target != p->flush_done) {
-            /* drain everything that is queued now */
-            uint64_t end = stop ? stop_deadline : 0;
+        if (stop) {
+            /* drain everything, until the deadline */
             while (osdk_queue_size(&p->q)) {
                 uint64_t dl = osdk_mono_ns() + (uint64_t)p->cfg.timeout_ms * 1000000u;
-                if (end && dl > end) dl = end;
-                if (end && osdk_mono_ns() >= end) break;
+                if (dl > stop_deadline) dl = stop_deadline;
+                if (osdk_mono_ns() >= stop_deadline) break;
+                if (!export_one(p, dl)) break;
+            }
+        } else if (flush_target != p->flush_done) {
+            /* drain up to the enqueue position seen with the request */
+            while ((intptr_t)(upto - atomic_load_explicit(&p->q.deq, memory_order_relaxed)) > 0) {
+                uint64_t dl = osdk_mono_ns() + (uint64_t)p->cfg.timeout_ms * 1000000u;
                 if (!export_one(p, dl)) break;
             }
         } else {
@@ -186,12 +195,16 @@ int osdk_processor_create(int signal, const osdk_batch_cfg_t *cfg, osdk_exporter
             continue;
         *pp = p->retired_next;
         osdk_count(dropped, drain_queue(&p->q)); /* raced into a stopped processor */
+        p->enq_base = atomic_load_explicit(&p->q.enq, memory_order_relaxed);
         p->cfg = *cfg;
         p->exp = exp;
         p->dropped = dropped;
+        pthread_mutex_lock(&p->mu); /* a late force_flush may read stop */
         p->stop = 0;
+        pthread_mutex_unlock(&p->mu);
         p->stop_deadline = 0;
-        p->flush_req = p->flush_done = 0;
+        /* flush_req / flush_done keep counting: a force_flush of the old
+         * run may still be waiting for its ticket */
         atomic_store(&p->abort_at, 0);
         atomic_store(&p->wake_pending, 0);
         p->retired_next = NULL;
@@ -244,6 +257,10 @@ int osdk_processor_flush(osdk_processor_t *p, uint64_t deadline)
 {
     int rc = 0;
     pthread_mutex_lock(&p->mu);
+    if (p->stop) { /* stopped (or stopping) by a shutdown: nothing will answer */
+        pthread_mutex_unlock(&p->mu);
+        return OCELOT_ESTATE;
+    }
     uint64_t ticket = ++p->flush_req;
     pthread_cond_signal(&p->cv);
     while (p->flush_done < ticket) {
@@ -281,6 +298,14 @@ int osdk_processor_destroy(osdk_processor_t *p, uint64_t deadline)
     }
     if (osdk_mono_ns() > deadline) rc = OCELOT_ETIMEDOUT;
     p->thread_started = 0;
+    /* A force_flush that asked after the thread's last look would wait for
+     * its whole timeout: the thread drained what it could, so release it. */
+    pthread_mutex_lock(&p->mu);
+    if (p->flush_done != p->flush_req) {
+        p->flush_done = p->flush_req;
+        pthread_cond_broadcast(&p->done_cv);
+    }
+    pthread_mutex_unlock(&p->mu);
     /* The thread exported everything queued before it stopped, unless the
      * deadline passed (rc says so). What is left now was offered by a
      * producer racing shutdown: dropped and counted, not a timeout. */
@@ -310,6 +335,7 @@ void osdk_processor_atfork_child(osdk_processor_t *p)
     }
     atomic_store(&p->q.enq, 0);
     atomic_store(&p->q.deq, 0);
+    p->enq_base = 0;
     atomic_store(&p->wake_pending, 0);
     atomic_store(&p->abort_at, 0);
     p->flush_req = p->flush_done = 0;
@@ -317,4 +343,13 @@ void osdk_processor_atfork_child(osdk_processor_t *p)
     p->thread_started = 0;
     init_sync(p);
     if (start_thread(p)) osdk_warn("could not restart the export thread after fork");
+}
+
+void osdk_processor_atfork_child_retired(void)
+{
+    /* A producer that raced a shutdown may have been waking a stopped
+     * processor (holding its mutex) in the parent: a later init here
+     * reuses it, so its mutex and condition variables start fresh. */
+    for (osdk_processor_t *p = g_retired; p; p = p->retired_next)
+        init_sync(p);
 }

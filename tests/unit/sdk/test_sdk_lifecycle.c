@@ -17,6 +17,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <poll.h>
 
 #include <cmocka.h>
 
@@ -290,6 +295,299 @@ static void stuck_callbacks_bounded(void **st)
     assert_int_equal(ocelot_shutdown(2000), 0);
 }
 
+/* ---- a second shutdown while the first is still running ---- */
+
+static _Atomic int g_cs_gate;    /* 1 releases the blocked observable callback */
+static _Atomic int g_cs_entered; /* the callback is blocked */
+
+static void cs_observe(ocelot_observer_t *o, void *ud)
+{
+    (void)ud;
+    ocelot_observe(o, 1, NULL, 0);
+    atomic_store(&g_cs_entered, 1);
+    for (int i = 0; i < 1000 && !atomic_load(&g_cs_gate); i++) /* at most ~5 s */
+        sleep_ms(5);
+}
+
+static void *cs_shutdown(void *arg)
+{
+    *(int *)arg = ocelot_shutdown(10000);
+    return NULL;
+}
+
+/* Thread A's shutdown is inside its final metric collection (it released
+ * osdk_g.lock for it). A second ocelot_shutdown must not also tear the SDK
+ * down (it returned 0, and A then destroyed whatever a racing ocelot_init
+ * had started), and ocelot_init must not start a run that A is about to
+ * tear down: both get OCELOT_ESTATE until A has finished. */
+static void concurrent_shutdown(void **st)
+{
+    (void)st;
+    atomic_store(&g_cs_gate, 0);
+    atomic_store(&g_cs_entered, 0);
+    init_sdk(OCELOT_EXPORTER_CALLBACK);
+    ocelot_meter_t *m = ocelot_meter_get("cs.meter", NULL, NULL);
+    ocelot_instrument_t *obs;
+    ocelot_instrument_options_t io = {.callback = cs_observe};
+    assert_int_equal(ocelot_instrument_create(m, OCELOT_OBSERVABLE_GAUGE, "cs.g", &io, &obs), 0);
+    int rc_a = 1;
+    pthread_t a;
+    assert_int_equal(pthread_create(&a, NULL, cs_shutdown, &rc_a), 0);
+    for (int i = 0; i < 2000 && !atomic_load(&g_cs_entered); i++) /* at most ~10 s */
+        sleep_ms(5);
+    assert_int_equal(atomic_load(&g_cs_entered), 1);
+    /* A is blocked in the callback until the gate opens: no timing here */
+    int rc_b = ocelot_shutdown(100);
+    ocelot_options_t o = {.service_name = "cs", .no_env = 1};
+    int rc_init = ocelot_init(&o);
+    atomic_store(&g_cs_gate, 1);
+    pthread_join(a, NULL);
+    assert_int_equal(rc_b, OCELOT_ESTATE);
+    assert_int_equal(rc_init, OCELOT_ESTATE);
+    assert_int_equal(rc_a, 0);
+    assert_int_equal(ocelot_enabled(), 0);
+    /* and the SDK can be started again, with a working span pipeline */
+    capture_reset();
+    ocelot_options_t o2 = {.service_name = "cs2",
+                           .no_env = 1,
+                           .traces_exporter = OCELOT_EXPORTER_CALLBACK,
+                           .logs_exporter = OCELOT_EXPORTER_NONE,
+                           .metrics_exporter = OCELOT_EXPORTER_NONE,
+                           .export_cb = capture_cb};
+    assert_int_equal(ocelot_init(&o2), 0);
+    ocelot_span_end(ocelot_span_start(ocelot_tracer_get("cs", NULL, NULL), "s", NULL), 0);
+    assert_int_equal(ocelot_force_flush(5000), 0);
+    view_t spans[4];
+    assert_int_equal(captured_spans(spans, 4), 1);
+    assert_int_equal(ocelot_shutdown(2000), 0);
+}
+
+/* ---- fork while another thread reads the self-metrics ---- */
+
+static _Atomic int g_fs_stop;
+
+static void *stats_spinner(void *arg)
+{
+    (void)arg;
+    ocelot_stats_t st;
+    while (!atomic_load(&g_fs_stop))
+        ocelot_stats_get(&st);
+    return NULL;
+}
+
+/* ocelot_stats_get (also called by the metric reader at every collection)
+ * takes a lock the fork handlers did not: a fork while another thread held
+ * it left the child's copy locked forever, so the child's ocelot_stats_get
+ * and ocelot_shutdown hung. Each child must finish (the parent waits at
+ * most ~10 s per child, then kills it and fails). Without the fix a child
+ * hangs with high probability within FORKS forks; with it, never. */
+#define FORKS 60
+static void fork_while_stats_read(void **st)
+{
+    (void)st;
+    ocelot_options_t o = {.service_name = "fs",
+                          .no_env = 1,
+                          .traces_exporter = OCELOT_EXPORTER_NONE,
+                          .logs_exporter = OCELOT_EXPORTER_NONE,
+                          .metrics_exporter = OCELOT_EXPORTER_NONE};
+    assert_int_equal(ocelot_init(&o), 0);
+    atomic_store(&g_fs_stop, 0);
+    pthread_t spin[2];
+    for (int k = 0; k < 2; k++)
+        assert_int_equal(pthread_create(&spin[k], NULL, stats_spinner, NULL), 0);
+    int hung = 0, bad = 0;
+    for (int f = 0; f < FORKS && !hung; f++) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            ocelot_stats_t s;
+            int ok = ocelot_stats_get(&s) == 0;
+            /* it must return; whether the child's fresh threads made the
+             * deadline depends on the machine's load */
+            int r = ocelot_shutdown(1000);
+            ok &= r == 0 || r == OCELOT_ETIMEDOUT;
+            _exit(ok ? 0 : 1);
+        }
+        int status = 0;
+        for (int i = 0; i < 1000; i++) {
+            if (waitpid(pid, &status, WNOHANG) == pid) break;
+            sleep_ms(10);
+            if (i == 999) {
+                kill(pid, SIGKILL);
+                waitpid(pid, &status, 0);
+                hung = 1;
+            }
+        }
+        if (!hung && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) bad++;
+    }
+    atomic_store(&g_fs_stop, 1);
+    for (int k = 0; k < 2; k++)
+        pthread_join(spin[k], NULL);
+    assert_int_equal(hung, 0);
+    assert_int_equal(bad, 0);
+    assert_int_equal(ocelot_shutdown(2000), 0);
+}
+
+/* ---- shutdown while another thread's force_flush waits on a slow export ---- */
+
+static _Atomic int g_ff_gate;    /* 1 releases the blocked export callback */
+static _Atomic int g_ff_entered; /* the export callback is blocked */
+
+static int ff_cb(void *ud, ocelot_signal_t sig, const uint8_t *b, size_t n)
+{
+    (void)ud;
+    (void)b;
+    (void)n;
+    if (sig != OCELOT_SIGNAL_TRACES) return 0;
+    atomic_store(&g_ff_entered, 1);
+    for (int i = 0; i < 2000 && !atomic_load(&g_ff_gate); i++) /* at most ~10 s */
+        sleep_ms(5);
+    return 0;
+}
+
+static void *ff_flush(void *arg)
+{
+    *(int *)arg = ocelot_force_flush(8000);
+    return NULL;
+}
+
+/* ocelot_force_flush(8000) waited for the export with the SDK lock held,
+ * so ocelot_shutdown(100) on another thread could not even start before
+ * the flush gave up 8 s later. Shutdown must keep its own deadline (plus
+ * the join grace for the stuck export thread): the bound below is 4x
+ * what it needs and half of what the bug costs. */
+static void shutdown_during_flush(void **st)
+{
+    (void)st;
+    atomic_store(&g_ff_gate, 0);
+    atomic_store(&g_ff_entered, 0);
+    ocelot_options_t o = {.service_name = "ff",
+                          .no_env = 1,
+                          .traces_exporter = OCELOT_EXPORTER_CALLBACK,
+                          .logs_exporter = OCELOT_EXPORTER_NONE,
+                          .metrics_exporter = OCELOT_EXPORTER_NONE,
+                          .export_cb = ff_cb};
+    assert_int_equal(ocelot_init(&o), 0);
+    ocelot_span_end(ocelot_span_start(ocelot_tracer_get("ff", NULL, NULL), "s", NULL), 0);
+    int rc_flush = 1;
+    pthread_t a;
+    assert_int_equal(pthread_create(&a, NULL, ff_flush, &rc_flush), 0);
+    for (int i = 0; i < 2000 && !atomic_load(&g_ff_entered); i++) /* at most ~10 s */
+        sleep_ms(5);
+    assert_int_equal(atomic_load(&g_ff_entered), 1);
+    sleep_ms(50); /* let the flusher reach its wait (either way the bound holds) */
+    uint64_t t0 = mono_ms();
+    int rc = ocelot_shutdown(100);
+    uint64_t took = mono_ms() - t0;
+    atomic_store(&g_ff_gate, 1);
+    pthread_join(a, NULL);
+    assert_int_equal(rc, OCELOT_ETIMEDOUT); /* the export thread was stuck */
+    assert_true(took < 100 + OSDK_GRACE + 3700);
+    assert_int_not_equal(rc_flush, 1);
+    sleep_ms(50); /* the abandoned export thread exits */
+}
+
+/* ---- an abandoned console export thread keeps its run's service name ---- */
+
+#define CO_SPANS 100
+
+/* The console exporter blocks on a full stdout pipe; shutdown abandons its
+ * thread, and the next init (another service name) runs while it is still
+ * stuck. What it prints afterwards belongs to the old run, so it must say
+ * the old service name: it read the global that init rewrites (a data
+ * race, and the next run's name on the old run's spans). */
+static void abandoned_console_keeps_service_name(void **st)
+{
+    (void)st;
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    /* fill the pipe so the first write of the export thread blocks */
+    int fl = fcntl(pfd[1], F_GETFL);
+    fcntl(pfd[1], F_SETFL, fl | O_NONBLOCK);
+    static char junk[4096];
+    memset(junk, '#', sizeof junk);
+    size_t filled = 0;
+    for (int i = 0; i < 4096; i++) { /* at most 16 MiB */
+        ssize_t w = write(pfd[1], junk, sizeof junk);
+        if (w <= 0) break;
+        filled += (size_t)w;
+    }
+    fcntl(pfd[1], F_SETFL, fl);
+    fflush(stdout);
+    int saved = dup(1);
+    assert_true(saved >= 0);
+    dup2(pfd[1], 1);
+    close(pfd[1]);
+
+    ocelot_options_t o = {.service_name = "old-svc",
+                          .no_env = 1,
+                          .traces_exporter = OCELOT_EXPORTER_CONSOLE,
+                          .logs_exporter = OCELOT_EXPORTER_NONE,
+                          .metrics_exporter = OCELOT_EXPORTER_NONE};
+    int rc_init1 = ocelot_init(&o);
+    ocelot_tracer_t *t = ocelot_tracer_get("co", NULL, NULL);
+    for (int i = 0; i < CO_SPANS; i++)
+        ocelot_span_end(ocelot_span_start(t, "old-span", NULL), 0);
+    /* ask for the export (not waiting), then wait until the thread has
+     * taken the batch: it cannot print ~30 KB into the full pipe, so from
+     * then on it is stuck, whatever the machine's load */
+    ocelot_force_flush(1);
+    ocelot_stats_t cs;
+    for (int i = 0; i < 2000; i++) { /* at most ~10 s */
+        ocelot_stats_get(&cs);
+        if (cs.span_queue_size == 0) break;
+        sleep_ms(5);
+    }
+    int rc_shut = ocelot_shutdown(100); /* the export thread is stuck: abandoned */
+    ocelot_options_t o2 = {.service_name = "new-svc",
+                           .no_env = 1,
+                           .traces_exporter = OCELOT_EXPORTER_NONE,
+                           .logs_exporter = OCELOT_EXPORTER_NONE,
+                           .metrics_exporter = OCELOT_EXPORTER_NONE};
+    int rc_init2 = ocelot_init(&o2);
+
+    /* unblock: read the filler, then the old run's lines */
+    static char buf[1 << 16];
+    size_t skip = filled, got = 0;
+    int lines = 0, old_name = 0, new_name = 0;
+    static char line[8192];
+    size_t ll = 0;
+    for (int polls = 0; polls < 1000 && lines < CO_SPANS; polls++) { /* at most ~10 s */
+        struct pollfd pf = {.fd = pfd[0], .events = POLLIN};
+        if (poll(&pf, 1, 10) <= 0) continue;
+        ssize_t r = read(pfd[0], buf, sizeof buf);
+        if (r <= 0) break;
+        for (ssize_t k = 0; k < r; k++) {
+            if (skip) {
+                skip--;
+                continue;
+            }
+            got++;
+            if (buf[k] != '\n') {
+                if (ll < sizeof line - 1) line[ll++] = buf[k];
+                continue;
+            }
+            line[ll] = 0;
+            ll = 0;
+            lines++;
+            if (strstr(line, "\"service.name\":\"old-svc\"")) old_name++;
+            if (strstr(line, "\"service.name\":\"new-svc\"")) new_name++;
+        }
+    }
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    close(pfd[0]);
+    assert_int_equal(rc_init1, 0);
+    assert_int_equal(rc_shut, OCELOT_ETIMEDOUT);
+    assert_int_equal(rc_init2, 0);
+    assert_true(got > 0);
+    assert_int_equal(lines, CO_SPANS);
+    assert_int_equal(new_name, 0);
+    assert_int_equal(old_name, CO_SPANS);
+    assert_int_equal(ocelot_shutdown(2000), 0);
+}
+
 static int teardown(void **st)
 {
     (void)st;
@@ -303,6 +601,10 @@ int main(void)
         cmocka_unit_test_teardown(record_through_shutdown, teardown),
         cmocka_unit_test_teardown(kept_series_restart, teardown),
         cmocka_unit_test_teardown(stuck_callbacks_bounded, teardown),
+        cmocka_unit_test_teardown(concurrent_shutdown, teardown),
+        cmocka_unit_test_teardown(fork_while_stats_read, teardown),
+        cmocka_unit_test_teardown(shutdown_during_flush, teardown),
+        cmocka_unit_test_teardown(abandoned_console_keeps_service_name, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

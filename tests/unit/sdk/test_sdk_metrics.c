@@ -60,7 +60,7 @@ static view_t dp_with(view_t data, const char *key, const char *val)
     int n = pb_fields(data, 1, dps, NULL, 64);
     for (int i = 0; i < n && i < 64; i++) {
         view_t v = pb_attr(dps[i], 7, key);
-        if (val ? pb_str_eq(pb_sub(v, 1), val) : v.p != NULL) return dps[i];
+        if (v.p && (!val || pb_str_eq(pb_sub(v, 1), val))) return dps[i];
     }
     return (view_t){NULL, 0};
 }
@@ -358,6 +358,53 @@ static void memo_and_buckets(void **st)
     assert_int_equal(cnt[40], 2); /* 391, 1e9 */
 }
 
+/* An attribute set that repeats a key (the last value wins, as for spans)
+ * is the same series as its deduplicated form, and a set with an invalid
+ * attribute is ignored. Both used to create a new series per call (the
+ * stored copy never compared equal to the input), so an instrument's
+ * cardinality was used up by one call site and every later attribute set
+ * went to the overflow series. */
+static void dup_keys_one_series(void **st)
+{
+    (void)st;
+    init_metrics();
+    ocelot_meter_t *m = ocelot_meter_get("unit.meter", NULL, NULL);
+    ocelot_instrument_t *c;
+    ocelot_instrument_options_t co = {.cardinality_limit = 8};
+    assert_int_equal(ocelot_instrument_create(m, OCELOT_COUNTER, "dupkeys", &co, &c), 0);
+    ocelot_stats_t s0;
+    ocelot_stats_get(&s0);
+    char route[16] = "/a"; /* not a literal: the memo compares in full */
+    for (int i = 0; i < 20; i++) {
+        ocelot_attr_t dup[3] = {OCELOT_STR("route", "/x"), OCELOT_INT("code", 200),
+                                OCELOT_STR("route", route)};
+        ocelot_counter_add(c, 1, dup, 3);
+        ocelot_attr_t bad[2] = {OCELOT_STR("route", "/a"), OCELOT_INT("code", 200)};
+        bad[1].type = (ocelot_attr_type_t)99; /* invalid type */
+        ocelot_counter_add(c, 100, bad, 2);
+    }
+    ocelot_attr_t canon[2] = {OCELOT_INT("code", 200), OCELOT_STR("route", "/a")};
+    ocelot_counter_add(c, 1, canon, 2);
+    for (int i = 0; i < 6; i++) { /* distinct sets still fit under the limit */
+        char v[8];
+        snprintf(v, sizeof v, "u%d", i);
+        ocelot_attr_t a = OCELOT_STR("user", v);
+        ocelot_counter_add(c, 1, &a, 1);
+    }
+    assert_int_equal(ocelot_metrics_flush(5000), 0);
+    ocelot_stats_t s;
+    ocelot_stats_get(&s);
+    assert_int_equal(s.metric_overflows - s0.metric_overflows, 0);
+    view_t cs = pb_sub(find_metric("dupkeys"), 7);
+    assert_int_equal(pb_fields(cs, 1, NULL, NULL, 0), 7); /* /a + u0..u5 */
+    view_t dp = dp_with(cs, "route", "/a");
+    assert_non_null(dp.p);
+    assert_true(as_double(pb_num(dp, 4)) == 21.0);
+    view_t kv[8];
+    assert_int_equal(pb_fields(dp, 7, kv, NULL, 8), 2); /* route once, code */
+    assert_int_equal(ocelot_shutdown(2000), 0);
+}
+
 static int teardown(void **st)
 {
     (void)st;
@@ -373,6 +420,7 @@ int main(void)
         cmocka_unit_test_teardown(delta, teardown),
         cmocka_unit_test_teardown(handles_survive_reinit, teardown),
         cmocka_unit_test_teardown(memo_and_buckets, teardown),
+        cmocka_unit_test_teardown(dup_keys_one_series, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

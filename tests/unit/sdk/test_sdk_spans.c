@@ -548,6 +548,220 @@ static void console_exporter(void **st)
     assert_non_null(strstr(buf, "\"service.name\":\"console-svc\""));
 }
 
+/* ---- slots returned by a thread that only ends spans ---- */
+
+uint64_t osdk_pool_allocated(int pool);
+
+enum { HO_SPANS = 48, HO_ROUNDS = 200 }; /* 9600 slots: more than earlier tests left in the pool */
+static ocelot_span_t *g_ho[HO_SPANS];
+
+static void *ho_ender(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < HO_SPANS; i++)
+        ocelot_span_end(g_ho[i], 0);
+    return NULL;
+}
+
+/* Spans started on one thread and ended on short-lived other threads (a
+ * hand-off to a worker): the ending thread's slot cache must go back to
+ * the pool when it exits. Only threads that had taken a slot registered
+ * the exit hook, so each such thread leaked up to 63 slots and the pool
+ * grew by HO_SPANS per round. Sampled-out spans (non-sampled parent) go
+ * straight back to the ending thread's cache, so no export thread is
+ * involved and the counts are exact. */
+static void handoff_threads_return_slots(void **st)
+{
+    (void)st;
+    ocelot_options_t o = {.traces_exporter = OCELOT_EXPORTER_NONE,
+                          .logs_exporter = OCELOT_EXPORTER_NONE,
+                          .metrics_exporter = OCELOT_EXPORTER_NONE,
+                          .no_env = 1};
+    assert_int_equal(ocelot_init(&o), 0);
+    ocelot_tracer_t *t = ocelot_tracer_get("handoff", NULL, NULL);
+    ocelot_span_context_t parent;
+    memset(&parent, 0, sizeof parent);
+    memset(parent.trace_id, 0x11, 16);
+    memset(parent.span_id, 0x22, 8);
+    parent.flags = 0; /* not sampled: children are sampled out */
+    ocelot_span_options_t so = {.parent = &parent};
+    uint64_t base = 0;
+    for (int r = 0; r < HO_ROUNDS; r++) {
+        for (int i = 0; i < HO_SPANS; i++) {
+            g_ho[i] = ocelot_span_start(t, "handed-off", &so);
+            assert_int_equal(ocelot_span_is_recording(g_ho[i]), 0);
+        }
+        pthread_t th;
+        assert_int_equal(pthread_create(&th, NULL, ho_ender, NULL), 0);
+        assert_int_equal(pthread_join(th, NULL), 0);
+        if (r == 0) base = osdk_pool_allocated(OSDK_POOL_SPANS);
+    }
+    uint64_t grown = osdk_pool_allocated(OSDK_POOL_SPANS) - base;
+    /* reuse: at most one more chunk (32) for the main thread's cache */
+    assert_true(grown <= 64);
+    assert_int_equal(ocelot_shutdown(2000), 0);
+}
+
+/* ---- force_flush under a steady stream of new spans ---- */
+
+static _Atomic int g_ff_calls;
+
+/* Each export ends one more span (from the export thread itself), so the
+ * queue is never empty when the processor looks again: new spans keep
+ * arriving while a flush drains, as under steady load. */
+static int refill_cb(void *ud, ocelot_signal_t sig, const uint8_t *b, size_t n)
+{
+    (void)ud;
+    (void)b;
+    (void)n;
+    if (sig != OCELOT_SIGNAL_TRACES) return 0;
+    if (atomic_fetch_add(&g_ff_calls, 1) < 20000) {
+        ocelot_tracer_t *t = ocelot_tracer_get("refill", NULL, NULL);
+        ocelot_span_end(ocelot_span_start(t, "more", NULL), 0);
+        struct timespec ts = {0, 1000000}; /* 1 ms per export */
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+/* A flush drained until the queue was empty, so spans ended after the
+ * flush was asked for kept it going: here it never finished (20 s of
+ * exports) and force_flush(5000) returned OCELOT_ETIMEDOUT although the
+ * span queued before it had long been exported. */
+static void flush_ends_under_load(void **st)
+{
+    (void)st;
+    atomic_store(&g_ff_calls, 0);
+    ocelot_options_t o = {.service_name = "ffl",
+                          .no_env = 1,
+                          .traces_exporter = OCELOT_EXPORTER_CALLBACK,
+                          .logs_exporter = OCELOT_EXPORTER_NONE,
+                          .metrics_exporter = OCELOT_EXPORTER_NONE,
+                          .export_cb = refill_cb};
+    assert_int_equal(ocelot_init(&o), 0);
+    ocelot_tracer_t *t = ocelot_tracer_get("refill", NULL, NULL);
+    ocelot_span_end(ocelot_span_start(t, "first", NULL), 0);
+    assert_int_equal(ocelot_force_flush(5000), 0);
+    assert_true(atomic_load(&g_ff_calls) >= 1);
+    atomic_store(&g_ff_calls, 1 << 30); /* stop refilling */
+    assert_int_equal(ocelot_shutdown(2000), 0);
+}
+
+/* ---- fork while a straggler holds a stopped processor's mutex ---- */
+
+static osdk_processor_t *g_fr_p;
+static _Atomic int g_fr_held, g_fr_release;
+
+/* The straggler: a producer that raced ocelot_shutdown, inside
+ * osdk_processor_wake on the stopped processor (which holds its mutex). */
+static void *fr_straggler(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&g_fr_p->mu);
+    atomic_store(&g_fr_held, 1);
+    for (int i = 0; i < 2000 && !atomic_load(&g_fr_release); i++) /* at most ~10 s */
+        usleep(5000);
+    pthread_mutex_unlock(&g_fr_p->mu);
+    return NULL;
+}
+
+/* Another thread forks meanwhile. The child's next ocelot_init reuses that
+ * processor: its copy of the mutex stayed locked, so the new export thread
+ * and the child's shutdown hung. */
+static void fork_with_retired_processor_locked(void **st)
+{
+    (void)st;
+    ocelot_options_t o = {.service_name = "fr",
+                          .no_env = 1,
+                          .traces_exporter = OCELOT_EXPORTER_NONE,
+                          .logs_exporter = OCELOT_EXPORTER_NONE,
+                          .metrics_exporter = OCELOT_EXPORTER_NONE};
+    assert_int_equal(ocelot_init(&o), 0);
+    osdk_processor_t *p = osdk_proc(OCELOT_SIGNAL_TRACES);
+    assert_non_null(p);
+    assert_int_equal(ocelot_shutdown(2000), 0);
+    g_fr_p = p;
+    atomic_store(&g_fr_held, 0);
+    atomic_store(&g_fr_release, 0);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, fr_straggler, NULL), 0);
+    for (int i = 0; i < 2000 && !atomic_load(&g_fr_held); i++) /* at most ~10 s */
+        usleep(5000);
+    assert_int_equal(atomic_load(&g_fr_held), 1);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int ok = ocelot_init(&o) == 0;
+        ok &= osdk_proc(OCELOT_SIGNAL_TRACES) == p; /* reused */
+        ocelot_span_end(ocelot_span_start(ocelot_tracer_get("fr", NULL, NULL), "s", NULL), 0);
+        /* they must return (the parent detects a hang); meeting the
+         * deadline depends on the machine's load */
+        int r = ocelot_force_flush(2000);
+        ok &= r == 0 || r == OCELOT_ETIMEDOUT;
+        r = ocelot_shutdown(2000);
+        ok &= r == 0 || r == OCELOT_ETIMEDOUT;
+        _exit(ok ? 0 : 1);
+    }
+    atomic_store(&g_fr_release, 1);
+    pthread_join(th, NULL);
+    int status = 0, hung = 0;
+    for (int i = 0; i < 1000; i++) { /* at most ~10 s */
+        if (waitpid(pid, &status, WNOHANG) == pid) break;
+        usleep(10000);
+        if (i == 999) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            hung = 1;
+        }
+    }
+    assert_int_equal(hung, 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* ---- spans_ended stays monotonic across shutdown and init ---- */
+
+static void end_n(ocelot_tracer_t *t, int n)
+{
+    for (int i = 0; i < n; i++)
+        ocelot_span_end(ocelot_span_start(t, "counted", NULL), 0);
+}
+
+/* ocelot_stats_t promises monotonic counters. spans_ended was read from
+ * the current processor's enqueue index: 0 after shutdown (while
+ * spans_exported kept its value), and restarted from 0 when the next init
+ * needed a processor of another queue size. */
+static void stats_ended_monotonic(void **st)
+{
+    (void)st;
+    ocelot_options_t o = {.traces_exporter = OCELOT_EXPORTER_NONE,
+                          .logs_exporter = OCELOT_EXPORTER_NONE,
+                          .metrics_exporter = OCELOT_EXPORTER_NONE};
+    setenv("OTEL_BSP_MAX_QUEUE_SIZE", "256", 1); /* a processor no other test uses */
+    assert_int_equal(ocelot_init(&o), 0);
+    ocelot_stats_t s0, s1, s2, s3;
+    ocelot_stats_get(&s0);
+    ocelot_tracer_t *t = ocelot_tracer_get("mono", NULL, NULL);
+    end_n(t, 100);
+    assert_int_equal(ocelot_force_flush(5000), 0);
+    ocelot_stats_get(&s1);
+    assert_int_equal(s1.spans_ended - s0.spans_ended, 100);
+    assert_int_equal(s1.spans_exported - s0.spans_exported, 100);
+    assert_int_equal(ocelot_shutdown(2000), 0);
+    ocelot_stats_get(&s2);
+    assert_int_equal(s2.spans_ended, s1.spans_ended); /* not forgotten by shutdown */
+    setenv("OTEL_BSP_MAX_QUEUE_SIZE", "512", 1); /* a new processor */
+    assert_int_equal(ocelot_init(&o), 0);
+    unsetenv("OTEL_BSP_MAX_QUEUE_SIZE");
+    t = ocelot_tracer_get("mono", NULL, NULL);
+    end_n(t, 10);
+    assert_int_equal(ocelot_force_flush(5000), 0);
+    ocelot_stats_get(&s3);
+    assert_int_equal(s3.spans_ended - s0.spans_ended, 110);
+    assert_int_equal(s3.spans_exported - s0.spans_exported, 110);
+    assert_int_equal(ocelot_shutdown(2000), 0);
+}
+
 static int teardown(void **st)
 {
     (void)st;
@@ -569,6 +783,10 @@ int main(void)
         cmocka_unit_test_teardown(storm, teardown),
         cmocka_unit_test_teardown(fork_child_fresh, teardown),
         cmocka_unit_test_teardown(console_exporter, teardown),
+        cmocka_unit_test_teardown(handoff_threads_return_slots, teardown),
+        cmocka_unit_test_teardown(flush_ends_under_load, teardown),
+        cmocka_unit_test_teardown(fork_with_retired_processor_locked, teardown),
+        cmocka_unit_test_teardown(stats_ended_monotonic, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
