@@ -59,45 +59,62 @@ static uint64_t rop(const uint64_t g[2], uint64_t cp)
     return r | (((uint64_t)hi & (UINT64_MAX >> 1)) != 0);
 }
 
-/* Writes f (> 0, no trailing zeros, < 10^20) in decimal; returns the
- * number of digits. */
-static int write_digits(uint64_t f, char *out)
+static const uint64_t pow10_u64[20] = {1,
+                                       10,
+                                       100,
+                                       1000,
+                                       10000,
+                                       100000,
+                                       1000000,
+                                       10000000,
+                                       100000000,
+                                       1000000000,
+                                       10000000000,
+                                       100000000000,
+                                       1000000000000,
+                                       10000000000000,
+                                       100000000000000,
+                                       1000000000000000,
+                                       10000000000000000,
+                                       100000000000000000,
+                                       1000000000000000000,
+                                       10000000000000000000u};
+
+/* Writes x (< 10000) as 4 digits ending at end. */
+static void put4(char *end, uint32_t x)
 {
-    char t[20];
-    int i = 20;
-    while (f >= 100) {
-        unsigned d = (unsigned)(f % 100);
-        f /= 100;
-        i -= 2;
-        memcpy(t + i, pairs + 2 * d, 2);
-    }
-    if (f >= 10) {
-        i -= 2;
-        memcpy(t + i, pairs + 2 * f, 2);
-    } else {
-        t[--i] = (char)('0' + f);
-    }
-    memcpy(out, t + i, (size_t)(20 - i));
-    return 20 - i;
+    memcpy(end - 2, pairs + 2 * (x % 100), 2);
+    memcpy(end - 4, pairs + 2 * (x / 100), 2);
 }
 
-/* Drops the trailing zeros of f (> 0, so at most 19), adding their count
- * to *e. */
-static uint64_t strip_zeros(uint64_t f, int *e)
-{
-    if (f % UINT64_C(10000000000000000) == 0) f /= UINT64_C(10000000000000000), *e += 16;
-    if (f % 100000000 == 0) f /= 100000000, *e += 8;
-    if (f % 10000 == 0) f /= 10000, *e += 4;
-    if (f % 100 == 0) f /= 100, *e += 2;
-    if (f % 10 == 0) f /= 10, *e += 1;
-    return f;
-}
-
+/* Writes f (> 0) in decimal without its trailing zeros: v = 0.digits ×
+ * 10^*dp for v = f·10^e. Returns the number of digits written (the
+ * buffer needs room for all of f's digits, at most 18 here). */
 static int emit(uint64_t f, int e, char *digits, int *dp)
 {
-    f = strip_zeros(f, &e);
-    int n = write_digits(f, digits);
+    /* digit count: ~bits·log10(2), then one comparison to correct it */
+    int n = ((64 - __builtin_clzll(f)) * 1233) >> 12;
+    n += f >= pow10_u64[n];
+    char *p = digits + n;
+    while (f >= 100000000) {
+        uint32_t lo = (uint32_t)(f % 100000000);
+        f /= 100000000;
+        put4(p, lo % 10000);
+        put4(p - 4, lo / 10000);
+        p -= 8;
+    }
+    uint32_t x = (uint32_t)f;
+    for (; x >= 100; x /= 100) {
+        p -= 2;
+        memcpy(p, pairs + 2 * (x % 100), 2);
+    }
+    if (x >= 10)
+        memcpy(p - 2, pairs + 2 * x, 2);
+    else
+        p[-1] = (char)('0' + x);
     *dp = n + e;
+    while (digits[n - 1] == '0') /* f > 0: a nonzero digit stops this */
+        n--;
     return n;
 }
 

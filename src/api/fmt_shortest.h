@@ -8,8 +8,8 @@
 
 /* Shortest decimal digits of v (> 0, finite) that read back as exactly v;
  * among equally short candidates the one nearest to v (ties: even last
- * digit). Writes them to digits (room for 17, no terminator, no trailing
- * zeros) with v ≈ 0.d1d2...dn × 10^*dp and returns n (1..17). */
+ * digit). Writes them to digits (room for 20: scratch digits may pass
+ * 17; no terminator, no trailing zeros) with v ≈ 0.d1d2...dn × 10^*dp and returns n (1..17). */
 int ocl_fmt_shortest(double v, char *digits, int *dp);
 
 #endif
