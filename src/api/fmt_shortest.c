@@ -92,6 +92,8 @@ static void put4(char *end, uint32_t x)
  * buffer needs room for all of f's digits, at most 18 here). */
 static int emit(uint64_t f, int e, char *digits, int *dp)
 {
+    if (f % 100000000 == 0) /* short decimals: s = 1225 followed by zeros */
+        f /= 100000000, e += 8;
     /* digit count: ~bits·log10(2), then one comparison to correct it */
     int n = ((64 - __builtin_clzll(f)) * 1233) >> 12;
     n += f >= pow10_u64[n];

@@ -496,14 +496,19 @@ size_t ocl_prom_fmt_float(double v, char fmt, char *buf)
         buf[o] = 0;
         return o;
     }
-    char d[20];
+    /* d: room for 40 so the fixed 20-byte copies below may read past the
+     * n <= 17 digits: at most 21 bytes past the last digit, which buf
+     * holds (>= 400 bytes; >= 40 from ocl_prom_fmt_json_ts, |v| < 1e16) */
+    char d[40];
     int dp, n = ocl_fmt_shortest(v, d, &dp);
     if (fmt == 'e') {
-        buf[o++] = d[0];
+        buf[o] = d[0];
         if (n > 1) {
-            buf[o++] = '.';
-            memcpy(buf + o, d + 1, (size_t)n - 1);
-            o += (size_t)n - 1;
+            buf[o + 1] = '.';
+            memcpy(buf + o + 2, d + 1, 20);
+            o += (size_t)n + 1;
+        } else {
+            o++;
         }
         int e = dp - 1;
         buf[o++] = 'e';
@@ -519,19 +524,18 @@ size_t ocl_prom_fmt_float(double v, char fmt, char *buf)
         buf[o++] = '0', buf[o++] = '.';
         for (int i = 0; i < -dp; i++)
             buf[o++] = '0';
-        memcpy(buf + o, d, (size_t)n);
+        memcpy(buf + o, d, 20);
         o += (size_t)n;
     } else if (dp >= n) {
-        memcpy(buf + o, d, (size_t)n);
+        memcpy(buf + o, d, 20);
         o += (size_t)n;
         for (int i = n; i < dp; i++)
             buf[o++] = '0';
     } else {
-        memcpy(buf + o, d, (size_t)dp);
-        o += (size_t)dp;
-        buf[o++] = '.';
-        memcpy(buf + o, d + dp, (size_t)(n - dp));
-        o += (size_t)(n - dp);
+        memcpy(buf + o, d, 20);
+        buf[o + (size_t)dp] = '.';
+        memcpy(buf + o + (size_t)dp + 1, d + dp, 20);
+        o += (size_t)n + 1;
     }
     buf[o] = 0;
     return o;
