@@ -2,15 +2,14 @@
  * prom_fmt.c — Prometheus API parameter parsing and number/string
  * rendering (see prom_fmt.h).
  *
- * Floats: the shortest round-trip digits are found with correctly rounded
- * printf at 15, 16 and then 17 significant digits (the first that parses
- * back to the same double is the shortest, see shortest_digits), then laid
- * out like Go's strconv. Integers below 1e15 (counters, most gauges) take a
- * fast path without printf's float code.
+ * Floats: the shortest round-trip digits come from ocl_fmt_shortest
+ * (api/fmt_shortest.c, no printf/strtod), then are laid out like Go's
+ * strconv ('f' or 'e' with an exponent of at least two digits).
  * Workload: a matrix answer renders one timestamp and one value per point,
  * up to 11,000 points per series times thousands of series.
  */
 #include "api/prom_fmt.h"
+#include "api/fmt_shortest.h"
 
 #include <errno.h>
 #include <math.h>
@@ -476,54 +475,6 @@ static int u64_dec(uint64_t u, char *out)
     return n;
 }
 
-/* Shortest round-trip decimal digits of v (> 0, finite): v = 0.d1d2...dn ×
- * 10^*dp. Returns n (1..17).
- *
- * Fast path: when m = v·10^k is an integer below 2^50 for some k ≤ 8 and
- * m / 10^k == v, the digits of m are the answer: that decimal reads back as
- * v (10^k and m are exact doubles, so strtod and the division round the
- * same exact quotient), and no shorter string can, because two distinct
- * multiples of 10^-k cannot both lie within half an ulp of v when
- * ulp(v) < 10^-k (true below 2^50·10^-k). This covers counters and most
- * gauges without printf. */
-static int shortest_digits(double v, char *digits, int *dp)
-{
-    static const double p10[9] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8};
-    for (int k = 0; k <= 8; k++) {
-        double m = v * p10[k];
-        if (m >= 1125899906842624.0) break; /* 2^50 */
-        if (m == floor(m) && m / p10[k] == v) {
-            char t[20];
-            int n = u64_dec((uint64_t)m, t);
-            *dp = n - k;
-            while (n > 1 && t[n - 1] == '0')
-                n--;
-            memcpy(digits, t, (size_t)n);
-            return n;
-        }
-    }
-    char t[40];
-    /* For normal doubles a round-trip at 15 digits is the shortest (53 bits
-     * carry more than 15 digits); subnormals have fewer bits: search all. */
-    for (int prec = v < 2.2250738585072014e-308 ? 1 : 15; prec <= 17; prec++) {
-        snprintf(t, sizeof t, "%.*e", prec - 1, v);
-        if (prec == 17 || strtod(t, NULL) == v) break;
-    }
-    int n = 0;
-    const char *p = t;
-    digits[n++] = *p++;
-    if (*p == '.') {
-        p++;
-        while (*p != 'e')
-            digits[n++] = *p++;
-    }
-    int e = atoi(p + 1);
-    while (n > 1 && digits[n - 1] == '0')
-        n--;
-    *dp = e + 1;
-    return n;
-}
-
 size_t ocl_prom_fmt_float(double v, char fmt, char *buf)
 {
     size_t o = 0;
@@ -545,36 +496,46 @@ size_t ocl_prom_fmt_float(double v, char fmt, char *buf)
         buf[o] = 0;
         return o;
     }
-    char d[20];
-    int dp, n = shortest_digits(v, d, &dp);
+    /* d: room for 40 so the fixed 20-byte copies below may read past the
+     * n <= 17 digits: at most 21 bytes past the last digit, which buf
+     * holds (>= 400 bytes; >= 40 from ocl_prom_fmt_json_ts, |v| < 1e16) */
+    char d[40];
+    int dp, n = ocl_fmt_shortest(v, d, &dp);
     if (fmt == 'e') {
-        buf[o++] = d[0];
+        buf[o] = d[0];
         if (n > 1) {
-            buf[o++] = '.';
-            memcpy(buf + o, d + 1, (size_t)n - 1);
-            o += (size_t)n - 1;
+            buf[o + 1] = '.';
+            memcpy(buf + o + 2, d + 1, 20);
+            o += (size_t)n + 1;
+        } else {
+            o++;
         }
         int e = dp - 1;
-        o += (size_t)sprintf(buf + o, "e%c%02d", e < 0 ? '-' : '+', e < 0 ? -e : e);
+        buf[o++] = 'e';
+        buf[o++] = e < 0 ? '-' : '+';
+        if (e < 0) e = -e;
+        if (e >= 100) buf[o++] = (char)('0' + e / 100), e %= 100;
+        buf[o++] = (char)('0' + e / 10);
+        buf[o++] = (char)('0' + e % 10);
+        buf[o] = 0;
         return o;
     }
     if (dp <= 0) {
         buf[o++] = '0', buf[o++] = '.';
         for (int i = 0; i < -dp; i++)
             buf[o++] = '0';
-        memcpy(buf + o, d, (size_t)n);
+        memcpy(buf + o, d, 20);
         o += (size_t)n;
     } else if (dp >= n) {
-        memcpy(buf + o, d, (size_t)n);
+        memcpy(buf + o, d, 20);
         o += (size_t)n;
         for (int i = n; i < dp; i++)
             buf[o++] = '0';
     } else {
-        memcpy(buf + o, d, (size_t)dp);
-        o += (size_t)dp;
-        buf[o++] = '.';
-        memcpy(buf + o, d + dp, (size_t)(n - dp));
-        o += (size_t)(n - dp);
+        memcpy(buf + o, d, 20);
+        buf[o + (size_t)dp] = '.';
+        memcpy(buf + o + (size_t)dp + 1, d + dp, 20);
+        o += (size_t)n + 1;
     }
     buf[o] = 0;
     return o;
