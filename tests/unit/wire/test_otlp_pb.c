@@ -506,7 +506,7 @@ static void test_unknown_fields(void **state)
     };
     ocl_arena_t a;
     ocl_arena_init(&a, 0);
-    ocl_span_t *s;
+    ocl_span_t *s = NULL;
     assert_int_equal(decode_span(span, sizeof span, &a, &s, NULL), 0);
     assert_true(ocl_str_eq_c(s->name, "n"));
     assert_int_equal(s->kind, 3);
@@ -557,7 +557,7 @@ static void test_overlong_varint(void **state)
     const char *err;
     static const unsigned char ok10[] = {0x30, 0xff, 0xff, 0xff, 0xff, 0xff,
                                          0xff, 0xff, 0xff, 0xff, 0x01};
-    ocl_span_t *s;
+    ocl_span_t *s = NULL;
     assert_int_equal(decode_span(ok10, sizeof ok10, &a, &s, &err), 0);
     assert_int_equal(s->kind, -1);
     static const unsigned char bad10[] = {0x30, 0xff, 0xff, 0xff, 0xff, 0xff,
@@ -720,7 +720,7 @@ static void test_utf8(void **state)
     /* bytes are not checked: ids and bytes_value */
     static const unsigned char ok[] = {0x0a, 0x02, 0xff, 0xfe, 0x4a, 0x08, 0x0a,
                                        0x01, 'k',  0x12, 0x03, 0x3a, 0x01, 0xff};
-    ocl_span_t *s;
+    ocl_span_t *s = NULL;
     assert_int_equal(decode_span(ok, sizeof ok, &a, &s, &err), 0);
     assert_int_equal(s->trace_id.n, 2); /* id length not validated */
     assert_int_equal(s->attrs.v[0].value.type, OCL_AV_BYTES);
@@ -819,7 +819,7 @@ static void test_oneof_and_enums(void **state)
     static const unsigned char span[] = {0x4a, 0x0a, 0x0a, 0x01, 'k',  0x12, 0x05, 0x0a, 0x01,
                                          'x',  0x18, 0x07, 0x7a, 0x0d, 0x18, 0xff, 0xff, 0xff,
                                          0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x12, 0x00};
-    ocl_span_t *s;
+    ocl_span_t *s = NULL;
     const char *err;
     assert_int_equal(decode_span(span, sizeof span, &a, &s, &err), 0);
     assert_int_equal(s->attrs.n, 1);
