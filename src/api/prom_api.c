@@ -97,10 +97,8 @@ static void collect(ocl_buf_t *out, void *ud)
     ocl_sm_header(out, "ocelot_prom_api_queries_cancelled_total", "counter",
                   "Queries whose client went away before the answer: dropped from the queue "
                   "(stage=queued) or stopped while being evaluated (stage=running).");
-    ocl_sm_sample(out, "ocelot_prom_api_queries_cancelled_total", "stage=\"queued\"",
-                  (double)cq);
-    ocl_sm_sample(out, "ocelot_prom_api_queries_cancelled_total", "stage=\"running\"",
-                  (double)cr);
+    ocl_sm_sample(out, "ocelot_prom_api_queries_cancelled_total", "stage=\"queued\"", (double)cq);
+    ocl_sm_sample(out, "ocelot_prom_api_queries_cancelled_total", "stage=\"running\"", (double)cr);
 }
 
 ocl_prom_api_t *ocl_prom_api_create(ocl_ingest_t *ing, const ocl_prom_api_cfg_t *cfg)

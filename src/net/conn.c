@@ -217,8 +217,8 @@ void ocl_http_req_on_abort(ocl_http_req_t *req, ocl_http_abort_fn fn, void *ud)
     req->abort_fn = fn;
     req->abort_ud = ud;
     if (!fn) return;
-    bool gone = req->http2 ? ocl_h2_stream_gone(req->conn_priv)
-                           : ocl_h1_client_gone(req->conn_priv);
+    bool gone =
+        req->http2 ? ocl_h2_stream_gone(req->conn_priv) : ocl_h1_client_gone(req->conn_priv);
     if (gone) ocl_http_req_abort(req);
 }
 

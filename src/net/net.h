@@ -55,8 +55,8 @@ struct ocl_http_req {
     size_t n_headers;
     const unsigned char *body; /* request body as received (may be compressed) */
     size_t body_len;
-    bool http2;      /* arrived over HTTP/2 */
-    void *conn_priv; /* owned by net layer; handlers ignore */
+    bool http2;                                      /* arrived over HTTP/2 */
+    void *conn_priv;                                 /* owned by net layer; handlers ignore */
     void (*abort_fn)(ocl_http_req_t *req, void *ud); /* net layer: ocl_http_req_on_abort */
     void *abort_ud;                                  /* net layer: its argument */
 };

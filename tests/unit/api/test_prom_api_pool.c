@@ -230,11 +230,13 @@ static int h2_get_slow(int port)
     int fd = tcp_connect(port);
     assert_true(fd >= 0);
     static const unsigned char pre[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    /* clang-format off */
     static const unsigned char frames[] = {
-        0, 0, 0, 4, 0, 0, 0, 0, 0,                /* SETTINGS, empty */
+        0, 0, 0, 4, 0, 0, 0, 0, 0,  /* SETTINGS, empty */
         0, 0, 12, 1, 5, 0, 0, 0, 1, /* HEADERS END_STREAM|END_HEADERS, id 1 */
         0x82, 0x86, 0x04, 5, '/', 's', 'l', 'o', 'w', 0x01, 1, 'x', /* :authority x */
     };
+    /* clang-format on */
     assert_int_equal(send_all(fd, pre, sizeof pre - 1), 0);
     assert_int_equal(send_all(fd, frames, sizeof frames), 0);
     return fd;
@@ -318,7 +320,6 @@ static void test_abandon(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_pool),
-                                       cmocka_unit_test(test_abandon)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_pool), cmocka_unit_test(test_abandon)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
