@@ -242,6 +242,13 @@ static int h2_get_slow(int port)
     return fd;
 }
 
+/* RST_STREAM(CANCEL) on stream 1. */
+static void assert_send_rst(int fd)
+{
+    static const unsigned char rst[] = {0, 0, 4, 3, 0, 0, 0, 0, 1, 0, 0, 0, 8};
+    assert_int_equal(send_all(fd, rst, sizeof rst), 0);
+}
+
 static void test_abandon(void **state)
 {
     (void)state;
@@ -285,21 +292,55 @@ static void test_abandon(void **state)
     close(c);
     wait_done(done0 + 3);
 
+    /* Two pipelined requests, then a half-close: the EOF cancels the first;
+     * the second is handed over after the client left, so registering its
+     * abort callback cancels it at once (queued or just started). Both
+     * answers reach the half-closed client, then the server closes. */
+    {
+        int pfd = tcp_connect(port);
+        assert_true(pfd >= 0);
+        static const char two[] = "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"
+                                  "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n";
+        assert_int_equal(send_all(pfd, two, sizeof two - 1), 0);
+        wait_load(1, 0);
+        shutdown(pfd, SHUT_WR);
+        char all[4096];
+        size_t n = 0;
+        for (;;) { /* until the server closes (bounded by SO_RCVTIMEO) */
+            ssize_t k = recv(pfd, all + n, sizeof all - 1 - n, 0);
+            assert_true(k >= 0);
+            if (k == 0) break;
+            n += (size_t)k;
+        }
+        all[n] = 0;
+        char *first = strstr(all, "\r\n\r\ncanceled");
+        assert_non_null(first);
+        assert_true(strstr(first + 1, "\r\n\r\ncanceled") ||
+                    strstr(first + 1, "\r\n\r\nabandoned"));
+        close(pfd);
+        uint64_t q = 0, r = 0;
+        ocl_qpool_cancelled(pool, &q, &r);
+        assert_int_equal(q + r, 5);
+        wait_done(done0 + 5);
+        wait_load(0, 0);
+    }
+
     /* HTTP/2: RST_STREAM on a running request, then a closed connection. */
     int h = h2_get_slow(port);
     wait_load(1, 0);
-    static const unsigned char rst[] = {0, 0, 4, 3, 0, 0, 0, 0, 1, 0, 0, 0, 8}; /* CANCEL */
-    assert_int_equal(send_all(h, rst, sizeof rst), 0);
-    wait_cancelled(1, 3);
+    uint64_t q0 = 0, r0 = 0;
+    ocl_qpool_cancelled(pool, &q0, &r0);
+    assert_send_rst(h);
+    wait_cancelled(q0, r0 + 1);
     wait_load(0, 0);
-    wait_done(done0 + 4);
+    wait_done(done0 + 6);
     close(h);
     h = h2_get_slow(port);
     wait_load(1, 0);
     close(h);
-    wait_cancelled(1, 4);
+    wait_cancelled(q0, r0 + 2);
     wait_load(0, 0);
-    wait_done(done0 + 5);
+    wait_done(done0 + 7);
 
     /* Completion and close racing: fast jobs whose clients leave right
      * away (before, during or after the run). Every job is answered once
