@@ -92,6 +92,13 @@ static void collect(ocl_buf_t *out, void *ud)
     ocl_sm_header(out, "ocelot_prom_api_queries_queued", "gauge",
                   "Queries waiting for a query thread.");
     ocl_sm_sample(out, "ocelot_prom_api_queries_queued", "", (double)queued);
+    uint64_t cq = 0, cr = 0;
+    ocl_qpool_cancelled(pa->pool, &cq, &cr);
+    ocl_sm_header(out, "ocelot_prom_api_queries_cancelled_total", "counter",
+                  "Queries whose client went away before the answer: dropped from the queue "
+                  "(stage=queued) or stopped while being evaluated (stage=running).");
+    ocl_sm_sample(out, "ocelot_prom_api_queries_cancelled_total", "stage=\"queued\"", (double)cq);
+    ocl_sm_sample(out, "ocelot_prom_api_queries_cancelled_total", "stage=\"running\"", (double)cr);
 }
 
 ocl_prom_api_t *ocl_prom_api_create(ocl_ingest_t *ing, const ocl_prom_api_cfg_t *cfg)
@@ -182,6 +189,15 @@ static void job_done(ocl_qjob_t *job)
     free_req(r);
 }
 
+/* The client went away (closed, half-closed or reset its stream) before
+ * the answer: drop the query from the queue or stop its evaluation, as
+ * Prometheus does when the request context is cancelled. */
+static void on_client_gone(ocl_http_req_t *req, void *ud)
+{
+    (void)req;
+    ocl_qpool_abandon(&((pa_req_t *)ud)->job);
+}
+
 /* Hands the request to a query thread; answers 503 when the queue is full. */
 static void submit(pa_req_t *r, int64_t timeout_ms)
 {
@@ -199,7 +215,11 @@ static void submit(pa_req_t *r, int64_t timeout_ms)
         pa_release_bytes(r);
         answer_error(r, OCL_PROM_ERR_UNAVAILABLE, "too many queries waiting; try again later");
         free_req(r);
+        return;
     }
+    /* The job lives until its answer is sent on this thread, which is after
+     * any abort callback (the net layer calls none once answered). */
+    ocl_http_req_on_abort(r->req, on_client_gone, r);
 }
 
 /* --- parameters -------------------------------------------------------------- */

@@ -4,6 +4,12 @@
  * label values, metadata. Each writes its whole JSON answer into the job's
  * body; the worker thread sends it.
  *
+ * Cancellation: job.cancel is set (relaxed atomic) when the client goes
+ * away or the server shuts down; the evaluator polls it at its work
+ * checkpoints, and the endpoints here poll it between storage calls and
+ * before rendering. A job that gives up sets job.stopped (the pool counts
+ * it) and answers "canceled" (499), which the net layer normally drops.
+ *
  * Tenants without data: series/labels/metadata answer empty lists; queries
  * are evaluated against one shared empty in-memory TSDB (so `1+1` or
  * `vector(1)` still work).
@@ -31,6 +37,15 @@ static void job_fail(pa_req_t *r, ocl_prom_errtype_t t, const char *fmt, ...)
     va_end(ap);
     r->job.body.len = 0;
     r->job.status = ocl_prom_write_error(&r->job.body, t, msg);
+}
+
+/* Whether the job was cancelled; if so fails it as Prometheus words it. */
+static bool cancelled(pa_req_t *r, const char *where)
+{
+    if (!__atomic_load_n(&r->job.cancel, __ATOMIC_RELAXED)) return false;
+    r->job.stopped = true;
+    job_fail(r, OCL_PROM_ERR_CANCELED, "query was canceled in %s", where);
+    return true;
 }
 
 static ocl_tsdb_t *tenant_db(pa_req_t *r, bool need)
@@ -206,6 +221,7 @@ static void run_query(pa_req_t *r, bool range)
         };
         ocl_prom_errtype_t t =
             (unsigned)pe.cls < OCL_ARRAY_LEN(map) ? map[pe.cls] : OCL_PROM_ERR_INTERNAL;
+        if (pe.cls == OCL_PQL_ERR_CANCELED) r->job.stopped = true;
         if (pe.cls == OCL_PQL_ERR_TOO_MANY_SAMPLES && !pe.msg[0])
             snprintf(pe.msg, sizeof pe.msg,
                      "query processing would load too many samples into memory in query "
@@ -213,6 +229,9 @@ static void run_query(pa_req_t *r, bool range)
         job_fail(r, t, "%s", pe.msg[0] ? pe.msg : ocl_strerror(rc ? rc : OCL_EINVAL));
         goto done;
     }
+    /* Rendering a big matrix costs as much as evaluating it: skip it when
+     * nobody waits for the answer any more. */
+    if (cancelled(r, "query execution")) goto done;
     render(r, res);
 done:
     if (res) ocl_pql_result_free(res);
@@ -345,10 +364,7 @@ static void run_series(pa_req_t *r)
         }
         if (n) memcpy(all + n_all, out, n * sizeof *out);
         n_all += n;
-        if (r->job.cancel) {
-            job_fail(r, OCL_PROM_ERR_CANCELED, "query was canceled in query execution");
-            goto done;
-        }
+        if (cancelled(r, "query execution")) goto done;
     }
     if (r->n_match > 1 && n_all > 1) {
         qsort(all, n_all, sizeof *all, cmp_series);
@@ -411,6 +427,7 @@ static void run_labels(pa_req_t *r, bool values)
         }
         if (n) memcpy(all + n_all, out, n * sizeof *out);
         n_all += n;
+        if (cancelled(r, "query execution")) goto done;
     }
     if (sets > 1 && n_all > 1) {
         qsort(all, n_all, sizeof *all, cmp_str);
@@ -515,6 +532,10 @@ static void run_endpoint(pa_req_t *r)
     }
     if (job->queue_timeout) {
         job_fail(r, OCL_PROM_ERR_TIMEOUT, "query timed out in query queue");
+        return;
+    }
+    if (job->abandoned) { /* on the worker thread: the client went away */
+        job_fail(r, OCL_PROM_ERR_CANCELED, "query was canceled in query queue");
         return;
     }
     switch (r->ep) {

@@ -6,6 +6,13 @@
  * and no thread is idle, up to max_threads, and then lives until destroy
  * (queries are bursty; thread start is cheap next to a query). Running jobs
  * are kept in a small array so that destroy can cancel them.
+ *
+ * Job states (job->state, under the mutex): QUEUED (in the FIFO) →
+ * RUNNING (taken by a thread) → FINISHED (run returned, or dropped from
+ * the FIFO by ocl_qpool_abandon). Abandoning acts only on QUEUED (unlink
+ * and answer on the worker thread) or RUNNING (set the cancel flag), so a
+ * job is answered exactly once whichever of completion and client close
+ * comes first.
  */
 #include "api/query_pool.h"
 
@@ -18,6 +25,8 @@
 #include <time.h>
 
 #define MAX_THREADS 64
+
+enum { QJOB_QUEUED = 1, QJOB_RUNNING, QJOB_FINISHED };
 
 struct ocl_qpool {
     pthread_mutex_t mu;               /* guards everything below */
@@ -34,6 +43,8 @@ struct ocl_qpool {
     pthread_cond_t answered_cv;       /* signalled when unanswered drops to 0 */
     pthread_t threads[MAX_THREADS];   /* started threads */
     ocl_qjob_t *running[MAX_THREADS]; /* job per thread slot, or NULL */
+    uint64_t cancelled_queued;        /* abandoned jobs dropped from the FIFO */
+    uint64_t cancelled_running;       /* abandoned jobs whose run stopped early */
 };
 
 typedef struct {
@@ -52,10 +63,28 @@ static void on_closed(uv_handle_t *h)
     pthread_mutex_unlock(&p->mu);
 }
 
+/* Removes a waiting job from the FIFO. */
+static void unlink_job(ocl_qpool_t *p, ocl_qjob_t *job)
+{
+    if (job->prev)
+        job->prev->next = job->next;
+    else
+        p->head = job->next;
+    if (job->next)
+        job->next->prev = job->prev;
+    else
+        p->tail = job->prev;
+    job->next = job->prev = NULL;
+    p->queued--;
+}
+
 /* On the worker thread that owns job->req. */
 static void on_async(uv_async_t *a)
 {
     ocl_qjob_t *job = a->data;
+    /* Acquire what run wrote on the pool thread: uv_async_send orders it in
+     * fact, but libuv is not instrumented, so say it for ThreadSanitizer. */
+    (void)__atomic_load_n(&job->state, __ATOMIC_ACQUIRE);
     ocl_header_t ce = {"Content-Encoding", 16, "gzip", 4};
     ocl_http_respond(job->req, job->status,
                      job->content_type ? job->content_type : "application/json",
@@ -78,9 +107,8 @@ static void *thread_main(void *arg)
         }
         if (!p->head) break; /* stopping and nothing left */
         ocl_qjob_t *job = p->head;
-        p->head = job->next;
-        if (!p->head) p->tail = NULL;
-        p->queued--;
+        unlink_job(p, job);
+        job->state = QJOB_RUNNING;
         if (p->stopping)
             job->rejected = true;
         else if (job->deadline_ns && (int64_t)ocl_mono_nano() >= job->deadline_ns)
@@ -92,6 +120,10 @@ static void *thread_main(void *arg)
         job->run(job);
         pthread_mutex_lock(&p->mu);
         p->running[t.slot] = NULL;
+        if (job->cancel_client && job->stopped) p->cancelled_running++;
+        /* Last touch of the job here (on_async pairs with it); abandoning
+         * it is a no-op from now on. */
+        __atomic_store_n(&job->state, QJOB_FINISHED, __ATOMIC_RELEASE);
         pthread_mutex_unlock(&p->mu);
         uv_async_send(&job->async); /* the job may be freed from here on */
         pthread_mutex_lock(&p->mu);
@@ -135,9 +167,12 @@ int ocl_qpool_submit(ocl_qpool_t *p, ocl_qjob_t *job)
         }
     }
     job->next = NULL;
+    job->prev = p->tail;
     job->pool = p;
     job->cancel = 0;
-    job->queue_timeout = job->rejected = false;
+    job->state = QJOB_QUEUED;
+    job->queue_timeout = job->rejected = job->abandoned = job->stopped = false;
+    job->cancel_client = false;
     uv_async_init(ocl_http_req_loop(job->req), &job->async, on_async);
     job->async.data = job;
     if (p->tail)
@@ -164,13 +199,45 @@ void ocl_qpool_load(ocl_qpool_t *p, size_t *running, size_t *queued)
     pthread_mutex_unlock(&p->mu);
 }
 
+void ocl_qpool_abandon(ocl_qjob_t *job)
+{
+    ocl_qpool_t *p = job->pool;
+    bool drop = false;
+    pthread_mutex_lock(&p->mu);
+    if (job->state == QJOB_QUEUED) {
+        unlink_job(p, job);
+        job->state = QJOB_FINISHED;
+        job->abandoned = true;
+        p->cancelled_queued++;
+        drop = true;
+    } else if (job->state == QJOB_RUNNING) {
+        job->cancel_client = true;
+        __atomic_store_n(&job->cancel, 1, __ATOMIC_RELAXED);
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (!drop) return;
+    /* No thread will see it now; run only writes the error answer. The
+     * answer goes out on a later loop iteration (we are inside the net
+     * layer's callback, which must not answer). */
+    job->run(job);
+    uv_async_send(&job->async);
+}
+
+void ocl_qpool_cancelled(ocl_qpool_t *p, uint64_t *queued, uint64_t *running)
+{
+    pthread_mutex_lock(&p->mu);
+    *queued = p->cancelled_queued;
+    *running = p->cancelled_running;
+    pthread_mutex_unlock(&p->mu);
+}
+
 void ocl_qpool_destroy(ocl_qpool_t *p)
 {
     if (!p) return;
     pthread_mutex_lock(&p->mu);
     p->stopping = true;
     for (int i = 0; i < p->n_threads; i++)
-        if (p->running[i]) p->running[i]->cancel = 1;
+        if (p->running[i]) __atomic_store_n(&p->running[i]->cancel, 1, __ATOMIC_RELAXED);
     pthread_cond_broadcast(&p->cv);
     int n = p->n_threads;
     pthread_mutex_unlock(&p->mu);

@@ -103,6 +103,7 @@ void ocl_conn_eof(ocl_conn_t *c)
          * requests), then close. A partial request can never complete. */
         c->u.h1.saw_eof = true;
         c->io->update(c);
+        ocl_http_req_abort(&c->u.h1.req); /* the client gave up waiting */
         return;
     }
     ocl_conn_close(c);
@@ -203,9 +204,28 @@ ocl_str_t ocl_grpc_call_header(const ocl_grpc_call_t *call, const char *name)
     return find_header(call->headers, call->n_headers, name);
 }
 
+void ocl_http_req_abort(ocl_http_req_t *req)
+{
+    ocl_http_abort_fn fn = req->abort_fn;
+    if (!fn) return;
+    req->abort_fn = NULL; /* once */
+    fn(req, req->abort_ud);
+}
+
+void ocl_http_req_on_abort(ocl_http_req_t *req, ocl_http_abort_fn fn, void *ud)
+{
+    req->abort_fn = fn;
+    req->abort_ud = ud;
+    if (!fn) return;
+    bool gone =
+        req->http2 ? ocl_h2_stream_gone(req->conn_priv) : ocl_h1_client_gone(req->conn_priv);
+    if (gone) ocl_http_req_abort(req);
+}
+
 void ocl_http_respond(ocl_http_req_t *req, int status, const char *content_type,
                       const ocl_header_t *extra, size_t n_extra, const void *body, size_t len)
 {
+    req->abort_fn = NULL; /* answered: the client's leaving no longer matters */
     /* A HEAD response carries no body; Content-Length 0 keeps the framing
      * right for the next response on the connection. */
     if (ocl_str_eq_c(req->method, "HEAD")) len = 0;

@@ -9,6 +9,11 @@
  * libuv; the fuzzers implement it with an in-memory sink. That split is what
  * lets fuzz_http1 / fuzz_grpc drive the real parsers without a network.
  *
+ * Client gone: when the peer half-closes (HTTP/1.1 EOF) or closes the
+ * connection, or resets an HTTP/2 stream, while a request is unanswered,
+ * the request's abort callback runs (ocl_http_req_abort); the request and
+ * its ref stay until the handler answers.
+ *
  * Lifetime invariant: conn->refs counts the transport (1 while the socket
  * is open) plus one per request handed to a handler and not yet answered.
  * The connection is freed when the count reaches zero, so a handler that
@@ -138,6 +143,9 @@ void ocl_conn_close(ocl_conn_t *c);
 /* The transport is gone: drops protocol state and the transport's ref. */
 void ocl_conn_transport_closed(ocl_conn_t *c);
 void ocl_conn_unref(ocl_conn_t *c);
+/* The client of an unanswered request went away: runs and clears the
+ * handler's abort callback (ocl_http_req_on_abort), if any. */
+void ocl_http_req_abort(ocl_http_req_t *req);
 
 /* Monotonic milliseconds. */
 uint64_t ocl_net_now_ms(void);
@@ -156,6 +164,8 @@ void ocl_h1_timeout(ocl_conn_t *c);
 void ocl_h1_dispose(ocl_conn_t *c);
 uint64_t ocl_h1_timeout_ms(const ocl_conn_t *c);
 bool ocl_h1_want_read(const ocl_conn_t *c);
+/* The client can no longer take an answer it waits for (EOF or closed). */
+bool ocl_h1_client_gone(const ocl_conn_t *c);
 void ocl_h1_respond(ocl_conn_t *c, int status, const char *ctype, const ocl_header_t *extra,
                     size_t n_extra, const void *body, size_t len);
 
@@ -164,6 +174,8 @@ int ocl_h2_start(ocl_conn_t *c);
 void ocl_h2_feed(ocl_conn_t *c);
 void ocl_h2_input(ocl_conn_t *c, const unsigned char *p, size_t n);
 void *ocl_h2_stream_loop(const h2_stream_t *st);
+/* The stream was reset or its connection is gone. */
+bool ocl_h2_stream_gone(const h2_stream_t *st);
 void ocl_h2_timeout(ocl_conn_t *c);
 void ocl_h2_dispose(ocl_conn_t *c);
 bool ocl_h2_want_read(const ocl_conn_t *c);

@@ -95,6 +95,8 @@ static const char *reason(int status)
         return "Too Many Requests";
     case 431:
         return "Request Header Fields Too Large";
+    case 499:
+        return "Client Closed Request";
     case 500:
         return "Internal Server Error";
     case 501:
@@ -144,7 +146,10 @@ static void free_request(ocl_conn_t *c)
 
 void ocl_h1_dispose(ocl_conn_t *c)
 {
-    if (!c->u.h1.req_pending) free_request(c);
+    if (!c->u.h1.req_pending)
+        free_request(c);
+    else
+        ocl_http_req_abort(&c->u.h1.req); /* kept until the handler answers */
 }
 
 /* --- parser callbacks ---------------------------------------------------- */
@@ -484,6 +489,11 @@ unsigned char *ocl_h1_read_hint(ocl_conn_t *c, size_t *len)
     if (h->body.cap - h->body.len < want) return NULL;
     *len = want;
     return h->body.p + h->body.len;
+}
+
+bool ocl_h1_client_gone(const ocl_conn_t *c)
+{
+    return c->closed || c->u.h1.saw_eof;
 }
 
 bool ocl_h1_want_read(const ocl_conn_t *c)

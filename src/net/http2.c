@@ -467,7 +467,10 @@ static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t err, void *u
     h2_stream_t *st = nghttp2_session_get_stream_user_data(s, id);
     if (!st) return 0;
     st->closed = true;
-    if (!st->dispatched) stream_free(st);
+    if (!st->dispatched)
+        stream_free(st);
+    else if (!st->is_grpc)
+        ocl_http_req_abort(&st->req); /* reset by the client before the answer */
     return 0;
 }
 
@@ -608,6 +611,7 @@ void ocl_h2_dispose(ocl_conn_t *c)
             st->orphan = true; /* freed when the handler answers */
             st->next = st->prev = NULL;
             c->u.h2.n_streams--;
+            if (!st->is_grpc) ocl_http_req_abort(&st->req);
         } else {
             stream_free(st);
         }
@@ -616,6 +620,11 @@ void ocl_h2_dispose(ocl_conn_t *c)
     c->u.h2.streams = NULL;
     nghttp2_session_del(c->u.h2.session);
     c->u.h2.session = NULL;
+}
+
+bool ocl_h2_stream_gone(const h2_stream_t *st)
+{
+    return st->orphan || st->closed || st->conn->closed;
 }
 
 void *ocl_h2_stream_loop(const h2_stream_t *st)

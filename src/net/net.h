@@ -55,8 +55,10 @@ struct ocl_http_req {
     size_t n_headers;
     const unsigned char *body; /* request body as received (may be compressed) */
     size_t body_len;
-    bool http2;      /* arrived over HTTP/2 */
-    void *conn_priv; /* owned by net layer; handlers ignore */
+    bool http2;                                      /* arrived over HTTP/2 */
+    void *conn_priv;                                 /* owned by net layer; handlers ignore */
+    void (*abort_fn)(ocl_http_req_t *req, void *ud); /* net layer: ocl_http_req_on_abort */
+    void *abort_ud;                                  /* net layer: its argument */
 };
 
 /* Case-insensitive header lookup; OCL_STR_NULL if absent. */
@@ -75,6 +77,20 @@ typedef void (*ocl_http_handler_fn)(ocl_http_req_t *req, void *ud);
  * response that arrives after the client disconnected is dropped safely. */
 struct uv_loop_s;
 struct uv_loop_s *ocl_http_req_loop(const ocl_http_req_t *req);
+
+/* For handlers that answer later: asks the net layer to call fn(req, ud)
+ * once, on the request's worker thread, if the client goes away before the
+ * request is answered — the connection is closed or reset, an HTTP/1.1
+ * client half-closes it (EOF; Go's server cancels the request context
+ * then too) or an HTTP/2 stream is reset (RST_STREAM). Never called after
+ * ocl_http_respond(). fn runs inside the net layer's own callbacks, so it
+ * must not answer the request itself (arm a uv_async_t or similar); the
+ * handler still answers exactly once afterwards (the answer is dropped, or
+ * reaches a half-closed HTTP/1.1 client). If the client is already gone
+ * when this is called, fn runs before it returns. Registering again
+ * replaces fn; fn NULL unregisters. */
+typedef void (*ocl_http_abort_fn)(ocl_http_req_t *req, void *ud);
+void ocl_http_req_on_abort(ocl_http_req_t *req, ocl_http_abort_fn fn, void *ud);
 
 /* A unary gRPC call: one request message, already de-framed and (if it was
  * compressed with grpc-encoding gzip) decompressed. */

@@ -89,7 +89,7 @@ int ocl_pqlx_work(ev_t *ev, uint64_t units)
     ev->work += units;
     if (ev->work < ev->next_check) return 0;
     ev->next_check = ev->work + 8192;
-    if (ev->cancel && *ev->cancel)
+    if (ev->cancel && __atomic_load_n(ev->cancel, __ATOMIC_RELAXED))
         return ocl_pqlx_fail(ev, OCL_PQL_ERR_CANCELED,
                              "query was canceled in expression evaluation");
     if (now_ns() > ev->deadline_ns)

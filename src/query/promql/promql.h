@@ -62,7 +62,9 @@ typedef struct {
     int64_t timeout_ms;       /* wall-clock limit (0 = 120,000) */
     int64_t lookback_ms;      /* lookback delta (0 = 300,000) */
     bool experimental_funcs;  /* allow functions marked experimental (default false) */
-    const volatile int *cancel; /* optional: evaluation stops with CANCELED when *cancel != 0 */
+    const volatile int *cancel; /* optional: evaluation stops with CANCELED when *cancel != 0
+                                   (read with a relaxed atomic load at work checkpoints, so
+                                   another thread may set it with __atomic_store_n) */
 } ocl_pql_opts_t;
 
 typedef struct {
