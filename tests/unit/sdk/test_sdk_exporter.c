@@ -23,7 +23,7 @@
 
 #include "sdk_testlib.h"
 
-enum { M_OK, M_429_THEN_OK, M_400, M_503, M_SLOW, M_HUGE, M_PARTIAL };
+enum { M_OK, M_429_THEN_OK, M_400, M_503, M_SLOW, M_HUGE, M_PARTIAL, M_429_RA0 };
 
 typedef struct server {
     int fd;                  /* listening socket */
@@ -140,6 +140,16 @@ static void handle(server_t *s, int c)
             ssize_t w = send(c, chunk, sizeof chunk, MSG_NOSIGNAL);
             if (w <= 0) break;
         }
+        break;
+    }
+    case M_429_RA0: {
+        /* "retry now", every time (a past HTTP-date means the same) */
+        const char *r = (k & 1) ? "HTTP/1.1 429 Too Many Requests\r\n"
+                                  "Retry-After: Wed, 21 Oct 2015 07:28:00 GMT\r\n"
+                                  "Content-Length: 0\r\nConnection: close\r\n\r\n"
+                                : "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 0\r\n"
+                                  "Content-Length: 0\r\nConnection: close\r\n\r\n";
+        send_all(c, r, strlen(r));
         break;
     }
     case M_PARTIAL: {
@@ -314,6 +324,32 @@ static void retry_after_429(void **st)
     server_stop();
 }
 
+/* Retry-After: 0 (or a date in the past) does not make retries back to
+ * back: the normal backoff (0.5-1 s, then 1-2 s) is the floor. Inside a
+ * 1.5 s export deadline that allows at most 2 attempts, however fast or
+ * slow the machine (waits only get longer under load); back-to-back
+ * retries made hundreds. */
+static void retry_after_zero_backs_off(void **st)
+{
+    (void)st;
+    server_start(M_429_RA0);
+    setenv("OTEL_BSP_EXPORT_TIMEOUT", "1500", 1);
+    init_otlp(g_srv.port, "1000");
+    unsetenv("OTEL_BSP_EXPORT_TIMEOUT");
+    ocelot_stats_t s0;
+    ocelot_stats_get(&s0);
+    spans(2, "ra0");
+    ocelot_force_flush(6000);
+    ocelot_stats_t s;
+    ocelot_stats_get(&s);
+    int req = atomic_load(&g_srv.requests);
+    assert_true(req >= 1 && req <= 2);
+    assert_true(s.export_retries - s0.export_retries <= 1);
+    assert_int_equal(s.span_export_failures - s0.span_export_failures, 1);
+    assert_int_equal(ocelot_shutdown(500), 0);
+    server_stop();
+}
+
 static void status_400_not_retried(void **st)
 {
     (void)st;
@@ -472,6 +508,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(ok_headers_gzip, teardown),
         cmocka_unit_test_teardown(retry_after_429, teardown),
+        cmocka_unit_test_teardown(retry_after_zero_backs_off, teardown),
         cmocka_unit_test_teardown(status_400_not_retried, teardown),
         cmocka_unit_test_teardown(partial_success_counted, teardown),
         cmocka_unit_test_teardown(backend_down, teardown),
