@@ -334,6 +334,11 @@ typedef struct osdk_global {
     _Atomic uint64_t spans_started, spans_ended, spans_dropped, spans_exported, spans_rejected,
         span_export_failures, logs_emitted, logs_dropped, logs_exported, log_export_failures,
         metric_exports, metric_export_failures, metric_overflows, export_retries;
+    /* dropped without ever being queued (pool exhausted, queue full, raced
+     * into a stopped processor): with the queued count this is spans_ended /
+     * logs_emitted; drops of queued records (export failure, shutdown) are
+     * in *_dropped only, so nothing is counted twice */
+    _Atomic uint64_t spans_unqueued, logs_unqueued;
 } osdk_global_t;
 
 extern osdk_global_t osdk_g;

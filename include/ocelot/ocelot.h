@@ -171,14 +171,16 @@ int ocelot_enabled(void);
 /* Counters since init (monotonic) and current gauges. Also exported as
  * metrics named otel.sdk.* by the metrics pipeline when it runs. */
 typedef struct ocelot_stats {
-    uint64_t spans_ended;            /* recording spans ended since init (queued + dropped) */
-    uint64_t spans_dropped;          /* dropped: queue full, limits, or shutdown */
+    uint64_t spans_ended;            /* recording spans ended: queued + dropped unqueued
+                                      * (a queued span dropped later counts once) */
+    uint64_t spans_dropped;          /* dropped: no slot, queue full, export failed, shutdown */
     uint64_t spans_exported;         /* accepted by the backend */
     uint64_t spans_rejected;         /* partial_success.rejected_spans */
     uint64_t span_export_failures;   /* export requests that failed for good */
     uint64_t span_queue_size;        /* spans waiting now */
-    uint64_t logs_emitted;           /* log records emitted since init (queued + dropped) */
-    uint64_t logs_dropped;           /* dropped: queue full or shutdown */
+    uint64_t logs_emitted;           /* log records emitted: queued + dropped unqueued
+                                      * (a queued record dropped later counts once) */
+    uint64_t logs_dropped;           /* dropped: queue full, export failed/rejected, shutdown */
     uint64_t logs_exported;          /* accepted by the backend */
     uint64_t log_export_failures;    /* export requests that failed for good */
     uint64_t log_queue_size;         /* records waiting now */
