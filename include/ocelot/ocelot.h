@@ -155,7 +155,8 @@ typedef struct ocelot_options {
 int ocelot_init(const ocelot_options_t *opts);
 
 /* Exports everything queued so far; returns within timeout_ms (0 =
- * OTEL_BSP_EXPORT_TIMEOUT) with 0 or OCELOT_ETIMEDOUT. */
+ * OTEL_BSP_EXPORT_TIMEOUT) with 0 or OCELOT_ETIMEDOUT. A span or log export
+ * still running at the deadline is aborted (see docs/SDK.md). */
 int ocelot_force_flush(uint32_t timeout_ms);
 
 /* Flushes (bounded by timeout_ms), stops the threads and frees everything.

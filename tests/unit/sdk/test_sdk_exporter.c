@@ -23,7 +23,7 @@
 
 #include "sdk_testlib.h"
 
-enum { M_OK, M_429_THEN_OK, M_400, M_503, M_SLOW, M_HUGE, M_PARTIAL, M_429_RA0 };
+enum { M_OK, M_429_THEN_OK, M_400, M_503, M_SLOW, M_HUGE, M_PARTIAL, M_429_RA0, M_HANG };
 
 typedef struct server {
     int fd;                  /* listening socket */
@@ -142,6 +142,10 @@ static void handle(server_t *s, int c)
         }
         break;
     }
+    case M_HANG:
+        for (int i = 0; i < 6000 && !atomic_load(&s->stop); i++)
+            usleep(10000); /* holds the request until the test ends (60 s at most) */
+        break;
     case M_429_RA0: {
         /* "retry now", every time (a past HTTP-date means the same) */
         const char *r = (k & 1) ? "HTTP/1.1 429 Too Many Requests\r\n"
@@ -350,6 +354,36 @@ static void retry_after_zero_backs_off(void **st)
     server_stop();
 }
 
+/* ocelot_force_flush aborts the running export at its deadline (docs):
+ * with a backend that never answers and export timeouts of 30 s, the
+ * flush returns OCELOT_ETIMEDOUT at its deadline and the export thread
+ * gives the request up then (a failure), instead of waiting 30 s for the
+ * backend with the flush long gone. The check waits up to 10 s (an upper
+ * bound for a loaded machine; without the abort it never happens, as the
+ * server holds the request until the test ends). */
+static void flush_aborts_export_at_deadline(void **st)
+{
+    (void)st;
+    server_start(M_HANG);
+    setenv("OTEL_BSP_EXPORT_TIMEOUT", "30000", 1);
+    init_otlp(g_srv.port, "30000");
+    unsetenv("OTEL_BSP_EXPORT_TIMEOUT");
+    ocelot_stats_t s0, s;
+    ocelot_stats_get(&s0);
+    spans(3, "hang");
+    assert_int_equal(ocelot_force_flush(300), OCELOT_ETIMEDOUT);
+    uint64_t t0 = mono_ms();
+    do {
+        usleep(10000);
+        ocelot_stats_get(&s);
+    } while (s.span_export_failures == s0.span_export_failures && mono_ms() - t0 < 10000);
+    assert_int_equal(s.span_export_failures - s0.span_export_failures, 1);
+    assert_int_equal(s.spans_dropped - s0.spans_dropped, 3);
+    assert_int_equal(atomic_load(&g_srv.requests), 1); /* aborted, not retried */
+    assert_int_equal(ocelot_shutdown(500), 0);
+    server_stop();
+}
+
 static void status_400_not_retried(void **st)
 {
     (void)st;
@@ -509,6 +543,7 @@ int main(void)
         cmocka_unit_test_teardown(ok_headers_gzip, teardown),
         cmocka_unit_test_teardown(retry_after_429, teardown),
         cmocka_unit_test_teardown(retry_after_zero_backs_off, teardown),
+        cmocka_unit_test_teardown(flush_aborts_export_at_deadline, teardown),
         cmocka_unit_test_teardown(status_400_not_retried, teardown),
         cmocka_unit_test_teardown(partial_success_counted, teardown),
         cmocka_unit_test_teardown(backend_down, teardown),
