@@ -787,7 +787,7 @@ static void stats_ended_once_on_export_failure(void **st)
     assert_int_equal(ocelot_force_flush(5000), 0);
     ocelot_stats_get(&s1);
     assert_int_equal(s1.spans_dropped - s0.spans_dropped, 50);
-    assert_int_equal(s1.span_export_failures - s0.span_export_failures, 1);
+    assert_true(s1.span_export_failures - s0.span_export_failures >= 1); /* 1 or more batches */
     assert_int_equal(s1.spans_ended - s0.spans_ended, 50);
     assert_int_equal(ocelot_shutdown(2000), 0);
 }
