@@ -326,11 +326,11 @@ int ocelot_stats_get(ocelot_stats_t *o)
     if (!o) return OCELOT_EINVAL;
     memset(o, 0, sizeof *o);
 #define L(x) atomic_load_explicit(&osdk_g.x, memory_order_relaxed)
-    o->spans_dropped = L(spans_dropped);
+    o->spans_dropped = L(spans_dropped) + L(spans_unqueued);
     o->spans_exported = L(spans_exported);
     o->spans_rejected = L(spans_rejected);
     o->span_export_failures = L(span_export_failures);
-    o->logs_dropped = L(logs_dropped);
+    o->logs_dropped = L(logs_dropped) + L(logs_unqueued);
     o->logs_exported = L(logs_exported);
     o->log_export_failures = L(log_export_failures);
     o->metric_exports = L(metric_exports);

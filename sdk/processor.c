@@ -204,10 +204,8 @@ int osdk_processor_create(int signal, const osdk_batch_cfg_t *cfg, osdk_exporter
             continue;
         *pp = p->retired_next;
         /* raced into a stopped processor after its last count (stats) */
-        size_t raced = drain_queue(&p->q);
-        osdk_count(dropped, raced);
         osdk_count(signal == OCELOT_SIGNAL_LOGS ? &osdk_g.logs_unqueued : &osdk_g.spans_unqueued,
-                   raced);
+                   drain_queue(&p->q));
         p->enq_base = atomic_load_explicit(&p->q.enq, memory_order_relaxed);
         p->cfg = *cfg;
         p->exp = exp;
