@@ -176,13 +176,22 @@ static void stop_all(uint64_t deadline, int *rc)
             osdk_processor_t *p = osdk_g.proc[i];
             pthread_mutex_lock(&g_plock);
             atomic_store_explicit(&osdk_g.proc[i], NULL, memory_order_release);
-            /* what it queued stays counted (a record raced in later is
-             * counted when it is dropped) */
-            osdk_g.queued_base[i] +=
-                atomic_load_explicit(&p->q.enq, memory_order_relaxed) - p->enq_base;
+            /* what it queued stays counted; records raced in until its
+             * final drain are added after it, later ones when a next run
+             * reuses it (as never queued) */
+            size_t enq = atomic_load_explicit(&p->q.enq, memory_order_relaxed);
+            osdk_g.queued_base[i] += enq - p->enq_base;
+            p->enq_base = enq;
             pthread_mutex_unlock(&g_plock);
             int r = osdk_processor_destroy(p, deadline);
             if (r && !*rc) *rc = r;
+            if (!p->abandoned) { /* records raced in before its final drain */
+                pthread_mutex_lock(&g_plock);
+                enq = atomic_load_explicit(&p->q.enq, memory_order_relaxed);
+                osdk_g.queued_base[i] += enq - p->enq_base;
+                p->enq_base = enq;
+                pthread_mutex_unlock(&g_plock);
+            }
             if (p->abandoned) g_exp[i] = NULL; /* still in use by the abandoned thread */
         }
         osdk_exporter_destroy(g_exp[i]);
@@ -317,11 +326,11 @@ int ocelot_stats_get(ocelot_stats_t *o)
     if (!o) return OCELOT_EINVAL;
     memset(o, 0, sizeof *o);
 #define L(x) atomic_load_explicit(&osdk_g.x, memory_order_relaxed)
-    o->spans_dropped = L(spans_dropped);
+    o->spans_dropped = L(spans_dropped) + L(spans_unqueued);
     o->spans_exported = L(spans_exported);
     o->spans_rejected = L(spans_rejected);
     o->span_export_failures = L(span_export_failures);
-    o->logs_dropped = L(logs_dropped);
+    o->logs_dropped = L(logs_dropped) + L(logs_unqueued);
     o->logs_exported = L(logs_exported);
     o->log_export_failures = L(log_export_failures);
     o->metric_exports = L(metric_exports);
@@ -343,7 +352,9 @@ int ocelot_stats_get(ocelot_stats_t *o)
         o->logs_emitted += atomic_load_explicit(&p->q.enq, memory_order_relaxed) - p->enq_base;
     }
     pthread_mutex_unlock(&g_plock);
-    o->spans_ended += o->spans_dropped;
-    o->logs_emitted += o->logs_dropped;
+    /* queued + dropped before queueing: a queued record dropped later
+     * (export failure, shutdown) is in *_dropped but ended only once */
+    o->spans_ended += atomic_load_explicit(&osdk_g.spans_unqueued, memory_order_relaxed);
+    o->logs_emitted += atomic_load_explicit(&osdk_g.logs_unqueued, memory_order_relaxed);
     return 0;
 }

@@ -334,6 +334,13 @@ typedef struct osdk_global {
     _Atomic uint64_t spans_started, spans_ended, spans_dropped, spans_exported, spans_rejected,
         span_export_failures, logs_emitted, logs_dropped, logs_exported, log_export_failures,
         metric_exports, metric_export_failures, metric_overflows, export_retries;
+    /* Drops are counted in two parts, each once per record: *_dropped are
+     * queued records dropped later (export failure, rejected logs, shutdown
+     * drain); *_unqueued were dropped without being queued (no slot, queue
+     * full, raced into a stopped processor). ocelot_stats_t.spans_dropped is
+     * the sum, spans_ended is queued + unqueued (one atomic per dropped
+     * span, as before). */
+    _Atomic uint64_t spans_unqueued, logs_unqueued;
 } osdk_global_t;
 
 extern osdk_global_t osdk_g;

@@ -53,7 +53,7 @@ int ocelot_log_emit(ocelot_logger_t *lg, const ocelot_log_record_t *r)
     if (!p) return 0;
     osdk_log_t *l = (osdk_log_t *)osdk_pool_get(OSDK_POOL_LOGS);
     if (!l) {
-        osdk_count(&osdk_g.logs_dropped, 1);
+        osdk_count(&osdk_g.logs_unqueued, 1); /* dropped (stats) */
         return OCELOT_ENOMEM;
     }
     l->rec.epoch = atomic_load_explicit(&osdk_g.epoch, memory_order_relaxed);
@@ -97,7 +97,7 @@ int ocelot_log_emit(ocelot_logger_t *lg, const ocelot_log_record_t *r)
         }
     }
     if (osdk_processor_offer(p, l) != 0) {
-        osdk_count(&osdk_g.logs_dropped, 1);
+        osdk_count(&osdk_g.logs_unqueued, 1); /* dropped (stats) */
         osdk_pool_put(&l->rec);
         return OCELOT_EFULL;
     }

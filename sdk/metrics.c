@@ -1082,20 +1082,43 @@ static void enc_self(pbw_buf_t *b, uint64_t now)
     pbw_msg_end(b, ss, 3);
 }
 
-/* Builds the ExportMetricsServiceRequest of one collection into b. */
-void osdk_metrics_collect(pbw_buf_t *b, const pbw_buf_t *res);
-void osdk_metrics_collect(pbw_buf_t *b, const pbw_buf_t *res)
+/* Has shutdown abandoned the reader (zombie)? Its run is over: the
+ * instruments may already belong to the next run. */
+static int abandoned(mstate_t *ms)
+{
+    pthread_mutex_lock(&ms->mu);
+    int z = ms->zombie;
+    pthread_mutex_unlock(&ms->mu);
+    return z;
+}
+
+/* Builds the ExportMetricsServiceRequest of one collection into b.
+ * Returns 0, or -1 (b unusable) when the reader was abandoned meanwhile:
+ * a reader stuck in an observable callback past shutdown must not call
+ * the next run's callbacks nor read (and reset) its values. */
+int osdk_metrics_collect(pbw_buf_t *b, const pbw_buf_t *res);
+int osdk_metrics_collect(pbw_buf_t *b, const pbw_buf_t *res)
 {
     mstate_t *ms = &g_ms;
     uint64_t now = osdk_now_ns();
-    /* no lock: the list is append-only, instruments and series are never
-     * freed, and only one reader collects at a time */
-    /* observable callbacks first */
+    /* no instrument lock: the list is append-only, instruments and series
+     * are never freed, and only one reader collects at a time */
+    /* observable callbacks first (one may block: checked before each) */
     for (ocelot_instrument_t *in = ms->insts; in; in = in->next)
         if (in->cb && atomic_load(&in->active)) {
+            if (abandoned(ms)) return -1;
             ocelot_observer_t o = {in};
             in->cb(&o, in->cb_ud);
         }
+    /* The values are read under ms->mu: shutdown marks an abandoned reader
+     * under it before any instrument is handed to the next run, so this
+     * reads either its own run or nothing. (Lock order ms->mu -> in->mu;
+     * the self-metrics, which take the stats lock, are read after.) */
+    pthread_mutex_lock(&ms->mu);
+    if (ms->zombie) {
+        pthread_mutex_unlock(&ms->mu);
+        return -1;
+    }
     size_t rs = pbw_msg_begin(b, 1, 3);
     if (res->len) pbw_bytes(b, 1, res->p, res->len);
     /* one ScopeMetrics per meter, in first-seen order */
@@ -1118,17 +1141,19 @@ void osdk_metrics_collect(pbw_buf_t *b, const pbw_buf_t *res)
             pbw_bytes(b, 3, in->meter->schema_url, strlen(in->meter->schema_url));
         pbw_msg_end(b, ss, 3);
     }
-    enc_self(b, now);
-    pbw_msg_end(b, rs, 3);
     ms->last_collect_ns = now;
     atomic_store_explicit(&ms->window, now, memory_order_relaxed);
+    pthread_mutex_unlock(&ms->mu);
+    enc_self(b, now);
+    pbw_msg_end(b, rs, 3);
+    return 0;
 }
 
 static void collect_and_export(mstate_t *ms, uint64_t deadline)
 {
     if (ms->exp->cfg.kind == OCELOT_EXPORTER_NONE) return;
     pbw_reset(&ms->body);
-    osdk_metrics_collect(&ms->body, &ms->exp->resource);
+    if (osdk_metrics_collect(&ms->body, &ms->exp->resource)) return; /* abandoned */
     if (ms->body.err) {
         osdk_count(&osdk_g.metric_export_failures, 1);
         return;

@@ -10,7 +10,9 @@
  *  - 429, 502, 503, 504 and transport failures (connection refused, reset,
  *    timeout) are retried with exponential backoff (1 s doubling to 30 s)
  *    and jitter (50-100 % of the step), honouring Retry-After (seconds or
- *    HTTP-date) when present; all other statuses are final failures.
+ *    HTTP-date) when present and longer than that wait (the backoff is the
+ *    floor: "0" or a past date never means back to back); all other
+ *    statuses are final failures.
  *  - Each attempt is bounded by the exporter timeout
  *    (OTEL_EXPORTER_OTLP_*_TIMEOUT) and the whole export by the batch
  *    processor's deadline; a retry that could not start before the deadline
@@ -313,8 +315,11 @@ int osdk_http_send(void *hp, const uint8_t *body, size_t len, _Atomic uint64_t *
             osdk_warn("export to %s failed with HTTP %ld (not retried)", h->url, st);
             return OCELOT_EIO;
         }
-        uint64_t wait_ms =
-            h->retry_after >= 0 ? (uint64_t)h->retry_after * 1000u : jitter(backoff_ms);
+        /* Retry-After may lengthen the wait, never shorten it below the
+         * backoff: "0" or a past date would otherwise retry back to back */
+        uint64_t wait_ms = jitter(backoff_ms);
+        if (h->retry_after > 0 && (uint64_t)h->retry_after * 1000u > wait_ms)
+            wait_ms = (uint64_t)h->retry_after * 1000u;
         if (backoff_ms < 30000) backoff_ms *= 2;
         uint64_t now = osdk_mono_ns();
         if (now + wait_ms * 1000000u >= deadline) {

@@ -11,7 +11,10 @@
  *    a batch is ready, every delay_ms, on flush and on shutdown.
  *  - Flush and shutdown wait on a deadline (monotonic clock); past it the
  *    running export is aborted through abort_at and the caller returns
- *    OCELOT_ETIMEDOUT. Nothing waits forever.
+ *    OCELOT_ETIMEDOUT. Nothing waits forever. abort_at is written only
+ *    under mu: a flush raises it to its deadline (the latest of the
+ *    waiting flushes counts), the export thread clears it when no flush
+ *    waits and no stop was asked, and a stop sets it for good.
  *  - After fork the child gets an empty queue and a new thread; records
  *    that were queued in the parent are abandoned in the child.
  *
@@ -118,10 +121,14 @@ static void *thread_main(void *arg)
                 if (!export_one(p, dl)) break;
             }
         } else if (flush_target != p->flush_done) {
-            /* drain up to the enqueue position seen with the request */
+            /* drain up to the enqueue position seen with the request, until
+             * the latest deadline of the waiting flushes (abort_at): what
+             * is left then stays queued for the next export */
             while ((intptr_t)(upto - atomic_load_explicit(&p->q.deq, memory_order_relaxed)) > 0) {
-                uint64_t dl = osdk_mono_ns() + (uint64_t)p->cfg.timeout_ms * 1000000u;
-                if (!export_one(p, dl)) break;
+                uint64_t t = osdk_mono_ns();
+                uint64_t a = atomic_load(&p->abort_at);
+                if (a && t >= a) break;
+                if (!export_one(p, t + (uint64_t)p->cfg.timeout_ms * 1000000u)) break;
             }
         } else {
             /* one batch, then more while full batches are waiting */
@@ -136,6 +143,8 @@ static void *thread_main(void *arg)
             p->flush_done = flush_target;
             pthread_cond_broadcast(&p->done_cv);
         }
+        /* the flushes' abort time ends with them (shutdown's stays) */
+        if (!p->stop && p->flush_req == p->flush_done) atomic_store(&p->abort_at, 0);
         if (stop) break;
     }
     pthread_mutex_unlock(&p->mu);
@@ -194,18 +203,20 @@ int osdk_processor_create(int signal, const osdk_batch_cfg_t *cfg, osdk_exporter
             p->q.mask + 1 < cfg->max_queue || (p->q.mask + 1) / 2 >= cfg->max_queue)
             continue;
         *pp = p->retired_next;
-        osdk_count(dropped, drain_queue(&p->q)); /* raced into a stopped processor */
+        /* raced into a stopped processor after its last count (stats) */
+        osdk_count(signal == OCELOT_SIGNAL_LOGS ? &osdk_g.logs_unqueued : &osdk_g.spans_unqueued,
+                   drain_queue(&p->q));
         p->enq_base = atomic_load_explicit(&p->q.enq, memory_order_relaxed);
         p->cfg = *cfg;
         p->exp = exp;
         p->dropped = dropped;
         pthread_mutex_lock(&p->mu); /* a late force_flush may read stop */
         p->stop = 0;
+        atomic_store(&p->abort_at, 0);
         pthread_mutex_unlock(&p->mu);
         p->stop_deadline = 0;
         /* flush_req / flush_done keep counting: a force_flush of the old
          * run may still be waiting for its ticket */
-        atomic_store(&p->abort_at, 0);
         atomic_store(&p->wake_pending, 0);
         p->retired_next = NULL;
         if ((rc = start_thread(p)) != 0) {
@@ -262,6 +273,11 @@ int osdk_processor_flush(osdk_processor_t *p, uint64_t deadline)
         return OCELOT_ESTATE;
     }
     uint64_t ticket = ++p->flush_req;
+    /* the running export (whichever started it) and the flush's drain
+     * abort at the latest deadline of the waiting flushes; the thread
+     * clears it when no flush is waiting any more */
+    uint64_t a = atomic_load(&p->abort_at);
+    if (a < deadline) atomic_store(&p->abort_at, deadline);
     pthread_cond_signal(&p->cv);
     while (p->flush_done < ticket) {
         struct timespec ts;

@@ -292,7 +292,7 @@ static __attribute__((noinline)) ocelot_span_t *span_start(ocelot_tracer_t *t, c
 
     ocelot_span_t *s = (ocelot_span_t *)osdk_pool_get(OSDK_POOL_SPANS);
     if (OSDK_UNLIKELY(!s)) {
-        osdk_count(&osdk_g.spans_dropped, 1);
+        osdk_count(&osdk_g.spans_unqueued, 1); /* dropped (stats) */
         return &g_noop_span;
     }
     if (OSDK_UNLIKELY(s->arena.cap > KEEP_ARENA)) osdk_arena_dispose(&s->arena);
@@ -373,7 +373,7 @@ void ocelot_span_end(ocelot_span_t *s, uint64_t end_ns)
         return;
     }
     if (OSDK_UNLIKELY(osdk_processor_offer(p, s) != 0)) {
-        osdk_count(&osdk_g.spans_dropped, 1);
+        osdk_count(&osdk_g.spans_unqueued, 1); /* dropped (stats) */
         osdk_pool_put(&s->rec);
     }
 }

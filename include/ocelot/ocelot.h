@@ -155,7 +155,8 @@ typedef struct ocelot_options {
 int ocelot_init(const ocelot_options_t *opts);
 
 /* Exports everything queued so far; returns within timeout_ms (0 =
- * OTEL_BSP_EXPORT_TIMEOUT) with 0 or OCELOT_ETIMEDOUT. */
+ * OTEL_BSP_EXPORT_TIMEOUT) with 0 or OCELOT_ETIMEDOUT. A span or log export
+ * still running at the deadline is aborted (see docs/SDK.md). */
 int ocelot_force_flush(uint32_t timeout_ms);
 
 /* Flushes (bounded by timeout_ms), stops the threads and frees everything.
@@ -171,14 +172,16 @@ int ocelot_enabled(void);
 /* Counters since init (monotonic) and current gauges. Also exported as
  * metrics named otel.sdk.* by the metrics pipeline when it runs. */
 typedef struct ocelot_stats {
-    uint64_t spans_ended;            /* recording spans ended since init (queued + dropped) */
-    uint64_t spans_dropped;          /* dropped: queue full, limits, or shutdown */
+    uint64_t spans_ended;            /* recording spans ended: queued + dropped unqueued
+                                      * (a queued span dropped later counts once) */
+    uint64_t spans_dropped;          /* dropped: no slot, queue full, export failed, shutdown */
     uint64_t spans_exported;         /* accepted by the backend */
     uint64_t spans_rejected;         /* partial_success.rejected_spans */
     uint64_t span_export_failures;   /* export requests that failed for good */
     uint64_t span_queue_size;        /* spans waiting now */
-    uint64_t logs_emitted;           /* log records emitted since init (queued + dropped) */
-    uint64_t logs_dropped;           /* dropped: queue full or shutdown */
+    uint64_t logs_emitted;           /* log records emitted: queued + dropped unqueued
+                                      * (a queued record dropped later counts once) */
+    uint64_t logs_dropped;           /* dropped: queue full, export failed/rejected, shutdown */
     uint64_t logs_exported;          /* accepted by the backend */
     uint64_t log_export_failures;    /* export requests that failed for good */
     uint64_t log_queue_size;         /* records waiting now */

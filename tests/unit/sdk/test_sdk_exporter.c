@@ -23,7 +23,7 @@
 
 #include "sdk_testlib.h"
 
-enum { M_OK, M_429_THEN_OK, M_400, M_503, M_SLOW, M_HUGE, M_PARTIAL };
+enum { M_OK, M_429_THEN_OK, M_400, M_503, M_SLOW, M_HUGE, M_PARTIAL, M_429_RA0, M_HANG };
 
 typedef struct server {
     int fd;                  /* listening socket */
@@ -140,6 +140,20 @@ static void handle(server_t *s, int c)
             ssize_t w = send(c, chunk, sizeof chunk, MSG_NOSIGNAL);
             if (w <= 0) break;
         }
+        break;
+    }
+    case M_HANG:
+        for (int i = 0; i < 6000 && !atomic_load(&s->stop); i++)
+            usleep(10000); /* holds the request until the test ends (60 s at most) */
+        break;
+    case M_429_RA0: {
+        /* "retry now", every time (a past HTTP-date means the same) */
+        const char *r = (k & 1) ? "HTTP/1.1 429 Too Many Requests\r\n"
+                                  "Retry-After: Wed, 21 Oct 2015 07:28:00 GMT\r\n"
+                                  "Content-Length: 0\r\nConnection: close\r\n\r\n"
+                                : "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 0\r\n"
+                                  "Content-Length: 0\r\nConnection: close\r\n\r\n";
+        send_all(c, r, strlen(r));
         break;
     }
     case M_PARTIAL: {
@@ -314,6 +328,62 @@ static void retry_after_429(void **st)
     server_stop();
 }
 
+/* Retry-After: 0 (or a date in the past) does not make retries back to
+ * back: the normal backoff (0.5-1 s, then 1-2 s) is the floor. Inside a
+ * 1.5 s export deadline that allows at most 2 attempts, however fast or
+ * slow the machine (waits only get longer under load); back-to-back
+ * retries made hundreds. */
+static void retry_after_zero_backs_off(void **st)
+{
+    (void)st;
+    server_start(M_429_RA0);
+    setenv("OTEL_BSP_EXPORT_TIMEOUT", "1500", 1);
+    init_otlp(g_srv.port, "1000");
+    unsetenv("OTEL_BSP_EXPORT_TIMEOUT");
+    ocelot_stats_t s0;
+    ocelot_stats_get(&s0);
+    spans(1, "ra0"); /* one span: one export, however the thread is scheduled */
+    ocelot_force_flush(6000);
+    ocelot_stats_t s;
+    ocelot_stats_get(&s);
+    int req = atomic_load(&g_srv.requests);
+    assert_true(req >= 1 && req <= 2);
+    assert_true(s.export_retries - s0.export_retries <= 1);
+    assert_int_equal(s.span_export_failures - s0.span_export_failures, 1);
+    assert_int_equal(ocelot_shutdown(500), 0);
+    server_stop();
+}
+
+/* ocelot_force_flush aborts the running export at its deadline (docs):
+ * with a backend that never answers and export timeouts of 30 s, the
+ * flush returns OCELOT_ETIMEDOUT at its deadline and the export thread
+ * gives the request up then (a failure), instead of waiting 30 s for the
+ * backend with the flush long gone. The check waits up to 10 s (an upper
+ * bound for a loaded machine; without the abort it never happens, as the
+ * server holds the request until the test ends). */
+static void flush_aborts_export_at_deadline(void **st)
+{
+    (void)st;
+    server_start(M_HANG);
+    setenv("OTEL_BSP_EXPORT_TIMEOUT", "30000", 1);
+    init_otlp(g_srv.port, "30000");
+    unsetenv("OTEL_BSP_EXPORT_TIMEOUT");
+    ocelot_stats_t s0, s;
+    ocelot_stats_get(&s0);
+    spans(1, "hang"); /* one span: one export, however the thread is scheduled */
+    assert_int_equal(ocelot_force_flush(300), OCELOT_ETIMEDOUT);
+    uint64_t t0 = mono_ms();
+    do {
+        usleep(10000);
+        ocelot_stats_get(&s);
+    } while (s.span_export_failures == s0.span_export_failures && mono_ms() - t0 < 10000);
+    assert_int_equal(s.span_export_failures - s0.span_export_failures, 1);
+    assert_int_equal(s.spans_dropped - s0.spans_dropped, 1);
+    assert_true(atomic_load(&g_srv.requests) <= 1); /* aborted, not retried */
+    assert_int_equal(ocelot_shutdown(500), 0);
+    server_stop();
+}
+
 static void status_400_not_retried(void **st)
 {
     (void)st;
@@ -472,6 +542,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(ok_headers_gzip, teardown),
         cmocka_unit_test_teardown(retry_after_429, teardown),
+        cmocka_unit_test_teardown(retry_after_zero_backs_off, teardown),
+        cmocka_unit_test_teardown(flush_aborts_export_at_deadline, teardown),
         cmocka_unit_test_teardown(status_400_not_retried, teardown),
         cmocka_unit_test_teardown(partial_success_counted, teardown),
         cmocka_unit_test_teardown(backend_down, teardown),

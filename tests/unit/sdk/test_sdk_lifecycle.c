@@ -287,11 +287,101 @@ static void stuck_callbacks_bounded(void **st)
     view_t spans[4];
     assert_int_equal(captured_spans(spans, 4), 1);
     atomic_store(&g_gate, 1); /* the abandoned threads finish and exit */
-    sleep_ms(100);
+    /* a later run has its metric reader again once the stuck one has
+     * exited (waited for, bounded: a fixed sleep lost the race under load) */
+    int reader_back = 0;
+    for (int i = 0; i < 200 && !reader_back; i++) {
+        assert_int_equal(ocelot_shutdown(2000), 0);
+        assert_int_equal(ocelot_init(&o), 0);
+        reader_back = ocelot_metrics_flush(2000) == 0;
+        if (!reader_back) sleep_ms(50);
+    }
+    assert_true(reader_back);
     assert_int_equal(ocelot_shutdown(2000), 0);
-    /* a later run has its metric reader again (the stuck one has exited) */
+}
+
+/* ---- an abandoned metric reader does not collect the next run ---- */
+
+static _Atomic int g_z_gate;       /* 1 releases the blocked observable callback */
+static _Atomic int g_z_entered;    /* the callback is blocked */
+static _Atomic int g_z_recreated; /* the counter is current in a run with a reader */
+static _Atomic int g_z_leaked;     /* the counter was exported before that */
+static _Atomic int g_z_seen;       /* ... and after */
+
+static void z_observe(ocelot_observer_t *o, void *ud)
+{
+    (void)ud;
+    ocelot_observe(o, 1, NULL, 0);
+    if (atomic_exchange(&g_z_entered, 1)) return; /* only the first call blocks */
+    for (int i = 0; i < 2000 && !atomic_load(&g_z_gate); i++) /* at most ~10 s */
+        sleep_ms(5);
+}
+
+static int z_cb(void *ud, ocelot_signal_t sig, const uint8_t *b, size_t n)
+{
+    (void)ud;
+    static const char name[] = "z.next.counter";
+    if (sig != OCELOT_SIGNAL_METRICS || !memmem(b, n, name, sizeof name - 1)) return 0;
+    /* until it is re-created at the end, only the abandoned reader could
+     * collect it: run 2 has no reader, later runs do not use it */
+    atomic_store(atomic_load(&g_z_recreated) ? &g_z_seen : &g_z_leaked, 1);
+    return 0;
+}
+
+/* The reader of run 1 is stuck in an observable callback and abandoned by
+ * shutdown. Run 2 records (its reader cannot start while the old one is
+ * alive). When the callback returns, the old reader must not go on to
+ * collect run 2's instruments — reading and resetting its delta values,
+ * calling its callbacks — and export them through run 1's exporter. The
+ * test waits for the old reader to exit (a new run gets a reader again,
+ * bounded) and then asserts, so the outcome does not depend on timing. */
+static void abandoned_reader_skips_next_run(void **st)
+{
+    (void)st;
+    atomic_store(&g_z_gate, 0);
+    atomic_store(&g_z_entered, 0);
+    atomic_store(&g_z_leaked, 0);
+    atomic_store(&g_z_seen, 0);
+    atomic_store(&g_z_recreated, 0);
+    setenv("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "delta", 1);
+    ocelot_options_t o = {.service_name = "zombie",
+                          .traces_exporter = OCELOT_EXPORTER_NONE,
+                          .logs_exporter = OCELOT_EXPORTER_NONE,
+                          .metrics_exporter = OCELOT_EXPORTER_CALLBACK,
+                          .export_cb = z_cb};
     assert_int_equal(ocelot_init(&o), 0);
+    ocelot_meter_t *m = ocelot_meter_get("z.meter", NULL, NULL);
+    ocelot_instrument_t *obs, *c;
+    ocelot_instrument_options_t io = {.callback = z_observe};
+    assert_int_equal(ocelot_instrument_create(m, OCELOT_OBSERVABLE_GAUGE, "z.g", &io, &obs), 0);
+    assert_int_equal(ocelot_shutdown(100), OCELOT_ETIMEDOUT); /* reader stuck in z_observe */
+    assert_int_equal(atomic_load(&g_z_entered), 1);
+
+    assert_int_equal(ocelot_init(&o), 0); /* run 2: records, no reader */
+    m = ocelot_meter_get("z.meter", NULL, NULL);
+    assert_int_equal(ocelot_instrument_create(m, OCELOT_COUNTER, "z.next.counter", NULL, &c), 0);
+    ocelot_counter_add(c, 5, NULL, 0);
+    atomic_store(&g_z_gate, 1); /* the old reader goes on */
+
+    /* wait (bounded) until the old reader has exited: then a run has a
+     * reader again and its flush succeeds */
+    int reader_back = 0;
+    for (int i = 0; i < 200 && !reader_back; i++) {
+        assert_int_equal(ocelot_shutdown(2000), 0);
+        assert_int_equal(ocelot_init(&o), 0);
+        reader_back = ocelot_metrics_flush(2000) == 0;
+        if (!reader_back) sleep_ms(50);
+    }
+    unsetenv("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE");
+    assert_true(reader_back);
+    assert_int_equal(atomic_load(&g_z_leaked), 0);
+    /* the counter is still usable in a run with a reader */
+    m = ocelot_meter_get("z.meter", NULL, NULL);
+    assert_int_equal(ocelot_instrument_create(m, OCELOT_COUNTER, "z.next.counter", NULL, &c), 0);
+    atomic_store(&g_z_recreated, 1);
+    ocelot_counter_add(c, 1, NULL, 0);
     assert_int_equal(ocelot_metrics_flush(2000), 0);
+    assert_int_equal(atomic_load(&g_z_seen), 1);
     assert_int_equal(ocelot_shutdown(2000), 0);
 }
 
@@ -605,6 +695,7 @@ int main(void)
         cmocka_unit_test_teardown(fork_while_stats_read, teardown),
         cmocka_unit_test_teardown(shutdown_during_flush, teardown),
         cmocka_unit_test_teardown(abandoned_console_keeps_service_name, teardown),
+        cmocka_unit_test_teardown(abandoned_reader_skips_next_run, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -762,6 +762,75 @@ static void stats_ended_monotonic(void **st)
     assert_int_equal(ocelot_shutdown(2000), 0);
 }
 
+/* ---- spans_ended counts a span once, however it ends up ---- */
+
+static int fail_cb(void *ud, ocelot_signal_t sig, const uint8_t *body, size_t len)
+{
+    (void)ud, (void)sig, (void)body, (void)len;
+    return -1;
+}
+
+/* spans_ended is "queued + dropped": a span that was queued and then
+ * dropped (export failure) was counted twice, once as queued and once
+ * through spans_dropped. */
+static void stats_ended_once_on_export_failure(void **st)
+{
+    (void)st;
+    ocelot_options_t o = {.traces_exporter = OCELOT_EXPORTER_CALLBACK,
+                          .export_cb = fail_cb,
+                          .logs_exporter = OCELOT_EXPORTER_NONE,
+                          .metrics_exporter = OCELOT_EXPORTER_NONE};
+    assert_int_equal(ocelot_init(&o), 0);
+    ocelot_stats_t s0, s1;
+    ocelot_stats_get(&s0);
+    end_n(ocelot_tracer_get("fail", NULL, NULL), 50);
+    assert_int_equal(ocelot_force_flush(5000), 0);
+    ocelot_stats_get(&s1);
+    assert_int_equal(s1.spans_dropped - s0.spans_dropped, 50);
+    assert_true(s1.span_export_failures - s0.span_export_failures >= 1); /* 1 or more batches */
+    assert_int_equal(s1.spans_ended - s0.spans_ended, 50);
+    assert_int_equal(ocelot_shutdown(2000), 0);
+}
+
+static osdk_processor_t *g_held_proc; /* processor whose export g_held_cb holds */
+
+/* Holds the export until the shutdown deadline of its processor has
+ * passed (bounded: 10 s), so the export thread leaves the rest queued. */
+static int held_cb(void *ud, ocelot_signal_t sig, const uint8_t *body, size_t len)
+{
+    (void)ud, (void)sig, (void)body, (void)len;
+    for (int i = 0; i < 10000; i++) {
+        uint64_t a = atomic_load(&g_held_proc->abort_at);
+        if (a && osdk_mono_ns() > a) break;
+        usleep(1000);
+    }
+    return 0;
+}
+
+/* Spans still queued when shutdown's deadline passes are dropped: counted
+ * in spans_dropped, but ended once (they were counted twice). Whether the
+ * export thread is joined in time or abandoned (a loaded machine), each
+ * of the 50 spans is ended exactly once. */
+static void stats_ended_once_on_shutdown_drop(void **st)
+{
+    (void)st;
+    ocelot_options_t o = {.traces_exporter = OCELOT_EXPORTER_CALLBACK,
+                          .export_cb = held_cb,
+                          .logs_exporter = OCELOT_EXPORTER_NONE,
+                          .metrics_exporter = OCELOT_EXPORTER_NONE};
+    setenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "10", 1);
+    assert_int_equal(ocelot_init(&o), 0);
+    unsetenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE");
+    g_held_proc = osdk_g.proc[OCELOT_SIGNAL_TRACES];
+    ocelot_stats_t s0, s1;
+    ocelot_stats_get(&s0);
+    end_n(ocelot_tracer_get("held", NULL, NULL), 50);
+    assert_int_equal(ocelot_shutdown(200), OCELOT_ETIMEDOUT);
+    ocelot_stats_get(&s1);
+    assert_int_equal(s1.spans_ended - s0.spans_ended, 50);
+    assert_true(s1.spans_dropped - s0.spans_dropped <= 50);
+}
+
 static int teardown(void **st)
 {
     (void)st;
@@ -787,6 +856,8 @@ int main(void)
         cmocka_unit_test_teardown(flush_ends_under_load, teardown),
         cmocka_unit_test_teardown(fork_with_retired_processor_locked, teardown),
         cmocka_unit_test_teardown(stats_ended_monotonic, teardown),
+        cmocka_unit_test_teardown(stats_ended_once_on_export_failure, teardown),
+        cmocka_unit_test_teardown(stats_ended_once_on_shutdown_drop, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
