@@ -258,14 +258,40 @@ static int append_locked(ocl_mingest_t *m, mtenant_t *t, const ocl_prom_batch_t 
      * is acknowledged, so its record must reach the WAL. Replay ignores
      * the duplicates. */
     if (res->appended == 0 && res->duplicates == 0 && b->n_meta == 0) goto done;
+    ocl_prom_series_t *fser = NULL;
+    ocl_sample_t *fsam = NULL;
+    ocl_prom_batch_t fb = {NULL, 0, NULL, 0};
+    if (res->too_new) {
+        /* Replay does not apply the future bound (the wall clock may have
+         * gone back since), so the record must not hold the samples it
+         * refused: log the batch without them (rare path, two
+         * allocations per batch). */
+        size_t ns = 0;
+        for (size_t i = 0; i < b->n_series; i++)
+            ns += b->series[i].n_samples;
+        fser = ocl_malloc((b->n_series ? b->n_series : 1) * sizeof *fser);
+        fsam = ocl_malloc((ns ? ns : 1) * sizeof *fsam);
+        size_t nf = 0, k = 0;
+        for (size_t i = 0; i < b->n_series; i++) {
+            const ocl_prom_series_t *s = &b->series[i];
+            size_t k0 = k;
+            for (uint32_t j = 0; j < s->n_samples; j++)
+                if (s->samples[j].t <= res->max_valid_t) fsam[k++] = s->samples[j];
+            if (k > k0) fser[nf++] = (ocl_prom_series_t){s->labels, fsam + k0, (uint32_t)(k - k0)};
+        }
+        fb = (ocl_prom_batch_t){fser, nf, b->meta, b->n_meta};
+        pb = NULL;
+    }
     if (!pb) {
         ocl_buf_t raw;
         ocl_buf_init(&raw);
-        ocl_rw_encode(b, &raw);
+        ocl_rw_encode(res->too_new ? &fb : b, &raw);
         ocl_snappy_compress(raw.p ? (const void *)raw.p : "", raw.len, &enc);
         ocl_buf_dispose(&raw);
         pb = enc.p ? (const void *)enc.p : "";
         pb_len = enc.len;
+        ocl_free(fser);
+        ocl_free(fsam);
     }
     unsigned char prefix[1 + OCL_TENANT_MAX_LEN];
     prefix[0] = (unsigned char)t->id_len;

@@ -229,10 +229,11 @@ static int append(ocl_tsdb_t *db, const ocl_prom_batch_t *b, ocl_tsdb_append_res
     if (!batch_valid(b)) return OCL_EINVAL;
     uint32_t max_series = replay ? UINT32_MAX : db->opts.max_series;
     int64_t max_t = INT64_MAX;
-    if (db->opts.max_future_ms > 0) {
+    if (db->opts.max_future_ms > 0 && !replay) {
         int64_t now = wall_ms();
         max_t = now > INT64_MAX - db->opts.max_future_ms ? INT64_MAX : now + db->opts.max_future_ms;
     }
+    res->max_valid_t = max_t;
     pthread_rwlock_wrlock(&db->lock);
     ocl_head_t *h = &db->head;
     /* Hashes are computed PF series ahead and their map slots prefetched,
@@ -267,6 +268,8 @@ static int append(ocl_tsdb_t *db, const ocl_prom_batch_t *b, ocl_tsdb_append_res
                 any = ps->samples[k].t >= db->min_valid_t && ps->samples[k].t <= max_t;
             if (!any) {
                 res->out_of_bounds += ps->n_samples;
+                for (uint32_t k = 0; k < ps->n_samples; k++)
+                    res->too_new += ps->samples[k].t > max_t;
                 set_error(res,
                           ps->samples[0].t > max_t ? "sample timestamp too far in the future"
                                                    : "out of bounds",
@@ -289,6 +292,7 @@ static int append(ocl_tsdb_t *db, const ocl_prom_batch_t *b, ocl_tsdb_append_res
                  * "out of order" for its series and, once persisted, push
                  * the head's lower bound past every real sample */
                 res->out_of_bounds++;
+                res->too_new++;
                 set_error(res, "sample timestamp too far in the future", &ps->labels, t);
                 continue;
             }

@@ -52,6 +52,8 @@ typedef struct {
     uint64_t out_of_bounds;  /* rejected: older than the head's minimum time */
     uint64_t series_limited; /* rejected: samples of new series over max_series */
     uint64_t new_series;     /* series created by this batch */
+    uint64_t too_new;        /* of out_of_bounds: later than wall clock + max_future_ms */
+    int64_t max_valid_t;     /* the future bound applied (INT64_MAX: none, as in replay) */
     char first_error[192];   /* Prometheus-style message for the first rejection, "" if none */
 } ocl_tsdb_append_result_t;
 
@@ -62,7 +64,10 @@ int ocl_tsdb_append(ocl_tsdb_t *db, const ocl_prom_batch_t *b, ocl_tsdb_append_r
 
 /* ocl_tsdb_append for WAL replay: the series limit does not apply (the
  * samples were acknowledged when the limit held for a head that was being
- * cut; a replayed head is not cut until replay ends). */
+ * cut; a replayed head is not cut until replay ends), nor does the
+ * max_future_ms bound (the samples were acknowledged against the wall
+ * clock of their time; if the clock went back since, they would be lost —
+ * the writer logs only the samples that passed the bound, see too_new). */
 int ocl_tsdb_append_replay(ocl_tsdb_t *db, const ocl_prom_batch_t *b,
                            ocl_tsdb_append_result_t *res);
 
