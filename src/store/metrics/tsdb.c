@@ -575,6 +575,7 @@ static int qent_cmp(const void *a, const void *b)
 static int collect(ocl_tsdb_t *db, query_t *q, const ocl_matcher_t *ms, size_t n_ms)
 {
     int rc = 0;
+    ocl_matcher_limit_take(); /* matching runs on this thread: start clean */
     pthread_rwlock_rdlock(&db->lock);
     uint32_t nb = 0;
     ocl_block_t **bl = ocl_malloc((db->nblocks + 1) * sizeof *bl);
@@ -594,6 +595,7 @@ static int collect(ocl_tsdb_t *db, query_t *q, const ocl_matcher_t *ms, size_t n
     }
     ocl_free(bl);
     ocl_free(src);
+    if (ocl_matcher_limit_take() && !rc) rc = OCL_EREGEX_LIMIT; /* no wrong answer */
     if (!rc) rc = decode_head(q);
     if (rc || q->n < 2) return rc;
     qsort(q->e, q->n, sizeof *q->e, qent_cmp);

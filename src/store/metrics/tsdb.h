@@ -89,7 +89,10 @@ typedef struct {
  * the empty string, else OCL_EINVAL) that have samples in [mint, maxt], and
  * copies labels and samples into `a`. Result sorted by labels
  * (ocl_labels_cmp). Loading more than `max_samples` samples in total
- * (0 = unlimited) stops with OCL_ETOOBIG. */
+ * (0 = unlimited) stops with OCL_ETOOBIG. A regex matcher that hits its
+ * backtracking bound on some label value fails the call with
+ * OCL_EREGEX_LIMIT (labels.h) — so do ocl_tsdb_series and the label
+ * queries with matchers. */
 int ocl_tsdb_select(ocl_tsdb_t *db, const ocl_matcher_t *ms, size_t n_ms, int64_t mint,
                     int64_t maxt, uint64_t max_samples, ocl_arena_t *a, ocl_series_t **out,
                     size_t *n_out);

@@ -460,6 +460,62 @@ static void test_empty_matchers(void **st)
     free(dir);
 }
 
+/* A regex matcher that hits PCRE2's backtracking bound on a label value
+ * has no answer: counting it as "no match" made !~ select the value (a
+ * wrong result, silently). Every query with matchers must fail with
+ * OCL_EREGEX_LIMIT instead, from the head and from blocks. */
+static void check_regex_limit(ocl_tsdb_t *db)
+{
+    ocl_arena_t a;
+    ocl_arena_init(&a, 4096);
+    const char *bad = "(a|aa)+(b|c)"; /* exponential on a run of a's */
+    for (int neg = 0; neg < 2; neg++) {
+        ocl_matcher_t ms[2] = {tl_m(OCL_MATCH_EQ, "__name__", "x"),
+                               tl_m(neg ? OCL_MATCH_NRE : OCL_MATCH_RE, "v", bad)};
+        ocl_series_t *out;
+        size_t n = 99;
+        bool tr;
+        ocl_str_t *sv;
+        assert_int_equal(ocl_tsdb_select(db, ms, 2, INT64_MIN, INT64_MAX, 0, &a, &out, &n),
+                         OCL_EREGEX_LIMIT);
+        assert_int_equal(n, 0);
+        assert_int_equal(
+            ocl_tsdb_series(db, ms, 2, INT64_MIN, INT64_MAX, 0, &a, &out, &n, &tr),
+            OCL_EREGEX_LIMIT);
+        assert_int_equal(ocl_tsdb_label_names(db, ms, 2, INT64_MIN, INT64_MAX, &a, &sv, &n),
+                         OCL_EREGEX_LIMIT);
+        assert_int_equal(ocl_tsdb_label_values(db, OCL_STR("v"), ms, 2, INT64_MIN, INT64_MAX, &a,
+                                               &sv, &n),
+                         OCL_EREGEX_LIMIT);
+        /* the flag does not leak into the next query */
+        ocl_matcher_t ok[2] = {ms[0], tl_m(OCL_MATCH_NRE, "v", "a+")};
+        assert_int_equal(ocl_tsdb_select(db, ok, 2, INT64_MIN, INT64_MAX, 0, &a, &out, &n), 0);
+        assert_int_equal(n, 1); /* v="short" */
+        ocl_matcher_dispose(&ok[1]);
+        ocl_matcher_dispose(&ms[0]);
+        ocl_matcher_dispose(&ms[1]);
+    }
+    ocl_arena_dispose(&a);
+}
+
+static void test_regex_match_limit_is_error(void **st)
+{
+    (void)st;
+    char *dir = tl_tmpdir();
+    ocl_arena_t a;
+    ocl_arena_init(&a, 4096);
+    ocl_tsdb_t *db = open_dir(dir, 1000, 1000000);
+    assert_int_equal(tl_append1(db, tl_labels(&a, "__name__=x", "v=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", NULL), 100, 1).appended, 1);
+    assert_int_equal(tl_append1(db, tl_labels(&a, "__name__=x", "v=short", NULL), 100, 2).appended, 1);
+    check_regex_limit(db);
+    assert_int_equal(ocl_tsdb_flush(db), 0);
+    check_regex_limit(db);
+    ocl_tsdb_close(db);
+    ocl_arena_dispose(&a);
+    tl_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -469,6 +525,7 @@ int main(void)
         cmocka_unit_test(test_interleaved_overlap_compaction),
         cmocka_unit_test(test_chunk_sample_count_bound),
         cmocka_unit_test(test_empty_matchers),
+        cmocka_unit_test(test_regex_match_limit_is_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
