@@ -353,6 +353,32 @@ static void retention(ocl_tsdb_t *db)
     }
 }
 
+int64_t ocl_tsdb_newest(const ocl_tsdb_t *db);
+
+/* Drops the metadata of families not received while the newest sample
+ * advanced by more than the retention (as blocks age out). */
+static void meta_prune(ocl_tsdb_t *db)
+{
+    pthread_rwlock_wrlock(&db->lock);
+    int64_t newest = ocl_tsdb_newest(db);
+    if (newest != INT64_MIN) {
+        int64_t cutoff = ocl_tsdb_sub_sat(newest, db->opts.retention_ms);
+        uint32_t w = 0;
+        for (uint32_t i = 0; i < db->nmeta; i++) {
+            /* received while the database was empty: its age starts now */
+            if (db->meta[i].seen == INT64_MIN) db->meta[i].seen = newest;
+            if (db->meta[i].seen <= cutoff) {
+                ocl_free(db->meta[i].mem);
+                continue;
+            }
+            db->meta[w++] = db->meta[i];
+        }
+        if (w != db->nmeta) db->meta_dirty = true;
+        db->nmeta = w;
+    }
+    pthread_rwlock_unlock(&db->lock);
+}
+
 int ocl_tsdb_maintain(ocl_tsdb_t *db)
 {
     int rc = 0;
@@ -366,6 +392,7 @@ int ocl_tsdb_maintain(ocl_tsdb_t *db)
             if (before > h->mint) ocl_head_truncate(h, before);
         }
         pthread_rwlock_unlock(&db->lock);
+        meta_prune(db);
         goto done;
     }
     int64_t R = db->opts.block_range_ms, last_mint = 0;
@@ -391,6 +418,11 @@ int ocl_tsdb_maintain(ocl_tsdb_t *db)
         if (r == 0) break;
     }
     retention(db);
+    meta_prune(db);
+    /* after the cuts: the pipeline truncates the WAL (and the metadata
+     * records in it) only after this returns */
+    int mrc = ocl_tsdb_meta_save(db);
+    if (!rc) rc = mrc;
 done:
     pthread_mutex_unlock(&db->maint);
     return rc;

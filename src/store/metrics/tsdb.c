@@ -87,6 +87,7 @@ int ocl_tsdb_open(const ocl_tsdb_opts_t *opts, ocl_tsdb_t **out)
     if (db->opts.block_range_ms <= 0) db->opts.block_range_ms = DEFAULT_RANGE;
     if (db->opts.retention_ms <= 0) db->opts.retention_ms = DEFAULT_RETENTION;
     if (db->opts.max_series == 0) db->opts.max_series = 1000000;
+    if (db->opts.max_meta == 0) db->opts.max_meta = OCL_TSDB_MAX_META;
     /* writers first: a stream of overlapping queries must not starve appends */
     pthread_rwlockattr_t attr;
     pthread_rwlockattr_init(&attr);
@@ -102,6 +103,7 @@ int ocl_tsdb_open(const ocl_tsdb_opts_t *opts, ocl_tsdb_t **out)
         db->opts.dir = db->dir;
         if ((rc = ocl_mkdir_p(db->dir)) != 0) goto error;
         if ((rc = load_blocks(db)) != 0) goto error;
+        ocl_tsdb_meta_load(db);
     }
     *out = db;
     return 0;
@@ -168,7 +170,7 @@ static void set_error(ocl_tsdb_append_result_t *res, const char *what, const ocl
     ocl_buf_dispose(&b);
 }
 
-static void meta_upsert(ocl_tsdb_t *db, const ocl_prom_meta_t *m)
+void ocl_tsdb_meta_put(ocl_tsdb_t *db, const ocl_prom_meta_t *m, int64_t seen)
 {
     uint32_t lo = 0, hi = db->nmeta;
     while (lo < hi) {
@@ -177,8 +179,16 @@ static void meta_upsert(ocl_tsdb_t *db, const ocl_prom_meta_t *m)
         if (c == 0) {
             ocl_meta_ent_t *e = &db->meta[mid];
             if (e->m.type == m->type && ocl_str_eq(e->m.help, m->help) &&
-                ocl_str_eq(e->m.unit, m->unit))
+                ocl_str_eq(e->m.unit, m->unit)) {
+                /* re-sent unchanged (every minute by Prometheus): the file
+                 * is rewritten for it at most once per block range */
+                if (seen > e->seen) {
+                    if (ocl_tsdb_sub_sat(seen, e->seen) > db->opts.block_range_ms)
+                        db->meta_dirty = true;
+                    e->seen = seen;
+                }
                 return;
+            }
             lo = mid;
             hi = UINT32_MAX;
             break;
@@ -188,6 +198,13 @@ static void meta_upsert(ocl_tsdb_t *db, const ocl_prom_meta_t *m)
         else
             hi = mid;
     }
+    if (hi != UINT32_MAX && db->nmeta >= db->opts.max_meta) {
+        if (db->meta_dropped++ == 0)
+            ocl_warn("tsdb: %s: more than %u metric families; metadata of new families is dropped",
+                     db->dir ? db->dir : "(memory)", db->opts.max_meta);
+        return;
+    }
+    db->meta_dirty = true;
     size_t n = m->family.n + m->help.n + m->unit.n + 3;
     char *mem = ocl_malloc(n), *p = mem;
     ocl_prom_meta_t c = {.type = m->type};
@@ -201,7 +218,7 @@ static void meta_upsert(ocl_tsdb_t *db, const ocl_prom_meta_t *m)
     }
     if (hi == UINT32_MAX) { /* replace */
         ocl_free(db->meta[lo].mem);
-        db->meta[lo] = (ocl_meta_ent_t){c, mem};
+        db->meta[lo] = (ocl_meta_ent_t){c, mem, OCL_MAX(seen, db->meta[lo].seen)};
         return;
     }
     if (db->nmeta == db->capmeta) {
@@ -209,8 +226,19 @@ static void meta_upsert(ocl_tsdb_t *db, const ocl_prom_meta_t *m)
         db->meta = ocl_realloc(db->meta, db->capmeta * sizeof *db->meta);
     }
     memmove(db->meta + lo + 1, db->meta + lo, (db->nmeta - lo) * sizeof *db->meta);
-    db->meta[lo] = (ocl_meta_ent_t){c, mem};
+    db->meta[lo] = (ocl_meta_ent_t){c, mem, seen};
     db->nmeta++;
+}
+
+/* Newest sample time of the database (INT64_MIN when empty); lock held. */
+int64_t ocl_tsdb_newest(const ocl_tsdb_t *db);
+int64_t ocl_tsdb_newest(const ocl_tsdb_t *db)
+{
+    int64_t newest = db->head.nsamples ? db->head.maxt : INT64_MIN;
+    for (uint32_t i = 0; i < db->nblocks; i++)
+        if (db->blocks[i]->nsamples && db->blocks[i]->data_maxt > newest)
+            newest = db->blocks[i]->data_maxt;
+    return newest;
 }
 
 static int64_t wall_ms(void)
@@ -316,8 +344,9 @@ static int append(ocl_tsdb_t *db, const ocl_prom_batch_t *b, ocl_tsdb_append_res
             res->appended++;
         }
     }
+    int64_t seen = b->n_meta ? ocl_tsdb_newest(db) : 0;
     for (size_t i = 0; i < b->n_meta; i++)
-        if (b->meta[i].family.n) meta_upsert(db, &b->meta[i]);
+        if (b->meta[i].family.n) ocl_tsdb_meta_put(db, &b->meta[i], seen);
     pthread_rwlock_unlock(&db->lock);
     return 0;
 }
@@ -830,6 +859,8 @@ void ocl_tsdb_stats(ocl_tsdb_t *db, ocl_tsdb_stats_t *st)
     st->min_t = st->head_min_t;
     st->max_t = st->head_max_t;
     st->blocks = db->nblocks;
+    st->meta_families = db->nmeta;
+    st->meta_dropped = db->meta_dropped;
     for (uint32_t i = 0; i < db->nblocks; i++) {
         const ocl_block_t *b = db->blocks[i];
         st->block_bytes += b->bytes;

@@ -38,7 +38,12 @@ typedef struct {
     uint64_t retention_bytes; /* drop oldest blocks while blocks exceed this (0 = no size bound) */
     uint32_t max_series;      /* active (head) series limit (0 = 1,000,000) */
     int64_t max_future_ms;    /* refuse samples later than wall clock + this (0 = no bound) */
+    uint32_t max_meta;        /* metadata families kept (0 = OCL_TSDB_MAX_META) */
 } ocl_tsdb_opts_t;
+
+/* Default bound on the metric families whose metadata is kept: beyond it,
+ * metadata of new families is dropped (counted in stats.meta_dropped). */
+#define OCL_TSDB_MAX_META 20000
 
 int ocl_tsdb_open(const ocl_tsdb_opts_t *opts, ocl_tsdb_t **out);
 /* Closes; does NOT persist the head (the WAL holds it). */
@@ -114,7 +119,13 @@ int ocl_tsdb_label_values(ocl_tsdb_t *db, ocl_str_t name, const ocl_matcher_t *m
                           size_t *n_out);
 
 /* Latest metadata per metric family, sorted by family; `metric` empty =
- * all; at most `limit` families (0 = all). Copied into `a`. */
+ * all; at most `limit` families (0 = all). Copied into `a`.
+ * Metadata is kept per family (latest type, help, unit), at most max_meta
+ * families; a family not received again while the database's newest
+ * sample advanced by more than the retention is dropped by maintenance.
+ * With a directory it is persisted in the "metadata" file (written by
+ * maintenance when it changed), so it outlives the WAL records that
+ * carried it. */
 int ocl_tsdb_metadata(ocl_tsdb_t *db, ocl_str_t metric, size_t limit, ocl_arena_t *a,
                       ocl_prom_meta_t **out, size_t *n_out);
 
@@ -141,6 +152,8 @@ typedef struct {
     uint64_t block_bytes;    /* bytes of blocks on disk */
     uint64_t block_samples;  /* samples in blocks */
     int64_t min_t, max_t;    /* whole database time range */
+    uint64_t meta_families;  /* metadata families kept */
+    uint64_t meta_dropped;   /* new families refused over max_meta */
 } ocl_tsdb_stats_t;
 void ocl_tsdb_stats(ocl_tsdb_t *db, ocl_tsdb_stats_t *st);
 

@@ -29,8 +29,28 @@ static int fail_wal_appends; /* the next N appends fail */
 static int flaky_wal_append2(ocl_wal_t *w, uint8_t type, const void *p1, size_t n1, const void *p2,
                              size_t n2, uint64_t *seq_out);
 #define ocl_wal_append2 flaky_wal_append2
+struct ocl_tsdb;
+static int hooked_tsdb_maintain(struct ocl_tsdb *db);
+#define ocl_tsdb_maintain hooked_tsdb_maintain
 #include "../../../src/pipeline/ingest_metrics.c"
 #undef ocl_wal_append2
+#undef ocl_tsdb_maintain
+int ocl_tsdb_maintain(ocl_tsdb_t *db); /* tsdb.h's declaration was renamed above */
+
+/* When set, a record with metadata "arrives" (is accounted as seq 1)
+ * while the maintenance pass runs the TSDB's maintenance. */
+static ocl_mingest_t *meta_arrives_in;
+
+static int hooked_tsdb_maintain(struct ocl_tsdb *db)
+{
+    int rc = ocl_tsdb_maintain(db);
+    if (meta_arrives_in) {
+        pthread_mutex_lock(&meta_arrives_in->bucket_mu);
+        meta_arrives_in->meta_pending = 1;
+        pthread_mutex_unlock(&meta_arrives_in->bucket_mu);
+    }
+    return rc;
+}
 
 static int flaky_wal_append2(ocl_wal_t *w, uint8_t type, const void *p1, size_t n1, const void *p2,
                              size_t n2, uint64_t *seq_out)
@@ -364,6 +384,61 @@ static void test_replay_ignores_future_bound(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Metadata outlives the truncation of the WAL records that carried it
+ * (it used to live only in memory and the WAL: gone after a restart). A
+ * record with metadata accounted after a maintenance pass began is kept by
+ * that pass's truncation (its metadata may not be in the file yet). */
+static void test_metadata_survives_wal_truncation(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ocl_mingest_meta_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    ocl_wal_t *w;
+    ocl_mingest_t *m = open_all(dir, &w);
+    ocl_label_t l[] = {{OCL_STR("__name__"), OCL_STR("up")}, {OCL_STR("job"), OCL_STR("x")}};
+    ocl_sample_t smp = {2000, 1};
+    ocl_prom_series_t ser = {{l, 2}, &smp, 1};
+    ocl_prom_meta_t meta = {OCL_STR("up"), OCL_PT_GAUGE, OCL_STR("is it up"), OCL_STR("")};
+    ocl_prom_batch_t b = {&ser, 1, &meta, 1};
+    ocl_tsdb_append_result_t res;
+    assert_int_equal(ocl_mingest_write_prom(m, OCL_STR(""), &b, NULL, 0, &res), 0);
+    assert_int_equal(ocl_tsdb_flush(ocl_mingest_tsdb(m, OCL_STR(""), false)), 0);
+    /* a record with metadata accounted during the pass is kept by it */
+    meta_arrives_in = m;
+    ocl_mingest_maintain(m);
+    meta_arrives_in = NULL;
+    bool held = false;
+    for (size_t i = 0; i < m->nb; i++)
+        held |= m->buckets[i].min_seq <= m->buckets[i].max_seq;
+    assert_true(held);
+    ocl_mingest_maintain(m); /* the next pass wrote it: truncatable */
+    for (size_t i = 0; i < m->nb; i++)
+        assert_true(m->buckets[i].min_seq > m->buckets[i].max_seq); /* empty */
+    ocl_mingest_close(m);
+    ocl_wal_close(w);
+    /* truncation is per segment and keeps the active one: remove the WAL
+     * to get the state after the segment is truncated */
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s/wal", dir);
+    assert_int_equal(system(cmd), 0);
+    m = open_all(dir, &w);
+    assert_int_equal(m->replay_records, 0);
+    ocl_tsdb_t *db = ocl_mingest_tsdb(m, OCL_STR(""), false);
+    assert_non_null(db);
+    ocl_arena_t a;
+    ocl_arena_init(&a, 4096);
+    ocl_prom_meta_t *out;
+    size_t n;
+    assert_int_equal(ocl_tsdb_metadata(db, OCL_STR(""), 0, &a, &out, &n), 0);
+    assert_int_equal(n, 1);
+    assert_true(ocl_str_eq(out[0].help, OCL_STR("is it up")));
+    ocl_arena_dispose(&a);
+    ocl_mingest_close(m);
+    ocl_wal_close(w);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 enum { STRESS_WRITERS = 4, STRESS_PER_WRITER = 1500 };
 
 typedef struct {
@@ -486,6 +561,7 @@ int main(void)
         cmocka_unit_test(test_series_limited_sample_does_not_pin_wal),
         cmocka_unit_test(test_future_sample_does_not_pin_wal),
         cmocka_unit_test(test_replay_ignores_future_bound),
+        cmocka_unit_test(test_metadata_survives_wal_truncation),
         cmocka_unit_test(test_stress_restart_keeps_acked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
