@@ -280,7 +280,7 @@ static void replace_blocks(ocl_tsdb_t *db, ocl_block_t **old, uint32_t nold, ocl
     /* running queries may still hold references: the last one closes (the
      * mmapped chunks stay readable after the files are deleted) */
     for (uint32_t k = 0; k < nold; k++) {
-        ocl_block_remove_dir(old[k]->path);
+        ocl_block_delete(db->dir, old[k]->path);
         ocl_block_unref(old[k]);
     }
 }

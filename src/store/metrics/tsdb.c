@@ -21,6 +21,7 @@
 #include "core/log.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -47,18 +48,61 @@ void ocl_tsdb_sort_blocks(ocl_tsdb_t *db)
         if (db->blocks[i]->maxt > db->persisted_before) db->persisted_before = db->blocks[i]->maxt;
 }
 
+int64_t ocl_tsdb_newest(const ocl_tsdb_t *db);
+
+static bool has_suffix(const char *s, size_t l, const char *suf)
+{
+    size_t k = strlen(suf);
+    return l > k && strcmp(s + l - k, suf) == 0;
+}
+
+/* Whether a block directory that failed to open is what an interrupted
+ * deletion left behind. Versions before the rename protocol
+ * (ocl_block_delete) unlinked a block's files in place, and a crash could
+ * leave some of them. A published block always has all three files
+ * (fsynced before its rename) and nothing but deletion removes one, so
+ * a directory missing a file is being deleted — provided its data is not
+ * needed: its meta is gone (the delete had begun; as a compaction source
+ * its samples are in the published result, as a retention victim they
+ * were expired), or its meta says that a loaded block covers its range,
+ * or that it is past retention. A block with all its files that fails
+ * its checks (damage) is kept and skipped. */
+static bool is_leftover(ocl_tsdb_t *db, const char *path)
+{
+    static const char *const files[] = {"meta", "index", "chunks"};
+    bool missing[3], any = false;
+    for (int i = 0; i < 3; i++) {
+        char p[4200];
+        struct stat sb;
+        snprintf(p, sizeof p, "%s/%s", path, files[i]);
+        missing[i] = stat(p, &sb) != 0 && errno == ENOENT;
+        any |= missing[i];
+    }
+    if (!any) return false;
+    if (missing[0]) return true;
+    int64_t mint, maxt;
+    if (ocl_block_read_meta(path, &mint, &maxt) != 0) return false;
+    for (uint32_t i = 0; i < db->nblocks; i++)
+        if (db->blocks[i]->mint <= mint && db->blocks[i]->maxt >= maxt) return true;
+    int64_t newest = ocl_tsdb_newest(db);
+    return newest != INT64_MIN && maxt <= ocl_tsdb_sub_sat(newest, db->opts.retention_ms);
+}
+
 static int load_blocks(ocl_tsdb_t *db)
 {
     DIR *d = opendir(db->dir);
     if (!d) return OCL_EIO;
     struct dirent *de;
+    char **bad = NULL; /* directories that failed to open */
+    size_t nbad = 0;
     while ((de = readdir(d)) != NULL) {
         if (de->d_name[0] == '.') continue;
         size_t l = strlen(de->d_name);
         char path[4096];
         if (snprintf(path, sizeof path, "%s/%s", db->dir, de->d_name) >= (int)sizeof path) continue;
-        if (l > 4 && strcmp(de->d_name + l - 4, ".tmp") == 0) {
-            ocl_info("tsdb: removing unfinished block %s", path);
+        if (has_suffix(de->d_name, l, ".tmp") || has_suffix(de->d_name, l, OCL_BLOCK_DELETED)) {
+            ocl_info("tsdb: removing %s block %s",
+                     has_suffix(de->d_name, l, ".tmp") ? "unfinished" : "deleted", path);
             ocl_block_remove_dir(path);
             continue;
         }
@@ -67,7 +111,9 @@ static int load_blocks(ocl_tsdb_t *db)
         ocl_block_t *b;
         int rc = ocl_block_open(path, &b);
         if (rc) {
-            ocl_warn("tsdb: skipping block %s: %s", path, ocl_strerror(rc));
+            ocl_warn("tsdb: cannot open block %s: %s", path, ocl_strerror(rc));
+            bad = ocl_realloc(bad, (nbad + 1) * sizeof *bad);
+            bad[nbad++] = ocl_strndup(path, strlen(path));
             continue;
         }
         db->blocks = ocl_realloc(db->blocks, (db->nblocks + 1) * sizeof *db->blocks);
@@ -75,6 +121,16 @@ static int load_blocks(ocl_tsdb_t *db)
     }
     closedir(d);
     ocl_tsdb_sort_blocks(db);
+    for (size_t i = 0; i < nbad; i++) {
+        if (is_leftover(db, bad[i])) {
+            ocl_info("tsdb: removing %s, left half-deleted by a crash", bad[i]);
+            ocl_block_delete(db->dir, bad[i]);
+        } else {
+            ocl_warn("tsdb: skipping block %s (kept on disk)", bad[i]);
+        }
+        ocl_free(bad[i]);
+    }
+    ocl_free(bad);
     db->min_valid_t = db->persisted_before;
     return 0;
 }
