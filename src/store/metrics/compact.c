@@ -348,6 +348,9 @@ static void retention(ocl_tsdb_t *db)
         }
         pthread_rwlock_unlock(&db->lock);
         if (!victim) return;
+        /* the blocks may no longer tell the watermark after this: keep it
+         * on disk first (a failure keeps the block for the next pass) */
+        if (ocl_tsdb_watermark_save(db, true) != 0) return;
         ocl_info("tsdb: retention drops block %s", victim->name);
         replace_blocks(db, &victim, 1, NULL);
     }
@@ -418,6 +421,7 @@ int ocl_tsdb_maintain(ocl_tsdb_t *db)
         if (r == 0) break;
     }
     retention(db);
+    ocl_tsdb_watermark_save(db, false); /* a cut that found nothing to write */
     meta_prune(db);
     /* after the cuts: the pipeline truncates the WAL (and the metadata
      * records in it) only after this returns */
@@ -445,6 +449,7 @@ int ocl_tsdb_flush(ocl_tsdb_t *db)
         /* seals only up to the newest sample (read by cut, under its lock) */
         if ((rc = cut(db, start, ocl_tsdb_add_sat(start, R), true)) != 0) break;
     }
+    if (rc == 0) rc = ocl_tsdb_watermark_save(db, false);
     pthread_mutex_unlock(&db->maint);
     return rc;
 }

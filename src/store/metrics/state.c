@@ -4,6 +4,10 @@
  *
  *   metadata   the metric metadata (families for /api/v1/metadata), so it
  *              survives the truncation of the WAL records that carried it.
+ *   watermark  the "persisted before" time when the blocks cannot tell it
+ *              (retention deleted them all, or a cut found nothing to
+ *              write), so WAL records held back by newer samples do not
+ *              bring older, already persisted or expired, samples back.
  *
  * Each file is written whole to "<name>.new", fsynced, renamed over the
  * old one and the directory fsynced: a reader sees the old or the new
@@ -212,5 +216,54 @@ void ocl_tsdb_meta_load(ocl_tsdb_t *db)
     return;
 bad:
     ocl_warn("tsdb: ignoring %s/%s: %s", db->dir, META_FILE, ocl_strerror(rc));
+    ocl_free(p);
+}
+
+/* ---- watermark ---- */
+
+#define WM_FILE "watermark"
+#define WM_MAGIC "OCLW"
+#define WM_SIZE 20
+
+int ocl_tsdb_watermark_save(ocl_tsdb_t *db, bool force)
+{
+    if (!db->dir) return 0;
+    pthread_rwlock_rdlock(&db->lock);
+    int64_t pb = db->persisted_before, bmax = INT64_MIN;
+    for (uint32_t i = 0; i < db->nblocks; i++)
+        if (db->blocks[i]->maxt > bmax) bmax = db->blocks[i]->maxt;
+    pthread_rwlock_unlock(&db->lock);
+    /* only maintenance (holding `maint`) writes wm_saved */
+    if (pb <= db->wm_saved || (!force && pb <= bmax)) return 0;
+    uint8_t b[WM_SIZE] = {'O', 'C', 'L', 'W', 1, 0, 0, 0};
+    for (int i = 0; i < 8; i++)
+        b[8 + i] = (uint8_t)((uint64_t)pb >> (8 * i));
+    uint32_t crc = ocl_crc32c(0, b, 16);
+    for (int i = 0; i < 4; i++)
+        b[16 + i] = (uint8_t)(crc >> (8 * i));
+    int rc = ocl_tsdb_state_write(db->dir, WM_FILE, b, sizeof b);
+    if (rc)
+        ocl_warn("tsdb: cannot write %s/%s: %s", db->dir, WM_FILE, ocl_strerror(rc));
+    else
+        db->wm_saved = pb;
+    return rc;
+}
+
+void ocl_tsdb_watermark_load(ocl_tsdb_t *db)
+{
+    uint8_t *p = NULL;
+    size_t len = 0;
+    int rc = ocl_tsdb_state_read(db->dir, WM_FILE, &p, &len);
+    if (rc == OCL_ENOTFOUND) return;
+    if (!rc && (len != WM_SIZE || memcmp(p, WM_MAGIC, 4) != 0 || p[4] != 1 ||
+                (uint32_t)get_u64(p + 16, 4) != ocl_crc32c(0, p, 16)))
+        rc = OCL_ECORRUPT;
+    if (rc) {
+        ocl_warn("tsdb: ignoring %s/%s: %s", db->dir, WM_FILE, ocl_strerror(rc));
+    } else {
+        int64_t pb = (int64_t)get_u64(p + 8, 8);
+        db->wm_saved = pb;
+        if (pb > db->persisted_before) db->persisted_before = pb;
+    }
     ocl_free(p);
 }

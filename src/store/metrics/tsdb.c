@@ -131,6 +131,7 @@ static int load_blocks(ocl_tsdb_t *db)
         ocl_free(bad[i]);
     }
     ocl_free(bad);
+    ocl_tsdb_watermark_load(db);
     db->min_valid_t = db->persisted_before;
     return 0;
 }
@@ -154,6 +155,7 @@ int ocl_tsdb_open(const ocl_tsdb_opts_t *opts, ocl_tsdb_t **out)
     ocl_head_init(&db->head, db->opts.block_range_ms);
     db->min_valid_t = INT64_MIN;
     db->persisted_before = INT64_MIN;
+    db->wm_saved = INT64_MIN;
     if (opts->dir) {
         db->dir = ocl_strndup(opts->dir, strlen(opts->dir));
         db->opts.dir = db->dir;

@@ -3,7 +3,7 @@
  * tsdb.c (public API, locking, queries), head.c (in-memory head: series
  * map, chunks, append, truncation), block.c (on-disk blocks: writer,
  * reader), compact.c (head → block cut, compaction, retention) and
- * state.c (small state files next to the blocks: metadata).
+ * state.c (small state files next to the blocks: metadata, watermark).
  *
  * Locking: `lock` (rwlock, writers preferred) protects the head, the block
  * list and the metadata; appends and structural changes take it for
@@ -83,7 +83,8 @@ struct ocl_tsdb {
     bool meta_dirty;          /* metadata changed since the metadata file was written */
     uint64_t meta_dropped;    /* new families refused over max_meta */
     int64_t min_valid_t;      /* samples below are out of bounds (INT64_MIN: none) */
-    int64_t persisted_before; /* every sample below is in a block */
+    int64_t persisted_before; /* every sample below is in a block (or expired) */
+    int64_t wm_saved;         /* value in the watermark file (INT64_MIN: none); under `maint` */
 };
 
 /* ---- tsdb.c / state.c: metadata ---- */
@@ -94,6 +95,12 @@ void ocl_tsdb_meta_put(ocl_tsdb_t *db, const ocl_prom_meta_t *m, int64_t seen);
 int ocl_tsdb_meta_save(ocl_tsdb_t *db);
 /* Loads the metadata file at open (absent or damaged: nothing). */
 void ocl_tsdb_meta_load(ocl_tsdb_t *db);
+/* Writes the watermark file when persisted_before is above its value and
+ * (unless `force`, used before deleting blocks) above every block's maxt,
+ * i.e. when the blocks alone would not restore it. `maint` held. */
+int ocl_tsdb_watermark_save(ocl_tsdb_t *db, bool force);
+/* Raises persisted_before to the watermark file's value (open). */
+void ocl_tsdb_watermark_load(ocl_tsdb_t *db);
 
 /* ---- head.c ---- */
 void ocl_head_init(ocl_head_t *h, int64_t range);
