@@ -348,9 +348,11 @@ static void retention(ocl_tsdb_t *db)
         }
         pthread_rwlock_unlock(&db->lock);
         if (!victim) return;
-        /* the blocks may no longer tell the watermark after this: keep it
-         * on disk first (a failure keeps the block for the next pass) */
-        if (ocl_tsdb_watermark_save(db, true) != 0) return;
+        /* the blocks may no longer tell the watermark after this: it is on
+         * disk already (written after the cut), else tried once more; a
+         * failure does not stop retention, which may be what frees a full
+         * disk (the file then lags by the cuts since its last write) */
+        ocl_tsdb_watermark_save(db);
         ocl_info("tsdb: retention drops block %s", victim->name);
         replace_blocks(db, &victim, 1, NULL);
     }
@@ -412,6 +414,7 @@ int ocl_tsdb_maintain(ocl_tsdb_t *db)
          * only deletes, and may free what the next attempt needs */
         if ((rc = cut(db, start, ocl_tsdb_add_sat(start, R), false)) != 0) break;
     }
+    ocl_tsdb_watermark_save(db); /* when the cuts advanced it */
     for (int guard = 0; rc == 0 && guard < 1000; guard++) {
         int r = compact_once(db);
         if (r < 0) {
@@ -421,7 +424,6 @@ int ocl_tsdb_maintain(ocl_tsdb_t *db)
         if (r == 0) break;
     }
     retention(db);
-    ocl_tsdb_watermark_save(db, false); /* a cut that found nothing to write */
     meta_prune(db);
     /* after the cuts: the pipeline truncates the WAL (and the metadata
      * records in it) only after this returns */
@@ -449,7 +451,8 @@ int ocl_tsdb_flush(ocl_tsdb_t *db)
         /* seals only up to the newest sample (read by cut, under its lock) */
         if ((rc = cut(db, start, ocl_tsdb_add_sat(start, R), true)) != 0) break;
     }
-    if (rc == 0) rc = ocl_tsdb_watermark_save(db, false);
+    int wrc = ocl_tsdb_watermark_save(db);
+    if (rc == 0) rc = wrc;
     pthread_mutex_unlock(&db->maint);
     return rc;
 }

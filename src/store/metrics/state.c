@@ -4,10 +4,13 @@
  *
  *   metadata   the metric metadata (families for /api/v1/metadata), so it
  *              survives the truncation of the WAL records that carried it.
- *   watermark  the "persisted before" time when the blocks cannot tell it
- *              (retention deleted them all, or a cut found nothing to
+ *   watermark  the "persisted before" time, which the blocks cannot tell
+ *              once retention deleted them all (or a cut found nothing to
  *              write), so WAL records held back by newer samples do not
  *              bring older, already persisted or expired, samples back.
+ *              Written after the cuts that advance it (once per block
+ *              range), so that retention, which may be what frees a full
+ *              disk, never has to write before deleting.
  *
  * Each file is written whole to "<name>.new", fsynced, renamed over the
  * old one and the directory fsynced: a reader sees the old or the new
@@ -225,16 +228,14 @@ bad:
 #define WM_MAGIC "OCLW"
 #define WM_SIZE 20
 
-int ocl_tsdb_watermark_save(ocl_tsdb_t *db, bool force)
+int ocl_tsdb_watermark_save(ocl_tsdb_t *db)
 {
     if (!db->dir) return 0;
     pthread_rwlock_rdlock(&db->lock);
-    int64_t pb = db->persisted_before, bmax = INT64_MIN;
-    for (uint32_t i = 0; i < db->nblocks; i++)
-        if (db->blocks[i]->maxt > bmax) bmax = db->blocks[i]->maxt;
+    int64_t pb = db->persisted_before;
     pthread_rwlock_unlock(&db->lock);
     /* only maintenance (holding `maint`) writes wm_saved */
-    if (pb <= db->wm_saved || (!force && pb <= bmax)) return 0;
+    if (pb <= db->wm_saved) return 0;
     uint8_t b[WM_SIZE] = {'O', 'C', 'L', 'W', 1, 0, 0, 0};
     for (int i = 0; i < 8; i++)
         b[8 + i] = (uint8_t)((uint64_t)pb >> (8 * i));

@@ -95,10 +95,9 @@ void ocl_tsdb_meta_put(ocl_tsdb_t *db, const ocl_prom_meta_t *m, int64_t seen);
 int ocl_tsdb_meta_save(ocl_tsdb_t *db);
 /* Loads the metadata file at open (absent or damaged: nothing). */
 void ocl_tsdb_meta_load(ocl_tsdb_t *db);
-/* Writes the watermark file when persisted_before is above its value and
- * (unless `force`, used before deleting blocks) above every block's maxt,
- * i.e. when the blocks alone would not restore it. `maint` held. */
-int ocl_tsdb_watermark_save(ocl_tsdb_t *db, bool force);
+/* Writes the watermark file when persisted_before is above its value
+ * (after cuts). `maint` held. */
+int ocl_tsdb_watermark_save(ocl_tsdb_t *db);
 /* Raises persisted_before to the watermark file's value (open). */
 void ocl_tsdb_watermark_load(ocl_tsdb_t *db);
 

@@ -230,14 +230,20 @@ static void test_retention_size(void **st)
     free(dir);
 }
 
-/* Names of the block directories, sorted. */
+/* Names of the block directories (and other directories), sorted. */
 static int block_dirs(const char *dir, char names[][64], int max)
 {
     int n = 0;
     DIR *d = opendir(dir);
     struct dirent *de;
-    while (d && (de = readdir(d)) != NULL && n < max)
-        if (de->d_name[0] != '.') snprintf(names[n++], 64, "%.60s", de->d_name);
+    while (d && (de = readdir(d)) != NULL && n < max) {
+        char p[4400];
+        struct stat sb;
+        snprintf(p, sizeof p, "%.2000s/%.255s", dir, de->d_name);
+        /* directories only: the state files (metadata, watermark) are not blocks */
+        if (de->d_name[0] != '.' && stat(p, &sb) == 0 && S_ISDIR(sb.st_mode))
+            snprintf(names[n++], 64, "%.60s", de->d_name);
+    }
     if (d) closedir(d);
     for (int i = 1; i < n; i++)
         for (int j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
