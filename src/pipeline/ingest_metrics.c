@@ -267,11 +267,15 @@ static int append_locked(ocl_mingest_t *m, mtenant_t *t, const ocl_prom_batch_t 
     ocl_prom_series_t *fser = NULL;
     ocl_sample_t *fsam = NULL;
     ocl_prom_batch_t fb = {NULL, 0, NULL, 0};
-    if (res->too_new) {
-        /* Replay does not apply the future bound (the wall clock may have
-         * gone back since), so the record must not hold the samples it
-         * refused: log the batch without them (rare path, two
-         * allocations per batch). */
+    if (res->too_new || res->series_limited) {
+        /* Replay applies neither the future bound (the wall clock may have
+         * gone back since) nor the series limit (see
+         * ocl_tsdb_append_replay), so the record must not hold the samples
+         * refused for them: log the batch without them (rare path, two
+         * allocations and a head lookup per series). A series absent
+         * from the head after the append was refused (t->lk excludes other
+         * appends; a cut drops a series only once its samples are in a
+         * published block). */
         size_t ns = 0;
         for (size_t i = 0; i < b->n_series; i++)
             ns += b->series[i].n_samples;
@@ -280,6 +284,11 @@ static int append_locked(ocl_mingest_t *m, mtenant_t *t, const ocl_prom_batch_t 
         size_t nf = 0, k = 0;
         for (size_t i = 0; i < b->n_series; i++) {
             const ocl_prom_series_t *s = &b->series[i];
+            int64_t lt;
+            double lv;
+            if (res->series_limited && s->n_samples &&
+                ocl_tsdb_last_sample(t->db, &s->labels, &lt, &lv) == OCL_ENOTFOUND)
+                continue;
             size_t k0 = k;
             for (uint32_t j = 0; j < s->n_samples; j++)
                 if (s->samples[j].t <= res->max_valid_t) fsam[k++] = s->samples[j];
@@ -291,7 +300,7 @@ static int append_locked(ocl_mingest_t *m, mtenant_t *t, const ocl_prom_batch_t 
     if (!pb) {
         ocl_buf_t raw;
         ocl_buf_init(&raw);
-        ocl_rw_encode(res->too_new ? &fb : b, &raw);
+        ocl_rw_encode(fser ? &fb : b, &raw);
         ocl_snappy_compress(raw.p ? (const void *)raw.p : "", raw.len, &enc);
         ocl_buf_dispose(&raw);
         pb = enc.p ? (const void *)enc.p : "";

@@ -71,8 +71,9 @@ int ocl_tsdb_append(ocl_tsdb_t *db, const ocl_prom_batch_t *b, ocl_tsdb_append_r
  * samples were acknowledged when the limit held for a head that was being
  * cut; a replayed head is not cut until replay ends), nor does the
  * max_future_ms bound (the samples were acknowledged against the wall
- * clock of their time; if the clock went back since, they would be lost —
- * the writer logs only the samples that passed the bound, see too_new). */
+ * clock of their time; if the clock went back since, they would be lost).
+ * The pipeline therefore logs only the samples that passed both (see
+ * too_new, series_limited). */
 int ocl_tsdb_append_replay(ocl_tsdb_t *db, const ocl_prom_batch_t *b,
                            ocl_tsdb_append_result_t *res);
 

@@ -439,6 +439,53 @@ static void test_metadata_survives_wal_truncation(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Samples refused by the series limit are not in the WAL record: replay
+ * skips the limit, and used to store them after a restart (the head then
+ * held more series than the limit, with samples the sender was told were
+ * refused). */
+static void test_series_limited_not_replayed(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ocl_mingest_limrep_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    ocl_wal_t *w = open_wal(dir);
+    ocl_mingest_cfg_t cfg = {.data_dir = dir, .wal = w, .tsdb = {.max_series = 1}};
+    ocl_mingest_t *m = NULL;
+    assert_int_equal(ocl_mingest_open(&cfg, &m), 0);
+    write1(m, "", "a", 1000);
+    ocl_label_t la[] = {{OCL_STR("__name__"), OCL_STR("m")}, {OCL_STR("job"), OCL_STR("a")}};
+    ocl_label_t lb[] = {{OCL_STR("__name__"), OCL_STR("m")}, {OCL_STR("job"), OCL_STR("b")}};
+    ocl_sample_t sa = {2000, 2}, sb = {3000, 3};
+    ocl_prom_series_t ser[] = {{{la, 2}, &sa, 1}, {{lb, 2}, &sb, 1}};
+    ocl_prom_batch_t b = {ser, 2, NULL, 0};
+    ocl_tsdb_append_result_t res;
+    assert_int_equal(ocl_mingest_write_prom(m, OCL_STR(""), &b, NULL, 0, &res), 0);
+    assert_int_equal(res.appended, 1);
+    assert_int_equal(res.series_limited, 1);
+    ocl_mingest_close(m);
+    ocl_wal_sync(w);
+    ocl_wal_close(w);
+    w = open_wal(dir);
+    assert_int_equal(ocl_mingest_open(&cfg, &m), 0);
+    replay_t r = {.m = m};
+    ocl_arena_init(&r.a, 1 << 16);
+    assert_int_equal(ocl_wal_replay(w, replay_cb, &r), 0);
+    ocl_arena_dispose(&r.a);
+    ocl_tsdb_t *db = ocl_mingest_tsdb(m, OCL_STR(""), false);
+    int64_t t = 0;
+    double v = 0;
+    ocl_labels_t ls = {la, 2};
+    assert_int_equal(ocl_tsdb_last_sample(db, &ls, &t, &v), 0);
+    assert_true(t == 2000 && v == 2);
+    ls.v = lb;
+    assert_int_equal(ocl_tsdb_last_sample(db, &ls, &t, &v), OCL_ENOTFOUND);
+    ocl_mingest_close(m);
+    ocl_wal_close(w);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 enum { STRESS_WRITERS = 4, STRESS_PER_WRITER = 1500 };
 
 typedef struct {
@@ -562,6 +609,7 @@ int main(void)
         cmocka_unit_test(test_future_sample_does_not_pin_wal),
         cmocka_unit_test(test_replay_ignores_future_bound),
         cmocka_unit_test(test_metadata_survives_wal_truncation),
+        cmocka_unit_test(test_series_limited_not_replayed),
         cmocka_unit_test(test_stress_restart_keeps_acked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
