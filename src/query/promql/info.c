@@ -159,7 +159,8 @@ int ocl_pqlx_info(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
         return ocl_pqlx_fail(ev, OCL_PQL_ERR_TOO_MANY_SAMPLES,
                              "query processing would load too many samples into memory in query "
                              "execution");
-    if (rc == OCL_EREGEX_LIMIT) return ocl_pqlx_fail(ev, OCL_PQL_ERR_EXECUTION, OCL_REGEX_LIMIT_MSG);
+    if (rc == OCL_EREGEX_LIMIT)
+        return ocl_pqlx_fail(ev, OCL_PQL_ERR_EXECUTION, OCL_REGEX_LIMIT_MSG);
     if (rc) return ocl_pqlx_fail(ev, OCL_PQL_ERR_INTERNAL, "storage error: %s", ocl_strerror(rc));
     /* index info series by their identifying labels */
     iser_t *is = ocl_arena_alloc(ev->a, (ns + 1) * sizeof(iser_t));

@@ -316,7 +316,6 @@ static void test_future_sample_does_not_pin_wal(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
-
 /* A sample acknowledged within max_future_ms of the wall clock must come
  * back from the WAL even if the clock is behind at the restart (simulated
  * by a smaller bound on reopen), and a sample refused as too far in the

@@ -484,10 +484,14 @@ static void test_watermark_survives_retention(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cut_and_reopen),      cmocka_unit_test(test_compaction),
-        cmocka_unit_test(test_retention_age),       cmocka_unit_test(test_retention_size),
-        cmocka_unit_test(test_corrupt_blocks),      cmocka_unit_test(test_index_truncations),
-        cmocka_unit_test(test_maintain_concurrent), cmocka_unit_test(test_extreme_times),
+        cmocka_unit_test(test_cut_and_reopen),
+        cmocka_unit_test(test_compaction),
+        cmocka_unit_test(test_retention_age),
+        cmocka_unit_test(test_retention_size),
+        cmocka_unit_test(test_corrupt_blocks),
+        cmocka_unit_test(test_index_truncations),
+        cmocka_unit_test(test_maintain_concurrent),
+        cmocka_unit_test(test_extreme_times),
         cmocka_unit_test(test_watermark_survives_retention),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -479,14 +479,13 @@ static void check_regex_limit(ocl_tsdb_t *db)
         assert_int_equal(ocl_tsdb_select(db, ms, 2, INT64_MIN, INT64_MAX, 0, &a, &out, &n),
                          OCL_EREGEX_LIMIT);
         assert_int_equal(n, 0);
-        assert_int_equal(
-            ocl_tsdb_series(db, ms, 2, INT64_MIN, INT64_MAX, 0, &a, &out, &n, &tr),
-            OCL_EREGEX_LIMIT);
+        assert_int_equal(ocl_tsdb_series(db, ms, 2, INT64_MIN, INT64_MAX, 0, &a, &out, &n, &tr),
+                         OCL_EREGEX_LIMIT);
         assert_int_equal(ocl_tsdb_label_names(db, ms, 2, INT64_MIN, INT64_MAX, &a, &sv, &n),
                          OCL_EREGEX_LIMIT);
-        assert_int_equal(ocl_tsdb_label_values(db, OCL_STR("v"), ms, 2, INT64_MIN, INT64_MAX, &a,
-                                               &sv, &n),
-                         OCL_EREGEX_LIMIT);
+        assert_int_equal(
+            ocl_tsdb_label_values(db, OCL_STR("v"), ms, 2, INT64_MIN, INT64_MAX, &a, &sv, &n),
+            OCL_EREGEX_LIMIT);
         /* the flag does not leak into the next query */
         ocl_matcher_t ok[2] = {ms[0], tl_m(OCL_MATCH_NRE, "v", "a+")};
         assert_int_equal(ocl_tsdb_select(db, ok, 2, INT64_MIN, INT64_MAX, 0, &a, &out, &n), 0);
@@ -505,8 +504,14 @@ static void test_regex_match_limit_is_error(void **st)
     ocl_arena_t a;
     ocl_arena_init(&a, 4096);
     ocl_tsdb_t *db = open_dir(dir, 1000, 1000000);
-    assert_int_equal(tl_append1(db, tl_labels(&a, "__name__=x", "v=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", NULL), 100, 1).appended, 1);
-    assert_int_equal(tl_append1(db, tl_labels(&a, "__name__=x", "v=short", NULL), 100, 2).appended, 1);
+    assert_int_equal(tl_append1(db,
+                                tl_labels(&a, "__name__=x",
+                                          "v=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", NULL),
+                                100, 1)
+                         .appended,
+                     1);
+    assert_int_equal(tl_append1(db, tl_labels(&a, "__name__=x", "v=short", NULL), 100, 2).appended,
+                     1);
     check_regex_limit(db);
     assert_int_equal(ocl_tsdb_flush(db), 0);
     check_regex_limit(db);
@@ -554,7 +559,8 @@ static void test_half_deleted_block_removed(void **st)
     assert_int_equal(ocl_tsdb_flush(db), 0); /* blocks [0,1000) ... [3000,3991) */
     struct ocl_tsdb *in = (struct ocl_tsdb *)db;
     assert_int_equal(in->nblocks, 4);
-    static const char *const names[3] = {"01SRC0000000000000000000000", "01SRC1000000000000000000000",
+    static const char *const names[3] = {"01SRC0000000000000000000000",
+                                         "01SRC1000000000000000000000",
                                          "01SRC2000000000000000000000"};
     for (int i = 0; i < 3; i++) {
         char p[4300];

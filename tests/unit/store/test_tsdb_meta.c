@@ -22,8 +22,7 @@ static void put(ocl_tsdb_t *db, const char *fam, int64_t t, const char *const *f
     ocl_prom_series_t ps = {{l, 1}, &s, 1};
     ocl_prom_meta_t m[8];
     for (size_t i = 0; i < nf; i++)
-        m[i] = (ocl_prom_meta_t){ocl_str_c(fams[i]), OCL_PT_COUNTER, ocl_str_c(help),
-                                 OCL_STR("")};
+        m[i] = (ocl_prom_meta_t){ocl_str_c(fams[i]), OCL_PT_COUNTER, ocl_str_c(help), OCL_STR("")};
     ocl_prom_batch_t b = {&ps, 1, m, nf};
     assert_int_equal(ocl_tsdb_append(db, &b, NULL), 0);
 }
@@ -46,8 +45,8 @@ static void families(ocl_tsdb_t *db, char *out, size_t cap)
 
 static ocl_tsdb_t *open_db(const char *dir, uint32_t max_meta)
 {
-    ocl_tsdb_opts_t o = {.dir = dir, .block_range_ms = 1000, .retention_ms = 100000,
-                         .max_meta = max_meta};
+    ocl_tsdb_opts_t o = {
+        .dir = dir, .block_range_ms = 1000, .retention_ms = 100000, .max_meta = max_meta};
     ocl_tsdb_t *db;
     assert_int_equal(ocl_tsdb_open(&o, &db), 0);
     return db;
