@@ -70,6 +70,14 @@ static bool has_suffix(const char *s, size_t l, const char *suf)
 static bool is_leftover(ocl_tsdb_t *db, const char *path)
 {
     static const char *const files[] = {"meta", "index", "chunks"};
+    /* only a directory named like a block (26 Crockford base32 characters):
+     * never someone else's directory (lost+found, a backup, …) */
+    const char *name = strrchr(path, '/');
+    name = name ? name + 1 : path;
+    if (strlen(name) != 26) return false;
+    for (const char *c = name; *c; c++)
+        if (!((*c >= '0' && *c <= '9') || (*c >= 'A' && *c <= 'Z')) || strchr("ILOU", *c))
+            return false;
     bool missing[3], any = false;
     for (int i = 0; i < 3; i++) {
         char p[4200];

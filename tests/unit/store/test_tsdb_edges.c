@@ -559,9 +559,8 @@ static void test_half_deleted_block_removed(void **st)
     assert_int_equal(ocl_tsdb_flush(db), 0); /* blocks [0,1000) ... [3000,3991) */
     struct ocl_tsdb *in = (struct ocl_tsdb *)db;
     assert_int_equal(in->nblocks, 4);
-    static const char *const names[3] = {"01SRC0000000000000000000000",
-                                         "01SRC1000000000000000000000",
-                                         "01SRC2000000000000000000000"};
+    static const char *const names[3] = {"01SRC000000000000000000000", "01SRC100000000000000000000",
+                                         "01SRC200000000000000000000"};
     for (int i = 0; i < 3; i++) {
         char p[4300];
         snprintf(p, sizeof p, "%.2000s/%s", dir, names[i]);
@@ -582,6 +581,8 @@ static void test_half_deleted_block_removed(void **st)
     fclose(fp);
     snprintf(p, sizeof p, "%.2000s/01DEL0000000000000000000000" OCL_BLOCK_DELETED, dir);
     assert_int_equal(mkdir(p, 0755), 0);
+    snprintf(p, sizeof p, "%.2000s/lost+found", dir); /* not a block: never removed */
+    assert_int_equal(mkdir(p, 0755), 0);
     db = open_dir(dir, 1000, 1000000);
     in = (struct ocl_tsdb *)db;
     assert_int_equal(in->nblocks, 2);
@@ -589,6 +590,7 @@ static void test_half_deleted_block_removed(void **st)
     assert_false(exists(dir, names[1]));
     assert_true(exists(dir, names[2])); /* not provably a leftover: kept */
     assert_false(exists(dir, "01DEL0000000000000000000000" OCL_BLOCK_DELETED));
+    assert_true(exists(dir, "lost+found"));
     int64_t ot[N];
     double ov[N];
     assert_int_equal(sel(db, INT64_MIN, INT64_MAX, ot, ov), N);
