@@ -328,6 +328,8 @@ static void db_error(pa_req_t *r, int rc)
     if (rc == OCL_ETOOBIG)
         job_fail(r, OCL_PROM_ERR_EXECUTION,
                  "query processing would load too many samples into memory in query execution");
+    else if (rc == OCL_EREGEX_LIMIT)
+        job_fail(r, OCL_PROM_ERR_EXECUTION, "%s", OCL_REGEX_LIMIT_MSG);
     else
         job_fail(r, OCL_PROM_ERR_EXECUTION, "storage error: %s", ocl_strerror(rc));
 }

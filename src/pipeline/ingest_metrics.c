@@ -64,7 +64,12 @@ struct ocl_mingest {
     size_t n;                      /* published tenants (atomic, release/acquire) */
     mtenant_t *v[OCL_MAX_TENANTS]; /* tenants */
     pthread_rwlock_t trunc_lk;     /* read: append+account in flight; write: truncation */
-    pthread_mutex_t bucket_mu;     /* guards buckets */
+    pthread_mutex_t bucket_mu;     /* guards buckets and meta_pending */
+    /* Lowest seq of a record carrying metadata accounted since the last
+     * maintenance pass began (UINT64_MAX: none). Its metadata may not be in
+     * the TSDB's metadata file yet (written by ocl_tsdb_maintain), so the
+     * truncation of that pass keeps it. */
+    uint64_t meta_pending;
     bucket_t *buckets;             /* oldest first; the last one is open */
     size_t nb, capb;               /* used / allocated */
     uint64_t appended;             /* samples stored (atomic) */
@@ -176,9 +181,10 @@ static void bucket_open(ocl_mingest_t *m)
 /* A bucket covers this much wall time of appends. */
 #define BUCKET_NS (1000ull * 1000 * 1000)
 
-static void account(ocl_mingest_t *m, uint64_t seq, int64_t max_t, uint32_t idx)
+static void account(ocl_mingest_t *m, uint64_t seq, int64_t max_t, uint32_t idx, bool meta)
 {
     pthread_mutex_lock(&m->bucket_mu);
+    if (meta && seq < m->meta_pending) m->meta_pending = seq;
     /* the clock is read under the mutex: read before it, a waiter's time
      * could precede the bucket another thread just opened, and the
      * unsigned difference opened one more bucket per waiter */
@@ -258,14 +264,49 @@ static int append_locked(ocl_mingest_t *m, mtenant_t *t, const ocl_prom_batch_t 
      * is acknowledged, so its record must reach the WAL. Replay ignores
      * the duplicates. */
     if (res->appended == 0 && res->duplicates == 0 && b->n_meta == 0) goto done;
+    ocl_prom_series_t *fser = NULL;
+    ocl_sample_t *fsam = NULL;
+    ocl_prom_batch_t fb = {NULL, 0, NULL, 0};
+    if (res->too_new || res->series_limited) {
+        /* Replay applies neither the future bound (the wall clock may have
+         * gone back since) nor the series limit (see
+         * ocl_tsdb_append_replay), so the record must not hold the samples
+         * refused for them: log the batch without them (rare path, two
+         * allocations and a head lookup per series). A series absent
+         * from the head after the append was refused (t->lk excludes other
+         * appends; a cut drops a series only once its samples are in a
+         * published block). */
+        size_t ns = 0;
+        for (size_t i = 0; i < b->n_series; i++)
+            ns += b->series[i].n_samples;
+        fser = ocl_malloc((b->n_series ? b->n_series : 1) * sizeof *fser);
+        fsam = ocl_malloc((ns ? ns : 1) * sizeof *fsam);
+        size_t nf = 0, k = 0;
+        for (size_t i = 0; i < b->n_series; i++) {
+            const ocl_prom_series_t *s = &b->series[i];
+            int64_t lt;
+            double lv;
+            if (res->series_limited && s->n_samples &&
+                ocl_tsdb_last_sample(t->db, &s->labels, &lt, &lv) == OCL_ENOTFOUND)
+                continue;
+            size_t k0 = k;
+            for (uint32_t j = 0; j < s->n_samples; j++)
+                if (s->samples[j].t <= res->max_valid_t) fsam[k++] = s->samples[j];
+            if (k > k0) fser[nf++] = (ocl_prom_series_t){s->labels, fsam + k0, (uint32_t)(k - k0)};
+        }
+        fb = (ocl_prom_batch_t){fser, nf, b->meta, b->n_meta};
+        pb = NULL;
+    }
     if (!pb) {
         ocl_buf_t raw;
         ocl_buf_init(&raw);
-        ocl_rw_encode(b, &raw);
+        ocl_rw_encode(fser ? &fb : b, &raw);
         ocl_snappy_compress(raw.p ? (const void *)raw.p : "", raw.len, &enc);
         ocl_buf_dispose(&raw);
         pb = enc.p ? (const void *)enc.p : "";
         pb_len = enc.len;
+        ocl_free(fser);
+        ocl_free(fsam);
     }
     unsigned char prefix[1 + OCL_TENANT_MAX_LEN];
     prefix[0] = (unsigned char)t->id_len;
@@ -277,7 +318,7 @@ static int append_locked(ocl_mingest_t *m, mtenant_t *t, const ocl_prom_batch_t 
         goto done;
     }
     int64_t max_t = stored_max_t(t, b, res);
-    account(m, seq, max_t, t->idx);
+    account(m, seq, max_t, t->idx, b->n_meta > 0);
 done:
     ocl_buf_dispose(&enc);
     return rc;
@@ -432,7 +473,7 @@ int ocl_mingest_replay(ocl_mingest_t *m, uint8_t type, uint64_t seq, const void 
         return 0;
     }
     m->replay_rejected += r.out_of_order + r.dup_conflict + r.out_of_bounds + r.series_limited;
-    account(m, seq, stored_max_t(t, &b, &r), t->idx);
+    account(m, seq, stored_max_t(t, &b, &r), t->idx, b.n_meta > 0);
     return 0;
 }
 
@@ -450,6 +491,11 @@ void ocl_mingest_maintain(ocl_mingest_t *m)
 {
     size_t n = __atomic_load_n(&m->n, __ATOMIC_ACQUIRE);
     int64_t pb[OCL_MAX_TENANTS];
+    /* metadata accounted before this point is in memory before the TSDB
+     * maintenance below writes it to the metadata files */
+    pthread_mutex_lock(&m->bucket_mu);
+    m->meta_pending = UINT64_MAX;
+    pthread_mutex_unlock(&m->bucket_mu);
     for (size_t i = 0; i < n; i++) {
         ocl_tsdb_maintain(m->v[i]->db);
         pb[i] = ocl_tsdb_persisted_before(m->v[i]->db);
@@ -481,6 +527,7 @@ void ocl_mingest_maintain(ocl_mingest_t *m)
         if (!obsolete && b->min_seq < keep) keep = b->min_seq;
     }
     if (keep == UINT64_MAX) keep = last + 1; /* everything obsolete */
+    if (m->meta_pending < keep) keep = m->meta_pending;
     /* drop the buckets wholly below `keep` (they are all obsolete) */
     size_t k = 0;
     for (size_t i = 0; i < m->nb; i++) {
@@ -593,6 +640,7 @@ int ocl_mingest_open(const ocl_mingest_cfg_t *cfg, ocl_mingest_t **out)
     m->cfg.data_dir = m->dir;
     pthread_mutex_init(&m->create_mu, NULL);
     pthread_mutex_init(&m->bucket_mu, NULL);
+    m->meta_pending = UINT64_MAX;
     pthread_mutex_init(&m->maint_mu, NULL);
     pthread_cond_init(&m->maint_cv, NULL);
     pthread_rwlockattr_t ra;

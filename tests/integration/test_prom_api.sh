@@ -180,6 +180,16 @@ get "/api/v1/metadata?limit=x"
 error "metadata limit" 400 bad_data 'limit must be a number'
 get "/api/v1/query?query=1&timeout=-1"
 error "expired timeout" 503 timeout 'query timed out in query execution'
+# a regex matcher over its backtracking bound on some value is an error
+# (it used to count as "no match", so !~ selected the value)
+RX='{__name__=~"ptest_.+",__name__!~"(.*.*)*(X|Y)"}'
+RXMSG='a regex label matcher exceeded its backtracking limit on a label value in query execution'
+req GET "" /api/v1/query -G --data-urlencode "query=$RX"
+error "regex limit query" 422 execution "$RXMSG"
+req GET "" /api/v1/series -G --data-urlencode "match[]=$RX"
+error "regex limit series" 422 execution "$RXMSG"
+req GET "" /api/v1/label/host/values -G --data-urlencode "match[]=$RX"
+error "regex limit label values" 422 execution "$RXMSG"
 # review regressions: a float timeout just below 2^63 ns keeps the engine
 # limit (it overflowed into an instant timeout); a form of more than
 # 100,000 fields is refused (it cost ~25x its size in memory)

@@ -316,6 +316,8 @@ static int load(ev_t *ev, const ocl_pql_node_t *vs, int64_t mint, int64_t maxt, 
         return ocl_pqlx_fail(ev, OCL_PQL_ERR_TOO_MANY_SAMPLES,
                              "query processing would load too many samples into memory in query "
                              "execution");
+    if (rc == OCL_EREGEX_LIMIT)
+        return ocl_pqlx_fail(ev, OCL_PQL_ERR_EXECUTION, OCL_REGEX_LIMIT_MSG);
     if (rc < 0)
         return ocl_pqlx_fail(ev, OCL_PQL_ERR_INTERNAL, "storage error: %s", ocl_strerror(rc));
     for (size_t i = 0; i < *n_out; i++)

@@ -159,6 +159,8 @@ int ocl_pqlx_info(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
         return ocl_pqlx_fail(ev, OCL_PQL_ERR_TOO_MANY_SAMPLES,
                              "query processing would load too many samples into memory in query "
                              "execution");
+    if (rc == OCL_EREGEX_LIMIT)
+        return ocl_pqlx_fail(ev, OCL_PQL_ERR_EXECUTION, OCL_REGEX_LIMIT_MSG);
     if (rc) return ocl_pqlx_fail(ev, OCL_PQL_ERR_INTERNAL, "storage error: %s", ocl_strerror(rc));
     /* index info series by their identifying labels */
     iser_t *is = ocl_arena_alloc(ev->a, (ns + 1) * sizeof(iser_t));
@@ -197,6 +199,8 @@ int ocl_pqlx_info(ev_t *ev, const ocl_pql_node_t *n, val_t *out)
             if (namem[j]->type == OCL_MATCH_EQ || namem[j]->type == OCL_MATCH_RE) self = name.n > 0;
         for (uint32_t j = 0; j < n_name && self; j++)
             self = ocl_matcher_match(namem[j], name);
+        if (OCL_UNLIKELY(ocl_matcher_limit_take()))
+            return ocl_pqlx_fail(ev, OCL_PQL_ERR_EXECUTION, OCL_REGEX_LIMIT_MSG);
         /* candidate info series: all keys the base series can match */
         int32_t cand[3] = {-1, -1, -1};
         for (unsigned mask = 1; mask <= 3; mask++) {

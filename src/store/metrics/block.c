@@ -196,6 +196,38 @@ int ocl_block_remove_dir(const char *path)
     return rmdir(path) == 0 ? 0 : OCL_EIO;
 }
 
+int ocl_block_delete(const char *parent, const char *path)
+{
+    char gone[4200];
+    if (snprintf(gone, sizeof gone, "%s" OCL_BLOCK_DELETED, path) >= (int)sizeof gone)
+        return OCL_EINVAL;
+    /* one atomic step takes the block out of the directory's namespace; a
+     * crash after it leaves a "*.deleted" directory that open removes */
+    if (rename(path, gone) != 0) return errno == ENOENT ? 0 : OCL_EIO;
+    int rc = ocl_fsync_dir(parent);
+    int rc2 = ocl_block_remove_dir(gone);
+    return rc ? rc : rc2;
+}
+
+int ocl_block_read_meta(const char *path, int64_t *mint, int64_t *maxt)
+{
+    char p[4200];
+    uint8_t *meta = NULL;
+    size_t mlen = 0;
+    snprintf(p, sizeof p, "%s/meta", path);
+    int rc = read_file(p, &meta, &mlen);
+    if (rc) return rc;
+    rc = OCL_ECORRUPT;
+    if (mlen == META_SIZE && memcmp(meta, META_MAGIC, 4) == 0 && meta[4] == OCL_BLOCK_VERSION &&
+        get_u32(meta + 84) == ocl_crc32c(0, meta, 84)) {
+        *mint = (int64_t)get_u64(meta + 24);
+        *maxt = (int64_t)get_u64(meta + 32);
+        rc = 0;
+    }
+    ocl_free(meta);
+    return rc;
+}
+
 /* ---- writer ---- */
 
 struct ocl_bwriter {

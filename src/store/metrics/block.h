@@ -94,6 +94,15 @@ void ocl_block_close(ocl_block_t *b);
 /* Removes the block's directory (after ocl_block_close is not allowed;
  * call before closing). */
 int ocl_block_remove_dir(const char *path);
+/* Suffix of a block directory being deleted. */
+#define OCL_BLOCK_DELETED ".deleted"
+/* Deletes a published block crash-safely: renames `path` (in `parent`) to
+ * "<path>.deleted", fsyncs the parent, then removes the files. A crash
+ * leaves either the whole block or a "*.deleted" directory (removed at
+ * open), never a half-deleted block. */
+int ocl_block_delete(const char *parent, const char *path);
+/* Reads and checks a block's `meta`: its covered range [mint, maxt). */
+int ocl_block_read_meta(const char *path, int64_t *mint, int64_t *maxt);
 /* Points *p at the encoded chunk; OCL_ECORRUPT on a bad page. */
 int ocl_block_chunk(const ocl_block_t *b, const ocl_bchunk_t *c, ocl_page_cache_t *pc,
                     const uint8_t **p);

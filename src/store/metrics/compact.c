@@ -280,7 +280,7 @@ static void replace_blocks(ocl_tsdb_t *db, ocl_block_t **old, uint32_t nold, ocl
     /* running queries may still hold references: the last one closes (the
      * mmapped chunks stay readable after the files are deleted) */
     for (uint32_t k = 0; k < nold; k++) {
-        ocl_block_remove_dir(old[k]->path);
+        ocl_block_delete(db->dir, old[k]->path);
         ocl_block_unref(old[k]);
     }
 }
@@ -348,9 +348,40 @@ static void retention(ocl_tsdb_t *db)
         }
         pthread_rwlock_unlock(&db->lock);
         if (!victim) return;
+        /* the blocks may no longer tell the watermark after this: it is on
+         * disk already (written after the cut), else tried once more; a
+         * failure does not stop retention, which may be what frees a full
+         * disk (the file then lags by the cuts since its last write) */
+        ocl_tsdb_watermark_save(db);
         ocl_info("tsdb: retention drops block %s", victim->name);
         replace_blocks(db, &victim, 1, NULL);
     }
+}
+
+int64_t ocl_tsdb_newest(const ocl_tsdb_t *db);
+
+/* Drops the metadata of families not received while the newest sample
+ * advanced by more than the retention (as blocks age out). */
+static void meta_prune(ocl_tsdb_t *db)
+{
+    pthread_rwlock_wrlock(&db->lock);
+    int64_t newest = ocl_tsdb_newest(db);
+    if (newest != INT64_MIN) {
+        int64_t cutoff = ocl_tsdb_sub_sat(newest, db->opts.retention_ms);
+        uint32_t w = 0;
+        for (uint32_t i = 0; i < db->nmeta; i++) {
+            /* received while the database was empty: its age starts now */
+            if (db->meta[i].seen == INT64_MIN) db->meta[i].seen = newest;
+            if (db->meta[i].seen <= cutoff) {
+                ocl_free(db->meta[i].mem);
+                continue;
+            }
+            db->meta[w++] = db->meta[i];
+        }
+        if (w != db->nmeta) db->meta_dirty = true;
+        db->nmeta = w;
+    }
+    pthread_rwlock_unlock(&db->lock);
 }
 
 int ocl_tsdb_maintain(ocl_tsdb_t *db)
@@ -366,6 +397,7 @@ int ocl_tsdb_maintain(ocl_tsdb_t *db)
             if (before > h->mint) ocl_head_truncate(h, before);
         }
         pthread_rwlock_unlock(&db->lock);
+        meta_prune(db);
         goto done;
     }
     int64_t R = db->opts.block_range_ms, last_mint = 0;
@@ -382,6 +414,7 @@ int ocl_tsdb_maintain(ocl_tsdb_t *db)
          * only deletes, and may free what the next attempt needs */
         if ((rc = cut(db, start, ocl_tsdb_add_sat(start, R), false)) != 0) break;
     }
+    ocl_tsdb_watermark_save(db); /* when the cuts advanced it */
     for (int guard = 0; rc == 0 && guard < 1000; guard++) {
         int r = compact_once(db);
         if (r < 0) {
@@ -391,6 +424,11 @@ int ocl_tsdb_maintain(ocl_tsdb_t *db)
         if (r == 0) break;
     }
     retention(db);
+    meta_prune(db);
+    /* after the cuts: the pipeline truncates the WAL (and the metadata
+     * records in it) only after this returns */
+    int mrc = ocl_tsdb_meta_save(db);
+    if (!rc) rc = mrc;
 done:
     pthread_mutex_unlock(&db->maint);
     return rc;
@@ -413,6 +451,8 @@ int ocl_tsdb_flush(ocl_tsdb_t *db)
         /* seals only up to the newest sample (read by cut, under its lock) */
         if ((rc = cut(db, start, ocl_tsdb_add_sat(start, R), true)) != 0) break;
     }
+    int wrc = ocl_tsdb_watermark_save(db);
+    if (rc == 0) rc = wrc;
     pthread_mutex_unlock(&db->maint);
     return rc;
 }

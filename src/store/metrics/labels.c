@@ -194,10 +194,20 @@ static void md_free(void *p)
     pcre2_match_data_free(p);
 }
 /* Shared, read-only match settings: a backtracking bound so that a
- * catastrophic pattern costs bounded CPU per value (a value that hits the
- * bound does not match). */
+ * catastrophic pattern costs bounded CPU per value. A value that hits the
+ * bound has no answer (neither =~ nor !~ match it) and sets the thread's
+ * flag, which queries turn into an error (ocl_matcher_limit_take). */
 static pcre2_match_context *match_ctx;
 #define MATCH_LIMIT 100000
+/* A match on this thread hit a PCRE2 resource limit since the last take. */
+static __thread bool tl_limit_hit;
+
+bool ocl_matcher_limit_take(void)
+{
+    bool hit = tl_limit_hit;
+    tl_limit_hit = false;
+    return hit;
+}
 
 static void md_key_init(void)
 {
@@ -236,7 +246,17 @@ int ocl_matcher_init(ocl_matcher_t *m, ocl_match_type_t type, ocl_str_t name, oc
     pcre2_jit_compile(re, PCRE2_JIT_COMPLETE); /* best effort */
     m->re = re;
     /* ocl_matcher_match already applies the negation of !~ */
+    bool was = ocl_matcher_limit_take();
     m->matches_empty = ocl_matcher_match(m, (ocl_str_t){"", 0});
+    if (ocl_matcher_limit_take()) {
+        if (err && errlen)
+            snprintf(err, errlen, "regexp exceeds the match limit on the empty string: `%.*s`",
+                     (int)OCL_MIN(value.n, 200), value.p ? value.p : "");
+        pcre2_code_free(re);
+        m->re = NULL;
+        return OCL_EINVAL;
+    }
+    tl_limit_hit = was;
     return 0;
 }
 
@@ -262,6 +282,11 @@ bool ocl_matcher_match(const ocl_matcher_t *m, ocl_str_t value)
     /* Invalid UTF-8 in a value is a non-match (PCRE2 checks it). */
     int rc = pcre2_match(m->re, (PCRE2_SPTR)(value.p ? value.p : ""), value.n, 0, 0, tl_md,
                          match_ctx);
+    if (OCL_UNLIKELY(rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
+                     rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT)) {
+        tl_limit_hit = true;
+        return false; /* no answer: the caller must report the error */
+    }
     bool hit = rc >= 0;
     return m->type == OCL_MATCH_RE ? hit : !hit;
 }

@@ -93,7 +93,19 @@ typedef struct {
 int ocl_matcher_init(ocl_matcher_t *m, ocl_match_type_t type, ocl_str_t name, ocl_str_t value,
                      char *err, size_t errlen);
 void ocl_matcher_dispose(ocl_matcher_t *m);
+/* A regex match that exceeds PCRE2's backtracking bound (100,000) returns
+ * false for both =~ and !~ and flags the calling thread: a caller whose
+ * answer depends on the matches must check ocl_matcher_limit_take() and
+ * report an error instead of a result (a silent "no match" would make !~
+ * select the value: a wrong answer). */
 bool ocl_matcher_match(const ocl_matcher_t *m, ocl_str_t value);
+/* Whether a match on this thread hit the bound since the last call (clears). */
+bool ocl_matcher_limit_take(void);
+/* Error code of storage queries whose matchers hit the bound, and the
+ * message the APIs answer with (errorType "execution", HTTP 422). */
+#define OCL_EREGEX_LIMIT OCL_EDEPTH
+#define OCL_REGEX_LIMIT_MSG                                                                        \
+    "a regex label matcher exceeded its backtracking limit on a label value in query execution"
 /* Applies the matcher to a whole set (absent label = empty string). */
 bool ocl_matcher_match_labels(const ocl_matcher_t *m, const ocl_labels_t *ls);
 /* "=", "!=", "=~", "!~" */

@@ -21,6 +21,7 @@
 #include "core/log.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -47,18 +48,69 @@ void ocl_tsdb_sort_blocks(ocl_tsdb_t *db)
         if (db->blocks[i]->maxt > db->persisted_before) db->persisted_before = db->blocks[i]->maxt;
 }
 
+int64_t ocl_tsdb_newest(const ocl_tsdb_t *db);
+
+static bool has_suffix(const char *s, size_t l, const char *suf)
+{
+    size_t k = strlen(suf);
+    return l > k && strcmp(s + l - k, suf) == 0;
+}
+
+/* Whether a block directory that failed to open is what an interrupted
+ * deletion left behind. Versions before the rename protocol
+ * (ocl_block_delete) unlinked a block's files in place, and a crash could
+ * leave some of them. A published block always has all three files
+ * (fsynced before its rename) and nothing but deletion removes one, so
+ * a directory missing a file is being deleted — provided its data is not
+ * needed: its meta is gone (the delete had begun; as a compaction source
+ * its samples are in the published result, as a retention victim they
+ * were expired), or its meta says that a loaded block covers its range,
+ * or that it is past retention. A block with all its files that fails
+ * its checks (damage) is kept and skipped. */
+static bool is_leftover(ocl_tsdb_t *db, const char *path)
+{
+    static const char *const files[] = {"meta", "index", "chunks"};
+    /* only a directory named like a block (26 Crockford base32 characters):
+     * never someone else's directory (lost+found, a backup, …) */
+    const char *name = strrchr(path, '/');
+    name = name ? name + 1 : path;
+    if (strlen(name) != 26) return false;
+    for (const char *c = name; *c; c++)
+        if (!((*c >= '0' && *c <= '9') || (*c >= 'A' && *c <= 'Z')) || strchr("ILOU", *c))
+            return false;
+    bool missing[3], any = false;
+    for (int i = 0; i < 3; i++) {
+        char p[4200];
+        struct stat sb;
+        snprintf(p, sizeof p, "%s/%s", path, files[i]);
+        missing[i] = stat(p, &sb) != 0 && errno == ENOENT;
+        any |= missing[i];
+    }
+    if (!any) return false;
+    if (missing[0]) return true;
+    int64_t mint, maxt;
+    if (ocl_block_read_meta(path, &mint, &maxt) != 0) return false;
+    for (uint32_t i = 0; i < db->nblocks; i++)
+        if (db->blocks[i]->mint <= mint && db->blocks[i]->maxt >= maxt) return true;
+    int64_t newest = ocl_tsdb_newest(db);
+    return newest != INT64_MIN && maxt <= ocl_tsdb_sub_sat(newest, db->opts.retention_ms);
+}
+
 static int load_blocks(ocl_tsdb_t *db)
 {
     DIR *d = opendir(db->dir);
     if (!d) return OCL_EIO;
     struct dirent *de;
+    char **bad = NULL; /* directories that failed to open */
+    size_t nbad = 0;
     while ((de = readdir(d)) != NULL) {
         if (de->d_name[0] == '.') continue;
         size_t l = strlen(de->d_name);
         char path[4096];
         if (snprintf(path, sizeof path, "%s/%s", db->dir, de->d_name) >= (int)sizeof path) continue;
-        if (l > 4 && strcmp(de->d_name + l - 4, ".tmp") == 0) {
-            ocl_info("tsdb: removing unfinished block %s", path);
+        if (has_suffix(de->d_name, l, ".tmp") || has_suffix(de->d_name, l, OCL_BLOCK_DELETED)) {
+            ocl_info("tsdb: removing %s block %s",
+                     has_suffix(de->d_name, l, ".tmp") ? "unfinished" : "deleted", path);
             ocl_block_remove_dir(path);
             continue;
         }
@@ -67,7 +119,9 @@ static int load_blocks(ocl_tsdb_t *db)
         ocl_block_t *b;
         int rc = ocl_block_open(path, &b);
         if (rc) {
-            ocl_warn("tsdb: skipping block %s: %s", path, ocl_strerror(rc));
+            ocl_warn("tsdb: cannot open block %s: %s", path, ocl_strerror(rc));
+            bad = ocl_realloc(bad, (nbad + 1) * sizeof *bad);
+            bad[nbad++] = ocl_strndup(path, strlen(path));
             continue;
         }
         db->blocks = ocl_realloc(db->blocks, (db->nblocks + 1) * sizeof *db->blocks);
@@ -75,6 +129,17 @@ static int load_blocks(ocl_tsdb_t *db)
     }
     closedir(d);
     ocl_tsdb_sort_blocks(db);
+    for (size_t i = 0; i < nbad; i++) {
+        if (is_leftover(db, bad[i])) {
+            ocl_info("tsdb: removing %s, left half-deleted by a crash", bad[i]);
+            ocl_block_delete(db->dir, bad[i]);
+        } else {
+            ocl_warn("tsdb: skipping block %s (kept on disk)", bad[i]);
+        }
+        ocl_free(bad[i]);
+    }
+    ocl_free(bad);
+    ocl_tsdb_watermark_load(db);
     db->min_valid_t = db->persisted_before;
     return 0;
 }
@@ -87,6 +152,7 @@ int ocl_tsdb_open(const ocl_tsdb_opts_t *opts, ocl_tsdb_t **out)
     if (db->opts.block_range_ms <= 0) db->opts.block_range_ms = DEFAULT_RANGE;
     if (db->opts.retention_ms <= 0) db->opts.retention_ms = DEFAULT_RETENTION;
     if (db->opts.max_series == 0) db->opts.max_series = 1000000;
+    if (db->opts.max_meta == 0) db->opts.max_meta = OCL_TSDB_MAX_META;
     /* writers first: a stream of overlapping queries must not starve appends */
     pthread_rwlockattr_t attr;
     pthread_rwlockattr_init(&attr);
@@ -97,11 +163,13 @@ int ocl_tsdb_open(const ocl_tsdb_opts_t *opts, ocl_tsdb_t **out)
     ocl_head_init(&db->head, db->opts.block_range_ms);
     db->min_valid_t = INT64_MIN;
     db->persisted_before = INT64_MIN;
+    db->wm_saved = INT64_MIN;
     if (opts->dir) {
         db->dir = ocl_strndup(opts->dir, strlen(opts->dir));
         db->opts.dir = db->dir;
         if ((rc = ocl_mkdir_p(db->dir)) != 0) goto error;
         if ((rc = load_blocks(db)) != 0) goto error;
+        ocl_tsdb_meta_load(db);
     }
     *out = db;
     return 0;
@@ -168,7 +236,7 @@ static void set_error(ocl_tsdb_append_result_t *res, const char *what, const ocl
     ocl_buf_dispose(&b);
 }
 
-static void meta_upsert(ocl_tsdb_t *db, const ocl_prom_meta_t *m)
+void ocl_tsdb_meta_put(ocl_tsdb_t *db, const ocl_prom_meta_t *m, int64_t seen)
 {
     uint32_t lo = 0, hi = db->nmeta;
     while (lo < hi) {
@@ -177,8 +245,16 @@ static void meta_upsert(ocl_tsdb_t *db, const ocl_prom_meta_t *m)
         if (c == 0) {
             ocl_meta_ent_t *e = &db->meta[mid];
             if (e->m.type == m->type && ocl_str_eq(e->m.help, m->help) &&
-                ocl_str_eq(e->m.unit, m->unit))
+                ocl_str_eq(e->m.unit, m->unit)) {
+                /* re-sent unchanged (every minute by Prometheus): the file
+                 * is rewritten for it at most once per block range */
+                if (seen > e->seen) {
+                    if (ocl_tsdb_sub_sat(seen, e->seen) > db->opts.block_range_ms)
+                        db->meta_dirty = true;
+                    e->seen = seen;
+                }
                 return;
+            }
             lo = mid;
             hi = UINT32_MAX;
             break;
@@ -188,6 +264,13 @@ static void meta_upsert(ocl_tsdb_t *db, const ocl_prom_meta_t *m)
         else
             hi = mid;
     }
+    if (hi != UINT32_MAX && db->nmeta >= db->opts.max_meta) {
+        if (db->meta_dropped++ == 0)
+            ocl_warn("tsdb: %s: more than %u metric families; metadata of new families is dropped",
+                     db->dir ? db->dir : "(memory)", db->opts.max_meta);
+        return;
+    }
+    db->meta_dirty = true;
     size_t n = m->family.n + m->help.n + m->unit.n + 3;
     char *mem = ocl_malloc(n), *p = mem;
     ocl_prom_meta_t c = {.type = m->type};
@@ -201,7 +284,7 @@ static void meta_upsert(ocl_tsdb_t *db, const ocl_prom_meta_t *m)
     }
     if (hi == UINT32_MAX) { /* replace */
         ocl_free(db->meta[lo].mem);
-        db->meta[lo] = (ocl_meta_ent_t){c, mem};
+        db->meta[lo] = (ocl_meta_ent_t){c, mem, OCL_MAX(seen, db->meta[lo].seen)};
         return;
     }
     if (db->nmeta == db->capmeta) {
@@ -209,8 +292,19 @@ static void meta_upsert(ocl_tsdb_t *db, const ocl_prom_meta_t *m)
         db->meta = ocl_realloc(db->meta, db->capmeta * sizeof *db->meta);
     }
     memmove(db->meta + lo + 1, db->meta + lo, (db->nmeta - lo) * sizeof *db->meta);
-    db->meta[lo] = (ocl_meta_ent_t){c, mem};
+    db->meta[lo] = (ocl_meta_ent_t){c, mem, seen};
     db->nmeta++;
+}
+
+/* Newest sample time of the database (INT64_MIN when empty); lock held. */
+int64_t ocl_tsdb_newest(const ocl_tsdb_t *db);
+int64_t ocl_tsdb_newest(const ocl_tsdb_t *db)
+{
+    int64_t newest = db->head.nsamples ? db->head.maxt : INT64_MIN;
+    for (uint32_t i = 0; i < db->nblocks; i++)
+        if (db->blocks[i]->nsamples && db->blocks[i]->data_maxt > newest)
+            newest = db->blocks[i]->data_maxt;
+    return newest;
 }
 
 static int64_t wall_ms(void)
@@ -229,10 +323,11 @@ static int append(ocl_tsdb_t *db, const ocl_prom_batch_t *b, ocl_tsdb_append_res
     if (!batch_valid(b)) return OCL_EINVAL;
     uint32_t max_series = replay ? UINT32_MAX : db->opts.max_series;
     int64_t max_t = INT64_MAX;
-    if (db->opts.max_future_ms > 0) {
+    if (db->opts.max_future_ms > 0 && !replay) {
         int64_t now = wall_ms();
         max_t = now > INT64_MAX - db->opts.max_future_ms ? INT64_MAX : now + db->opts.max_future_ms;
     }
+    res->max_valid_t = max_t;
     pthread_rwlock_wrlock(&db->lock);
     ocl_head_t *h = &db->head;
     /* Hashes are computed PF series ahead and their map slots prefetched,
@@ -267,6 +362,8 @@ static int append(ocl_tsdb_t *db, const ocl_prom_batch_t *b, ocl_tsdb_append_res
                 any = ps->samples[k].t >= db->min_valid_t && ps->samples[k].t <= max_t;
             if (!any) {
                 res->out_of_bounds += ps->n_samples;
+                for (uint32_t k = 0; k < ps->n_samples; k++)
+                    res->too_new += ps->samples[k].t > max_t;
                 set_error(res,
                           ps->samples[0].t > max_t ? "sample timestamp too far in the future"
                                                    : "out of bounds",
@@ -289,6 +386,7 @@ static int append(ocl_tsdb_t *db, const ocl_prom_batch_t *b, ocl_tsdb_append_res
                  * "out of order" for its series and, once persisted, push
                  * the head's lower bound past every real sample */
                 res->out_of_bounds++;
+                res->too_new++;
                 set_error(res, "sample timestamp too far in the future", &ps->labels, t);
                 continue;
             }
@@ -312,8 +410,9 @@ static int append(ocl_tsdb_t *db, const ocl_prom_batch_t *b, ocl_tsdb_append_res
             res->appended++;
         }
     }
+    int64_t seen = b->n_meta ? ocl_tsdb_newest(db) : 0;
     for (size_t i = 0; i < b->n_meta; i++)
-        if (b->meta[i].family.n) meta_upsert(db, &b->meta[i]);
+        if (b->meta[i].family.n) ocl_tsdb_meta_put(db, &b->meta[i], seen);
     pthread_rwlock_unlock(&db->lock);
     return 0;
 }
@@ -571,6 +670,7 @@ static int qent_cmp(const void *a, const void *b)
 static int collect(ocl_tsdb_t *db, query_t *q, const ocl_matcher_t *ms, size_t n_ms)
 {
     int rc = 0;
+    ocl_matcher_limit_take(); /* matching runs on this thread: start clean */
     pthread_rwlock_rdlock(&db->lock);
     uint32_t nb = 0;
     ocl_block_t **bl = ocl_malloc((db->nblocks + 1) * sizeof *bl);
@@ -590,6 +690,7 @@ static int collect(ocl_tsdb_t *db, query_t *q, const ocl_matcher_t *ms, size_t n
     }
     ocl_free(bl);
     ocl_free(src);
+    if (ocl_matcher_limit_take() && !rc) rc = OCL_EREGEX_LIMIT; /* no wrong answer */
     if (!rc) rc = decode_head(q);
     if (rc || q->n < 2) return rc;
     qsort(q->e, q->n, sizeof *q->e, qent_cmp);
@@ -824,6 +925,8 @@ void ocl_tsdb_stats(ocl_tsdb_t *db, ocl_tsdb_stats_t *st)
     st->min_t = st->head_min_t;
     st->max_t = st->head_max_t;
     st->blocks = db->nblocks;
+    st->meta_families = db->nmeta;
+    st->meta_dropped = db->meta_dropped;
     for (uint32_t i = 0; i < db->nblocks; i++) {
         const ocl_block_t *b = db->blocks[i];
         st->block_bytes += b->bytes;

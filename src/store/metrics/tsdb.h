@@ -38,7 +38,12 @@ typedef struct {
     uint64_t retention_bytes; /* drop oldest blocks while blocks exceed this (0 = no size bound) */
     uint32_t max_series;      /* active (head) series limit (0 = 1,000,000) */
     int64_t max_future_ms;    /* refuse samples later than wall clock + this (0 = no bound) */
+    uint32_t max_meta;        /* metadata families kept (0 = OCL_TSDB_MAX_META) */
 } ocl_tsdb_opts_t;
+
+/* Default bound on the metric families whose metadata is kept: beyond it,
+ * metadata of new families is dropped (counted in stats.meta_dropped). */
+#define OCL_TSDB_MAX_META 20000
 
 int ocl_tsdb_open(const ocl_tsdb_opts_t *opts, ocl_tsdb_t **out);
 /* Closes; does NOT persist the head (the WAL holds it). */
@@ -52,6 +57,8 @@ typedef struct {
     uint64_t out_of_bounds;  /* rejected: older than the head's minimum time */
     uint64_t series_limited; /* rejected: samples of new series over max_series */
     uint64_t new_series;     /* series created by this batch */
+    uint64_t too_new;        /* of out_of_bounds: later than wall clock + max_future_ms */
+    int64_t max_valid_t;     /* the future bound applied (INT64_MAX: none, as in replay) */
     char first_error[192];   /* Prometheus-style message for the first rejection, "" if none */
 } ocl_tsdb_append_result_t;
 
@@ -62,7 +69,11 @@ int ocl_tsdb_append(ocl_tsdb_t *db, const ocl_prom_batch_t *b, ocl_tsdb_append_r
 
 /* ocl_tsdb_append for WAL replay: the series limit does not apply (the
  * samples were acknowledged when the limit held for a head that was being
- * cut; a replayed head is not cut until replay ends). */
+ * cut; a replayed head is not cut until replay ends), nor does the
+ * max_future_ms bound (the samples were acknowledged against the wall
+ * clock of their time; if the clock went back since, they would be lost).
+ * The pipeline therefore logs only the samples that passed both (see
+ * too_new, series_limited). */
 int ocl_tsdb_append_replay(ocl_tsdb_t *db, const ocl_prom_batch_t *b,
                            ocl_tsdb_append_result_t *res);
 
@@ -84,7 +95,10 @@ typedef struct {
  * the empty string, else OCL_EINVAL) that have samples in [mint, maxt], and
  * copies labels and samples into `a`. Result sorted by labels
  * (ocl_labels_cmp). Loading more than `max_samples` samples in total
- * (0 = unlimited) stops with OCL_ETOOBIG. */
+ * (0 = unlimited) stops with OCL_ETOOBIG. A regex matcher that hits its
+ * backtracking bound on some label value fails the call with
+ * OCL_EREGEX_LIMIT (labels.h) — so do ocl_tsdb_series and the label
+ * queries with matchers. */
 int ocl_tsdb_select(ocl_tsdb_t *db, const ocl_matcher_t *ms, size_t n_ms, int64_t mint,
                     int64_t maxt, uint64_t max_samples, ocl_arena_t *a, ocl_series_t **out,
                     size_t *n_out);
@@ -106,7 +120,13 @@ int ocl_tsdb_label_values(ocl_tsdb_t *db, ocl_str_t name, const ocl_matcher_t *m
                           size_t *n_out);
 
 /* Latest metadata per metric family, sorted by family; `metric` empty =
- * all; at most `limit` families (0 = all). Copied into `a`. */
+ * all; at most `limit` families (0 = all). Copied into `a`.
+ * Metadata is kept per family (latest type, help, unit), at most max_meta
+ * families; a family not received again while the database's newest
+ * sample advanced by more than the retention is dropped by maintenance.
+ * With a directory it is persisted in the "metadata" file (written by
+ * maintenance when it changed), so it outlives the WAL records that
+ * carried it. */
 int ocl_tsdb_metadata(ocl_tsdb_t *db, ocl_str_t metric, size_t limit, ocl_arena_t *a,
                       ocl_prom_meta_t **out, size_t *n_out);
 
@@ -133,6 +153,8 @@ typedef struct {
     uint64_t block_bytes;    /* bytes of blocks on disk */
     uint64_t block_samples;  /* samples in blocks */
     int64_t min_t, max_t;    /* whole database time range */
+    uint64_t meta_families;  /* metadata families kept */
+    uint64_t meta_dropped;   /* new families refused over max_meta */
 } ocl_tsdb_stats_t;
 void ocl_tsdb_stats(ocl_tsdb_t *db, ocl_tsdb_stats_t *st);
 

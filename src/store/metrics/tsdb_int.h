@@ -2,7 +2,8 @@
  * tsdb_int.h — internals of the metrics TSDB shared by its files:
  * tsdb.c (public API, locking, queries), head.c (in-memory head: series
  * map, chunks, append, truncation), block.c (on-disk blocks: writer,
- * reader) and compact.c (head → block cut, compaction, retention).
+ * reader), compact.c (head → block cut, compaction, retention) and
+ * state.c (small state files next to the blocks: metadata, watermark).
  *
  * Locking: `lock` (rwlock, writers preferred) protects the head, the block
  * list and the metadata; appends and structural changes take it for
@@ -65,6 +66,7 @@ typedef struct ocl_block ocl_block_t;
 typedef struct {
     ocl_prom_meta_t m; /* family, type, help, unit */
     char *mem;         /* owns the strings */
+    int64_t seen;      /* newest sample time of the database when last received */
 } ocl_meta_ent_t;
 
 struct ocl_tsdb {
@@ -78,9 +80,26 @@ struct ocl_tsdb {
     ocl_meta_ent_t *meta;     /* sorted by family */
     uint32_t nmeta;           /* count */
     uint32_t capmeta;         /* allocated */
+    bool meta_dirty;          /* metadata changed since the metadata file was written */
+    uint64_t meta_dropped;    /* new families refused over max_meta */
     int64_t min_valid_t;      /* samples below are out of bounds (INT64_MIN: none) */
-    int64_t persisted_before; /* every sample below is in a block */
+    int64_t persisted_before; /* every sample below is in a block (or expired) */
+    int64_t wm_saved;         /* value in the watermark file (INT64_MIN: none); under `maint` */
 };
+
+/* ---- tsdb.c / state.c: metadata ---- */
+/* Stores (or refreshes) one family's metadata; `seen` as in ocl_meta_ent_t.
+ * Write lock held (or the database not yet shared). */
+void ocl_tsdb_meta_put(ocl_tsdb_t *db, const ocl_prom_meta_t *m, int64_t seen);
+/* Writes the metadata file if the metadata changed (maintenance). */
+int ocl_tsdb_meta_save(ocl_tsdb_t *db);
+/* Loads the metadata file at open (absent or damaged: nothing). */
+void ocl_tsdb_meta_load(ocl_tsdb_t *db);
+/* Writes the watermark file when persisted_before is above its value
+ * (after cuts). `maint` held. */
+int ocl_tsdb_watermark_save(ocl_tsdb_t *db);
+/* Raises persisted_before to the watermark file's value (open). */
+void ocl_tsdb_watermark_load(ocl_tsdb_t *db);
 
 /* ---- head.c ---- */
 void ocl_head_init(ocl_head_t *h, int64_t range);

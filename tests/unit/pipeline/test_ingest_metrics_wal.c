@@ -29,8 +29,28 @@ static int fail_wal_appends; /* the next N appends fail */
 static int flaky_wal_append2(ocl_wal_t *w, uint8_t type, const void *p1, size_t n1, const void *p2,
                              size_t n2, uint64_t *seq_out);
 #define ocl_wal_append2 flaky_wal_append2
+struct ocl_tsdb;
+static int hooked_tsdb_maintain(struct ocl_tsdb *db);
+#define ocl_tsdb_maintain hooked_tsdb_maintain
 #include "../../../src/pipeline/ingest_metrics.c"
 #undef ocl_wal_append2
+#undef ocl_tsdb_maintain
+int ocl_tsdb_maintain(ocl_tsdb_t *db); /* tsdb.h's declaration was renamed above */
+
+/* When set, a record with metadata "arrives" (is accounted as seq 1)
+ * while the maintenance pass runs the TSDB's maintenance. */
+static ocl_mingest_t *meta_arrives_in;
+
+static int hooked_tsdb_maintain(struct ocl_tsdb *db)
+{
+    int rc = ocl_tsdb_maintain(db);
+    if (meta_arrives_in) {
+        pthread_mutex_lock(&meta_arrives_in->bucket_mu);
+        meta_arrives_in->meta_pending = 1;
+        pthread_mutex_unlock(&meta_arrives_in->bucket_mu);
+    }
+    return rc;
+}
 
 static int flaky_wal_append2(ocl_wal_t *w, uint8_t type, const void *p1, size_t n1, const void *p2,
                              size_t n2, uint64_t *seq_out)
@@ -296,6 +316,175 @@ static void test_future_sample_does_not_pin_wal(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A sample acknowledged within max_future_ms of the wall clock must come
+ * back from the WAL even if the clock is behind at the restart (simulated
+ * by a smaller bound on reopen), and a sample refused as too far in the
+ * future must not come back (the record holds only what was stored). The
+ * replayed future sample keeps its record until persisted. */
+static void test_replay_ignores_future_bound(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ocl_mingest_clockback_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    ocl_wal_t *w = open_wal(dir);
+    ocl_mingest_cfg_t cfg = {.data_dir = dir, .wal = w};
+    ocl_mingest_t *m = NULL;
+    assert_int_equal(ocl_mingest_open(&cfg, &m), 0);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    ocl_label_t la[] = {{OCL_STR("__name__"), OCL_STR("m")}, {OCL_STR("job"), OCL_STR("a")}};
+    ocl_label_t lb[] = {{OCL_STR("__name__"), OCL_STR("m")}, {OCL_STR("job"), OCL_STR("b")}};
+    ocl_sample_t sa[] = {{now + 5 * 60 * 1000, 1}, {now + 3600 * 1000, 2}};
+    ocl_sample_t sb = {now + 3600 * 1000, 3};
+    ocl_prom_series_t ser[] = {{{la, 2}, sa, 2}, {{lb, 2}, &sb, 1}};
+    ocl_prom_batch_t b = {ser, 2, NULL, 0};
+    ocl_tsdb_append_result_t res;
+    assert_int_equal(ocl_mingest_write_prom(m, OCL_STR(""), &b, NULL, 0, &res), 0);
+    assert_int_equal(res.appended, 1);
+    assert_int_equal(res.out_of_bounds, 2);
+    assert_int_equal(res.too_new, 2);
+    ocl_mingest_close(m);
+    ocl_wal_sync(w);
+    ocl_wal_close(w);
+
+    /* restart with the wall clock "behind": bound 1 ms */
+    w = open_wal(dir);
+    cfg = (ocl_mingest_cfg_t){.data_dir = dir, .wal = w, .tsdb = {.max_future_ms = 1}};
+    assert_int_equal(ocl_mingest_open(&cfg, &m), 0);
+    replay_t r = {.m = m};
+    ocl_arena_init(&r.a, 1 << 16);
+    assert_int_equal(ocl_wal_replay(w, replay_cb, &r), 0);
+    ocl_arena_dispose(&r.a);
+    assert_int_equal(m->replay_rejected, 0);
+    ocl_tsdb_t *db = ocl_mingest_tsdb(m, OCL_STR(""), false);
+    assert_non_null(db);
+    int64_t t = 0;
+    double v = -1;
+    ocl_labels_t ls = {la, 2};
+    assert_int_equal(ocl_tsdb_last_sample(db, &ls, &t, &v), 0);
+    assert_true(t == sa[0].t && v == 1);
+    ls.v = lb;
+    assert_int_equal(ocl_tsdb_last_sample(db, &ls, &t, &v), OCL_ENOTFOUND);
+    /* accounting: the record stays until its sample is persisted */
+    ocl_mingest_maintain(m);
+    bool held = false;
+    for (size_t i = 0; i < m->nb; i++)
+        held |= m->buckets[i].min_seq <= m->buckets[i].max_seq;
+    assert_true(held);
+    assert_int_equal(ocl_tsdb_flush(db), 0);
+    ocl_mingest_maintain(m);
+    for (size_t i = 0; i < m->nb; i++)
+        assert_true(m->buckets[i].min_seq > m->buckets[i].max_seq); /* empty */
+    ocl_mingest_close(m);
+    ocl_wal_close(w);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* Metadata outlives the truncation of the WAL records that carried it
+ * (it used to live only in memory and the WAL: gone after a restart). A
+ * record with metadata accounted after a maintenance pass began is kept by
+ * that pass's truncation (its metadata may not be in the file yet). */
+static void test_metadata_survives_wal_truncation(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ocl_mingest_meta_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    ocl_wal_t *w;
+    ocl_mingest_t *m = open_all(dir, &w);
+    ocl_label_t l[] = {{OCL_STR("__name__"), OCL_STR("up")}, {OCL_STR("job"), OCL_STR("x")}};
+    ocl_sample_t smp = {2000, 1};
+    ocl_prom_series_t ser = {{l, 2}, &smp, 1};
+    ocl_prom_meta_t meta = {OCL_STR("up"), OCL_PT_GAUGE, OCL_STR("is it up"), OCL_STR("")};
+    ocl_prom_batch_t b = {&ser, 1, &meta, 1};
+    ocl_tsdb_append_result_t res;
+    assert_int_equal(ocl_mingest_write_prom(m, OCL_STR(""), &b, NULL, 0, &res), 0);
+    assert_int_equal(ocl_tsdb_flush(ocl_mingest_tsdb(m, OCL_STR(""), false)), 0);
+    /* a record with metadata accounted during the pass is kept by it */
+    meta_arrives_in = m;
+    ocl_mingest_maintain(m);
+    meta_arrives_in = NULL;
+    bool held = false;
+    for (size_t i = 0; i < m->nb; i++)
+        held |= m->buckets[i].min_seq <= m->buckets[i].max_seq;
+    assert_true(held);
+    ocl_mingest_maintain(m); /* the next pass wrote it: truncatable */
+    for (size_t i = 0; i < m->nb; i++)
+        assert_true(m->buckets[i].min_seq > m->buckets[i].max_seq); /* empty */
+    ocl_mingest_close(m);
+    ocl_wal_close(w);
+    /* truncation is per segment and keeps the active one: remove the WAL
+     * to get the state after the segment is truncated */
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s/wal", dir);
+    assert_int_equal(system(cmd), 0);
+    m = open_all(dir, &w);
+    assert_int_equal(m->replay_records, 0);
+    ocl_tsdb_t *db = ocl_mingest_tsdb(m, OCL_STR(""), false);
+    assert_non_null(db);
+    ocl_arena_t a;
+    ocl_arena_init(&a, 4096);
+    ocl_prom_meta_t *out;
+    size_t n;
+    assert_int_equal(ocl_tsdb_metadata(db, OCL_STR(""), 0, &a, &out, &n), 0);
+    assert_int_equal(n, 1);
+    assert_true(ocl_str_eq(out[0].help, OCL_STR("is it up")));
+    ocl_arena_dispose(&a);
+    ocl_mingest_close(m);
+    ocl_wal_close(w);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* Samples refused by the series limit are not in the WAL record: replay
+ * skips the limit, and used to store them after a restart (the head then
+ * held more series than the limit, with samples the sender was told were
+ * refused). */
+static void test_series_limited_not_replayed(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ocl_mingest_limrep_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    ocl_wal_t *w = open_wal(dir);
+    ocl_mingest_cfg_t cfg = {.data_dir = dir, .wal = w, .tsdb = {.max_series = 1}};
+    ocl_mingest_t *m = NULL;
+    assert_int_equal(ocl_mingest_open(&cfg, &m), 0);
+    write1(m, "", "a", 1000);
+    ocl_label_t la[] = {{OCL_STR("__name__"), OCL_STR("m")}, {OCL_STR("job"), OCL_STR("a")}};
+    ocl_label_t lb[] = {{OCL_STR("__name__"), OCL_STR("m")}, {OCL_STR("job"), OCL_STR("b")}};
+    ocl_sample_t sa = {2000, 2}, sb = {3000, 3};
+    ocl_prom_series_t ser[] = {{{la, 2}, &sa, 1}, {{lb, 2}, &sb, 1}};
+    ocl_prom_batch_t b = {ser, 2, NULL, 0};
+    ocl_tsdb_append_result_t res;
+    assert_int_equal(ocl_mingest_write_prom(m, OCL_STR(""), &b, NULL, 0, &res), 0);
+    assert_int_equal(res.appended, 1);
+    assert_int_equal(res.series_limited, 1);
+    ocl_mingest_close(m);
+    ocl_wal_sync(w);
+    ocl_wal_close(w);
+    w = open_wal(dir);
+    assert_int_equal(ocl_mingest_open(&cfg, &m), 0);
+    replay_t r = {.m = m};
+    ocl_arena_init(&r.a, 1 << 16);
+    assert_int_equal(ocl_wal_replay(w, replay_cb, &r), 0);
+    ocl_arena_dispose(&r.a);
+    ocl_tsdb_t *db = ocl_mingest_tsdb(m, OCL_STR(""), false);
+    int64_t t = 0;
+    double v = 0;
+    ocl_labels_t ls = {la, 2};
+    assert_int_equal(ocl_tsdb_last_sample(db, &ls, &t, &v), 0);
+    assert_true(t == 2000 && v == 2);
+    ls.v = lb;
+    assert_int_equal(ocl_tsdb_last_sample(db, &ls, &t, &v), OCL_ENOTFOUND);
+    ocl_mingest_close(m);
+    ocl_wal_close(w);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 enum { STRESS_WRITERS = 4, STRESS_PER_WRITER = 1500 };
 
 typedef struct {
@@ -417,6 +606,9 @@ int main(void)
         cmocka_unit_test(test_bucket_opened_after_clock_read),
         cmocka_unit_test(test_series_limited_sample_does_not_pin_wal),
         cmocka_unit_test(test_future_sample_does_not_pin_wal),
+        cmocka_unit_test(test_replay_ignores_future_bound),
+        cmocka_unit_test(test_metadata_survives_wal_truncation),
+        cmocka_unit_test(test_series_limited_not_replayed),
         cmocka_unit_test(test_stress_restart_keeps_acked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

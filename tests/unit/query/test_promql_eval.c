@@ -224,6 +224,32 @@ static void test_instant_range_selector(void **state)
     ocl_tsdb_close(db);
 }
 
+/* A regex matcher over the bound of backtracking on some label value is an
+ * execution error (HTTP 422), not "no match" (which made !~ select it). */
+static void test_regex_limit_is_execution_error(void **state)
+{
+    (void)state;
+    ocl_tsdb_t *db = make_db();
+    ocl_label_t l[2] = {{OCL_STR("__name__"), OCL_STR("a_total")},
+                        {OCL_STR("i"), OCL_STR("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")}};
+    ocl_sample_t smp = {0, 1};
+    ocl_prom_series_t ps = {{l, 2}, &smp, 1};
+    ocl_prom_batch_t b = {&ps, 1, NULL, 0};
+    assert_int_equal(ocl_tsdb_append(db, &b, NULL), 0);
+    const char *qs[] = {"a_total{i!~\"(a|aa)+(b|c)\"}", "count(a_total{i=~\"(a|aa)+(b|c)\"})"};
+    for (size_t k = 0; k < 2; k++) {
+        ocl_pql_expr_t *e = parse(qs[k]);
+        ocl_pql_result_t *r = NULL;
+        ocl_pql_error_t err;
+        assert_int_not_equal(ocl_pql_eval_instant(db, e, 60000, NULL, &r, &err), 0);
+        assert_null(r);
+        assert_int_equal(err.cls, OCL_PQL_ERR_EXECUTION);
+        assert_string_equal(err.msg, OCL_REGEX_LIMIT_MSG);
+        ocl_pql_expr_free(e);
+    }
+    ocl_tsdb_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -232,6 +258,7 @@ int main(void)
         cmocka_unit_test(test_range_matrix_shape),
         cmocka_unit_test(test_instant_range_selector),
         cmocka_unit_test(test_range_counter_resets),
+        cmocka_unit_test(test_regex_limit_is_execution_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

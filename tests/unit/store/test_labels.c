@@ -227,7 +227,18 @@ static void test_matcher_backtracking_bound(void **st)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
     assert_true(secs < 0.5); /* PCRE2's default bound (10^7 steps) is ~0.1 s per value */
+    assert_true(ocl_matcher_limit_take());  /* no answer: flagged for the caller */
+    assert_false(ocl_matcher_limit_take()); /* cleared */
     assert_true(ocl_matcher_match(&m, OCL_STR("aaab")));
+    assert_false(ocl_matcher_limit_take());
+    ocl_matcher_dispose(&m);
+    /* !~ does not turn the missing answer into a match */
+    assert_int_equal(
+        ocl_matcher_init(&m, OCL_MATCH_NRE, OCL_STR("a"), OCL_STR("((a|aa)+)+b"), err, sizeof err),
+        0);
+    assert_false(ocl_matcher_match(&m, (ocl_str_t){v, sizeof v}));
+    assert_true(ocl_matcher_limit_take());
+    assert_true(ocl_matcher_match(&m, OCL_STR("aaac")));
     ocl_matcher_dispose(&m);
 }
 

@@ -460,6 +460,175 @@ static void test_empty_matchers(void **st)
     free(dir);
 }
 
+/* A regex matcher that hits PCRE2's backtracking bound on a label value
+ * has no answer: counting it as "no match" made !~ select the value (a
+ * wrong result, silently). Every query with matchers must fail with
+ * OCL_EREGEX_LIMIT instead, from the head and from blocks. */
+static void check_regex_limit(ocl_tsdb_t *db)
+{
+    ocl_arena_t a;
+    ocl_arena_init(&a, 4096);
+    const char *bad = "(a|aa)+(b|c)"; /* exponential on a run of a's */
+    for (int neg = 0; neg < 2; neg++) {
+        ocl_matcher_t ms[2] = {tl_m(OCL_MATCH_EQ, "__name__", "x"),
+                               tl_m(neg ? OCL_MATCH_NRE : OCL_MATCH_RE, "v", bad)};
+        ocl_series_t *out;
+        size_t n = 99;
+        bool tr;
+        ocl_str_t *sv;
+        assert_int_equal(ocl_tsdb_select(db, ms, 2, INT64_MIN, INT64_MAX, 0, &a, &out, &n),
+                         OCL_EREGEX_LIMIT);
+        assert_int_equal(n, 0);
+        assert_int_equal(ocl_tsdb_series(db, ms, 2, INT64_MIN, INT64_MAX, 0, &a, &out, &n, &tr),
+                         OCL_EREGEX_LIMIT);
+        assert_int_equal(ocl_tsdb_label_names(db, ms, 2, INT64_MIN, INT64_MAX, &a, &sv, &n),
+                         OCL_EREGEX_LIMIT);
+        assert_int_equal(
+            ocl_tsdb_label_values(db, OCL_STR("v"), ms, 2, INT64_MIN, INT64_MAX, &a, &sv, &n),
+            OCL_EREGEX_LIMIT);
+        /* the flag does not leak into the next query */
+        ocl_matcher_t ok[2] = {ms[0], tl_m(OCL_MATCH_NRE, "v", "a+")};
+        assert_int_equal(ocl_tsdb_select(db, ok, 2, INT64_MIN, INT64_MAX, 0, &a, &out, &n), 0);
+        assert_int_equal(n, 1); /* v="short" */
+        ocl_matcher_dispose(&ok[1]);
+        ocl_matcher_dispose(&ms[0]);
+        ocl_matcher_dispose(&ms[1]);
+    }
+    ocl_arena_dispose(&a);
+}
+
+static void test_regex_match_limit_is_error(void **st)
+{
+    (void)st;
+    char *dir = tl_tmpdir();
+    ocl_arena_t a;
+    ocl_arena_init(&a, 4096);
+    ocl_tsdb_t *db = open_dir(dir, 1000, 1000000);
+    assert_int_equal(tl_append1(db,
+                                tl_labels(&a, "__name__=x",
+                                          "v=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", NULL),
+                                100, 1)
+                         .appended,
+                     1);
+    assert_int_equal(tl_append1(db, tl_labels(&a, "__name__=x", "v=short", NULL), 100, 2).appended,
+                     1);
+    check_regex_limit(db);
+    assert_int_equal(ocl_tsdb_flush(db), 0);
+    check_regex_limit(db);
+    ocl_tsdb_close(db);
+    ocl_arena_dispose(&a);
+    tl_rmrf(dir);
+    free(dir);
+}
+
+static bool exists(const char *dir, const char *name)
+{
+    char p[4400];
+    struct stat sb;
+    snprintf(p, sizeof p, "%.2000s/%.255s", dir, name);
+    return stat(p, &sb) == 0;
+}
+
+static void rm_file(const char *dir, const char *name, const char *file)
+{
+    char p[4400];
+    snprintf(p, sizeof p, "%.2000s/%.255s/%.100s", dir, name, file);
+    assert_int_equal(unlink(p), 0);
+}
+
+/* A crash while deleting compaction sources (versions that unlinked the
+ * files in place) left directories that failed to open at every start and
+ * were never removed. Open now removes a directory missing a file when its
+ * data is provably elsewhere (meta gone, or its range covered by a loaded
+ * block), and "*.deleted" directories of the rename protocol; a damaged
+ * block with all its files, or a partial one nobody covers, stays. */
+static void test_half_deleted_block_removed(void **st)
+{
+    (void)st;
+    char *dir = tl_tmpdir();
+    ocl_arena_t a;
+    ocl_arena_init(&a, 4096);
+    ocl_tsdb_t *db = open_dir(dir, 1000, 1000000);
+    ocl_labels_t ls = tl_labels(&a, "__name__=x", NULL);
+    enum { N = 400 };
+    int64_t t[N];
+    double v[N];
+    for (int i = 0; i < N; i++)
+        t[i] = i * 10, v[i] = i * 1.5;
+    assert_int_equal(tl_append(db, ls, t, v, N).appended, N);
+    assert_int_equal(ocl_tsdb_flush(db), 0); /* blocks [0,1000) ... [3000,3991) */
+    struct ocl_tsdb *in = (struct ocl_tsdb *)db;
+    assert_int_equal(in->nblocks, 4);
+    static const char *const names[3] = {"01SRC000000000000000000000", "01SRC100000000000000000000",
+                                         "01SRC200000000000000000000"};
+    for (int i = 0; i < 3; i++) {
+        char p[4300];
+        snprintf(p, sizeof p, "%.2000s/%s", dir, names[i]);
+        copy_dir(in->blocks[i]->path, p);
+    }
+    assert_int_equal(ocl_tsdb_maintain(db), 0); /* compacts the first 3 into [0, 3000) */
+    assert_int_equal(in->nblocks, 2);
+    ocl_tsdb_close(db);
+    /* the copies now stand for sources whose deletion a crash interrupted */
+    rm_file(dir, names[0], "meta");  /* the delete had begun with meta */
+    rm_file(dir, names[1], "index"); /* meta left: its range is covered */
+    char p[4400];
+    snprintf(p, sizeof p, "%.2000s/%s/meta", dir, names[2]); /* damaged, all files present */
+    FILE *fp = fopen(p, "r+b");
+    assert_non_null(fp);
+    fseek(fp, 30, SEEK_SET);
+    fputc(0x5a, fp);
+    fclose(fp);
+    snprintf(p, sizeof p, "%.2000s/01DEL0000000000000000000000" OCL_BLOCK_DELETED, dir);
+    assert_int_equal(mkdir(p, 0755), 0);
+    snprintf(p, sizeof p, "%.2000s/lost+found", dir); /* not a block: never removed */
+    assert_int_equal(mkdir(p, 0755), 0);
+    db = open_dir(dir, 1000, 1000000);
+    in = (struct ocl_tsdb *)db;
+    assert_int_equal(in->nblocks, 2);
+    assert_false(exists(dir, names[0]));
+    assert_false(exists(dir, names[1]));
+    assert_true(exists(dir, names[2])); /* not provably a leftover: kept */
+    assert_false(exists(dir, "01DEL0000000000000000000000" OCL_BLOCK_DELETED));
+    assert_true(exists(dir, "lost+found"));
+    int64_t ot[N];
+    double ov[N];
+    assert_int_equal(sel(db, INT64_MIN, INT64_MAX, ot, ov), N);
+    for (int i = 0; i < N; i++)
+        assert_true(ot[i] == t[i] && ov[i] == v[i]);
+    /* deletions by this version leave nothing behind */
+    struct ocl_tsdb *in2 = in;
+    in2->opts.retention_ms = 1; /* drop everything but the newest block */
+    assert_int_equal(ocl_tsdb_maintain(db), 0);
+    assert_int_equal(in2->nblocks, 1);
+    ocl_tsdb_close(db);
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL)
+        assert_null(strstr(de->d_name, OCL_BLOCK_DELETED));
+    closedir(d);
+    tl_rmrf(dir);
+
+    /* a partial block whose range nobody covers is kept */
+    dir = (free(dir), tl_tmpdir());
+    db = open_dir(dir, 1000, 1000000);
+    in = (struct ocl_tsdb *)db;
+    assert_int_equal(tl_append(db, ls, t, v, 50).appended, 50);
+    assert_int_equal(ocl_tsdb_flush(db), 0);
+    assert_int_equal(in->nblocks, 1);
+    char only[64];
+    snprintf(only, sizeof only, "%s", in->blocks[0]->name);
+    ocl_tsdb_close(db);
+    rm_file(dir, only, "index");
+    db = open_dir(dir, 1000, 1000000);
+    assert_int_equal(((struct ocl_tsdb *)db)->nblocks, 0);
+    assert_true(exists(dir, only));
+    ocl_tsdb_close(db);
+    ocl_arena_dispose(&a);
+    tl_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -469,6 +638,8 @@ int main(void)
         cmocka_unit_test(test_interleaved_overlap_compaction),
         cmocka_unit_test(test_chunk_sample_count_bound),
         cmocka_unit_test(test_empty_matchers),
+        cmocka_unit_test(test_regex_match_limit_is_error),
+        cmocka_unit_test(test_half_deleted_block_removed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
