@@ -14,11 +14,14 @@ RANDOM=$$
 
 ocl_start --fsync interval --workers 2
 for round in $(seq 1 "$ROUNDS"); do
+	acks=$(wc -l <"$ACK")
 	if [ $((round % 2)) -eq 0 ]; then proto=grpc; ep="http://$OCL_GRPC"; else proto=http/protobuf; ep="http://$OCL_HTTP"; fi
 	"$OCELOT_BIN" gen --seed "$((RANDOM * 100 + round))" --endpoint "$ep" --protocol "$proto" --batch 50 --concurrency 4 --rate 400 \
 		--duration 20 --ack-log "$ACK" >"$OCL_TMP/gen.$round.log" 2>&1 &
 	gen=$!
-	# Kill at a random moment 0.5–2.5 s into the load.
+	# Kill at a random moment 0.5–2.5 s into the load, counted from the first
+	# acknowledgement (a slow machine may take longer than that to start gen).
+	ocl_wait_acks "$ACK" "$acks" "$gen"
 	sleep "$((RANDOM % 3)).$((RANDOM % 10))"
 	sleep 0.5
 	before=$(sort -u "$ACK" | wc -l)

@@ -87,6 +87,9 @@ for round in $(seq 1 "$ROUNDS"); do
 		--concurrency 4 --rate 100 --timeout-ms 3000 --ack-log "$ack" \
 		>"$OCL_TMP/gen.$round.log" 2>&1 &
 	gen=$!
+	# Kill 0.5-3 s after the first acknowledgement (not after gen's start:
+	# on a slow machine gen may not have had an answer yet).
+	ocl_wait_acks "$ack" 0 "$gen"
 	sleep "$((RANDOM % 3)).$((RANDOM % 10))"
 	sleep 0.5
 	before=$(wc -l <"$ack")

@@ -255,13 +255,27 @@ grep -q '^ocelot_prom_api_requests_total{endpoint="query_range",code="4xx"} [1-9
 # Shutdown with queries running: they are canceled and answered (499), and
 # nothing touches the freed API state when the workers send the answers
 # (an ASan build reported a use-after-free here once).
+# Stop only once the server has all three: each is running, queued or
+# already answered (a fixed sleep raced the curls' start on a loaded machine:
+# SIGTERM closed the listener first and curl reported 000).
+query_load() { # running + queued + answered /api/v1/query requests
+	curl -s -m 5 "http://$OCL_API/metrics" | awk '
+		$1 == "ocelot_prom_api_queries_running" || $1 == "ocelot_prom_api_queries_queued" { n += $2 }
+		index($1, "ocelot_prom_api_requests_total{endpoint=\"query\",") == 1 { n += $2 }
+		END { printf "%d\n", n }'
+}
+base=$(query_load)
 pids=()
 for i in 1 2 3; do
 	curl -s -m 60 -G --data-urlencode 'query=count_over_time(vector(1)[60d:1s])' \
 		-o "$OCL_TMP/slow$i" -w '%{http_code}' "http://$OCL_API/api/v1/query" >"$OCL_TMP/slowcode$i" &
 	pids+=($!)
 done
-sleep 0.3
+deadline=$((SECONDS + 20))
+until [ "$(query_load)" -ge $((base + 3)) ]; do
+	[ "$SECONDS" -lt "$deadline" ] || fail "the 3 slow queries did not reach the server within 20 s"
+	sleep 0.05
+done
 ocl_stop
 for i in 1 2 3; do
 	wait "${pids[$((i - 1))]}" || true

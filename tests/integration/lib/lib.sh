@@ -9,6 +9,9 @@
 #   ocl_kill9                     SIGKILL and wait
 #   ocl_restart                   ocl_stop, then start again on the same data dir
 #                                 with the same args (new ports)
+#   ocl_wait_acks FILE N PID      waits ≤ 30 s until FILE (an --ack-log) has
+#                                 more than N lines; fails if PID (the gen
+#                                 writing it) exits first or time runs out
 #   ocl_check_acked FILE LABEL    every trace id in FILE (one hex id a line, as
 #                                 written by `ocelot gen --ack-log`) must be
 #                                 readable at /api/traces/<id>; fails otherwise
@@ -129,6 +132,18 @@ ocl_restart() {
 		ocl_stop
 	fi
 	ocl_launch
+}
+
+ocl_wait_acks() {
+	local file=$1 n=$2 pid=$3 deadline=$((SECONDS + 30))
+	while [ "$(wc -l <"$file")" -le "$n" ]; do
+		kill -0 "$pid" 2>/dev/null || fail "gen (pid $pid) exited before acknowledging anything in $file"
+		if [ "$SECONDS" -ge "$deadline" ]; then
+			kill -INT "$pid" 2>/dev/null
+			fail "gen acknowledged nothing in $file within 30 s"
+		fi
+		sleep 0.05
+	done
 }
 
 ocl_check_acked() {

@@ -487,7 +487,10 @@ static void test_timer_and_stop(void **state)
     assert_int_equal(ocl_server_listen(s, &cfg, &port), 0);
     assert_int_equal(ocl_server_start(s), 0);
     int fd = tcp_connect(port); /* an open idle connection must not block stop */
-    sleep_ms(100);
+    /* three 10 ms ticks: waited for (≤ 10 s), not assumed to fit in a fixed
+     * 100 ms, which a loaded machine's scheduler need not grant the loop */
+    for (int i = 0; i < 1000 && __atomic_load_n(&g_ticks, __ATOMIC_SEQ_CST) < 3; i++)
+        sleep_ms(10);
     ocl_server_stop(s);
     assert_true(__atomic_load_n(&g_ticks, __ATOMIC_SEQ_CST) >= 3);
     ocl_server_destroy(s);
