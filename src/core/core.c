@@ -148,6 +148,39 @@ int ocl_mkdir_p(const char *path)
     return 0;
 }
 
+int ocl_read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno == ENOENT ? OCL_ENOTFOUND : OCL_EIO;
+    int rc = OCL_EIO;
+    uint8_t *buf = NULL;
+    size_t got = 0;
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || sb.st_size < 0) goto done;
+    size_t n = (size_t)sb.st_size;
+    if (max_bytes && n > max_bytes) {
+        rc = OCL_ECORRUPT;
+        goto done;
+    }
+    buf = ocl_malloc(n + 1);
+    while (got < n) {
+        ssize_t r = read(fd, buf + got, n - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) goto done;
+        if (r == 0) break; /* shrank meanwhile */
+        got += (size_t)r;
+    }
+    buf[got] = 0;
+    *out = buf;
+    *len = got;
+    buf = NULL;
+    rc = 0;
+done:
+    ocl_free(buf);
+    close(fd);
+    return rc;
+}
+
 int ocl_fsync_dir(const char *path)
 {
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -74,6 +74,13 @@ char *ocl_strndup(const char *s, size_t n);
 int ocl_mkdir_p(const char *path);
 /* fsyncs a directory (its entries become durable). 0 or OCL_EIO. */
 int ocl_fsync_dir(const char *path);
+/* Reads a whole file into an ocl_malloc'd buffer with a NUL byte after the
+ * content (*out is never NULL on success). 0; OCL_ENOTFOUND when it does
+ * not exist; OCL_ECORRUPT when larger than max_bytes (0 = no limit);
+ * OCL_EIO on any other failure (errno set) — a read error part-way is an
+ * error, never a shorter file. A file that shrinks while being read yields
+ * what it still held. */
+int ocl_read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *len);
 
 /* Validates UTF-8 (RFC 3629: no overlongs, no surrogates, <= U+10FFFF). */
 int ocl_utf8_valid(const void *p, size_t n);

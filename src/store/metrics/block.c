@@ -122,36 +122,6 @@ static int write_file(const char *path, const void *p, size_t n)
     return rc;
 }
 
-static int read_file(const char *path, uint8_t **out, size_t *len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return OCL_EIO;
-    struct stat sb;
-    int rc = 0;
-    uint8_t *buf = NULL;
-    if (fstat(fd, &sb) != 0) {
-        rc = OCL_EIO;
-        goto done;
-    }
-    buf = ocl_malloc((size_t)sb.st_size + 1);
-    size_t got = 0;
-    while (got < (size_t)sb.st_size) {
-        ssize_t r = read(fd, buf + got, (size_t)sb.st_size - got);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) {
-            rc = OCL_EIO;
-            goto done;
-        }
-        got += (size_t)r;
-    }
-    *out = buf;
-    *len = got;
-    buf = NULL;
-done:
-    ocl_free(buf);
-    close(fd);
-    return rc;
-}
 
 /* 26-character Crockford base32 ULID: 48-bit ms time, 80 random bits. */
 static void make_ulid(char out[27], uint8_t id[16])
@@ -215,7 +185,7 @@ int ocl_block_read_meta(const char *path, int64_t *mint, int64_t *maxt)
     uint8_t *meta = NULL;
     size_t mlen = 0;
     snprintf(p, sizeof p, "%s/meta", path);
-    int rc = read_file(p, &meta, &mlen);
+    int rc = ocl_read_file(p, 0, &meta, &mlen);
     if (rc) return rc;
     rc = OCL_ECORRUPT;
     if (mlen == META_SIZE && memcmp(meta, META_MAGIC, 4) == 0 && meta[4] == OCL_BLOCK_VERSION &&
@@ -693,7 +663,7 @@ int ocl_block_open(const char *path, ocl_block_t **out)
     snprintf(b->name, sizeof b->name, "%s", slash ? slash + 1 : path);
 
     snprintf(p, sizeof p, "%s/meta", path);
-    if ((rc = read_file(p, &meta, &mlen)) != 0) goto error;
+    if ((rc = ocl_read_file(p, 0, &meta, &mlen)) != 0) goto error;
     rc = OCL_ECORRUPT;
     if (mlen != META_SIZE || memcmp(meta, META_MAGIC, 4) != 0 || meta[4] != OCL_BLOCK_VERSION ||
         get_u32(meta + 84) != ocl_crc32c(0, meta, 84))
@@ -709,7 +679,7 @@ int ocl_block_open(const char *path, ocl_block_t **out)
     b->bytes = mlen;
 
     snprintf(p, sizeof p, "%s/index", path);
-    if ((rc = read_file(p, &b->idx, &b->idxlen)) != 0) goto error;
+    if ((rc = ocl_read_file(p, 0, &b->idx, &b->idxlen)) != 0) goto error;
     b->bytes += b->idxlen;
     if ((rc = ocl_block_parse_index(b, b->idx, b->idxlen)) != 0) goto error;
     rc = OCL_ECORRUPT;

@@ -101,39 +101,7 @@ int ocl_tsdb_state_read(const char *dir, const char *name, uint8_t **out, size_t
 {
     char path[4096];
     if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) return OCL_EINVAL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return errno == ENOENT ? OCL_ENOTFOUND : OCL_EIO;
-    int rc = 0;
-    struct stat sb;
-    uint8_t *buf = NULL;
-    size_t got = 0;
-    if (fstat(fd, &sb) != 0) {
-        rc = OCL_EIO;
-        goto done;
-    }
-    if (sb.st_size < 0 || (uint64_t)sb.st_size > STATE_MAX_BYTES) {
-        rc = OCL_ECORRUPT;
-        goto done;
-    }
-    buf = ocl_malloc((size_t)sb.st_size + 1);
-    while (got < (size_t)sb.st_size) {
-        ssize_t r = read(fd, buf + got, (size_t)sb.st_size - got);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) {
-            rc = OCL_EIO;
-            goto done;
-        }
-        got += (size_t)r;
-    }
-done:
-    close(fd);
-    if (rc) {
-        ocl_free(buf);
-        return rc;
-    }
-    *out = buf;
-    *len = got;
-    return 0;
+    return ocl_read_file(path, STATE_MAX_BYTES, out, len);
 }
 
 /* ---- metadata ---- */

@@ -144,14 +144,6 @@ static void dict_out(ocl_buf_t *m, ts_dict_t *d)
     }
 }
 
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return OCL_EIO;
-    int r = fsync(fd) == 0 ? 0 : OCL_EIO;
-    close(fd);
-    return r;
-}
 
 int ocl_tseg_write(const char *dir, uint64_t id, ts_head_t *h, uint64_t from_lo, uint64_t from_hi,
                    ts_seg_t **out)
@@ -242,7 +234,7 @@ int ocl_tseg_write(const char *dir, uint64_t id, ts_head_t *h, uint64_t from_lo,
     close(w.fd);
     w.fd = -1;
     if (rename(tmp, path) != 0) goto done;
-    fsync_dir(dir);
+    ocl_fsync_dir(dir);
     rc = ocl_tseg_open(path, id, out);
 done:
     if (w.fd >= 0) close(w.fd);

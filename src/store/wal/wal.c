@@ -138,41 +138,7 @@ static void seg_path(const ocl_wal_t *w, uint64_t first_seq, char *out, size_t c
     snprintf(out, cap, "%s/%020llu.wal", w->dir, (unsigned long long)first_seq);
 }
 
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return OCL_EIO;
-    int r = fsync(fd) == 0 ? 0 : OCL_EIO;
-    close(fd);
-    return r;
-}
 
-/* Reads a whole file into a malloc'd buffer (*out NULL when empty). */
-static int read_file(const char *path, unsigned char **out, size_t *len)
-{
-    int rc = OCL_EIO;
-    unsigned char *b = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) goto done;
-    struct stat sb;
-    if (fstat(fd, &sb) != 0) goto done;
-    size_t n = (size_t)sb.st_size, got = 0;
-    b = n ? ocl_malloc(n) : NULL;
-    while (got < n) {
-        ssize_t r = read(fd, b + got, n - got);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
-        got += (size_t)r;
-    }
-    *out = b;
-    *len = got;
-    b = NULL;
-    rc = 0;
-done:
-    free(b);
-    if (fd >= 0) close(fd);
-    return rc;
-}
 
 static void fsync_record(ocl_wal_t *w, uint64_t ns)
 {
@@ -229,7 +195,7 @@ static int seg_create(ocl_wal_t *w, uint64_t first_seq)
         unlink(path);
         return OCL_EIO;
     }
-    if (w->fsync != OCL_FSYNC_NEVER) fsync_dir(w->dir);
+    if (w->fsync != OCL_FSYNC_NEVER) ocl_fsync_dir(w->dir);
     if (w->nsegs == w->capsegs) {
         w->capsegs = w->capsegs ? w->capsegs * 2 : 16;
         w->segs = ocl_realloc(w->segs, w->capsegs * sizeof *w->segs);
@@ -409,7 +375,7 @@ static int open_segment(ocl_wal_t *w, seg_t *s)
     seg_path(w, s->first_seq, path, sizeof path);
     unsigned char *b = NULL;
     size_t len = 0;
-    int rc = read_file(path, &b, &len);
+    int rc = ocl_read_file(path, 0, &b, &len);
     if (rc) goto done;
     scan_acc_t acc = {0, 0};
     size_t end = scan_impl(b, len, s->first_seq, acc_cb, &acc, NULL);
@@ -563,8 +529,9 @@ int ocl_wal_replay(ocl_wal_t *w, ocl_wal_replay_fn cb, void *ud)
         seg_path(w, copy[i].first_seq, path, sizeof path);
         unsigned char *b = NULL;
         size_t len = 0;
-        if (read_file(path, &b, &len) != 0) {
-            if (errno == ENOENT) continue; /* truncated away meanwhile */
+        int r = ocl_read_file(path, 0, &b, &len);
+        if (r == OCL_ENOTFOUND) continue; /* truncated away meanwhile */
+        if (r != 0) {
             rc = OCL_EIO;
             break;
         }
